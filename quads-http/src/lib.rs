@@ -1,0 +1,252 @@
+//! The transport seam of the two clients: `http::Request<Bytes>` in, `http::Response<Bytes>` out.
+//!
+//! Endpoint code in `foreman-client` and `redfish-client` builds requests and parses responses
+//! without IO; a [`Transport`] only moves bytes. [`HttpsTransport`] is the real one: one pooled
+//! hyper-util client over rustls (ring) shared by every server it talks to, with connect and
+//! per-request timeouts measured on tokio's clock. TLS is verified unless the caller opts out for
+//! every server ([`TlsVerification::Insecure`]) or for named servers only
+//! ([`TlsVerification::InsecureHosts`]). Limits, retries and caches wrap a transport; they are not
+//! in it.
+
+mod tls;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+pub use tls::TlsError;
+
+/// Moves one request to its server and brings back the whole response.
+#[async_trait::async_trait]
+pub trait Transport: Send + Sync + fmt::Debug {
+    /// Sends `request` (absolute URI) and returns the response with its body read in full.
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError>;
+}
+
+#[async_trait::async_trait]
+impl<T: Transport + ?Sized> Transport for Arc<T> {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        (**self).send(request).await
+    }
+}
+
+/// How server certificates are checked.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TlsVerification {
+    /// Verify against the platform's trust store (the default).
+    #[default]
+    Platform,
+    /// Verify against the platform's trust store plus the certificates of a PEM bundle.
+    CaBundle(PathBuf),
+    /// Verify every server but these (host names or IP addresses as written in URLs), whose
+    /// certificates are accepted unchecked: the per-BMC opt-out for self-signed certificates.
+    InsecureHosts {
+        /// Extra CA bundle for the verified servers, if any.
+        ca_bundle: Option<PathBuf>,
+        /// Servers whose certificates are not checked.
+        hosts: BTreeSet<String>,
+    },
+    /// Accept any certificate from any server: the per-run opt-out.
+    Insecure,
+}
+
+/// Settings of an [`HttpsTransport`].
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Certificate checking.
+    pub tls: TlsVerification,
+    /// Time allowed to open a TCP connection.
+    pub connect_timeout: Duration,
+    /// Time allowed for one request, from sending it to the last byte of the response body.
+    pub request_timeout: Duration,
+    /// Idle connections kept per server.
+    pub max_idle_per_host: usize,
+    /// How long an idle pooled connection is kept.
+    pub idle_timeout: Duration,
+}
+
+impl Default for TransportConfig {
+    fn default() -> Self {
+        Self {
+            tls: TlsVerification::Platform,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_idle_per_host: 8,
+            idle_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// What went wrong moving a request; carries no URL credentials and no headers.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The TCP or TLS connection could not be made.
+    #[error("could not connect to {authority}: {reason}")]
+    Connect {
+        /// `host:port` of the server.
+        authority: String,
+        /// What the connector said.
+        reason: String,
+    },
+    /// No complete response within the request timeout.
+    #[error("no response from {authority} within {timeout:?}")]
+    Timeout {
+        /// `host:port` of the server.
+        authority: String,
+        /// The timeout that ran out.
+        timeout: Duration,
+    },
+    /// The connection broke while the request or response was in flight.
+    #[error("connection to {authority} failed mid-request: {reason}")]
+    Io {
+        /// `host:port` of the server.
+        authority: String,
+        /// What hyper said.
+        reason: String,
+    },
+    /// The request itself cannot be sent (for example a URI without a host).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+impl TransportError {
+    /// Whether sending the same request again may succeed.
+    ///
+    /// Connect failures and timeouts before any byte was sent are retryable for every request;
+    /// whether a write may be repeated after a mid-request failure is the caller's decision,
+    /// which [`TransportError::request_may_have_been_applied`] informs.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        !matches!(self, Self::InvalidRequest(_))
+    }
+
+    /// Whether the server may have received and applied the request.
+    #[must_use]
+    pub fn request_may_have_been_applied(&self) -> bool {
+        matches!(self, Self::Timeout { .. } | Self::Io { .. })
+    }
+}
+
+/// The real transport: one pooled hyper client over rustls (ring), HTTP/1.1, `http` and `https`.
+#[derive(Clone)]
+pub struct HttpsTransport {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    request_timeout: Duration,
+}
+
+impl fmt::Debug for HttpsTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HttpsTransport")
+            .field("request_timeout", &self.request_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl HttpsTransport {
+    /// Builds the pooled client.
+    ///
+    /// # Errors
+    /// When the CA bundle cannot be read or holds no certificate, or no trust root can be loaded.
+    pub fn new(config: &TransportConfig) -> Result<Self, TlsError> {
+        let tls = tls::client_config(&config.tls)?;
+        let mut http = HttpConnector::new();
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(config.connect_timeout));
+        http.set_nodelay(true);
+        let connector = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_tls_config(tls)
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(config.max_idle_per_host)
+            .pool_idle_timeout(config.idle_timeout)
+            .pool_timer(hyper_util::rt::TokioTimer::new())
+            .timer(hyper_util::rt::TokioTimer::new())
+            .build(connector);
+        Ok(Self {
+            client,
+            request_timeout: config.request_timeout,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for HttpsTransport {
+    async fn send(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        let authority = request
+            .uri()
+            .authority()
+            .map(ToString::to_string)
+            .ok_or_else(|| TransportError::InvalidRequest("the URI has no host".to_owned()))?;
+        let request = request.map(Full::new);
+        let exchange = async {
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| classify(&authority, &e))?;
+            let (parts, body) = response.into_parts();
+            let body = body.collect().await.map_err(|e| TransportError::Io {
+                authority: authority.clone(),
+                reason: e.to_string(),
+            })?;
+            Ok(http::Response::from_parts(parts, body.to_bytes()))
+        };
+        match tokio::time::timeout(self.request_timeout, exchange).await {
+            Ok(result) => result,
+            Err(_) => Err(TransportError::Timeout {
+                authority,
+                timeout: self.request_timeout,
+            }),
+        }
+    }
+}
+
+fn classify(authority: &str, error: &hyper_util::client::legacy::Error) -> TransportError {
+    let reason = error_chain(error);
+    if error.is_connect() {
+        TransportError::Connect {
+            authority: authority.to_owned(),
+            reason,
+        }
+    } else {
+        TransportError::Io {
+            authority: authority.to_owned(),
+            reason,
+        }
+    }
+}
+
+/// The error and its sources on one line (hyper's top-level message alone says little).
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

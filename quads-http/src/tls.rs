@@ -1,0 +1,197 @@
+//! Client TLS settings: trust roots, an extra CA bundle, and the per-run or per-server opt-out.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+
+use crate::TlsVerification;
+
+/// Why the TLS settings could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The CA bundle could not be read or parsed.
+    #[error("cannot read CA bundle {path}: {reason}")]
+    CaBundle {
+        /// The bundle's path.
+        path: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Verification was asked for but there is no certificate to trust.
+    #[error("no trusted CA certificate: the platform store is empty and no CA bundle was given")]
+    NoRoots,
+    /// rustls refused the settings.
+    #[error("TLS settings rejected: {0}")]
+    Rustls(String),
+}
+
+pub(crate) fn client_config(verification: &TlsVerification) -> Result<ClientConfig, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier: Arc<dyn ServerCertVerifier> = match verification {
+        TlsVerification::Platform => webpki(None, &provider)?,
+        TlsVerification::CaBundle(path) => webpki(Some(path), &provider)?,
+        TlsVerification::InsecureHosts { ca_bundle, hosts } => Arc::new(SelectiveVerifier {
+            inner: webpki(ca_bundle.as_deref(), &provider)?,
+            algorithms: provider.signature_verification_algorithms,
+            insecure: Insecure::Hosts(hosts.clone()),
+        }),
+        TlsVerification::Insecure => Arc::new(SelectiveVerifier {
+            inner: webpki(None, &provider)
+                .ok()
+                .unwrap_or_else(|| Arc::new(RejectAll(provider.signature_verification_algorithms))),
+            algorithms: provider.signature_verification_algorithms,
+            insecure: Insecure::All,
+        }),
+    };
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok(config)
+}
+
+fn webpki(
+    ca_bundle: Option<&Path>,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, TlsError> {
+    let mut roots = RootCertStore::empty();
+    let native = rustls_native_certs::load_native_certs();
+    roots.add_parsable_certificates(native.certs);
+    if let Some(path) = ca_bundle {
+        let bundle_error = |reason: String| TlsError::CaBundle {
+            path: path.to_path_buf(),
+            reason,
+        };
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| bundle_error(e.to_string()))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| bundle_error(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bundle_error("no certificate in the file".to_owned()));
+        }
+        for cert in certs {
+            roots.add(cert).map_err(|e| bundle_error(e.to_string()))?;
+        }
+    }
+    if roots.is_empty() {
+        return Err(TlsError::NoRoots);
+    }
+    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map(|v| v as Arc<dyn ServerCertVerifier>)
+        .map_err(|e| TlsError::Rustls(e.to_string()))
+}
+
+#[derive(Debug)]
+enum Insecure {
+    All,
+    Hosts(BTreeSet<String>),
+}
+
+/// Checks certificates with `inner`, except for servers the operator opted out for; handshake
+/// signatures are checked for every server.
+#[derive(Debug)]
+struct SelectiveVerifier {
+    inner: Arc<dyn ServerCertVerifier>,
+    algorithms: WebPkiSupportedAlgorithms,
+    insecure: Insecure,
+}
+
+impl SelectiveVerifier {
+    fn skips(&self, name: &ServerName<'_>) -> bool {
+        match &self.insecure {
+            Insecure::All => true,
+            Insecure::Hosts(hosts) => hosts.contains(name.to_str().as_ref()),
+        }
+    }
+}
+
+impl ServerCertVerifier for SelectiveVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        if self.skips(server_name) {
+            return Ok(ServerCertVerified::assertion());
+        }
+        self.inner
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.algorithms.supported_schemes()
+    }
+}
+
+/// Stands in for certificate checking where nothing is trusted and nothing needs to be.
+#[derive(Debug)]
+struct RejectAll(WebPkiSupportedAlgorithms);
+
+impl ServerCertVerifier for RejectAll {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Err(rustls::Error::General(
+            "no trusted CA certificate".to_owned(),
+        ))
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.supported_schemes()
+    }
+}

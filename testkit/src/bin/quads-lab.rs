@@ -1,0 +1,2 @@
+//! `quads-lab`: runs the simulated lab standalone.
+fn main() {}
