@@ -1,1 +1,34 @@
-//! The simulated lab.
+//! The simulated lab: a fake Foreman and a fleet of fake BMCs sharing one lab state.
+//!
+//! A [`Lab`] serves Foreman's API v2 (HTTPS and HTTP) and one Redfish BMC per host, each on its own
+//! loopback address (127.0.x.y) and one shared port, over HTTPS with certificates from a CA made
+//! at start. A host that boots from the network while Foreman has `build=true` installs for the
+//! model's install time, after which Foreman shows it built. Timings follow the lab model
+//! ([`LabModel`], `lab-model-v1.toml`) scaled by a time scale; every wait is on tokio's clock, so
+//! a lab runs in virtual time under `tokio::time::pause`. Faults are seeded ([`FaultProfile`]).
+//! What the lab saw is in [`Lab::metrics`] and [`Lab::log`], or over the admin endpoint.
+//!
+//! This crate depends on no crate of the project: clients are tested against it as a black box.
+
+pub mod admin;
+pub mod bmc;
+pub mod capacity;
+pub mod clock;
+pub mod faults;
+pub mod foreman;
+pub mod inventory;
+pub mod lab;
+pub mod machine;
+pub mod metrics;
+pub mod model;
+pub mod probe;
+pub mod server;
+pub mod tls;
+
+pub use faults::FaultProfile;
+pub use inventory::{Inventory, InventoryHost};
+pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme};
+pub use machine::Flavor;
+pub use metrics::{HostCounters, LogEntry, MetricsSnapshot};
+pub use model::LabModel;
+pub use probe::Probe;

@@ -1,0 +1,104 @@
+//! The admin endpoint: counters, the request log and host states as JSON, over plain HTTP.
+//!
+//! Routes: `GET /metrics`, `POST /metrics/reset`, `GET /log?since=N`, `GET /hosts`, `GET /time`.
+//! Not counted in the metrics it serves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Method, StatusCode};
+use serde_json::json;
+
+use crate::lab::LabShared;
+use crate::machine::Phase;
+use crate::server::{Outcome, Request, Service, json};
+
+/// Serves the lab's own view of itself.
+#[derive(Debug)]
+pub struct Admin {
+    lab: Arc<LabShared>,
+}
+
+impl Admin {
+    /// The admin endpoint over the lab.
+    #[must_use]
+    pub fn new(lab: Arc<LabShared>) -> Self {
+        Self { lab }
+    }
+
+    fn hosts(&self) -> serde_json::Value {
+        let mut state = self.lab.state();
+        let physics = self.lab.physics();
+        let hosts: Vec<serde_json::Value> = state
+            .machines
+            .iter_mut()
+            .map(|m| {
+                m.advance(physics);
+                let phase = match m.phase {
+                    Phase::Off => "off",
+                    Phase::ShuttingDown { .. } => "shutting-down",
+                    Phase::Posting { .. } => "posting",
+                    Phase::Installing { .. } => "installing",
+                    Phase::Running { .. } => "running",
+                };
+                json!({
+                    "name": m.name,
+                    "model": m.model,
+                    "flavor": m.flavor,
+                    "phase": phase,
+                    "build": m.build,
+                    "installed_at": m.installed_at,
+                    "boot_order": m.boot_order,
+                    "provisioning_nic": m.provisioning_nic,
+                    "jobs": m.jobs.len(),
+                })
+            })
+            .collect();
+        serde_json::Value::Array(hosts)
+    }
+}
+
+impl Service for Admin {
+    fn accepts(&self, _local: SocketAddr) -> bool {
+        true
+    }
+
+    async fn handle(&self, request: Request) -> Outcome {
+        let lab = &self.lab;
+        let response = match (&request.method, request.path.as_str()) {
+            (&Method::GET, "/metrics") => {
+                lab.metrics
+                    .set_foreman_capacity(lab.foreman_capacity.stats());
+                json(
+                    StatusCode::OK,
+                    &serde_json::to_value(lab.metrics.snapshot()).unwrap_or_default(),
+                )
+            }
+            (&Method::POST, "/metrics/reset") => {
+                lab.metrics.reset();
+                json(StatusCode::OK, &json!({"reset": true}))
+            }
+            (&Method::GET, "/log") => {
+                let since: usize = request
+                    .query_param("since")
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let log: Vec<_> = lab.metrics.log().into_iter().skip(since).collect();
+                json(
+                    StatusCode::OK,
+                    &serde_json::to_value(log).unwrap_or_default(),
+                )
+            }
+            (&Method::GET, "/hosts") => json(StatusCode::OK, &self.hosts()),
+            (&Method::GET, "/time") => json(
+                StatusCode::OK,
+                &json!({"lab_now": lab.clock.lab_now(), "time_scale": lab.clock.scale(), "seed": lab.clock.seed()}),
+            ),
+            _ => json(
+                StatusCode::NOT_FOUND,
+                &json!({"error": "no such admin route"}),
+            ),
+        };
+        Outcome::Respond(response)
+    }
+}

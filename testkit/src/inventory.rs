@@ -1,0 +1,64 @@
+//! The lab's inventory: what any client needs to use it (addresses, credentials, models, ids).
+
+use serde::{Deserialize, Serialize};
+
+use crate::machine::Flavor;
+
+/// Foreman, the admin endpoint and every host with its BMC. Lab secrets are in it on purpose.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Foreman over HTTPS.
+    pub foreman_url: String,
+    /// Foreman over plain HTTP.
+    pub foreman_http_url: String,
+    /// Foreman administrator login.
+    pub foreman_username: String,
+    /// Foreman administrator password.
+    pub foreman_password: String,
+    /// The lab's admin endpoint (counters, log).
+    pub admin_url: String,
+    /// The lab CA in PEM.
+    pub ca_pem: String,
+    /// Real seconds per lab second.
+    pub time_scale: f64,
+    /// The lab's seed.
+    pub seed: u64,
+    /// Every host.
+    pub hosts: Vec<InventoryHost>,
+}
+
+/// One host of the lab.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryHost {
+    /// Host name, as Foreman knows it.
+    pub name: String,
+    /// The BMC's `ip:port`.
+    pub bmc_address: String,
+    /// The BMC's base URL.
+    pub bmc_url: String,
+    /// BMC administrator login.
+    pub bmc_username: String,
+    /// BMC administrator password.
+    pub bmc_password: String,
+    /// Hardware model.
+    pub model: String,
+    /// BMC flavour.
+    pub flavor: Flavor,
+    /// The host's id in Foreman.
+    pub foreman_id: u64,
+    /// The NIC on the provisioning network.
+    pub provisioning_nic: String,
+    /// That NIC's MAC address.
+    pub provisioning_mac: String,
+}
+
+impl Inventory {
+    /// One BMC address per line (`ip:port`), as Badfish's and `quads oob`'s `--host-list` read.
+    #[must_use]
+    pub fn host_list(&self) -> String {
+        self.hosts
+            .iter()
+            .map(|h| format!("{}\n", h.bmc_address))
+            .collect()
+    }
+}

@@ -1,0 +1,721 @@
+//! The lab: configuration, the shared state of Foreman and the fleet, and the running servers.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::bmc::{BmcFleet, BmcState};
+use crate::capacity::Capacity;
+use crate::clock::{LabClock, mix};
+use crate::faults::{FaultAssignment, FaultProfile};
+use crate::foreman::{ForemanDb, ForemanService};
+use crate::inventory::{Inventory, InventoryHost};
+use crate::machine::{
+    BootDevice, DeviceKind, Flavor, Machine, OverrideEnabled, OverrideTarget, Phase, Physics,
+};
+use crate::metrics::{LogEntry, Metrics, MetricsSnapshot};
+use crate::model::LabModel;
+use crate::server::serve;
+use crate::tls::LabCa;
+
+/// Plain HTTP or HTTPS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scheme {
+    /// Plain HTTP.
+    Http,
+    /// HTTPS with a certificate signed by the lab's CA.
+    Https,
+}
+
+/// How to build a lab.
+#[derive(Debug, Clone)]
+pub struct LabConfig {
+    /// Number of hosts (and BMCs).
+    pub hosts: usize,
+    /// BMC flavours, assigned round-robin.
+    pub flavors: Vec<Flavor>,
+    /// Real seconds per lab second (0 = no simulated latency).
+    pub time_scale: f64,
+    /// Faults.
+    pub faults: FaultProfile,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Timings and capacities.
+    pub model: LabModel,
+    /// How BMCs are served.
+    pub bmc_scheme: Scheme,
+    /// The first BMC address; the fleet counts up from it (127.0.x.y, skipping .0 and .255).
+    pub bmc_first_ip: Ipv4Addr,
+    /// Foreman's HTTPS port (0 = any free port).
+    pub foreman_port: u16,
+    /// Requests kept in the log.
+    pub log_limit: usize,
+    /// Foreman's administrator login.
+    pub foreman_admin: Credentials,
+    /// The BMCs' initial administrator account.
+    pub bmc_admin: Credentials,
+}
+
+/// A login and password (lab secrets: printed in the inventory on purpose).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credentials {
+    /// Login.
+    pub username: String,
+    /// Password.
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// A login and password.
+    #[must_use]
+    pub fn new(username: &str, password: &str) -> Self {
+        Self {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        }
+    }
+}
+
+impl Default for LabConfig {
+    fn default() -> Self {
+        Self {
+            hosts: 10,
+            flavors: vec![
+                Flavor::Dell,
+                Flavor::Idrac10,
+                Flavor::Supermicro,
+                Flavor::Generic,
+            ],
+            time_scale: 0.0,
+            faults: FaultProfile::none(),
+            seed: 1,
+            model: LabModel::default(),
+            bmc_scheme: Scheme::Https,
+            bmc_first_ip: Ipv4Addr::new(127, 0, 1, 1),
+            foreman_port: 0,
+            log_limit: 200_000,
+            foreman_admin: Credentials::new("admin", "changeme"),
+            bmc_admin: Credentials::new("root", "calvin"),
+        }
+    }
+}
+
+/// Why a lab could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LabError {
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Certificates could not be made.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    /// The configuration cannot work.
+    #[error("bad lab configuration: {0}")]
+    Config(String),
+}
+
+/// Everything that changes while the lab runs, behind one lock.
+#[derive(Debug)]
+pub struct LabState {
+    /// The hosts' hardware, by index.
+    pub machines: Vec<Machine>,
+    /// Foreman's records.
+    pub foreman: ForemanDb,
+    /// The BMCs' own state (sessions, accounts), by host index.
+    pub bmcs: Vec<BmcState>,
+}
+
+/// The parts every service shares.
+#[derive(Debug)]
+pub struct LabShared {
+    /// The configuration the lab started with.
+    pub config: LabConfig,
+    /// Lab time and draws.
+    pub clock: LabClock,
+    /// Counters and log.
+    pub metrics: Metrics,
+    /// Which hosts carry standing faults.
+    pub fault_hosts: FaultAssignment,
+    /// Foreman's capacity and backlog.
+    pub foreman_capacity: Capacity,
+    /// Each BMC's request capacity.
+    pub bmc_capacity: Vec<Capacity>,
+    /// The lab CA.
+    pub ca: LabCa,
+    /// Per-BMC TLS settings, made on first connection.
+    pub bmc_tls: Vec<OnceLock<Option<Arc<rustls::ServerConfig>>>>,
+    state: Mutex<LabState>,
+}
+
+impl LabShared {
+    /// Locks the lab state (never held across an await).
+    pub fn state(&self) -> MutexGuard<'_, LabState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What machines need to move forward in time.
+    #[must_use]
+    pub fn physics(&self) -> Physics<'_> {
+        Physics {
+            clock: &self.clock,
+            bmc: &self.config.model.bmc,
+            install: self.config.model.foreman.install,
+            metrics: &self.metrics,
+        }
+    }
+
+    /// Records a finished request in the log and counters.
+    pub fn record(&self, entry: LogEntry) {
+        self.metrics.record(entry);
+    }
+
+    /// The host index of a BMC address, if it is one of the fleet's.
+    #[must_use]
+    pub fn bmc_index(&self, local: SocketAddr) -> Option<usize> {
+        let IpAddr::V4(ip) = local.ip() else {
+            return None;
+        };
+        let index = ip_offset(self.config.bmc_first_ip, ip)?;
+        (index < self.config.hosts).then_some(index)
+    }
+}
+
+/// A running lab. Dropping it (or [`Lab::shutdown`]) stops every server.
+#[derive(Debug)]
+pub struct Lab {
+    shared: Arc<LabShared>,
+    shutdown: CancellationToken,
+    foreman_https: SocketAddr,
+    foreman_http: SocketAddr,
+    admin: SocketAddr,
+    bmc_port: u16,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Lab {
+    /// Builds the lab state and starts Foreman (HTTPS and HTTP), every BMC and the admin endpoint.
+    ///
+    /// # Errors
+    /// When a listener cannot be bound or the configuration cannot work.
+    pub async fn start(config: LabConfig) -> Result<Self, LabError> {
+        if config.flavors.is_empty() {
+            return Err(LabError::Config("no BMC flavour".to_owned()));
+        }
+        if config.hosts > 60_000 {
+            return Err(LabError::Config(format!(
+                "{} hosts is more than the lab addresses",
+                config.hosts
+            )));
+        }
+        let ca = LabCa::generate()?;
+        let machines = build_machines(&config);
+        let fault_hosts =
+            FaultAssignment::choose(&config.faults, config.seed, config.hosts, &|i| {
+                machines[i].flavor.is_dell()
+            });
+        let foreman = ForemanDb::seed(&machines, &config);
+        let bmcs = machines
+            .iter()
+            .map(|m| BmcState::new(m, &config, &fault_hosts))
+            .collect();
+        let mut machines = machines;
+        for &i in &fault_hosts.stuck_jobs {
+            let machine = &mut machines[i];
+            let id = machine.new_job_id();
+            machine.jobs.push(crate::machine::Job {
+                id,
+                target: "/redfish/v1/Systems/System.Embedded.1/Bios/Settings".to_owned(),
+                state: crate::machine::JobState::Running,
+                change: crate::machine::JobChange::Bios(std::collections::BTreeMap::new()),
+                stuck: true,
+            });
+        }
+        let backlog = config
+            .faults
+            .foreman_backlog
+            .unwrap_or(config.model.foreman.backlog);
+        let shared = Arc::new(LabShared {
+            clock: LabClock::new(config.time_scale, config.seed),
+            metrics: Metrics::new(config.log_limit),
+            foreman_capacity: Capacity::new(config.model.foreman.capacity, backlog),
+            bmc_capacity: (0..config.hosts)
+                .map(|_| Capacity::new(config.model.bmc.concurrency, config.model.bmc.queue))
+                .collect(),
+            bmc_tls: (0..config.hosts).map(|_| OnceLock::new()).collect(),
+            fault_hosts,
+            ca,
+            state: Mutex::new(LabState {
+                machines,
+                foreman,
+                bmcs,
+            }),
+            config,
+        });
+        let shutdown = CancellationToken::new();
+
+        let foreman_service = Arc::new(ForemanService::new(shared.clone()));
+        let loopback = Ipv4Addr::LOCALHOST;
+        let https = bind(SocketAddr::from((loopback, shared.config.foreman_port))).await?;
+        let http = bind(SocketAddr::from((loopback, 0))).await?;
+        let admin = bind(SocketAddr::from((loopback, 0))).await?;
+        let (foreman_https, foreman_http, admin_addr) =
+            (local(&https)?, local(&http)?, local(&admin)?);
+        let foreman_tls = shared
+            .ca
+            .server_config(&["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        let tls_maker: Arc<dyn Fn() -> Option<Arc<rustls::ServerConfig>> + Send + Sync> =
+            Arc::new(move || Some(foreman_tls.clone()));
+        tokio::spawn(serve(
+            https,
+            Some(tls_maker),
+            foreman_service.clone(),
+            shutdown.clone(),
+        ));
+        tokio::spawn(serve(http, None, foreman_service, shutdown.clone()));
+        tokio::spawn(serve(
+            admin,
+            None,
+            Arc::new(crate::admin::Admin::new(shared.clone())),
+            shutdown.clone(),
+        ));
+
+        let bmc_port = start_fleet(&shared, &shutdown).await?;
+        Ok(Self {
+            shared,
+            shutdown,
+            foreman_https,
+            foreman_http,
+            admin: admin_addr,
+            bmc_port,
+        })
+    }
+
+    /// Foreman over HTTPS, e.g. `https://127.0.0.1:43121`.
+    #[must_use]
+    pub fn foreman_url(&self) -> String {
+        format!("https://{}", self.foreman_https)
+    }
+
+    /// Foreman over plain HTTP.
+    #[must_use]
+    pub fn foreman_http_url(&self) -> String {
+        format!("http://{}", self.foreman_http)
+    }
+
+    /// The admin endpoint (counters, log, inventory), plain HTTP.
+    #[must_use]
+    pub fn admin_url(&self) -> String {
+        format!("http://{}", self.admin)
+    }
+
+    /// The address of host `index`'s BMC.
+    #[must_use]
+    pub fn bmc_addr(&self, index: usize) -> SocketAddr {
+        SocketAddr::from((
+            bmc_ip(self.shared.config.bmc_first_ip, index),
+            self.bmc_port,
+        ))
+    }
+
+    /// The base URL of host `index`'s BMC, e.g. `https://127.0.1.1:40111`.
+    #[must_use]
+    pub fn bmc_url(&self, index: usize) -> String {
+        let scheme = match self.shared.config.bmc_scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        format!("{scheme}://{}", self.bmc_addr(index))
+    }
+
+    /// The lab CA certificate (PEM) that every lab server's certificate chains to.
+    #[must_use]
+    pub fn ca_pem(&self) -> &str {
+        self.shared.ca.pem()
+    }
+
+    /// The configuration the lab runs with.
+    #[must_use]
+    pub fn config(&self) -> &LabConfig {
+        &self.shared.config
+    }
+
+    /// Everything a client needs to use the lab.
+    #[must_use]
+    pub fn inventory(&self) -> Inventory {
+        let state = self.shared.state();
+        let config = &self.shared.config;
+        Inventory {
+            foreman_url: self.foreman_url(),
+            foreman_http_url: self.foreman_http_url(),
+            foreman_username: config.foreman_admin.username.clone(),
+            foreman_password: config.foreman_admin.password.clone(),
+            admin_url: self.admin_url(),
+            ca_pem: self.ca_pem().to_owned(),
+            time_scale: config.time_scale,
+            seed: config.seed,
+            hosts: state
+                .machines
+                .iter()
+                .map(|m| InventoryHost {
+                    name: m.name.clone(),
+                    bmc_address: self.bmc_addr(m.index).to_string(),
+                    bmc_url: self.bmc_url(m.index),
+                    bmc_username: config.bmc_admin.username.clone(),
+                    bmc_password: config.bmc_admin.password.clone(),
+                    model: m.model.clone(),
+                    flavor: m.flavor,
+                    foreman_id: state.foreman.host_id_of(m.index),
+                    provisioning_nic: m.provisioning_nic.clone(),
+                    provisioning_mac: m
+                        .devices
+                        .iter()
+                        .find(|d| d.id == m.provisioning_nic)
+                        .and_then(|d| d.mac.clone())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// A copy of every counter.
+    #[must_use]
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.shared
+            .metrics
+            .set_foreman_capacity(self.shared.foreman_capacity.stats());
+        self.shared.metrics.snapshot()
+    }
+
+    /// The request log (the last `log_limit` requests).
+    #[must_use]
+    pub fn log(&self) -> Vec<LogEntry> {
+        self.shared.metrics.log()
+    }
+
+    /// Runs `f` on the lab state, after moving every machine forward to now.
+    pub fn with_state<T>(&self, f: impl FnOnce(&mut LabState) -> T) -> T {
+        let mut state = self.shared.state();
+        for machine in &mut state.machines {
+            machine.advance(self.shared.physics());
+        }
+        f(&mut state)
+    }
+
+    /// The shared parts (for services and tests in this crate).
+    #[must_use]
+    pub fn shared(&self) -> &Arc<LabShared> {
+        &self.shared
+    }
+
+    /// Stops every server.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, LabError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| LabError::Bind { addr, source })
+}
+
+fn local(listener: &TcpListener) -> Result<SocketAddr, LabError> {
+    listener.local_addr().map_err(|source| LabError::Bind {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        source,
+    })
+}
+
+/// Binds every BMC on one port (the first BMC's ephemeral port), retrying on a collision.
+async fn start_fleet(
+    shared: &Arc<LabShared>,
+    shutdown: &CancellationToken,
+) -> Result<u16, LabError> {
+    let fleet = Arc::new(BmcFleet::new(shared.clone()));
+    let first = shared.config.bmc_first_ip;
+    let mut last_error = None;
+    'attempt: for _ in 0..8 {
+        let mut listeners = Vec::with_capacity(shared.config.hosts);
+        let mut port = 0;
+        for index in 0..shared.config.hosts {
+            let addr = SocketAddr::from((bmc_ip(first, index), port));
+            match TcpListener::bind(addr).await {
+                Ok(listener) => {
+                    if port == 0 {
+                        port = local(&listener)?.port();
+                    }
+                    listeners.push(listener);
+                }
+                Err(source) => {
+                    last_error = Some(LabError::Bind { addr, source });
+                    continue 'attempt;
+                }
+            }
+        }
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let tls = match shared.config.bmc_scheme {
+                Scheme::Http => None,
+                Scheme::Https => {
+                    let shared = shared.clone();
+                    let maker: Arc<dyn Fn() -> Option<Arc<rustls::ServerConfig>> + Send + Sync> =
+                        Arc::new(move || {
+                            shared.bmc_tls[index]
+                                .get_or_init(|| {
+                                    let ip = bmc_ip(shared.config.bmc_first_ip, index).to_string();
+                                    shared.ca.server_config(&[ip]).ok()
+                                })
+                                .clone()
+                        });
+                    Some(maker)
+                }
+            };
+            tokio::spawn(serve(listener, tls, fleet.clone(), shutdown.clone()));
+        }
+        return Ok(port);
+    }
+    Err(last_error.unwrap_or_else(|| LabError::Config("no BMC port".to_owned())))
+}
+
+/// The address of BMC `index`: counting up from `first`, skipping host parts 0 and 255.
+#[must_use]
+pub fn bmc_ip(first: Ipv4Addr, index: usize) -> Ipv4Addr {
+    let [a, b, c, d] = first.octets();
+    let start = (u32::from(b) * 256 + u32::from(c)) * 254 + u32::from(d.max(1)) - 1;
+    #[allow(clippy::cast_possible_truncation)]
+    let n = start + index as u32;
+    #[allow(clippy::cast_possible_truncation)]
+    Ipv4Addr::new(
+        a,
+        (n / (254 * 256)) as u8,
+        ((n / 254) % 256) as u8,
+        (n % 254 + 1) as u8,
+    )
+}
+
+fn ip_offset(first: Ipv4Addr, ip: Ipv4Addr) -> Option<usize> {
+    let [a, b, c, d] = ip.octets();
+    let [fa, fb, fc, fd] = first.octets();
+    if a != fa || d == 0 || d == 255 {
+        return None;
+    }
+    let n = |b: u8, c: u8, d: u8| (u32::from(b) * 256 + u32::from(c)) * 254 + u32::from(d) - 1;
+    let (here, start) = (n(b, c, d), n(fb, fc, fd.max(1)));
+    here.checked_sub(start).map(|x| x as usize)
+}
+
+/// The hosts of a lab: names, models, devices, initial boot order and power, all from the seed.
+fn build_machines(config: &LabConfig) -> Vec<Machine> {
+    (0..config.hosts)
+        .map(|index| {
+            let flavor = config.flavors[index % config.flavors.len()];
+            let models = flavor.models();
+            let model = models[(index / config.flavors.len()) % models.len()];
+            let (rack, unit) = (index / 32 + 1, index % 32 + 1);
+            let name = format!("f{rack:02}-h{unit:02}-000-{model}.lab.example");
+            let mac = |nic: u64| {
+                let n = index as u64 * 4 + nic;
+                format!(
+                    "52:54:00:{:02x}:{:02x}:{:02x}",
+                    (n >> 16) & 0xff,
+                    (n >> 8) & 0xff,
+                    n & 0xff
+                )
+            };
+            let devices = vec![
+                BootDevice {
+                    id: "NIC.Integrated.1-1-1".into(),
+                    kind: DeviceKind::Nic,
+                    mac: Some(mac(0)),
+                },
+                BootDevice {
+                    id: "NIC.Integrated.1-2-1".into(),
+                    kind: DeviceKind::Nic,
+                    mac: Some(mac(1)),
+                },
+                BootDevice {
+                    id: "NIC.Slot.3-1-1".into(),
+                    kind: DeviceKind::Nic,
+                    mac: Some(mac(2)),
+                },
+                BootDevice {
+                    id: "HardDisk.List.1-1".into(),
+                    kind: DeviceKind::Disk,
+                    mac: None,
+                },
+            ];
+            let provisioning_nic = provisioning_nic(model).to_owned();
+            // About a third of the fleet starts in the "director" order (another NIC first) and
+            // needs a boot-order change before it can be provisioned.
+            let needs_change = mix(config.seed ^ 0xb007 ^ mix(index as u64)).is_multiple_of(3);
+            let boot_order = interfaces_order(
+                model,
+                if needs_change {
+                    HostType::Director
+                } else {
+                    HostType::Foreman
+                },
+            );
+            let powered_on = !mix(config.seed ^ 0x9043 ^ mix(index as u64)).is_multiple_of(10);
+            let mut bios = std::collections::BTreeMap::new();
+            for (k, v) in [
+                ("BootMode", "Bios"),
+                ("OneTimeBootMode", "Disabled"),
+                ("OneTimeBootSeqDev", "NIC.Integrated.1-1-1"),
+                ("SysProfile", "PerfOptimized"),
+                ("ProcVirtualization", "Enabled"),
+                ("LogicalProc", "Enabled"),
+                ("SerialComm", "OnConRedirCom2"),
+                ("BootSeqRetry", "Enabled"),
+            ] {
+                bios.insert(k.to_owned(), serde_json::Value::from(v));
+            }
+            Machine {
+                index,
+                name,
+                model: model.to_owned(),
+                flavor,
+                bmc: SocketAddr::from((bmc_ip(config.bmc_first_ip, index), 0)),
+                provisioning_nic,
+                devices,
+                boot_order,
+                boot_mode: "Bios".to_owned(),
+                override_target: OverrideTarget::None,
+                override_enabled: OverrideEnabled::Disabled,
+                bios,
+                jobs: Vec::new(),
+                next_job: 0,
+                phase: if powered_on {
+                    Phase::Running {
+                        from: crate::machine::BootedFrom::Disk,
+                    }
+                } else {
+                    Phase::Off
+                },
+                virtual_media: None,
+                went_down: false,
+                build: false,
+                installed_at: None,
+                bmc_restarting_until: None,
+            }
+        })
+        .collect()
+}
+
+/// Badfish's host types: `foreman` boots the provisioning NIC first, `director` another NIC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostType {
+    /// Provisioning NIC first.
+    Foreman,
+    /// Another NIC first (the order a tenant's director leaves).
+    Director,
+}
+
+/// The NIC on the provisioning network for a model.
+#[must_use]
+pub fn provisioning_nic(model: &str) -> &'static str {
+    match model {
+        "r650" | "r760" | "6029p" => "NIC.Slot.3-1-1",
+        _ => "NIC.Integrated.1-1-1",
+    }
+}
+
+/// The persistent boot order of a model for a host type (the lab's interfaces file says the same).
+#[must_use]
+pub fn interfaces_order(model: &str, host_type: HostType) -> Vec<String> {
+    let provisioning = provisioning_nic(model);
+    let nics = [
+        "NIC.Integrated.1-1-1",
+        "NIC.Integrated.1-2-1",
+        "NIC.Slot.3-1-1",
+    ];
+    let others: Vec<&str> = nics
+        .iter()
+        .copied()
+        .filter(|n| *n != provisioning)
+        .collect();
+    let order: Vec<&str> = match host_type {
+        HostType::Foreman => vec![provisioning, others[0], others[1], "HardDisk.List.1-1"],
+        HostType::Director => vec![others[0], provisioning, others[1], "HardDisk.List.1-1"],
+    };
+    order.into_iter().map(str::to_owned).collect()
+}
+
+/// The Badfish-format interfaces YAML for every model in the lab.
+#[must_use]
+pub fn interfaces_yaml(models: &[&str]) -> String {
+    let mut text =
+        String::from("# Boot order by host type and model, in Badfish's interfaces format.\n");
+    for model in models {
+        for (name, host_type) in [
+            ("director", HostType::Director),
+            ("foreman", HostType::Foreman),
+        ] {
+            text.push_str(&format!(
+                "{name}_{model}_interfaces: {}\n",
+                interfaces_order(model, host_type).join(",")
+            ));
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bmc_addresses_round_trip() {
+        let first = Ipv4Addr::new(127, 0, 1, 1);
+        for index in [0, 1, 253, 254, 255, 5000, 40_000] {
+            let ip = bmc_ip(first, index);
+            let [_, _, _, d] = ip.octets();
+            assert!(d != 0 && d != 255, "{ip}");
+            assert_eq!(ip_offset(first, ip), Some(index), "{ip}");
+        }
+        assert_eq!(bmc_ip(first, 0), Ipv4Addr::new(127, 0, 1, 1));
+        assert_eq!(bmc_ip(first, 254), Ipv4Addr::new(127, 0, 2, 1));
+        assert_eq!(ip_offset(first, Ipv4Addr::new(127, 0, 0, 1)), None);
+    }
+
+    #[test]
+    fn a_third_needs_a_boot_order_change() {
+        let config = LabConfig {
+            hosts: 300,
+            ..LabConfig::default()
+        };
+        let machines = build_machines(&config);
+        let director = machines
+            .iter()
+            .filter(|m| m.boot_order.first() != Some(&m.provisioning_nic))
+            .count();
+        assert!((70..130).contains(&director), "{director}");
+        let names: std::collections::BTreeSet<_> = machines.iter().map(|m| &m.name).collect();
+        assert_eq!(names.len(), 300);
+    }
+}

@@ -1,0 +1,613 @@
+//! The physical side of a lab host: power, POST, boot device choice, OS install, config jobs.
+//!
+//! State advances lazily: every reader calls [`Machine::advance`] with the current instant, which
+//! replays the transitions whose deadlines have passed, in order. No background task runs per
+//! host, and under a paused tokio clock the whole lab moves in virtual time.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::clock::LabClock;
+use crate::metrics::Metrics;
+use crate::model::BmcModel;
+
+/// Which BMC a host has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Flavor {
+    /// Dell iDRAC9: `System.Embedded.1`, `iDRAC.Embedded.1`, Dell OEM resources at their old paths.
+    Dell,
+    /// Dell iDRAC10: the same, with Dell OEM resources under `Oem/Dell`.
+    Idrac10,
+    /// Supermicro: `Systems/1`, `Managers/1`, its own virtual-media API.
+    Supermicro,
+    /// A plain DMTF Redfish service: `Boot.BootOrder`, `BootOptions`, `BootSourceOverride`.
+    Generic,
+}
+
+impl Flavor {
+    /// Parses `dell`, `idrac9`, `idrac10`, `supermicro`, `generic` (or `dmtf`).
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "dell" | "idrac" | "idrac9" => Some(Self::Dell),
+            "idrac10" | "dell10" => Some(Self::Idrac10),
+            "supermicro" | "smc" => Some(Self::Supermicro),
+            "generic" | "dmtf" => Some(Self::Generic),
+            _ => None,
+        }
+    }
+
+    /// Whether this is a Dell iDRAC (either generation).
+    #[must_use]
+    pub fn is_dell(self) -> bool {
+        matches!(self, Self::Dell | Self::Idrac10)
+    }
+
+    /// The hardware models of this flavour, one picked per host.
+    #[must_use]
+    pub fn models(self) -> &'static [&'static str] {
+        match self {
+            Self::Dell => &["r640", "r650", "r750"],
+            Self::Idrac10 => &["r660", "r760"],
+            Self::Supermicro => &["1029p", "6029p"],
+            Self::Generic => &["generic"],
+        }
+    }
+
+    /// The flavour's name as the CLI spells it.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dell => "dell",
+            Self::Idrac10 => "idrac10",
+            Self::Supermicro => "supermicro",
+            Self::Generic => "generic",
+        }
+    }
+}
+
+/// What kind of device a boot entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DeviceKind {
+    /// A network interface (PXE).
+    Nic,
+    /// A local disk or RAID volume.
+    Disk,
+    /// Virtual media (a mounted ISO).
+    VirtualCd,
+}
+
+/// One bootable device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BootDevice {
+    /// The device's id as the BMC names it (`NIC.Integrated.1-1-1`, `HardDisk.List.1-1`).
+    pub id: String,
+    /// Its kind.
+    pub kind: DeviceKind,
+    /// Its MAC address, for NICs.
+    pub mac: Option<String>,
+}
+
+/// Where a one-time or continuous boot override points (Redfish `BootSourceOverrideTarget`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OverrideTarget {
+    /// No override.
+    None,
+    /// Network boot.
+    Pxe,
+    /// Local disk.
+    Hdd,
+    /// Virtual or physical CD.
+    Cd,
+    /// BIOS setup.
+    BiosSetup,
+}
+
+/// Whether the override applies (Redfish `BootSourceOverrideEnabled`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OverrideEnabled {
+    /// Not applied.
+    Disabled,
+    /// Applied to the next boot, then back to `Disabled`.
+    Once,
+    /// Applied to every boot.
+    Continuous,
+}
+
+/// What the machine booted from last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BootedFrom {
+    /// The provisioning network.
+    Network,
+    /// The local disk.
+    Disk,
+    /// Virtual media.
+    VirtualMedia,
+    /// BIOS setup (waits there).
+    BiosSetup,
+}
+
+/// The machine's power and boot phase.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Powered off.
+    Off,
+    /// Powering off; powers on again afterwards if `then_on`.
+    ShuttingDown {
+        /// When it is off.
+        until: Instant,
+        /// Whether it powers on again (restart or cycle).
+        then_on: bool,
+    },
+    /// Power-on self test, choosing the boot device at `until`.
+    Posting {
+        /// When POST ends.
+        until: Instant,
+    },
+    /// Installing the OS from the network until `until`.
+    Installing {
+        /// When the install finishes.
+        until: Instant,
+    },
+    /// Up, booted from a device.
+    Running {
+        /// The device.
+        from: BootedFrom,
+    },
+}
+
+/// Redfish `PowerState` as the BMC reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PowerState {
+    /// On (also while powering off, as an iDRAC reports it).
+    On,
+    /// Off.
+    Off,
+}
+
+/// A Redfish `ResetType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetType {
+    /// Power on.
+    On,
+    /// Power on (no-op if on).
+    ForceOn,
+    /// Cut power.
+    ForceOff,
+    /// Ask the OS to shut down.
+    GracefulShutdown,
+    /// Ask the OS to restart.
+    GracefulRestart,
+    /// Hard reset.
+    ForceRestart,
+    /// Off, then on.
+    PowerCycle,
+    /// Press the power button.
+    PushPowerButton,
+    /// Non-maskable interrupt.
+    Nmi,
+}
+
+impl ResetType {
+    /// Every reset type, in Redfish spelling.
+    pub const ALL: [Self; 9] = [
+        Self::On,
+        Self::ForceOn,
+        Self::ForceOff,
+        Self::GracefulShutdown,
+        Self::GracefulRestart,
+        Self::ForceRestart,
+        Self::PowerCycle,
+        Self::PushPowerButton,
+        Self::Nmi,
+    ];
+
+    /// The Redfish name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "On",
+            Self::ForceOn => "ForceOn",
+            Self::ForceOff => "ForceOff",
+            Self::GracefulShutdown => "GracefulShutdown",
+            Self::GracefulRestart => "GracefulRestart",
+            Self::ForceRestart => "ForceRestart",
+            Self::PowerCycle => "PowerCycle",
+            Self::PushPowerButton => "PushPowerButton",
+            Self::Nmi => "Nmi",
+        }
+    }
+
+    /// Parses the Redfish name.
+    #[must_use]
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == text)
+    }
+}
+
+/// A reset that makes no sense in the machine's state (answered 409 by a Dell BMC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResetRefused {
+    /// Already on.
+    #[error("the server is already powered on")]
+    AlreadyOn,
+    /// Already off.
+    #[error("the server is already powered off")]
+    AlreadyOff,
+}
+
+/// What a config job changes when it is applied during POST.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum JobChange {
+    /// BIOS attributes (`Bios/Settings`), including Dell's `OneTimeBootMode`/`OneTimeBootSeqDev`.
+    Bios(BTreeMap<String, serde_json::Value>),
+    /// The persistent boot order (`BootSources/Settings`), device ids first to last.
+    BootOrder(Vec<String>),
+}
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JobState {
+    /// Waiting for the next POST.
+    Scheduled,
+    /// Being applied during POST.
+    Running,
+    /// Applied.
+    Completed,
+    /// Not applied.
+    Failed,
+}
+
+/// A BMC job (Dell's config jobs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// `JID_...`.
+    pub id: String,
+    /// The settings resource it applies (`/redfish/v1/Systems/System.Embedded.1/Bios/Settings`).
+    pub target: String,
+    /// Its state.
+    pub state: JobState,
+    /// What it changes.
+    pub change: JobChange,
+    /// A job that never finishes (the stuck-queue fault) until the queue is force-cleared.
+    pub stuck: bool,
+}
+
+/// One lab host's hardware.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    /// Position in the lab (0-based).
+    pub index: usize,
+    /// Host name (as Foreman knows it).
+    pub name: String,
+    /// Hardware model (`r640`).
+    pub model: String,
+    /// BMC flavour.
+    pub flavor: Flavor,
+    /// The BMC's address.
+    pub bmc: SocketAddr,
+    /// The NIC on the provisioning network.
+    pub provisioning_nic: String,
+    /// Bootable devices.
+    pub devices: Vec<BootDevice>,
+    /// The persistent boot order, device ids.
+    pub boot_order: Vec<String>,
+    /// `Bios` or `Uefi`.
+    pub boot_mode: String,
+    /// The boot override target.
+    pub override_target: OverrideTarget,
+    /// Whether the override applies.
+    pub override_enabled: OverrideEnabled,
+    /// BIOS attributes.
+    pub bios: BTreeMap<String, serde_json::Value>,
+    /// Jobs, oldest first.
+    pub jobs: Vec<Job>,
+    /// Counter for job ids.
+    pub next_job: u64,
+    /// Power and boot phase.
+    pub phase: Phase,
+    /// The image mounted as virtual CD, if any.
+    pub virtual_media: Option<String>,
+    /// Whether the machine went down from running since its last boot (for power-cycle counts).
+    pub went_down: bool,
+    /// Foreman `build` flag of this host (owned here so installs can clear it).
+    pub build: bool,
+    /// Lab seconds at which the last install finished.
+    pub installed_at: Option<f64>,
+    /// Seconds the BMC is unreachable after a `Manager.Reset`, until this instant.
+    pub bmc_restarting_until: Option<Instant>,
+}
+
+/// What the lab needs to move a machine forward in time.
+#[derive(Debug, Clone, Copy)]
+pub struct Physics<'a> {
+    /// Lab time.
+    pub clock: &'a LabClock,
+    /// BMC timings.
+    pub bmc: &'a BmcModel,
+    /// Install time (Foreman model).
+    pub install: f64,
+    /// Where counters go.
+    pub metrics: &'a Metrics,
+}
+
+impl Machine {
+    /// Current `PowerState` after advancing to now.
+    pub fn power_state(&mut self, physics: Physics<'_>) -> PowerState {
+        self.advance(physics);
+        match self.phase {
+            Phase::Off => PowerState::Off,
+            _ => PowerState::On,
+        }
+    }
+
+    /// Replays every transition due by now.
+    pub fn advance(&mut self, physics: Physics<'_>) {
+        let now = Instant::now();
+        loop {
+            match self.phase {
+                Phase::ShuttingDown { until, then_on } if until <= now => {
+                    self.went_down = true;
+                    if then_on {
+                        self.start_post(until, physics);
+                    } else {
+                        self.phase = Phase::Off;
+                    }
+                }
+                Phase::Posting { until } if until <= now => self.finish_post(until, physics),
+                Phase::Installing { until } if until <= now => {
+                    self.build = false;
+                    self.installed_at = Some(physics.clock.lab_now());
+                    physics.metrics.host(&self.name, |c| c.installs += 1);
+                    self.phase = Phase::Running {
+                        from: BootedFrom::Disk,
+                    };
+                }
+                _ => return,
+            }
+        }
+    }
+
+    /// Applies a `ComputerSystem.Reset`.
+    ///
+    /// # Errors
+    /// [`ResetRefused`] for `On` while on and `ForceOff`/`GracefulShutdown` while off.
+    pub fn reset(&mut self, reset: ResetType, physics: Physics<'_>) -> Result<(), ResetRefused> {
+        self.advance(physics);
+        let now = Instant::now();
+        let is_off = matches!(self.phase, Phase::Off);
+        let shutting_down = matches!(self.phase, Phase::ShuttingDown { .. });
+        match reset {
+            ResetType::On | ResetType::ForceOn if !is_off => {
+                if shutting_down {
+                    // Pressing On while it goes down: it comes back up afterwards.
+                    if let Phase::ShuttingDown { until, .. } = self.phase {
+                        self.phase = Phase::ShuttingDown {
+                            until,
+                            then_on: true,
+                        };
+                    }
+                    return Ok(());
+                }
+                return if reset == ResetType::ForceOn {
+                    Ok(())
+                } else {
+                    Err(ResetRefused::AlreadyOn)
+                };
+            }
+            ResetType::ForceOff | ResetType::GracefulShutdown if is_off => {
+                return Err(ResetRefused::AlreadyOff);
+            }
+            _ => {}
+        }
+        physics.metrics.host(&self.name, |c| {
+            *c.resets.entry(reset.as_str().to_owned()).or_default() += 1;
+        });
+        let off_in = |secs: f64| {
+            physics
+                .clock
+                .after(physics.clock.service_time(secs, physics.bmc.sigma))
+        };
+        match reset {
+            ResetType::On | ResetType::ForceOn => self.start_post(now, physics),
+            ResetType::ForceOff => {
+                self.phase = Phase::ShuttingDown {
+                    until: off_in(physics.bmc.power_off),
+                    then_on: false,
+                }
+            }
+            ResetType::GracefulShutdown => {
+                self.phase = Phase::ShuttingDown {
+                    until: off_in(physics.bmc.graceful_off),
+                    then_on: false,
+                };
+            }
+            ResetType::GracefulRestart if !is_off => {
+                self.phase = Phase::ShuttingDown {
+                    until: off_in(physics.bmc.graceful_off),
+                    then_on: true,
+                };
+            }
+            ResetType::PowerCycle if !is_off => {
+                self.phase = Phase::ShuttingDown {
+                    until: off_in(physics.bmc.power_off),
+                    then_on: true,
+                };
+            }
+            ResetType::ForceRestart | ResetType::GracefulRestart | ResetType::PowerCycle => {
+                if !is_off {
+                    self.went_down = true;
+                }
+                self.start_post(now, physics);
+            }
+            ResetType::PushPowerButton => {
+                if is_off {
+                    self.start_post(now, physics);
+                } else {
+                    self.phase = Phase::ShuttingDown {
+                        until: off_in(physics.bmc.graceful_off),
+                        then_on: false,
+                    };
+                }
+            }
+            ResetType::Nmi => {}
+        }
+        Ok(())
+    }
+
+    fn start_post(&mut self, at: Instant, physics: Physics<'_>) {
+        let mut post = physics
+            .clock
+            .service_time(physics.bmc.power_on_post, physics.bmc.sigma);
+        let mut jobs_due = false;
+        for job in &mut self.jobs {
+            if job.state == JobState::Scheduled {
+                job.state = JobState::Running;
+                jobs_due = true;
+            }
+        }
+        if jobs_due {
+            post += physics
+                .clock
+                .service_time(physics.bmc.config_job, physics.bmc.sigma);
+        }
+        let cycled = std::mem::take(&mut self.went_down);
+        physics.metrics.host(&self.name, |c| {
+            c.boots += 1;
+            if cycled {
+                c.power_cycles += 1;
+            }
+        });
+        self.phase = Phase::Posting {
+            until: at + physics.clock.duration(post),
+        };
+    }
+
+    fn finish_post(&mut self, at: Instant, physics: Physics<'_>) {
+        let mut applied = 0;
+        for job in &mut self.jobs {
+            if job.state == JobState::Running && !job.stuck {
+                job.state = JobState::Completed;
+                applied += 1;
+                match &job.change {
+                    JobChange::Bios(attributes) => {
+                        for (k, v) in attributes {
+                            self.bios.insert(k.clone(), v.clone());
+                        }
+                    }
+                    JobChange::BootOrder(order) => self.boot_order.clone_from(order),
+                }
+            }
+        }
+        if applied > 0 {
+            physics
+                .metrics
+                .host(&self.name, |c| c.jobs_applied += applied);
+        }
+        let from = self.choose_boot();
+        self.phase = match from {
+            BootedFrom::Network if self.build => Phase::Installing {
+                until: at
+                    + physics
+                        .clock
+                        .duration(physics.clock.service_time(physics.install, 0.1)),
+            },
+            other => Phase::Running { from: other },
+        };
+    }
+
+    /// Picks the boot device at the end of POST and consumes one-time settings.
+    fn choose_boot(&mut self) -> BootedFrom {
+        // Dell one-time boot: a BIOS attribute pair, consumed by the boot.
+        let one_time = self
+            .bios
+            .get("OneTimeBootMode")
+            .and_then(|v| v.as_str())
+            .unwrap_or("Disabled")
+            .to_owned();
+        if one_time != "Disabled" {
+            self.bios.insert(
+                "OneTimeBootMode".to_owned(),
+                serde_json::Value::from("Disabled"),
+            );
+            let device = self
+                .bios
+                .get("OneTimeBootSeqDev")
+                .or_else(|| self.bios.get("OneTimeUefiBootSeqDev"))
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            if let Some(from) = self.boot_from_device(&device) {
+                return from;
+            }
+        }
+        if self.override_enabled != OverrideEnabled::Disabled {
+            let target = self.override_target;
+            if self.override_enabled == OverrideEnabled::Once {
+                self.override_enabled = OverrideEnabled::Disabled;
+                self.override_target = OverrideTarget::None;
+            }
+            match target {
+                // A PXE override boots the first NIC in the persistent order: it reaches the
+                // provisioning network only if that NIC is the provisioning NIC.
+                OverrideTarget::Pxe => {
+                    let first_nic = self
+                        .boot_order
+                        .iter()
+                        .find(|id| self.device_kind(id) == Some(DeviceKind::Nic));
+                    if first_nic == Some(&self.provisioning_nic) {
+                        return BootedFrom::Network;
+                    }
+                }
+                OverrideTarget::Hdd => return BootedFrom::Disk,
+                OverrideTarget::Cd if self.virtual_media.is_some() => {
+                    return BootedFrom::VirtualMedia;
+                }
+                OverrideTarget::BiosSetup => return BootedFrom::BiosSetup,
+                OverrideTarget::Cd | OverrideTarget::None => {}
+            }
+        }
+        let order = self.boot_order.clone();
+        order
+            .iter()
+            .find_map(|id| self.boot_from_device(id))
+            .unwrap_or(BootedFrom::Disk)
+    }
+
+    /// Booting from one device: a NIC boots only if it is on the provisioning network.
+    fn boot_from_device(&self, id: &str) -> Option<BootedFrom> {
+        match self.device_kind(id)? {
+            DeviceKind::Nic => (id == self.provisioning_nic).then_some(BootedFrom::Network),
+            DeviceKind::Disk => Some(BootedFrom::Disk),
+            DeviceKind::VirtualCd => self
+                .virtual_media
+                .is_some()
+                .then_some(BootedFrom::VirtualMedia),
+        }
+    }
+
+    /// The kind of a device id, if the machine has it.
+    #[must_use]
+    pub fn device_kind(&self, id: &str) -> Option<DeviceKind> {
+        self.devices.iter().find(|d| d.id == id).map(|d| d.kind)
+    }
+
+    /// Whether the OS is being installed now.
+    #[must_use]
+    pub fn installing(&self) -> bool {
+        matches!(self.phase, Phase::Installing { .. })
+    }
+
+    /// A new job id, `JID_` and 12 digits as iDRAC writes them.
+    pub fn new_job_id(&mut self) -> String {
+        self.next_job += 1;
+        format!(
+            "JID_{:012}",
+            700_000_000_000 + self.index as u64 * 1000 + self.next_job
+        )
+    }
+}
