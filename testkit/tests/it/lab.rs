@@ -1,6 +1,5 @@
 //! The lab as a whole: servers come up on their addresses, TLS chains to the lab CA, the admin
 //! endpoint reports what was served.
-#![allow(clippy::unwrap_used)]
 
 use testkit::{Lab, LabConfig, Probe, Scheme};
 
