@@ -1,5 +1,7 @@
 //! The lab's inventory: what any client needs to use it (addresses, credentials, models, ids).
 
+use std::path::{Path, PathBuf};
+
 use serde::{Deserialize, Serialize};
 
 use crate::machine::Flavor;
@@ -61,4 +63,45 @@ impl Inventory {
             .map(|h| format!("{}\n", h.bmc_address))
             .collect()
     }
+}
+
+/// Writes `inventory.json`, `host-list.txt`, `interfaces.yml` and `ca.pem` into `dir`.
+///
+/// # Errors
+/// When the directory or a file cannot be written.
+pub fn write_files(inventory: &Inventory, dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut models: Vec<&str> = inventory.hosts.iter().map(|h| h.model.as_str()).collect();
+    models.sort_unstable();
+    models.dedup();
+    let files = [
+        (
+            "inventory.json",
+            serde_json::to_string_pretty(inventory).map_err(std::io::Error::other)?,
+        ),
+        ("host-list.txt", inventory.host_list()),
+        ("interfaces.yml", crate::lab::interfaces_yaml(&models)),
+        ("ca.pem", inventory.ca_pem.clone()),
+    ];
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        // Write then rename, so a reader polling for the file never sees half of it.
+        let partial = dir.join(format!(".{name}.partial"));
+        std::fs::write(&partial, text)?;
+        std::fs::rename(&partial, &path)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// The process's resident memory in KiB (Linux), for reporting the lab's footprint.
+#[must_use]
+pub fn resident_memory_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
 }

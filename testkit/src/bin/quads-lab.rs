@@ -1,2 +1,204 @@
-//! `quads-lab`: runs the simulated lab standalone.
-fn main() {}
+//! `quads-lab`: runs the simulated lab standalone and writes an inventory for any client.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a terminal program: printing is its job
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use testkit::{FaultProfile, Flavor, Lab, LabConfig, LabModel, Scheme};
+
+/// The simulated lab: a fake Foreman and a fleet of fake BMCs on loopback.
+#[derive(Debug, Parser)]
+#[command(name = "quads-lab", version, about)]
+struct Args {
+    /// Number of hosts (one BMC each).
+    #[arg(long, default_value_t = 100)]
+    hosts: usize,
+    /// BMC flavours, assigned round-robin: dell, idrac10, supermicro, generic.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "dell,idrac10,supermicro,generic"
+    )]
+    flavors: Vec<String>,
+    /// Real seconds per lab second (1 = real life, 0.01 = 100x faster, 0 = no latency).
+    #[arg(long, default_value_t = 1.0)]
+    time_scale: f64,
+    /// Fault profile: none, chaos, optionally with key=value overrides (chaos,dead_bmcs=2).
+    #[arg(long, default_value = "none")]
+    faults: String,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// A lab model file instead of the embedded lab-model-v1.toml.
+    #[arg(long)]
+    model: Option<PathBuf>,
+    /// Serve BMCs over plain HTTP instead of HTTPS.
+    #[arg(long)]
+    plain_http_bmcs: bool,
+    /// Foreman's HTTPS port (0 = any free port).
+    #[arg(long, default_value_t = 0)]
+    foreman_port: u16,
+    /// The first BMC address; the fleet counts up from it.
+    #[arg(long, default_value = "127.0.1.1")]
+    bmc_first_ip: Ipv4Addr,
+    /// Where to write inventory.json, host-list.txt, interfaces.yml and ca.pem.
+    #[arg(long, default_value = "quads-lab")]
+    out_dir: PathBuf,
+    /// Start, report, and exit at once (for measuring start-up and idle memory).
+    #[arg(long)]
+    exit_after_start: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("QUADS_LAB_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match config(&args) {
+        Ok(config) => config,
+        Err(message) => {
+            eprintln!("quads-lab: {message}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("quads-lab: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("quads-lab: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn config(args: &Args) -> Result<LabConfig, String> {
+    let flavors = args
+        .flavors
+        .iter()
+        .map(|f| {
+            Flavor::parse(f).ok_or_else(|| {
+                format!("unknown flavour {f:?} (dell, idrac10, supermicro, generic)")
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let model = match &args.model {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            LabModel::parse(&text).map_err(|e| format!("bad lab model {}: {e}", path.display()))?
+        }
+        None => LabModel::default(),
+    };
+    if !(args.time_scale >= 0.0 && args.time_scale.is_finite()) {
+        return Err(format!(
+            "--time-scale {} is not a number >= 0",
+            args.time_scale
+        ));
+    }
+    if args.hosts == 0 {
+        return Err("--hosts must be at least 1".to_owned());
+    }
+    if !args.bmc_first_ip.is_loopback() {
+        return Err(format!(
+            "--bmc-first-ip {} is not a loopback address (127.0.0.0/8)",
+            args.bmc_first_ip
+        ));
+    }
+    Ok(LabConfig {
+        hosts: args.hosts,
+        flavors,
+        time_scale: args.time_scale,
+        faults: FaultProfile::parse(&args.faults).map_err(|e| e.to_string())?,
+        seed: args.seed,
+        model,
+        bmc_scheme: if args.plain_http_bmcs {
+            Scheme::Http
+        } else {
+            Scheme::Https
+        },
+        bmc_first_ip: args.bmc_first_ip,
+        foreman_port: args.foreman_port,
+        ..LabConfig::default()
+    })
+}
+
+async fn run(args: Args, config: LabConfig) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let lab = Lab::start(config).await.map_err(|e| e.to_string())?;
+    let inventory = lab.inventory();
+    let written =
+        testkit::inventory::write_files(&inventory, &args.out_dir).map_err(|e| e.to_string())?;
+    let last = lab.bmc_addr(args.hosts - 1);
+    println!(
+        "quads-lab: {} hosts ready in {:.2} s",
+        args.hosts,
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  foreman   {} (also {})",
+        lab.foreman_url(),
+        lab.foreman_http_url()
+    );
+    println!(
+        "  bmcs      {}://{} .. {} port {}",
+        if args.plain_http_bmcs {
+            "http"
+        } else {
+            "https"
+        },
+        lab.bmc_addr(0).ip(),
+        last.ip(),
+        last.port()
+    );
+    println!("  admin     {}", lab.admin_url());
+    println!(
+        "  time      {} real s per lab s, seed {}, faults {}",
+        args.time_scale, args.seed, args.faults
+    );
+    for path in &written {
+        println!("  wrote     {}", path.display());
+    }
+    match testkit::inventory::resident_memory_kib() {
+        Some(kib) => println!(
+            "  idle memory {:.1} MiB resident ({:.1} KiB per host)",
+            kib as f64 / 1024.0,
+            kib as f64 / args.hosts as f64
+        ),
+        None => println!("  idle memory unknown (no /proc/self/status)"),
+    }
+    if args.exit_after_start {
+        return Ok(());
+    }
+    println!("quads-lab: serving until Ctrl-C");
+    shutdown_signal().await;
+    lab.shutdown();
+    println!("quads-lab: stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
