@@ -8,6 +8,7 @@
 //! ([`TlsVerification::InsecureHosts`]). Limits, retries and caches wrap a transport; they are not
 //! in it.
 
+mod limit;
 mod tls;
 
 use std::collections::BTreeSet;
@@ -22,6 +23,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+pub use limit::PerAuthorityLimit;
 pub use tls::TlsError;
 
 /// Moves one request to its server and brings back the whole response.
