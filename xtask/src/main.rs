@@ -1,13 +1,16 @@
 //! `cargo xtask`: the one entry point for CI and the project's chores.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a terminal program: printing is its job
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod ci;
+mod conformance;
+mod demo;
+mod peers;
+mod util;
 
-use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "xtask", about = "Project chores: ci, demo")]
+#[command(name = "xtask", about = "Project chores: ci, demo, conformance, peers")]
 struct Args {
     #[command(subcommand)]
     task: Task,
@@ -15,79 +18,36 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Task {
-    /// Everything CI checks: formatting, clippy with warnings denied, the test suites.
+    /// Everything CI checks: formatting, clippy with warnings denied, the test suites, conformance.
     Ci {
-        /// Also run the slow tier (large labs, peers).
+        /// Also run the slow tier (large labs).
         #[arg(long)]
         slow: bool,
     },
-    /// The main job on the simulated lab.
-    Demo,
+    /// The main job on the simulated lab (a separate `quads-lab` process).
+    Demo {
+        /// Hosts in the lab.
+        #[arg(long, default_value_t = 100)]
+        hosts: usize,
+        /// Real seconds per lab second.
+        #[arg(long, default_value_t = 0.01)]
+        time_scale: f64,
+    },
+    /// Checks the lab's BMCs with DMTF's Redfish Service Validator and OpenStack's sushy client.
+    Conformance,
+    /// Installs the peer tools (validator, sushy, sushy-tools, Badfish) into target/peers.
+    Peers,
 }
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let root = project_root();
+    let root = util::project_root();
     match args.task {
-        Task::Ci { slow } => ci(&root, slow),
-        Task::Demo => demo(&root),
+        Task::Ci { slow } => ci::run_ci(&root, slow),
+        Task::Demo { hosts, time_scale } => demo::run_demo(&root, hosts, time_scale),
+        Task::Conformance => conformance::run(&root),
+        Task::Peers => {
+            peers::ensure(&root).map(|venv| println!("peers ready in {}", venv.display()))
+        }
     }
-}
-
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
-}
-
-fn ci(root: &Path, slow: bool) -> anyhow::Result<()> {
-    run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
-    run(
-        root,
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    let mut test = vec!["test", "--workspace"];
-    if slow {
-        test.extend(["--", "--include-ignored"]);
-    }
-    run(root, "cargo", &test)?;
-    Ok(())
-}
-
-fn demo(root: &Path) -> anyhow::Result<()> {
-    run(
-        root,
-        "cargo",
-        &[
-            "run",
-            "--quiet",
-            "--package",
-            "testkit",
-            "--bin",
-            "quads-lab",
-            "--",
-            "--demo",
-        ],
-    )
-}
-
-fn run(root: &Path, program: &str, args: &[&str]) -> anyhow::Result<()> {
-    eprintln!("$ {program} {}", args.join(" "));
-    let status = Command::new(program)
-        .args(args)
-        .current_dir(root)
-        .status()
-        .with_context(|| format!("could not start {program}"))?;
-    if !status.success() {
-        bail!("`{program} {}` failed ({status})", args.join(" "));
-    }
-    Ok(())
 }
