@@ -516,6 +516,10 @@ impl Machine {
                         .clock
                         .duration(physics.clock.service_time(physics.install, 0.1)),
             },
+            // Foreman's default PXE menu chains to the local disk of a host not in build mode.
+            BootedFrom::Network => Phase::Running {
+                from: BootedFrom::Disk,
+            },
             other => Phase::Running { from: other },
         };
     }
@@ -571,11 +575,28 @@ impl Machine {
                 OverrideTarget::Cd | OverrideTarget::None => {}
             }
         }
-        let order = self.boot_order.clone();
-        order
-            .iter()
-            .find_map(|id| self.boot_from_device(id))
-            .unwrap_or(BootedFrom::Disk)
+        // The persistent order: PXE is tried on the first NIC listed only (its DHCP either answers
+        // from the provisioning network or the BIOS moves on to non-network devices), which is
+        // what makes the boot order decide whether a host can be provisioned.
+        let mut nic_tried = false;
+        for id in &self.boot_order {
+            match self.device_kind(id) {
+                Some(DeviceKind::Nic) if nic_tried => {}
+                Some(DeviceKind::Nic) => {
+                    nic_tried = true;
+                    if *id == self.provisioning_nic {
+                        return BootedFrom::Network;
+                    }
+                }
+                Some(_) => {
+                    if let Some(from) = self.boot_from_device(id) {
+                        return from;
+                    }
+                }
+                None => {}
+            }
+        }
+        BootedFrom::Disk
     }
 
     /// Booting from one device: a NIC boots only if it is on the provisioning network.
@@ -609,5 +630,259 @@ impl Machine {
             "JID_{:012}",
             700_000_000_000 + self.index as u64 * 1000 + self.next_job
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::lab::{HostType, interfaces_order, provisioning_nic};
+    use crate::model::LabModel;
+
+    struct Bench {
+        clock: LabClock,
+        model: LabModel,
+        metrics: Metrics,
+    }
+
+    impl Bench {
+        fn new() -> Self {
+            let mut model = LabModel::default();
+            model.bmc.sigma = 0.0;
+            Self {
+                clock: LabClock::new(1.0, 5),
+                model,
+                metrics: Metrics::new(0),
+            }
+        }
+
+        fn physics(&self) -> Physics<'_> {
+            Physics {
+                clock: &self.clock,
+                bmc: &self.model.bmc,
+                install: self.model.foreman.install,
+                metrics: &self.metrics,
+            }
+        }
+    }
+
+    fn machine(host_type: HostType, phase: Phase) -> Machine {
+        let nic = |id: &str| BootDevice {
+            id: id.into(),
+            kind: DeviceKind::Nic,
+            mac: Some("52:54:00:00:00:01".into()),
+        };
+        Machine {
+            index: 0,
+            name: "h1".into(),
+            model: "r640".into(),
+            flavor: Flavor::Dell,
+            bmc: "127.0.1.1:443".parse().expect("addr"),
+            provisioning_nic: provisioning_nic("r640").into(),
+            devices: vec![
+                nic("NIC.Integrated.1-1-1"),
+                nic("NIC.Integrated.1-2-1"),
+                nic("NIC.Slot.3-1-1"),
+                BootDevice {
+                    id: "HardDisk.List.1-1".into(),
+                    kind: DeviceKind::Disk,
+                    mac: None,
+                },
+            ],
+            boot_order: interfaces_order("r640", host_type),
+            boot_mode: "Bios".into(),
+            override_target: OverrideTarget::None,
+            override_enabled: OverrideEnabled::Disabled,
+            bios: BTreeMap::new(),
+            jobs: Vec::new(),
+            next_job: 0,
+            phase,
+            virtual_media: None,
+            went_down: false,
+            build: false,
+            installed_at: None,
+            bmc_restarting_until: None,
+        }
+    }
+
+    async fn advance_secs(secs: f64) {
+        tokio::time::sleep(Duration::from_secs_f64(secs)).await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn force_off_takes_the_model_time_and_on_is_refused_twice() {
+        let bench = Bench::new();
+        let mut m = machine(
+            HostType::Foreman,
+            Phase::Running {
+                from: BootedFrom::Disk,
+            },
+        );
+        m.reset(ResetType::ForceOff, bench.physics()).expect("off");
+        advance_secs(4.9).await;
+        assert_eq!(m.power_state(bench.physics()), PowerState::On);
+        advance_secs(0.2).await;
+        assert_eq!(m.power_state(bench.physics()), PowerState::Off);
+        assert_eq!(
+            m.reset(ResetType::ForceOff, bench.physics()),
+            Err(ResetRefused::AlreadyOff)
+        );
+        m.reset(ResetType::On, bench.physics()).expect("on");
+        assert_eq!(
+            m.reset(ResetType::On, bench.physics()),
+            Err(ResetRefused::AlreadyOn)
+        );
+        let counters = bench.metrics.snapshot().host("h1");
+        assert_eq!((counters.boots, counters.power_cycles), (1, 1));
+        assert_eq!(counters.resets.get("ForceOff"), Some(&1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pxe_with_build_installs_then_foreman_shows_built() {
+        let bench = Bench::new();
+        let mut m = machine(HostType::Foreman, Phase::Off);
+        m.build = true;
+        m.override_target = OverrideTarget::Pxe;
+        m.override_enabled = OverrideEnabled::Once;
+        m.reset(ResetType::On, bench.physics()).expect("on");
+        advance_secs(10.1).await;
+        m.advance(bench.physics());
+        assert!(m.installing(), "{:?}", m.phase);
+        // The one-time override is consumed by the boot.
+        assert_eq!(m.override_enabled, OverrideEnabled::Disabled);
+        assert!(m.build);
+        advance_secs(400.0).await;
+        m.advance(bench.physics());
+        assert!(!m.build);
+        assert_eq!(
+            m.phase,
+            Phase::Running {
+                from: BootedFrom::Disk
+            }
+        );
+        assert_eq!(bench.metrics.snapshot().host("h1").installs, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pxe_behind_the_wrong_nic_does_not_install() {
+        let bench = Bench::new();
+        let mut m = machine(HostType::Director, Phase::Off);
+        m.build = true;
+        m.override_target = OverrideTarget::Pxe;
+        m.override_enabled = OverrideEnabled::Once;
+        m.reset(ResetType::On, bench.physics()).expect("on");
+        advance_secs(500.0).await;
+        m.advance(bench.physics());
+        assert!(m.build, "no install happened, so Foreman still waits");
+        assert_eq!(
+            m.phase,
+            Phase::Running {
+                from: BootedFrom::Disk
+            }
+        );
+        assert_eq!(bench.metrics.snapshot().host("h1").installs, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn config_jobs_apply_during_the_next_post_and_lengthen_it() {
+        let bench = Bench::new();
+        let mut m = machine(
+            HostType::Director,
+            Phase::Running {
+                from: BootedFrom::Disk,
+            },
+        );
+        let id = m.new_job_id();
+        let foreman_order = interfaces_order("r640", HostType::Foreman);
+        m.jobs.push(Job {
+            id,
+            target: "BootSources/Settings".into(),
+            state: JobState::Scheduled,
+            change: JobChange::BootOrder(foreman_order.clone()),
+            stuck: false,
+        });
+        m.reset(ResetType::ForceRestart, bench.physics())
+            .expect("restart");
+        assert_eq!(m.jobs[0].state, JobState::Running);
+        // POST (10 s) plus the job (60 s).
+        advance_secs(69.0).await;
+        m.advance(bench.physics());
+        assert!(matches!(m.phase, Phase::Posting { .. }));
+        advance_secs(1.1).await;
+        m.advance(bench.physics());
+        assert_eq!(m.jobs[0].state, JobState::Completed);
+        assert_eq!(m.boot_order, foreman_order);
+        assert_eq!(bench.metrics.snapshot().host("h1").jobs_applied, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_job_never_completes() {
+        let bench = Bench::new();
+        let mut m = machine(HostType::Foreman, Phase::Off);
+        let id = m.new_job_id();
+        m.jobs.push(Job {
+            id,
+            target: "x".into(),
+            state: JobState::Scheduled,
+            change: JobChange::Bios(BTreeMap::new()),
+            stuck: true,
+        });
+        m.reset(ResetType::On, bench.physics()).expect("on");
+        advance_secs(1000.0).await;
+        m.advance(bench.physics());
+        assert_eq!(m.jobs[0].state, JobState::Running);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn dell_one_time_boot_is_consumed() {
+        let bench = Bench::new();
+        let mut m = machine(HostType::Director, Phase::Off);
+        m.build = true;
+        m.bios
+            .insert("OneTimeBootMode".into(), "OneTimeBootSeq".into());
+        m.bios
+            .insert("OneTimeBootSeqDev".into(), "NIC.Integrated.1-1-1".into());
+        m.reset(ResetType::On, bench.physics()).expect("on");
+        advance_secs(10.1).await;
+        m.advance(bench.physics());
+        assert!(
+            m.installing(),
+            "one-time boot from the provisioning NIC installs"
+        );
+        assert_eq!(m.bios["OneTimeBootMode"], "Disabled");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn power_cycle_and_graceful_restart_come_back_up() {
+        let bench = Bench::new();
+        let mut m = machine(
+            HostType::Foreman,
+            Phase::Running {
+                from: BootedFrom::Disk,
+            },
+        );
+        m.reset(ResetType::GracefulRestart, bench.physics())
+            .expect("restart");
+        advance_secs(29.0).await;
+        assert_eq!(m.power_state(bench.physics()), PowerState::On);
+        advance_secs(1.5).await;
+        m.advance(bench.physics());
+        assert!(matches!(m.phase, Phase::Posting { .. }), "{:?}", m.phase);
+        m.reset(ResetType::PowerCycle, bench.physics())
+            .expect("cycle");
+        advance_secs(20.0).await;
+        m.advance(bench.physics());
+        assert_eq!(
+            m.phase,
+            Phase::Running {
+                from: BootedFrom::Disk
+            }
+        );
+        let counters = bench.metrics.snapshot().host("h1");
+        assert_eq!((counters.boots, counters.power_cycles), (2, 2));
+        assert_eq!(ResetType::parse("PowerCycle"), Some(ResetType::PowerCycle));
+        assert_eq!(ResetType::parse("Reboot"), None);
     }
 }
