@@ -1,6 +1,7 @@
-//! `cargo xtask ci`: formatting, lints and every test suite.
+//! `cargo xtask ci`: formatting, lints, the peer tools, and every test suite.
 //!
-//! `--slow` sets `QUADS_SLOW=1` for the test suites, which then also run their large tiers.
+//! The test suites find the peers venv through `QUADS_PEERS` (tests that drive sushy-tools or
+//! Badfish need it). `--slow` sets `QUADS_SLOW=1`, which makes suites run their large tiers too.
 
 use std::path::Path;
 
@@ -8,19 +9,13 @@ use crate::util::{run, run_with_env};
 
 pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
-    run(
-        root,
-        "cargo",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-    )?;
-    let env: &[(&str, &str)] = if slow { &[("QUADS_SLOW", "1")] } else { &[] };
-    run_with_env(root, "cargo", &["test", "--workspace"], env)?;
+    run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    let venv = crate::peers::ensure(root)?;
+    let venv = venv.to_string_lossy();
+    let mut env = vec![("QUADS_PEERS", venv.as_ref())];
+    if slow {
+        env.push(("QUADS_SLOW", "1"));
+    }
+    run_with_env(root, "cargo", &["test", "--workspace"], &env)?;
     Ok(())
 }
