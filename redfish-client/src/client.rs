@@ -1,0 +1,730 @@
+//! The client and its per-BMC handles: one pooled transport for the fleet, one session per BMC
+//! shared by every request to it, authentication (session, Basic fallback, re-login once on a
+//! 401), the retry loop, and logout on every exit path (explicit, guard, drop, Ctrl-C).
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use quads_http::{HttpsTransport, PerAuthorityLimit, Transport};
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinSet;
+
+use crate::address::BmcAddress;
+use crate::config::{AuthMode, ClientConfig, Credentials};
+use crate::discovery::{Discovery, RootInfo};
+use crate::error::Error;
+use crate::request::{AuthHeader, Call, Reply, RetryClass};
+use crate::secret::Secret;
+use crate::vendor::{DellResource, Transient};
+use crate::wire;
+
+/// A Redfish client for a fleet of BMCs: one pooled transport, a per-BMC concurrency limit,
+/// and a registry of the BMC handles so that [`RedfishClient::close_all`] can log every
+/// session out (Ctrl-C). Cheap to clone.
+#[derive(Clone)]
+pub struct RedfishClient {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RedfishClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedfishClient")
+            .field("config", &self.shared.config)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct Shared {
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) config: ClientConfig,
+    registry: Mutex<Registry>,
+    closed: AtomicBool,
+}
+
+#[derive(Default)]
+struct Registry {
+    handles: Vec<Weak<BmcInner>>,
+    session_slots: HashMap<String, Arc<Semaphore>>,
+}
+
+impl RedfishClient {
+    /// A client over the real HTTPS transport built from `config.transport`.
+    ///
+    /// # Errors
+    /// When the TLS settings cannot be built (unreadable CA bundle, no trust root).
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        let transport = HttpsTransport::new(&config.transport).map_err(|e| Error::Config {
+            reason: e.to_string(),
+        })?;
+        Ok(Self::with_transport(Arc::new(transport), config))
+    }
+
+    /// A client over any transport (tests, emulators); the per-BMC limit still applies.
+    #[must_use]
+    pub fn with_transport(transport: Arc<dyn Transport>, config: ClientConfig) -> Self {
+        let limited = PerAuthorityLimit::new(transport, config.per_bmc_concurrency);
+        Self {
+            shared: Arc::new(Shared {
+                transport: Arc::new(limited),
+                config,
+                registry: Mutex::new(Registry::default()),
+                closed: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// The settings this client runs with.
+    #[must_use]
+    pub fn config(&self) -> &ClientConfig {
+        &self.shared.config
+    }
+
+    /// The handle of one BMC. Nothing is sent until the first operation; the same handle (and
+    /// so the same session) is returned while one is alive for this address and user.
+    pub fn bmc(&self, address: BmcAddress, credentials: Credentials) -> Bmc {
+        let mut registry = self.lock_registry();
+        registry.handles.retain(|w| w.strong_count() > 0);
+        for weak in &registry.handles {
+            if let Some(inner) = weak.upgrade()
+                && inner.address == address
+                && inner.credentials.username == credentials.username
+                && inner.credentials.password == credentials.password
+            {
+                return Bmc { inner };
+            }
+        }
+        let slots = registry
+            .session_slots
+            .entry(address.authority().to_owned())
+            .or_insert_with(|| {
+                Arc::new(Semaphore::new(
+                    self.shared.config.session.max_sessions_per_bmc.max(1),
+                ))
+            })
+            .clone();
+        let inner = Arc::new(BmcInner {
+            shared: self.shared.clone(),
+            name: address.authority().to_owned(),
+            address,
+            credentials,
+            auth: Mutex::new(AuthState::Unauthenticated),
+            login_lock: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+            slots,
+            root: OnceCell::new(),
+            discovery: OnceCell::new(),
+            probes: Mutex::new(HashMap::new()),
+            bios_registry: OnceCell::new(),
+        });
+        registry.handles.push(Arc::downgrade(&inner));
+        Bmc { inner }
+    }
+
+    /// Logs out every open session of this client and refuses new logins: for Ctrl-C and
+    /// shutdown. Returns how many sessions were closed.
+    pub async fn close_all(&self) -> usize {
+        self.shared.closed.store(true, Ordering::SeqCst);
+        let handles: Vec<Bmc> = {
+            let registry = self.lock_registry();
+            registry
+                .handles
+                .iter()
+                .filter_map(Weak::upgrade)
+                .map(|inner| Bmc { inner })
+                .collect()
+        };
+        let mut set = JoinSet::new();
+        for bmc in handles {
+            set.spawn(async move { bmc.logout().await.unwrap_or(false) });
+        }
+        let mut closed = 0;
+        while let Some(done) = set.join_next().await {
+            if matches!(done, Ok(true)) {
+                closed += 1;
+            }
+        }
+        closed
+    }
+
+    /// Sessions this client holds open right now.
+    #[must_use]
+    pub fn open_sessions(&self) -> usize {
+        let registry = self.lock_registry();
+        registry
+            .handles
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter(|inner| inner.has_session())
+            .count()
+    }
+
+    fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.shared
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// One BMC: its address, credentials, session and discovery cache. Cheap to clone; every clone
+/// shares the session. The session is deleted by [`Bmc::logout`], by a [`SessionGuard`], by
+/// [`RedfishClient::close_all`], or (best effort, on a tokio runtime) when the last clone drops.
+#[derive(Clone)]
+pub struct Bmc {
+    pub(crate) inner: Arc<BmcInner>,
+}
+
+impl fmt::Debug for Bmc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Bmc")
+            .field("address", &self.inner.address)
+            .field("user", &self.inner.credentials.username)
+            .finish_non_exhaustive()
+    }
+}
+
+pub(crate) struct BmcInner {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) name: String,
+    pub(crate) address: BmcAddress,
+    pub(crate) credentials: Credentials,
+    auth: Mutex<AuthState>,
+    login_lock: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+    slots: Arc<Semaphore>,
+    pub(crate) root: OnceCell<Arc<RootInfo>>,
+    pub(crate) discovery: OnceCell<Arc<Discovery>>,
+    pub(crate) probes: Mutex<HashMap<DellResource, Arc<OnceCell<String>>>>,
+    pub(crate) bios_registry: OnceCell<Arc<wire::AttributeRegistry>>,
+}
+
+enum AuthState {
+    Unauthenticated,
+    Session(Session),
+    Basic,
+}
+
+struct Session {
+    token: Secret,
+    location: Option<String>,
+    generation: u64,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl BmcInner {
+    fn has_session(&self) -> bool {
+        matches!(*self.lock_auth(), AuthState::Session(_))
+    }
+
+    fn lock_auth(&self) -> std::sync::MutexGuard<'_, AuthState> {
+        self.auth.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Drop for BmcInner {
+    fn drop(&mut self) {
+        let state = std::mem::replace(
+            &mut *self.auth.get_mut().unwrap_or_else(PoisonError::into_inner),
+            AuthState::Unauthenticated,
+        );
+        let AuthState::Session(session) = state else {
+            return;
+        };
+        let Some(location) = session.location.clone() else {
+            return;
+        };
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            tracing::warn!(bmc = %self.name, "session left open: no runtime to log out on");
+            return;
+        };
+        let auth = AuthHeader::Token {
+            token: session.token.clone(),
+            generation: session.generation,
+        };
+        let Ok(request) = Call::delete(location).to_http(&self.address, &auth) else {
+            return;
+        };
+        let transport = self.shared.transport.clone();
+        let bmc = self.name.clone();
+        handle.spawn(async move {
+            let _slot = session;
+            if let Err(e) = transport.send(request).await {
+                tracing::debug!(%bmc, error = %e, "logout on drop failed");
+            }
+        });
+    }
+}
+
+impl Bmc {
+    /// The BMC's address as written (`host:port`).
+    #[must_use]
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The client this handle belongs to.
+    #[must_use]
+    pub fn client(&self) -> RedfishClient {
+        RedfishClient {
+            shared: self.inner.shared.clone(),
+        }
+    }
+
+    /// The address.
+    #[must_use]
+    pub fn address(&self) -> &BmcAddress {
+        &self.inner.address
+    }
+
+    /// The user this handle logs in as.
+    #[must_use]
+    pub fn username(&self) -> &str {
+        &self.inner.credentials.username
+    }
+
+    /// Whether requests currently go with a session token (`false` before the first request
+    /// and under Basic auth).
+    #[must_use]
+    pub fn has_session(&self) -> bool {
+        self.inner.has_session()
+    }
+
+    /// Whether this handle fell back to (or was set to) HTTP Basic.
+    #[must_use]
+    pub fn uses_basic_auth(&self) -> bool {
+        matches!(*self.inner.lock_auth(), AuthState::Basic)
+    }
+
+    /// A guard that logs the session out when dropped (best effort, spawned) or when
+    /// [`SessionGuard::close`] is awaited.
+    #[must_use]
+    pub fn guard(&self) -> SessionGuard {
+        SessionGuard {
+            bmc: Some(self.clone()),
+        }
+    }
+
+    /// Logs in now (normally done on the first request). Verifies the credentials.
+    ///
+    /// # Errors
+    /// When the BMC refuses the credentials or cannot be reached.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn login(&self) -> Result<(), Error> {
+        self.authorization().await?;
+        if self.uses_basic_auth() {
+            // Basic is only checked by a request that needs it.
+            self.execute(&Call::get("/redfish/v1/Systems")).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the session, if there is one. The next request logs in again. Returns whether a
+    /// session was deleted.
+    ///
+    /// # Errors
+    /// When the DELETE fails for a reason other than the session being gone already.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn logout(&self) -> Result<bool, Error> {
+        let _login = self.inner.login_lock.lock().await;
+        let state = std::mem::replace(&mut *self.inner.lock_auth(), AuthState::Unauthenticated);
+        let AuthState::Session(session) = state else {
+            return Ok(false);
+        };
+        let Some(location) = session.location.clone() else {
+            return Ok(true);
+        };
+        let auth = AuthHeader::Token {
+            token: session.token.clone(),
+            generation: session.generation,
+        };
+        let call = Call::delete(location);
+        let result = self.send_once(&call, &auth).await;
+        drop(session);
+        match result {
+            Ok(_) => {
+                tracing::debug!("session deleted");
+                Ok(true)
+            }
+            Err(e)
+                if matches!(
+                    e.status(),
+                    Some(http::StatusCode::NOT_FOUND | http::StatusCode::UNAUTHORIZED)
+                ) =>
+            {
+                Ok(true)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Forgets the session without deleting it: the BMC dropped it (after a BMC reset).
+    pub(crate) fn forget_session(&self) {
+        *self.inner.lock_auth() = AuthState::Unauthenticated;
+    }
+
+    // ---- authentication ------------------------------------------------------------------
+
+    async fn authorization(&self) -> Result<AuthHeader, Error> {
+        if let Some(header) = self.current_auth() {
+            return Ok(header);
+        }
+        let _login = self.inner.login_lock.lock().await;
+        if let Some(header) = self.current_auth() {
+            return Ok(header);
+        }
+        self.login_locked().await
+    }
+
+    fn current_auth(&self) -> Option<AuthHeader> {
+        match &*self.inner.lock_auth() {
+            AuthState::Unauthenticated => None,
+            AuthState::Session(s) => Some(AuthHeader::Token {
+                token: s.token.clone(),
+                generation: s.generation,
+            }),
+            AuthState::Basic => Some(self.basic()),
+        }
+    }
+
+    fn basic(&self) -> AuthHeader {
+        AuthHeader::basic(
+            &self.inner.credentials.username,
+            &self.inner.credentials.password,
+        )
+    }
+
+    /// Re-logs in after a 401 on a token of `generation`, unless another request already did.
+    async fn relogin(&self, generation: u64) -> Result<(), Error> {
+        let _login = self.inner.login_lock.lock().await;
+        let stale = match &*self.inner.lock_auth() {
+            AuthState::Session(s) => s.generation == generation,
+            AuthState::Unauthenticated => true,
+            AuthState::Basic => false,
+        };
+        if stale {
+            tracing::info!(bmc = %self.name(), "session rejected, logging in again");
+            *self.inner.lock_auth() = AuthState::Unauthenticated;
+            self.login_locked().await?;
+        }
+        Ok(())
+    }
+
+    /// Logs in; the caller holds the login lock.
+    async fn login_locked(&self) -> Result<AuthHeader, Error> {
+        if self.inner.shared.closed.load(Ordering::SeqCst) {
+            return Err(Error::Closed {
+                bmc: self.name().to_owned(),
+            });
+        }
+        let mode = self.inner.shared.config.session.mode;
+        if mode == AuthMode::BasicOnly {
+            *self.inner.lock_auth() = AuthState::Basic;
+            return Ok(self.basic());
+        }
+        let fallback = mode == AuthMode::SessionWithBasicFallback;
+        let root = self.root().await?;
+        let Some(sessions) = root.sessions.clone() else {
+            return self
+                .no_session_service(fallback, "the service root links no session collection");
+        };
+        let slot = self
+            .inner
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Error::Closed {
+                bmc: self.name().to_owned(),
+            })?;
+        let mut call = Call::post(sessions, &login_body(&self.inner.credentials)).unauthenticated();
+        call.retry_session_limit = !fallback;
+        let reply = match self.execute_plain(&call).await {
+            Ok(reply) => reply,
+            Err(e) => {
+                return match (e.status(), e.transient()) {
+                    (
+                        Some(
+                            http::StatusCode::NOT_FOUND
+                            | http::StatusCode::METHOD_NOT_ALLOWED
+                            | http::StatusCode::NOT_IMPLEMENTED,
+                        ),
+                        _,
+                    ) => self.no_session_service(fallback, "the session service refused a login"),
+                    (_, Some(Transient::SessionLimit)) if fallback => {
+                        tracing::warn!(bmc = %self.name(), "no session slot left, using basic auth");
+                        *self.inner.lock_auth() = AuthState::Basic;
+                        Ok(self.basic())
+                    }
+                    (Some(http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN), _) => {
+                        Err(Error::Auth {
+                            bmc: self.name().to_owned(),
+                            user: self.inner.credentials.username.clone(),
+                            reason: e.to_string(),
+                        })
+                    }
+                    _ => Err(e),
+                };
+            }
+        };
+        let Some(token) = reply.header("x-auth-token").filter(|t| !t.is_empty()) else {
+            return self.no_session_service(fallback, "the login answer carried no X-Auth-Token");
+        };
+        let location = reply
+            .location()
+            .map(|l| self.inner.address.path_of(&l))
+            .or_else(|| {
+                reply
+                    .json::<wire::Link>()
+                    .ok()
+                    .map(|l| l.id)
+                    .filter(|id| !id.is_empty())
+            });
+        let generation = self.inner.generation.fetch_add(1, Ordering::SeqCst) + 1;
+        let token = Secret::new(token);
+        tracing::debug!(bmc = %self.name(), session = ?location, "logged in");
+        *self.inner.lock_auth() = AuthState::Session(Session {
+            token: token.clone(),
+            location,
+            generation,
+            _slot: slot,
+        });
+        Ok(AuthHeader::Token { token, generation })
+    }
+
+    fn no_session_service(&self, fallback: bool, why: &str) -> Result<AuthHeader, Error> {
+        if fallback {
+            tracing::info!(bmc = %self.name(), reason = why, "using basic auth");
+            *self.inner.lock_auth() = AuthState::Basic;
+            Ok(self.basic())
+        } else {
+            Err(Error::Unsupported {
+                bmc: self.name().to_owned(),
+                what: format!("sessions: {why}"),
+            })
+        }
+    }
+
+    // ---- the request pipeline --------------------------------------------------------------
+
+    /// Sends `call` without credentials, with the retry policy (service root, login).
+    pub(crate) async fn execute_plain(&self, call: &Call) -> Result<Reply, Error> {
+        let policy = &self.inner.shared.config.retry;
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let error = match self.send_once(call, &AuthHeader::None).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
+                return Err(error);
+            }
+            let delay = policy.delay(attempt, error.retry_after());
+            tracing::debug!(bmc = %self.name(), request = ?call, attempt, ?delay, error = %error, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Sends `call` with authentication, re-login once on a 401, and the retry policy.
+    pub(crate) async fn execute(&self, call: &Call) -> Result<Reply, Error> {
+        if !call.authenticated {
+            return self.execute_plain(call).await;
+        }
+        let policy = &self.inner.shared.config.retry;
+        let mut attempt: u32 = 0;
+        let mut relogged = false;
+        loop {
+            attempt += 1;
+            let auth = self.authorization().await?;
+            let error = match self.send_once(call, &auth).await {
+                Ok(reply) => return Ok(reply),
+                Err(e) => e,
+            };
+            if error.status() == Some(http::StatusCode::UNAUTHORIZED)
+                && !relogged
+                && let Some(generation) = auth.generation()
+            {
+                relogged = true;
+                attempt -= 1;
+                self.relogin(generation).await?;
+                continue;
+            }
+            if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
+                return Err(error);
+            }
+            let delay = policy.delay(attempt, error.retry_after());
+            tracing::debug!(bmc = %self.name(), request = ?call, attempt, ?delay, error = %error, "retrying");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn send_once(&self, call: &Call, auth: &AuthHeader) -> Result<Reply, Error> {
+        let label = call.label(self.name());
+        let request = call.to_http(&self.inner.address, auth)?;
+        let response = self
+            .inner
+            .shared
+            .transport
+            .send(request)
+            .await
+            .map_err(|e| label.transport(e))?;
+        let (parts, body) = response.into_parts();
+        if parts.status.is_success() {
+            Ok(Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                label,
+            })
+        } else {
+            Err(label.status(parts.status, &parts.headers, &body))
+        }
+    }
+
+    // ---- helpers for the operations -------------------------------------------------------
+
+    /// GETs a resource and decodes it.
+    pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, Error> {
+        self.execute(&Call::get(path)).await?.json()
+    }
+
+    /// The member paths of a collection.
+    pub(crate) async fn members(&self, path: &str) -> Result<Vec<String>, Error> {
+        Ok(self.get::<wire::Collection>(path).await?.paths())
+    }
+
+    /// GETs every path (at most the per-BMC limit in flight), in order.
+    pub(crate) async fn get_all<T>(&self, paths: &[String]) -> Result<Vec<T>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let mut set = JoinSet::new();
+        for (i, path) in paths.iter().enumerate() {
+            let bmc = self.clone();
+            let path = path.clone();
+            set.spawn(async move { (i, bmc.get::<T>(&path).await) });
+        }
+        let mut out: Vec<Option<T>> = (0..paths.len()).map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            let (i, result) = joined.map_err(|e| Error::Config {
+                reason: format!("a request task failed: {e}"),
+            })?;
+            out[i] = Some(result?);
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    /// PATCHes `path` with `If-Match` when the resource has an ETag; on 412 (changed in between)
+    /// the ETag is read again and the PATCH sent once more.
+    pub(crate) async fn patch(&self, path: &str, body: &Value) -> Result<Reply, Error> {
+        let etag = self.etag_of(path).await?;
+        match self.execute(&Call::patch(path, body).if_match(etag)).await {
+            Err(e) if e.status() == Some(http::StatusCode::PRECONDITION_FAILED) => {
+                let etag = self.etag_of(path).await?;
+                self.execute(&Call::patch(path, body).if_match(etag)).await
+            }
+            other => other,
+        }
+    }
+
+    async fn etag_of(&self, path: &str) -> Result<Option<String>, Error> {
+        match self.execute(&Call::get(path)).await {
+            Ok(reply) => Ok(reply.etag()),
+            // A settings resource may not be readable; PATCH without If-Match then.
+            Err(e)
+                if e.is_not_found() || e.status() == Some(http::StatusCode::METHOD_NOT_ALLOWED) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// POSTs a write.
+    pub(crate) async fn post(&self, path: &str, body: &Value) -> Result<Reply, Error> {
+        self.execute(&Call::post(path, body)).await
+    }
+
+    /// DELETEs a resource.
+    pub(crate) async fn delete(&self, path: &str) -> Result<Reply, Error> {
+        self.execute(&Call::delete(path)).await
+    }
+
+    pub(crate) fn err_unsupported(&self, what: impl Into<String>) -> Error {
+        Error::Unsupported {
+            bmc: self.name().to_owned(),
+            what: what.into(),
+        }
+    }
+
+    pub(crate) fn err_invalid(&self, reason: impl Into<String>) -> Error {
+        Error::Invalid {
+            bmc: self.name().to_owned(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn login_body(credentials: &Credentials) -> Value {
+    json!({"UserName": credentials.username, "Password": credentials.password.expose()})
+}
+
+fn retry_allowed(call: &Call, error: &Error) -> bool {
+    if !call.retry_session_limit && error.transient() == Some(Transient::SessionLimit) {
+        return false;
+    }
+    match call.retry {
+        RetryClass::Read => error.is_retryable(),
+        RetryClass::Write => error.transient().is_some() || error.never_sent(),
+    }
+}
+
+/// Logs its BMC's session out when dropped (spawned on the current runtime) or when
+/// [`SessionGuard::close`] is awaited. Derefs to the [`Bmc`].
+#[derive(Debug)]
+pub struct SessionGuard {
+    bmc: Option<Bmc>,
+}
+
+impl SessionGuard {
+    /// Logs out now and waits for it.
+    ///
+    /// # Errors
+    /// When the DELETE fails.
+    pub async fn close(mut self) -> Result<bool, Error> {
+        match self.bmc.take() {
+            Some(bmc) => bmc.logout().await,
+            None => Ok(false),
+        }
+    }
+}
+
+impl std::ops::Deref for SessionGuard {
+    type Target = Bmc;
+
+    #[allow(clippy::expect_used)]
+    fn deref(&self) -> &Bmc {
+        // `bmc` is only taken by `close`, which consumes the guard.
+        self.bmc.as_ref().expect("guard used after close")
+    }
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        let Some(bmc) = self.bmc.take() else { return };
+        if !bmc.has_session() {
+            return;
+        }
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(async move {
+                if let Err(e) = bmc.logout().await {
+                    tracing::debug!(bmc = %bmc.name(), error = %e, "logout from guard failed");
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,572 @@
+//! Booting: one-time overrides (`BootSourceOverride`, PXE), one-time boot to a named device
+//! (Dell `OneTimeBootSeqDev`, DMTF `BootNext`) or MAC, and the persistent boot order (Dell
+//! `BootSources` with a config job, DMTF `Boot.BootOrder`), by device list or host type.
+
+use std::fmt;
+
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Bmc;
+use crate::error::Error;
+use crate::ops::bios::SettingsChange;
+use crate::ops::interfaces::InterfacesFile;
+use crate::ops::jobs::ClearJobs;
+use crate::vendor::{BootOrderMethod, DellResource, DeviceBootMethod};
+use crate::wire;
+
+/// A `BootSourceOverrideTarget`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BootSource {
+    /// Network (PXE).
+    Pxe,
+    /// Local disk.
+    Hdd,
+    /// CD/DVD (virtual media on most BMCs).
+    Cd,
+    /// Supermicro's virtual CD.
+    UsbCd,
+    /// BIOS setup.
+    BiosSetup,
+    /// UEFI HTTP boot.
+    UefiHttp,
+    /// No override.
+    None,
+    /// Anything else the BMC allows, as spelled by it.
+    Other(String),
+}
+
+impl BootSource {
+    /// The Redfish value.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Pxe => "Pxe",
+            Self::Hdd => "Hdd",
+            Self::Cd => "Cd",
+            Self::UsbCd => "UsbCd",
+            Self::BiosSetup => "BiosSetup",
+            Self::UefiHttp => "UefiHttp",
+            Self::None => "None",
+            Self::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for BootSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `BootSourceOverrideEnabled`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootOverride {
+    /// The next boot only.
+    Once,
+    /// Every boot.
+    Continuous,
+}
+
+impl BootOverride {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Once => "Once",
+            Self::Continuous => "Continuous",
+        }
+    }
+}
+
+/// One device of the persistent boot order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootDevice {
+    /// The name operators use (`NIC.Integrated.1-1-1`; DMTF: `DisplayName`, else `Id`).
+    pub name: String,
+    /// The BMC's id (Dell `BIOS.Setup.1-1#UefiBootSeq#...`; DMTF `BootOptionReference`).
+    pub id: String,
+    /// Whether it is enabled.
+    pub enabled: bool,
+}
+
+/// The persistent boot order, first to last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BootOrder {
+    /// BIOS boot mode (`Uefi`, `Bios`), when known.
+    pub mode: Option<String>,
+    /// The devices.
+    pub devices: Vec<BootDevice>,
+}
+
+impl BootOrder {
+    /// The device names, first to last.
+    #[must_use]
+    pub fn names(&self) -> Vec<String> {
+        self.devices.iter().map(|d| d.name.clone()).collect()
+    }
+
+    /// The device whose name, id or (DMTF) alias is `wanted`, ignoring case.
+    #[must_use]
+    pub fn find(&self, wanted: &str) -> Option<&BootDevice> {
+        self.devices
+            .iter()
+            .find(|d| d.name.eq_ignore_ascii_case(wanted) || d.id.eq_ignore_ascii_case(wanted))
+    }
+}
+
+/// Dell: reorders `entries` so that the devices named in `wanted` come first, in that order,
+/// the others after them in their current order; `Index` is renumbered. `None` when the order
+/// already starts that way. Unknown names are ignored (returned second).
+#[must_use]
+pub fn reorder_dell(
+    entries: &[wire::BootSourceEntry],
+    wanted: &[String],
+) -> (Option<Vec<wire::BootSourceEntry>>, Vec<String>) {
+    let mut current = entries.to_vec();
+    current.sort_by_key(|e| e.index);
+    let unknown: Vec<String> = wanted
+        .iter()
+        .filter(|w| !current.iter().any(|e| &e.name == *w))
+        .cloned()
+        .collect();
+    let mut ordered: Vec<wire::BootSourceEntry> = wanted
+        .iter()
+        .filter_map(|w| current.iter().find(|e| &e.name == w).cloned())
+        .collect();
+    ordered.extend(
+        current
+            .iter()
+            .filter(|e| !wanted.contains(&e.name))
+            .cloned(),
+    );
+    for (i, e) in ordered.iter_mut().enumerate() {
+        e.index = i;
+    }
+    let unchanged = ordered
+        .iter()
+        .map(|e| &e.name)
+        .eq(current.iter().map(|e| &e.name))
+        && current.iter().enumerate().all(|(i, e)| e.index == i);
+    (if unchanged { None } else { Some(ordered) }, unknown)
+}
+
+/// DMTF: the new `BootOrder` (references) with `wanted` (references) first.
+#[must_use]
+pub fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>> {
+    let mut ordered: Vec<String> = wanted
+        .iter()
+        .filter(|w| current.contains(w))
+        .cloned()
+        .collect();
+    ordered.extend(current.iter().filter(|c| !wanted.contains(c)).cloned());
+    (ordered != current).then_some(ordered)
+}
+
+fn boot_option_device(option: &wire::BootOption) -> Option<BootDevice> {
+    let id = option
+        .boot_option_reference
+        .clone()
+        .or_else(|| option.id.clone())?;
+    let name = option
+        .display_name
+        .clone()
+        .or_else(|| option.alias.clone())
+        .or_else(|| option.name.clone())
+        .unwrap_or_else(|| id.clone());
+    Some(BootDevice {
+        name,
+        id,
+        enabled: option.boot_option_enabled.unwrap_or(true),
+    })
+}
+
+impl Bmc {
+    /// Where `Boot` overrides are PATCHed: the system, or `{system}/Settings` on iDRAC10.
+    async fn boot_override_path(&self) -> Result<String, Error> {
+        let d = self.discovery().await?;
+        Ok(if d.quirks.boot_override_on_settings {
+            format!("{}/Settings", d.system)
+        } else {
+            d.system.clone()
+        })
+    }
+
+    /// Sets a boot override (`BootSourceOverrideTarget` + `Enabled`), with `If-Match` when the
+    /// resource has an ETag, then reads it back. Nothing is sent when it is already set.
+    ///
+    /// # Errors
+    /// When the BMC refuses the target or does not keep it.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name(), %target))]
+    pub async fn set_boot_override(
+        &self,
+        target: &BootSource,
+        mode: BootOverride,
+    ) -> Result<SettingsChange, Error> {
+        let path = self.boot_override_path().await?;
+        let boot = self
+            .get::<wire::ComputerSystem>(&path)
+            .await?
+            .boot
+            .unwrap_or_default();
+        if boot.boot_source_override_target.as_deref() == Some(target.as_str())
+            && boot.boot_source_override_enabled.as_deref() == Some(mode.as_str())
+        {
+            return Ok(SettingsChange::Unchanged);
+        }
+        if !boot.allowable_targets.is_empty()
+            && !boot.allowable_targets.iter().any(|t| t == target.as_str())
+        {
+            return Err(self.err_invalid(format!(
+                "boot target {target} is not allowed (allowed: {})",
+                boot.allowable_targets.join(", ")
+            )));
+        }
+        let body = json!({"Boot": {
+            "BootSourceOverrideTarget": target.as_str(),
+            "BootSourceOverrideEnabled": mode.as_str(),
+        }});
+        self.patch(&path, &body).await?;
+        let after = self
+            .get::<wire::ComputerSystem>(&path)
+            .await?
+            .boot
+            .unwrap_or_default();
+        if after.boot_source_override_target.as_deref() != Some(target.as_str()) {
+            return Err(self.err_invalid(format!(
+                "the BMC did not keep the boot override (target is {:?})",
+                after.boot_source_override_target
+            )));
+        }
+        Ok(SettingsChange::Applied)
+    }
+
+    /// One-time network boot on the next power-on (`--pxe`).
+    ///
+    /// # Errors
+    /// As [`Bmc::set_boot_override`].
+    pub async fn pxe_once(&self) -> Result<SettingsChange, Error> {
+        self.set_boot_override(&BootSource::Pxe, BootOverride::Once)
+            .await
+    }
+
+    /// The persistent boot order.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] when the BMC exposes none.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn boot_order(&self) -> Result<BootOrder, Error> {
+        let d = self.discovery().await?;
+        match d.quirks.boot_order {
+            BootOrderMethod::DellBootSources => {
+                let (_, _, mode, mut entries) = self.dell_boot_sources().await?;
+                entries.sort_by_key(|e| e.index);
+                Ok(BootOrder {
+                    mode,
+                    devices: entries
+                        .into_iter()
+                        .map(|e| BootDevice {
+                            name: e.name,
+                            id: e.id,
+                            enabled: e.enabled,
+                        })
+                        .collect(),
+                })
+            }
+            BootOrderMethod::DmtfBootOrder => {
+                let (_, order, options) = self.dmtf_boot().await?;
+                let devices = order
+                    .iter()
+                    .map(|r| {
+                        options
+                            .iter()
+                            .find(|o| &o.id == r)
+                            .cloned()
+                            .unwrap_or(BootDevice {
+                                name: r.clone(),
+                                id: r.clone(),
+                                enabled: true,
+                            })
+                    })
+                    .collect();
+                Ok(BootOrder {
+                    mode: None,
+                    devices,
+                })
+            }
+        }
+    }
+
+    /// Dell `BootSources`: (path, sequence key, boot mode, entries).
+    async fn dell_boot_sources(
+        &self,
+    ) -> Result<(String, String, Option<String>, Vec<wire::BootSourceEntry>), Error> {
+        let path = self.dell_path(DellResource::BootSources).await?;
+        let mode = self
+            .bios_attribute("BootMode")
+            .await?
+            .and_then(|v| v.as_str().map(str::to_owned));
+        let sources: wire::BootSources = self.get(&path).await?;
+        let preferred = if mode.as_deref() == Some("Uefi") {
+            "UefiBootSeq"
+        } else {
+            "BootSeq"
+        };
+        let key = if sources.attributes.contains_key(preferred) {
+            preferred.to_owned()
+        } else {
+            sources
+                .attributes
+                .keys()
+                .find(|k| k.ends_with("BootSeq"))
+                .cloned()
+                .ok_or_else(|| self.err_unsupported("BootSources has no boot sequence"))?
+        };
+        let entries: Vec<wire::BootSourceEntry> =
+            serde_json::from_value(sources.attributes.get(&key).cloned().unwrap_or(Value::Null))
+                .map_err(|e| self.err_invalid(format!("BootSources {key}: {e}")))?;
+        Ok((path, key, mode, entries))
+    }
+
+    /// DMTF: (system path, `BootOrder` references, devices of `BootOptions`).
+    async fn dmtf_boot(&self) -> Result<(String, Vec<String>, Vec<BootDevice>), Error> {
+        let d = self.discovery().await?;
+        let system: wire::ComputerSystem = self.get(&d.system).await?;
+        let boot = system.boot.unwrap_or_default();
+        let options = match boot.boot_options.as_ref().map(|l| l.id.clone()) {
+            Some(path) if !path.is_empty() => {
+                let paths = self.members(&path).await?;
+                let options: Vec<wire::BootOption> = self.get_all(&paths).await?;
+                options.iter().filter_map(boot_option_device).collect()
+            }
+            _ => Vec::new(),
+        };
+        Ok((d.system.clone(), boot.boot_order, options))
+    }
+
+    /// Makes `devices` (names as in the interfaces YAML) the head of the persistent boot order.
+    /// Dell: clears the job queue, PATCHes `BootSources/Settings` and creates the config job
+    /// (returned; applied at the next reboot). DMTF: PATCHes `Boot.BootOrder`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when none of the devices exists; request errors.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn set_boot_order(
+        &self,
+        devices: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<SettingsChange, Error> {
+        let d = self.discovery().await?;
+        match d.quirks.boot_order {
+            BootOrderMethod::DellBootSources => {
+                let (path, key, _, entries) = self.dell_boot_sources().await?;
+                let (ordered, unknown) = reorder_dell(&entries, devices);
+                if unknown.len() == devices.len() {
+                    return Err(self
+                        .err_invalid(format!("none of {} is a boot device", devices.join(", "))));
+                }
+                if !unknown.is_empty() {
+                    tracing::warn!(unknown = %unknown.join(", "), "not boot devices, ignored");
+                }
+                let Some(ordered) = ordered else {
+                    return Ok(SettingsChange::Unchanged);
+                };
+                self.clear_jobs(ClearJobs::Pending, cancel).await?;
+                let body = json!({"Attributes": {key: ordered}});
+                self.patch(&format!("{path}/Settings"), &body).await?;
+                let bios = format!("{}/Bios/Settings", d.system);
+                let job = self.create_config_job(&bios).await?;
+                Ok(SettingsChange::Pending { job: Some(job) })
+            }
+            BootOrderMethod::DmtfBootOrder => {
+                let (system, order, options) = self.dmtf_boot().await?;
+                let wanted: Vec<String> = devices
+                    .iter()
+                    .filter_map(|name| {
+                        options
+                            .iter()
+                            .find(|o| {
+                                o.name.eq_ignore_ascii_case(name) || o.id.eq_ignore_ascii_case(name)
+                            })
+                            .map(|o| o.id.clone())
+                            .or_else(|| {
+                                order.iter().find(|r| r.eq_ignore_ascii_case(name)).cloned()
+                            })
+                    })
+                    .collect();
+                if wanted.is_empty() {
+                    return Err(self
+                        .err_invalid(format!("none of {} is a boot option", devices.join(", "))));
+                }
+                let Some(new_order) = reorder_refs(&order, &wanted) else {
+                    return Ok(SettingsChange::Unchanged);
+                };
+                self.patch(&system, &json!({"Boot": {"BootOrder": new_order}}))
+                    .await?;
+                Ok(SettingsChange::Applied)
+            }
+        }
+    }
+
+    /// Sets the persistent boot order for `host` as a `host_type` host (`-i FILE -t TYPE`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the file has no entry for the host; as [`Bmc::set_boot_order`].
+    pub async fn set_boot_order_for_type(
+        &self,
+        interfaces: &InterfacesFile,
+        host: &str,
+        host_type: &str,
+        cancel: &CancellationToken,
+    ) -> Result<SettingsChange, Error> {
+        let devices = interfaces.interfaces_for(host, host_type)?;
+        self.set_boot_order(&devices, cancel).await
+    }
+
+    /// Which host type the current boot order is for `host` (`--check-boot`).
+    ///
+    /// # Errors
+    /// When the boot order cannot be read.
+    pub async fn boot_order_type(
+        &self,
+        interfaces: &InterfacesFile,
+        host: &str,
+    ) -> Result<Option<String>, Error> {
+        let order = self.boot_order().await?;
+        Ok(interfaces.matching_type(host, &order.names()))
+    }
+
+    /// One-time boot to a named device (`--boot-to`). Dell: clears the job queue, stages
+    /// `OneTimeBootMode` + `OneTime[Uefi]BootSeqDev` and returns the config job; DMTF: sets
+    /// `BootNext` with `UefiBootNext`.
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when the device is not in the boot order.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name(), %device))]
+    pub async fn boot_to_device(
+        &self,
+        device: &str,
+        cancel: &CancellationToken,
+    ) -> Result<SettingsChange, Error> {
+        let order = self.boot_order().await?;
+        let Some(found) = order.find(device).cloned() else {
+            return Err(self.err_invalid(format!(
+                "{device} is not a boot device (devices: {})",
+                order.names().join(", ")
+            )));
+        };
+        let d = self.discovery().await?;
+        match d.quirks.device_boot {
+            DeviceBootMethod::DellOneTimeBootSeq => {
+                self.clear_jobs(ClearJobs::Pending, cancel).await?;
+                let (mode_value, dev_key) = if order.mode.as_deref() == Some("Uefi") {
+                    ("OneTimeUefiBootSeq", "OneTimeUefiBootSeqDev")
+                } else {
+                    ("OneTimeBootSeq", "OneTimeBootSeqDev")
+                };
+                let mut attributes = serde_json::Map::new();
+                attributes.insert("OneTimeBootMode".to_owned(), json!(mode_value));
+                attributes.insert(dev_key.to_owned(), json!(found.name));
+                self.stage_bios(attributes).await
+            }
+            DeviceBootMethod::BootNext => {
+                let path = self.boot_override_path().await?;
+                let body = json!({"Boot": {
+                    "BootSourceOverrideTarget": "UefiBootNext",
+                    "BootSourceOverrideEnabled": "Once",
+                    "BootNext": found.id,
+                }});
+                self.patch(&path, &body).await?;
+                Ok(SettingsChange::Applied)
+            }
+        }
+    }
+
+    /// One-time boot to the interface with this MAC address (`--boot-to-mac`).
+    ///
+    /// # Errors
+    /// [`Error::Invalid`] when no interface has that MAC.
+    pub async fn boot_to_mac(
+        &self,
+        mac: &str,
+        cancel: &CancellationToken,
+    ) -> Result<SettingsChange, Error> {
+        let interfaces = self.ethernet_interfaces().await?;
+        let normalise = |m: &str| m.replace(['-', '.'], ":").to_ascii_uppercase();
+        let wanted = normalise(mac);
+        let device = interfaces
+            .iter()
+            .find(|i| i.mac_address.as_deref().map(normalise).as_deref() == Some(wanted.as_str()))
+            .and_then(|i| i.id.clone())
+            .ok_or_else(|| self.err_invalid(format!("no interface has MAC {mac}")))?;
+        self.boot_to_device(&device, cancel).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn entry(name: &str, index: usize) -> wire::BootSourceEntry {
+        wire::BootSourceEntry {
+            enabled: true,
+            id: format!("BIOS.Setup.1-1#BootSeq#{name}#x"),
+            index,
+            name: name.to_owned(),
+        }
+    }
+
+    fn names(v: &[wire::BootSourceEntry]) -> Vec<(&str, usize)> {
+        v.iter().map(|e| (e.name.as_str(), e.index)).collect()
+    }
+
+    #[test]
+    fn dell_reorder_moves_wanted_devices_first() {
+        let entries = vec![
+            entry("HardDisk.List.1-1", 0),
+            entry("NIC.Integrated.1-1-1", 1),
+            entry("NIC.Slot.1-2-1", 2),
+        ];
+        let wanted = vec![
+            "NIC.Slot.1-2-1".to_owned(),
+            "HardDisk.List.1-1".to_owned(),
+            "NIC.Bogus".to_owned(),
+        ];
+        let (ordered, unknown) = reorder_dell(&entries, &wanted);
+        assert_eq!(
+            names(&ordered.unwrap()),
+            [
+                ("NIC.Slot.1-2-1", 0),
+                ("HardDisk.List.1-1", 1),
+                ("NIC.Integrated.1-1-1", 2)
+            ]
+        );
+        assert_eq!(unknown, ["NIC.Bogus"]);
+        let already = vec!["HardDisk.List.1-1".to_owned()];
+        assert!(reorder_dell(&entries, &already).0.is_none());
+    }
+
+    #[test]
+    fn dmtf_reorder() {
+        let current: Vec<String> = ["Boot0001", "Boot0002", "Boot0003"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(
+            reorder_refs(&current, &["Boot0003".to_owned()]).unwrap(),
+            ["Boot0003", "Boot0001", "Boot0002"]
+        );
+        assert!(reorder_refs(&current, &["Boot0001".to_owned()]).is_none());
+    }
+
+    #[test]
+    fn boot_options_are_named_by_display_name() {
+        let option: wire::BootOption = serde_json::from_value(json!({
+            "Id": "Boot0003", "BootOptionReference": "Boot0003", "DisplayName": "NIC.Integrated.1-1-1"
+        }))
+        .unwrap();
+        let device = boot_option_device(&option).unwrap();
+        assert_eq!(device.name, "NIC.Integrated.1-1-1");
+        assert_eq!(device.id, "Boot0003");
+    }
+}

@@ -1,0 +1,23 @@
+//! The operations on a BMC, one module per area; each builds its requests and reads its
+//! answers with pure functions and leaves retries, limits and sessions to the client.
+
+pub mod accounts;
+pub mod bios;
+pub mod bmc_reset;
+pub mod boot;
+pub mod interfaces;
+pub mod inventory;
+pub mod jobs;
+pub mod power;
+pub(crate) mod task;
+pub mod virtual_media;
+
+pub use accounts::{AccountOutcome, AccountSpec, AccountState, Role};
+pub use bios::{SettingsChange, validate_bios_changes};
+pub use bmc_reset::ResetWait;
+pub use boot::{BootDevice, BootOrder, BootOverride, BootSource};
+pub use interfaces::InterfacesFile;
+pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
+pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};
+pub use power::{PowerOutcome, PowerState, ResetType};
+pub use virtual_media::MediaSlot;

@@ -1,0 +1,392 @@
+//! Power: read the state, act (`ComputerSystem.Reset`), and wait until the state really is
+//! what was asked, within a deadline. Never a fixed sleep.
+
+use std::fmt;
+
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::Bmc;
+use crate::config::Wait;
+use crate::error::Error;
+use crate::wait::{Poll, poll_until};
+use crate::wire;
+
+/// Redfish `PowerState`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PowerState {
+    /// On.
+    On,
+    /// Off.
+    Off,
+    /// Powering on.
+    PoweringOn,
+    /// Powering off.
+    PoweringOff,
+    /// Paused.
+    Paused,
+    /// Anything else (kept as the BMC spelled it).
+    Unknown(String),
+}
+
+impl PowerState {
+    /// Parses the Redfish value.
+    #[must_use]
+    pub fn parse(text: &str) -> Self {
+        match text {
+            "On" => Self::On,
+            "Off" => Self::Off,
+            "PoweringOn" => Self::PoweringOn,
+            "PoweringOff" => Self::PoweringOff,
+            "Paused" => Self::Paused,
+            other => Self::Unknown(other.to_owned()),
+        }
+    }
+}
+
+impl fmt::Display for PowerState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::On => f.write_str("On"),
+            Self::Off => f.write_str("Off"),
+            Self::PoweringOn => f.write_str("PoweringOn"),
+            Self::PoweringOff => f.write_str("PoweringOff"),
+            Self::Paused => f.write_str("Paused"),
+            Self::Unknown(s) => f.write_str(s),
+        }
+    }
+}
+
+/// Redfish `ResetType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResetType {
+    /// Power on.
+    On,
+    /// Power on (no-op when on).
+    ForceOn,
+    /// Cut power.
+    ForceOff,
+    /// Ask the OS to shut down.
+    GracefulShutdown,
+    /// Ask the OS to restart.
+    GracefulRestart,
+    /// Hard reset.
+    ForceRestart,
+    /// Off, then on.
+    PowerCycle,
+    /// Press the power button.
+    PushPowerButton,
+    /// Non-maskable interrupt.
+    Nmi,
+}
+
+impl ResetType {
+    /// The Redfish name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::On => "On",
+            Self::ForceOn => "ForceOn",
+            Self::ForceOff => "ForceOff",
+            Self::GracefulShutdown => "GracefulShutdown",
+            Self::GracefulRestart => "GracefulRestart",
+            Self::ForceRestart => "ForceRestart",
+            Self::PowerCycle => "PowerCycle",
+            Self::PushPowerButton => "PushPowerButton",
+            Self::Nmi => "Nmi",
+        }
+    }
+}
+
+impl fmt::Display for ResetType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a power operation found and did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PowerOutcome {
+    /// The state before.
+    pub before: PowerState,
+    /// The state at the end (verified).
+    pub after: PowerState,
+    /// The resets sent, in order (empty when nothing was needed).
+    pub actions: Vec<ResetType>,
+}
+
+/// The reset action's path and allowed types, read from the system.
+pub(crate) fn reset_target(
+    system_path: &str,
+    system: &wire::ComputerSystem,
+) -> (String, Vec<String>) {
+    let action = system.actions.as_ref().and_then(|a| a.reset.as_ref());
+    let target = action
+        .and_then(|a| a.target.clone())
+        .unwrap_or_else(|| format!("{system_path}/Actions/ComputerSystem.Reset"));
+    let allowed = action.map(|a| a.allowable.clone()).unwrap_or_default();
+    (target, allowed)
+}
+
+/// Whether `wanted` may be sent: allowed when the BMC lists nothing.
+fn allowed(list: &[String], wanted: ResetType) -> bool {
+    list.is_empty() || list.iter().any(|t| t == wanted.as_str())
+}
+
+impl Bmc {
+    async fn system_now(&self) -> Result<(String, wire::ComputerSystem), Error> {
+        let d = self.discovery().await?;
+        let system: wire::ComputerSystem = self.get(&d.system).await?;
+        Ok((d.system.clone(), system))
+    }
+
+    /// The current power state (read now, never cached).
+    ///
+    /// # Errors
+    /// When the system cannot be read or has no `PowerState`.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn power_state(&self) -> Result<PowerState, Error> {
+        let (_, system) = self.system_now().await?;
+        system
+            .power_state
+            .as_deref()
+            .map(PowerState::parse)
+            .ok_or_else(|| self.err_unsupported("the system reports no PowerState"))
+    }
+
+    /// Sends one `ComputerSystem.Reset`; a 202 task is followed to its end. A 409 (already in
+    /// that state) is not an error: callers verify the state.
+    ///
+    /// # Errors
+    /// When the BMC refuses the reset.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name(), reset = %reset))]
+    pub async fn reset(&self, reset: ResetType, cancel: &CancellationToken) -> Result<(), Error> {
+        let (system_path, system) = self.system_now().await?;
+        let (target, _) = reset_target(&system_path, &system);
+        self.send_reset(&target, reset, cancel).await
+    }
+
+    async fn send_reset(
+        &self,
+        target: &str,
+        reset: ResetType,
+        cancel: &CancellationToken,
+    ) -> Result<(), Error> {
+        match self
+            .run_action(target, &json!({"ResetType": reset.as_str()}), cancel)
+            .await
+        {
+            Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {
+                tracing::info!(bmc = %self.name(), %reset, "already in that state");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn wait_power(
+        &self,
+        want: &PowerState,
+        wait: Wait,
+        cancel: &CancellationToken,
+    ) -> Result<PowerState, Error> {
+        poll_until(
+            self.name(),
+            &format!("power {want}"),
+            wait,
+            cancel,
+            || async {
+                let state = self.power_state().await?;
+                Ok(if &state == want {
+                    Poll::Ready(state)
+                } else {
+                    Poll::Pending(state.to_string())
+                })
+            },
+        )
+        .await
+    }
+
+    /// Powers on and waits until `PowerState` is `On`; nothing is sent if it already is.
+    ///
+    /// # Errors
+    /// When the reset is refused, the wait times out or is cancelled.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn power_on(&self, cancel: &CancellationToken) -> Result<PowerOutcome, Error> {
+        let (path, system) = self.system_now().await?;
+        let before = current(&system);
+        if before == PowerState::On {
+            return Ok(PowerOutcome {
+                after: before.clone(),
+                before,
+                actions: vec![],
+            });
+        }
+        let (target, _) = reset_target(&path, &system);
+        self.send_reset(&target, ResetType::On, cancel).await?;
+        let after = self
+            .wait_power(&PowerState::On, self.waits().power, cancel)
+            .await?;
+        Ok(PowerOutcome {
+            before,
+            after,
+            actions: vec![ResetType::On],
+        })
+    }
+
+    /// Forces power off and waits until `PowerState` is `Off`; nothing is sent if it already is.
+    ///
+    /// # Errors
+    /// When the reset is refused, the wait times out or is cancelled.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn power_off(&self, cancel: &CancellationToken) -> Result<PowerOutcome, Error> {
+        let (path, system) = self.system_now().await?;
+        let before = current(&system);
+        if before == PowerState::Off {
+            return Ok(PowerOutcome {
+                after: before.clone(),
+                before,
+                actions: vec![],
+            });
+        }
+        let (target, _) = reset_target(&path, &system);
+        self.send_reset(&target, ResetType::ForceOff, cancel)
+            .await?;
+        let after = self
+            .wait_power(&PowerState::Off, self.waits().power, cancel)
+            .await?;
+        Ok(PowerOutcome {
+            before,
+            after,
+            actions: vec![ResetType::ForceOff],
+        })
+    }
+
+    /// Power cycle: if on, force off and wait for `Off`; then power on and wait for `On`.
+    ///
+    /// # Errors
+    /// When a reset is refused, a wait times out or is cancelled.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn power_cycle(&self, cancel: &CancellationToken) -> Result<PowerOutcome, Error> {
+        let (path, system) = self.system_now().await?;
+        let before = current(&system);
+        let (target, _) = reset_target(&path, &system);
+        let mut actions = Vec::new();
+        if before != PowerState::Off {
+            self.send_reset(&target, ResetType::ForceOff, cancel)
+                .await?;
+            actions.push(ResetType::ForceOff);
+            self.wait_power(&PowerState::Off, self.waits().power, cancel)
+                .await?;
+        }
+        self.send_reset(&target, ResetType::On, cancel).await?;
+        actions.push(ResetType::On);
+        let after = self
+            .wait_power(&PowerState::On, self.waits().power, cancel)
+            .await?;
+        Ok(PowerOutcome {
+            before,
+            after,
+            actions,
+        })
+    }
+
+    /// Graceful reboot: ask the OS to shut down and wait for `Off` (forcing it off when the
+    /// graceful deadline passes), then power on and wait for `On`. A host that is off is just
+    /// powered on.
+    ///
+    /// # Errors
+    /// When a reset is refused, a wait times out or is cancelled.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn graceful_reboot(&self, cancel: &CancellationToken) -> Result<PowerOutcome, Error> {
+        let (path, system) = self.system_now().await?;
+        let before = current(&system);
+        let (target, allowed_types) = reset_target(&path, &system);
+        let mut actions = Vec::new();
+        if before != PowerState::Off {
+            if allowed(&allowed_types, ResetType::GracefulShutdown) {
+                self.send_reset(&target, ResetType::GracefulShutdown, cancel)
+                    .await?;
+                actions.push(ResetType::GracefulShutdown);
+                match self
+                    .wait_power(&PowerState::Off, self.waits().graceful_shutdown, cancel)
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(Error::Timeout { .. }) => {
+                        tracing::warn!(bmc = %self.name(), "graceful shutdown timed out, forcing off");
+                        self.send_reset(&target, ResetType::ForceOff, cancel)
+                            .await?;
+                        actions.push(ResetType::ForceOff);
+                        self.wait_power(&PowerState::Off, self.waits().power, cancel)
+                            .await?;
+                    }
+                    Err(e) => return Err(e),
+                }
+            } else {
+                self.send_reset(&target, ResetType::ForceOff, cancel)
+                    .await?;
+                actions.push(ResetType::ForceOff);
+                self.wait_power(&PowerState::Off, self.waits().power, cancel)
+                    .await?;
+            }
+        }
+        self.send_reset(&target, ResetType::On, cancel).await?;
+        actions.push(ResetType::On);
+        let after = self
+            .wait_power(&PowerState::On, self.waits().power, cancel)
+            .await?;
+        Ok(PowerOutcome {
+            before,
+            after,
+            actions,
+        })
+    }
+
+    pub(crate) fn waits(&self) -> &crate::config::WaitPolicy {
+        &self.inner.shared.config.waits
+    }
+}
+
+fn current(system: &wire::ComputerSystem) -> PowerState {
+    system.power_state.as_deref().map_or_else(
+        || PowerState::Unknown("missing".to_owned()),
+        PowerState::parse,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reset_target_from_actions_or_convention() {
+        let system: wire::ComputerSystem = serde_json::from_value(json!({
+            "Actions": {"#ComputerSystem.Reset": {
+                "target": "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset",
+                "ResetType@Redfish.AllowableValues": ["On", "ForceOff"]
+            }}
+        }))
+        .unwrap();
+        let (target, allowed_types) = reset_target("/redfish/v1/Systems/1", &system);
+        assert_eq!(target, "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset");
+        assert!(!allowed(&allowed_types, ResetType::GracefulShutdown));
+        assert!(allowed(&allowed_types, ResetType::ForceOff));
+        let (target, allowed_types) =
+            reset_target("/redfish/v1/Systems/S", &wire::ComputerSystem::default());
+        assert_eq!(target, "/redfish/v1/Systems/S/Actions/ComputerSystem.Reset");
+        assert!(allowed(&allowed_types, ResetType::Nmi));
+    }
+
+    #[test]
+    fn power_states_round_trip() {
+        for s in ["On", "Off", "PoweringOn", "PoweringOff", "Paused", "Weird"] {
+            assert_eq!(PowerState::parse(s).to_string(), s);
+        }
+    }
+}

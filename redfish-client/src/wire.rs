@@ -1,0 +1,395 @@
+//! Redfish wire types: the parts of each resource the operations read. Every field is optional
+//! (BMCs differ in what they fill in); unknown fields are ignored.
+
+#![allow(missing_docs)]
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// `{"@odata.id": "..."}`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+pub struct Link {
+    #[serde(rename = "@odata.id", default)]
+    pub id: String,
+}
+
+/// A resource collection.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Collection {
+    #[serde(rename = "Members")]
+    pub members: Vec<Link>,
+}
+
+impl Collection {
+    pub fn paths(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.id.clone()).collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct RootLinks {
+    pub sessions: Option<Link>,
+}
+
+/// `/redfish/v1`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ServiceRoot {
+    pub redfish_version: Option<String>,
+    pub vendor: Option<String>,
+    pub product: Option<String>,
+    pub oem: Option<Map<String, Value>>,
+    pub systems: Option<Link>,
+    pub managers: Option<Link>,
+    pub chassis: Option<Link>,
+    pub session_service: Option<Link>,
+    pub account_service: Option<Link>,
+    pub update_service: Option<Link>,
+    pub registries: Option<Link>,
+    pub links: Option<RootLinks>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ResetAction {
+    #[serde(default)]
+    pub target: Option<String>,
+    #[serde(rename = "ResetType@Redfish.AllowableValues", default)]
+    pub allowable: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SystemActions {
+    #[serde(rename = "#ComputerSystem.Reset")]
+    pub reset: Option<ResetAction>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ManagerActions {
+    #[serde(rename = "#Manager.Reset")]
+    pub reset: Option<ResetAction>,
+}
+
+/// `ComputerSystem.Boot`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Boot {
+    pub boot_source_override_target: Option<String>,
+    pub boot_source_override_enabled: Option<String>,
+    pub boot_source_override_mode: Option<String>,
+    #[serde(rename = "BootSourceOverrideTarget@Redfish.AllowableValues")]
+    pub allowable_targets: Vec<String>,
+    pub boot_order: Vec<String>,
+    pub boot_options: Option<Link>,
+    pub boot_next: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ProcessorSummary {
+    pub count: Option<u64>,
+    pub logical_processor_count: Option<u64>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct MemorySummary {
+    #[serde(rename = "TotalSystemMemoryGiB")]
+    pub total_gib: Option<f64>,
+    pub memory_mirroring: Option<String>,
+}
+
+/// `ComputerSystem`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ComputerSystem {
+    pub id: Option<String>,
+    pub power_state: Option<String>,
+    pub boot: Option<Boot>,
+    pub actions: Option<SystemActions>,
+    pub serial_number: Option<String>,
+    pub manufacturer: Option<String>,
+    pub model: Option<String>,
+    #[serde(rename = "SKU")]
+    pub sku: Option<String>,
+    pub bios: Option<Link>,
+    pub ethernet_interfaces: Option<Link>,
+    pub processors: Option<Link>,
+    pub memory: Option<Link>,
+    pub virtual_media: Option<Link>,
+    pub processor_summary: Option<ProcessorSummary>,
+    pub memory_summary: Option<MemorySummary>,
+}
+
+/// `Manager`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Manager {
+    pub id: Option<String>,
+    pub model: Option<String>,
+    pub manufacturer: Option<String>,
+    pub firmware_version: Option<String>,
+    pub actions: Option<ManagerActions>,
+    pub virtual_media: Option<Link>,
+    pub oem: Option<Map<String, Value>>,
+}
+
+/// A Redfish `Task`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Task {
+    pub id: Option<String>,
+    pub task_state: Option<String>,
+    pub task_status: Option<String>,
+    pub percent_complete: Option<u64>,
+    pub messages: Vec<Value>,
+}
+
+/// A Dell job (`DellJob`, also served for DMTF `Job`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct DellJob {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub job_state: Option<String>,
+    pub job_type: Option<String>,
+    pub message: Option<String>,
+    pub message_id: Option<String>,
+    pub percent_complete: Option<u64>,
+}
+
+/// One entry of Dell `BootSources` `BootSeq`/`UefiBootSeq`.
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+#[serde(rename_all = "PascalCase")]
+pub struct BootSourceEntry {
+    #[serde(default)]
+    pub enabled: bool,
+    #[serde(default)]
+    pub id: String,
+    #[serde(default)]
+    pub index: usize,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// Dell `BootSources`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct BootSources {
+    pub attributes: Map<String, Value>,
+}
+
+/// DMTF `BootOption`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct BootOption {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub boot_option_reference: Option<String>,
+    pub display_name: Option<String>,
+    pub alias: Option<String>,
+    pub uefi_device_path: Option<String>,
+    pub boot_option_enabled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SettingsObject {
+    #[serde(rename = "SettingsObject")]
+    pub settings_object: Option<Link>,
+}
+
+/// `Bios`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Bios {
+    #[serde(rename = "Attributes")]
+    pub attributes: Map<String, Value>,
+    #[serde(rename = "AttributeRegistry")]
+    pub attribute_registry: Option<String>,
+    #[serde(rename = "@Redfish.Settings")]
+    pub settings: Option<SettingsObject>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegistryValue {
+    #[serde(rename = "ValueName")]
+    pub value_name: String,
+}
+
+/// One attribute of a BIOS attribute registry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct RegistryAttribute {
+    pub attribute_name: String,
+    #[serde(rename = "Type")]
+    pub kind: Option<String>,
+    pub read_only: Option<bool>,
+    pub value: Vec<RegistryValue>,
+    pub lower_bound: Option<i64>,
+    pub upper_bound: Option<i64>,
+    pub min_length: Option<u64>,
+    pub max_length: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegistryEntries {
+    #[serde(rename = "Attributes")]
+    pub attributes: Vec<RegistryAttribute>,
+}
+
+/// A BIOS `AttributeRegistry`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct AttributeRegistry {
+    #[serde(rename = "RegistryEntries")]
+    pub entries: RegistryEntries,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegistryLocation {
+    #[serde(rename = "Uri")]
+    pub uri: Option<String>,
+}
+
+/// A `MessageRegistryFile` (where a registry lives).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct RegistryFile {
+    #[serde(rename = "Location")]
+    pub location: Vec<RegistryLocation>,
+}
+
+/// `AccountService`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct AccountService {
+    pub accounts: Option<Link>,
+}
+
+/// `ManagerAccount`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Account {
+    pub id: Option<String>,
+    pub user_name: Option<String>,
+    pub role_id: Option<String>,
+    pub enabled: Option<bool>,
+    pub locked: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ActionTarget {
+    #[serde(default)]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct VirtualMediaActions {
+    #[serde(rename = "#VirtualMedia.InsertMedia")]
+    pub insert: Option<ActionTarget>,
+    #[serde(rename = "#VirtualMedia.EjectMedia")]
+    pub eject: Option<ActionTarget>,
+}
+
+/// `VirtualMedia`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct VirtualMedia {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub image: Option<String>,
+    pub image_name: Option<String>,
+    pub inserted: Option<bool>,
+    pub media_types: Vec<String>,
+    pub actions: Option<VirtualMediaActions>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Status {
+    pub state: Option<String>,
+    pub health: Option<String>,
+}
+
+/// `SoftwareInventory`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct SoftwareInventory {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub manufacturer: Option<String>,
+    pub updateable: Option<bool>,
+    pub status: Option<Status>,
+}
+
+/// `UpdateService`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct UpdateService {
+    pub firmware_inventory: Option<Link>,
+}
+
+/// `EthernetInterface`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct EthernetInterface {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "MACAddress")]
+    pub mac_address: Option<String>,
+    pub link_status: Option<String>,
+    pub speed_mbps: Option<u64>,
+    pub status: Option<Status>,
+}
+
+/// `Processor`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Processor {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub manufacturer: Option<String>,
+    pub processor_type: Option<String>,
+    pub instruction_set: Option<String>,
+    pub total_cores: Option<u64>,
+    pub total_threads: Option<u64>,
+    #[serde(rename = "MaxSpeedMHz")]
+    pub max_speed_mhz: Option<u64>,
+}
+
+/// `Memory`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Memory {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(rename = "CapacityMiB")]
+    pub capacity_mib: Option<u64>,
+    pub manufacturer: Option<String>,
+    pub memory_device_type: Option<String>,
+    pub operating_speed_mhz: Option<u64>,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct PowerControl {
+    pub power_consumed_watts: Option<f64>,
+}
+
+/// `Power` (chassis).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct Power {
+    pub power_control: Vec<PowerControl>,
+}

@@ -1,0 +1,253 @@
+//! Mock BMCs for the contract tests: a mockito server dressed as a Dell iDRAC9/10, a
+//! Supermicro or a generic DMTF service, and a client with millisecond retries and waits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mockito::{Matcher, Mock, Server, ServerGuard};
+use redfish_client::{
+    Bmc, BmcAddress, ClientConfig, Credentials, RedfishClient, RetryPolicy, TlsVerification,
+    TransportConfig, WaitPolicy,
+};
+use serde_json::{Value, json};
+
+pub const TOKEN: &str = "tok-1";
+pub const PASSWORD: &str = "calvin-secret";
+
+/// Which BMC the mock plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Idrac9,
+    Idrac10,
+    Supermicro,
+    Generic,
+}
+
+impl Flavor {
+    pub fn system(self) -> &'static str {
+        match self {
+            Self::Idrac9 | Self::Idrac10 => "/redfish/v1/Systems/System.Embedded.1",
+            Self::Supermicro => "/redfish/v1/Systems/1",
+            Self::Generic => "/redfish/v1/Systems/437XR1138R2",
+        }
+    }
+
+    pub fn manager(self) -> &'static str {
+        match self {
+            Self::Idrac9 | Self::Idrac10 => "/redfish/v1/Managers/iDRAC.Embedded.1",
+            Self::Supermicro => "/redfish/v1/Managers/1",
+            Self::Generic => "/redfish/v1/Managers/BMC",
+        }
+    }
+
+    pub fn chassis(self) -> &'static str {
+        match self {
+            Self::Idrac9 | Self::Idrac10 => "/redfish/v1/Chassis/System.Embedded.1",
+            Self::Supermicro => "/redfish/v1/Chassis/1",
+            Self::Generic => "/redfish/v1/Chassis/1U",
+        }
+    }
+
+    fn root(self) -> Value {
+        let mut root = json!({
+            "@odata.id": "/redfish/v1",
+            "RedfishVersion": "1.11.0",
+            "Systems": {"@odata.id": "/redfish/v1/Systems"},
+            "Managers": {"@odata.id": "/redfish/v1/Managers"},
+            "Chassis": {"@odata.id": "/redfish/v1/Chassis"},
+            "AccountService": {"@odata.id": "/redfish/v1/AccountService"},
+            "UpdateService": {"@odata.id": "/redfish/v1/UpdateService"},
+            "Registries": {"@odata.id": "/redfish/v1/Registries"},
+            "SessionService": {"@odata.id": "/redfish/v1/SessionService"},
+            "Links": {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}}
+        });
+        match self {
+            Self::Idrac9 | Self::Idrac10 => {
+                root["Vendor"] = json!("Dell");
+                root["Product"] = json!("Integrated Dell Remote Access Controller");
+                root["Oem"] = json!({"Dell": {"ServiceTag": "7XYZ123"}});
+            }
+            Self::Supermicro => {
+                root["Vendor"] = json!("Supermicro");
+                root["Oem"] = json!({"Supermicro": {}});
+            }
+            Self::Generic => {
+                root["Vendor"] = json!("Contoso");
+            }
+        }
+        root
+    }
+
+    fn manager_doc(self) -> Value {
+        let mut m = json!({
+            "@odata.id": self.manager(),
+            "Id": self.manager().rsplit('/').next().unwrap(),
+            "Actions": {"#Manager.Reset": {
+                "target": format!("{}/Actions/Manager.Reset", self.manager()),
+                "ResetType@Redfish.AllowableValues": ["GracefulRestart"]
+            }},
+            "VirtualMedia": {"@odata.id": format!("{}/VirtualMedia", self.manager())}
+        });
+        match self {
+            Self::Idrac9 => {
+                m["Model"] = json!("14G Monolithic");
+                m["FirmwareVersion"] = json!("7.00.00.00");
+            }
+            Self::Idrac10 => {
+                m["Model"] = json!("17G Monolithic");
+                m["FirmwareVersion"] = json!("1.20.25.00");
+            }
+            Self::Supermicro => {
+                m["Model"] = json!("X12");
+                m.as_object_mut().unwrap().remove("VirtualMedia");
+            }
+            Self::Generic => {}
+        }
+        m
+    }
+}
+
+/// A mock BMC.
+pub struct Fake {
+    pub server: ServerGuard,
+    pub flavor: Flavor,
+    pub keep: Vec<Mock>,
+    /// The session logout mock made by [`Fake::sessions`].
+    pub logout: Option<Mock>,
+}
+
+pub fn json_body(v: &Value) -> String {
+    v.to_string()
+}
+
+pub fn collection(members: &[&str]) -> Value {
+    json!({
+        "Members": members.iter().map(|m| json!({"@odata.id": m})).collect::<Vec<_>>(),
+        "Members@odata.count": members.len()
+    })
+}
+
+impl Fake {
+    /// A BMC with a service root and nothing else.
+    pub async fn bare(flavor: Flavor) -> Self {
+        let server = Server::new_async().await;
+        let mut fake = Self {
+            server,
+            flavor,
+            keep: Vec::new(),
+            logout: None,
+        };
+        let root = flavor.root();
+        fake.get("/redfish/v1", &root).await;
+        fake
+    }
+
+    /// A BMC with root, session login/logout and the discovery resources.
+    pub async fn new(flavor: Flavor) -> Self {
+        let mut fake = Self::bare(flavor).await;
+        fake.sessions().await;
+        fake.discovery().await;
+        fake
+    }
+
+    pub async fn sessions(&mut self) {
+        let login = self
+            .server
+            .mock("POST", "/redfish/v1/SessionService/Sessions")
+            .match_body(Matcher::PartialJson(json!({"UserName": "root"})))
+            .with_status(201)
+            .with_header("X-Auth-Token", TOKEN)
+            .with_header("Location", "/redfish/v1/SessionService/Sessions/1")
+            .with_body(r#"{"@odata.id":"/redfish/v1/SessionService/Sessions/1"}"#)
+            .create_async()
+            .await;
+        let logout = self
+            .server
+            .mock("DELETE", "/redfish/v1/SessionService/Sessions/1")
+            .with_status(200)
+            .create_async()
+            .await;
+        self.keep.push(login);
+        self.logout = Some(logout);
+    }
+
+    /// Whether the session was deleted.
+    pub async fn logged_out(&self) -> bool {
+        match &self.logout {
+            Some(m) => m.matched_async().await,
+            None => false,
+        }
+    }
+
+    pub async fn discovery(&mut self) {
+        let f = self.flavor;
+        self.get("/redfish/v1/Systems", &collection(&[f.system()]))
+            .await;
+        self.get("/redfish/v1/Managers", &collection(&[f.manager()]))
+            .await;
+        self.get("/redfish/v1/Chassis", &collection(&[f.chassis()]))
+            .await;
+        self.get(f.manager(), &f.manager_doc()).await;
+    }
+
+    /// GET `path` (authenticated with the session token, or unauthenticated for the root)
+    /// answers `body`.
+    pub async fn get(&mut self, path: &str, body: &Value) -> &Mock {
+        let mut mock = self
+            .server
+            .mock("GET", path)
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(json_body(body));
+        if path != "/redfish/v1" {
+            mock = mock.match_header("x-auth-token", TOKEN);
+        }
+        let mock = mock.create_async().await;
+        self.keep.push(mock);
+        self.keep.last().unwrap()
+    }
+
+    /// A mock for anything else; the caller finishes and creates it.
+    pub fn mock<P: Into<Matcher>>(&mut self, method: &str, path: P) -> Mock {
+        self.server.mock(method, path)
+    }
+
+    pub fn address(&self) -> BmcAddress {
+        BmcAddress::parse(&self.server.url()).unwrap()
+    }
+
+    pub fn client(&self) -> RedfishClient {
+        client_with(test_config())
+    }
+
+    pub fn bmc(&self, client: &RedfishClient) -> Bmc {
+        client.bmc(self.address(), Credentials::new("root", PASSWORD))
+    }
+}
+
+pub fn test_config() -> ClientConfig {
+    ClientConfig {
+        transport: TransportConfig {
+            tls: TlsVerification::Insecure,
+            connect_timeout: Duration::from_secs(2),
+            request_timeout: Duration::from_secs(5),
+            ..TransportConfig::default()
+        },
+        retry: RetryPolicy {
+            max_attempts: 4,
+            initial_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(5),
+        },
+        waits: WaitPolicy::uniform(Duration::from_millis(5), Duration::from_secs(3)),
+        ..ClientConfig::default()
+    }
+}
+
+pub fn client_with(config: ClientConfig) -> RedfishClient {
+    RedfishClient::new(config).unwrap()
+}
+
+#[allow(dead_code)]
+pub fn shared<T>(v: T) -> Arc<std::sync::Mutex<T>> {
+    Arc::new(std::sync::Mutex::new(v))
+}

@@ -1,0 +1,549 @@
+//! Client core: sessions, Basic fallback, re-login, logout paths, session cap, discovery
+//! coalescing, retries, error contents.
+
+use std::time::Duration;
+
+use mockito::Matcher;
+use redfish_client::{
+    AuthMode, CancellationToken, ClientConfig, Credentials, Error, PowerState, SessionPolicy,
+    Vendor,
+};
+use serde_json::json;
+
+use crate::common::{Fake, Flavor, PASSWORD, TOKEN, client_with, json_body, test_config};
+
+fn system_on(flavor: Flavor) -> serde_json::Value {
+    json!({"@odata.id": flavor.system(), "Id": "1", "PowerState": "On"})
+}
+
+#[tokio::test]
+async fn one_session_is_shared_by_concurrent_requests_and_deleted_on_logout() {
+    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let login = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::Json(
+            json!({"UserName": "root", "Password": PASSWORD}),
+        ))
+        .with_status(201)
+        .with_header("X-Auth-Token", TOKEN)
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/1")
+        .expect(1)
+        .create_async()
+        .await;
+    let logout = fake
+        .mock("DELETE", "/redfish/v1/SessionService/Sessions/1")
+        .match_header("x-auth-token", TOKEN)
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    let systems_hits = fake
+        .mock("GET", "/redfish/v1/Systems")
+        .match_header("x-auth-token", TOKEN)
+        .with_body(json_body(&crate::common::collection(&[
+            Flavor::Idrac9.system()
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    let managers_hits = fake
+        .mock("GET", "/redfish/v1/Managers")
+        .match_header("x-auth-token", TOKEN)
+        .with_body(json_body(&crate::common::collection(&[
+            Flavor::Idrac9.manager()
+        ])))
+        .expect(1)
+        .create_async()
+        .await;
+    fake.get("/redfish/v1/Chassis", &crate::common::collection(&[]))
+        .await;
+    fake.get(
+        Flavor::Idrac9.manager(),
+        &json!({"Model": "14G Monolithic"}),
+    )
+    .await;
+    fake.get(Flavor::Idrac9.system(), &system_on(Flavor::Idrac9))
+        .await;
+
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let bmc = bmc.clone();
+        tasks.push(tokio::spawn(async move { bmc.power_state().await }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap().unwrap(), PowerState::On);
+    }
+    assert!(bmc.has_session());
+    assert_eq!(client.open_sessions(), 1);
+    let d = bmc.discovery().await.unwrap();
+    assert_eq!(d.vendor, Vendor::Dell);
+    assert_eq!(d.system, Flavor::Idrac9.system());
+    assert!(bmc.logout().await.unwrap());
+    assert!(!bmc.has_session());
+    login.assert_async().await;
+    logout.assert_async().await;
+    systems_hits.assert_async().await;
+    managers_hits.assert_async().await;
+}
+
+#[tokio::test]
+async fn the_same_handle_is_returned_for_the_same_bmc_and_user() {
+    let fake = Fake::new(Flavor::Generic).await;
+    let client = fake.client();
+    let a = fake.bmc(&client);
+    let b = fake.bmc(&client);
+    let other = client.bmc(fake.address(), Credentials::new("tenant", "pw"));
+    a.login().await.unwrap();
+    assert!(b.has_session(), "b shares a's session");
+    assert!(!other.has_session());
+}
+
+#[tokio::test]
+async fn basic_auth_when_the_bmc_has_no_session_service() {
+    let mut fake = Fake {
+        server: mockito::Server::new_async().await,
+        flavor: Flavor::Generic,
+        keep: Vec::new(),
+        logout: None,
+    };
+    let root = json!({
+        "RedfishVersion": "1.0.2",
+        "Systems": {"@odata.id": "/redfish/v1/Systems"},
+        "Managers": {"@odata.id": "/redfish/v1/Managers"}
+    });
+    let _root = fake
+        .mock("GET", "/redfish/v1")
+        .with_body(root.to_string())
+        .create_async()
+        .await;
+    let basic = format!("Basic {}", base64_of(&format!("root:{PASSWORD}")));
+    for (path, body) in [
+        (
+            "/redfish/v1/Systems",
+            crate::common::collection(&["/redfish/v1/Systems/1"]),
+        ),
+        (
+            "/redfish/v1/Managers",
+            crate::common::collection(&["/redfish/v1/Managers/1"]),
+        ),
+        ("/redfish/v1/Managers/1", json!({"Id": "1"})),
+        (
+            "/redfish/v1/Systems/1",
+            json!({"Id": "1", "PowerState": "Off"}),
+        ),
+    ] {
+        let m = fake
+            .mock("GET", path)
+            .match_header("authorization", basic.as_str())
+            .with_body(body.to_string())
+            .create_async()
+            .await;
+        fake.keep.push(m);
+    }
+    let no_login = fake
+        .mock("POST", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::Off);
+    assert!(bmc.uses_basic_auth());
+    assert!(!bmc.logout().await.unwrap());
+    no_login.assert_async().await;
+}
+
+fn base64_of(text: &str) -> String {
+    // A tiny encoder so the test does not share the library's.
+    const T: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = text.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn session_limit_falls_back_to_basic_auth() {
+    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let full = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .with_status(503)
+        .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let basic = format!("Basic {}", base64_of(&format!("root:{PASSWORD}")));
+    let system = fake
+        .mock("GET", Flavor::Idrac9.system())
+        .match_header("authorization", basic.as_str())
+        .with_body(system_on(Flavor::Idrac9).to_string())
+        .create_async()
+        .await;
+    for (path, body) in [
+        (
+            "/redfish/v1/Systems",
+            crate::common::collection(&[Flavor::Idrac9.system()]),
+        ),
+        (
+            "/redfish/v1/Managers",
+            crate::common::collection(&[Flavor::Idrac9.manager()]),
+        ),
+        ("/redfish/v1/Chassis", crate::common::collection(&[])),
+        (Flavor::Idrac9.manager(), json!({"Model": "14G Monolithic"})),
+    ] {
+        let m = fake
+            .mock("GET", path)
+            .match_header("authorization", basic.as_str())
+            .with_body(body.to_string())
+            .create_async()
+            .await;
+        fake.keep.push(m);
+    }
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    assert!(bmc.uses_basic_auth());
+    full.assert_async().await;
+    system.assert_async().await;
+}
+
+#[tokio::test]
+async fn session_limit_is_retried_when_basic_is_not_allowed() {
+    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let full = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .with_status(503)
+        .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
+        .expect(2)
+        .create_async()
+        .await;
+    fake.sessions().await;
+    fake.discovery().await;
+    fake.get(Flavor::Idrac9.system(), &system_on(Flavor::Idrac9))
+        .await;
+    let config = ClientConfig {
+        session: SessionPolicy {
+            mode: AuthMode::SessionOnly,
+            max_sessions_per_bmc: 2,
+        },
+        ..test_config()
+    };
+    let client = client_with(config);
+    let bmc = fake.bmc(&client);
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    assert!(bmc.has_session());
+    full.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_401_mid_run_logs_in_again_once() {
+    let mut fake = Fake::bare(Flavor::Generic).await;
+    let first = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .with_status(201)
+        .with_header("X-Auth-Token", "old")
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/1")
+        .expect(1)
+        .create_async()
+        .await;
+    let second = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .with_status(201)
+        .with_header("X-Auth-Token", TOKEN)
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
+        .expect(1)
+        .create_async()
+        .await;
+    let expired = fake
+        .mock("GET", Matcher::Any)
+        .match_header("x-auth-token", "old")
+        .with_status(401)
+        .expect(1)
+        .create_async()
+        .await;
+    fake.discovery().await;
+    fake.get(Flavor::Generic.system(), &system_on(Flavor::Generic))
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    first.assert_async().await;
+    second.assert_async().await;
+    expired.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_second_401_is_an_error_not_a_loop() {
+    let mut fake = Fake::bare(Flavor::Generic).await;
+    fake.sessions().await;
+    let rejected = fake
+        .mock("GET", "/redfish/v1/Systems")
+        .with_status(401)
+        .expect(2)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let err = bmc.power_state().await.unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::UNAUTHORIZED));
+    rejected.assert_async().await;
+}
+
+#[tokio::test]
+async fn refused_credentials_name_the_user_not_the_password() {
+    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let _refused = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .with_status(401)
+        .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"Unable to complete the operation because an invalid username and/or password is entered.","MessageId":"IDRAC.2.8.SYS415"}]}}"#)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let err = bmc.login().await.unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    let text = format!("{err} {err:?} {bmc:?} {client:?}");
+    assert!(text.contains("root"));
+    assert!(text.contains("invalid username"));
+    assert!(text.contains(&fake.address().to_string()));
+    assert!(!text.contains(PASSWORD), "{text}");
+}
+
+#[tokio::test]
+async fn close_all_logs_out_every_session_and_refuses_new_ones() {
+    let a = Fake::new(Flavor::Idrac9).await;
+    let b = Fake::new(Flavor::Generic).await;
+    let client = a.client();
+    let bmc_a = a.bmc(&client);
+    let bmc_b = b.bmc(&client);
+    bmc_a.login().await.unwrap();
+    bmc_b.login().await.unwrap();
+    assert_eq!(client.open_sessions(), 2);
+    assert_eq!(client.close_all().await, 2);
+    assert_eq!(client.open_sessions(), 0);
+    assert!(matches!(bmc_a.login().await, Err(Error::Closed { .. })));
+    assert!(a.logged_out().await);
+    assert!(b.logged_out().await);
+}
+
+#[tokio::test]
+async fn a_guard_logs_out_when_closed() {
+    let fake = Fake::new(Flavor::Supermicro).await;
+    let client = fake.client();
+    let guard = fake.bmc(&client).guard();
+    guard.login().await.unwrap();
+    assert!(guard.close().await.unwrap());
+    assert!(fake.logged_out().await);
+}
+
+#[tokio::test]
+async fn dropping_the_last_handle_logs_out() {
+    let fake = Fake::new(Flavor::Supermicro).await;
+    let client = fake.client();
+    {
+        let bmc = fake.bmc(&client);
+        bmc.login().await.unwrap();
+    }
+    // The logout was spawned; wait for it to arrive, with a deadline.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while !fake.logged_out().await {
+        assert!(tokio::time::Instant::now() < deadline, "no logout arrived");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn the_session_cap_makes_a_second_login_wait_for_a_slot() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let _tenant = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::PartialJson(json!({"UserName": "tenant"})))
+        .with_status(201)
+        .with_header("X-Auth-Token", "tenant-token")
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
+        .create_async()
+        .await;
+    let config = ClientConfig {
+        session: SessionPolicy {
+            mode: AuthMode::SessionOnly,
+            max_sessions_per_bmc: 1,
+        },
+        ..test_config()
+    };
+    let client = client_with(config);
+    let root = fake.bmc(&client);
+    root.login().await.unwrap();
+    let tenant = client.bmc(fake.address(), Credentials::new("tenant", "pw"));
+    let t = tenant.clone();
+    let waiting = tokio::spawn(async move { t.login().await });
+    let blocked = tokio::time::timeout(Duration::from_millis(200), async {
+        while !waiting.is_finished() {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await;
+    assert!(
+        blocked.is_err(),
+        "the second login must wait while the cap is reached"
+    );
+    root.logout().await.unwrap();
+    waiting.await.unwrap().unwrap_or_else(|e| panic!("{e}"));
+    assert!(tenant.has_session());
+}
+
+#[tokio::test]
+async fn gets_are_retried_on_5xx_writes_are_not() {
+    let mut fake = Fake::new(Flavor::Generic).await;
+    let sys = Flavor::Generic.system();
+    let flaky = fake
+        .mock("GET", sys)
+        .with_status(500)
+        .expect(2)
+        .create_async()
+        .await;
+    fake.get(sys, &system_on(Flavor::Generic)).await;
+    let failing_write = fake
+        .mock(
+            "POST",
+            format!("{sys}/Actions/ComputerSystem.Reset").as_str(),
+        )
+        .with_status(500)
+        .with_body(r#"{"error":{"message":"internal"}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    flaky.assert_async().await;
+    let err = bmc
+        .reset(
+            redfish_client::ResetType::ForceOff,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+    assert!(err.to_string().contains("ComputerSystem.Reset"), "{err}");
+    failing_write.assert_async().await;
+}
+
+#[tokio::test]
+async fn writes_are_retried_on_idrac_busy_answers() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let sys = Flavor::Idrac9.system();
+    fake.get(sys, &system_on(Flavor::Idrac9)).await;
+    let reset = format!("{sys}/Actions/ComputerSystem.Reset");
+    let busy = fake
+        .mock("POST", reset.as_str())
+        .with_status(503)
+        .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"A job operation is already running. Retry the operation after the existing job is completed.","MessageId":"IDRAC.2.1.RAC0679"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let not_ready = fake
+        .mock("POST", reset.as_str())
+        .with_status(400)
+        .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"iDRAC is not ready. The configuration values cannot be accessed. Please retry after a few minutes.","MessageId":"IDRAC.1.6.SWC0700"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = fake
+        .mock("POST", reset.as_str())
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    bmc.reset(
+        redfish_client::ResetType::ForceOff,
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
+    busy.assert_async().await;
+    not_ready.assert_async().await;
+    ok.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_bmc_fails_with_its_address() {
+    let client = client_with(test_config());
+    let address = redfish_client::BmcAddress::parse("http://127.0.0.1:9").unwrap();
+    let bmc = client.bmc(address, Credentials::new("root", PASSWORD));
+    let err = bmc.power_state().await.unwrap_err();
+    assert!(matches!(err, Error::Transport { .. }), "{err:?}");
+    assert!(err.to_string().contains("127.0.0.1:9"), "{err}");
+    assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn idrac10_paths_are_probed_then_remembered() {
+    let mut fake = Fake::new(Flavor::Idrac10).await;
+    let mgr = Flavor::Idrac10.manager();
+    let new_jobs = fake
+        .mock("GET", format!("{mgr}/Oem/Dell/Jobs").as_str())
+        .match_header("x-auth-token", TOKEN)
+        .with_body(json_body(&crate::common::collection(&[])))
+        .expect(3)
+        .create_async()
+        .await;
+    let old_jobs = fake
+        .mock("GET", format!("{mgr}/Jobs").as_str())
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let d = bmc.discovery().await.unwrap();
+    assert_eq!(
+        d.dell_generation,
+        Some(redfish_client::DellGeneration::Idrac10)
+    );
+    assert!(d.quirks.boot_override_on_settings);
+    // One probe, then two listings.
+    assert!(bmc.jobs().await.unwrap().is_empty());
+    assert!(bmc.jobs().await.unwrap().is_empty());
+    new_jobs.assert_async().await;
+    old_jobs.assert_async().await;
+}
+
+#[tokio::test]
+async fn idrac9_falls_back_to_the_other_path_when_the_first_is_missing() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mgr = Flavor::Idrac9.manager();
+    let old_jobs = fake
+        .mock("GET", format!("{mgr}/Jobs").as_str())
+        .with_status(404)
+        .expect(1)
+        .create_async()
+        .await;
+    fake.get(
+        &format!("{mgr}/Oem/Dell/Jobs"),
+        &crate::common::collection(&[]),
+    )
+    .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    assert!(bmc.jobs().await.unwrap().is_empty());
+    assert!(bmc.jobs().await.unwrap().is_empty());
+    old_jobs.assert_async().await;
+}
