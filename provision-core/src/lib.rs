@@ -1,1 +1,22 @@
-//! Plan, per-host step machine, limits, journal and store of move-and-rebuild (not yet built: see issue 5).
+//! Move-and-rebuild's core: the store (SQLite: inventory, schedules, runs, journal), the planner,
+//! the configuration types and the inventory import; the per-host step machine and its limits
+//! build on them.
+
+pub mod config;
+pub mod hook;
+pub mod inventory;
+pub mod journal;
+pub mod limits;
+pub mod model;
+pub mod plan;
+pub mod retry;
+pub mod shutdown;
+pub mod store;
+pub mod time;
+
+pub use config::{BmcConfig, Config, ForemanConfig, MoveConfig, Secret, StoreConfig};
+pub use inventory::{Inventory, InventoryError};
+pub use journal::{Details, Journal, StepAttempt};
+pub use plan::{Move, MovePlan, PlanInput, SkipReason, Skipped, plan};
+pub use store::{OpenMode, RunLock, Snapshot, Store, StoreError, StoreOptions};
+pub use time::{Clock, SystemClock, Timestamp, TokioClock};

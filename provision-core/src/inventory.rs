@@ -1,0 +1,461 @@
+//! The QUADS-style inventory file (YAML, format version 1) that lets an existing lab start
+//! without retyping it: its wire format, and its validation into typed records that remember the
+//! line they came from. `Store::import` then adds them all or nothing.
+//!
+//! ```yaml
+//! version: 1
+//! clouds:
+//!   - name: cloud01
+//!     description: spare pool
+//!   - name: cloud02
+//! hosts:
+//!   - name: host01.example.com
+//!     bmc: mgmt-host01.example.com   # default: mgmt-<name>
+//!     model: r640
+//!     host_type: scalelab
+//!     default_cloud: cloud01
+//!     cloud: cloud02                 # where it is now; default: default_cloud
+//!     broken: false                  # default false
+//!     retired: false                 # default false
+//! assignments:
+//!   - cloud: cloud02
+//!     ticket: "1234"
+//!     owner: alice
+//!     description: perf tests
+//!     wipe: true                     # true/false or yes/no
+//!     os: RHEL 9.4
+//!     partition_table: generic-lvm
+//!     medium: RHEL mirror
+//!     boot_type: uefi                # uefi (default) or bios
+//! schedules:
+//!   - host: host01.example.com
+//!     cloud: cloud02
+//!     ticket: "1234"                 # optional when the cloud has one assignment
+//!     start: 2025-01-01 22:00        # UTC; start inclusive
+//!     end: 2025-01-15 22:00          # UTC; end exclusive
+//! ```
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::model::{
+    AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState, ModelError,
+    TimeRange, Wipe,
+};
+use crate::time::Timestamp;
+
+/// The inventory format version this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Why an inventory file was refused (nothing is imported).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InventoryError {
+    /// Not YAML, or not the shape of an inventory.
+    #[error("inventory{}: {message}", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    Malformed {
+        /// Where the parser stopped, when it knows.
+        line: Option<u32>,
+        /// What it said.
+        message: String,
+    },
+    /// A record is well formed but its values are not acceptable.
+    #[error("inventory line {line}: {what}")]
+    Invalid {
+        /// The record's line.
+        line: u32,
+        /// What is wrong, naming the record.
+        what: String,
+    },
+}
+
+/// A value and the line of the file it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<T> {
+    /// The line (1-based) of the record's first key.
+    pub line: u32,
+    /// The record.
+    pub value: T,
+}
+
+/// A schedule as the inventory names it: by cloud, and ticket when the cloud has several
+/// assignments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventorySchedule {
+    /// The host held.
+    pub host: HostName,
+    /// The cloud holding it.
+    pub cloud: CloudName,
+    /// The assignment's ticket, if named.
+    pub ticket: Option<String>,
+    /// When.
+    pub range: TimeRange,
+}
+
+/// A validated inventory, ready for [`Store::import`](crate::store::Store::import).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Inventory {
+    /// Clouds to add.
+    pub clouds: Vec<Located<Cloud>>,
+    /// Hosts to add.
+    pub hosts: Vec<Located<Host>>,
+    /// Assignments to add.
+    pub assignments: Vec<Located<AssignmentSpec>>,
+    /// Schedules to add.
+    pub schedules: Vec<Located<InventorySchedule>>,
+}
+
+// ---- wire format (version 1) ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileV1 {
+    #[serde(default)]
+    version: Option<Spanned<u32>>,
+    #[serde(default)]
+    clouds: Vec<CloudV1>,
+    #[serde(default)]
+    hosts: Vec<HostV1>,
+    #[serde(default)]
+    assignments: Vec<AssignmentV1>,
+    #[serde(default)]
+    schedules: Vec<ScheduleV1>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CloudV1 {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HostV1 {
+    name: Spanned<String>,
+    #[serde(default)]
+    bmc: Option<String>,
+    #[serde(default)]
+    model: Option<String>,
+    #[serde(default)]
+    host_type: Option<String>,
+    default_cloud: String,
+    #[serde(default)]
+    cloud: Option<String>,
+    #[serde(default)]
+    broken: bool,
+    #[serde(default)]
+    retired: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Flag {
+    Bool(bool),
+    Word(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AssignmentV1 {
+    cloud: Spanned<String>,
+    ticket: String,
+    owner: String,
+    #[serde(default)]
+    description: String,
+    wipe: Flag,
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    partition_table: Option<String>,
+    #[serde(default)]
+    medium: Option<String>,
+    #[serde(default)]
+    boot_type: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScheduleV1 {
+    host: Spanned<String>,
+    cloud: String,
+    #[serde(default)]
+    ticket: Option<String>,
+    start: String,
+    end: String,
+}
+
+fn invalid(line: u32, what: impl Into<String>) -> InventoryError {
+    InventoryError::Invalid {
+        line,
+        what: what.into(),
+    }
+}
+
+fn with_line<T>(line: u32, context: &str, r: Result<T, ModelError>) -> Result<T, InventoryError> {
+    r.map_err(|e| invalid(line, format!("{context}: {e}")))
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+/// Reads and validates an inventory file's text.
+///
+/// # Errors
+/// [`InventoryError::Malformed`] for YAML or shape errors, [`InventoryError::Invalid`] naming the
+/// line and the record for bad values and duplicates.
+pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
+    let file: FileV1 = serde_saphyr::from_str(text).map_err(|e| InventoryError::Malformed {
+        line: e
+            .location()
+            .map(|l| l.line())
+            .and_then(|l| u32::try_from(l).ok()),
+        message: e.to_string(),
+    })?;
+    if let Some(v) = &file.version
+        && v.value != FORMAT_VERSION
+    {
+        return Err(invalid(
+            line_of(&v.referenced),
+            format!(
+                "inventory format version {} is not supported (this quads reads {FORMAT_VERSION})",
+                v.value
+            ),
+        ));
+    }
+    let mut inv = Inventory::default();
+
+    let mut seen = BTreeSet::new();
+    for c in file.clouds {
+        let line = line_of(&c.name.referenced);
+        let name = with_line(line, "cloud", CloudName::new(c.name.value))?;
+        if !seen.insert(name.clone()) {
+            return Err(invalid(line, format!("cloud {name} is listed twice")));
+        }
+        inv.clouds.push(Located {
+            line,
+            value: Cloud {
+                name,
+                description: c.description,
+                status: CloudStatus::Pending,
+            },
+        });
+    }
+
+    let mut seen = BTreeSet::new();
+    for h in file.hosts {
+        let line = line_of(&h.name.referenced);
+        let name = with_line(line, "host", HostName::new(h.name.value))?;
+        let context = format!("host {name}");
+        if !seen.insert(name.clone()) {
+            return Err(invalid(line, format!("{context} is listed twice")));
+        }
+        let default_cloud = with_line(line, &context, CloudName::new(h.default_cloud))?;
+        let current_cloud = match h.cloud {
+            Some(c) => with_line(line, &context, CloudName::new(c))?,
+            None => default_cloud.clone(),
+        };
+        let state = match (h.broken, h.retired) {
+            (false, false) => HostState::Active,
+            (true, false) => HostState::Broken,
+            (false, true) => HostState::Retired,
+            (true, true) => {
+                return Err(invalid(
+                    line,
+                    format!("{context} is both broken and retired: choose one"),
+                ));
+            }
+        };
+        let bmc_address = nonempty(h.bmc).unwrap_or_else(|| format!("mgmt-{name}"));
+        inv.hosts.push(Located {
+            line,
+            value: Host {
+                name,
+                bmc_address,
+                model: nonempty(h.model),
+                host_type: nonempty(h.host_type),
+                default_cloud,
+                current_cloud,
+                state,
+            },
+        });
+    }
+
+    for a in file.assignments {
+        let line = line_of(&a.cloud.referenced);
+        let cloud = with_line(line, "assignment", CloudName::new(a.cloud.value))?;
+        let context = format!("assignment of cloud {cloud} (ticket {:?})", a.ticket);
+        if a.ticket.trim().is_empty() {
+            return Err(invalid(line, format!("{context}: the ticket is empty")));
+        }
+        let wipe = match a.wipe {
+            Flag::Bool(true) => Wipe::Yes,
+            Flag::Bool(false) => Wipe::No,
+            Flag::Word(w) => with_line(line, &context, w.parse())?,
+        };
+        let boot_type = match a.boot_type {
+            Some(b) => with_line(line, &context, b.parse())?,
+            None => BootType::Uefi,
+        };
+        inv.assignments.push(Located {
+            line,
+            value: AssignmentSpec {
+                cloud,
+                ticket: a.ticket,
+                owner: a.owner,
+                description: a.description,
+                wipe,
+                os: nonempty(a.os),
+                partition_table: nonempty(a.partition_table),
+                medium: nonempty(a.medium),
+                boot_type,
+            },
+        });
+    }
+
+    for s in file.schedules {
+        let line = line_of(&s.host.referenced);
+        let host = with_line(line, "schedule", HostName::new(s.host.value))?;
+        let context = format!("schedule of host {host}");
+        let cloud = with_line(line, &context, CloudName::new(s.cloud))?;
+        let start: Timestamp = with_line(line, &format!("{context}: start"), s.start.parse())?;
+        let end: Timestamp = with_line(line, &format!("{context}: end"), s.end.parse())?;
+        let range = with_line(line, &context, TimeRange::new(start, end))?;
+        inv.schedules.push(Located {
+            line,
+            value: InventorySchedule {
+                host,
+                cloud,
+                ticket: nonempty(s.ticket),
+                range,
+            },
+        });
+    }
+    Ok(inv)
+}
+
+fn line_of(loc: &serde_saphyr::Location) -> u32 {
+    u32::try_from(loc.line()).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const GOOD: &str = r#"
+version: 1
+clouds:
+  - name: cloud01
+    description: spare pool
+  - name: cloud02
+hosts:
+  - name: host01.example.com
+    model: r640
+    host_type: scalelab
+    default_cloud: cloud01
+    cloud: cloud02
+  - name: host02.example.com
+    bmc: 10.1.2.3
+    default_cloud: cloud01
+    broken: true
+assignments:
+  - cloud: cloud02
+    ticket: "1234"
+    owner: alice
+    wipe: yes
+    os: RHEL 9.4
+schedules:
+  - host: host01.example.com
+    cloud: cloud02
+    start: 2025-01-01 22:00
+    end: 2025-01-15 22:00
+"#;
+
+    #[test]
+    fn reads_a_good_inventory_with_lines() {
+        let inv = parse(GOOD).unwrap();
+        assert_eq!(inv.clouds.len(), 2);
+        assert_eq!(inv.clouds[0].line, 4);
+        let h1 = &inv.hosts[0];
+        assert_eq!(h1.line, 8);
+        assert_eq!(h1.value.bmc_address, "mgmt-host01.example.com");
+        assert_eq!(h1.value.current_cloud.as_str(), "cloud02");
+        assert_eq!(h1.value.state, HostState::Active);
+        let h2 = &inv.hosts[1];
+        assert_eq!(h2.value.bmc_address, "10.1.2.3");
+        assert_eq!(h2.value.current_cloud.as_str(), "cloud01");
+        assert_eq!(h2.value.state, HostState::Broken);
+        let a = &inv.assignments[0].value;
+        assert_eq!((a.wipe, a.boot_type), (Wipe::Yes, BootType::Uefi));
+        assert_eq!(a.os.as_deref(), Some("RHEL 9.4"));
+        let s = &inv.schedules[0];
+        assert_eq!(s.line, 24);
+        assert_eq!(s.value.range.start().to_string(), "2025-01-01T22:00:00Z");
+        assert_eq!(s.value.ticket, None);
+    }
+
+    fn err(text: &str) -> String {
+        parse(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn syntax_errors_name_the_line() {
+        let e = parse("hosts:\n  - name: [unclosed\n").unwrap_err();
+        assert!(
+            matches!(e, InventoryError::Malformed { line: Some(_), .. }),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_and_missing_fields_are_refused() {
+        let e = err("hosts:\n  - name: h1\n    default_cloud: c1\n    colour: red\n");
+        assert!(e.contains("colour"), "{e}");
+        let e = err("hosts:\n  - name: h1\n");
+        assert!(e.contains("default_cloud"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_name_the_line_and_the_record() {
+        let e = err(
+            "hosts:\n  - name: h1\n    default_cloud: c1\n  - name: h1\n    default_cloud: c1\n",
+        );
+        assert_eq!(e, "inventory line 4: host h1 is listed twice");
+        let e = err(
+            "hosts:\n  - name: h1\n    default_cloud: c1\n    broken: true\n    retired: true\n",
+        );
+        assert!(
+            e.starts_with("inventory line 2: host h1 is both broken"),
+            "{e}"
+        );
+        let e = err("hosts:\n  - name: h1\n    default_cloud: 'bad cloud'\n");
+        assert!(
+            e.starts_with("inventory line 2: host h1: invalid cloud name"),
+            "{e}"
+        );
+        let e = err(
+            "schedules:\n  - host: h1\n    cloud: c2\n    start: 2025-02-01\n    end: 2025-01-01\n",
+        );
+        assert!(
+            e.starts_with("inventory line 2: schedule of host h1: invalid range"),
+            "{e}"
+        );
+        let e =
+            err("schedules:\n  - host: h1\n    cloud: c2\n    start: soon\n    end: 2025-01-01\n");
+        assert!(
+            e.starts_with("inventory line 2: schedule of host h1: start: invalid time"),
+            "{e}"
+        );
+        let e =
+            err("assignments:\n  - cloud: c2\n    ticket: '1'\n    owner: a\n    wipe: maybe\n");
+        assert!(e.contains("line 2: assignment of cloud c2"), "{e}");
+        let e = err("version: 7\n");
+        assert!(e.contains("version 7 is not supported"), "{e}");
+    }
+}

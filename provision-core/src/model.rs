@@ -1,0 +1,668 @@
+//! The inventory's vocabulary: names, ids, the state enums and the typed records the store keeps
+//! (hosts, clouds, assignments, schedules, runs, journal entries).
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::time::Timestamp;
+
+/// Why a value from outside (argv, a file, a database row) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ModelError {
+    /// A name is empty, too long or holds characters that have no place in one.
+    #[error("invalid {kind} name {value:?}: {reason}")]
+    InvalidName {
+        /// What the name names (`host`, `cloud`).
+        kind: &'static str,
+        /// The refused text.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A word that is not one of the accepted values of an enum.
+    #[error("invalid {kind} {value:?}: expected one of {expected}")]
+    UnknownValue {
+        /// What the word chooses (`wipe`, `boot type`, ...).
+        kind: &'static str,
+        /// The refused text.
+        value: String,
+        /// The accepted words.
+        expected: &'static str,
+    },
+    /// A time that is neither RFC 3339 nor one of the accepted short forms.
+    #[error(
+        "invalid time {value:?}: expected RFC 3339 (2025-01-31T22:00:00Z) or `YYYY-MM-DD[ HH:MM[:SS]]` (UTC)"
+    )]
+    InvalidTimestamp {
+        /// The refused text.
+        value: String,
+    },
+    /// A time range whose end is not after its start.
+    #[error("invalid range {start} .. {end}: the end must be after the start")]
+    EmptyRange {
+        /// Start of the refused range.
+        start: Timestamp,
+        /// End of the refused range.
+        end: Timestamp,
+    },
+}
+
+fn check_name(kind: &'static str, value: &str) -> Result<(), ModelError> {
+    let refuse = |reason| {
+        Err(ModelError::InvalidName {
+            kind,
+            value: value.to_owned(),
+            reason,
+        })
+    };
+    if value.is_empty() {
+        return refuse("it is empty");
+    }
+    if value.len() > 255 {
+        return refuse("it is longer than 255 bytes");
+    }
+    if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return refuse("it contains whitespace or control characters");
+    }
+    if value.starts_with('-') {
+        return refuse("it starts with '-'");
+    }
+    Ok(())
+}
+
+macro_rules! name_type {
+    ($(#[$doc:meta])* $name:ident, $kind:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(String);
+
+        impl $name {
+            /// Validates and wraps a name.
+            ///
+            /// # Errors
+            /// [`ModelError::InvalidName`] when the name is empty, longer than 255 bytes, starts
+            /// with `-` or holds whitespace or control characters.
+            pub fn new(value: impl Into<String>) -> Result<Self, ModelError> {
+                let value = value.into();
+                check_name($kind, &value)?;
+                Ok(Self(value))
+            }
+
+            /// The name as text.
+            #[must_use]
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Debug::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ModelError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::new(s)
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+name_type!(
+    /// A host's name as Foreman and the schedule know it (usually its FQDN).
+    HostName,
+    "host"
+);
+name_type!(
+    /// A cloud (tenant) name such as `cloud02`; `cloud01` is by convention the spare pool.
+    CloudName,
+    "cloud"
+);
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// The store's id of an assignment.
+    AssignmentId
+);
+id_type!(
+    /// The store's id of a schedule.
+    ScheduleId
+);
+id_type!(
+    /// The store's id of a run of `move-hosts`.
+    RunId
+);
+id_type!(
+    /// The store's id of one journal entry.
+    EntryId
+);
+
+macro_rules! word_enum {
+    ($(#[$doc:meta])* $name:ident, $kind:literal, { $($(#[$vdoc:meta])* $variant:ident => $word:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
+
+            /// The word the store, the CLI and the inventory use for this value.
+            #[must_use]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $word),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = ModelError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err(ModelError::UnknownValue {
+                        kind: $kind,
+                        value: s.to_owned(),
+                        expected: concat!($($word, " "),+),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+word_enum!(
+    /// Whether a host is in service.
+    HostState, "host state", {
+        /// In service: moved as the schedule says.
+        Active => "active",
+        /// Out of service for repair: never moved until it is active again.
+        Broken => "broken",
+        /// Gone for good: never moved.
+        Retired => "retired",
+    }
+);
+
+word_enum!(
+    /// Whether a move re-provisions the host (Foreman rebuild) or only hands it over.
+    Wipe, "wipe", {
+        /// Rebuild the host through Foreman.
+        Yes => "yes",
+        /// Hand the host over as it is.
+        No => "no",
+    }
+);
+
+word_enum!(
+    /// The firmware boot mode the tenant's OS is installed for.
+    BootType, "boot type", {
+        /// UEFI boot.
+        Uefi => "uefi",
+        /// Legacy BIOS boot.
+        Bios => "bios",
+    }
+);
+
+word_enum!(
+    /// Whether every host scheduled into a cloud has arrived there.
+    CloudStatus, "cloud status", {
+        /// At least one host is still to be moved in.
+        Pending => "pending",
+        /// All its hosts are in place.
+        Provisioned => "provisioned",
+    }
+);
+
+word_enum!(
+    /// What a run does.
+    RunKind, "run kind", {
+        /// `quads move-hosts`.
+        MoveHosts => "move-hosts",
+    }
+);
+
+word_enum!(
+    /// Where a run stands.
+    RunState, "run state", {
+        /// Running now (holds the run lock).
+        Active => "active",
+        /// Finished, every move succeeded.
+        Succeeded => "succeeded",
+        /// Finished, at least one move failed.
+        Failed => "failed",
+        /// Stopped by a signal or a deadline, resumable.
+        Interrupted => "interrupted",
+        /// Found active with no live process holding the lock: the process died (kill -9, crash).
+        Abandoned => "abandoned",
+    }
+);
+
+word_enum!(
+    /// Whether a journal entry was written before acting or after.
+    Phase, "journal phase", {
+        /// Written before acting: what is about to be done.
+        Intent => "intent",
+        /// Written after acting: what came of it.
+        Outcome => "outcome",
+    }
+);
+
+word_enum!(
+    /// What came of a step.
+    StepOutcome, "step outcome", {
+        /// Acted, then verified that reality is as wanted.
+        Verified => "verified",
+        /// The check found reality already as wanted: nothing was done.
+        AlreadyDone => "already-done",
+        /// The step failed (see the entry's error).
+        Failed => "failed",
+        /// The step was stopped before it could finish.
+        Cancelled => "cancelled",
+    }
+);
+
+impl StepOutcome {
+    /// Whether reality is known to be as the step wants (so a resumed run may skip it).
+    #[must_use]
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Verified | Self::AlreadyDone)
+    }
+}
+
+/// One step of the move-and-rebuild workflow (DESIGN §3), as the journal names it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum Step {
+    /// Foreman user, role and filter of the target cloud.
+    CloudUser,
+    /// Tenant account (password and role) on the host's BMC.
+    BmcAccount,
+    /// Persistent boot order with the provisioning NIC first.
+    BootOrder,
+    /// Foreman host parameters and the build flag.
+    ForemanHost,
+    /// One-time network boot and power cycle.
+    NetworkBoot,
+    /// Wait for Foreman to report the install finished.
+    InstallWait,
+    /// Power off (moves to the spare pool).
+    PowerOff,
+    /// Record the host's new cloud in the store.
+    Record,
+    /// A site hook step, by name.
+    Hook(String),
+}
+
+impl Step {
+    /// The text stored in the journal.
+    #[must_use]
+    pub fn to_word(&self) -> String {
+        match self {
+            Self::CloudUser => "cloud-user".to_owned(),
+            Self::BmcAccount => "bmc-account".to_owned(),
+            Self::BootOrder => "boot-order".to_owned(),
+            Self::ForemanHost => "foreman-host".to_owned(),
+            Self::NetworkBoot => "network-boot".to_owned(),
+            Self::InstallWait => "install-wait".to_owned(),
+            Self::PowerOff => "power-off".to_owned(),
+            Self::Record => "record".to_owned(),
+            Self::Hook(name) => format!("hook:{name}"),
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_word())
+    }
+}
+
+impl FromStr for Step {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "cloud-user" => Self::CloudUser,
+            "bmc-account" => Self::BmcAccount,
+            "boot-order" => Self::BootOrder,
+            "foreman-host" => Self::ForemanHost,
+            "network-boot" => Self::NetworkBoot,
+            "install-wait" => Self::InstallWait,
+            "power-off" => Self::PowerOff,
+            "record" => Self::Record,
+            other => match other.strip_prefix("hook:") {
+                Some(name) if !name.is_empty() => Self::Hook(name.to_owned()),
+                _ => {
+                    return Err(ModelError::UnknownValue {
+                        kind: "step",
+                        value: s.to_owned(),
+                        expected: "cloud-user bmc-account boot-order foreman-host network-boot \
+                                   install-wait power-off record hook:NAME",
+                    });
+                }
+            },
+        })
+    }
+}
+
+/// What a journal entry is about: one host, or a cloud as a whole (its Foreman user).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Subject {
+    /// A per-host step.
+    Host(HostName),
+    /// A per-cloud step.
+    Cloud(CloudName),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Host(h) => write!(f, "host {h}"),
+            Self::Cloud(c) => write!(f, "cloud {c}"),
+        }
+    }
+}
+
+impl From<HostName> for Subject {
+    fn from(value: HostName) -> Self {
+        Self::Host(value)
+    }
+}
+
+impl From<CloudName> for Subject {
+    fn from(value: CloudName) -> Self {
+        Self::Cloud(value)
+    }
+}
+
+/// A server of the fleet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host {
+    /// Its name (FQDN).
+    pub name: HostName,
+    /// Its BMC's address (host name or IP, optionally with a port).
+    pub bmc_address: String,
+    /// Hardware model (`r640`, ...), if known.
+    pub model: Option<String>,
+    /// Host type (the interfaces YAML key), if known.
+    pub host_type: Option<String>,
+    /// The cloud it belongs in when no schedule holds it.
+    pub default_cloud: CloudName,
+    /// The cloud it is in now: changes only when a move into another cloud succeeded.
+    pub current_cloud: CloudName,
+    /// Whether it is in service.
+    pub state: HostState,
+}
+
+/// A tenant (or the spare pool).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cloud {
+    /// Its name.
+    pub name: CloudName,
+    /// Free text.
+    pub description: String,
+    /// Whether all its hosts are in place.
+    pub status: CloudStatus,
+}
+
+/// A cloud's allocation: who holds it, under which ticket, and how its hosts are built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assignment {
+    /// The store's id.
+    pub id: AssignmentId,
+    /// What the store keeps about it.
+    pub spec: AssignmentSpec,
+}
+
+/// An assignment's contents, before (or without) its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssignmentSpec {
+    /// The cloud it allocates.
+    pub cloud: CloudName,
+    /// The request ticket (unique per cloud).
+    pub ticket: String,
+    /// Who holds the cloud.
+    pub owner: String,
+    /// Free text.
+    pub description: String,
+    /// Whether hosts moving in are rebuilt.
+    pub wipe: Wipe,
+    /// Foreman operating system name (for a wipe).
+    pub os: Option<String>,
+    /// Foreman partition table name (for a wipe).
+    pub partition_table: Option<String>,
+    /// Foreman installation medium name (for a wipe).
+    pub medium: Option<String>,
+    /// Firmware boot mode.
+    pub boot_type: BootType,
+}
+
+/// A time range, start inclusive, end exclusive: a host is held at `t` when `start <= t < end`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TimeRange {
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl TimeRange {
+    /// A range `[start, end)`.
+    ///
+    /// # Errors
+    /// [`ModelError::EmptyRange`] unless `start < end`.
+    pub fn new(start: Timestamp, end: Timestamp) -> Result<Self, ModelError> {
+        if start < end {
+            Ok(Self { start, end })
+        } else {
+            Err(ModelError::EmptyRange { start, end })
+        }
+    }
+
+    /// First instant inside.
+    #[must_use]
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    /// First instant after.
+    #[must_use]
+    pub fn end(&self) -> Timestamp {
+        self.end
+    }
+
+    /// Whether `t` is inside: `start <= t < end`.
+    #[must_use]
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && t < self.end
+    }
+
+    /// Whether the two ranges share an instant (ranges that only touch do not).
+    #[must_use]
+    pub fn overlaps(&self, other: &Self) -> bool {
+        self.start < other.end && other.start < self.end
+    }
+}
+
+impl fmt::Display for TimeRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} .. {}", self.start, self.end)
+    }
+}
+
+/// A host held by an assignment (so by its cloud) for a time range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    /// The store's id.
+    pub id: ScheduleId,
+    /// The host held.
+    pub host: HostName,
+    /// The assignment holding it.
+    pub assignment: AssignmentId,
+    /// When.
+    pub range: TimeRange,
+    /// When its build started, once a move ran.
+    pub build_start: Option<Timestamp>,
+    /// When its build finished, once a move succeeded.
+    pub build_end: Option<Timestamp>,
+}
+
+/// A schedule to add.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSchedule {
+    /// The host held.
+    pub host: HostName,
+    /// The assignment holding it.
+    pub assignment: AssignmentId,
+    /// When.
+    pub range: TimeRange,
+}
+
+/// One run of `move-hosts`, as the `runs` table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// The run's id.
+    pub id: RunId,
+    /// What it does.
+    pub kind: RunKind,
+    /// Where it stands.
+    pub state: RunState,
+    /// The process that ran (or runs) it.
+    pub pid: u32,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it finished, once it did.
+    pub finished_at: Option<Timestamp>,
+    /// The schedule time the run planned for.
+    pub target_time: Timestamp,
+}
+
+/// One line of the run journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalEntry {
+    /// The entry's id (entries of a run are ordered by it).
+    pub id: EntryId,
+    /// The run that wrote it.
+    pub run: RunId,
+    /// The host or cloud the step works on.
+    pub subject: Subject,
+    /// The step.
+    pub step: Step,
+    /// Intent (before acting) or outcome (after).
+    pub phase: Phase,
+    /// The attempt number, from 1.
+    pub attempt: u32,
+    /// What came of it (outcome entries only).
+    pub outcome: Option<StepOutcome>,
+    /// What went wrong (failed outcomes).
+    pub error: Option<String>,
+    /// Step-specific facts.
+    pub details: crate::journal::Details,
+    /// When it was written.
+    pub recorded_at: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn names_refuse_what_cannot_be_a_name() {
+        assert!(HostName::new("host01.example.com").is_ok());
+        for bad in ["", "a b", "-x", "tab\there"] {
+            assert!(HostName::new(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(CloudName::new("x".repeat(256)).is_err());
+    }
+
+    #[test]
+    fn words_round_trip() {
+        for s in HostState::ALL {
+            assert_eq!(s.as_str().parse::<HostState>(), Ok(*s));
+        }
+        for s in RunState::ALL {
+            assert_eq!(s.as_str().parse::<RunState>(), Ok(*s));
+        }
+        for s in StepOutcome::ALL {
+            assert_eq!(s.as_str().parse::<StepOutcome>(), Ok(*s));
+        }
+        let err = "maybe".parse::<Wipe>().unwrap_err().to_string();
+        assert!(err.contains("yes no"), "{err}");
+    }
+
+    #[test]
+    fn steps_round_trip() {
+        for step in [
+            Step::CloudUser,
+            Step::BmcAccount,
+            Step::BootOrder,
+            Step::ForemanHost,
+            Step::NetworkBoot,
+            Step::InstallWait,
+            Step::PowerOff,
+            Step::Record,
+            Step::Hook("vlan".into()),
+        ] {
+            assert_eq!(step.to_word().parse::<Step>(), Ok(step));
+        }
+        assert!("hook:".parse::<Step>().is_err());
+        assert!("reboot".parse::<Step>().is_err());
+    }
+
+    #[test]
+    fn ranges_are_half_open() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let r = TimeRange::new(t("2025-01-01"), t("2025-01-02")).unwrap();
+        assert!(r.contains(t("2025-01-01")));
+        assert!(!r.contains(t("2025-01-02")));
+        let next = TimeRange::new(t("2025-01-02"), t("2025-01-03")).unwrap();
+        assert!(!r.overlaps(&next) && !next.overlaps(&r));
+        let inner = TimeRange::new(t("2025-01-01 12:00"), t("2025-01-01 13:00")).unwrap();
+        assert!(r.overlaps(&inner) && inner.overlaps(&r));
+        assert!(TimeRange::new(t("2025-01-02"), t("2025-01-02")).is_err());
+        assert!(TimeRange::new(t("2025-01-03"), t("2025-01-02")).is_err());
+    }
+}

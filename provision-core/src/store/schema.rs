@@ -1,0 +1,189 @@
+//! The store's schema as numbered migrations, applied in order inside transactions and recorded
+//! in SQLite's `PRAGMA user_version` (0 = empty file).
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// One step of the schema's history. Never edit a released migration: add the next one.
+struct Migration {
+    version: u32,
+    name: &'static str,
+    sql: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "inventory: clouds, hosts, assignments, schedules",
+        sql: r"
+CREATE TABLE clouds (
+    name        TEXT PRIMARY KEY NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'provisioned')),
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE hosts (
+    name          TEXT PRIMARY KEY NOT NULL,
+    bmc_address   TEXT NOT NULL,
+    model         TEXT,
+    host_type     TEXT,
+    default_cloud TEXT NOT NULL REFERENCES clouds (name),
+    current_cloud TEXT NOT NULL REFERENCES clouds (name),
+    state         TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'broken', 'retired')),
+    created_at    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE assignments (
+    id              INTEGER PRIMARY KEY,
+    cloud           TEXT NOT NULL REFERENCES clouds (name),
+    ticket          TEXT NOT NULL,
+    owner           TEXT NOT NULL,
+    description     TEXT NOT NULL DEFAULT '',
+    wipe            TEXT NOT NULL CHECK (wipe IN ('yes', 'no')),
+    os              TEXT,
+    partition_table TEXT,
+    medium          TEXT,
+    boot_type       TEXT NOT NULL CHECK (boot_type IN ('uefi', 'bios')),
+    created_at      TEXT NOT NULL,
+    UNIQUE (cloud, ticket)
+) STRICT;
+
+CREATE TABLE schedules (
+    id          INTEGER PRIMARY KEY,
+    host        TEXT NOT NULL REFERENCES hosts (name),
+    assignment  INTEGER NOT NULL REFERENCES assignments (id),
+    starts_at   TEXT NOT NULL,
+    ends_at     TEXT NOT NULL,
+    build_start TEXT,
+    build_end   TEXT,
+    created_at  TEXT NOT NULL
+) STRICT;
+
+CREATE INDEX schedules_by_host ON schedules (host);
+",
+    },
+    Migration {
+        version: 2,
+        name: "runs and the run journal",
+        sql: r"
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    state       TEXT NOT NULL
+                CHECK (state IN ('active', 'succeeded', 'failed', 'interrupted', 'abandoned')),
+    pid         INTEGER NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    target_time TEXT NOT NULL
+) STRICT;
+
+-- at most one active run, whatever the OS lock says
+CREATE UNIQUE INDEX runs_one_active ON runs (state) WHERE state = 'active';
+
+CREATE TABLE journal (
+    id          INTEGER PRIMARY KEY,
+    run         INTEGER NOT NULL REFERENCES runs (id),
+    host        TEXT,
+    cloud       TEXT,
+    step        TEXT NOT NULL,
+    phase       TEXT NOT NULL CHECK (phase IN ('intent', 'outcome')),
+    attempt     INTEGER NOT NULL CHECK (attempt >= 1),
+    outcome     TEXT CHECK (outcome IN ('verified', 'already-done', 'failed', 'cancelled')),
+    error       TEXT,
+    details     TEXT NOT NULL,
+    recorded_at TEXT NOT NULL,
+    CHECK ((host IS NULL) <> (cloud IS NULL)),
+    CHECK ((phase = 'intent') = (outcome IS NULL))
+) STRICT;
+
+CREATE INDEX journal_by_step ON journal (run, step, host, cloud);
+",
+    },
+];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: u32 = 2;
+
+/// The database's schema version (`PRAGMA user_version`).
+pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
+    let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    u32::try_from(v).map_err(|_| StoreError::Corrupt(format!("schema version {v}")))
+}
+
+/// Brings the schema up to `target`, one transaction per migration.
+pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, StoreError> {
+    let found = version(conn)?;
+    if found > LATEST_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found,
+            supported: LATEST_VERSION,
+        });
+    }
+    for m in MIGRATIONS
+        .iter()
+        .filter(|m| m.version > found && m.version <= target)
+    {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the write lock.
+        if version(&tx)? >= m.version {
+            continue;
+        }
+        tx.execute_batch(m.sql)?;
+        tx.pragma_update(None, "user_version", m.version)?;
+        tx.commit()?;
+        tracing::info!(version = m.version, name = m.name, "store schema migrated");
+    }
+    version(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn versions_are_consecutive_and_latest_is_last() {
+        for (i, m) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(m.version as usize, i + 1);
+        }
+        assert_eq!(MIGRATIONS.last().map(|m| m.version), Some(LATEST_VERSION));
+    }
+
+    #[test]
+    fn migrates_an_empty_database_step_by_step() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(version(&conn).unwrap(), 0);
+        assert_eq!(migrate_to(&mut conn, 1).unwrap(), 1);
+        let tables = |conn: &Connection| -> Vec<String> {
+            let mut st = conn
+                .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+                .unwrap();
+            st.query_map([], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        assert_eq!(
+            tables(&conn),
+            ["assignments", "clouds", "hosts", "schedules"]
+        );
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 2);
+        assert!(tables(&conn).contains(&"journal".to_owned()));
+        // idempotent
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 2);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        let err = migrate_to(&mut conn, LATEST_VERSION).unwrap_err();
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,664 @@
+//! Tests of the store against real SQLite files in temporary directories: records, overlaps,
+//! migrations from older schemas, the run lock, the journal and all-or-nothing imports.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+use super::*;
+use crate::journal::{Details, StepAttempt};
+use crate::model::{BootType, HostState, Phase, Step, StepOutcome, Subject, Wipe};
+use crate::time::{SystemClock, TokioClock};
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+fn c(s: &str) -> CloudName {
+    CloudName::new(s).unwrap()
+}
+fn h(s: &str) -> HostName {
+    HostName::new(s).unwrap()
+}
+
+async fn open_at(path: &Path, mode: OpenMode) -> Result<Store, StoreError> {
+    Store::open(StoreOptions {
+        path: path.to_owned(),
+        mode,
+        clock: Arc::new(SystemClock),
+    })
+    .await
+}
+
+async fn fresh() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_at(&dir.path().join("sub/quads.db"), OpenMode::CreateIfMissing)
+        .await
+        .unwrap();
+    (dir, store)
+}
+
+fn cloud(name: &str) -> Cloud {
+    Cloud {
+        name: c(name),
+        description: format!("{name} description"),
+        status: CloudStatus::Pending,
+    }
+}
+
+fn host(name: &str, cloud: &str) -> Host {
+    Host {
+        name: h(name),
+        bmc_address: format!("mgmt-{name}"),
+        model: Some("r640".into()),
+        host_type: None,
+        default_cloud: c(cloud),
+        current_cloud: c(cloud),
+        state: HostState::Active,
+    }
+}
+
+fn spec(cloud: &str, ticket: &str) -> AssignmentSpec {
+    AssignmentSpec {
+        cloud: c(cloud),
+        ticket: ticket.into(),
+        owner: "alice".into(),
+        description: String::new(),
+        wipe: Wipe::Yes,
+        os: Some("RHEL 9.4".into()),
+        partition_table: None,
+        medium: None,
+        boot_type: BootType::Uefi,
+    }
+}
+
+fn range(a: &str, b: &str) -> TimeRange {
+    TimeRange::new(t(a), t(b)).unwrap()
+}
+
+/// cloud01, cloud02, host a and b in cloud01, one assignment of cloud02.
+async fn lab() -> (tempfile::TempDir, Store, Assignment) {
+    let (dir, store) = fresh().await;
+    store.add_cloud(cloud("cloud01")).await.unwrap();
+    store.add_cloud(cloud("cloud02")).await.unwrap();
+    store.add_host(host("a", "cloud01")).await.unwrap();
+    store.add_host(host("b", "cloud01")).await.unwrap();
+    let a = store.add_assignment(spec("cloud02", "T1")).await.unwrap();
+    (dir, store, a)
+}
+
+#[tokio::test]
+async fn creates_a_wal_database_at_the_latest_schema() {
+    let (dir, store) = fresh().await;
+    assert_eq!(store.schema_version().await.unwrap(), LATEST_VERSION);
+    let path = dir.path().join("sub/quads.db");
+    assert_eq!(store.path(), path);
+    assert_eq!(store.lock_path(), dir.path().join("sub/quads.db.lock"));
+    store.close().await;
+    // readable by anyone with sqlite3, in WAL mode
+    let conn = Connection::open(&path).unwrap();
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn must_exist_refuses_a_missing_file_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nope.db");
+    let err = open_at(&path, OpenMode::MustExist).await.unwrap_err();
+    assert!(matches!(err, StoreError::Missing { .. }), "{err}");
+    assert!(err.to_string().contains("quads init"), "{err}");
+    assert!(!path.exists());
+}
+
+#[tokio::test]
+async fn records_round_trip() {
+    let (_dir, store, a) = lab().await;
+    let mut broken = host("c", "cloud02");
+    broken.state = HostState::Broken;
+    broken.host_type = Some("scalelab".into());
+    store.add_host(broken.clone()).await.unwrap();
+    let hosts = store.hosts().await.unwrap();
+    assert_eq!(hosts.len(), 3);
+    assert_eq!(hosts[2], broken);
+    assert_eq!(store.host(h("c")).await.unwrap(), Some(broken));
+    assert_eq!(store.host(h("zz")).await.unwrap(), None);
+    assert_eq!(store.clouds().await.unwrap()[1], cloud("cloud02"));
+    assert_eq!(store.assignments().await.unwrap(), vec![a.clone()]);
+    let s = store
+        .add_schedule(NewSchedule {
+            host: h("a"),
+            assignment: a.id,
+            range: range("2025-01-01 22:00", "2025-01-15 22:00"),
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.schedules(None).await.unwrap(), vec![s.clone()]);
+    assert_eq!(store.schedules(Some(h("b"))).await.unwrap(), vec![]);
+    let snap = store.snapshot().await.unwrap();
+    assert_eq!((snap.hosts.len(), snap.clouds.len()), (3, 2));
+    assert_eq!(snap.schedules, vec![s.clone()]);
+    assert_eq!(store.remove_schedule(s.id).await.unwrap(), s);
+    let err = store.remove_schedule(s.id).await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn refuses_duplicates_and_dangling_references() {
+    let (_dir, store, a) = lab().await;
+    let err = store.add_cloud(cloud("cloud01")).await.unwrap_err();
+    assert_eq!(err.to_string(), "cloud cloud01 already exists");
+    let err = store.add_host(host("a", "cloud01")).await.unwrap_err();
+    assert_eq!(err.to_string(), "host a already exists");
+    let err = store.add_host(host("x", "cloud09")).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cloud cloud09 (default cloud of host x) does not exist"
+    );
+    assert!(err.is_refusal());
+    let err = store
+        .add_assignment(spec("cloud02", "T1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+    let err = store
+        .add_assignment(spec("cloud09", "T1"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    let err = store
+        .add_schedule(NewSchedule {
+            host: h("x"),
+            assignment: a.id,
+            range: range("2025-01-01", "2025-01-02"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "host x does not exist");
+    let err = store
+        .add_schedule(NewSchedule {
+            host: h("a"),
+            assignment: AssignmentId(42),
+            range: range("2025-01-01", "2025-01-02"),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "assignment 42 does not exist");
+    assert_eq!(store.hosts().await.unwrap().len(), 2);
+    assert!(store.schedules(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn refuses_an_overlapping_schedule_naming_host_and_both_ranges() {
+    let (_dir, store, a) = lab().await;
+    let add = |host: &str, r: TimeRange| {
+        store.add_schedule(NewSchedule {
+            host: h(host),
+            assignment: a.id,
+            range: r,
+        })
+    };
+    let first = add("a", range("2025-01-01", "2025-01-10")).await.unwrap();
+    let err = add("a", range("2025-01-09", "2025-01-20"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "schedule for host a (2025-01-09T00:00:00Z .. 2025-01-20T00:00:00Z) overlaps its \
+             schedule {} (2025-01-01T00:00:00Z .. 2025-01-10T00:00:00Z)",
+            first.id
+        )
+    );
+    assert!(err.is_refusal());
+    // enclosing, enclosed, identical
+    for (s, e) in [
+        ("2024-12-01", "2025-02-01"),
+        ("2025-01-02", "2025-01-03"),
+        ("2025-01-01", "2025-01-10"),
+    ] {
+        assert!(matches!(
+            add("a", range(s, e)).await,
+            Err(StoreError::Overlap { .. })
+        ));
+    }
+    // nothing else disturbed
+    assert_eq!(store.schedules(None).await.unwrap(), vec![first.clone()]);
+    // touching ranges and other hosts are fine
+    add("a", range("2025-01-10", "2025-01-20")).await.unwrap();
+    add("a", range("2024-12-20", "2025-01-01")).await.unwrap();
+    add("b", range("2025-01-01", "2025-01-10")).await.unwrap();
+    assert_eq!(store.schedules(None).await.unwrap().len(), 4);
+}
+
+#[tokio::test]
+async fn concurrent_writes_are_serialized_by_the_writer() {
+    let (_dir, store) = fresh().await;
+    store.add_cloud(cloud("cloud01")).await.unwrap();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let store = store.clone();
+        tasks.spawn(async move { store.add_host(host(&format!("h{i:02}"), "cloud01")).await });
+    }
+    while let Some(r) = tasks.join_next().await {
+        r.unwrap().unwrap();
+    }
+    assert_eq!(store.hosts().await.unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn completing_a_move_records_cloud_and_build_times() {
+    let (_dir, store, a) = lab().await;
+    let s = store
+        .add_schedule(NewSchedule {
+            host: h("a"),
+            assignment: a.id,
+            range: range("2025-01-01", "2025-01-10"),
+        })
+        .await
+        .unwrap();
+    store
+        .complete_move(CompletedMove {
+            host: h("a"),
+            to: c("cloud02"),
+            schedule: Some(s.id),
+            build_start: Some(t("2025-01-01T00:01:00Z")),
+            build_end: Some(t("2025-01-01T00:20:00Z")),
+        })
+        .await
+        .unwrap();
+    let moved = store.host(h("a")).await.unwrap().unwrap();
+    assert_eq!(moved.current_cloud, c("cloud02"));
+    assert_eq!(moved.default_cloud, c("cloud01"));
+    let s = &store.schedules(Some(h("a"))).await.unwrap()[0];
+    assert_eq!(s.build_end, Some(t("2025-01-01T00:20:00Z")));
+    store
+        .set_cloud_status(c("cloud02"), CloudStatus::Provisioned)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.clouds().await.unwrap()[1].status,
+        CloudStatus::Provisioned
+    );
+    // a move into a cloud that does not exist changes nothing
+    let err = store
+        .complete_move(CompletedMove {
+            host: h("b"),
+            to: c("cloud09"),
+            schedule: None,
+            build_start: None,
+            build_end: None,
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    assert_eq!(
+        store.host(h("b")).await.unwrap().unwrap().current_cloud,
+        c("cloud01")
+    );
+}
+
+#[tokio::test]
+async fn upgrades_a_version_1_database_keeping_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(schema::migrate_to(&mut conn, 1).unwrap(), 1);
+        conn.execute_batch(
+            "INSERT INTO clouds (name, description, status, created_at)
+                 VALUES ('cloud01', 'spare', 'pending', '2024-01-01T00:00:00Z');
+             INSERT INTO hosts (name, bmc_address, model, host_type, default_cloud,
+                 current_cloud, state, created_at)
+                 VALUES ('old-host', 'mgmt-old-host', NULL, NULL, 'cloud01', 'cloud01',
+                 'active', '2024-01-01T00:00:00Z');",
+        )
+        .unwrap();
+    }
+    let store = open_at(&path, OpenMode::MustExist).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), LATEST_VERSION);
+    assert_eq!(store.hosts().await.unwrap()[0].name, h("old-host"));
+    // the tables of version 2 work
+    let lock = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap();
+    store.finish_run(lock, RunState::Succeeded).await.unwrap();
+    assert_eq!(store.runs(10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn refuses_a_database_from_a_newer_quads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", LATEST_VERSION + 1)
+        .unwrap();
+    let err = open_at(&path, OpenMode::MustExist).await.unwrap_err();
+    assert!(matches!(err, StoreError::SchemaTooNew { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn a_second_run_is_refused_at_once_naming_the_active_one() {
+    let (dir, store) = fresh().await;
+    let path = dir.path().join("sub/quads.db");
+    // a second handle on the same file stands for a second process
+    let other = open_at(&path, OpenMode::MustExist).await.unwrap();
+    let lock = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap();
+    let active = lock.record().clone();
+    assert_eq!(active.state, RunState::Active);
+    assert_eq!(active.pid, std::process::id());
+
+    let err = other
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(err.is_refusal());
+    assert!(
+        message.starts_with(&format!(
+            "another run is active: run {} (pid {}, started {})",
+            active.id, active.pid, active.started_at
+        )),
+        "{message}"
+    );
+    assert_eq!(other.runs(10).await.unwrap().len(), 1);
+
+    let done = store.finish_run(lock, RunState::Failed).await.unwrap();
+    assert_eq!(done.state, RunState::Failed);
+    assert!(done.finished_at.is_some());
+    // the lock is free again
+    let next = other
+        .begin_run(RunKind::MoveHosts, t("2025-01-02"))
+        .await
+        .unwrap();
+    assert_eq!(next.id().0, active.id.0 + 1);
+    let runs = other.runs(10).await.unwrap();
+    assert_eq!(
+        runs.iter().map(|r| r.state).collect::<Vec<_>>(),
+        [RunState::Active, RunState::Failed]
+    );
+}
+
+#[tokio::test]
+async fn a_run_whose_process_died_does_not_block_the_next() {
+    let (_dir, store) = fresh().await;
+    // process death: the OS closes the lock file, the row stays active
+    let lock = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap();
+    let dead = lock.id();
+    drop(lock);
+    assert_eq!(
+        store.run(dead).await.unwrap().unwrap().state,
+        RunState::Active
+    );
+
+    let next = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap();
+    let old = store.run(dead).await.unwrap().unwrap();
+    assert_eq!(old.state, RunState::Abandoned);
+    assert!(old.finished_at.is_some());
+    assert_eq!(
+        store.run(next.id()).await.unwrap().unwrap().state,
+        RunState::Active
+    );
+    let err = store.finish_run(next, RunState::Active).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn journal_records_intent_and_outcome_and_finds_the_last_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(StoreOptions {
+        path: dir.path().join("quads.db"),
+        mode: OpenMode::CreateIfMissing,
+        clock: Arc::new(TokioClock::starting_at(t("2025-03-01T12:00:00Z"))),
+    })
+    .await
+    .unwrap();
+    let run = store
+        .begin_run(RunKind::MoveHosts, t("2025-03-01"))
+        .await
+        .unwrap();
+    assert_eq!(run.record().started_at, t("2025-03-01T12:00:00Z"));
+    let journal = store.journal();
+    let at = |step: Step, attempt| StepAttempt {
+        run: run.id(),
+        subject: Subject::Host(h("a")),
+        step,
+        attempt,
+    };
+
+    assert_eq!(
+        journal
+            .last_done(run.id(), Subject::Host(h("a")), Step::BootOrder)
+            .await
+            .unwrap(),
+        None
+    );
+    journal
+        .intent(
+            &at(Step::BootOrder, 1),
+            Details::new().with("order", "nic1"),
+        )
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_secs(2)).await;
+    journal
+        .outcome(
+            &at(Step::BootOrder, 1),
+            StepOutcome::Failed,
+            Some("job queue stuck".into()),
+            Details::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        journal
+            .last_done(run.id(), Subject::Host(h("a")), Step::BootOrder)
+            .await
+            .unwrap(),
+        None,
+        "a failed outcome is not done"
+    );
+    journal
+        .intent(&at(Step::BootOrder, 2), Details::new())
+        .await
+        .unwrap();
+    tokio::time::advance(Duration::from_millis(1500)).await;
+    let done_id = journal
+        .outcome(
+            &at(Step::BootOrder, 2),
+            StepOutcome::Verified,
+            None,
+            Details::new().with("job", "JID_1"),
+        )
+        .await
+        .unwrap();
+    // a cloud-level step of the same name does not count for the host
+    journal
+        .outcome(
+            &StepAttempt {
+                run: run.id(),
+                subject: Subject::Cloud(c("cloud02")),
+                step: Step::CloudUser,
+                attempt: 1,
+            },
+            StepOutcome::AlreadyDone,
+            None,
+            Details::new(),
+        )
+        .await
+        .unwrap();
+
+    let done = journal
+        .last_done(run.id(), Subject::Host(h("a")), Step::BootOrder)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(done.id, done_id);
+    assert_eq!(done.attempt, 2);
+    assert_eq!(done.outcome, Some(StepOutcome::Verified));
+    assert_eq!(done.details.get("job"), Some("JID_1"));
+    assert_eq!(done.recorded_at, t("2025-03-01T12:00:03.500Z"));
+    assert!(
+        journal
+            .last_done(run.id(), Subject::Host(h("b")), Step::BootOrder)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let entries = journal.entries(run.id()).await.unwrap();
+    let shape: Vec<_> = entries
+        .iter()
+        .map(|e| (e.phase, e.attempt, e.outcome, e.error.as_deref()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            (Phase::Intent, 1, None, None),
+            (
+                Phase::Outcome,
+                1,
+                Some(StepOutcome::Failed),
+                Some("job queue stuck")
+            ),
+            (Phase::Intent, 2, None, None),
+            (Phase::Outcome, 2, Some(StepOutcome::Verified), None),
+            (Phase::Outcome, 1, Some(StepOutcome::AlreadyDone), None),
+        ]
+    );
+    assert_eq!(entries[0].details.get("order"), Some("nic1"));
+    assert_eq!(entries[4].subject, Subject::Cloud(c("cloud02")));
+
+    let err = journal
+        .intent(&at(Step::Record, 0), Details::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    let err = journal
+        .intent(
+            &StepAttempt {
+                run: RunId(999),
+                subject: Subject::Host(h("a")),
+                step: Step::Record,
+                attempt: 1,
+            },
+            Details::new(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Sqlite(_)), "unknown run: {err}");
+}
+
+const INVENTORY: &str = "
+clouds:
+  - name: cloud01
+  - name: cloud02
+hosts:
+  - name: a
+    default_cloud: cloud01
+  - name: b
+    default_cloud: cloud01
+    cloud: cloud02
+assignments:
+  - cloud: cloud02
+    ticket: '1'
+    owner: alice
+    wipe: false
+schedules:
+  - host: a
+    cloud: cloud02
+    start: 2025-01-01
+    end: 2025-01-10
+  - host: b
+    cloud: cloud02
+    ticket: '1'
+    start: 2025-01-01
+    end: 2025-01-10
+";
+
+#[tokio::test]
+async fn imports_an_inventory() {
+    let (_dir, store) = fresh().await;
+    let summary = store
+        .import(crate::inventory::parse(INVENTORY).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        summary,
+        ImportSummary {
+            clouds: 2,
+            hosts: 2,
+            assignments: 1,
+            schedules: 2
+        }
+    );
+    let snap = store.snapshot().await.unwrap();
+    assert_eq!(snap.hosts[1].current_cloud, c("cloud02"));
+    assert_eq!(snap.schedules.len(), 2);
+    assert!(
+        snap.schedules
+            .iter()
+            .all(|s| s.assignment == snap.assignments[0].id)
+    );
+}
+
+#[tokio::test]
+async fn a_refused_import_imports_nothing() {
+    let (_dir, store) = fresh().await;
+    store.add_cloud(cloud("cloud09")).await.unwrap();
+    let cases = [
+        // a host in a cloud the file does not define (after clouds were added in the transaction)
+        (
+            INVENTORY.replace(
+                "  - name: b\n    default_cloud: cloud01",
+                "  - name: b\n    default_cloud: cloud07",
+            ),
+            "inventory line 8: cloud cloud07 (default cloud of host b) does not exist; nothing was imported",
+        ),
+        // a schedule overlapping the previous one of the same host
+        (
+            INVENTORY.replace("  - host: b", "  - host: a"),
+            "inventory line 21: schedule for host a (2025-01-01T00:00:00Z .. 2025-01-10T00:00:00Z) \
+             overlaps its schedule",
+        ),
+        // a ticket no assignment has
+        (
+            INVENTORY.replace("ticket: '1'\n    start", "ticket: '2'\n    start"),
+            "inventory line 21: assignment of cloud cloud02 with ticket \"2\" (schedule of host b) \
+             does not exist",
+        ),
+        // a cloud already in the store
+        (
+            INVENTORY.replace("name: cloud02", "name: cloud09"),
+            "inventory line 4: cloud cloud09 already exists",
+        ),
+    ];
+    for (text, expected) in cases {
+        let err = store
+            .import(crate::inventory::parse(&text).unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with(expected),
+            "{err}\nexpected {expected}"
+        );
+        assert!(err.is_refusal());
+        let snap = store.snapshot().await.unwrap();
+        assert_eq!(snap.clouds.len(), 1, "{expected}");
+        assert!(snap.hosts.is_empty() && snap.assignments.is_empty() && snap.schedules.is_empty());
+    }
+}
