@@ -634,12 +634,9 @@ impl Bmc {
     async fn etag_of(&self, path: &str) -> Result<Option<String>, Error> {
         match self.execute(&Call::get(path)).await {
             Ok(reply) => Ok(reply.etag()),
-            // A settings resource may not be readable; PATCH without If-Match then.
-            Err(e)
-                if e.is_not_found() || e.status() == Some(http::StatusCode::METHOD_NOT_ALLOWED) =>
-            {
-                Ok(None)
-            }
+            // A settings resource may not be readable: PATCH without If-Match then (a BMC that
+            // insists answers 428, which names the problem).
+            Err(Error::Status { .. }) => Ok(None),
             Err(e) => Err(e),
         }
     }

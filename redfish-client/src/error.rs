@@ -157,7 +157,9 @@ impl Error {
         match self {
             Self::Transport { source, .. } => source.is_retryable(),
             Self::Status { status, .. } => {
-                status.is_server_error()
+                (status.is_server_error()
+                    && *status != http::StatusCode::NOT_IMPLEMENTED
+                    && *status != http::StatusCode::HTTP_VERSION_NOT_SUPPORTED)
                     || *status == http::StatusCode::TOO_MANY_REQUESTS
                     || self.transient().is_some()
             }

@@ -5,3 +5,6 @@
 
 mod common;
 mod core;
+mod dell;
+mod dmtf;
+mod power;

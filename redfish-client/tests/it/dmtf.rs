@@ -1,0 +1,426 @@
+//! Supermicro and generic DMTF contract tests: `Boot.BootOrder` with `If-Match`, `BootNext`,
+//! `BootSourceOverride`, accounts with login verification, Supermicro's VM1 virtual media,
+//! inventory listings.
+
+use mockito::Matcher;
+use redfish_client::{
+    AccountSpec, AccountState, CancellationToken, Error, Role, Secret, SettingsChange,
+};
+use serde_json::json;
+
+use crate::common::{Fake, Flavor, TOKEN, collection};
+
+async fn with_boot_options(flavor: Flavor) -> Fake {
+    let mut fake = Fake::new(flavor).await;
+    let sys = flavor.system();
+    let options = format!("{sys}/BootOptions");
+    let system = fake
+        .mock("GET", sys)
+        .match_header("x-auth-token", TOKEN)
+        .with_header("ETag", "\"etag-7\"")
+        .with_body(
+            json!({"Id": "1", "PowerState": "On", "Boot": {
+                "BootOrder": ["Boot0001", "Boot0002", "Boot0003"],
+                "BootOptions": {"@odata.id": options},
+                "BootSourceOverrideTarget": "None",
+                "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "Cd", "UsbCd", "UefiBootNext"]
+            },
+            "EthernetInterfaces": {"@odata.id": format!("{sys}/EthernetInterfaces")}})
+            .to_string(),
+        )
+        .create_async()
+        .await;
+    fake.keep.push(system);
+    fake.get(
+        &options,
+        &collection(&[
+            &format!("{options}/Boot0001"),
+            &format!("{options}/Boot0002"),
+            &format!("{options}/Boot0003"),
+        ]),
+    )
+    .await;
+    for (id, name) in [
+        ("Boot0001", "HardDisk.List.1-1"),
+        ("Boot0002", "NIC.Slot.1-2-1"),
+        ("Boot0003", "NIC.Integrated.1-1-1"),
+    ] {
+        fake.get(
+            &format!("{options}/{id}"),
+            &json!({"Id": id, "BootOptionReference": id, "DisplayName": name}),
+        )
+        .await;
+    }
+    fake
+}
+
+#[tokio::test]
+async fn supermicro_boot_order_is_patched_with_if_match() {
+    let mut fake = with_boot_options(Flavor::Supermicro).await;
+    let sys = Flavor::Supermicro.system();
+    let patch = fake
+        .mock("PATCH", sys)
+        .match_header("if-match", "\"etag-7\"")
+        .match_body(Matcher::Json(
+            json!({"Boot": {"BootOrder": ["Boot0003", "Boot0001", "Boot0002"]}}),
+        ))
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let order = bmc.boot_order().await.unwrap();
+    assert_eq!(
+        order.names(),
+        [
+            "HardDisk.List.1-1",
+            "NIC.Slot.1-2-1",
+            "NIC.Integrated.1-1-1"
+        ]
+    );
+    let change = bmc
+        .set_boot_order(
+            &["NIC.Integrated.1-1-1".to_owned()],
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Applied);
+    let unchanged = bmc
+        .set_boot_order(&["HardDisk.List.1-1".to_owned()], &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(unchanged, SettingsChange::Unchanged);
+    patch.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_changed_etag_is_read_again_once() {
+    let mut fake = with_boot_options(Flavor::Generic).await;
+    let sys = Flavor::Generic.system();
+    let stale = fake
+        .mock("PATCH", sys)
+        .with_status(412)
+        .expect(1)
+        .create_async()
+        .await;
+    let ok = fake
+        .mock("PATCH", sys)
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    bmc.set_boot_order(&["Boot0002".to_owned()], &CancellationToken::new())
+        .await
+        .unwrap();
+    stale.assert_async().await;
+    ok.assert_async().await;
+}
+
+#[tokio::test]
+async fn boot_to_device_uses_boot_next_and_boot_to_mac_finds_the_interface() {
+    let mut fake = with_boot_options(Flavor::Generic).await;
+    let sys = Flavor::Generic.system();
+    fake.get(
+        &format!("{sys}/EthernetInterfaces"),
+        &collection(&[&format!("{sys}/EthernetInterfaces/NIC.Integrated.1-1-1")]),
+    )
+    .await;
+    fake.get(
+        &format!("{sys}/EthernetInterfaces/NIC.Integrated.1-1-1"),
+        &json!({"Id": "NIC.Integrated.1-1-1", "MACAddress": "B0:7B:25:DE:AD:01", "LinkStatus": "LinkUp", "SpeedMbps": 25000}),
+    )
+    .await;
+    let patch = fake
+        .mock("PATCH", sys)
+        .match_body(Matcher::Json(json!({"Boot": {
+            "BootSourceOverrideTarget": "UefiBootNext", "BootSourceOverrideEnabled": "Once", "BootNext": "Boot0003"}})))
+        .with_status(200)
+        .expect(2)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let cancel = CancellationToken::new();
+    assert_eq!(
+        bmc.boot_to_device("NIC.Integrated.1-1-1", &cancel)
+            .await
+            .unwrap(),
+        SettingsChange::Applied
+    );
+    assert_eq!(
+        bmc.boot_to_mac("b0-7b-25-de-ad-01", &cancel).await.unwrap(),
+        SettingsChange::Applied
+    );
+    let err = bmc
+        .boot_to_mac("00:00:00:00:00:00", &cancel)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Invalid { .. }));
+    let nics = bmc.ethernet_interfaces().await.unwrap();
+    assert_eq!(nics[0].speed_mbps, Some(25000));
+    patch.assert_async().await;
+}
+
+#[tokio::test]
+async fn an_unlisted_override_target_is_refused_before_sending() {
+    let mut fake = with_boot_options(Flavor::Generic).await;
+    let patch = fake
+        .mock("PATCH", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let err = bmc
+        .set_boot_override(
+            &redfish_client::BootSource::UefiHttp,
+            redfish_client::BootOverride::Once,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("not allowed"), "{err}");
+    patch.assert_async().await;
+}
+
+#[tokio::test]
+async fn tenant_account_is_set_and_verified_by_logging_in() {
+    let mut fake = Fake::new(Flavor::Generic).await;
+    let accounts = "/redfish/v1/AccountService/Accounts";
+    fake.get(
+        "/redfish/v1/AccountService",
+        &json!({"Accounts": {"@odata.id": accounts}}),
+    )
+    .await;
+    fake.get(
+        accounts,
+        &collection(&[
+            &format!("{accounts}/1"),
+            &format!("{accounts}/2"),
+            &format!("{accounts}/3"),
+        ]),
+    )
+    .await;
+    fake.get(
+        &format!("{accounts}/1"),
+        &json!({"Id": "1", "UserName": ""}),
+    )
+    .await;
+    fake.get(
+        &format!("{accounts}/2"),
+        &json!({"Id": "2", "UserName": "root", "RoleId": "Administrator"}),
+    )
+    .await;
+    let _before = fake
+        .mock("GET", format!("{accounts}/3").as_str())
+        .with_header("ETag", "\"acct-3\"")
+        .with_body(
+            json!({"Id": "3", "UserName": "cloud02", "RoleId": "ReadOnly", "Enabled": false})
+                .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let _etag = fake
+        .mock("GET", format!("{accounts}/3").as_str())
+        .with_header("ETag", "\"acct-3\"")
+        .with_body(
+            json!({"Id": "3", "UserName": "cloud02", "RoleId": "ReadOnly", "Enabled": false})
+                .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let _after = fake
+        .mock("GET", format!("{accounts}/3").as_str())
+        .with_body(
+            json!({"Id": "3", "UserName": "cloud02", "RoleId": "Operator", "Enabled": true})
+                .to_string(),
+        )
+        .create_async()
+        .await;
+    let patch = fake
+        .mock("PATCH", format!("{accounts}/3").as_str())
+        .match_header("if-match", "\"acct-3\"")
+        .match_body(Matcher::Json(
+            json!({"Password": "lab@ticket42", "RoleId": "Operator", "Enabled": true}),
+        ))
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    let tenant_login = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::Json(
+            json!({"UserName": "cloud02", "Password": "lab@ticket42"}),
+        ))
+        .with_status(201)
+        .with_header("X-Auth-Token", "tenant-token")
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/9")
+        .expect(1)
+        .create_async()
+        .await;
+    let tenant_logout = fake
+        .mock("DELETE", "/redfish/v1/SessionService/Sessions/9")
+        .match_header("x-auth-token", "tenant-token")
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let spec = AccountSpec {
+        username: "cloud02".into(),
+        password: Secret::new("lab@ticket42"),
+        role: Role::Operator,
+        state: AccountState::Enabled,
+    };
+    let out = bmc.set_account(&spec).await.unwrap();
+    assert_eq!(out.path, format!("{accounts}/3"));
+    assert!(!out.created);
+    assert!(out.verified_login);
+    patch.assert_async().await;
+    tenant_login.assert_async().await;
+    tenant_logout.assert_async().await;
+    assert!(bmc.has_session(), "the operator's own session is untouched");
+}
+
+#[tokio::test]
+async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
+    let mut fake = Fake::new(Flavor::Generic).await;
+    let accounts = "/redfish/v1/AccountService/Accounts";
+    fake.get(
+        "/redfish/v1/AccountService",
+        &json!({"Accounts": {"@odata.id": accounts}}),
+    )
+    .await;
+    fake.get(accounts, &collection(&[&format!("{accounts}/2")]))
+        .await;
+    fake.get(
+        &format!("{accounts}/2"),
+        &json!({"Id": "2", "UserName": "cloud03", "RoleId": "Operator", "Enabled": true}),
+    )
+    .await;
+    let _patch = fake
+        .mock("PATCH", format!("{accounts}/2").as_str())
+        .with_status(200)
+        .create_async()
+        .await;
+    let _refused = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::PartialJson(json!({"UserName": "cloud03"})))
+        .with_status(401)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let spec = AccountSpec {
+        username: "cloud03".into(),
+        password: Secret::new("s3cret-value"),
+        role: Role::Operator,
+        state: AccountState::Enabled,
+    };
+    let err = bmc.set_account(&spec).await.unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
+    assert!(!format!("{err} {err:?}").contains("s3cret-value"));
+}
+
+#[tokio::test]
+async fn supermicro_virtual_media_uses_vm1_and_iso_config() {
+    let mut fake = Fake::new(Flavor::Supermicro).await;
+    let mgr = Flavor::Supermicro.manager();
+    let sys = Flavor::Supermicro.system();
+    fake.get(sys, &json!({"Id": "1", "Boot": {"BootSourceOverrideTarget@Redfish.AllowableValues": ["Pxe", "UsbCd", "Hdd"]}})).await;
+    let cfg = format!("{mgr}/VM1/CfgCD");
+    fake.get(
+        &format!("{mgr}/VM1"),
+        &json!({
+            "Oem": {"Supermicro": {"VirtualMediaConfig": {"@odata.id": cfg}}},
+            "Members": [{"@odata.id": format!("{mgr}/VM1/CD1")}]
+        }),
+    )
+    .await;
+    let config = fake
+        .mock("PATCH", cfg.as_str())
+        .match_body(Matcher::Json(json!({"Host": "http://10.0.0.5:8080", "Path": "/isos/rhel9.iso", "Username": "", "Password": ""})))
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    let mount = fake
+        .mock("POST", format!("{cfg}/Actions/IsoConfig.Mount").as_str())
+        .with_status(200)
+        .expect(1)
+        .create_async()
+        .await;
+    fake.get(
+        &format!("{mgr}/VM1/CD1"),
+        &json!({"Id": "CD1", "Inserted": true, "ImageName": "rhel9.iso"}),
+    )
+    .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let slot = bmc
+        .mount_virtual_media(
+            "http://10.0.0.5:8080/isos/rhel9.iso",
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert!(slot.inserted && slot.is_cd);
+    config.assert_async().await;
+    mount.assert_async().await;
+}
+
+#[tokio::test]
+async fn processors_and_memory_are_listed() {
+    let mut fake = Fake::new(Flavor::Generic).await;
+    let sys = Flavor::Generic.system();
+    fake.get(sys, &json!({
+        "ProcessorSummary": {"Count": 2, "LogicalProcessorCount": 64, "Model": "Xeon Gold 6338"},
+        "MemorySummary": {"TotalSystemMemoryGiB": 512.0},
+        "Processors": {"@odata.id": format!("{sys}/Processors")},
+        "Memory": {"@odata.id": format!("{sys}/Memory")}
+    }))
+    .await;
+    fake.get(
+        &format!("{sys}/Processors"),
+        &collection(&[
+            &format!("{sys}/Processors/CPU1"),
+            &format!("{sys}/Processors/GPU1"),
+        ]),
+    )
+    .await;
+    fake.get(
+        &format!("{sys}/Processors/CPU1"),
+        &json!({"Id": "CPU1", "ProcessorType": "CPU", "TotalCores": 32}),
+    )
+    .await;
+    fake.get(
+        &format!("{sys}/Processors/GPU1"),
+        &json!({"Id": "GPU1", "ProcessorType": "GPU"}),
+    )
+    .await;
+    fake.get(
+        &format!("{sys}/Memory"),
+        &collection(&[&format!("{sys}/Memory/DIMM1")]),
+    )
+    .await;
+    fake.get(
+        &format!("{sys}/Memory/DIMM1"),
+        &json!({"Id": "DIMM1", "CapacityMiB": 32768}),
+    )
+    .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let cpus = bmc.processors().await.unwrap();
+    assert_eq!(cpus.summary.count, Some(2));
+    assert_eq!(cpus.processors.len(), 1);
+    assert_eq!(cpus.processors[0].total_cores, Some(32));
+    let mem = bmc.memory().await.unwrap();
+    assert_eq!(mem.summary.total_gib, Some(512.0));
+    assert_eq!(mem.dimms[0].capacity_mib, Some(32768));
+}
