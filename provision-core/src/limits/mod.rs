@@ -3,7 +3,7 @@
 //! locks; each one configurable ([`LimitsConfig`]) and reported ([`LimitsReport`]). Every wait is
 //! on tokio's clock, so a whole run can be simulated under `tokio::time::pause`.
 //!
-//! - [`RateLimiter`]: governor's GCRA on [`TokioClock`].
+//! - [`RateLimiter`]: governor's GCRA on [`RateClock`].
 //! - [`ConcurrencyLimit`]: a fixed limit with RAII permits; [`AdaptiveLimit`]: AIMD.
 //! - [`KeyedLock`]: one holder per key (`"foreman:user/7"`, `"switch:sw01"`).
 //! - [`ForemanLimits`], [`BmcLimits`]: the limits as `quads_http::Transport` wrappers.
@@ -27,8 +27,8 @@ pub use adaptive::{AdaptiveLimit, AdaptivePermit, AdaptiveReport, Outcome};
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit, ConcurrencyReport};
 pub use config::{AdaptiveConfig, LimitsConfig, RateConfig};
 pub use keyed::{KeyedGuard, KeyedLock, KeyedLockReport};
-pub use rate::{RateLimiter, RateReport, TokioClock};
-pub use transport::{BmcLimits, BmcReport, ForemanLimits, classify_outcome};
+pub use rate::{RateClock, RateLimiter, RateReport};
+pub use transport::{BmcLimits, BmcReport, ForemanLimiters, ForemanLimits, classify_outcome};
 
 /// What can go wrong with a limit.
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +68,7 @@ pub struct Limits {
     power_on: RateLimiter,
     hooks: ConcurrencyLimit,
     locks: KeyedLock,
+    foreman_paths: KeyedLock,
     bmc: Arc<transport::BmcStats>,
 }
 
@@ -91,6 +92,8 @@ pub struct LimitsReport {
     pub hooks: ConcurrencyReport,
     /// Keyed locks (Foreman objects, hook lock keys).
     pub locks: KeyedLockReport,
+    /// Per-path locks of Foreman writes in the transport.
+    pub foreman_paths: KeyedLockReport,
 }
 
 impl Limits {
@@ -108,6 +111,7 @@ impl Limits {
             power_on: RateLimiter::new(&config.power_on_rate)?,
             hooks: ConcurrencyLimit::new("hooks", config.hooks),
             locks: KeyedLock::new(),
+            foreman_paths: KeyedLock::new(),
             bmc: Arc::new(transport::BmcStats::new(config.per_bmc)),
             config: Arc::new(config.clone()),
         })
@@ -133,19 +137,24 @@ impl Limits {
         self.hosts.close();
     }
 
-    /// `inner` wrapped in Foreman's read, write and rate limits: give this to the Foreman client.
+    /// `inner` wrapped in Foreman's read, write and rate limits and its per-path write locks:
+    /// give this to the Foreman client. Every transport made here shares the same limits.
     #[must_use]
     pub fn foreman_transport(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
         Arc::new(ForemanLimits::new(
             inner,
-            self.foreman_reads.clone(),
-            self.foreman_writes.clone(),
-            self.foreman_rate.clone(),
+            ForemanLimiters {
+                reads: self.foreman_reads.clone(),
+                writes: self.foreman_writes.clone(),
+                rate: self.foreman_rate.clone(),
+                locks: self.foreman_paths.clone(),
+            },
         ))
     }
 
     /// `inner` wrapped in the per-BMC limit: give this to the Redfish client. Every transport
-    /// made here counts into the same report.
+    /// made here counts into the same report. The Redfish client caps each BMC itself too: give it
+    /// the same limit (or a larger one), or the waits counted here stay near zero.
     #[must_use]
     pub fn bmc_transport(&self, inner: Arc<dyn Transport>) -> Arc<dyn Transport> {
         Arc::new(BmcLimits::with_stats(inner, self.bmc.clone()))
@@ -192,6 +201,7 @@ impl Limits {
             power_on: self.power_on.report(),
             hooks: self.hooks.report(),
             locks: self.locks.report(),
+            foreman_paths: self.foreman_paths.report(),
         }
     }
 }
@@ -295,6 +305,7 @@ mod tests {
         );
         assert_eq!((report.power_on.acquired, report.power_on.waited), (3, 2));
         assert_eq!((report.locks.acquired, report.locks.keys), (1, 0));
+        assert_eq!(report.foreman_paths.acquired, 1);
         let json = serde_json::to_value(&report).unwrap();
         assert_eq!(json["foreman_writes"]["ceiling"], 32);
         let back: LimitsReport = serde_json::from_value(json).unwrap();

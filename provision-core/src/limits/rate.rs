@@ -1,4 +1,4 @@
-//! A rate limiter on tokio's clock: governor's GCRA evaluated on [`TokioClock`], waiting with
+//! A rate limiter on tokio's clock: governor's GCRA evaluated on [`RateClock`], waiting with
 //! `tokio::time::sleep_until`, so that simulations run in virtual time under
 //! `tokio::time::pause` (governor's own `until_ready` sleeps on the real clock).
 
@@ -23,11 +23,11 @@ use super::{LimitError, RateConfig};
 /// Under a paused runtime this is virtual time, so a limiter built on it is exact and instant in
 /// tests and simulations.
 #[derive(Debug, Clone, Copy)]
-pub struct TokioClock {
+pub struct RateClock {
     origin: Instant,
 }
 
-impl TokioClock {
+impl RateClock {
     /// A clock whose zero is now.
     #[must_use]
     pub fn new() -> Self {
@@ -43,13 +43,13 @@ impl TokioClock {
     }
 }
 
-impl Default for TokioClock {
+impl Default for RateClock {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl Clock for TokioClock {
+impl Clock for RateClock {
     type Instant = Nanos;
 
     fn now(&self) -> Nanos {
@@ -58,7 +58,7 @@ impl Clock for TokioClock {
     }
 }
 
-type Gcra = governor::RateLimiter<NotKeyed, InMemoryState, TokioClock, NoOpMiddleware<Nanos>>;
+type Gcra = governor::RateLimiter<NotKeyed, InMemoryState, RateClock, NoOpMiddleware<Nanos>>;
 
 /// Lets at most `burst` starts through back to back and `per_second` on average after that.
 ///
@@ -71,7 +71,7 @@ pub struct RateLimiter {
 struct Inner {
     config: RateConfig,
     gcra: Option<Gcra>,
-    clock: TokioClock,
+    clock: RateClock,
     /// Held by the one waiter whose turn it is; tokio's mutex queues the others in FIFO order.
     turn: tokio::sync::Mutex<()>,
     stats: WaitStats,
@@ -107,7 +107,7 @@ impl RateLimiter {
     /// [`LimitError::Invalid`] when the rate is negative, not finite or the burst is 0.
     pub fn new(config: &RateConfig) -> Result<Self, LimitError> {
         config.validate("rate")?;
-        let clock = TokioClock::new();
+        let clock = RateClock::new();
         let gcra = if config.is_unlimited() {
             None
         } else {
@@ -136,7 +136,7 @@ impl RateLimiter {
             inner: Arc::new(Inner {
                 config: RateConfig::unlimited(),
                 gcra: None,
-                clock: TokioClock::new(),
+                clock: RateClock::new(),
                 turn: tokio::sync::Mutex::new(()),
                 stats: WaitStats::default(),
             }),

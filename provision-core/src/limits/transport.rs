@@ -1,6 +1,6 @@
 //! The limits as `quads_http::Transport` wrappers, so the clients stay unaware of them:
-//! [`ForemanLimits`] (read concurrency for GET/HEAD, adaptive write concurrency for the rest,
-//! one rate for both) and [`BmcLimits`] (quads-http's per-server cap, metered).
+//! [`ForemanLimits`] (read concurrency for GET/HEAD, adaptive write concurrency and a per-path
+//! lock for the rest, one rate for both) and [`BmcLimits`] (quads-http's per-server cap, metered).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use super::stats::WaitStats;
-use super::{AdaptiveLimit, ConcurrencyLimit, LimitError, Outcome, RateLimiter};
+use super::{AdaptiveLimit, ConcurrencyLimit, KeyedLock, LimitError, Outcome, RateLimiter};
 
 /// What a Foreman answer says about Foreman's load.
 ///
@@ -40,42 +40,42 @@ fn closed(error: &LimitError) -> TransportError {
     TransportError::InvalidRequest(error.to_string())
 }
 
-/// Foreman's limits around a transport: GET and HEAD take a read place, other methods an
-/// adaptive write place that learns from the answer; every request then waits for the rate.
+/// The limiters [`ForemanLimits`] applies; clones of those in [`super::Limits`], so that its
+/// report counts what the transport did.
+#[derive(Debug, Clone)]
+pub struct ForemanLimiters {
+    /// GET and HEAD requests in flight.
+    pub reads: ConcurrencyLimit,
+    /// Other requests in flight, adapting to Foreman's answers.
+    pub writes: AdaptiveLimit,
+    /// Every request's start.
+    pub rate: RateLimiter,
+    /// Writes to one path (one Foreman object) one at a time, key `"foreman-path:{path}"`.
+    pub locks: KeyedLock,
+}
+
+/// Foreman's limits around a transport: a write first takes its path's lock (two writes to one
+/// object never overlap) and then an adaptive write place that learns from the answer; GET and
+/// HEAD take a read place; every request then waits for the rate.
 pub struct ForemanLimits {
     inner: Arc<dyn Transport>,
-    reads: ConcurrencyLimit,
-    writes: AdaptiveLimit,
-    rate: RateLimiter,
+    limiters: ForemanLimiters,
 }
 
 impl fmt::Debug for ForemanLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ForemanLimits")
             .field("inner", &self.inner)
-            .field("reads", &self.reads)
-            .field("writes", &self.writes)
-            .field("rate", &self.rate)
+            .field("limiters", &self.limiters)
             .finish()
     }
 }
 
 impl ForemanLimits {
-    /// Wraps `inner`; the limiters are shared with whoever else holds clones of them (the
-    /// [`super::Limits`] report).
+    /// Wraps `inner` in `limiters`.
     #[must_use]
-    pub fn new(
-        inner: Arc<dyn Transport>,
-        reads: ConcurrencyLimit,
-        writes: AdaptiveLimit,
-        rate: RateLimiter,
-    ) -> Self {
-        Self {
-            inner,
-            reads,
-            writes,
-            rate,
-        }
+    pub fn new(inner: Arc<dyn Transport>, limiters: ForemanLimiters) -> Self {
+        Self { inner, limiters }
     }
 }
 
@@ -85,13 +85,17 @@ impl Transport for ForemanLimits {
         &self,
         request: http::Request<Bytes>,
     ) -> Result<http::Response<Bytes>, TransportError> {
+        let limiters = &self.limiters;
         if is_read(request.method()) {
-            let _place = self.reads.acquire().await.map_err(|e| closed(&e))?;
-            self.rate.acquire().await;
+            let _place = limiters.reads.acquire().await.map_err(|e| closed(&e))?;
+            limiters.rate.acquire().await;
             self.inner.send(request).await
         } else {
-            let place = self.writes.acquire().await.map_err(|e| closed(&e))?;
-            self.rate.acquire().await;
+            // The object's lock before a write place: waiting for one object holds no place.
+            let key = format!("foreman-path:{}", request.uri().path());
+            let _object = limiters.locks.lock(key).await;
+            let place = limiters.writes.acquire().await.map_err(|e| closed(&e))?;
+            limiters.rate.acquire().await;
             let result = self.inner.send(request).await;
             place.finish(classify_outcome(&result));
             result
@@ -343,6 +347,7 @@ mod tests {
         writes_peak: AtomicUsize,
         starts: Mutex<Vec<(http::Method, Duration)>>,
         per_authority: Mutex<HashMap<String, (usize, usize)>>,
+        per_path: Mutex<HashMap<String, (usize, usize)>>,
         origin: Mutex<Option<Instant>>,
     }
 
@@ -385,7 +390,15 @@ mod tests {
                 e.0 += 1;
                 e.1 = e.1.max(e.0);
             }
+            let path = request.uri().path().to_owned();
+            {
+                let mut map = self.per_path.lock().unwrap();
+                let e = map.entry(path.clone()).or_default();
+                e.0 += 1;
+                e.1 = e.1.max(e.0);
+            }
             tokio::time::sleep(self.service).await;
+            self.per_path.lock().unwrap().get_mut(&path).unwrap().0 -= 1;
             self.per_authority
                 .lock()
                 .unwrap()
@@ -427,21 +440,24 @@ mod tests {
     ) -> Arc<ForemanLimits> {
         Arc::new(ForemanLimits::new(
             fake.clone(),
-            ConcurrencyLimit::new("foreman reads", reads),
-            AdaptiveLimit::new("foreman writes", writes).unwrap(),
-            RateLimiter::new(&rate).unwrap(),
+            ForemanLimiters {
+                reads: ConcurrencyLimit::new("foreman reads", reads),
+                writes: AdaptiveLimit::new("foreman writes", writes).unwrap(),
+                rate: RateLimiter::new(&rate).unwrap(),
+                locks: KeyedLock::new(),
+            },
         ))
     }
 
     async fn fire(
         transport: &Arc<ForemanLimits>,
-        requests: Vec<(http::Method, &'static str)>,
+        requests: Vec<(http::Method, String)>,
     ) -> Vec<Result<http::Response<Bytes>, TransportError>> {
         let tasks: Vec<_> = requests
             .into_iter()
             .map(|(m, uri)| {
                 let t = transport.clone();
-                tokio::spawn(async move { t.send(req(m, uri)).await })
+                tokio::spawn(async move { t.send(req(m, &uri)).await })
             })
             .collect();
         let mut out = Vec::new();
@@ -490,10 +506,16 @@ mod tests {
         let t = foreman(&fake, 3, &writes, RateConfig::unlimited());
         let mut batch = Vec::new();
         for _ in 0..9 {
-            batch.push((http::Method::GET, "https://foreman.lab:443/api/hosts"));
+            batch.push((
+                http::Method::GET,
+                "https://foreman.lab:443/api/hosts".to_owned(),
+            ));
         }
-        for _ in 0..6 {
-            batch.push((http::Method::PUT, "https://foreman.lab:443/api/hosts/1"));
+        for path in ["1", "2", "3", "4", "5", "6"] {
+            batch.push((
+                http::Method::PUT,
+                format!("https://foreman.lab:443/api/hosts/{path}"),
+            ));
         }
         let t0 = Instant::now();
         let results = fire(&t, batch).await;
@@ -502,6 +524,32 @@ mod tests {
         assert_eq!(fake.writes_peak.load(Ordering::SeqCst), 2);
         // 9 reads 3 at a time and 6 writes 2 at a time, side by side: 3 rounds of 100 ms.
         assert_eq!(t0.elapsed(), Duration::from_millis(300));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn writes_to_one_object_never_overlap_but_reads_of_it_do() {
+        let fake = Fake::new(Duration::from_millis(100), []);
+        let t = foreman(
+            &fake,
+            8,
+            &AdaptiveConfig::default(),
+            RateConfig::unlimited(),
+        );
+        let mut batch = Vec::new();
+        for _ in 0..3 {
+            batch.push((http::Method::PUT, "https://f/api/users/7".to_owned()));
+            batch.push((http::Method::PUT, "https://f/api/users/8".to_owned()));
+            batch.push((http::Method::GET, "https://f/api/roles/1".to_owned()));
+        }
+        let t0 = Instant::now();
+        fire(&t, batch).await;
+        let per_path = fake.per_path.lock().unwrap().clone();
+        assert_eq!(per_path["/api/users/7"].1, 1);
+        assert_eq!(per_path["/api/users/8"].1, 1);
+        assert_eq!(per_path["/api/roles/1"].1, 3);
+        // Three writes to each user one after another; the users side by side.
+        assert_eq!(t0.elapsed(), Duration::from_millis(300));
+        assert!(t.limiters.locks.is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -519,7 +567,7 @@ mod tests {
             } else {
                 http::Method::POST
             };
-            batch.push((m, "https://foreman.lab/api/x"));
+            batch.push((m, format!("https://foreman.lab/api/x/{i}")));
         }
         fire(&t, batch).await;
         let mut starts: Vec<Duration> = fake.starts.lock().unwrap().iter().map(|s| s.1).collect();
@@ -548,26 +596,37 @@ mod tests {
         ] {
             let fake = Fake::new(Duration::from_millis(10), [answer.clone()]);
             let t = foreman(&fake, 4, &writes, RateConfig::unlimited());
-            let results = fire(&t, vec![(http::Method::PATCH, "https://f/api/x")]).await;
+            let results = fire(
+                &t,
+                vec![(http::Method::PATCH, "https://f/api/x".to_owned())],
+            )
+            .await;
             drop(results);
-            assert_eq!(t.writes.limit(), 4, "{answer:?} is an overload signal");
+            assert_eq!(
+                t.limiters.writes.limit(),
+                4,
+                "{answer:?} is an overload signal"
+            );
             // GETs never touch the write limit.
             let fake_get = Fake::new(Duration::from_millis(10), [answer.clone()]);
             let t = foreman(&fake_get, 4, &writes, RateConfig::unlimited());
-            drop(fire(&t, vec![(http::Method::GET, "https://f/api/x")]).await);
-            assert_eq!(t.writes.limit(), 8);
+            drop(fire(&t, vec![(http::Method::GET, "https://f/api/x".to_owned())]).await);
+            assert_eq!(t.limiters.writes.limit(), 8);
         }
         // A 422 is the server doing its job: no decrease.
         let fake = Fake::new(Duration::from_millis(10), [Answer::Status(422)]);
         let t = foreman(&fake, 4, &writes, RateConfig::unlimited());
-        let results = fire(&t, vec![(http::Method::POST, "https://f/api/x")]).await;
+        let results = fire(&t, vec![(http::Method::POST, "https://f/api/x".to_owned())]).await;
         assert_eq!(results[0].as_ref().unwrap().status(), 422);
-        assert_eq!(t.writes.limit(), 8);
+        assert_eq!(t.limiters.writes.limit(), 8);
         // Saturated successes grow it by one per `limit` of them.
         let fake = Fake::new(Duration::from_millis(10), []);
         let t = foreman(&fake, 4, &writes, RateConfig::unlimited());
-        fire(&t, vec![(http::Method::PUT, "https://f/api/x"); 16]).await;
-        assert_eq!(t.writes.limit(), 9);
+        let puts = (0..16)
+            .map(|i| (http::Method::PUT, format!("https://f/api/hosts/{i}")))
+            .collect();
+        fire(&t, puts).await;
+        assert_eq!(t.limiters.writes.limit(), 9);
     }
 
     #[tokio::test(start_paused = true)]
