@@ -22,6 +22,9 @@ const MAX_LINE: u64 = 64 * 1024;
 
 /// One hook command. In `args`, `env` values and `lock_key`, `{host}` stands for the host's
 /// name; the command also gets `QUADS_HOST` and `QUADS_HOOK` in its environment.
+///
+/// The command runs in its own process group, which is killed when the command exits, times out
+/// or is cancelled: background processes it starts do not outlive it (a daemon must `setsid`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HookSpec {

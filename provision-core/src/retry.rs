@@ -289,7 +289,7 @@ fn nanos(d: Duration) -> u64 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Idempotency {
-    /// A read (GET, HEAD): retried on transport errors, 5xx and 503, 408, 429.
+    /// A read (GET, HEAD): retried on transport errors, 5xx (503 included), 408 and 429.
     Read,
     /// A write whose repetition changes nothing (PUT of a whole state, DELETE, PATCH with
     /// `If-Match`): retried like a read.
@@ -331,13 +331,14 @@ impl Idempotency {
     }
 
     /// An HTTP answer: 408, 429 and 503 say the request was refused unprocessed and are retried
-    /// for every request (after `Retry-After` when given); other 5xx only for idempotent ones;
-    /// everything else is final.
+    /// for every request (after `Retry-After` when given); other 5xx only for idempotent ones,
+    /// except 501 and 505, which no retry changes; everything else is final.
     #[must_use]
     pub fn on_status(self, status: http::StatusCode, headers: &http::HeaderMap) -> Retryable {
         let again = || retry_after(headers).map_or(Retryable::Yes, Retryable::YesAfter);
         match status.as_u16() {
             408 | 429 | 503 => again(),
+            501 | 505 => Retryable::No,
             500..=599 if self.is_idempotent() => again(),
             _ => Retryable::No,
         }
@@ -875,7 +876,14 @@ mod tests {
                 );
             }
         }
-        for s in [S::OK, S::NOT_FOUND, S::CONFLICT, S::UNPROCESSABLE_ENTITY] {
+        for s in [
+            S::OK,
+            S::NOT_FOUND,
+            S::CONFLICT,
+            S::UNPROCESSABLE_ENTITY,
+            S::NOT_IMPLEMENTED,
+            S::HTTP_VERSION_NOT_SUPPORTED,
+        ] {
             assert_eq!(read.on_status(s, &none), Retryable::No);
         }
 
