@@ -309,8 +309,8 @@ mod tests {
         let deadline = Instant::now() + Duration::from_secs(10);
         while shutdown.may_start() {
             assert!(Instant::now() < deadline, "SIGTERM was not handled");
-            let status = tokio::process::Command::new("kill")
-                .args(["-TERM", &pid])
+            let status = tokio::process::Command::new("sh")
+                .args(["-c", &format!("kill -TERM {pid}")])
                 .status()
                 .await
                 .unwrap();
@@ -322,8 +322,8 @@ mod tests {
         assert!(!shutdown.aborted().is_cancelled());
         while !shutdown.aborted().is_cancelled() {
             assert!(Instant::now() < deadline, "second SIGTERM was not handled");
-            tokio::process::Command::new("kill")
-                .args(["-TERM", &pid])
+            tokio::process::Command::new("sh")
+                .args(["-c", &format!("kill -TERM {pid}")])
                 .status()
                 .await
                 .unwrap();
