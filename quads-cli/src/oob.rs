@@ -1,0 +1,923 @@
+//! `quads oob`: the Badfish-compatible out-of-band command on redfish-client, for one BMC
+//! (`-H`) or a `--host-list` of thousands (bounded concurrency, one session per BMC, every
+//! session logged out on exit and on Ctrl-C).
+
+// redfish-client's errors carry the whole request context; they are returned as they are.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::{Args, ValueEnum};
+use redfish_client::{
+    AccountSpec, AccountState, Bmc, BmcAddress, CancellationToken, ClearJobs, ClientConfig,
+    Credentials, InterfacesFile, JobTarget, RedfishClient, ResetWait, Role, Secret, SettingsChange,
+    TlsVerification, TransportConfig,
+};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+/// Out-of-band management of BMCs over Redfish (Badfish-compatible flags).
+#[derive(Debug, Args)]
+#[allow(clippy::struct_excessive_bools)]
+pub struct OobArgs {
+    /// BMC address (`host`, `host:port`, `https://host`, `http://host:port`).
+    #[arg(short = 'H', long = "host", conflicts_with = "host_list")]
+    pub host: Option<String>,
+    /// File with one BMC address per line (blank lines and `#` comments skipped).
+    #[arg(long = "host-list")]
+    pub host_list: Option<PathBuf>,
+    /// BMC user.
+    #[arg(short = 'u', env = "BADFISH_USERNAME")]
+    pub user: Option<String>,
+    /// BMC password (prefer the environment variable).
+    #[arg(short = 'p', env = "BADFISH_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Badfish-format interfaces YAML (host type to boot devices).
+    #[arg(short = 'i')]
+    pub interfaces: Option<PathBuf>,
+    /// Host type from the interfaces YAML: set the persistent boot order to it.
+    #[arg(short = 't')]
+    pub host_type: Option<String>,
+    /// Accept any BMC certificate (BMCs ship self-signed ones).
+    #[arg(long)]
+    pub insecure: bool,
+    /// Accept this BMC's certificate unchecked (repeatable).
+    #[arg(long = "insecure-host", value_name = "HOST")]
+    pub insecure_hosts: Vec<String>,
+    /// Extra CA bundle (PEM) to verify BMC certificates with.
+    #[arg(long = "ca-bundle", value_name = "FILE")]
+    pub ca_bundle: Option<PathBuf>,
+    /// BMCs worked on at once.
+    #[arg(long, default_value_t = 64)]
+    pub concurrency: usize,
+    /// Requests in flight per BMC.
+    #[arg(long = "per-bmc", default_value_t = 2)]
+    pub per_bmc: usize,
+    /// Attempts per request (first included).
+    #[arg(long, default_value_t = 5)]
+    pub retries: u32,
+    /// Output format.
+    #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
+    pub output: Output,
+    /// With --clear-jobs: force-clear (restarts the Lifecycle Controller).
+    #[arg(long)]
+    pub force: bool,
+    /// With --racreset / --bmc-reset: wait until the BMC answers again.
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Print the power state.
+    #[arg(long = "power-state")]
+    pub power_state: bool,
+    /// Power on and wait for On.
+    #[arg(long = "power-on")]
+    pub power_on: bool,
+    /// Force off and wait for Off.
+    #[arg(long = "power-off")]
+    pub power_off: bool,
+    /// Force off, wait for Off, power on, wait for On.
+    #[arg(long = "power-cycle")]
+    pub power_cycle: bool,
+    /// Graceful shutdown (forced after a deadline), then power on.
+    #[arg(long = "reboot-only")]
+    pub reboot_only: bool,
+    /// Print the power drawn now.
+    #[arg(long = "get-power-consumed")]
+    pub power_consumed: bool,
+    /// One-time network boot at the next power-on (with -t: after the boot order change).
+    #[arg(long)]
+    pub pxe: bool,
+    /// One-time boot to this device (Dell: OneTimeBootSeqDev via a config job).
+    #[arg(long = "boot-to", value_name = "DEVICE")]
+    pub boot_to: Option<String>,
+    /// One-time boot to the first device of this host type (needs -i).
+    #[arg(long = "boot-to-type", value_name = "TYPE")]
+    pub boot_to_type: Option<String>,
+    /// One-time boot to the interface with this MAC address.
+    #[arg(long = "boot-to-mac", value_name = "MAC")]
+    pub boot_to_mac: Option<String>,
+    /// Print the boot order and which host type it is (with -i).
+    #[arg(long = "check-boot")]
+    pub check_boot: bool,
+    /// List the job queue.
+    #[arg(long = "ls-jobs")]
+    pub ls_jobs: bool,
+    /// Print one job.
+    #[arg(long = "check-job", value_name = "JOB_ID")]
+    pub check_job: Option<String>,
+    /// Clear the job queue (and verify it is empty).
+    #[arg(long = "clear-jobs")]
+    pub clear_jobs: bool,
+    /// Print BIOS attributes (all, or --attribute's registry entry and value).
+    #[arg(long = "get-bios-attribute")]
+    pub get_bios_attribute: bool,
+    /// Set --attribute to --value (validated against the registry), reboot, wait for the job.
+    #[arg(long = "set-bios-attribute")]
+    pub set_bios_attribute: bool,
+    /// BIOS attribute name.
+    #[arg(long)]
+    pub attribute: Option<String>,
+    /// BIOS attribute value.
+    #[arg(long)]
+    pub value: Option<String>,
+    /// List virtual media slots.
+    #[arg(long = "check-virtual-media")]
+    pub check_virtual_media: bool,
+    /// Mount this image URL on the virtual CD.
+    #[arg(long = "mount-virtual-media", value_name = "URL")]
+    pub mount_virtual_media: Option<String>,
+    /// Eject virtual media.
+    #[arg(long = "unmount-virtual-media")]
+    pub unmount_virtual_media: bool,
+    /// One-time boot from the virtual CD.
+    #[arg(long = "boot-to-virtual-media")]
+    pub boot_to_virtual_media: bool,
+    /// List installed firmware.
+    #[arg(long = "firmware-inventory")]
+    pub firmware_inventory: bool,
+    /// Print the serial number / service tag.
+    #[arg(long = "ls-serial")]
+    pub ls_serial: bool,
+    /// List processors.
+    #[arg(long = "ls-processors")]
+    pub ls_processors: bool,
+    /// List memory.
+    #[arg(long = "ls-memory")]
+    pub ls_memory: bool,
+    /// List network interfaces.
+    #[arg(long = "ls-interfaces")]
+    pub ls_interfaces: bool,
+    /// Reset the iDRAC.
+    #[arg(long)]
+    pub racreset: bool,
+    /// Reset the BMC.
+    #[arg(long = "bmc-reset")]
+    pub bmc_reset: bool,
+    /// Set this account's password (from QUADS_OOB_ACCOUNT_PASSWORD), role and enabled flag,
+    /// then verify by logging in with it.
+    #[arg(long = "set-account", value_name = "USER")]
+    pub set_account: Option<String>,
+    /// Role for --set-account.
+    #[arg(long, value_enum, default_value_t = RoleArg::Operator)]
+    pub role: RoleArg,
+    /// With --set-account: disable the account instead.
+    #[arg(long = "disable-account")]
+    pub disable_account: bool,
+    /// Password for --set-account.
+    #[arg(
+        long = "account-password",
+        env = "QUADS_OOB_ACCOUNT_PASSWORD",
+        hide_env_values = true
+    )]
+    pub account_password: Option<String>,
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// `host: line` per result line.
+    Text,
+    /// One JSON object per host and line.
+    Json,
+}
+
+/// Roles for --set-account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    /// Administrator.
+    Administrator,
+    /// Operator.
+    Operator,
+    /// ReadOnly.
+    Readonly,
+}
+
+/// The one action a run performs on every host.
+#[derive(Debug, Clone)]
+enum Action {
+    PowerState,
+    PowerOn,
+    PowerOff,
+    PowerCycle,
+    RebootOnly,
+    PowerConsumed,
+    Pxe,
+    BootTo(String),
+    BootToType(String),
+    BootToMac(String),
+    ChangeBoot { host_type: String, pxe: bool },
+    CheckBoot,
+    LsJobs,
+    CheckJob(String),
+    ClearJobs(ClearJobs),
+    GetBios(Option<String>),
+    SetBios(String, String),
+    CheckVirtualMedia,
+    MountVirtualMedia(String),
+    UnmountVirtualMedia,
+    BootToVirtualMedia,
+    FirmwareInventory,
+    LsSerial,
+    LsProcessors,
+    LsMemory,
+    LsInterfaces,
+    BmcReset(ResetWait),
+    SetAccount(AccountSpec),
+}
+
+impl OobArgs {
+    fn action(&self) -> anyhow::Result<Action> {
+        let mut chosen: Vec<Action> = Vec::new();
+        let mut push = |on: bool, a: Action| {
+            if on {
+                chosen.push(a);
+            }
+        };
+        push(self.power_state, Action::PowerState);
+        push(self.power_on, Action::PowerOn);
+        push(self.power_off, Action::PowerOff);
+        push(self.power_cycle, Action::PowerCycle);
+        push(self.reboot_only, Action::RebootOnly);
+        push(self.power_consumed, Action::PowerConsumed);
+        push(self.check_boot, Action::CheckBoot);
+        push(self.ls_jobs, Action::LsJobs);
+        let force = if self.force {
+            ClearJobs::Force
+        } else {
+            ClearJobs::Pending
+        };
+        push(self.clear_jobs, Action::ClearJobs(force));
+        push(
+            self.get_bios_attribute,
+            Action::GetBios(self.attribute.clone()),
+        );
+        push(self.check_virtual_media, Action::CheckVirtualMedia);
+        push(self.unmount_virtual_media, Action::UnmountVirtualMedia);
+        push(self.boot_to_virtual_media, Action::BootToVirtualMedia);
+        push(self.firmware_inventory, Action::FirmwareInventory);
+        push(self.ls_serial, Action::LsSerial);
+        push(self.ls_processors, Action::LsProcessors);
+        push(self.ls_memory, Action::LsMemory);
+        push(self.ls_interfaces, Action::LsInterfaces);
+        let wait = if self.wait {
+            ResetWait::UntilResponsive
+        } else {
+            ResetWait::NoWait
+        };
+        push(self.racreset || self.bmc_reset, Action::BmcReset(wait));
+        if let Some(d) = &self.boot_to {
+            chosen.push(Action::BootTo(d.clone()));
+        }
+        if let Some(t) = &self.boot_to_type {
+            chosen.push(Action::BootToType(t.clone()));
+        }
+        if let Some(m) = &self.boot_to_mac {
+            chosen.push(Action::BootToMac(m.clone()));
+        }
+        if let Some(j) = &self.check_job {
+            chosen.push(Action::CheckJob(j.clone()));
+        }
+        if let Some(url) = &self.mount_virtual_media {
+            chosen.push(Action::MountVirtualMedia(url.clone()));
+        }
+        if self.set_bios_attribute {
+            let (Some(a), Some(v)) = (&self.attribute, &self.value) else {
+                bail!("--set-bios-attribute needs --attribute and --value");
+            };
+            chosen.push(Action::SetBios(a.clone(), v.clone()));
+        }
+        if let Some(t) = &self.host_type {
+            chosen.push(Action::ChangeBoot {
+                host_type: t.clone(),
+                pxe: self.pxe,
+            });
+        } else if self.pxe {
+            chosen.push(Action::Pxe);
+        }
+        if let Some(user) = &self.set_account {
+            let Some(password) = &self.account_password else {
+                bail!("--set-account needs --account-password or QUADS_OOB_ACCOUNT_PASSWORD");
+            };
+            chosen.push(Action::SetAccount(AccountSpec {
+                username: user.clone(),
+                password: Secret::new(password.clone()),
+                role: match self.role {
+                    RoleArg::Administrator => Role::Administrator,
+                    RoleArg::Operator => Role::Operator,
+                    RoleArg::Readonly => Role::ReadOnly,
+                },
+                state: if self.disable_account {
+                    AccountState::Disabled
+                } else {
+                    AccountState::Enabled
+                },
+            }));
+        }
+        match chosen.len() {
+            0 => bail!("no action given (for example --power-state, --pxe, -t TYPE, --ls-jobs)"),
+            1 => Ok(chosen.remove(0)),
+            _ => bail!("give one action at a time"),
+        }
+    }
+
+    fn hosts(&self) -> anyhow::Result<Vec<String>> {
+        if let Some(host) = &self.host {
+            return Ok(vec![host.clone()]);
+        }
+        let Some(path) = &self.host_list else {
+            bail!("give a BMC with -H or a file of BMCs with --host-list");
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read host list {}", path.display()))?;
+        let hosts = parse_host_list(&text);
+        if hosts.is_empty() {
+            bail!("{} lists no host", path.display());
+        }
+        Ok(hosts)
+    }
+
+    fn client_config(&self, addresses: &[BmcAddress]) -> ClientConfig {
+        let tls = if self.insecure {
+            TlsVerification::Insecure
+        } else if !self.insecure_hosts.is_empty() {
+            let wanted: BTreeSet<String> = self.insecure_hosts.iter().cloned().collect();
+            let mut hosts: BTreeSet<String> = addresses
+                .iter()
+                .filter(|a| wanted.contains(a.host()) || wanted.contains(a.authority()))
+                .map(|a| a.host().to_owned())
+                .collect();
+            hosts.extend(wanted);
+            TlsVerification::InsecureHosts {
+                ca_bundle: self.ca_bundle.clone(),
+                hosts,
+            }
+        } else if let Some(bundle) = &self.ca_bundle {
+            TlsVerification::CaBundle(bundle.clone())
+        } else {
+            TlsVerification::Platform
+        };
+        let mut config = ClientConfig {
+            transport: TransportConfig {
+                tls,
+                ..TransportConfig::default()
+            },
+            per_bmc_concurrency: self.per_bmc.max(1),
+            ..ClientConfig::default()
+        };
+        config.retry.max_attempts = self.retries.max(1);
+        config
+    }
+}
+
+/// The hosts of a host-list file: one per line, blank lines and `#` comments skipped.
+#[must_use]
+pub fn parse_host_list(text: &str) -> Vec<String> {
+    text.lines()
+        .map(|l| l.split('#').next().unwrap_or_default().trim())
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Entry point from `main`: logs to stderr (`RUST_LOG`, default `warn`), runs on its own
+/// tokio runtime.
+///
+/// # Errors
+/// As [`run`], or when the runtime cannot start.
+pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+/// What one host produced.
+#[derive(Debug)]
+struct HostResult {
+    host: String,
+    lines: Result<Vec<Value>, String>,
+}
+
+/// Runs `quads oob`; the exit code is 0 when every host succeeded, 1 when one failed, 130 on
+/// Ctrl-C.
+///
+/// # Errors
+/// On bad arguments or an unreadable host list / interfaces file.
+pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
+    let action = args.action()?;
+    let hosts = args.hosts()?;
+    let addresses: Vec<BmcAddress> = hosts
+        .iter()
+        .map(|h| BmcAddress::parse(h).map_err(anyhow::Error::from))
+        .collect::<anyhow::Result<_>>()?;
+    let (Some(user), Some(password)) = (args.user.clone(), args.password.clone()) else {
+        bail!("missing credentials: -u/-p or BADFISH_USERNAME/BADFISH_PASSWORD");
+    };
+    let interfaces = match &args.interfaces {
+        Some(path) => Some(Arc::new(InterfacesFile::load(path)?)),
+        None => None,
+    };
+    if matches!(action, Action::ChangeBoot { .. } | Action::BootToType(_)) && interfaces.is_none() {
+        bail!("this action needs the interfaces YAML (-i FILE)");
+    }
+    let client = RedfishClient::new(args.client_config(&addresses))?;
+    let cancel = CancellationToken::new();
+    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
+    let mut set = tokio::task::JoinSet::new();
+    for (host, address) in hosts.iter().zip(addresses) {
+        let bmc = client.bmc(address, Credentials::new(user.clone(), password.clone()));
+        let (host, action, interfaces, cancel, gate) = (
+            host.clone(),
+            action.clone(),
+            interfaces.clone(),
+            cancel.clone(),
+            gate.clone(),
+        );
+        set.spawn(async move {
+            let Ok(_permit) = gate.acquire_owned().await else {
+                return HostResult {
+                    host,
+                    lines: Err("stopped".into()),
+                };
+            };
+            if cancel.is_cancelled() {
+                return HostResult {
+                    host,
+                    lines: Err("not started: interrupted".into()),
+                };
+            }
+            let result = perform(&bmc, &host, &action, interfaces.as_deref(), &cancel).await;
+            if let Err(e) = bmc.logout().await {
+                tracing::warn!(bmc = %bmc.name(), error = %e, "logout failed");
+            }
+            HostResult {
+                host,
+                lines: result.map_err(|e| e.to_string()),
+            }
+        });
+    }
+    let mut results = Vec::new();
+    let mut interrupted = false;
+    loop {
+        tokio::select! {
+            joined = set.join_next() => match joined {
+                Some(Ok(r)) => {
+                    print_result(&r, args.output);
+                    results.push(r);
+                }
+                Some(Err(e)) => tracing::error!(error = %e, "a host task failed"),
+                None => break,
+            },
+            _ = tokio::signal::ctrl_c(), if !interrupted => {
+                interrupted = true;
+                tracing::warn!("interrupted: stopping, logging out");
+                cancel.cancel();
+                gate.close();
+            }
+        }
+    }
+    let closed = client.close_all().await;
+    if closed > 0 {
+        tracing::info!(closed, "sessions logged out");
+    }
+    let failed = results.iter().filter(|r| r.lines.is_err()).count();
+    if hosts.len() > 1 && args.output == Output::Text {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "{} hosts: {} ok, {failed} failed",
+            hosts.len(),
+            results.len() - failed
+        );
+    }
+    Ok(if interrupted {
+        ExitCode::from(130)
+    } else if failed > 0 || results.len() < hosts.len() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn print_result(result: &HostResult, output: Output) {
+    let mut out = std::io::stdout().lock();
+    match (output, &result.lines) {
+        (Output::Text, Ok(lines)) => {
+            for line in lines {
+                let text = match line {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let _ = writeln!(out, "{}: {text}", result.host);
+            }
+        }
+        (Output::Text, Err(e)) => {
+            let _ = writeln!(out, "{}: FAILED: {e}", result.host);
+        }
+        (Output::Json, Ok(lines)) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                json!({"host": result.host, "ok": true, "result": lines})
+            );
+        }
+        (Output::Json, Err(e)) => {
+            let _ = writeln!(
+                out,
+                "{}",
+                json!({"host": result.host, "ok": false, "error": e})
+            );
+        }
+    }
+}
+
+fn change_line(change: &SettingsChange) -> Value {
+    match change {
+        SettingsChange::Unchanged => json!("no change needed"),
+        SettingsChange::Applied => json!("applied"),
+        SettingsChange::Pending { job: Some(job) } => json!(format!("pending, job {job}")),
+        SettingsChange::Pending { job: None } => json!("pending until the next reset"),
+    }
+}
+
+/// Runs one action on one BMC; the lines say what was found and done.
+async fn perform(
+    bmc: &Bmc,
+    host: &str,
+    action: &Action,
+    interfaces: Option<&InterfacesFile>,
+    cancel: &CancellationToken,
+) -> Result<Vec<Value>, redfish_client::Error> {
+    let interfaces_needed = || {
+        interfaces.ok_or_else(|| redfish_client::Error::Config {
+            reason: "this action needs -i FILE".into(),
+        })
+    };
+    Ok(match action {
+        Action::PowerState => vec![json!(format!("power {}", bmc.power_state().await?))],
+        Action::PowerOn => power_line(&bmc.power_on(cancel).await?),
+        Action::PowerOff => power_line(&bmc.power_off(cancel).await?),
+        Action::PowerCycle => power_line(&bmc.power_cycle(cancel).await?),
+        Action::RebootOnly => power_line(&bmc.graceful_reboot(cancel).await?),
+        Action::PowerConsumed => vec![match bmc.power_consumed_watts().await? {
+            Some(w) => json!(format!("power consumed {w} W")),
+            None => json!("power consumed: no reading"),
+        }],
+        Action::Pxe => vec![change_line(&bmc.pxe_once().await?)],
+        Action::BootTo(device) => vec![change_line(&bmc.boot_to_device(device, cancel).await?)],
+        Action::BootToType(t) => {
+            let devices = interfaces_needed()?.interfaces_for(host, t)?;
+            let first = devices.first().cloned().unwrap_or_default();
+            vec![change_line(&bmc.boot_to_device(&first, cancel).await?)]
+        }
+        Action::BootToMac(mac) => vec![change_line(&bmc.boot_to_mac(mac, cancel).await?)],
+        Action::ChangeBoot { host_type, pxe } => {
+            change_boot(bmc, host, host_type, *pxe, interfaces_needed()?, cancel).await?
+        }
+        Action::CheckBoot => {
+            let order = bmc.boot_order().await?;
+            let mut lines: Vec<Value> = order
+                .devices
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    json!(format!(
+                        "{}: {}{}",
+                        i + 1,
+                        d.name,
+                        if d.enabled { "" } else { " (disabled)" }
+                    ))
+                })
+                .collect();
+            if let Some(file) = interfaces {
+                lines.insert(
+                    0,
+                    json!(match file.matching_type(host, &order.names()) {
+                        Some(t) => format!("boot order is {t}"),
+                        None => "boot order matches no host type".to_owned(),
+                    }),
+                );
+            }
+            lines
+        }
+        Action::LsJobs => {
+            let jobs = bmc.jobs().await?;
+            if jobs.is_empty() {
+                vec![json!("no jobs")]
+            } else {
+                jobs.iter()
+                    .map(|j| {
+                        json!(format!(
+                            "{} {} {}",
+                            j.id,
+                            j.state,
+                            j.message.clone().unwrap_or_default()
+                        ))
+                    })
+                    .collect()
+            }
+        }
+        Action::CheckJob(id) => {
+            let j = bmc.job(id).await?;
+            vec![json!(format!(
+                "{} {} {}% {}",
+                j.id,
+                j.state,
+                j.percent.unwrap_or(0),
+                j.message.unwrap_or_default()
+            ))]
+        }
+        Action::ClearJobs(mode) => {
+            vec![json!(format!("{:?}", bmc.clear_jobs(*mode, cancel).await?))]
+        }
+        Action::GetBios(None) => bmc
+            .bios_attributes()
+            .await?
+            .into_iter()
+            .map(|(k, v)| json!(format!("{k}: {}", plain(&v))))
+            .collect(),
+        Action::GetBios(Some(name)) => {
+            let entry = bmc.bios_registry_entry(name).await?;
+            let current = bmc.bios_attribute(name).await?.unwrap_or(Value::Null);
+            let allowed: Vec<&str> = entry.value.iter().map(|v| v.value_name.as_str()).collect();
+            vec![json!(format!(
+                "{}: {} (type {}, allowed: {})",
+                entry.attribute_name,
+                plain(&current),
+                entry.kind.unwrap_or_default(),
+                allowed.join(", ")
+            ))]
+        }
+        Action::SetBios(name, value) => {
+            let changes = BTreeMap::from([(name.clone(), value.clone())]);
+            let change = bmc.set_bios_attributes(&changes).await?;
+            let mut lines = vec![change_line(&change)];
+            if let SettingsChange::Pending { job } = &change {
+                lines.extend(power_line(&bmc.graceful_reboot(cancel).await?));
+                if let Some(job) = job {
+                    let done = bmc.wait_job(job, JobTarget::Completed, cancel).await?;
+                    lines.push(json!(format!("job {} {}", done.id, done.state)));
+                }
+            }
+            lines
+        }
+        Action::CheckVirtualMedia => bmc
+            .virtual_media()
+            .await?
+            .iter()
+            .map(|s| {
+                json!(format!(
+                    "{}: inserted {} image {}",
+                    s.id,
+                    s.inserted,
+                    s.image.clone().unwrap_or_default()
+                ))
+            })
+            .collect(),
+        Action::MountVirtualMedia(url) => {
+            let slot = bmc.mount_virtual_media(url, cancel).await?;
+            vec![json!(format!("{} mounted {url}", slot.id))]
+        }
+        Action::UnmountVirtualMedia => {
+            vec![json!(format!(
+                "ejected {}",
+                bmc.unmount_virtual_media(cancel).await?
+            ))]
+        }
+        Action::BootToVirtualMedia => vec![change_line(&bmc.boot_to_virtual_media().await?)],
+        Action::FirmwareInventory => bmc
+            .firmware_inventory()
+            .await?
+            .into_iter()
+            .map(|f| {
+                json!(format!(
+                    "{}: {} {}",
+                    f.id.unwrap_or_default(),
+                    f.name.unwrap_or_default(),
+                    f.version.unwrap_or_default()
+                ))
+            })
+            .collect(),
+        Action::LsSerial => {
+            let s = bmc.serial().await?;
+            vec![json!(match (s.service_tag, s.serial_number) {
+                (Some(tag), _) => format!("service tag {tag}"),
+                (None, Some(serial)) => format!("serial {serial}"),
+                (None, None) => "no serial reported".to_owned(),
+            })]
+        }
+        Action::LsProcessors => {
+            let p = bmc.processors().await?;
+            let mut lines = vec![json!(format!(
+                "{} processors, {} threads, {}",
+                p.summary.count.unwrap_or(0),
+                p.summary.logical_processor_count.unwrap_or(0),
+                p.summary.model.unwrap_or_default()
+            ))];
+            lines.extend(p.processors.iter().map(|c| {
+                json!(format!(
+                    "{}: {} {} cores",
+                    c.id.clone().unwrap_or_default(),
+                    c.model.clone().unwrap_or_default(),
+                    c.total_cores.unwrap_or(0)
+                ))
+            }));
+            lines
+        }
+        Action::LsMemory => {
+            let m = bmc.memory().await?;
+            let mut lines = vec![json!(format!("{} GiB", m.summary.total_gib.unwrap_or(0.0)))];
+            lines.extend(m.dimms.iter().map(|d| {
+                json!(format!(
+                    "{}: {} MiB {}",
+                    d.name.clone().or_else(|| d.id.clone()).unwrap_or_default(),
+                    d.capacity_mib.unwrap_or(0),
+                    d.memory_device_type.clone().unwrap_or_default()
+                ))
+            }));
+            lines
+        }
+        Action::LsInterfaces => bmc
+            .ethernet_interfaces()
+            .await?
+            .into_iter()
+            .map(|i| {
+                json!(format!(
+                    "{}: {} {} {} Mbps",
+                    i.id.unwrap_or_default(),
+                    i.mac_address.unwrap_or_default(),
+                    i.link_status.unwrap_or_default(),
+                    i.speed_mbps.unwrap_or(0)
+                ))
+            })
+            .collect(),
+        Action::BmcReset(wait) => {
+            vec![json!(format!(
+                "BMC reset ({})",
+                bmc.reset_bmc(*wait, cancel).await?
+            ))]
+        }
+        Action::SetAccount(spec) => {
+            let out = bmc.set_account(spec).await?;
+            vec![json!(format!(
+                "account {} {} at {}{}",
+                spec.username,
+                if out.created { "created" } else { "updated" },
+                out.path,
+                if out.verified_login {
+                    ", login verified"
+                } else {
+                    ""
+                }
+            ))]
+        }
+    })
+}
+
+/// `-t TYPE [--pxe]`: if the boot order is not already TYPE's, clear the job queue, set it
+/// (Dell: config job), optionally PXE once, power cycle, and wait for the job to complete.
+async fn change_boot(
+    bmc: &Bmc,
+    host: &str,
+    host_type: &str,
+    pxe: bool,
+    interfaces: &InterfacesFile,
+    cancel: &CancellationToken,
+) -> Result<Vec<Value>, redfish_client::Error> {
+    if bmc.boot_order_type(interfaces, host).await?.as_deref() == Some(host_type) {
+        let mut lines = vec![json!(format!("boot order already {host_type}"))];
+        if pxe {
+            lines.push(change_line(&bmc.pxe_once().await?));
+        }
+        return Ok(lines);
+    }
+    let change = bmc
+        .set_boot_order_for_type(interfaces, host, host_type, cancel)
+        .await?;
+    let mut lines = vec![change_line(&change)];
+    if pxe {
+        lines.push(change_line(&bmc.pxe_once().await?));
+    }
+    lines.extend(power_line(&bmc.power_cycle(cancel).await?));
+    if let SettingsChange::Pending { job: Some(job) } = &change {
+        let done = bmc.wait_job(job, JobTarget::Completed, cancel).await?;
+        lines.push(json!(format!("job {} {}", done.id, done.state)));
+    }
+    Ok(lines)
+}
+
+fn power_line(out: &redfish_client::PowerOutcome) -> Vec<Value> {
+    let actions: Vec<&str> = out.actions.iter().map(|a| a.as_str()).collect();
+    vec![json!(if actions.is_empty() {
+        format!("power already {}", out.after)
+    } else {
+        format!(
+            "power {} -> {} ({})",
+            out.before,
+            out.after,
+            actions.join(", ")
+        )
+    })]
+}
+
+fn plain(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        oob: OobArgs,
+    }
+
+    fn parse(args: &[&str]) -> OobArgs {
+        let mut full = vec!["oob"];
+        full.extend(args);
+        Wrapper::try_parse_from(full).unwrap().oob
+    }
+
+    #[test]
+    fn badfish_flags_parse_to_one_action() {
+        let a = parse(&["-H", "bmc1", "-u", "root", "-p", "pw", "--power-cycle"]);
+        assert!(matches!(a.action().unwrap(), Action::PowerCycle));
+        let a = parse(&["-H", "bmc1", "-i", "f.yml", "-t", "foreman", "--pxe"]);
+        assert!(matches!(
+            a.action().unwrap(),
+            Action::ChangeBoot { pxe: true, .. }
+        ));
+        let a = parse(&["-H", "bmc1", "--pxe"]);
+        assert!(matches!(a.action().unwrap(), Action::Pxe));
+        let a = parse(&["-H", "bmc1", "--clear-jobs", "--force"]);
+        assert!(matches!(
+            a.action().unwrap(),
+            Action::ClearJobs(ClearJobs::Force)
+        ));
+        let a = parse(&[
+            "-H",
+            "bmc1",
+            "--set-bios-attribute",
+            "--attribute",
+            "BootMode",
+            "--value",
+            "Uefi",
+        ]);
+        assert!(matches!(a.action().unwrap(), Action::SetBios(..)));
+        assert!(
+            parse(&["-H", "bmc1", "--power-on", "--power-off"])
+                .action()
+                .is_err()
+        );
+        assert!(parse(&["-H", "bmc1"]).action().is_err());
+        assert!(
+            parse(&["-H", "bmc1", "--set-bios-attribute"])
+                .action()
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn host_lists_skip_blanks_and_comments() {
+        assert_eq!(
+            parse_host_list("mgmt-h1.example.com\n\n# rack 2\nmgmt-h2:8443  # spare\n"),
+            ["mgmt-h1.example.com", "mgmt-h2:8443"]
+        );
+    }
+
+    #[test]
+    fn insecure_hosts_become_a_per_bmc_opt_out() {
+        let a = parse(&["--host-list", "x", "--insecure-host", "10.0.0.2"]);
+        let addrs = vec![BmcAddress::parse("10.0.0.2:443").unwrap()];
+        match a.client_config(&addrs).transport.tls {
+            TlsVerification::InsecureHosts { hosts, .. } => assert!(hosts.contains("10.0.0.2")),
+            other => panic!("{other:?}"),
+        }
+        let a = parse(&["-H", "h", "--insecure"]);
+        assert_eq!(
+            a.client_config(&[]).transport.tls,
+            TlsVerification::Insecure
+        );
+    }
+}
