@@ -9,7 +9,18 @@ use crate::util::{run, run_with_env};
 
 pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
-    run(root, "cargo", &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])?;
+    run(
+        root,
+        "cargo",
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
     let venv = crate::peers::ensure(root)?;
     let venv = venv.to_string_lossy();
     let mut env = vec![("QUADS_PEERS", venv.as_ref())];
