@@ -94,7 +94,7 @@ impl Default for TransportConfig {
 }
 
 /// What went wrong moving a request; carries no URL credentials and no headers.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
     /// The TCP or TLS connection could not be made.
