@@ -105,12 +105,38 @@ impl BootOrder {
         self.devices.iter().map(|d| d.name.clone()).collect()
     }
 
-    /// The device whose name, id or (DMTF) alias is `wanted`, ignoring case.
+    /// The device `wanted` names: an exact name or id first (ignoring case), else the one
+    /// whose name holds `wanted` as a whole word (`PXE Boot NIC.Integrated.1-1-1`).
     #[must_use]
     pub fn find(&self, wanted: &str) -> Option<&BootDevice> {
         self.devices
             .iter()
             .find(|d| d.name.eq_ignore_ascii_case(wanted) || d.id.eq_ignore_ascii_case(wanted))
+            .or_else(|| self.devices.iter().find(|d| d.names(wanted)))
+    }
+
+    /// Whether the order starts with `wanted`, device by device (as [`BootOrder::find`] matches).
+    #[must_use]
+    pub fn starts_with(&self, wanted: &[String]) -> bool {
+        !wanted.is_empty()
+            && wanted.len() <= self.devices.len()
+            && wanted.iter().zip(&self.devices).all(|(w, d)| {
+                d.name.eq_ignore_ascii_case(w) || d.id.eq_ignore_ascii_case(w) || d.names(w)
+            })
+    }
+}
+
+impl BootDevice {
+    /// Whether the name holds `wanted` as a whole word (DMTF display names decorate the id).
+    #[must_use]
+    pub fn names(&self, wanted: &str) -> bool {
+        !wanted.is_empty()
+            && self
+                .name
+                .split(|c: char| {
+                    c.is_whitespace() || matches!(c, ':' | ',' | '(' | ')' | '[' | ']')
+                })
+                .any(|token| token.eq_ignore_ascii_case(wanted))
     }
 }
 
@@ -231,7 +257,11 @@ impl Bmc {
             .await?
             .boot
             .unwrap_or_default();
-        if after.boot_source_override_target.as_deref() != Some(target.as_str()) {
+        let kept = after.boot_source_override_target.as_deref();
+        // Some BMCs report Supermicro's `UsbCd` back as `Cd`.
+        let same =
+            kept == Some(target.as_str()) || (*target == BootSource::UsbCd && kept == Some("Cd"));
+        if !same {
             return Err(self.err_invalid(format!(
                 "the BMC did not keep the boot override (target is {:?})",
                 after.boot_source_override_target
@@ -379,18 +409,16 @@ impl Bmc {
             }
             BootOrderMethod::DmtfBootOrder => {
                 let (system, order, options) = self.dmtf_boot().await?;
+                let known = BootOrder {
+                    mode: None,
+                    devices: options,
+                };
                 let wanted: Vec<String> = devices
                     .iter()
                     .filter_map(|name| {
-                        options
-                            .iter()
-                            .find(|o| {
-                                o.name.eq_ignore_ascii_case(name) || o.id.eq_ignore_ascii_case(name)
-                            })
-                            .map(|o| o.id.clone())
-                            .or_else(|| {
-                                order.iter().find(|r| r.eq_ignore_ascii_case(name)).cloned()
-                            })
+                        known.find(name).map(|o| o.id.clone()).or_else(|| {
+                            order.iter().find(|r| r.eq_ignore_ascii_case(name)).cloned()
+                        })
                     })
                     .collect();
                 if wanted.is_empty() {
@@ -432,7 +460,7 @@ impl Bmc {
         host: &str,
     ) -> Result<Option<String>, Error> {
         let order = self.boot_order().await?;
-        Ok(interfaces.matching_type(host, &order.names()))
+        Ok(interfaces.matching_type_by(host, |devices| order.starts_with(devices)))
     }
 
     /// One-time boot to a named device (`--boot-to`). Dell: clears the job queue, stages
@@ -557,6 +585,35 @@ mod tests {
             ["Boot0003", "Boot0001", "Boot0002"]
         );
         assert!(reorder_refs(&current, &["Boot0001".to_owned()]).is_none());
+    }
+
+    #[test]
+    fn devices_are_found_by_name_id_or_a_word_of_the_display_name() {
+        let device = |name: &str, id: &str| BootDevice {
+            name: name.into(),
+            id: id.into(),
+            enabled: true,
+        };
+        let order = BootOrder {
+            mode: None,
+            devices: vec![
+                device("PXE Boot NIC.Integrated.1-1-10", "Boot0009"),
+                device("PXE Boot NIC.Integrated.1-1-1", "Boot0001"),
+                device("Hard Disk HardDisk.List.1-1", "Boot0002"),
+            ],
+        };
+        assert_eq!(order.find("nic.integrated.1-1-1").unwrap().id, "Boot0001");
+        assert_eq!(
+            order.find("Boot0002").unwrap().name,
+            "Hard Disk HardDisk.List.1-1"
+        );
+        assert!(order.find("NIC.Slot.1").is_none());
+        let head = [
+            "NIC.Integrated.1-1-10".to_owned(),
+            "NIC.Integrated.1-1-1".to_owned(),
+        ];
+        assert!(order.starts_with(&head));
+        assert!(!order.starts_with(&head[1..]));
     }
 
     #[test]

@@ -116,7 +116,12 @@ impl InterfacesFile {
             prefix.pop();
         }
         for key in &keys {
-            if let Some(devices) = self.entries.get(key) {
+            // Older Badfish files (and QUADS') suffix keys with `_interfaces`.
+            let found = self
+                .entries
+                .get(key)
+                .or_else(|| self.entries.get(&format!("{key}_interfaces")));
+            if let Some(devices) = found {
                 return Ok(devices
                     .split(',')
                     .map(str::trim)
@@ -137,13 +142,23 @@ impl InterfacesFile {
     /// first type whose devices are exactly the head of the order.
     #[must_use]
     pub fn matching_type(&self, host: &str, order: &[String]) -> Option<String> {
-        self.host_types().into_iter().find(|t| {
-            self.interfaces_for(host, t).is_ok_and(|devices| {
-                !devices.is_empty()
-                    && devices.len() <= order.len()
-                    && devices.iter().zip(order).all(|(want, have)| want == have)
-            })
+        self.matching_type_by(host, |devices| {
+            !devices.is_empty()
+                && devices.len() <= order.len()
+                && devices.iter().zip(order).all(|(want, have)| want == have)
         })
+    }
+
+    /// The first host type whose devices for `host` satisfy `is_head` (the boot order starts
+    /// with them).
+    pub fn matching_type_by(
+        &self,
+        host: &str,
+        is_head: impl Fn(&[String]) -> bool,
+    ) -> Option<String> {
+        self.host_types()
+            .into_iter()
+            .find(|t| self.interfaces_for(host, t).is_ok_and(|d| is_head(&d)))
     }
 }
 
@@ -233,6 +248,20 @@ mod tests {
         assert_eq!(
             f.matching_type("mgmt-e23-h01-r640.example.com", &order[1..]),
             None
+        );
+    }
+
+    #[test]
+    fn keys_with_the_old_interfaces_suffix_are_found() {
+        let f = InterfacesFile::parse(
+            "foreman_r640_interfaces: NIC.Integrated.1-1-1,HardDisk.List.1-1\n",
+        )
+        .unwrap();
+        assert_eq!(f.host_types(), ["foreman"]);
+        assert_eq!(
+            f.interfaces_for("f01-h03-000-r640.lab.example", "foreman")
+                .unwrap(),
+            ["NIC.Integrated.1-1-1", "HardDisk.List.1-1"]
         );
     }
 
