@@ -54,11 +54,11 @@ pub const FORMAT_VERSION: u32 = 1;
 #[non_exhaustive]
 pub enum InventoryError {
     /// Not YAML, or not the shape of an inventory.
-    #[error("inventory{}: {message}", .line.map(|l| format!(" line {l}")).unwrap_or_default())]
+    #[error("inventory: {message}")]
     Malformed {
         /// Where the parser stopped, when it knows.
         line: Option<u32>,
-        /// What it said.
+        /// What it said (with the line and column when known).
         message: String,
     },
     /// A record is well formed but its values are not acceptable.
@@ -214,7 +214,13 @@ pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
             .location()
             .map(|l| l.line())
             .and_then(|l| u32::try_from(l).ok()),
-        message: e.to_string(),
+        message: {
+            let text = e.without_snippet().to_string();
+            text.strip_prefix("error: ")
+                .unwrap_or(&text)
+                .trim()
+                .to_owned()
+        },
     })?;
     if let Some(v) = &file.version
         && v.value != FORMAT_VERSION
@@ -416,7 +422,8 @@ schedules:
     #[test]
     fn unknown_and_missing_fields_are_refused() {
         let e = err("hosts:\n  - name: h1\n    default_cloud: c1\n    colour: red\n");
-        assert!(e.contains("colour"), "{e}");
+        assert!(e.starts_with("inventory: unknown field `colour`"), "{e}");
+        assert!(e.contains("line 4"), "{e}");
         let e = err("hosts:\n  - name: h1\n");
         assert!(e.contains("default_cloud"), "{e}");
     }

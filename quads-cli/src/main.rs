@@ -1,13 +1,32 @@
 //! `quads`: the operator's command line (subcommands arrive with issues 3-5).
 
-use clap::Parser;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod admin;
+mod config;
+mod oob;
 
 /// Provision bare-metal server fleets: move hosts between clouds and rebuild them.
 #[derive(Debug, Parser)]
 #[command(name = "quads", version, about)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Out-of-band BMC management over Redfish, Badfish-compatible flags (`-H` or `--host-list`).
+    Oob(Box<oob::OobArgs>),
+    #[command(flatten)]
+    Admin(admin::AdminCommand),
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    match Cli::parse().command {
+        Command::Oob(args) => oob::main(*args),
+        Command::Admin(command) => Ok(admin::main(command)),
+    }
 }

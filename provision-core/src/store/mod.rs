@@ -85,12 +85,12 @@ pub enum StoreError {
     #[error("{0}")]
     Invalid(String),
     /// A record of an inventory import was refused; nothing was imported.
-    #[error("inventory line {line}: {source}; nothing was imported")]
+    #[error("inventory line {line}: {error}; nothing was imported")]
     Import {
         /// The line of the refused record in the inventory file.
         line: u32,
-        /// Why.
-        source: Box<StoreError>,
+        /// Why (part of this error's message, so not its `source`).
+        error: Box<StoreError>,
     },
     /// Another run holds the run lock.
     #[error("{}", run_active_message(.active.as_deref(), .lock_path))]
@@ -141,7 +141,7 @@ impl StoreError {
     #[must_use]
     pub fn is_refusal(&self) -> bool {
         match self {
-            Self::Import { source, .. } => source.is_refusal(),
+            Self::Import { error, .. } => error.is_refusal(),
             Self::Missing { .. }
             | Self::SchemaTooNew { .. }
             | Self::AlreadyExists { .. }
@@ -610,7 +610,7 @@ fn import(tx: &Connection, inv: &Inventory, now: Timestamp) -> Result<ImportSumm
     let at = |line: u32| {
         move |e: StoreError| StoreError::Import {
             line,
-            source: Box::new(e),
+            error: Box::new(e),
         }
     };
     for cloud in &inv.clouds {

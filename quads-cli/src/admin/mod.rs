@@ -1,0 +1,790 @@
+//! The operator's inventory and run commands (`init`, `host`, `cloud`, `assignment`, `schedule`,
+//! `move-hosts`, `runs`): their arguments, the exit codes, and the glue between the config, the
+//! store and the planner. Files are read and the config loaded before the runtime starts or on
+//! its blocking pool; everything printed is assembled first and written once at the end.
+
+mod output;
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use clap::{Args, Subcommand};
+use provision_core::model::{
+    AssignmentSpec, BootType, CloudName, CloudStatus, Host, HostName, HostState, NewSchedule,
+    RunId, ScheduleId, TimeRange, Wipe,
+};
+use provision_core::store::ImportSummary;
+use provision_core::{
+    Config, OpenMode, PlanInput, Store, StoreError, StoreOptions, SystemClock, Timestamp,
+};
+use serde::Serialize;
+
+use self::output::Format;
+use crate::config::{self, ConfigLocation, ProcessEnv};
+
+/// Exit codes: 0 all done, 1 something failed, 2 usage or config error, 130 interrupted.
+const EXIT_FAILED: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+const EXIT_INTERRUPTED: u8 = 130;
+
+/// Options every admin command takes.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Configuration file [env: QUADS_CONFIG] [default: $XDG_CONFIG_HOME/quads/quads.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    format: Format,
+}
+
+/// Inventory, schedule and run commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Write a config file (unless there is one) and create an empty store
+    Init(#[command(flatten)] Common),
+    /// Hosts of the fleet
+    Host {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: HostCommand,
+    },
+    /// Clouds (tenants; cloud01 is by convention the spare pool)
+    Cloud {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: CloudCommand,
+    },
+    /// Assignments: who holds a cloud, under which ticket, built how
+    Assignment {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: AssignmentCommand,
+    },
+    /// Schedules: which assignment holds which host when
+    Schedule {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: ScheduleCommand,
+    },
+    /// Move hosts into the clouds the schedule puts them in at a given time
+    MoveHosts {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: MoveHostsArgs,
+    },
+    /// Runs of move-hosts and their journal
+    Runs {
+        #[command(flatten)]
+        common: Common,
+        #[command(subcommand)]
+        command: RunsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum HostCommand {
+    /// Add one host
+    Add(HostAdd),
+    /// Import a QUADS-style inventory (YAML: clouds, hosts, assignments, schedules), all or nothing
+    Import {
+        /// The inventory file (format: quads-cli/examples/inventory.yaml)
+        file: PathBuf,
+    },
+    /// List hosts
+    Ls {
+        /// Only hosts currently in this cloud
+        #[arg(long)]
+        cloud: Option<CloudName>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct HostAdd {
+    /// Host name (FQDN)
+    name: HostName,
+    /// The cloud it belongs in when no schedule holds it
+    #[arg(long)]
+    default_cloud: CloudName,
+    /// The cloud it is in now [default: its default cloud]
+    #[arg(long)]
+    cloud: Option<CloudName>,
+    /// BMC address [default: mgmt-<name>]
+    #[arg(long)]
+    bmc: Option<String>,
+    /// Hardware model
+    #[arg(long)]
+    model: Option<String>,
+    /// Host type (interfaces key)
+    #[arg(long)]
+    host_type: Option<String>,
+    /// active, broken or retired
+    #[arg(long, default_value = "active")]
+    state: HostState,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CloudCommand {
+    /// Add a cloud
+    Add {
+        /// Cloud name (cloud02, ...)
+        name: CloudName,
+        /// Free text
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// List clouds
+    Ls,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssignmentCommand {
+    /// Add an assignment to a cloud
+    Add(AssignmentAdd),
+    /// List assignments
+    Ls {
+        /// Only this cloud's
+        #[arg(long)]
+        cloud: Option<CloudName>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AssignmentAdd {
+    /// The cloud
+    #[arg(long)]
+    cloud: CloudName,
+    /// Request ticket (unique per cloud)
+    #[arg(long)]
+    ticket: String,
+    /// Who holds the cloud
+    #[arg(long)]
+    owner: String,
+    /// Free text
+    #[arg(long, default_value = "")]
+    description: String,
+    /// Rebuild hosts moving in: yes or no
+    #[arg(long)]
+    wipe: Wipe,
+    /// Foreman operating system name
+    #[arg(long)]
+    os: Option<String>,
+    /// Foreman partition table name
+    #[arg(long)]
+    partition_table: Option<String>,
+    /// Foreman installation medium name
+    #[arg(long)]
+    medium: Option<String>,
+    /// uefi or bios
+    #[arg(long, default_value = "uefi")]
+    boot_type: BootType,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScheduleCommand {
+    /// Schedule a host into a cloud's assignment for [start, end)
+    Add(ScheduleAdd),
+    /// List schedules
+    Ls {
+        /// Only this host's
+        #[arg(long)]
+        host: Option<HostName>,
+    },
+    /// Remove a schedule
+    Rm {
+        /// The schedule's id (see `schedule ls`)
+        id: ScheduleId,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleAdd {
+    /// The host
+    #[arg(long)]
+    host: HostName,
+    /// The cloud holding it
+    #[arg(long)]
+    cloud: CloudName,
+    /// The assignment's ticket [default: the cloud's only assignment]
+    #[arg(long)]
+    ticket: Option<String>,
+    /// Start, inclusive: RFC 3339 or YYYY-MM-DD[ HH:MM] (UTC)
+    #[arg(long)]
+    start: Timestamp,
+    /// End, exclusive: RFC 3339 or YYYY-MM-DD[ HH:MM] (UTC)
+    #[arg(long)]
+    end: Timestamp,
+}
+
+#[derive(Debug, Args)]
+pub struct MoveHostsArgs {
+    /// Print the plan (host, from, to, wipe) and touch nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Plan for this time instead of now: RFC 3339 or YYYY-MM-DD[ HH:MM] (UTC)
+    #[arg(long, value_name = "T")]
+    date: Option<Timestamp>,
+    /// Only moves into this cloud
+    #[arg(long)]
+    cloud: Option<CloudName>,
+    /// Resume the last interrupted run
+    #[arg(long, conflicts_with = "dry_run")]
+    resume: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunsCommand {
+    /// List runs, newest first
+    Ls {
+        /// At most this many
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show a run and its journal
+    Show {
+        /// The run's id
+        id: RunId,
+    },
+}
+
+/// A command that could not complete, and the exit code to say so.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    fn usage(error: anyhow::Error) -> Self {
+        Self {
+            code: EXIT_USAGE,
+            error,
+        }
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Self {
+            code: if e.is_refusal() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            },
+            error: e.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        Self {
+            code: EXIT_FAILED,
+            error,
+        }
+    }
+}
+
+/// What to print and how to exit.
+struct Report {
+    stdout: String,
+    code: u8,
+}
+
+impl Report {
+    fn ok(stdout: String) -> Self {
+        Self { stdout, code: 0 }
+    }
+}
+
+/// Runs an admin command and returns the process's exit code.
+pub fn main(command: AdminCommand) -> ExitCode {
+    let outcome = run(command);
+    let code = match outcome {
+        Ok(report) => {
+            let mut out = std::io::stdout().lock();
+            // a closed pipe (`| head`) is not an error worth reporting
+            let _ = out.write_all(report.stdout.as_bytes());
+            let _ = out.flush();
+            report.code
+        }
+        Err(f) => {
+            let _ = writeln!(std::io::stderr().lock(), "error: {:#}", f.error);
+            f.code
+        }
+    };
+    ExitCode::from(code)
+}
+
+fn common(command: &AdminCommand) -> &Common {
+    match command {
+        AdminCommand::Init(common)
+        | AdminCommand::Host { common, .. }
+        | AdminCommand::Cloud { common, .. }
+        | AdminCommand::Assignment { common, .. }
+        | AdminCommand::Schedule { common, .. }
+        | AdminCommand::MoveHosts { common, .. }
+        | AdminCommand::Runs { common, .. } => common,
+    }
+}
+
+fn run(command: AdminCommand) -> Result<Report, Failure> {
+    let common = common(&command).clone();
+    let env = ProcessEnv;
+    let location = config::locate(common.config.as_deref(), &env).map_err(Failure::usage)?;
+    let is_init = matches!(command, AdminCommand::Init(_));
+    // before any runtime: blocking file reads are fine here
+    let init = if is_init {
+        Some(prepare_init(&location, &env).map_err(Failure::usage)?)
+    } else {
+        None
+    };
+    let config = config::load(&location, &env, false).map_err(Failure::usage)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        tokio::select! {
+            r = execute(command, common.format, config, init) => r,
+            _ = tokio::signal::ctrl_c() => Err(Failure {
+                code: EXIT_INTERRUPTED,
+                error: anyhow!("interrupted"),
+            }),
+        }
+    })
+}
+
+/// What `quads init` did to the config file, before opening the store.
+struct InitPrep {
+    config_path: PathBuf,
+    config_created: bool,
+    store_existed: bool,
+}
+
+fn prepare_init(location: &ConfigLocation, env: &ProcessEnv) -> anyhow::Result<InitPrep> {
+    let exists = location
+        .path
+        .try_exists()
+        .with_context(|| format!("cannot check config file {}", location.path.display()))?;
+    if !exists {
+        // the config may name the store; without one the default applies
+        let store_path = config::default_store_path(env)?;
+        if let Some(dir) = location.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+        }
+        std::fs::write(&location.path, config::template(&store_path))
+            .with_context(|| format!("cannot write config file {}", location.path.display()))?;
+    }
+    let store_path = config::load(location, env, false)?.store.path;
+    Ok(InitPrep {
+        config_path: location.path.clone(),
+        config_created: !exists,
+        store_existed: store_path.try_exists().unwrap_or(false),
+    })
+}
+
+async fn open(config: &Config, mode: OpenMode) -> Result<Store, Failure> {
+    Ok(Store::open(StoreOptions {
+        path: config.store.path.clone(),
+        mode,
+        clock: Arc::new(SystemClock),
+    })
+    .await?)
+}
+
+/// Reads a file on the blocking pool.
+async fn read_file(path: PathBuf) -> anyhow::Result<String> {
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || std::fs::read_to_string(path))
+        .await
+        .context("file reader task failed")?
+        .with_context(|| format!("cannot read {shown}"))
+}
+
+async fn execute(
+    command: AdminCommand,
+    format: Format,
+    config: Config,
+    init: Option<InitPrep>,
+) -> Result<Report, Failure> {
+    if let AdminCommand::MoveHosts { args, .. } = &command
+        && !args.dry_run
+    {
+        // refuse before touching the store: there is nothing to run moves with yet
+        return Err(Failure::usage(anyhow!(
+            "the move executor is not available yet: nothing was moved; \
+             use `quads move-hosts --dry-run` to see the plan"
+        )));
+    }
+    let mode = if init.is_some() {
+        OpenMode::CreateIfMissing
+    } else {
+        OpenMode::MustExist
+    };
+    let store = open(&config, mode).await?;
+    let result = dispatch(&store, command, format, &config, init).await;
+    store.close().await;
+    result
+}
+
+#[derive(Serialize)]
+struct InitV1 {
+    config: String,
+    config_created: bool,
+    store: String,
+    store_created: bool,
+    schema_version: u32,
+}
+
+async fn dispatch(
+    store: &Store,
+    command: AdminCommand,
+    format: Format,
+    config: &Config,
+    init: Option<InitPrep>,
+) -> Result<Report, Failure> {
+    match command {
+        AdminCommand::Init(_) => {
+            let prep = init.ok_or_else(|| anyhow!("init was not prepared"))?;
+            let version = store.schema_version().await?;
+            let doc = InitV1 {
+                config: prep.config_path.display().to_string(),
+                config_created: prep.config_created,
+                store: store.path().display().to_string(),
+                store_created: !prep.store_existed,
+                schema_version: version,
+            };
+            let sentence = format!(
+                "config {} ({})\nstore {} ({}, schema version {version})",
+                doc.config,
+                if doc.config_created {
+                    "written"
+                } else {
+                    "kept"
+                },
+                doc.store,
+                if doc.store_created {
+                    "created"
+                } else {
+                    "ready"
+                },
+            );
+            Ok(Report::ok(output::record(format, "init", doc, sentence)?))
+        }
+        AdminCommand::Host { command, .. } => host(store, command, format).await,
+        AdminCommand::Cloud { command, .. } => cloud(store, command, format).await,
+        AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
+        AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
+        AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
+        AdminCommand::Runs { command, .. } => runs(store, command, format).await,
+    }
+}
+
+async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Report, Failure> {
+    match command {
+        HostCommand::Add(a) => {
+            let host = Host {
+                bmc_address: a.bmc.unwrap_or_else(|| format!("mgmt-{}", a.name)),
+                current_cloud: a.cloud.unwrap_or_else(|| a.default_cloud.clone()),
+                name: a.name,
+                model: a.model,
+                host_type: a.host_type,
+                default_cloud: a.default_cloud,
+                state: a.state,
+            };
+            store.add_host(host.clone()).await?;
+            let sentence = format!("added host {} in {}", host.name, host.current_cloud);
+            Ok(Report::ok(output::record(
+                format,
+                "host",
+                output::HostV1::from(&host),
+                sentence,
+            )?))
+        }
+        HostCommand::Import { file } => {
+            let shown = file.display().to_string();
+            let text = read_file(file).await.map_err(Failure::usage)?;
+            let inventory = provision_core::inventory::parse(&text)
+                .with_context(|| format!("cannot import {shown}"))
+                .map_err(Failure::usage)?;
+            let summary: ImportSummary = store.import(inventory).await.map_err(|e| {
+                let refusal = e.is_refusal();
+                let error = anyhow::Error::from(e).context(format!("cannot import {shown}"));
+                if refusal {
+                    Failure::usage(error)
+                } else {
+                    Failure::from(error)
+                }
+            })?;
+            Ok(Report::ok(output::import(format, summary, &shown)?))
+        }
+        HostCommand::Ls { cloud } => {
+            let mut hosts = store.hosts().await?;
+            if let Some(c) = cloud {
+                hosts.retain(|h| h.current_cloud == c);
+            }
+            Ok(Report::ok(output::hosts(format, &hosts)?))
+        }
+    }
+}
+
+async fn cloud(store: &Store, command: CloudCommand, format: Format) -> Result<Report, Failure> {
+    match command {
+        CloudCommand::Add { name, description } => {
+            let cloud = provision_core::model::Cloud {
+                name,
+                description,
+                status: CloudStatus::Pending,
+            };
+            store.add_cloud(cloud.clone()).await?;
+            let sentence = format!("added cloud {}", cloud.name);
+            Ok(Report::ok(output::record(
+                format,
+                "cloud",
+                output::CloudV1::from(&cloud),
+                sentence,
+            )?))
+        }
+        CloudCommand::Ls => {
+            let snapshot = store.snapshot().await?;
+            Ok(Report::ok(output::clouds(
+                format,
+                &snapshot.clouds,
+                &snapshot.hosts,
+            )?))
+        }
+    }
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
+async fn assignment(
+    store: &Store,
+    command: AssignmentCommand,
+    format: Format,
+) -> Result<Report, Failure> {
+    match command {
+        AssignmentCommand::Add(a) => {
+            if a.ticket.trim().is_empty() {
+                return Err(Failure::usage(anyhow!("--ticket must not be empty")));
+            }
+            let added = store
+                .add_assignment(AssignmentSpec {
+                    cloud: a.cloud,
+                    ticket: a.ticket,
+                    owner: a.owner,
+                    description: a.description,
+                    wipe: a.wipe,
+                    os: nonempty(a.os),
+                    partition_table: nonempty(a.partition_table),
+                    medium: nonempty(a.medium),
+                    boot_type: a.boot_type,
+                })
+                .await?;
+            let sentence = format!(
+                "added assignment {} of cloud {} (ticket {})",
+                added.id, added.spec.cloud, added.spec.ticket
+            );
+            Ok(Report::ok(output::record(
+                format,
+                "assignment",
+                output::AssignmentV1::from(&added),
+                sentence,
+            )?))
+        }
+        AssignmentCommand::Ls { cloud } => {
+            let mut list = store.assignments().await?;
+            if let Some(c) = cloud {
+                list.retain(|a| a.spec.cloud == c);
+            }
+            Ok(Report::ok(output::assignments(format, &list)?))
+        }
+    }
+}
+
+async fn schedule(
+    store: &Store,
+    command: ScheduleCommand,
+    format: Format,
+) -> Result<Report, Failure> {
+    match command {
+        ScheduleCommand::Add(a) => {
+            let range = TimeRange::new(a.start, a.end).map_err(|e| Failure::usage(e.into()))?;
+            let assignments = store.assignments().await?;
+            let of_cloud: Vec<_> = assignments
+                .iter()
+                .filter(|x| x.spec.cloud == a.cloud)
+                .filter(|x| a.ticket.as_ref().is_none_or(|t| *t == x.spec.ticket))
+                .collect();
+            let assignment = match (of_cloud.as_slice(), &a.ticket) {
+                ([one], _) => one.id,
+                ([], Some(t)) => {
+                    return Err(Failure::usage(anyhow!(
+                        "cloud {} has no assignment with ticket {t:?}",
+                        a.cloud
+                    )));
+                }
+                ([], None) => {
+                    return Err(Failure::usage(anyhow!(
+                        "cloud {} has no assignment: add one with `quads assignment add`",
+                        a.cloud
+                    )));
+                }
+                (many, _) => {
+                    return Err(Failure::usage(anyhow!(
+                        "cloud {} has {} assignments: choose one with --ticket",
+                        a.cloud,
+                        many.len()
+                    )));
+                }
+            };
+            let added = store
+                .add_schedule(NewSchedule {
+                    host: a.host,
+                    assignment,
+                    range,
+                })
+                .await?;
+            let clouds: BTreeMap<_, _> = [(assignment, a.cloud.to_string())].into();
+            let sentence = format!(
+                "added schedule {}: host {} in {} for {}",
+                added.id, added.host, a.cloud, added.range
+            );
+            Ok(Report::ok(output::record(
+                format,
+                "schedule",
+                output::ScheduleV1::new(&added, &clouds),
+                sentence,
+            )?))
+        }
+        ScheduleCommand::Ls { host } => {
+            let list = store.schedules(host).await?;
+            let assignments = store.assignments().await?;
+            Ok(Report::ok(output::schedules(format, &list, &assignments)?))
+        }
+        ScheduleCommand::Rm { id } => {
+            let assignments = store.assignments().await?;
+            let removed = store.remove_schedule(id).await?;
+            let clouds: BTreeMap<_, _> = assignments
+                .iter()
+                .map(|a| (a.id, a.spec.cloud.to_string()))
+                .collect();
+            let sentence = format!(
+                "removed schedule {}: host {} for {}",
+                removed.id, removed.host, removed.range
+            );
+            Ok(Report::ok(output::record(
+                format,
+                "schedule",
+                output::ScheduleV1::new(&removed, &clouds),
+                sentence,
+            )?))
+        }
+    }
+}
+
+async fn move_hosts(
+    store: &Store,
+    args: &MoveHostsArgs,
+    format: Format,
+    config: &Config,
+) -> Result<Report, Failure> {
+    let at = args.date.unwrap_or_else(|| {
+        use provision_core::Clock as _;
+        SystemClock.now()
+    });
+    let snapshot = store.snapshot().await?;
+    if let Some(c) = &args.cloud
+        && !snapshot.clouds.iter().any(|x| x.name == *c)
+    {
+        return Err(Failure::usage(anyhow!("cloud {c} does not exist")));
+    }
+    let plan = provision_core::plan(&PlanInput {
+        hosts: &snapshot.hosts,
+        clouds: &snapshot.clouds,
+        assignments: &snapshot.assignments,
+        schedules: &snapshot.schedules,
+        at,
+        cloud: args.cloud.as_ref(),
+        untouchable: &config.moves.untouchable_hosts,
+    });
+    Ok(Report::ok(output::plan(format, &plan)?))
+}
+
+async fn runs(store: &Store, command: RunsCommand, format: Format) -> Result<Report, Failure> {
+    match command {
+        RunsCommand::Ls { limit } => {
+            let list = store.runs(limit).await?;
+            Ok(Report::ok(output::runs(format, &list)?))
+        }
+        RunsCommand::Show { id } => {
+            let run = store
+                .run(id)
+                .await?
+                .ok_or_else(|| Failure::usage(anyhow!("run {id} does not exist")))?;
+            let entries = store.journal().entries(id).await?;
+            Ok(Report::ok(output::run_show(format, &run, &entries)?))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(subcommand)]
+        command: AdminCommand,
+    }
+
+    #[test]
+    fn arguments_parse_into_typed_values() {
+        let cli = Cli::try_parse_from([
+            "quads",
+            "schedule",
+            "add",
+            "--host",
+            "h1",
+            "--cloud",
+            "cloud02",
+            "--start",
+            "2025-01-01 22:00",
+            "--end",
+            "2025-01-15",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        let AdminCommand::Schedule {
+            common,
+            command: ScheduleCommand::Add(a),
+        } = cli.command
+        else {
+            panic!("wrong command");
+        };
+        assert_eq!(common.format, Format::Json);
+        assert_eq!(a.start.to_string(), "2025-01-01T22:00:00Z");
+        assert!(
+            Cli::try_parse_from(["quads", "host", "add", "bad name", "--default-cloud", "c"])
+                .is_err()
+        );
+        assert!(Cli::try_parse_from(["quads", "move-hosts", "--dry-run", "--resume"]).is_err());
+    }
+}

@@ -1,0 +1,452 @@
+//! Loading `quads.toml`: where it is (`--config`, `QUADS_CONFIG`, the XDG config dir), its file
+//! format, `QUADS_*` environment overrides and secrets from the environment or `*_file` paths,
+//! resolved into provision-core's typed `Config`. Blocking file IO: call before any runtime.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow, bail};
+use provision_core::model::HostName;
+use provision_core::{BmcConfig, Config, ForemanConfig, MoveConfig, Secret, StoreConfig};
+use serde::Deserialize;
+
+/// The environment, as a lookup (tests pass their own).
+pub trait Env {
+    /// The value of a variable, if set and not empty.
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+/// Where the configuration file is, and whether the operator named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigLocation {
+    /// The file.
+    pub path: PathBuf,
+    /// Named by `--config` or `QUADS_CONFIG` (then it must exist, except for `quads init`).
+    pub explicit: bool,
+}
+
+fn home(env: &dyn Env) -> anyhow::Result<PathBuf> {
+    env.var("HOME")
+        .map(PathBuf::from)
+        .ok_or_else(|| anyhow!("HOME is not set: cannot find the default config and data dirs"))
+}
+
+/// `--config` (clap also reads `QUADS_CONFIG` into it), else `$XDG_CONFIG_HOME/quads/quads.toml`,
+/// else `~/.config/quads/quads.toml`.
+pub fn locate(flag: Option<&Path>, env: &dyn Env) -> anyhow::Result<ConfigLocation> {
+    if let Some(path) = flag {
+        return Ok(ConfigLocation {
+            path: path.to_owned(),
+            explicit: true,
+        });
+    }
+    if let Some(path) = env.var("QUADS_CONFIG") {
+        return Ok(ConfigLocation {
+            path: PathBuf::from(path),
+            explicit: true,
+        });
+    }
+    let dir = match env.var("XDG_CONFIG_HOME") {
+        Some(d) => PathBuf::from(d),
+        None => home(env)?.join(".config"),
+    };
+    Ok(ConfigLocation {
+        path: dir.join("quads").join("quads.toml"),
+        explicit: false,
+    })
+}
+
+/// `$XDG_DATA_HOME/quads/quads.db`, else `~/.local/share/quads/quads.db`.
+pub fn default_store_path(env: &dyn Env) -> anyhow::Result<PathBuf> {
+    let dir = match env.var("XDG_DATA_HOME") {
+        Some(d) => PathBuf::from(d),
+        None => home(env)?.join(".local").join("share"),
+    };
+    Ok(dir.join("quads").join("quads.db"))
+}
+
+// ---- file format ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    store: FileStore,
+    #[serde(default)]
+    moves: FileMoves,
+    foreman: Option<FileForeman>,
+    bmc: Option<FileBmc>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStore {
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMoves {
+    #[serde(default)]
+    untouchable_hosts: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileForeman {
+    url: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    infra_location: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBmc {
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+}
+
+/// The file `quads init` writes.
+pub fn template(store_path: &Path) -> String {
+    format!(
+        r#"# quads configuration. Every key can be overridden from the environment (QUADS_*).
+# Secrets never go here nor on the command line: give them in the environment
+# (QUADS_FOREMAN_PASSWORD, QUADS_BMC_PASSWORD) or as files (*_password_file).
+
+[store]
+# SQLite database; its run lock is the same path plus ".lock". Env: QUADS_STORE_PATH
+path = "{}"
+
+[moves]
+# Hosts never moved, whatever the schedule says. Env: QUADS_UNTOUCHABLE_HOSTS (comma-separated)
+untouchable_hosts = []
+
+# [foreman]
+# url = "https://foreman.example.com"         # QUADS_FOREMAN_URL
+# username = "admin"                          # QUADS_FOREMAN_USERNAME
+# password_file = "/etc/quads/foreman.pass"   # or QUADS_FOREMAN_PASSWORD(_FILE)
+# infra_location = "lab1"                     # QUADS_INFRA_LOCATION; tenant passwords are location@ticket
+
+# [bmc]
+# username = "root"                           # QUADS_BMC_USERNAME
+# password_file = "/etc/quads/bmc.pass"       # or QUADS_BMC_PASSWORD(_FILE)
+"#,
+        store_path
+            .display()
+            .to_string()
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+    )
+}
+
+fn expand(path: &Path, base: &Path, env: &dyn Env) -> anyhow::Result<PathBuf> {
+    if let Ok(rest) = path.strip_prefix("~") {
+        return Ok(home(env)?.join(rest));
+    }
+    Ok(if path.is_relative() {
+        base.join(path)
+    } else {
+        path.to_owned()
+    })
+}
+
+fn read_secret(path: &Path, what: &str) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {what} from {}", path.display()))?;
+    let value = text.trim_end_matches(['\n', '\r']);
+    if value.is_empty() {
+        bail!("{what} file {} is empty", path.display());
+    }
+    Ok(Secret::new(value))
+}
+
+/// The secret from `QUADS_<NAME>`, `QUADS_<NAME>_FILE` or the file's `*_file`, in that order.
+fn secret(
+    env: &dyn Env,
+    var: &str,
+    file: Option<PathBuf>,
+    base: &Path,
+    what: &str,
+) -> anyhow::Result<Option<Secret>> {
+    if let Some(v) = env.var(var) {
+        return Ok(Some(Secret::new(v)));
+    }
+    let file = match env.var(&format!("{var}_FILE")) {
+        Some(p) => Some(PathBuf::from(p)),
+        None => file.map(|p| expand(&p, base, env)).transpose()?,
+    };
+    file.map(|p| read_secret(&p, what)).transpose()
+}
+
+fn required(value: Option<String>, key: &str, env_var: &str) -> anyhow::Result<String> {
+    value.ok_or_else(|| anyhow!("`{key}` is missing (set it in the config file or {env_var})"))
+}
+
+/// Reads the configuration: the file (a missing default file means defaults; a missing named
+/// one is an error unless `missing_ok`), then environment overrides, then secrets.
+pub fn load(loc: &ConfigLocation, env: &dyn Env, missing_ok: bool) -> anyhow::Result<Config> {
+    let file = match std::fs::read_to_string(&loc.path) {
+        Ok(text) => toml::from_str::<FileConfig>(&text)
+            .with_context(|| format!("invalid config file {}", loc.path.display()))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && (!loc.explicit || missing_ok) => {
+            FileConfig::default()
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("cannot read config file {}", loc.path.display()));
+        }
+    };
+    resolve(file, loc, env)
+}
+
+fn resolve(file: FileConfig, loc: &ConfigLocation, env: &dyn Env) -> anyhow::Result<Config> {
+    let base = loc.path.parent().map(Path::to_owned).unwrap_or_default();
+
+    let store_path = match env.var("QUADS_STORE_PATH").map(PathBuf::from) {
+        Some(p) => p,
+        None => match file.store.path {
+            Some(p) => expand(&p, &base, env)?,
+            None => default_store_path(env)?,
+        },
+    };
+
+    let untouchable: Vec<String> = match env.var("QUADS_UNTOUCHABLE_HOSTS") {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => file.moves.untouchable_hosts,
+    };
+    let untouchable_hosts = untouchable
+        .into_iter()
+        .map(HostName::new)
+        .collect::<Result<BTreeSet<_>, _>>()
+        .context("moves.untouchable_hosts")?;
+
+    let f = file.foreman.unwrap_or_default();
+    let url = env.var("QUADS_FOREMAN_URL").or(f.url);
+    let foreman = if url.is_some() || env.var("QUADS_FOREMAN_USERNAME").is_some() {
+        let password = secret(
+            env,
+            "QUADS_FOREMAN_PASSWORD",
+            f.password_file,
+            &base,
+            "the Foreman password",
+        )?
+        .ok_or_else(|| {
+            anyhow!("the Foreman password is missing (QUADS_FOREMAN_PASSWORD, QUADS_FOREMAN_PASSWORD_FILE or foreman.password_file)")
+        })?;
+        Some(ForemanConfig {
+            url: required(url, "foreman.url", "QUADS_FOREMAN_URL")?,
+            username: required(
+                env.var("QUADS_FOREMAN_USERNAME").or(f.username),
+                "foreman.username",
+                "QUADS_FOREMAN_USERNAME",
+            )?,
+            password,
+            infra_location: required(
+                env.var("QUADS_INFRA_LOCATION").or(f.infra_location),
+                "foreman.infra_location",
+                "QUADS_INFRA_LOCATION",
+            )?,
+        })
+    } else {
+        None
+    };
+
+    let b = file.bmc.unwrap_or_default();
+    let bmc_user = env.var("QUADS_BMC_USERNAME").or(b.username);
+    let bmc = match bmc_user {
+        Some(username) => {
+            let password = secret(
+                env,
+                "QUADS_BMC_PASSWORD",
+                b.password_file,
+                &base,
+                "the BMC password",
+            )?
+            .ok_or_else(|| {
+                anyhow!("the BMC password is missing (QUADS_BMC_PASSWORD, QUADS_BMC_PASSWORD_FILE or bmc.password_file)")
+            })?;
+            Some(BmcConfig { username, password })
+        }
+        None => None,
+    };
+
+    Ok(Config {
+        store: StoreConfig { path: store_path },
+        moves: MoveConfig { untouchable_hosts },
+        foreman,
+        bmc,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    struct MapEnv(BTreeMap<&'static str, String>);
+
+    impl Env for MapEnv {
+        fn var(&self, name: &str) -> Option<String> {
+            self.0.get(name).cloned()
+        }
+    }
+
+    fn env(pairs: &[(&'static str, &str)]) -> MapEnv {
+        MapEnv(pairs.iter().map(|(k, v)| (*k, (*v).to_owned())).collect())
+    }
+
+    #[test]
+    fn default_locations_follow_xdg_then_home() {
+        let e = env(&[("HOME", "/home/op")]);
+        assert_eq!(
+            locate(None, &e).unwrap().path,
+            Path::new("/home/op/.config/quads/quads.toml")
+        );
+        assert_eq!(
+            default_store_path(&e).unwrap(),
+            Path::new("/home/op/.local/share/quads/quads.db")
+        );
+        let e = env(&[
+            ("HOME", "/home/op"),
+            ("XDG_CONFIG_HOME", "/cfg"),
+            ("XDG_DATA_HOME", "/data"),
+        ]);
+        let loc = locate(None, &e).unwrap();
+        assert_eq!(loc.path, Path::new("/cfg/quads/quads.toml"));
+        assert!(!loc.explicit);
+        assert_eq!(
+            default_store_path(&e).unwrap(),
+            Path::new("/data/quads/quads.db")
+        );
+        let e = env(&[("QUADS_CONFIG", "/etc/quads.toml")]);
+        assert!(locate(None, &e).unwrap().explicit);
+        let flag = locate(Some(Path::new("/x.toml")), &e).unwrap();
+        assert_eq!(flag.path, Path::new("/x.toml"));
+    }
+
+    fn loc(dir: &Path) -> ConfigLocation {
+        ConfigLocation {
+            path: dir.join("quads.toml"),
+            explicit: true,
+        }
+    }
+
+    #[test]
+    fn file_then_environment_then_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("foreman.pass"), "s3cret\n").unwrap();
+        std::fs::write(
+            dir.path().join("quads.toml"),
+            r#"
+[store]
+path = "db/quads.db"
+[moves]
+untouchable_hosts = ["infra01", "infra02"]
+[foreman]
+url = "https://foreman.example.com"
+username = "admin"
+password_file = "foreman.pass"
+infra_location = "lab1"
+"#,
+        )
+        .unwrap();
+        let e = env(&[("HOME", "/home/op")]);
+        let c = load(&loc(dir.path()), &e, false).unwrap();
+        assert_eq!(c.store.path, dir.path().join("db/quads.db"));
+        assert_eq!(c.moves.untouchable_hosts.len(), 2);
+        let f = c.foreman.unwrap();
+        assert_eq!(f.password.expose(), "s3cret");
+        assert_eq!(f.infra_location, "lab1");
+        assert!(c.bmc.is_none());
+
+        let e = env(&[
+            ("HOME", "/home/op"),
+            ("QUADS_STORE_PATH", "/var/lib/quads.db"),
+            ("QUADS_UNTOUCHABLE_HOSTS", "a, b ,c"),
+            ("QUADS_FOREMAN_PASSWORD", "from-env"),
+            ("QUADS_FOREMAN_URL", "https://other"),
+            ("QUADS_BMC_USERNAME", "root"),
+            ("QUADS_BMC_PASSWORD", "calvin"),
+        ]);
+        let c = load(&loc(dir.path()), &e, false).unwrap();
+        assert_eq!(c.store.path, Path::new("/var/lib/quads.db"));
+        assert_eq!(c.moves.untouchable_hosts.len(), 3);
+        let f = c.foreman.unwrap();
+        assert_eq!(
+            (f.url.as_str(), f.password.expose()),
+            ("https://other", "from-env")
+        );
+        assert_eq!(c.bmc.unwrap().password.expose(), "calvin");
+    }
+
+    #[test]
+    fn bad_configs_say_what_is_wrong() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = env(&[("HOME", "/home/op")]);
+        let err = load(&loc(dir.path()), &e, false).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("cannot read config file"),
+            "{err:#}"
+        );
+        // a missing default file is fine
+        let c = load(
+            &ConfigLocation {
+                explicit: false,
+                ..loc(dir.path())
+            },
+            &e,
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            c.store.path,
+            Path::new("/home/op/.local/share/quads/quads.db")
+        );
+
+        let write = |text: &str| std::fs::write(dir.path().join("quads.toml"), text).unwrap();
+        write("[store]\npaht = \"x\"\n");
+        let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
+        assert!(err.contains("paht"), "{err}");
+        write("[foreman]\nurl = \"https://f\"\nusername = \"u\"\ninfra_location = \"l\"\n");
+        let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
+        assert!(err.contains("Foreman password is missing"), "{err}");
+        write("[foreman]\nurl = \"https://f\"\npassword_file = \"nope\"\n");
+        let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
+        assert!(err.contains("cannot read the Foreman password"), "{err}");
+        let e2 = env(&[("HOME", "/h"), ("QUADS_FOREMAN_PASSWORD", "p")]);
+        let err = format!("{:#}", load(&loc(dir.path()), &e2, false).unwrap_err());
+        assert!(err.contains("`foreman.username` is missing"), "{err}");
+        write("[moves]\nuntouchable_hosts = [\"bad host\"]\n");
+        let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
+        assert!(err.contains("invalid host name"), "{err}");
+    }
+
+    #[test]
+    fn the_template_is_a_valid_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("we\"ird/quads.db");
+        std::fs::write(dir.path().join("quads.toml"), template(&db)).unwrap();
+        let c = load(&loc(dir.path()), &env(&[("HOME", "/h")]), false).unwrap();
+        assert_eq!(c.store.path, db);
+        assert!(c.foreman.is_none() && c.bmc.is_none());
+    }
+}

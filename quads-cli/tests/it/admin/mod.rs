@@ -1,0 +1,6 @@
+//! Tests of the admin commands: init and config, the inventory records and import, planning
+//! with `move-hosts --dry-run`, and the run journal.
+
+mod inventory;
+mod moves;
+mod setup;

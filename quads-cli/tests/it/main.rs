@@ -1,0 +1,5 @@
+//! The one integration-test binary of quads-cli: runs the built `quads` against temporary homes.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod support;
