@@ -8,3 +8,4 @@ mod core;
 mod dell;
 mod dmtf;
 mod power;
+mod sushy;
