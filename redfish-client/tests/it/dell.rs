@@ -560,3 +560,59 @@ async fn virtual_media_is_inserted_on_the_cd_slot_and_verified() {
     assert_eq!(slot.id, "CD");
     insert.assert_async().await;
 }
+
+#[tokio::test]
+async fn without_dell_job_service_the_queue_is_cleared_by_delete() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let cleared = Arc::new(Mutex::new(false));
+    let c = cleared.clone();
+    let list = fake
+        .mock("GET", format!("{MGR}/Jobs").as_str())
+        .with_body_from_request(move |_| {
+            let members: &[&str] = if *c.lock().unwrap() {
+                &[]
+            } else {
+                &["/redfish/v1/Managers/iDRAC.Embedded.1/Jobs/JID_3"]
+            };
+            collection(members).to_string().into_bytes()
+        })
+        .create_async()
+        .await;
+    fake.keep.push(list);
+    fake.get(
+        &format!("{MGR}/Jobs/JID_3"),
+        &json!({"Id": "JID_3", "JobState": "Running"}),
+    )
+    .await;
+    for missing in [
+        "/redfish/v1/Dell/Managers/iDRAC.Embedded.1/DellJobService".to_owned(),
+        format!("{MGR}/Oem/Dell/DellJobService"),
+    ] {
+        let m = fake
+            .mock("GET", missing.as_str())
+            .with_status(404)
+            .create_async()
+            .await;
+        fake.keep.push(m);
+    }
+    let c = cleared.clone();
+    let delete = fake
+        .mock("DELETE", format!("{MGR}/Jobs/JID_CLEARALL_FORCE").as_str())
+        .with_status(200)
+        .with_body_from_request(move |_| {
+            *c.lock().unwrap() = true;
+            Vec::new()
+        })
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    assert_eq!(
+        bmc.clear_jobs(ClearJobs::Force, &CancellationToken::new())
+            .await
+            .unwrap(),
+        QueueClear::Cleared
+    );
+    delete.assert_async().await;
+}

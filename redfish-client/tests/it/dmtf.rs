@@ -424,3 +424,85 @@ async fn processors_and_memory_are_listed() {
     assert_eq!(mem.summary.total_gib, Some(512.0));
     assert_eq!(mem.dimms[0].capacity_mib, Some(32768));
 }
+
+#[tokio::test]
+async fn an_action_answering_202_is_followed_through_its_task_not_posted_again() {
+    let mut fake = Fake::new(Flavor::Generic).await;
+    let vm = format!("{}/VirtualMedia", Flavor::Generic.manager());
+    fake.get(&vm, &collection(&[&format!("{vm}/CD1")])).await;
+    let _before = fake
+        .mock("GET", format!("{vm}/CD1").as_str())
+        .with_body(json!({"Id": "CD1", "MediaTypes": ["CD"], "Inserted": false}).to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let _after = fake
+        .mock("GET", format!("{vm}/CD1").as_str())
+        .with_body(
+            json!({"Id": "CD1", "MediaTypes": ["CD"], "Inserted": true, "Image": "http://h/x.iso"})
+                .to_string(),
+        )
+        .create_async()
+        .await;
+    let insert = fake
+        .mock(
+            "POST",
+            format!("{vm}/CD1/Actions/VirtualMedia.InsertMedia").as_str(),
+        )
+        .with_status(202)
+        .with_header("Location", "/redfish/v1/TaskService/Tasks/7")
+        .expect(1)
+        .create_async()
+        .await;
+    let running = fake
+        .mock("GET", "/redfish/v1/TaskService/Tasks/7")
+        .with_body(json!({"Id": "7", "TaskState": "Running", "PercentComplete": 50}).to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let done = fake
+        .mock("GET", "/redfish/v1/TaskService/Tasks/7")
+        .with_body(json!({"Id": "7", "TaskState": "Completed", "TaskStatus": "OK"}).to_string())
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let slot = bmc
+        .mount_virtual_media("http://h/x.iso", &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(slot.inserted);
+    insert.assert_async().await;
+    running.assert_async().await;
+    done.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_task_that_fails_is_an_error_with_its_message() {
+    let mut fake = Fake::new(Flavor::Generic).await;
+    let sys = Flavor::Generic.system();
+    fake.get(sys, &json!({"PowerState": "Off"})).await;
+    let _reset = fake
+        .mock(
+            "POST",
+            format!("{sys}/Actions/ComputerSystem.Reset").as_str(),
+        )
+        .with_status(202)
+        .with_header("Location", "/redfish/v1/TaskService/Tasks/8")
+        .create_async()
+        .await;
+    fake.get(
+        "/redfish/v1/TaskService/Tasks/8",
+        &json!({"TaskState": "Exception", "Messages": [{"Message": "power supply fault"}]}),
+    )
+    .await;
+    let client = fake.client();
+    let err = fake
+        .bmc(&client)
+        .power_on(&CancellationToken::new())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::JobFailed { .. }), "{err:?}");
+    assert!(err.to_string().contains("power supply fault"), "{err}");
+}
