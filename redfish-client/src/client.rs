@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use quads_http::{HttpsTransport, PerAuthorityLimit, Transport};
@@ -119,6 +119,7 @@ impl RedfishClient {
             discovery: OnceCell::new(),
             probes: Mutex::new(HashMap::new()),
             bios_registry: OnceCell::new(),
+            in_flight: AtomicUsize::new(0),
         });
         registry.handles.push(Arc::downgrade(&inner));
         Bmc { inner }
@@ -148,6 +149,22 @@ impl RedfishClient {
             }
         }
         closed
+    }
+
+    /// Another handle on `bmc`'s BMC that holds a session and has no request in flight.
+    fn idle_session_on(&self, bmc: &Bmc) -> Option<Bmc> {
+        let registry = self.lock_registry();
+        registry
+            .handles
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|inner| {
+                !Arc::ptr_eq(inner, &bmc.inner)
+                    && inner.address == bmc.inner.address
+                    && inner.has_session()
+                    && inner.in_flight.load(Ordering::SeqCst) == 0
+            })
+            .map(|inner| Bmc { inner })
     }
 
     /// Sessions this client holds open right now.
@@ -200,6 +217,7 @@ pub(crate) struct BmcInner {
     pub(crate) discovery: OnceCell<Arc<Discovery>>,
     pub(crate) probes: Mutex<HashMap<DellResource, Arc<OnceCell<String>>>>,
     pub(crate) bios_registry: OnceCell<Arc<wire::AttributeRegistry>>,
+    in_flight: AtomicUsize,
 }
 
 enum AuthState {
@@ -431,18 +449,38 @@ impl Bmc {
             return self
                 .no_session_service(fallback, "the service root links no session collection");
         };
-        let slot = self
-            .inner
-            .slots
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| Error::Closed {
-                bmc: self.name().to_owned(),
-            })?;
+        let slot = match self.inner.slots.clone().try_acquire_owned() {
+            Ok(slot) => slot,
+            Err(_) => {
+                // Our cap is reached: free an idle session of ours if there is one, else wait.
+                if let Some(idle) = self.client().idle_session_on(self) {
+                    tracing::info!(bmc = %self.name(), user = %idle.username(), "session cap: freeing an idle session of ours");
+                    let _ = idle.logout().await;
+                }
+                self.inner
+                    .slots
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .map_err(|_| Error::Closed {
+                        bmc: self.name().to_owned(),
+                    })?
+            }
+        };
         let mut call = Call::post(sessions, &login_body(&self.inner.credentials)).unauthenticated();
         call.retry_session_limit = !fallback;
-        let reply = match self.execute_plain(&call).await {
+        let mut attempt = self.execute_plain(&call).await;
+        if let Err(e) = &attempt
+            && e.transient() == Some(Transient::SessionLimit)
+            && let Some(idle) = self.client().idle_session_on(self)
+        {
+            // The BMC is full, partly with our own sessions: free an idle one and try again.
+            tracing::info!(bmc = %self.name(), user = %idle.username(), "session limit: freeing an idle session of ours");
+            if idle.logout().await.is_ok() {
+                attempt = self.execute_plain(&call).await;
+            }
+        }
+        let reply = match attempt {
             Ok(reply) => reply,
             Err(e) => {
                 return match (e.status(), e.transient()) {
@@ -563,6 +601,7 @@ impl Bmc {
     }
 
     async fn send_once(&self, call: &Call, auth: &AuthHeader) -> Result<Reply, Error> {
+        let _busy = InFlight::enter(&self.inner.in_flight);
         let label = call.label(self.name());
         let request = call.to_http(&self.inner.address, auth)?;
         let response = self
@@ -663,6 +702,22 @@ impl Bmc {
             bmc: self.name().to_owned(),
             reason: reason.into(),
         }
+    }
+}
+
+/// Counts a request in flight on a handle for as long as it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn enter(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

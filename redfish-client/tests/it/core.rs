@@ -370,45 +370,6 @@ async fn dropping_the_last_handle_logs_out() {
 }
 
 #[tokio::test]
-async fn the_session_cap_makes_a_second_login_wait_for_a_slot() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    let _tenant = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
-        .match_body(Matcher::PartialJson(json!({"UserName": "tenant"})))
-        .with_status(201)
-        .with_header("X-Auth-Token", "tenant-token")
-        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
-        .create_async()
-        .await;
-    let config = ClientConfig {
-        session: SessionPolicy {
-            mode: AuthMode::SessionOnly,
-            max_sessions_per_bmc: 1,
-        },
-        ..test_config()
-    };
-    let client = client_with(config);
-    let root = fake.bmc(&client);
-    root.login().await.unwrap();
-    let tenant = client.bmc(fake.address(), Credentials::new("tenant", "pw"));
-    let t = tenant.clone();
-    let waiting = tokio::spawn(async move { t.login().await });
-    let blocked = tokio::time::timeout(Duration::from_millis(200), async {
-        while !waiting.is_finished() {
-            tokio::task::yield_now().await;
-        }
-    })
-    .await;
-    assert!(
-        blocked.is_err(),
-        "the second login must wait while the cap is reached"
-    );
-    root.logout().await.unwrap();
-    waiting.await.unwrap().unwrap_or_else(|e| panic!("{e}"));
-    assert!(tenant.has_session());
-}
-
-#[tokio::test]
 async fn gets_are_retried_on_5xx_writes_are_not() {
     let mut fake = Fake::new(Flavor::Generic).await;
     let sys = Flavor::Generic.system();
@@ -546,4 +507,70 @@ async fn idrac9_falls_back_to_the_other_path_when_the_first_is_missing() {
     assert!(bmc.jobs().await.unwrap().is_empty());
     assert!(bmc.jobs().await.unwrap().is_empty());
     old_jobs.assert_async().await;
+}
+
+#[tokio::test]
+async fn a_full_bmc_gets_an_idle_session_of_ours_freed_before_the_login_is_retried() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let full = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::PartialJson(json!({"UserName": "cloud02"})))
+        .with_status(503)
+        .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let tenant_ok = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::PartialJson(json!({"UserName": "cloud02"})))
+        .with_status(201)
+        .with_header("X-Auth-Token", "tenant-token")
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let root = fake.bmc(&client);
+    root.login().await.unwrap();
+    let tenant = client.bmc(fake.address(), Credentials::new("cloud02", "pw"));
+    tenant.login().await.unwrap();
+    assert!(tenant.has_session());
+    assert!(!tenant.uses_basic_auth());
+    assert!(!root.has_session(), "the idle root session was freed");
+    assert!(fake.logged_out().await);
+    full.assert_async().await;
+    tenant_ok.assert_async().await;
+    // The freed handle logs in again when it is used.
+    root.login().await.unwrap();
+    assert!(root.has_session());
+}
+
+#[tokio::test]
+async fn the_session_cap_frees_an_idle_session_of_ours_instead_of_waiting() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let _tenant = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::PartialJson(json!({"UserName": "tenant"})))
+        .with_status(201)
+        .with_header("X-Auth-Token", "tenant-token")
+        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
+        .create_async()
+        .await;
+    let config = ClientConfig {
+        session: SessionPolicy {
+            mode: AuthMode::SessionOnly,
+            max_sessions_per_bmc: 1,
+        },
+        ..test_config()
+    };
+    let client = client_with(config);
+    let root = fake.bmc(&client);
+    root.login().await.unwrap();
+    let tenant = client.bmc(fake.address(), Credentials::new("tenant", "pw"));
+    tokio::time::timeout(Duration::from_secs(5), tenant.login())
+        .await
+        .expect("no wait: the idle session is freed")
+        .unwrap();
+    assert!(tenant.has_session());
+    assert!(!root.has_session());
 }
