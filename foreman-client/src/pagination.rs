@@ -238,6 +238,24 @@ pub fn next_page<T>(
     }
 }
 
+/// How many pages a walk may take, judged from its first page: one more than the matching
+/// objects need, or a generous bound when Foreman gave no counts. A server that ignores `page`
+/// cannot keep a walk going forever.
+#[must_use]
+pub fn page_limit<T>(first: &Page<T>) -> u64 {
+    const WITHOUT_COUNTS: u64 = 10_000;
+    match first.subtotal.or(first.total) {
+        Some(matching) => {
+            let size = first
+                .per_page
+                .filter(|n| *n > 0)
+                .unwrap_or(first.results.len().max(1) as u64);
+            matching / size + 2
+        }
+        None => WITHOUT_COUNTS,
+    }
+}
+
 /// A listing about to be sent: [`ListCall::send`] for one page, [`ListCall::all`] for every
 /// page.
 ///
@@ -329,8 +347,7 @@ impl<'c, T: DeserializeOwned> ListCall<'c, T> {
             let page = self.client.execute(&request).await?;
             pages += 1;
             if pages == 1 {
-                let size = page.per_page.filter(|n| *n > 0).unwrap_or(1);
-                limit = page.matching() / size + 2;
+                limit = page_limit(&page);
             }
             let next = next_page(
                 requested,
@@ -414,6 +431,18 @@ mod tests {
             .search("  ")
             .request();
         assert_eq!(blank.query_value("search"), None);
+    }
+
+    #[test]
+    fn walks_are_bounded() {
+        assert_eq!(
+            page_limit(&page(
+                r#"{"subtotal":5,"per_page":2,"results":[{"id":1},{"id":2}]}"#
+            )),
+            4
+        );
+        assert_eq!(page_limit(&page(r#"{"total":0,"results":[]}"#)), 2);
+        assert_eq!(page_limit(&page(r#"{"results":[{"id":1}]}"#)), 10_000);
     }
 
     #[test]
