@@ -92,6 +92,9 @@ pub struct MetricsSnapshot {
     pub bmc_peak_in_flight: u64,
     /// Requests seen in all.
     pub requests: u64,
+    /// Foreman authentications by kind: `password` (Basic), `session` (cookie), `failed`.
+    #[serde(default)]
+    pub foreman_auth: BTreeMap<String, u64>,
 }
 
 impl MetricsSnapshot {
@@ -236,6 +239,16 @@ impl Metrics {
     pub fn host(&self, name: &str, update: impl FnOnce(&mut HostCounters)) {
         let mut inner = self.lock();
         update(inner.snapshot.hosts.entry(name.to_owned()).or_default());
+    }
+
+    /// Counts a Foreman authentication (`password`, `session` or `failed`).
+    pub fn foreman_auth(&self, kind: &str) {
+        *self
+            .lock()
+            .snapshot
+            .foreman_auth
+            .entry(kind.to_owned())
+            .or_default() += 1;
     }
 
     /// Marks a write to the object `key` (e.g. `user/7`) as in service.

@@ -1,50 +1,127 @@
 //! The fake Foreman: API v2 over HTTP and HTTPS, with Foreman's capacity, auth, RBAC and errors.
+//!
+//! Every request goes through the same pipeline ([`ForemanService::handle`]): admission into
+//! Foreman's capacity (past the backlog, Apache's 503 HTML page), a seeded per-request fault
+//! (connection reset or 500, nothing applied), then authentication, routing, permissions and the
+//! action on the lab state ([`api::process`]), then the model's service time while the request
+//! holds its place in service (and a write holds its object), then the answer and the log entry.
+//!
+//! Code map: `routes.rs` (paths to actions), `api.rs` (pipeline, auth, pagination), `hosts.rs`,
+//! `accounts.rs` (users, roles, filters, user groups), `catalog.rs`, `db.rs` (records and seed),
+//! `search.rs` (scoped search), `fields.rs` (searchable fields), `rbac.rs`, `views.rs` (JSON),
+//! `errors.rs` (error shapes).
 
+mod accounts;
+pub mod api;
+mod catalog;
+pub mod db;
+pub mod errors;
+pub mod fields;
+mod hosts;
+pub mod rbac;
+pub mod routes;
+pub mod search;
+pub mod views;
+
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use http::StatusCode;
-use serde_json::json;
-use tokio::time::Instant;
-
-use crate::lab::{LabConfig, LabShared};
-use crate::machine::Machine;
+use crate::clock::{hash_str, mix};
+use crate::faults::{RequestFault, draw};
+use crate::lab::LabShared;
 use crate::metrics::{LogEntry, ServiceKind};
 use crate::server::{Outcome, Request, Service};
 
-/// Foreman's records (hosts, users, roles, catalog).
-#[derive(Debug, Default)]
-pub struct ForemanDb {
-    host_ids: Vec<u64>,
-}
+pub use db::ForemanDb;
+use routes::{Action, Routed, route};
 
-impl ForemanDb {
-    /// The records of a fresh lab: one host per machine, owned by the administrator.
-    #[must_use]
-    pub fn seed(machines: &[Machine], _config: &LabConfig) -> Self {
-        Self {
-            host_ids: (1..=machines.len() as u64).collect(),
-        }
-    }
-
-    /// The Foreman id of host `index`.
-    #[must_use]
-    pub fn host_id_of(&self, index: usize) -> u64 {
-        self.host_ids.get(index).copied().unwrap_or_default()
-    }
-}
+/// The stream of Foreman's per-request fault draws.
+const FAULT_STREAM: u64 = 0xf0_3e_3a_11;
 
 /// Serves Foreman's API from the lab state.
 #[derive(Debug)]
 pub struct ForemanService {
     lab: Arc<LabShared>,
+    /// How many times each request line was seen, so fault draws are keyed by what was asked
+    /// and how often, not by arrival order across unrelated requests.
+    seen: Mutex<HashMap<u64, u64>>,
 }
 
 impl ForemanService {
     /// A Foreman over the lab.
     #[must_use]
     pub fn new(lab: Arc<LabShared>) -> Self {
-        Self { lab }
+        Self {
+            lab,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn fault(&self, request: &Request) -> RequestFault {
+        let faults = &self.lab.config.faults;
+        if faults.foreman_error_rate <= 0.0 && faults.foreman_reset_rate <= 0.0 {
+            return RequestFault::None;
+        }
+        let line = hash_str(&format!("{} {}", request.method, request.path_and_query()));
+        let count = {
+            let mut seen = self
+                .seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = seen.entry(line).or_default();
+            *count += 1;
+            *count
+        };
+        draw(
+            &self.lab.clock,
+            FAULT_STREAM,
+            mix(line ^ mix(count)),
+            faults.foreman_error_rate,
+            faults.foreman_reset_rate,
+            0.0,
+        )
+    }
+
+    /// The name of the host a request addresses, if any and if it exists.
+    fn host_of(&self, routed: &Routed) -> Option<String> {
+        let (Action::HostShow(key)
+        | Action::HostUpdate(key)
+        | Action::ParamIndex(key)
+        | Action::ParamShow(key, _)
+        | Action::ParamCreate(key)
+        | Action::ParamUpdate(key, _)
+        | Action::ParamDestroy(key, _)
+        | Action::ParamReset(key)) = &routed.action
+        else {
+            return None;
+        };
+        let state = self.lab.state();
+        state
+            .foreman
+            .find_host(key)
+            .map(|i| state.foreman.hosts[i].name.clone())
+    }
+
+    fn record(
+        &self,
+        request: &Request,
+        routed: &Routed,
+        host: Option<String>,
+        status: u16,
+        arrived: f64,
+    ) {
+        let now = self.lab.clock.lab_now();
+        self.lab.record(LogEntry {
+            at: now,
+            service: ServiceKind::Foreman,
+            host,
+            method: request.method.to_string(),
+            path: request.path_and_query(),
+            endpoint: routed.template.clone(),
+            status,
+            elapsed: (now - arrived).max(0.0),
+        });
     }
 }
 
@@ -54,33 +131,50 @@ impl Service for ForemanService {
     }
 
     async fn handle(&self, request: Request) -> Outcome {
-        let started = Instant::now();
-        let (response, endpoint) = match request.path.as_str() {
-            "/api/status" => (
-                crate::server::json(
-                    StatusCode::OK,
-                    &json!({"result": "ok", "status": 200, "version": "3.12.0", "api_version": 2}),
-                ),
-                "GET /api/status",
-            ),
-            _ => (
-                crate::server::json(
-                    StatusCode::NOT_FOUND,
-                    &json!({"message": "Route not found"}),
-                ),
-                "unknown",
-            ),
+        let lab = &*self.lab;
+        let model = &lab.config.model.foreman;
+        let arrived = lab.clock.lab_now();
+        let routed = route(&request.method, &request.path);
+        let Some(admission) = lab.foreman_capacity.admit().await else {
+            let response = errors::service_unavailable();
+            let host = self.host_of(&routed);
+            self.record(&request, &routed, host, response.status().as_u16(), arrived);
+            return Outcome::Respond(response);
         };
-        self.lab.record(LogEntry {
-            at: self.lab.clock.lab_now(),
-            service: ServiceKind::Foreman,
-            host: None,
-            method: request.method.to_string(),
-            path: request.path_and_query(),
-            endpoint: endpoint.to_owned(),
-            status: response.status().as_u16(),
-            elapsed: started.elapsed().as_secs_f64(),
-        });
+        match self.fault(&request) {
+            RequestFault::Reset => {
+                lab.clock
+                    .sleep(lab.clock.service_time(model.status, model.sigma))
+                    .await;
+                drop(admission);
+                let host = self.host_of(&routed);
+                self.record(&request, &routed, host, 0, arrived);
+                return Outcome::Reset;
+            }
+            RequestFault::Error => {
+                lab.clock
+                    .sleep(lab.clock.service_time(model.status, model.sigma))
+                    .await;
+                let response = errors::ApiError::Internal {
+                    message: errors::INTERNAL_ERROR.to_owned(),
+                }
+                .response();
+                drop(admission);
+                let host = self.host_of(&routed);
+                self.record(&request, &routed, host, 500, arrived);
+                return Outcome::Respond(response);
+            }
+            RequestFault::None | RequestFault::NotReady => {}
+        }
+        let mut work = api::Work::new(&lab.metrics, model);
+        let response = api::process(lab, &request, &routed, &mut work);
+        lab.clock
+            .sleep(lab.clock.service_time(work.median, model.sigma))
+            .await;
+        let status = response.status().as_u16();
+        self.record(&request, &routed, work.host.take(), status, arrived);
+        drop(work);
+        drop(admission);
         Outcome::Respond(response)
     }
 }

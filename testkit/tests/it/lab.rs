@@ -12,14 +12,17 @@ async fn serves_foreman_bmcs_and_admin_over_loopback() {
     .await
     .unwrap();
     let probe = Probe::new(lab.ca_pem());
+    // Foreman's /api/status needs a login (only /api/ping is anonymous).
+    let admin = &lab.config().foreman_admin;
+    let foreman = probe.with_basic(&admin.username, &admin.password);
 
-    let status = probe
+    let status = foreman
         .get(&format!("{}/api/status", lab.foreman_url()))
         .await
         .unwrap();
     assert_eq!(status.status, 200);
     assert_eq!(status.json()["api_version"], 2);
-    let plain = probe
+    let plain = foreman
         .get(&format!("{}/api/status", lab.foreman_http_url()))
         .await
         .unwrap();
