@@ -88,9 +88,17 @@ pub struct BmcModel {
     /// A BMC restart (`Manager.Reset`) during which it does not answer (not in v1; default 60).
     #[serde(default = "default_manager_reset")]
     pub manager_reset: f64,
+    /// An iDRAC Lifecycle Controller restart after `JID_CLEARALL_FORCE`, during which config
+    /// writes answer "not ready" (not in v1; default 60).
+    #[serde(default = "default_lc_restart")]
+    pub lc_restart: f64,
 }
 
 fn default_manager_reset() -> f64 {
+    60.0
+}
+
+fn default_lc_restart() -> f64 {
     60.0
 }
 

@@ -57,6 +57,7 @@ pub struct ProbeError {
 pub struct Probe {
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
     auth: Option<String>,
+    token: Option<String>,
 }
 
 impl std::fmt::Debug for Probe {
@@ -91,6 +92,7 @@ impl Probe {
         Self {
             client: Client::builder(TokioExecutor::new()).build(connector),
             auth: None,
+            token: None,
         }
     }
 
@@ -102,7 +104,52 @@ impl Probe {
         Self {
             client: self.client.clone(),
             auth: Some(format!("Basic {token}")),
+            token: None,
         }
+    }
+
+    /// The same probe sending a Redfish session token (`X-Auth-Token`) instead of credentials.
+    #[must_use]
+    pub fn with_token(&self, token: &str) -> Self {
+        Self {
+            client: self.client.clone(),
+            auth: None,
+            token: Some(token.to_owned()),
+        }
+    }
+
+    /// The same probe without credentials.
+    #[must_use]
+    pub fn anonymous(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            auth: None,
+            token: None,
+        }
+    }
+
+    /// `POST url` with a JSON body.
+    ///
+    /// # Errors
+    /// When no answer arrives.
+    pub async fn post(&self, url: &str, json: &serde_json::Value) -> Result<Answer, ProbeError> {
+        self.send(http::Method::POST, url, &[], Some(json)).await
+    }
+
+    /// `PATCH url` with a JSON body.
+    ///
+    /// # Errors
+    /// When no answer arrives.
+    pub async fn patch(&self, url: &str, json: &serde_json::Value) -> Result<Answer, ProbeError> {
+        self.send(http::Method::PATCH, url, &[], Some(json)).await
+    }
+
+    /// `DELETE url`.
+    ///
+    /// # Errors
+    /// When no answer arrives.
+    pub async fn delete(&self, url: &str) -> Result<Answer, ProbeError> {
+        self.send(http::Method::DELETE, url, &[], None).await
     }
 
     /// `GET url`.
@@ -132,6 +179,9 @@ impl Probe {
         let mut builder = http::Request::builder().method(method.clone()).uri(url);
         if let Some(auth) = &self.auth {
             builder = builder.header(http::header::AUTHORIZATION, auth);
+        }
+        if let Some(token) = &self.token {
+            builder = builder.header("x-auth-token", token);
         }
         if json.is_some() {
             builder = builder.header(http::header::CONTENT_TYPE, "application/json");

@@ -1,29 +1,56 @@
-//! The fleet of fake BMCs: one listener per BMC address, flavours by host.
+//! The fleet of fake BMCs: one listener per BMC address, flavours by host (Dell iDRAC9,
+//! iDRAC10, Supermicro, generic DMTF), all served by one [`BmcFleet`] over the shared lab state.
+//!
+//! A request goes through the pipeline a real BMC imposes, in order:
+//! 1. a BMC restarting after `Manager.Reset` drops the connection;
+//! 2. admission to the BMC's tiny web server ([`crate::capacity::Capacity`]; full → 503);
+//! 3. the per-request fault draw (500, connection reset, iDRAC "not ready" on Dell writes);
+//! 4. authentication (session token or Basic; the service root, `$metadata`, `odata` and the
+//!    login are public) and the role's privileges;
+//! 5. the flavour's route, applied to the lab state under its lock (machines advanced first);
+//! 6. the lab model's service time (slow BMCs multiply it), holding the admission;
+//! 7. the answer (`OData-Version`, `ETag` on resources) and the request log entry.
+//!
+//! Module map: [`router`](self) (paths per flavour), `dispatch` (method table), `auth`, `state`
+//! (sessions, accounts), `service` (root, managers), `accounts` (sessions, accounts, roles),
+//! `system` (ComputerSystem, reset, boot override, boot options), `inventory` (processors,
+//! memory, NICs, chassis, power, firmware), `bios` (BIOS, settings, attribute registry), `dell`
+//! (boot sources, jobs, job and LC services), `vmedia` (DMTF and Supermicro virtual media),
+//! `metadata` (`$metadata`, `odata`), `messages` (ExtendedInfo), `reply` (answers, ETags).
+
+mod accounts;
+mod auth;
+mod bios;
+mod dell;
+mod dispatch;
+mod inventory;
+mod messages;
+mod metadata;
+mod reply;
+mod router;
+mod service;
+mod state;
+mod system;
+mod vmedia;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use http::StatusCode;
-use serde_json::json;
+use http::Method;
 use tokio::time::Instant;
 
-use crate::faults::FaultAssignment;
-use crate::lab::{LabConfig, LabShared};
-use crate::machine::Machine;
+pub use state::{Account, BmcState, MediaConfig, Role, STALE_USER, Session};
+
+use crate::faults::{RequestFault, draw};
+use crate::lab::{LabShared, LabState};
 use crate::metrics::{LogEntry, ServiceKind};
 use crate::server::{Outcome, Request, Service};
+use dispatch::Ctx;
+use reply::Reply;
+use router::{Layout, Routed};
 
-/// One BMC's own state: sessions and accounts.
-#[derive(Debug, Default)]
-pub struct BmcState {}
-
-impl BmcState {
-    /// The BMC of a fresh machine.
-    #[must_use]
-    pub fn new(_machine: &Machine, _config: &LabConfig, _faults: &FaultAssignment) -> Self {
-        Self {}
-    }
-}
+/// The stream of per-request BMC fault draws.
+const FAULT_STREAM: u64 = 0xb3c0_fa17;
 
 /// Serves every BMC of the lab; the local address says which.
 #[derive(Debug)]
@@ -37,35 +64,173 @@ impl BmcFleet {
     pub fn new(lab: Arc<LabShared>) -> Self {
         Self { lab }
     }
+
+    /// Steps 4 and 5: authentication, privileges and the route, under the lab lock.
+    fn process(
+        &self,
+        index: usize,
+        layout: Layout,
+        request: &Request,
+        routed: Option<&Routed>,
+    ) -> Reply {
+        let lab = &*self.lab;
+        let mut state = lab.state();
+        let LabState { machines, bmcs, .. } = &mut *state;
+        let (Some(m), Some(b)) = (machines.get_mut(index), bmcs.get_mut(index)) else {
+            return messages::internal_error();
+        };
+        m.advance(lab.physics());
+        let now = lab.clock.lab_now();
+        let expired = b.expire_sessions(now);
+        if expired > 0 {
+            lab.metrics.host(&m.name, |c| {
+                c.sessions_open = c.sessions_open.saturating_sub(expired);
+            });
+        }
+        let public = routed.is_some_and(|r| auth::is_public(&r.route, &request.method));
+        let who = match auth::authenticate(request, b, now, public) {
+            Ok(who) => who,
+            Err(refused) => return refused,
+        };
+        let Some(routed) = routed else {
+            return messages::not_found(&request.path);
+        };
+        let method = if request.method == Method::HEAD {
+            Method::GET
+        } else {
+            request.method.clone()
+        };
+        if let Some(role) = who.role()
+            && !auth::grants(role, auth::required(&routed.route, &method))
+        {
+            return messages::forbidden();
+        }
+        let mut cx = Ctx {
+            lab,
+            index,
+            layout,
+            request,
+            who,
+            m,
+            b,
+        };
+        dispatch::dispatch(&mut cx, &routed.route, &method)
+    }
 }
 
 impl Service for BmcFleet {
     fn accepts(&self, local: SocketAddr) -> bool {
-        self.lab
-            .bmc_index(local)
-            .is_some_and(|i| !self.lab.fault_hosts.dead.contains(&i))
+        let Some(index) = self.lab.bmc_index(local) else {
+            return false;
+        };
+        if self.lab.fault_hosts.dead.contains(&index) {
+            return false;
+        }
+        // A BMC rebooting after Manager.Reset does not accept connections.
+        let state = self.lab.state();
+        state
+            .machines
+            .get(index)
+            .and_then(|m| m.bmc_restarting_until)
+            .is_none_or(|until| until <= Instant::now())
     }
 
     async fn handle(&self, request: Request) -> Outcome {
+        let lab = &*self.lab;
         let started = Instant::now();
-        let Some(index) = self.lab.bmc_index(request.local) else {
+        let Some(index) = lab.bmc_index(request.local) else {
             return Outcome::Reset;
         };
-        let host = self.lab.state().machines[index].name.clone();
-        let response = match request.path.trim_end_matches('/') {
-            "/redfish" => crate::server::json(StatusCode::OK, &json!({"v1": "/redfish/v1/"})),
-            _ => crate::server::json(StatusCode::NOT_FOUND, &json!({})),
+        let (host, flavor, number, restarting) = {
+            let mut state = lab.state();
+            let LabState { machines, bmcs, .. } = &mut *state;
+            let (Some(m), Some(b)) = (machines.get(index), bmcs.get_mut(index)) else {
+                return Outcome::Reset;
+            };
+            b.requests += 1;
+            let restarting = m
+                .bmc_restarting_until
+                .is_some_and(|until| until > Instant::now());
+            (m.name.clone(), m.flavor, b.requests, restarting)
         };
-        self.lab.record(LogEntry {
-            at: self.lab.clock.lab_now(),
-            service: ServiceKind::Bmc,
-            host: Some(host),
-            method: request.method.to_string(),
-            path: request.path_and_query(),
-            endpoint: format!("{} {}", request.method, request.path),
-            status: response.status().as_u16(),
-            elapsed: started.elapsed().as_secs_f64(),
+        let layout = Layout::of(flavor);
+        let routed = router::route(layout, &request.path);
+        let endpoint = format!(
+            "{} {}",
+            request.method,
+            routed.as_ref().map_or("unknown", |r| r.template)
+        );
+        let record = |status: u16| {
+            lab.record(LogEntry {
+                at: lab.clock.lab_now(),
+                service: ServiceKind::Bmc,
+                host: Some(host.clone()),
+                method: request.method.to_string(),
+                path: request.path_and_query(),
+                endpoint: endpoint.clone(),
+                status,
+                elapsed: lab_elapsed(lab, started),
+            });
+        };
+        if restarting {
+            record(0);
+            return Outcome::Reset;
+        }
+        let Some(admission) = lab.bmc_capacity[index].admit().await else {
+            let reply = messages::busy(1);
+            record(reply.status.as_u16());
+            return Outcome::Respond(reply.into_response(request.method == Method::HEAD));
+        };
+        let in_flight = lab.metrics.bmc_request_begins();
+        let peak = lab.bmc_capacity[index].stats().peak_in_service as u64;
+        lab.metrics.host(&host, |c| {
+            c.peak_bmc_in_flight = c.peak_bmc_in_flight.max(peak);
         });
-        Outcome::Respond(response)
+
+        let model = &lab.config.model.bmc;
+        let faults = &lab.config.faults;
+        let work = dispatch::work(routed.as_ref().map(|r| &r.route), &request.method);
+        let slow = if lab.fault_hosts.slow.contains(&index) {
+            faults.slow_factor
+        } else {
+            1.0
+        };
+        let service = lab.clock.service_time(work.median(model), model.sigma) * slow;
+        let config_write =
+            flavor.is_dell() && matches!(work, dispatch::Work::Patch | dispatch::Work::Action);
+        let fault = draw(
+            &lab.clock,
+            FAULT_STREAM,
+            ((index as u64) << 32) ^ number,
+            faults.bmc_error_rate,
+            faults.bmc_reset_rate,
+            if config_write {
+                faults.idrac_not_ready_rate
+            } else {
+                0.0
+            },
+        );
+        let reply = match fault {
+            RequestFault::Reset => {
+                lab.clock.sleep(service).await;
+                drop((in_flight, admission));
+                record(0);
+                return Outcome::Reset;
+            }
+            RequestFault::Error => messages::internal_error(),
+            RequestFault::NotReady => messages::idrac_not_ready(),
+            RequestFault::None => self.process(index, layout, &request, routed.as_ref()),
+        };
+        lab.clock.sleep(service).await;
+        drop((in_flight, admission));
+        record(reply.status.as_u16());
+        Outcome::Respond(reply.into_response(request.method == Method::HEAD))
     }
+}
+
+/// Lab seconds since `started`.
+fn lab_elapsed(lab: &LabShared, started: Instant) -> f64 {
+    let real = started.elapsed().as_secs_f64();
+    let scale = lab.clock.scale();
+    if scale > 0.0 { real / scale } else { real }
 }

@@ -1,5 +1,5 @@
 //! testkit's one integration-test binary: the lab's fakes exercised over real loopback HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod foreman;
+mod bmc;
 mod lab;

@@ -1,0 +1,182 @@
+//! A BMC's answer before it becomes HTTP: status, JSON (or XML) body, extra headers, and whether
+//! the body is a resource that carries an `ETag`.
+//!
+//! Every answer gets `OData-Version: 4.0`; resources get a weak `ETag` computed from their
+//! representation, so it changes exactly when the resource does.
+
+use bytes::Bytes;
+use http::header::{HeaderName, HeaderValue};
+use http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use crate::clock::hash_str;
+use crate::server::Response;
+
+/// What a handler answers.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    /// Status code.
+    pub(crate) status: StatusCode,
+    body: Body,
+    headers: Vec<(HeaderName, String)>,
+    etag: bool,
+}
+
+#[derive(Debug, Clone)]
+enum Body {
+    Json(Value),
+    Xml(String),
+    Empty,
+}
+
+impl Reply {
+    /// A JSON answer.
+    pub(crate) fn json(status: StatusCode, body: Value) -> Self {
+        Self {
+            status,
+            body: Body::Json(body),
+            headers: Vec::new(),
+            etag: false,
+        }
+    }
+
+    /// 200 with a resource, which gets an `ETag`.
+    pub(crate) fn resource(body: Value) -> Self {
+        Self {
+            etag: true,
+            ..Self::json(StatusCode::OK, body)
+        }
+    }
+
+    /// An XML answer (`$metadata`).
+    pub(crate) fn xml(body: String) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: Body::Xml(body),
+            headers: Vec::new(),
+            etag: false,
+        }
+    }
+
+    /// An answer without a body (204, or a bare status).
+    pub(crate) fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            body: Body::Empty,
+            headers: Vec::new(),
+            etag: false,
+        }
+    }
+
+    /// Adds a header.
+    pub(crate) fn header(mut self, name: HeaderName, value: &str) -> Self {
+        self.headers.push((name, value.to_owned()));
+        self
+    }
+
+    /// Adds a `Location` header.
+    pub(crate) fn location(self, uri: &str) -> Self {
+        self.header(http::header::LOCATION, uri)
+    }
+
+    /// The JSON body, if any.
+    pub(crate) fn json_body(&self) -> Option<&Value> {
+        match &self.body {
+            Body::Json(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The `ETag` this answer carries, if it is a resource.
+    pub(crate) fn etag(&self) -> Option<String> {
+        match (&self.body, self.etag) {
+            (Body::Json(value), true) => Some(etag_of(value)),
+            _ => None,
+        }
+    }
+
+    /// The HTTP response (for a `HEAD` request the body is left out).
+    pub(crate) fn into_response(self, head: bool) -> Response {
+        let etag = self.etag();
+        let (content_type, bytes) = match self.body {
+            Body::Json(value) => (
+                Some("application/json;odata.metadata=minimal;charset=utf-8"),
+                Bytes::from(value.to_string()),
+            ),
+            Body::Xml(text) => (Some("application/xml;charset=utf-8"), Bytes::from(text)),
+            Body::Empty => (None, Bytes::new()),
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("odata-version", HeaderValue::from_static("4.0"));
+        headers.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
+        if let Some(content_type) = content_type {
+            headers.insert(
+                http::header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type),
+            );
+        }
+        if let Some(etag) = etag
+            && let Ok(value) = HeaderValue::from_str(&etag)
+        {
+            headers.insert(http::header::ETAG, value);
+        }
+        for (name, value) in self.headers {
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.append(name, value);
+            }
+        }
+        let mut response = http::Response::new(if head { Bytes::new() } else { bytes });
+        *response.status_mut() = self.status;
+        *response.headers_mut() = headers;
+        response
+    }
+}
+
+/// The weak `ETag` of a representation.
+pub(crate) fn etag_of(value: &Value) -> String {
+    format!("W/\"{:016x}\"", hash_str(&value.to_string()))
+}
+
+/// Whether an `If-Match` header value admits the current `etag` (weak comparison, `*`, lists).
+pub(crate) fn if_match_admits(header: &str, etag: &str) -> bool {
+    let opaque = |tag: &str| {
+        let tag = tag.trim();
+        tag.strip_prefix("W/").unwrap_or(tag).to_owned()
+    };
+    let current = opaque(etag);
+    header
+        .split(',')
+        .any(|candidate| candidate.trim() == "*" || opaque(candidate) == current)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn etags_follow_the_representation_and_compare_weakly() {
+        let a = etag_of(&json!({"PowerState": "On"}));
+        let b = etag_of(&json!({"PowerState": "Off"}));
+        assert_ne!(a, b);
+        assert!(a.starts_with("W/\""));
+        assert!(if_match_admits(&a, &a));
+        assert!(if_match_admits(a.trim_start_matches("W/"), &a));
+        assert!(if_match_admits("*", &a));
+        assert!(if_match_admits(&format!("\"x\", {b}, {a}"), &a));
+        assert!(!if_match_admits(&b, &a));
+    }
+
+    #[test]
+    fn every_answer_says_odata_version() {
+        let response = Reply::resource(json!({"Id": "1"})).into_response(false);
+        assert_eq!(response.headers()["odata-version"], "4.0");
+        assert!(response.headers().contains_key(http::header::ETAG));
+        let head = Reply::resource(json!({"Id": "1"})).into_response(true);
+        assert!(head.body().is_empty());
+    }
+}

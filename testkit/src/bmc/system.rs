@@ -1,0 +1,584 @@
+//! The ComputerSystem: power state, `ComputerSystem.Reset` with its allowable values, the boot
+//! override (`BootSourceOverrideTarget`/`Enabled`, consumed by the next boot when `Once`), the
+//! DMTF persistent order (`Boot.BootOrder` of `BootOptions`) and `BootNext`.
+//!
+//! Flavour differences follow real BMCs: iDRACs answer 409 to a reset that the power state makes
+//! pointless and keep the persistent order in their `BootSources`; iDRAC10 refuses `Boot` on the
+//! system (`PropertyNotWritable`) and takes it on `Systems/{id}/Settings`; Supermicro accepts
+//! `UsbCd` and answers 200 with a message; the generic flavour answers 204.
+
+use http::StatusCode;
+use serde_json::{Map, Value, json};
+
+use super::dispatch::Ctx;
+use super::inventory::{cpu_of, memory_gib};
+use super::messages;
+use super::reply::Reply;
+use super::service::{collection, link, manufacturer, serial, uuid};
+use crate::machine::{
+    DeviceKind, Flavor, OverrideEnabled, OverrideTarget, PowerState, ResetRefused, ResetType,
+};
+
+/// The reset types each flavour lists in `ResetType@Redfish.AllowableValues`.
+pub(crate) fn reset_types(flavor: Flavor) -> &'static [&'static str] {
+    match flavor {
+        Flavor::Dell | Flavor::Idrac10 => &[
+            "On",
+            "ForceOff",
+            "ForceRestart",
+            "GracefulRestart",
+            "GracefulShutdown",
+            "PushPowerButton",
+            "Nmi",
+            "PowerCycle",
+        ],
+        Flavor::Supermicro => &[
+            "On",
+            "ForceOff",
+            "GracefulShutdown",
+            "GracefulRestart",
+            "ForceRestart",
+            "Nmi",
+            "ForceOn",
+        ],
+        Flavor::Generic => &[
+            "On",
+            "ForceOn",
+            "ForceOff",
+            "GracefulShutdown",
+            "GracefulRestart",
+            "ForceRestart",
+            "Nmi",
+            "PushPowerButton",
+            "PowerCycle",
+        ],
+    }
+}
+
+/// The boot override targets each flavour accepts.
+fn boot_targets(flavor: Flavor) -> &'static [&'static str] {
+    match flavor {
+        Flavor::Dell | Flavor::Idrac10 => &["None", "Pxe", "Cd", "Hdd", "BiosSetup"],
+        Flavor::Supermicro => &[
+            "None",
+            "Pxe",
+            "Hdd",
+            "Cd",
+            "UsbCd",
+            "BiosSetup",
+            "UefiBootNext",
+        ],
+        Flavor::Generic => &["None", "Pxe", "Hdd", "Cd", "BiosSetup", "UefiBootNext"],
+    }
+}
+
+fn target_name(target: OverrideTarget) -> &'static str {
+    match target {
+        OverrideTarget::None => "None",
+        OverrideTarget::Pxe => "Pxe",
+        OverrideTarget::Hdd => "Hdd",
+        OverrideTarget::Cd => "Cd",
+        OverrideTarget::BiosSetup => "BiosSetup",
+    }
+}
+
+fn enabled_name(enabled: OverrideEnabled) -> &'static str {
+    match enabled {
+        OverrideEnabled::Disabled => "Disabled",
+        OverrideEnabled::Once => "Once",
+        OverrideEnabled::Continuous => "Continuous",
+    }
+}
+
+/// The `BootOptionReference` of a device (`Boot0001` for the first device).
+pub(crate) fn boot_reference(cx: &Ctx<'_>, device: &str) -> Option<String> {
+    cx.m.devices
+        .iter()
+        .position(|d| d.id == device)
+        .map(|i| format!("Boot{:04X}", i + 1))
+}
+
+/// The device a `BootOptionReference` names.
+fn device_of_reference(cx: &Ctx<'_>, reference: &str) -> Option<String> {
+    let n = usize::from_str_radix(reference.strip_prefix("Boot")?, 16).ok()?;
+    cx.m.devices.get(n.checked_sub(1)?).map(|d| d.id.clone())
+}
+
+/// Whether a one-time boot to a named device is pending (Dell attribute pair or `BootNext`).
+fn boot_next_device(cx: &Ctx<'_>) -> Option<String> {
+    let mode = cx.m.bios.get("OneTimeBootMode").and_then(Value::as_str)?;
+    if mode == "Disabled" {
+        return None;
+    }
+    cx.m.bios
+        .get("OneTimeBootSeqDev")
+        .or_else(|| cx.m.bios.get("OneTimeUefiBootSeqDev"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// `Legacy` or `UEFI`, from the BIOS `BootMode`.
+fn boot_mode(cx: &Ctx<'_>) -> &'static str {
+    match cx.m.bios.get("BootMode").and_then(Value::as_str) {
+        Some("Uefi") => "UEFI",
+        _ => "Legacy",
+    }
+}
+
+/// The `Boot` object as the system shows it.
+fn boot_object(cx: &Ctx<'_>, with_allowable: bool) -> Value {
+    let flavor = cx.flavor();
+    let mut boot = Map::new();
+    let next = (!cx.dell()).then(|| boot_next_device(cx)).flatten();
+    let (target, enabled) = match &next {
+        Some(_) => ("UefiBootNext", "Once"),
+        None => (
+            target_name(cx.m.override_target),
+            enabled_name(cx.m.override_enabled),
+        ),
+    };
+    boot.insert("BootSourceOverrideEnabled".into(), json!(enabled));
+    boot.insert("BootSourceOverrideTarget".into(), json!(target));
+    if with_allowable {
+        boot.insert(
+            "BootSourceOverrideTarget@Redfish.AllowableValues".into(),
+            json!(boot_targets(flavor)),
+        );
+    }
+    boot.insert("BootSourceOverrideMode".into(), json!(boot_mode(cx)));
+    if !cx.dell() {
+        let order: Vec<String> =
+            cx.m.boot_order
+                .iter()
+                .filter_map(|d| boot_reference(cx, d))
+                .collect();
+        boot.insert("BootOrder".into(), json!(order));
+        boot.insert(
+            "BootOptions".into(),
+            link(&format!("{}/BootOptions", cx.layout.system_uri())),
+        );
+        let next_ref = next
+            .and_then(|d| boot_reference(cx, &d))
+            .unwrap_or_default();
+        boot.insert("BootNext".into(), json!(next_ref));
+    }
+    Value::Object(boot)
+}
+
+/// `Systems`.
+pub(crate) fn systems(cx: &Ctx<'_>) -> Reply {
+    collection(
+        "/redfish/v1/Systems",
+        "ComputerSystemCollection",
+        "Computer System Collection",
+        &[cx.layout.system_uri()],
+    )
+}
+
+/// The system.
+pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
+    let layout = cx.layout;
+    let uri = layout.system_uri();
+    let power = match cx.m.phase {
+        crate::machine::Phase::Off => PowerState::Off,
+        _ => PowerState::On,
+    };
+    let cpu = cpu_of(&cx.m.model);
+    let idrac10 = cx.flavor() == Flavor::Idrac10;
+    let mut body = json!({
+        "@odata.id": uri,
+        "@odata.type": "#ComputerSystem.v1_20_0.ComputerSystem",
+        "Id": layout.system,
+        "Name": "System",
+        "Description": "Computer System which represents a machine (physical or virtual) and the local resources such as memory, cpu and other devices that can be accessed from that machine.",
+        "SystemType": "Physical",
+        "Manufacturer": manufacturer(cx.flavor()),
+        "Model": model_name(cx),
+        "SKU": serial(cx),
+        "SerialNumber": serial(cx),
+        "AssetTag": "",
+        "UUID": uuid(cx, 0x5157),
+        "HostName": cx.m.name,
+        "BiosVersion": "2.19.1",
+        "PowerState": match power { PowerState::On => "On", PowerState::Off => "Off" },
+        "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
+        "ProcessorSummary": {
+            "Count": 2,
+            "LogicalProcessorCount": cpu.threads * 2,
+            "Model": cpu.model,
+        },
+        "MemorySummary": {
+            "TotalSystemMemoryGiB": memory_gib(),
+            "MemoryMirroring": "System",
+        },
+        "Boot": boot_object(cx, !idrac10),
+        "Bios": link(&format!("{uri}/Bios")),
+        "Processors": link(&format!("{uri}/Processors")),
+        "Memory": link(&format!("{uri}/Memory")),
+        "EthernetInterfaces": link(&format!("{uri}/EthernetInterfaces")),
+        "Links": {
+            "Chassis": [link(&layout.chassis_uri())],
+            "ManagedBy": [link(&layout.manager_uri())],
+        },
+        "Actions": {
+            "#ComputerSystem.Reset": {
+                "target": format!("{uri}/Actions/ComputerSystem.Reset"),
+                "ResetType@Redfish.AllowableValues": reset_types(cx.flavor()),
+            }
+        },
+    });
+    if idrac10 {
+        body["@Redfish.Settings"] = json!({
+            "@odata.type": "#Settings.v1_3_5.Settings",
+            "SettingsObject": link(&format!("{uri}/Settings")),
+            "SupportedApplyTimes": ["Immediate", "OnReset"],
+        });
+    }
+    if matches!(cx.flavor(), Flavor::Idrac10 | Flavor::Generic) {
+        body["VirtualMedia"] = link(&layout.vmedia_uri());
+    }
+    Reply::resource(body)
+}
+
+/// The product name a flavour shows for the host's model.
+fn model_name(cx: &Ctx<'_>) -> String {
+    match cx.flavor() {
+        Flavor::Dell | Flavor::Idrac10 => format!("PowerEdge {}", cx.m.model.to_uppercase()),
+        Flavor::Supermicro => format!("SYS-{}U-TNR", cx.m.model.to_uppercase()),
+        Flavor::Generic => "Contoso Server 3000".to_owned(),
+    }
+}
+
+/// iDRAC10's `Systems/{id}/Settings`: where the boot override is written.
+pub(crate) fn system_settings(cx: &Ctx<'_>) -> Reply {
+    let uri = format!("{}/Settings", cx.layout.system_uri());
+    Reply::resource(json!({
+        "@odata.id": uri,
+        "@odata.type": "#ComputerSystem.v1_20_0.ComputerSystem",
+        "Id": "Settings",
+        "Name": "System Settings",
+        "Boot": boot_object(cx, true),
+    }))
+}
+
+/// The answer to a successful PATCH or action.
+fn done(cx: &Ctx<'_>) -> Reply {
+    match cx.flavor() {
+        Flavor::Generic => Reply::empty(StatusCode::NO_CONTENT),
+        _ => messages::ok_success(),
+    }
+}
+
+/// PATCH the system: `Boot` (not on iDRAC10, where it is read-only).
+pub(crate) fn patch_system(cx: &mut Ctx<'_>) -> Reply {
+    let body = match cx.body() {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    for (key, value) in &body {
+        match key.as_str() {
+            "Boot" if cx.flavor() == Flavor::Idrac10 => {
+                return messages::property_not_writable("Boot");
+            }
+            "Boot" => {
+                if let Err(reply) = patch_boot(cx, value) {
+                    return reply;
+                }
+            }
+            _ if system(cx).json_body().is_some_and(|b| b.get(key).is_some()) => {
+                return messages::property_not_writable(key);
+            }
+            _ => return messages::property_unknown(key),
+        }
+    }
+    done(cx)
+}
+
+/// PATCH iDRAC10's system settings: the boot override, applied at once.
+pub(crate) fn patch_system_settings(cx: &mut Ctx<'_>) -> Reply {
+    let body = match cx.body() {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    for (key, value) in &body {
+        match key.as_str() {
+            "Boot" => {
+                if let Err(reply) = patch_boot(cx, value) {
+                    return reply;
+                }
+            }
+            _ => return messages::property_not_writable(key),
+        }
+    }
+    messages::ok_success()
+}
+
+/// A parsed `BootSourceOverrideTarget`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Override(OverrideTarget),
+    BootNext,
+}
+
+fn parse_target(name: &str) -> Option<Target> {
+    Some(match name {
+        "None" => Target::Override(OverrideTarget::None),
+        "Pxe" => Target::Override(OverrideTarget::Pxe),
+        "Hdd" => Target::Override(OverrideTarget::Hdd),
+        "Cd" | "UsbCd" => Target::Override(OverrideTarget::Cd),
+        "BiosSetup" => Target::Override(OverrideTarget::BiosSetup),
+        "UefiBootNext" => Target::BootNext,
+        _ => return None,
+    })
+}
+
+/// Validates then applies a `Boot` object; nothing is applied when any part is refused.
+fn patch_boot(cx: &mut Ctx<'_>, value: &Value) -> Result<(), Reply> {
+    let Some(boot) = value.as_object() else {
+        return Err(messages::value_type_error(&value.to_string(), "Boot"));
+    };
+    let dell = cx.dell();
+    let mut target = None;
+    let mut enabled = None;
+    let mut order = None;
+    let mut next = None;
+    let mut mode = None;
+    for (key, v) in boot {
+        let name = format!("Boot.{key}");
+        let text = || {
+            v.as_str()
+                .ok_or_else(|| messages::value_type_error(&v.to_string(), &name))
+        };
+        match key.as_str() {
+            "BootSourceOverrideTarget" => {
+                let t = text()?;
+                if !boot_targets(cx.flavor()).contains(&t) {
+                    return Err(messages::value_not_in_list(t, &name));
+                }
+                target = parse_target(t);
+            }
+            "BootSourceOverrideEnabled" => {
+                enabled = Some(match text()? {
+                    "Once" => OverrideEnabled::Once,
+                    "Continuous" => OverrideEnabled::Continuous,
+                    "Disabled" => OverrideEnabled::Disabled,
+                    other => return Err(messages::value_not_in_list(other, &name)),
+                });
+            }
+            "BootSourceOverrideMode" => {
+                let m = text()?;
+                if !matches!(m, "Legacy" | "UEFI") {
+                    return Err(messages::value_not_in_list(m, &name));
+                }
+                if dell && m != boot_mode(cx) {
+                    // iDRAC changes the boot mode through a BIOS job (BootMode attribute).
+                    return Err(messages::property_not_writable(&name));
+                }
+                mode = Some(if m == "UEFI" { "Uefi" } else { "Bios" });
+            }
+            "BootOrder" if !dell => {
+                let Some(list) = v.as_array() else {
+                    return Err(messages::value_type_error(&v.to_string(), &name));
+                };
+                let mut devices = Vec::new();
+                for item in list {
+                    let reference = item.as_str().unwrap_or_default();
+                    match device_of_reference(cx, reference) {
+                        Some(device) if !devices.contains(&device) => devices.push(device),
+                        _ => return Err(messages::value_not_in_list(&item.to_string(), &name)),
+                    }
+                }
+                order = Some(devices);
+            }
+            "BootNext" if !dell => {
+                let reference = text()?;
+                if reference.is_empty() {
+                    next = Some(None);
+                } else {
+                    match device_of_reference(cx, reference) {
+                        Some(device) => next = Some(Some(device)),
+                        None => return Err(messages::value_not_in_list(reference, &name)),
+                    }
+                }
+            }
+            "BootSourceOverrideTarget@Redfish.AllowableValues" | "BootOptions" => {
+                return Err(messages::property_not_writable(&name));
+            }
+            _ => return Err(messages::property_unknown(&name)),
+        }
+    }
+    if target == Some(Target::BootNext) {
+        if enabled == Some(OverrideEnabled::Continuous) {
+            return Err(messages::value_not_in_list(
+                "Continuous",
+                "Boot.BootSourceOverrideEnabled",
+            ));
+        }
+        let device = match &next {
+            Some(Some(device)) => Some(device.clone()),
+            Some(None) => None,
+            None => boot_next_device(cx),
+        };
+        if device.is_none() {
+            return Err(messages::property_missing("Boot.BootNext"));
+        }
+        next = Some(device);
+    }
+
+    // Apply.
+    if let Some(devices) = order {
+        cx.m.boot_order = devices;
+    }
+    if let Some(mode) = mode {
+        cx.m.bios.insert("BootMode".into(), Value::from(mode));
+    }
+    match target {
+        Some(Target::BootNext) => {
+            if let Some(Some(device)) = next {
+                set_one_time_device(cx, Some(&device));
+            }
+            cx.m.override_target = OverrideTarget::None;
+            cx.m.override_enabled = OverrideEnabled::Disabled;
+        }
+        Some(Target::Override(t)) => {
+            if !dell {
+                set_one_time_device(cx, None);
+            }
+            cx.m.override_target = t;
+            cx.m.override_enabled = match (t, enabled) {
+                (OverrideTarget::None, _) => OverrideEnabled::Disabled,
+                (_, Some(e)) => e,
+                // A target alone arms a one-time override, as iDRACs do.
+                (_, None) if cx.m.override_enabled == OverrideEnabled::Disabled => {
+                    OverrideEnabled::Once
+                }
+                (_, None) => cx.m.override_enabled,
+            };
+            if cx.m.override_enabled == OverrideEnabled::Disabled {
+                cx.m.override_target = OverrideTarget::None;
+            }
+        }
+        None => {
+            if let Some(Some(device)) = &next {
+                set_one_time_device(cx, Some(device));
+            }
+            if let Some(e) = enabled {
+                cx.m.override_enabled = e;
+                if e == OverrideEnabled::Disabled {
+                    cx.m.override_target = OverrideTarget::None;
+                    if !dell {
+                        set_one_time_device(cx, None);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Arms (or clears) a one-time boot from a device, consumed by the next boot.
+fn set_one_time_device(cx: &mut Ctx<'_>, device: Option<&str>) {
+    match device {
+        Some(device) => {
+            let uefi = cx.m.bios.get("BootMode").and_then(Value::as_str) == Some("Uefi");
+            let (mode, key) = if uefi {
+                ("OneTimeUefiBootSeq", "OneTimeUefiBootSeqDev")
+            } else {
+                ("OneTimeBootSeq", "OneTimeBootSeqDev")
+            };
+            cx.m.bios
+                .insert("OneTimeBootMode".into(), Value::from(mode));
+            cx.m.bios.insert(key.into(), Value::from(device));
+        }
+        None => {
+            if cx.m.bios.contains_key("OneTimeBootMode") {
+                cx.m.bios
+                    .insert("OneTimeBootMode".into(), Value::from("Disabled"));
+            }
+        }
+    }
+}
+
+/// `ComputerSystem.Reset`.
+pub(crate) fn reset(cx: &mut Ctx<'_>) -> Reply {
+    let body = match cx.body() {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let action = "ComputerSystem.Reset";
+    let Some(value) = body.get("ResetType") else {
+        return messages::action_parameter_missing(action, "ResetType");
+    };
+    let name = value.as_str().unwrap_or_default();
+    let kind = ResetType::parse(name).filter(|_| reset_types(cx.flavor()).contains(&name));
+    let Some(kind) = kind else {
+        return messages::action_value_not_in_list(
+            &value
+                .as_str()
+                .map_or_else(|| value.to_string(), str::to_owned),
+            "ResetType",
+            action,
+        );
+    };
+    let physics = cx.lab.physics();
+    match (cx.m.reset(kind, physics), cx.flavor()) {
+        (Err(refused), Flavor::Dell | Flavor::Idrac10) => {
+            messages::idrac_already(refused == ResetRefused::AlreadyOn)
+        }
+        // Supermicro acknowledges even a pointless reset with a message; the generic BMC
+        // answers 204 either way.
+        (_, Flavor::Supermicro) => messages::ok_success(),
+        _ => Reply::empty(StatusCode::NO_CONTENT),
+    }
+}
+
+/// `BootOptions` (Supermicro, generic).
+pub(crate) fn boot_options(cx: &Ctx<'_>) -> Reply {
+    let uri = format!("{}/BootOptions", cx.layout.system_uri());
+    let members: Vec<String> = (1..=cx.m.devices.len())
+        .map(|i| format!("{uri}/Boot{i:04X}"))
+        .collect();
+    collection(&uri, "BootOptionCollection", "Boot Options", &members)
+}
+
+/// One boot option.
+pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
+    let uri = format!("{}/BootOptions/{id}", cx.layout.system_uri());
+    let Some(device_id) = device_of_reference(cx, id) else {
+        return messages::not_found(&uri);
+    };
+    let Some(device) = cx.m.devices.iter().find(|d| d.id == device_id) else {
+        return messages::not_found(&uri);
+    };
+    let uefi = boot_mode(cx) == "UEFI";
+    let (alias, display) = match device.kind {
+        DeviceKind::Nic => (
+            "Pxe",
+            if uefi {
+                format!("UEFI PXEv4 ({})", device.id)
+            } else {
+                format!("PXE Boot {}", device.id)
+            },
+        ),
+        DeviceKind::Disk => ("Hdd", format!("Hard Disk {}", device.id)),
+        DeviceKind::VirtualCd => ("Cd", format!("Virtual CD {}", device.id)),
+    };
+    let mut body = json!({
+        "@odata.id": uri,
+        "@odata.type": "#BootOption.v1_0_4.BootOption",
+        "Id": id,
+        "Name": display,
+        "BootOptionReference": id,
+        "DisplayName": display,
+        "BootOptionEnabled": cx.m.boot_order.contains(&device.id),
+        "Alias": alias,
+    });
+    if device.kind == DeviceKind::Nic {
+        body["RelatedItem"] = json!([link(&format!(
+            "{}/EthernetInterfaces/{}",
+            cx.layout.system_uri(),
+            device.id
+        ))]);
+    }
+    Reply::resource(body)
+}
