@@ -92,7 +92,8 @@ pub struct MetricsSnapshot {
     pub bmc_peak_in_flight: u64,
     /// Requests seen in all.
     pub requests: u64,
-    /// Foreman authentications by kind: `password` (Basic), `session` (cookie), `failed`.
+    /// Foreman authentications by kind: `password` and `token` (Basic with a password or a
+    /// personal access token), `session` (cookie), `failed`.
     #[serde(default)]
     pub foreman_auth: BTreeMap<String, u64>,
 }
@@ -241,7 +242,7 @@ impl Metrics {
         update(inner.snapshot.hosts.entry(name.to_owned()).or_default());
     }
 
-    /// Counts a Foreman authentication (`password`, `session` or `failed`).
+    /// Counts a Foreman authentication (`password`, `token`, `session` or `failed`).
     pub fn foreman_auth(&self, kind: &str) {
         *self
             .lock()

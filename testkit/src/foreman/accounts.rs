@@ -1,8 +1,8 @@
 //! Users, roles, filters and user groups: Foreman's RBAC records, with its rules for writes.
 //!
 //! Users: `role_ids` (or `role_names`) replaces the whole list and "Default role" is always added
-//! back; a user editing itself (by numeric id) needs no `edit_users` permission but cannot change
-//! its roles, and must give `current_password` to change its password. Roles seeded by Foreman
+//! back; a user showing or editing itself (by id or login) needs no user permission but cannot
+//! change its roles, and must give `current_password` to change its password. Roles seeded by Foreman
 //! are locked. A filter's permissions must share one resource type and its search must be valid
 //! for that resource. A user group's `user_ids`, `usergroup_ids` and `role_ids` replace the lists:
 //! Foreman's API has no call that adds one member (clients read the list and write it back).
@@ -284,6 +284,12 @@ impl Handler<'_, '_, '_> {
         self.work.median = self.model.show;
         let db = &*self.db;
         let body = match collection {
+            Collection::Users if self.is_self(key) => {
+                let user = db
+                    .user(self.user)
+                    .ok_or_else(|| ApiError::not_found("user", key))?;
+                views::user_show(db, user)
+            }
             Collection::Users => {
                 let user = self.pick(
                     &db.users,
@@ -376,6 +382,13 @@ impl Handler<'_, '_, '_> {
 
     // ---- users ----
 
+    /// Foreman's `editing_self?` for `/api/users/:id` (show and update): the id, or the login,
+    /// is the current user's. Such requests need no user permission.
+    pub(super) fn is_self(&self, key: &str) -> bool {
+        numeric_id(key) == Some(self.user)
+            || self.db.user(self.user).is_some_and(|u| u.login == key)
+    }
+
     fn user_create(&mut self) -> Result<(StatusCode, Value), ApiError> {
         self.require("create_users")?;
         self.check_media_type()?;
@@ -416,9 +429,7 @@ impl Handler<'_, '_, '_> {
     }
 
     fn user_update(&mut self, key: &str) -> Result<(StatusCode, Value), ApiError> {
-        // Foreman: editing oneself is `params[:id].to_i == current user id`, and needs no
-        // `edit_users` permission.
-        let editing_self = numeric_id(key) == Some(self.user);
+        let editing_self = self.is_self(key);
         let id = if editing_self {
             self.check_media_type()?;
             self.user

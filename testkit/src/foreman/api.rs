@@ -176,7 +176,8 @@ fn is_json(request: &Request) -> bool {
 }
 
 /// Finds the user: a live `_session_id` cookie first (as Foreman does, whatever the
-/// `Authorization` header says), else Basic credentials, which open a new session.
+/// `Authorization` header says), else Basic credentials (the password, or an active personal
+/// access token of the user), which open a new session.
 fn authenticate(
     db: &mut ForemanDb,
     request: &Request,
@@ -203,17 +204,29 @@ fn authenticate(
             login: String::new(),
         });
     };
-    let found = db
+    let user = db
         .user_by_login(&login)
-        .filter(|u| !password.is_empty() && u.password.as_deref() == Some(password.as_str()))
-        .map(|u| (u.id, u.disabled));
+        .map(|u| (u.id, u.disabled, u.password.clone()));
+    let token = user.as_ref().and_then(|(id, _, _)| {
+        db.tokens
+            .iter()
+            .position(|t| t.user_id == *id && t.active(now) && t.value == password)
+    });
+    let found = user.filter(|(_, _, secret)| {
+        !password.is_empty() && (token.is_some() || secret.as_deref() == Some(password.as_str()))
+    });
     match found {
-        Some((_, true)) => {
+        Some((_, true, _)) => {
             metrics.foreman_auth("failed");
             Err(ApiError::Disabled)
         }
-        Some((id, false)) => {
-            metrics.foreman_auth("password");
+        Some((id, false, _)) => {
+            if let Some(token) = token {
+                db.tokens[token].last_used_at = Some(now);
+                metrics.foreman_auth("token");
+            } else {
+                metrics.foreman_auth("password");
+            }
             if let Some(user) = db.users.iter_mut().find(|u| u.id == id) {
                 user.last_login_on = Some(now);
             }
@@ -275,6 +288,10 @@ impl Handler<'_, '_, '_> {
             Action::ParamUpdate(host, id) => self.param_update(host, id),
             Action::ParamDestroy(host, id) => self.param_destroy(host, id),
             Action::ParamReset(host) => self.param_reset(host),
+            Action::TokenIndex(user) => self.token_index(user),
+            Action::TokenShow(user, id) => self.token_show(user, id),
+            Action::TokenCreate(user) => self.token_create(user),
+            Action::TokenRevoke(user, id) => self.token_revoke(user, id),
             Action::Index(collection, nest) => self.index(*collection, nest.as_ref()),
             Action::Show(collection, key) => self.show(*collection, key),
             Action::Create(collection, nest) => self.create(*collection, nest.as_ref()),

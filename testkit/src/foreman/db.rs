@@ -272,7 +272,41 @@ const PERMISSIONS: &[(Option<&str>, &str)] = &[
     (Some("User"), "edit_users"),
     (Some("User"), "destroy_users"),
     (None, "view_statuses"),
+    (Some("PersonalAccessToken"), "view_personal_access_tokens"),
+    (Some("PersonalAccessToken"), "create_personal_access_tokens"),
+    (Some("PersonalAccessToken"), "revoke_personal_access_tokens"),
 ];
+
+/// A personal access token: used as the password of Basic authentication.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// Id.
+    pub id: Id,
+    /// Its user.
+    pub user_id: Id,
+    /// Name (unique per user).
+    pub name: String,
+    /// The secret (lab fixture: kept in clear; shown once, at creation).
+    pub value: String,
+    /// Expiry (lab seconds), if any.
+    pub expires_at: Option<f64>,
+    /// Revoked tokens never authenticate.
+    pub revoked: bool,
+    /// Last authentication with it.
+    pub last_used_at: Option<f64>,
+    /// Created at.
+    pub created_at: f64,
+    /// Updated at.
+    pub updated_at: f64,
+}
+
+impl AccessToken {
+    /// Not revoked and not expired at `now`.
+    #[must_use]
+    pub fn active(&self, now: f64) -> bool {
+        !self.revoked && self.expires_at.is_none_or(|e| e > now)
+    }
+}
 
 /// A user group.
 #[derive(Debug, Clone)]
@@ -449,6 +483,8 @@ pub struct ForemanDb {
     pub models: Vec<HardwareModel>,
     /// API sessions by cookie value.
     pub sessions: HashMap<String, Session>,
+    /// Personal access tokens.
+    pub tokens: Vec<AccessToken>,
     next_id: HashMap<&'static str, Id>,
     session_counter: u64,
     seed: u64,
@@ -840,6 +876,17 @@ impl ForemanDb {
         id
     }
 
+    /// A new personal access token value (deterministic from the lab seed), as Foreman makes
+    /// them: 22 URL-safe base64 characters.
+    pub fn new_token_value(&mut self) -> String {
+        use base64::Engine as _;
+        self.session_counter += 1;
+        let n = self.session_counter;
+        let mut bytes = mix(self.seed ^ mix(n ^ 0x7043_e11a)).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&mix(self.seed ^ mix(n.wrapping_mul(7) ^ 0x0a11)).to_le_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    }
+
     /// The id of "Default role".
     #[must_use]
     pub fn default_role_id(&self) -> Option<Id> {
@@ -1036,6 +1083,43 @@ pub fn timestamp(lab_secs: f64) -> String {
     )
 }
 
+/// Parses a time as an API client sends it (`2025-01-07 10:00:00 UTC`, `2025-01-07T10:00:00Z`,
+/// `2025-01-07`) into lab seconds.
+#[must_use]
+pub fn parse_timestamp(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let text = text
+        .strip_suffix(" UTC")
+        .or_else(|| text.strip_suffix('Z'))
+        .unwrap_or(text);
+    let (date, time) = text
+        .split_once(['T', ' '])
+        .map_or((text, "00:00:00"), |(d, t)| (d, t));
+    let mut d = date.split('-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    if d.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut t = time.split(':').map(|p| p.parse::<f64>().ok());
+    let (hours, minutes) = (t.next()??, t.next()??);
+    let seconds = t.next().flatten().unwrap_or(0.0);
+    let days = days_from_civil(year, month, day);
+    #[allow(clippy::cast_precision_loss)]
+    let unix = (days * 86_400 - EPOCH_UNIX) as f64;
+    Some(unix + hours * 3600.0 + minutes * 60.0 + seconds)
+}
+
+/// A civil date to days since 1970-01-01 (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
@@ -1090,6 +1174,14 @@ mod tests {
         assert_eq!(timestamp(0.0), "2025-01-06 08:00:00 UTC");
         assert_eq!(timestamp(86_400.0 * 31.0 + 61.5), "2025-02-06 08:01:01 UTC");
         assert_eq!(timestamp(-SEEDED_AGO), "2023-12-03 08:00:00 UTC");
+        assert_eq!(parse_timestamp("2025-01-06 08:00:00 UTC"), Some(0.0));
+        assert_eq!(
+            parse_timestamp("2025-02-06T08:01:01Z"),
+            Some(86_400.0 * 31.0 + 61.0)
+        );
+        assert_eq!(parse_timestamp("2025-01-07"), Some(16.0 * 3600.0));
+        assert_eq!(parse_timestamp("tomorrow"), None);
+        assert_eq!(parse_timestamp("2025-13-01"), None);
         assert_eq!(host_ip(0), "192.0.2.1");
         assert_eq!(host_ip(254), "198.51.100.1");
         assert_eq!(host_ip(762), "198.18.0.1");

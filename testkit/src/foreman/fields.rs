@@ -463,6 +463,29 @@ impl Searchable for Hostgroup {
     }
 }
 
+impl Searchable for super::db::AccessToken {
+    fn kind(field: &str) -> Option<Kind> {
+        Some(match field {
+            "name" => Kind::Text,
+            "id" | "user_id" => Kind::Integer,
+            _ => return None,
+        })
+    }
+
+    fn default_fields() -> &'static [&'static str] {
+        &["name"]
+    }
+
+    fn values(&self, field: &str, _ctx: &Ctx<'_>) -> Vec<Value> {
+        match field {
+            "id" => vec![self.id.into()],
+            "user_id" => vec![self.user_id.into()],
+            "name" => text(&self.name),
+            _ => Vec::new(),
+        }
+    }
+}
+
 impl Searchable for Permission {
     fn kind(field: &str) -> Option<Kind> {
         Some(match field {
@@ -542,6 +565,7 @@ pub fn check_for_resource(
         Some("Architecture") => compile::<Architecture>(search).map(drop),
         Some("Hostgroup") => compile::<Hostgroup>(search).map(drop),
         Some("Parameter") => compile::<HostParam<'_>>(search).map(drop),
+        Some("PersonalAccessToken") => compile::<super::db::AccessToken>(search).map(drop),
         _ => super::search::parse(search).map(drop),
     }
 }

@@ -7,7 +7,8 @@
 //! holds its place in service (and a write holds its object), then the answer and the log entry.
 //!
 //! Code map: `routes.rs` (paths to actions), `api.rs` (pipeline, auth, pagination), `hosts.rs`,
-//! `accounts.rs` (users, roles, filters, user groups), `catalog.rs`, `db.rs` (records and seed),
+//! `accounts.rs` (users, roles, filters, user groups), `tokens.rs` (personal access
+//! tokens), `catalog.rs`, `db.rs` (records and seed),
 //! `search.rs` (scoped search), `fields.rs` (searchable fields), `rbac.rs`, `views.rs` (JSON),
 //! `errors.rs` (error shapes).
 
@@ -21,6 +22,7 @@ mod hosts;
 pub mod rbac;
 pub mod routes;
 pub mod search;
+mod tokens;
 pub mod views;
 
 use std::collections::HashMap;

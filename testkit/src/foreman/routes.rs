@@ -157,6 +157,14 @@ pub enum Action {
     ParamDestroy(String, String),
     /// `DELETE /api/hosts/:host_id/parameters`.
     ParamReset(String),
+    /// `GET /api/users/:user_id/personal_access_tokens`.
+    TokenIndex(String),
+    /// `GET /api/users/:user_id/personal_access_tokens/:id`.
+    TokenShow(String, String),
+    /// `POST /api/users/:user_id/personal_access_tokens`.
+    TokenCreate(String),
+    /// `DELETE /api/users/:user_id/personal_access_tokens/:id` (revokes it).
+    TokenRevoke(String, String),
     /// `GET` of a collection, perhaps nested.
     Index(Collection, Option<Nest>),
     /// `GET` of one record.
@@ -228,6 +236,26 @@ pub fn route(method: &Method, path: &str) -> Routed {
                 _ => Action::NoRoute,
             };
             (action, "/api/hosts/:host_id/parameters/:id".into())
+        }
+        (["users", user, "personal_access_tokens"], m) => {
+            let action = match *m {
+                Method::GET => Action::TokenIndex((*user).into()),
+                Method::POST => Action::TokenCreate((*user).into()),
+                _ => Action::NoRoute,
+            };
+            (action, "/api/users/:user_id/personal_access_tokens".into())
+        }
+        (["users", user, "personal_access_tokens", id], m) => {
+            let (user, id) = ((*user).to_owned(), (*id).to_owned());
+            let action = match *m {
+                Method::GET => Action::TokenShow(user, id),
+                Method::DELETE => Action::TokenRevoke(user, id),
+                _ => Action::NoRoute,
+            };
+            (
+                action,
+                "/api/users/:user_id/personal_access_tokens/:id".into(),
+            )
         }
         ([parent, key, child], &Method::GET) => {
             let nest = match *parent {
@@ -325,6 +353,12 @@ mod tests {
         assert_eq!(
             route(&Method::PUT, "/api/users/bob").action,
             Action::Update(Collection::Users, "bob".into())
+        );
+        let r = route(&Method::DELETE, "/api/users/5/personal_access_tokens/2");
+        assert_eq!(r.action, Action::TokenRevoke("5".into(), "2".into()));
+        assert_eq!(
+            r.template,
+            "DELETE /api/users/:user_id/personal_access_tokens/:id"
         );
         assert_eq!(route(&Method::POST, "/api/media").action, Action::NoRoute);
         assert_eq!(route(&Method::GET, "/apix/hosts").action, Action::NoRoute);

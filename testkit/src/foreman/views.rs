@@ -284,6 +284,22 @@ pub fn host_show(
     )
 }
 
+/// A personal access token (never its value).
+#[must_use]
+pub fn token(t: &super::db::AccessToken, now: f64) -> Value {
+    json!({
+        "id": t.id,
+        "name": t.name,
+        "expires_at": opt_time(t.expires_at),
+        "active?": t.active(now),
+        "user_id": t.user_id,
+        "last_used_at": opt_time(t.last_used_at),
+        "revoked?": t.revoked,
+        "created_at": time(t.created_at),
+        "updated_at": time(t.updated_at),
+    })
+}
+
 /// `{name, id, description, origin}` of a role.
 #[must_use]
 pub fn role_base(role: &Role) -> Value {

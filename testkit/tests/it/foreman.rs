@@ -1097,3 +1097,61 @@ async fn overlapping_writes_to_one_user_lose_the_later_update() {
         200
     );
 }
+
+#[tokio::test]
+async fn personal_access_tokens_authenticate_until_revoked() {
+    let lab = lab(1).await;
+    let probe = admin(&lab);
+    let (user_id, _) = tenant(&lab, &probe, "cloud08").await;
+    let me = Probe::new(lab.ca_pem()).with_basic("cloud08", "tenant-pw");
+    // A user shows itself by login and manages its own tokens without any user permission.
+    let shown = get(&me, &api(&lab, "users/cloud08")).await;
+    assert_eq!(shown.status, 200);
+    assert_eq!(get(&me, &api(&lab, "users/admin")).await.status, 403);
+    let tokens = api(&lab, &format!("users/{user_id}/personal_access_tokens"));
+    let created = post(&me, &tokens, &json!({"personal_access_token": {"name": "quads", "expires_at": "2099-01-01 00:00:00 UTC"}})).await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let body = created.json();
+    let value = body["token_value"].as_str().unwrap().to_owned();
+    assert_eq!(value.len(), 22);
+    assert_eq!(body["active?"], true);
+    assert_eq!(body["expires_at"], "2099-01-01 00:00:00 UTC");
+    let id = body["id"].as_u64().unwrap();
+    let with_token = Probe::new(lab.ca_pem()).with_basic("cloud08", &value);
+    assert_eq!(
+        get(&with_token, &api(&lab, "hosts?thin=1")).await.status,
+        200
+    );
+    let listed = get(&probe, &tokens).await.json();
+    assert_eq!(listed["total"], 1);
+    assert!(listed["results"][0]["last_used_at"].is_string());
+    assert!(listed["results"][0].get("token_value").is_none());
+    let past = post(
+        &me,
+        &tokens,
+        &json!({"personal_access_token": {"name": "old", "expires_at": "2001-01-01"}}),
+    )
+    .await;
+    assert_eq!(
+        past.json()["error"]["errors"]["expires_at"],
+        json!(["cannot be in the past"])
+    );
+    let unknown_user = get(&probe, &api(&lab, "users/nobody/personal_access_tokens")).await;
+    assert_eq!(unknown_user.status, 422);
+    assert_eq!(
+        unknown_user.json(),
+        json!({"error": {"message": "Couldn't find User with 'id'=nobody"}})
+    );
+    let revoked = probe
+        .send(Method::DELETE, &format!("{tokens}/{id}"), &[], None)
+        .await
+        .unwrap();
+    assert_eq!(revoked.status, 200);
+    assert_eq!(revoked.json()["revoked?"], true);
+    assert_eq!(
+        get(&with_token, &api(&lab, "hosts?thin=1")).await.status,
+        401
+    );
+    let metrics = lab.metrics();
+    assert_eq!(metrics.foreman_auth.get("token"), Some(&1));
+}
