@@ -604,13 +604,22 @@ impl Bmc {
         let _busy = InFlight::enter(&self.inner.in_flight);
         let label = call.label(self.name());
         let request = call.to_http(&self.inner.address, auth)?;
-        let response = self
-            .inner
-            .shared
-            .transport
-            .send(request)
-            .await
-            .map_err(|e| label.transport(e))?;
+        let started = tokio::time::Instant::now();
+        let response = self.inner.shared.transport.send(request).await;
+        let response = match response {
+            Ok(response) => response,
+            Err(e) => {
+                tracing::debug!(bmc = %self.name(), request = ?call, error = %e, "no answer");
+                return Err(label.transport(e));
+            }
+        };
+        tracing::debug!(
+            bmc = %self.name(),
+            request = ?call,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis(),
+            "answered"
+        );
         let (parts, body) = response.into_parts();
         if parts.status.is_success() {
             Ok(Reply {

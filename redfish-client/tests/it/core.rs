@@ -574,3 +574,54 @@ async fn the_session_cap_frees_an_idle_session_of_ours_instead_of_waiting() {
     assert!(tenant.has_session());
     assert!(!root.has_session());
 }
+
+/// Collects everything logged, at every level.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_password_or_token_reaches_the_logs() {
+    let captured = Captured::default();
+    let sink = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .finish();
+    let _default = tracing::subscriber::set_default(subscriber);
+
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    fake.get(Flavor::Idrac9.system(), &system_on(Flavor::Idrac9))
+        .await;
+    let _refused = fake
+        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .match_body(Matcher::PartialJson(json!({"UserName": "tenant"})))
+        .with_status(401)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    bmc.power_state().await.unwrap();
+    let tenant = client.bmc(
+        fake.address(),
+        Credentials::new("tenant", "tenant-secret-pw"),
+    );
+    assert!(tenant.login().await.is_err());
+    bmc.logout().await.unwrap();
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("answered"), "requests are logged: {logs}");
+    for secret in [PASSWORD, TOKEN, "tenant-secret-pw"] {
+        assert!(!logs.contains(secret), "{secret} leaked into the logs");
+    }
+}
