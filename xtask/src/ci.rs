@@ -1,4 +1,5 @@
-//! `cargo xtask ci`: formatting, lints, the peer tools, and every test suite.
+//! `cargo xtask ci`: formatting, lints, the peer tools, every test suite, and the lab's
+//! conformance (DMTF's validator and sushy against each BMC flavour).
 //!
 //! The test suites find the peers venv through `QUADS_PEERS` (tests that drive sushy-tools or
 //! Badfish need it). `--slow` sets `QUADS_SLOW=1`, which makes suites run their large tiers too.
@@ -28,5 +29,6 @@ pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
         env.push(("QUADS_SLOW", "1"));
     }
     run_with_env(root, "cargo", &["test", "--workspace"], &env)?;
+    crate::conformance::run(root)?;
     Ok(())
 }
