@@ -177,7 +177,8 @@ fn is_json(request: &Request) -> bool {
 
 /// Finds the user: a live `_session_id` cookie first (as Foreman does, whatever the
 /// `Authorization` header says), else Basic credentials (the password, or an active personal
-/// access token of the user), which open a new session.
+/// access token of the user), which open a new session. After 30 failed logins within 5
+/// minutes of each other, logins without a session are refused (Foreman's brute-force guard).
 fn authenticate(
     db: &mut ForemanDb,
     request: &Request,
@@ -198,8 +199,13 @@ fn authenticate(
         }
         db.sessions.remove(&cookie);
     }
+    if db.bruteforce_attempt(now) {
+        metrics.foreman_auth("failed");
+        return Err(ApiError::TooManyTries);
+    }
     let Some((login, password)) = basic_credentials(request) else {
         metrics.foreman_auth("failed");
+        db.count_login_failure(now);
         return Err(ApiError::Unauthenticated {
             login: String::new(),
         });
@@ -235,6 +241,7 @@ fn authenticate(
         }
         None => {
             metrics.foreman_auth("failed");
+            db.count_login_failure(now);
             Err(ApiError::Unauthenticated { login })
         }
     }

@@ -25,6 +25,14 @@ pub const BUILTIN_DEFAULT_ROLE: u8 = 2;
 pub const ENTRIES_PER_PAGE: usize = 20;
 /// Idle lab seconds after which an API session expires (the `idle_timeout` setting, 60 minutes).
 pub const SESSION_IDLE_TIMEOUT: f64 = 3600.0;
+/// Failed logins after which Foreman refuses every login from the address for 5 minutes (the
+/// `failed_login_attempts_limit` setting). Every lab client comes from loopback: one counter.
+pub const FAILED_LOGIN_LIMIT: u32 = 30;
+/// How long (lab seconds) the failed-login counter lives after the last failure.
+pub const FAILED_LOGIN_WINDOW: f64 = 300.0;
+/// Sessions kept at most; past it the least recently used are forgotten (Foreman's session
+/// table is cleaned by a cron job; a lab serving millions of Basic requests must not grow).
+const MAX_SESSIONS: usize = 10_000;
 
 /// Who owns a host.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -485,6 +493,8 @@ pub struct ForemanDb {
     pub sessions: HashMap<String, Session>,
     /// Personal access tokens.
     pub tokens: Vec<AccessToken>,
+    /// Failed logins counted for the brute-force protection, and when the count expires.
+    login_failures: (u32, f64),
     next_id: HashMap<&'static str, Id>,
     session_counter: u64,
     seed: u64,
@@ -866,6 +876,16 @@ impl ForemanDb {
             mix(self.seed ^ mix(n ^ 0x5e55_1011)),
             mix(self.seed ^ mix(n.wrapping_mul(31) ^ 0x00c0_0c1e))
         );
+        if self.sessions.len() >= MAX_SESSIONS {
+            self.sessions
+                .retain(|_, s| now - s.last_seen <= SESSION_IDLE_TIMEOUT);
+        }
+        if self.sessions.len() >= MAX_SESSIONS {
+            let mut seen: Vec<f64> = self.sessions.values().map(|s| s.last_seen).collect();
+            seen.sort_by(f64::total_cmp);
+            let cutoff = seen[seen.len() / 2];
+            self.sessions.retain(|_, s| s.last_seen > cutoff);
+        }
         self.sessions.insert(
             id.clone(),
             Session {
@@ -874,6 +894,20 @@ impl ForemanDb {
             },
         );
         id
+    }
+
+    /// Counts a failed login (the counter lives 5 minutes after the last failure).
+    pub fn count_login_failure(&mut self, now: f64) {
+        let (count, expires) = self.login_failures;
+        let count = if now > expires { 0 } else { count };
+        self.login_failures = (count + 1, now + FAILED_LOGIN_WINDOW);
+    }
+
+    /// Whether logins are refused as a brute-force attempt.
+    #[must_use]
+    pub fn bruteforce_attempt(&self, now: f64) -> bool {
+        let (count, expires) = self.login_failures;
+        now <= expires && count >= FAILED_LOGIN_LIMIT
     }
 
     /// A new personal access token value (deterministic from the lab seed), as Foreman makes

@@ -43,6 +43,8 @@ pub enum ApiError {
     },
     /// 401: a disabled account.
     Disabled,
+    /// 401: too many failed logins lately (brute-force protection).
+    TooManyTries,
     /// 403: the user holds none of the permissions the action needs.
     Forbidden {
         /// The permissions that would allow it.
@@ -132,7 +134,9 @@ impl ApiError {
     #[must_use]
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Unauthenticated { .. } | Self::Disabled => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated { .. } | Self::Disabled | Self::TooManyTries => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::NotFound { .. } | Self::ParentNotFound { .. } | Self::NoRoute => {
                 StatusCode::NOT_FOUND
@@ -155,6 +159,9 @@ impl ApiError {
             })),
             Self::Disabled => layout(json!({
                 "message": "User account is disabled, please contact your administrator",
+            })),
+            Self::TooManyTries => layout(json!({
+                "message": "Too many tries, please try again in a few minutes.",
             })),
             Self::Forbidden { missing, details } => {
                 let details = details.clone().unwrap_or_else(|| {
@@ -220,12 +227,15 @@ impl ApiError {
     }
 }
 
-/// Rails' full message: the humanized attribute then the message (`base` has no prefix).
+/// Rails' full message: the humanized attribute then the message (`base` has no prefix; a nested
+/// attribute such as `host_parameters.value` is named by its last part, as Foreman's gettext
+/// attribute names are).
 #[must_use]
 pub fn full_message(field: &str, message: &str) -> String {
     if field == "base" {
         return message.to_owned();
     }
+    let field = field.rsplit('.').next().unwrap_or(field);
     let name = field.strip_suffix("_id").unwrap_or(field).replace('_', " ");
     let mut chars = name.chars();
     let human = chars
@@ -308,6 +318,10 @@ mod tests {
             json!({"status": 400, "error": "There was a problem in the JSON you submitted: oops"})
         );
         assert_eq!(full_message("base", "Locked."), "Locked.");
+        assert_eq!(
+            full_message("host_parameters.value", "is invalid boolean"),
+            "Value is invalid boolean"
+        );
         assert_eq!(
             full_message("current_password", "Incorrect password"),
             "Current password Incorrect password"

@@ -154,7 +154,9 @@ pub fn host_main(db: &ForemanDb, host: &Host, machine: Option<&Machine>) -> Valu
     set("image_id", Value::Null);
     set("image_name", Value::Null);
     set("created_at", time(host.created_at));
-    set("updated_at", time(host.updated_at));
+    // Foreman saves the host when its install reports done.
+    let installed = machine.and_then(|m| m.installed_at).unwrap_or(f64::MIN);
+    set("updated_at", time(host.updated_at.max(installed)));
     set("last_compile", Value::Null);
     set("global_status", 0.into());
     set("global_status_label", "OK".into());

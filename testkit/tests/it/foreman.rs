@@ -1155,3 +1155,37 @@ async fn personal_access_tokens_authenticate_until_revoked() {
     let metrics = lab.metrics();
     assert_eq!(metrics.foreman_auth.get("token"), Some(&1));
 }
+
+#[tokio::test]
+async fn thirty_failed_logins_lock_out_logins_but_not_sessions() {
+    let lab = lab(1).await;
+    let probe = admin(&lab);
+    let first = get(&probe, &api(&lab, "status")).await;
+    let cookie = first
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let intruder = Probe::new(lab.ca_pem()).with_basic("admin", "guess");
+    for _ in 0..30 {
+        assert_eq!(get(&intruder, &api(&lab, "status")).await.status, 401);
+    }
+    let locked = get(&probe, &api(&lab, "status")).await;
+    assert_eq!(locked.status, 401);
+    assert_eq!(
+        locked.json(),
+        json!({"error": {"message": "Too many tries, please try again in a few minutes."}})
+    );
+    let session = Probe::new(lab.ca_pem())
+        .send(
+            Method::GET,
+            &api(&lab, "status"),
+            &[("cookie", &cookie)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(session.status, 200);
+}
