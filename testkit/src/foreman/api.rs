@@ -112,28 +112,32 @@ pub fn process<'m>(
             &json!({"results": {"foreman": {"database": {"active": true, "duration_ms": "0"}}}}),
         );
     }
-    let mut guard = lab.state();
-    let state = &mut *guard;
-    let physics = lab.physics();
-    for machine in &mut state.machines {
-        machine.advance(physics);
-    }
-    let now = lab.clock.lab_now();
-    let (user, cookie) = match authenticate(&mut state.foreman, request, now, &lab.metrics) {
-        Ok(found) => found,
-        Err(error) => return error.response(),
+    let (result, cookie) = {
+        let mut guard = lab.state();
+        let state = &mut *guard;
+        let physics = lab.physics();
+        for machine in &mut state.machines {
+            machine.advance(physics);
+        }
+        let now = lab.clock.lab_now();
+        let (user, cookie) = match authenticate(&mut state.foreman, request, now, &lab.metrics) {
+            Ok(found) => found,
+            Err(error) => return error.response(),
+        };
+        let mut handler = Handler {
+            db: &mut state.foreman,
+            machines: &mut state.machines,
+            request,
+            body,
+            user,
+            now,
+            model,
+            work,
+        };
+        (handler.dispatch(&routed.action), cookie)
     };
-    let mut handler = Handler {
-        db: &mut state.foreman,
-        machines: &mut state.machines,
-        request,
-        body,
-        user,
-        now,
-        model,
-        work,
-    };
-    let mut response = match handler.dispatch(&routed.action) {
+    // Serialized after the lab state is unlocked: a big index must not stall the BMCs.
+    let mut response = match result {
         Ok((status, body)) => crate::server::json(status, &body),
         Err(error) => error.response(),
     };
