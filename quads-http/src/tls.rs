@@ -39,14 +39,12 @@ pub(crate) fn client_config(verification: &TlsVerification) -> Result<ClientConf
         TlsVerification::Platform => webpki(None, &provider)?,
         TlsVerification::CaBundle(path) => webpki(Some(path), &provider)?,
         TlsVerification::InsecureHosts { ca_bundle, hosts } => Arc::new(SelectiveVerifier {
-            inner: webpki(ca_bundle.as_deref(), &provider)?,
+            inner: Some(webpki(ca_bundle.as_deref(), &provider)?),
             algorithms: provider.signature_verification_algorithms,
             insecure: Insecure::Hosts(hosts.clone()),
         }),
         TlsVerification::Insecure => Arc::new(SelectiveVerifier {
-            inner: webpki(None, &provider)
-                .ok()
-                .unwrap_or_else(|| Arc::new(RejectAll(provider.signature_verification_algorithms))),
+            inner: None,
             algorithms: provider.signature_verification_algorithms,
             insecure: Insecure::All,
         }),
@@ -98,11 +96,11 @@ enum Insecure {
     Hosts(BTreeSet<String>),
 }
 
-/// Checks certificates with `inner`, except for servers the operator opted out for; handshake
-/// signatures are checked for every server.
+/// Checks certificates with `inner`, except for servers the operator opted out for (with no
+/// `inner`, every server must be opted out); handshake signatures are checked for every server.
 #[derive(Debug)]
 struct SelectiveVerifier {
-    inner: Arc<dyn ServerCertVerifier>,
+    inner: Option<Arc<dyn ServerCertVerifier>>,
     algorithms: WebPkiSupportedAlgorithms,
     insecure: Insecure,
 }
@@ -128,8 +126,14 @@ impl ServerCertVerifier for SelectiveVerifier {
         if self.skips(server_name) {
             return Ok(ServerCertVerified::assertion());
         }
-        self.inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        match &self.inner {
+            Some(inner) => {
+                inner.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
+            None => Err(rustls::Error::General(
+                "no trusted CA certificate".to_owned(),
+            )),
+        }
     }
 
     fn verify_tls12_signature(
@@ -152,46 +156,5 @@ impl ServerCertVerifier for SelectiveVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
-    }
-}
-
-/// Stands in for certificate checking where nothing is trusted and nothing needs to be.
-#[derive(Debug)]
-struct RejectAll(WebPkiSupportedAlgorithms);
-
-impl ServerCertVerifier for RejectAll {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Err(rustls::Error::General(
-            "no trusted CA certificate".to_owned(),
-        ))
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_schemes()
     }
 }
