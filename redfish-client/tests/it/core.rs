@@ -592,13 +592,21 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn no_password_or_token_reaches_the_logs() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _default = tracing::subscriber::set_default(subscriber);
+    // A global subscriber: scoped ones miss callsites that other tests cached as unwanted.
+    // Every test's logs land here too, and none may hold a secret either.
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    let captured = CAPTURED
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let sink = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::TRACE)
+                .with_writer(move || sink.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).unwrap();
+            captured
+        })
+        .clone();
 
     let mut fake = Fake::new(Flavor::Idrac9).await;
     fake.get(Flavor::Idrac9.system(), &system_on(Flavor::Idrac9))
