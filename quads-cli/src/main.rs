@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 
 mod admin;
 mod config;
+mod foreman;
 mod oob;
 
 /// Provision bare-metal server fleets: move hosts between clouds and rebuild them.
@@ -20,6 +21,8 @@ struct Cli {
 enum Command {
     /// Out-of-band BMC management over Redfish, Badfish-compatible flags (`-H` or `--host-list`).
     Oob(Box<oob::OobArgs>),
+    /// Foreman hosts and health through the Foreman API v2 (`host show`, `host list`, `status`).
+    Foreman(Box<foreman::ForemanArgs>),
     #[command(flatten)]
     Admin(admin::AdminCommand),
 }
@@ -27,6 +30,7 @@ enum Command {
 fn main() -> anyhow::Result<ExitCode> {
     match Cli::parse().command {
         Command::Oob(args) => oob::main(*args),
+        Command::Foreman(args) => Ok(foreman::main(&args)),
         Command::Admin(command) => Ok(admin::main(command)),
     }
 }

@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod admin;
+mod foreman;
 mod oob;
 mod support;
