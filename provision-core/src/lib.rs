@@ -3,6 +3,7 @@
 //! build on them.
 
 pub mod config;
+pub mod executor;
 pub mod hook;
 pub mod inventory;
 pub mod journal;

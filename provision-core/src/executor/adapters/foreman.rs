@@ -1,0 +1,368 @@
+//! [`ForemanPort`] over `foreman-client`: the cloud user (user, role, owner filter, checked by
+//! logging in as it), host reads, cached catalog lookups, parameter upserts, the one host update
+//! and the thin `build = true` listing. Each request is retried briefly when its error proves
+//! a retry safe (reads, idempotent writes, refusals that applied nothing).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use foreman_client::hosts::{Build, HostUpdate, Owner};
+use foreman_client::parameters::{NewParameter, UpsertOutcome};
+use foreman_client::roles::{NewFilter, NewRole, hosts_owned_by};
+use foreman_client::users::NewUser;
+use foreman_client::{ClientConfig, Credentials, ForemanClient, ForemanUrl, PerPage, Transport};
+use tokio_util::sync::CancellationToken;
+
+use crate::executor::ports::{
+    BuildIds, CloudUser, CloudUserSpec, ForemanHost, ForemanPort, HostSettings, PortError,
+};
+use crate::model::HostName;
+use crate::retry::{Idempotency, Jitter, RetryPolicy, Retryable, retry};
+
+/// Foreman through `foreman-client`.
+#[derive(Debug, Clone)]
+pub struct ForemanAdapter {
+    client: ForemanClient,
+    transport: Arc<dyn Transport>,
+    url: ForemanUrl,
+    requests: RetryPolicy,
+}
+
+fn port_error(e: &foreman_client::Error) -> PortError {
+    if e.is_retryable() {
+        PortError::retryable(e.to_string())
+    } else {
+        PortError::fatal(e.to_string())
+    }
+}
+
+impl ForemanAdapter {
+    /// An adapter over `client`; `transport` and `url` are used to log in as a cloud's user
+    /// (give the same limited transport the client uses).
+    #[must_use]
+    pub fn new(client: ForemanClient, transport: Arc<dyn Transport>) -> Self {
+        let url = client.url().clone();
+        Self {
+            client,
+            transport,
+            url,
+            requests: RetryPolicy {
+                max_attempts: 4,
+                base: Duration::from_millis(200),
+                max_backoff: Duration::from_secs(5),
+                jitter: Jitter::Full,
+                ..RetryPolicy::default()
+            },
+        }
+    }
+
+    /// Runs one request, retrying it while `idempotency` allows.
+    async fn call<T, F, Fut>(&self, idempotency: Idempotency, op: F) -> Result<T, PortError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, foreman_client::Error>>,
+    {
+        let never = CancellationToken::new();
+        retry(
+            &self.requests,
+            &never,
+            idempotency.classify(|e: &foreman_client::Error| {
+                let safe = idempotency.is_idempotent() || !e.request_may_have_been_applied();
+                match (e.is_retryable() && safe, e.retry_after()) {
+                    (true, Some(after)) => Retryable::YesAfter(after),
+                    (true, None) => Retryable::Yes,
+                    (false, _) => Retryable::No,
+                }
+            }),
+            op,
+        )
+        .await
+        .map_err(|e| match e.into_last_error() {
+            Some(last) => port_error(&last),
+            None => PortError::retryable("foreman request timed out"),
+        })
+    }
+
+    async fn password_works(&self, spec: &CloudUserSpec) -> Result<bool, PortError> {
+        let config = ClientConfig::new(
+            self.url.clone(),
+            Credentials::password(spec.login.clone(), spec.password.expose()),
+        );
+        let tenant = ForemanClient::with_transport(self.transport.clone(), config)
+            .map_err(|e| PortError::fatal(e.to_string()))?;
+        let tenant = &tenant;
+        self.call(Idempotency::Read, |_| async move {
+            match tenant.users().current().send().await {
+                Ok(_) => Ok(true),
+                Err(e) if e.is_unauthorized() => Ok(false),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    async fn ensure_role(&self, name: &str) -> Result<(u64, bool), PortError> {
+        let c = &self.client;
+        if let Some(role) = self
+            .call(Idempotency::Read, |_| async move {
+                c.roles().find_by_name(name).await
+            })
+            .await?
+        {
+            return Ok((role.id, false));
+        }
+        let created = self
+            .call(Idempotency::NonIdempotentWrite, |_| {
+                c.roles().create(NewRole::new(name)).send()
+            })
+            .await;
+        match created {
+            Ok(role) => Ok((role.id, true)),
+            // created by an earlier attempt whose answer was lost
+            Err(e) => match self
+                .call(Idempotency::Read, |_| async move {
+                    c.roles().find_by_name(name).await
+                })
+                .await?
+            {
+                Some(role) => Ok((role.id, true)),
+                None => Err(e),
+            },
+        }
+    }
+
+    async fn ensure_filter(
+        &self,
+        role_id: u64,
+        user_id: u64,
+        permissions: &[String],
+    ) -> Result<bool, PortError> {
+        let c = &self.client;
+        let mut wanted = Vec::new();
+        for name in permissions {
+            let p = self
+                .call(Idempotency::Read, |_| async move {
+                    c.permissions().lookup(name).await
+                })
+                .await?;
+            wanted.push(p.id);
+        }
+        wanted.sort_unstable();
+        wanted.dedup();
+        let search = hosts_owned_by(Owner::User(user_id));
+        let filters = self
+            .call(Idempotency::Read, |_| c.filters().of_role(role_id).all())
+            .await?;
+        let state = NewFilter::new(role_id, wanted.iter().copied()).search(search.clone());
+        let host_filter = filters.iter().find(|f| {
+            f.resource_type.as_deref() == Some("Host")
+                || f.search.as_deref().is_some_and(|s| s.contains("owner_id"))
+        });
+        match host_filter {
+            Some(f)
+                if f.search.as_deref() == Some(search.as_str())
+                    && f.permission_ids().as_ref() == Some(&wanted) =>
+            {
+                Ok(false)
+            }
+            Some(f) => {
+                let id = f.id;
+                self.call(Idempotency::IdempotentWrite, |_| {
+                    c.filters().update(id, state.clone()).send()
+                })
+                .await?;
+                Ok(true)
+            }
+            None => {
+                self.call(Idempotency::NonIdempotentWrite, |_| {
+                    c.filters().create(state.clone()).send()
+                })
+                .await?;
+                Ok(true)
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl ForemanPort for ForemanAdapter {
+    async fn ensure_cloud_user(&self, spec: &CloudUserSpec) -> Result<CloudUser, PortError> {
+        let c = &self.client;
+        let (role_id, mut changed) = self.ensure_role(&spec.role).await?;
+        let found = self
+            .call(Idempotency::Read, |_| async move {
+                c.users().find_by_login(&spec.login).await
+            })
+            .await?;
+        let user_id = if let Some(user) = found {
+            if !self.password_works(spec).await? {
+                self.call(Idempotency::IdempotentWrite, |_| {
+                    c.users()
+                        .set_password(user.id, spec.password.expose())
+                        .send()
+                })
+                .await?;
+                changed = true;
+            }
+            user.id
+        } else {
+            let new = NewUser::new(
+                spec.login.clone(),
+                spec.mail.clone(),
+                spec.password.expose(),
+            )
+            .roles([role_id]);
+            match self
+                .call(Idempotency::NonIdempotentWrite, |_| {
+                    c.users().create(new.clone()).send()
+                })
+                .await
+            {
+                Ok(user) => {
+                    changed = true;
+                    user.id
+                }
+                Err(e) => match self
+                    .call(Idempotency::Read, |_| async move {
+                        c.users().find_by_login(&spec.login).await
+                    })
+                    .await?
+                {
+                    Some(user) => {
+                        changed = true;
+                        user.id
+                    }
+                    None => return Err(e),
+                },
+            }
+        };
+        let (_, written) = self
+            .call(Idempotency::IdempotentWrite, |_| async move {
+                c.users().ensure_roles(user_id, [role_id]).await
+            })
+            .await?;
+        changed |= written;
+        changed |= self
+            .ensure_filter(role_id, user_id, &spec.host_permissions)
+            .await?;
+        // verify: the user logs in with the cloud's password
+        if !self.password_works(spec).await? {
+            return Err(PortError::retryable(format!(
+                "foreman user {} does not log in with the cloud's password after setting it",
+                spec.login
+            )));
+        }
+        Ok(CloudUser { user_id, changed })
+    }
+
+    async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError> {
+        let c = &self.client;
+        let found = self
+            .call(Idempotency::Read, |_| async move {
+                match c.hosts().show(name.as_str()).send().await {
+                    Ok(host) => Ok(Some(host)),
+                    Err(e) if e.is_not_found() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        let Some(host) = found else {
+            return Err(PortError::fatal(format!(
+                "host {name} is not in Foreman (or not visible to the API user)"
+            )));
+        };
+        let owner_user = match host.owner() {
+            Some(Owner::User(id)) => Some(id),
+            _ => None,
+        };
+        let parameters: BTreeMap<String, String> = host
+            .parameters
+            .iter()
+            .flatten()
+            .map(|p| (p.name.clone(), p.value_text()))
+            .collect();
+        Ok(ForemanHost {
+            id: host.id,
+            build: host.build.unwrap_or(false),
+            os_id: host.operatingsystem_id,
+            ptable_id: host.ptable_id,
+            medium_id: host.medium_id,
+            owner_user,
+            parameters,
+        })
+    }
+
+    async fn resolve(&self, os: &str, ptable: &str, medium: &str) -> Result<BuildIds, PortError> {
+        let c = &self.client;
+        let os = self
+            .call(Idempotency::Read, |_| async move {
+                c.operating_systems().lookup(os).await
+            })
+            .await?;
+        let ptable = self
+            .call(Idempotency::Read, |_| async move {
+                c.partition_tables().lookup(ptable).await
+            })
+            .await?;
+        let medium = self
+            .call(Idempotency::Read, |_| async move {
+                c.media().lookup(medium).await
+            })
+            .await?;
+        Ok(BuildIds {
+            os_id: os.id,
+            ptable_id: ptable.id,
+            medium_id: medium.id,
+        })
+    }
+
+    async fn upsert_parameter(
+        &self,
+        host_id: u64,
+        name: &str,
+        value: &str,
+    ) -> Result<bool, PortError> {
+        let c = &self.client;
+        let done = self
+            .call(Idempotency::IdempotentWrite, |_| async move {
+                c.hosts()
+                    .parameters(host_id)
+                    .upsert(NewParameter::new(name, value))
+                    .await
+            })
+            .await?;
+        Ok(done.outcome != UpsertOutcome::Unchanged)
+    }
+
+    async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError> {
+        let c = &self.client;
+        let update = HostUpdate::new()
+            .operatingsystem(settings.build.os_id)
+            .ptable(settings.build.ptable_id)
+            .medium(settings.build.medium_id)
+            .owner(Owner::User(settings.owner_user))
+            .build(Build::Enabled);
+        self.call(Idempotency::IdempotentWrite, |_| {
+            c.hosts().update(host_id, update.clone()).send()
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError> {
+        let c = &self.client;
+        let hosts = self
+            .call(Idempotency::Read, |_| {
+                c.hosts()
+                    .list_thin()
+                    .search("build = true")
+                    .per_page(PerPage::All)
+                    .all()
+            })
+            .await?;
+        Ok(hosts.into_iter().map(|h| h.name).collect())
+    }
+}

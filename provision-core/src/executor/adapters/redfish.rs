@@ -1,0 +1,215 @@
+//! [`BmcFleet`] and [`BmcPort`] over `redfish-client` (one session per BMC, logged out when the
+//! host is done and again by `close_all`), and [`BootOrders`] over Badfish's interfaces YAML.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redfish_client::{
+    AccountSpec, AccountState, BmcAddress, ClearJobs, Credentials, InterfacesFile, JobState,
+    PowerState, RedfishClient, Role, SettingsChange,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Secret;
+use crate::executor::ports::{BmcFleet, BmcPort, BootOrderChange, BootOrders, PortError, Power};
+use crate::model::Host;
+
+fn port_error(e: &redfish_client::Error) -> PortError {
+    match e {
+        redfish_client::Error::Cancelled { .. } | redfish_client::Error::Closed { .. } => {
+            PortError::cancelled(e.to_string())
+        }
+        redfish_client::Error::Timeout { .. } | redfish_client::Error::Transport { .. } => {
+            PortError::retryable(e.to_string())
+        }
+        _ if e.is_retryable() => PortError::retryable(e.to_string()),
+        _ => PortError::fatal(e.to_string()),
+    }
+}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(err)`
+fn err(e: redfish_client::Error) -> PortError {
+    port_error(&e)
+}
+
+/// The fleet's BMCs through one [`RedfishClient`], logged in as the lab's administrator.
+#[derive(Debug, Clone)]
+pub struct RedfishFleet {
+    client: RedfishClient,
+    admin: Credentials,
+}
+
+impl RedfishFleet {
+    /// A fleet reached through `client` as `admin`.
+    #[must_use]
+    pub fn new(client: RedfishClient, admin: Credentials) -> Self {
+        Self { client, admin }
+    }
+}
+
+#[async_trait]
+impl BmcFleet for RedfishFleet {
+    fn connect(&self, host: &Host) -> Result<Arc<dyn BmcPort>, PortError> {
+        let address = BmcAddress::parse(&host.bmc_address).map_err(|e| {
+            PortError::fatal(format!(
+                "bad BMC address {:?} of {}: {e}",
+                host.bmc_address, host.name
+            ))
+        })?;
+        let bmc = self.client.bmc(address, self.admin.clone());
+        Ok(Arc::new(RedfishBmc {
+            name: bmc.name().to_owned(),
+            bmc,
+        }))
+    }
+
+    async fn close_all(&self) -> usize {
+        self.client.close_all().await
+    }
+}
+
+/// One BMC.
+#[derive(Debug)]
+struct RedfishBmc {
+    name: String,
+    bmc: redfish_client::Bmc,
+}
+
+fn role(name: &str) -> Role {
+    match name {
+        "Administrator" => Role::Administrator,
+        "Operator" => Role::Operator,
+        "ReadOnly" => Role::ReadOnly,
+        other => Role::Custom(other.to_owned()),
+    }
+}
+
+#[async_trait]
+impl BmcPort for RedfishBmc {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn login_works(&self, user: &str, password: &Secret) -> Result<bool, PortError> {
+        match self
+            .bmc
+            .verify_login(user, &redfish_client::Secret::new(password.expose()))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(redfish_client::Error::Auth { .. }) => Ok(false),
+            Err(e)
+                if matches!(
+                    e.status(),
+                    Some(http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN)
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    async fn set_account(
+        &self,
+        user: &str,
+        password: &Secret,
+        role_name: &str,
+    ) -> Result<(), PortError> {
+        let spec = AccountSpec {
+            username: user.to_owned(),
+            password: redfish_client::Secret::new(password.expose()),
+            role: role(role_name),
+            state: AccountState::Enabled,
+        };
+        self.bmc.set_account(&spec).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn boot_order(&self) -> Result<Vec<String>, PortError> {
+        Ok(self.bmc.boot_order().await.map_err(err)?.names())
+    }
+
+    async fn set_boot_order(
+        &self,
+        devices: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<BootOrderChange, PortError> {
+        // A job stuck `Running` while the host is not in POST blocks the queue: only a forced
+        // clear removes it (BMCs without a Dell job queue answer Unsupported: nothing to do).
+        if let Ok(jobs) = self.bmc.jobs().await
+            && jobs.iter().any(|j| j.state == JobState::Running)
+        {
+            tracing::warn!(bmc = %self.name, "a job is stuck running: force-clearing the job queue");
+            self.bmc
+                .clear_jobs(ClearJobs::Force, cancel)
+                .await
+                .map_err(err)?;
+        }
+        match self
+            .bmc
+            .set_boot_order(devices, cancel)
+            .await
+            .map_err(err)?
+        {
+            SettingsChange::Unchanged => Ok(BootOrderChange::Unchanged),
+            SettingsChange::Applied => Ok(BootOrderChange::Applied),
+            SettingsChange::Pending { job } => Ok(BootOrderChange::Pending { job }),
+        }
+    }
+
+    async fn pxe_once(&self) -> Result<(), PortError> {
+        self.bmc.pxe_once().await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn power(&self) -> Result<Power, PortError> {
+        Ok(match self.bmc.power_state().await.map_err(err)? {
+            PowerState::On => Power::On,
+            PowerState::Off => Power::Off,
+            other => Power::Other(format!("{other:?}")),
+        })
+    }
+
+    async fn force_off(&self, cancel: &CancellationToken) -> Result<(), PortError> {
+        self.bmc.power_off(cancel).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn power_on(&self, cancel: &CancellationToken) -> Result<(), PortError> {
+        self.bmc.power_on(cancel).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        if let Err(e) = self.bmc.logout().await {
+            tracing::debug!(bmc = %self.name, error = %e, "logout failed");
+        }
+    }
+}
+
+/// Boot orders from a Badfish interfaces file, for one host type (`foreman`).
+#[derive(Debug, Clone)]
+pub struct InterfacesBootOrders {
+    file: InterfacesFile,
+    host_type: String,
+}
+
+impl InterfacesBootOrders {
+    /// The orders of `host_type` hosts in `file`.
+    #[must_use]
+    pub fn new(file: InterfacesFile, host_type: impl Into<String>) -> Self {
+        Self {
+            file,
+            host_type: host_type.into(),
+        }
+    }
+}
+
+impl BootOrders for InterfacesBootOrders {
+    fn provisioning_order(&self, host: &Host) -> Result<Vec<String>, String> {
+        self.file
+            .interfaces_for(host.name.as_str(), &self.host_type)
+            .map_err(|e| e.to_string())
+    }
+}

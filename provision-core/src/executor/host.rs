@@ -1,0 +1,783 @@
+//! The per-host step machine (DESIGN §3). Each step checks real state, acts only if needed and
+//! verifies; it journals its intent before acting and its outcome after, and is retried as a
+//! whole under its own policy (a retry re-checks first). A step journaled done for the same
+//! move by the run being continued is not run again; an intent without an outcome makes the
+//! step decide from reality (a power cycle whose power-on was journaled is not repeated).
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
+
+use super::cloud::tenant_password;
+use super::ports::{BmcPort, BootOrderChange, HostSettings, PortError, Power};
+use super::report::{HostReport, HostStatus, StepReport};
+use super::resume::{PriorStep, TO};
+use super::run::{MoveJob, Shared};
+use crate::config::Secret;
+use crate::journal::{Details, StepAttempt};
+use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
+use crate::retry::{Idempotency, RetryError, RetryPolicy, Retryable, retry};
+use crate::store::CompletedMove;
+use crate::time::Timestamp;
+
+/// The kind of a move, which decides its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Rebuild through Foreman.
+    Wipe,
+    /// Hand over as it is.
+    NoWipe,
+    /// Back to the spare pool.
+    Spare,
+}
+
+impl Kind {
+    fn steps(self) -> &'static [Step] {
+        match self {
+            Self::Wipe => &[
+                Step::BmcAccount,
+                Step::BootOrder,
+                Step::ForemanHost,
+                Step::NetworkBoot,
+                Step::InstallWait,
+                Step::Record,
+            ],
+            Self::NoWipe => &[Step::BmcAccount, Step::Record],
+            Self::Spare => &[Step::PowerOff, Step::Record],
+        }
+    }
+}
+
+/// What a finished step leaves.
+struct Done {
+    outcome: StepOutcome,
+    attempt: u32,
+    details: Details,
+}
+
+/// Why a host stopped early.
+struct Stop {
+    step: Step,
+    attempts: u32,
+    error: String,
+    interrupted: bool,
+}
+
+/// One host's move in progress.
+struct HostRun {
+    shared: Arc<Shared>,
+    job: MoveJob,
+    kind: Kind,
+    bmc: Mutex<Option<Arc<dyn BmcPort>>>,
+    /// The last power phase journaled by the network-boot step (`off`, `on`).
+    boot_phase: Mutex<Option<String>>,
+    build_start: Mutex<Option<Timestamp>>,
+    build_end: Mutex<Option<Timestamp>>,
+    boot_order_pending: Mutex<bool>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn classify(e: &PortError) -> Retryable {
+    if e.is_retryable() {
+        Retryable::Yes
+    } else {
+        Retryable::No
+    }
+}
+
+fn head_matches(order: &[String], wanted: &[String]) -> bool {
+    order.len() >= wanted.len() && wanted.iter().zip(order).all(|(w, o)| w == o)
+}
+
+fn seconds(since: Instant) -> f64 {
+    since.elapsed().as_secs_f64()
+}
+
+/// Moves one host; never panics, never returns early without a report.
+pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
+    let started = Instant::now();
+    let kind = if job.to.as_str() == shared.config.spare_cloud {
+        Kind::Spare
+    } else if job.wipe == Wipe::Yes {
+        Kind::Wipe
+    } else {
+        Kind::NoWipe
+    };
+    let span = tracing::info_span!("move", host = %job.host.name, bmc = %job.host.bmc_address);
+    let run = HostRun {
+        shared,
+        job,
+        kind,
+        bmc: Mutex::new(None),
+        boot_phase: Mutex::new(None),
+        build_start: Mutex::new(None),
+        build_end: Mutex::new(None),
+        boot_order_pending: Mutex::new(false),
+    };
+    let mut steps = Vec::new();
+    let result = run.drive(&mut steps).instrument(span.clone()).await;
+    let bmc = lock(&run.bmc).take();
+    if let Some(bmc) = bmc {
+        bmc.close().instrument(span.clone()).await;
+    }
+    let (status, failed_step, attempts, error) = match result {
+        Ok(()) => (
+            HostStatus::Moved,
+            None,
+            steps.last().map_or(0, |s: &StepReport| s.attempts),
+            None,
+        ),
+        Err(stop) => (
+            if stop.interrupted {
+                HostStatus::Interrupted
+            } else {
+                HostStatus::Failed
+            },
+            Some(stop.step.to_word()),
+            stop.attempts,
+            Some(stop.error),
+        ),
+    };
+    span.in_scope(|| match status {
+        HostStatus::Moved => tracing::info!(to = %run.job.to, "moved"),
+        HostStatus::Failed => tracing::warn!(
+            step = failed_step.as_deref().unwrap_or_default(),
+            attempts,
+            error = error.as_deref().unwrap_or_default(),
+            "move failed"
+        ),
+        HostStatus::Interrupted => tracing::warn!(
+            step = failed_step.as_deref().unwrap_or_default(),
+            "move interrupted"
+        ),
+    });
+    HostReport {
+        host: run.job.host.name.to_string(),
+        from: run.job.from.to_string(),
+        to: run.job.to.to_string(),
+        wipe: run.kind == Kind::Wipe,
+        status,
+        failed_step,
+        attempts,
+        error,
+        seconds: seconds(started),
+        steps,
+    }
+}
+
+impl HostRun {
+    fn details(&self) -> Details {
+        Details::new().with(TO, self.job.to.as_str())
+    }
+
+    fn at(&self, step: &Step, attempt: u32) -> StepAttempt {
+        StepAttempt {
+            run: self.shared.run,
+            subject: Subject::Host(self.job.host.name.clone()),
+            step: step.clone(),
+            attempt,
+        }
+    }
+
+    async fn intent(&self, step: &Step, attempt: u32, details: Details) -> Result<(), PortError> {
+        self.shared
+            .ledger
+            .intent(&self.at(step, attempt), details)
+            .await?;
+        Ok(())
+    }
+
+    fn assignment(&self) -> Result<&AssignmentSpec, PortError> {
+        self.job.assignment.as_ref().ok_or_else(|| {
+            PortError::fatal(format!(
+                "no assignment holds {} in {}: cannot derive the tenant credentials",
+                self.job.host.name, self.job.to
+            ))
+        })
+    }
+
+    fn password(&self) -> Result<Secret, PortError> {
+        Ok(tenant_password(
+            &self.shared.infra_location,
+            self.assignment()?,
+        ))
+    }
+
+    fn bmc(&self) -> Result<Arc<dyn BmcPort>, PortError> {
+        let mut slot = lock(&self.bmc);
+        if let Some(bmc) = slot.as_ref() {
+            return Ok(bmc.clone());
+        }
+        let bmc = self.shared.fleet.connect(&self.job.host)?;
+        *slot = Some(bmc.clone());
+        Ok(bmc)
+    }
+
+    async fn drive(&self, log: &mut Vec<StepReport>) -> Result<(), Stop> {
+        for step in self.kind.steps() {
+            let prior = self
+                .shared
+                .resume
+                .step(&self.job.host.name, step, self.job.to.as_str());
+            if let Some(done) = &prior.done {
+                self.restore(step, done);
+                log.push(StepReport {
+                    step: step.to_word(),
+                    outcome: "done-before".to_owned(),
+                    attempts: 0,
+                    seconds: 0.0,
+                });
+                continue;
+            }
+            let Ok(_guard) = self.shared.shutdown.start_step() else {
+                return Err(Stop {
+                    step: step.clone(),
+                    attempts: 0,
+                    error: "stopping: the step was not started".to_owned(),
+                    interrupted: true,
+                });
+            };
+            if matches!(
+                (self.kind, step),
+                (Kind::Wipe, Step::ForemanHost) | (Kind::NoWipe, Step::Record)
+            ) {
+                self.ensure_cloud(log).await?;
+            }
+            let started = Instant::now();
+            let span = tracing::info_span!("step", step = %step);
+            let result = self.run_step(step, &prior).instrument(span).await;
+            match result {
+                Ok(done) => log.push(StepReport {
+                    step: step.to_word(),
+                    outcome: done.outcome.as_str().to_owned(),
+                    attempts: done.attempt,
+                    seconds: seconds(started),
+                }),
+                Err(stop) => {
+                    log.push(StepReport {
+                        step: step.to_word(),
+                        outcome: if stop.interrupted {
+                            "cancelled"
+                        } else {
+                            "failed"
+                        }
+                        .to_owned(),
+                        attempts: stop.attempts,
+                        seconds: seconds(started),
+                    });
+                    return Err(stop);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes over what a step journaled done by an earlier run leaves for later steps.
+    fn restore(&self, step: &Step, done: &Details) {
+        match step {
+            Step::BootOrder => {
+                *lock(&self.boot_order_pending) = done.get("change") == Some("pending");
+            }
+            Step::NetworkBoot => {
+                *lock(&self.build_start) = done.get("at").and_then(|t| t.parse().ok());
+            }
+            Step::InstallWait => {
+                *lock(&self.build_end) = done.get("at").and_then(|t| t.parse().ok());
+            }
+            _ => {}
+        }
+    }
+
+    async fn ensure_cloud(&self, log: &mut Vec<StepReport>) -> Result<u64, Stop> {
+        let fail = |error: String| Stop {
+            step: Step::CloudUser,
+            attempts: 1,
+            error,
+            interrupted: self.shared.shutdown.aborted().is_cancelled(),
+        };
+        let assignment = self.assignment().map_err(|e| fail(e.message))?;
+        let started = Instant::now();
+        match self
+            .shared
+            .clouds
+            .owner(&self.shared, &self.job.to, assignment)
+            .await
+        {
+            Ok(owner) => Ok(owner),
+            Err(error) => {
+                log.push(StepReport {
+                    step: Step::CloudUser.to_word(),
+                    outcome: "failed".to_owned(),
+                    attempts: 1,
+                    seconds: seconds(started),
+                });
+                Err(fail(error))
+            }
+        }
+    }
+
+    async fn run_step(&self, step: &Step, prior: &PriorStep) -> Result<Done, Stop> {
+        if *step == Step::InstallWait {
+            return self.install_wait().await;
+        }
+        if *step == Step::NetworkBoot {
+            *lock(&self.boot_phase) = prior
+                .open_intent
+                .as_ref()
+                .and_then(|d| d.get("phase"))
+                .map(str::to_owned);
+        }
+        let policies = &self.shared.config.steps;
+        let policy: &RetryPolicy = match step {
+            Step::BmcAccount => &policies.bmc_account,
+            Step::BootOrder => &policies.boot_order,
+            Step::ForemanHost => &policies.foreman_host,
+            Step::NetworkBoot => &policies.network_boot,
+            Step::PowerOff => &policies.power_off,
+            _ => &policies.record,
+        };
+        let cancel = self.shared.shutdown.aborted().clone();
+        let result = retry(
+            policy,
+            &cancel,
+            Idempotency::IdempotentWrite.classify(classify),
+            |attempt| {
+                let cancel = &cancel;
+                async move {
+                    let r = match step {
+                        Step::BmcAccount => self.bmc_account(attempt).await,
+                        Step::BootOrder => self.boot_order(attempt, cancel).await,
+                        Step::ForemanHost => self.foreman_host(attempt).await,
+                        Step::NetworkBoot => self.network_boot(attempt, cancel).await,
+                        Step::PowerOff => self.power_off(attempt, cancel).await,
+                        _ => self.record(attempt).await,
+                    };
+                    if let Err(e) = &r {
+                        tracing::debug!(attempt, error = %e, "step attempt failed");
+                    }
+                    r
+                }
+            },
+        )
+        .await;
+        match result {
+            Ok(done) => {
+                self.shared
+                    .ledger
+                    .outcome(
+                        &self.at(step, done.attempt),
+                        done.outcome,
+                        None,
+                        done.details.clone(),
+                    )
+                    .await
+                    .map_err(|e| Stop {
+                        step: step.clone(),
+                        attempts: done.attempt,
+                        error: format!("store: {e}"),
+                        interrupted: false,
+                    })?;
+                Ok(done)
+            }
+            Err(e) => Err(self.stopped(step, e).await),
+        }
+    }
+
+    /// Journals and describes a step that gave up.
+    async fn stopped(&self, step: &Step, e: RetryError<PortError>) -> Stop {
+        let attempts = e.attempts().max(1);
+        let interrupted = matches!(e, RetryError::Cancelled { .. })
+            || e.last()
+                .and_then(|l| l.error())
+                .is_some_and(|l| l.kind == super::ports::ErrorKind::Cancelled);
+        let error = match &e {
+            RetryError::DeadlineExceeded {
+                last: Some(last), ..
+            } => format!("{e}: {last}"),
+            RetryError::Cancelled { .. } => "stopped: the grace period ended".to_owned(),
+            RetryError::NotRetryable { last, .. } => last.to_string(),
+            _ => e.to_string(),
+        };
+        let outcome = if interrupted {
+            StepOutcome::Cancelled
+        } else {
+            StepOutcome::Failed
+        };
+        if let Err(store) = self
+            .shared
+            .ledger
+            .outcome(
+                &self.at(step, attempts),
+                outcome,
+                Some(error.clone()),
+                self.details(),
+            )
+            .await
+        {
+            tracing::warn!(error = %store, "cannot journal the step's end");
+        }
+        Stop {
+            step: step.clone(),
+            attempts,
+            error,
+            interrupted,
+        }
+    }
+
+    fn done(&self, outcome: StepOutcome, attempt: u32, details: Details) -> Done {
+        Done {
+            outcome,
+            attempt,
+            details,
+        }
+    }
+
+    // ---- the steps ---------------------------------------------------------------------
+
+    async fn bmc_account(&self, attempt: u32) -> Result<Done, PortError> {
+        let bmc = self.bmc()?;
+        let user = &self.shared.config.tenant_bmc_user;
+        let password = self.password()?;
+        let details = self.details().with("user", user.as_str());
+        if bmc.login_works(user, &password).await? {
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+        }
+        self.intent(&Step::BmcAccount, attempt, details.clone())
+            .await?;
+        bmc.set_account(user, &password, &self.shared.config.tenant_bmc_role)
+            .await?;
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    async fn boot_order(
+        &self,
+        attempt: u32,
+        cancel: &CancellationToken,
+    ) -> Result<Done, PortError> {
+        let wanted = self
+            .shared
+            .boot_orders
+            .provisioning_order(&self.job.host)
+            .map_err(PortError::fatal)?;
+        let bmc = self.bmc()?;
+        let details = self.details().with("wanted", wanted.join(","));
+        if head_matches(&bmc.boot_order().await?, &wanted) {
+            *lock(&self.boot_order_pending) = false;
+            return Ok(self.done(
+                StepOutcome::AlreadyDone,
+                attempt,
+                details.with("change", "unchanged"),
+            ));
+        }
+        self.intent(&Step::BootOrder, attempt, details.clone())
+            .await?;
+        let change = bmc.set_boot_order(&wanted, cancel).await?;
+        let details = match change {
+            BootOrderChange::Pending { job } => {
+                // Applied during the POST of the network boot's power cycle, verified after it.
+                *lock(&self.boot_order_pending) = true;
+                details
+                    .with("change", "pending")
+                    .with("job", job.unwrap_or_default())
+            }
+            BootOrderChange::Applied | BootOrderChange::Unchanged => {
+                let now = bmc.boot_order().await?;
+                if !head_matches(&now, &wanted) {
+                    return Err(PortError::retryable(format!(
+                        "boot order reads back as {} after setting it",
+                        now.join(",")
+                    )));
+                }
+                details.with("change", "applied")
+            }
+        };
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    async fn foreman_host(&self, attempt: u32) -> Result<Done, PortError> {
+        let assignment = self.assignment()?;
+        let owner = self
+            .shared
+            .clouds
+            .owner(&self.shared, &self.job.to, assignment)
+            .await
+            .map_err(PortError::fatal)?;
+        let name = |what: &str, v: &Option<String>| {
+            v.clone().ok_or_else(|| {
+                PortError::fatal(format!(
+                    "assignment {} of {} names no {what}",
+                    assignment.ticket, self.job.to
+                ))
+            })
+        };
+        let foreman = &self.shared.foreman;
+        let build = foreman
+            .resolve(
+                &name("operating system", &assignment.os)?,
+                &name("partition table", &assignment.partition_table)?,
+                &name("medium", &assignment.medium)?,
+            )
+            .await?;
+        let settings = HostSettings {
+            build,
+            owner_user: owner,
+        };
+        let parameters = [
+            ("quads_cloud", self.job.to.to_string()),
+            ("quads_ticket", assignment.ticket.clone()),
+            ("quads_owner", assignment.owner.clone()),
+        ];
+        let host = foreman.host(&self.job.host.name).await?;
+        let details = self
+            .details()
+            .with("host_id", host.id.to_string())
+            .with("os_id", build.os_id.to_string())
+            .with("owner_id", owner.to_string());
+        let params_ok = |h: &super::ports::ForemanHost| {
+            parameters
+                .iter()
+                .all(|(k, v)| h.parameters.get(*k) == Some(v))
+        };
+        if settings.matches(&host) && params_ok(&host) {
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+        }
+        self.intent(&Step::ForemanHost, attempt, details.clone())
+            .await?;
+        {
+            let _object = self
+                .shared
+                .limits
+                .lock_foreman_object("host", host.id)
+                .await;
+            for (k, v) in &parameters {
+                if host.parameters.get(*k) != Some(v) {
+                    foreman.upsert_parameter(host.id, k, v).await?;
+                }
+            }
+            if !settings.matches(&host) {
+                foreman.update_host(host.id, &settings).await?;
+            }
+        }
+        let after = foreman.host(&self.job.host.name).await?;
+        if !(settings.matches(&after) && params_ok(&after)) {
+            return Err(PortError::retryable(
+                "foreman does not show the host's new settings after the update",
+            ));
+        }
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    async fn network_boot(
+        &self,
+        attempt: u32,
+        cancel: &CancellationToken,
+    ) -> Result<Done, PortError> {
+        let bmc = self.bmc()?;
+        let power = bmc.power().await?;
+        let phase = lock(&self.boot_phase).clone();
+        let details = self.details();
+        let at = self.shared.clock.now();
+        let before = match &power {
+            Power::On => "on".to_owned(),
+            Power::Off => "off".to_owned(),
+            Power::Other(s) => s.clone(),
+        };
+        match (phase.as_deref(), &power) {
+            // The power-on was journaled and the host is on: the cycle happened.
+            (Some("on"), Power::On) => {
+                *lock(&self.build_start) = Some(at);
+                return Ok(self.done(
+                    StepOutcome::AlreadyDone,
+                    attempt,
+                    details.with("resumed", "true").with("at", at.to_string()),
+                ));
+            }
+            (Some("on"), _) | (_, Power::Off) => {}
+            _ => {
+                bmc.pxe_once().await?;
+                self.intent(
+                    &Step::NetworkBoot,
+                    attempt,
+                    details.clone().with("phase", "off"),
+                )
+                .await?;
+                *lock(&self.boot_phase) = Some("off".to_owned());
+                bmc.force_off(cancel).await?;
+            }
+        }
+        bmc.pxe_once().await?;
+        self.intent(
+            &Step::NetworkBoot,
+            attempt,
+            details.clone().with("phase", "on"),
+        )
+        .await?;
+        *lock(&self.boot_phase) = Some("on".to_owned());
+        self.shared.limits.power_on().await;
+        bmc.power_on(cancel).await?;
+        if bmc.power().await? != Power::On {
+            return Err(PortError::retryable("the host is not on after powering on"));
+        }
+        *lock(&self.build_start) = Some(at);
+        Ok(self.done(
+            StepOutcome::Verified,
+            attempt,
+            details
+                .with("power_before", before)
+                .with("at", at.to_string()),
+        ))
+    }
+
+    async fn install_wait(&self) -> Result<Done, Stop> {
+        let step = Step::InstallWait;
+        let details = self.details();
+        let stop = |error: String, interrupted| Stop {
+            step: step.clone(),
+            attempts: 1,
+            error,
+            interrupted,
+        };
+        self.intent(&step, 1, details.clone())
+            .await
+            .map_err(|e| stop(e.message, false))?;
+        let timeout = self.shared.config.install_timeout;
+        let waited = tokio::select! {
+            () = self.shared.shutdown.stopping().cancelled() => None,
+            r = tokio::time::timeout(timeout, self.shared.poller.wait_built(self.job.host.name.as_str())) => Some(r.is_ok()),
+        };
+        let result = match waited {
+            None => Err(stop(
+                "stopped while waiting for the install".to_owned(),
+                true,
+            )),
+            Some(false) => Err(stop(
+                format!(
+                    "the install did not finish within {}: Foreman still shows build=true",
+                    human(timeout)
+                ),
+                false,
+            )),
+            Some(true) => self.verify_boot_order_applied().await.map_err(|e| Stop {
+                step: Step::BootOrder,
+                attempts: 1,
+                error: e.message,
+                interrupted: false,
+            }),
+        };
+        match result {
+            Ok(()) => {
+                let at = self.shared.clock.now();
+                *lock(&self.build_end) = Some(at);
+                let details = details.with("at", at.to_string());
+                self.shared
+                    .ledger
+                    .outcome(
+                        &self.at(&step, 1),
+                        StepOutcome::Verified,
+                        None,
+                        details.clone(),
+                    )
+                    .await
+                    .map_err(|e| stop(format!("store: {e}"), false))?;
+                Ok(self.done(StepOutcome::Verified, 1, details))
+            }
+            Err(s) => {
+                let outcome = if s.interrupted {
+                    StepOutcome::Cancelled
+                } else {
+                    StepOutcome::Failed
+                };
+                if let Err(e) = self
+                    .shared
+                    .ledger
+                    .outcome(&self.at(&step, 1), outcome, Some(s.error.clone()), details)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot journal the step's end");
+                }
+                Err(s)
+            }
+        }
+    }
+
+    /// After the install: a boot order staged in a config job must have been applied.
+    async fn verify_boot_order_applied(&self) -> Result<(), PortError> {
+        if !*lock(&self.boot_order_pending) {
+            return Ok(());
+        }
+        let wanted = self
+            .shared
+            .boot_orders
+            .provisioning_order(&self.job.host)
+            .map_err(PortError::fatal)?;
+        let bmc = self.bmc()?;
+        let mut last = PortError::fatal("unread");
+        for _ in 0..3 {
+            match bmc.boot_order().await {
+                Ok(order) if head_matches(&order, &wanted) => return Ok(()),
+                Ok(order) => {
+                    return Err(PortError::fatal(format!(
+                        "the boot-order config job did not apply: the order is {}",
+                        order.join(",")
+                    )));
+                }
+                Err(e) if e.is_retryable() => last = e,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last)
+    }
+
+    async fn power_off(&self, attempt: u32, cancel: &CancellationToken) -> Result<Done, PortError> {
+        let bmc = self.bmc()?;
+        let details = self.details();
+        if bmc.power().await? == Power::Off {
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+        }
+        self.intent(&Step::PowerOff, attempt, details.clone())
+            .await?;
+        bmc.force_off(cancel).await?;
+        if bmc.power().await? != Power::Off {
+            return Err(PortError::retryable(
+                "the host is not off after powering off",
+            ));
+        }
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    async fn record(&self, attempt: u32) -> Result<Done, PortError> {
+        let ledger = &self.shared.ledger;
+        let details = self.details();
+        if ledger.current_cloud(&self.job.host.name).await?.as_ref() == Some(&self.job.to) {
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+        }
+        self.intent(&Step::Record, attempt, details.clone()).await?;
+        let done = CompletedMove {
+            host: self.job.host.name.clone(),
+            to: self.job.to.clone(),
+            schedule: self.job.schedule,
+            build_start: *lock(&self.build_start),
+            build_end: *lock(&self.build_end),
+        };
+        ledger.complete_move(done).await?;
+        if ledger.current_cloud(&self.job.host.name).await?.as_ref() != Some(&self.job.to) {
+            return Err(PortError::fatal("the store does not show the new cloud"));
+        }
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+}
+
+fn human(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 && s.is_multiple_of(60) {
+        format!("{}m", s / 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}

@@ -1,0 +1,32 @@
+//! The move-and-rebuild executor (DESIGN §3): cloud-level steps once per cloud, per-host steps
+//! as check → act if needed → verify with their own retry policies, every cloud and host at
+//! once within the limits (DESIGN §4), one Foreman query per interval for every install wait,
+//! journaled intent and outcome so that a new run continues a crashed or interrupted one.
+//!
+//! Code map:
+//! - [`ports`]: the Foreman, BMC, boot-order and ledger traits the steps use.
+//! - [`adapters`]: those ports over `foreman-client`, `redfish-client` and the interfaces YAML.
+//! - [`run`]: orchestration ([`execute`]) and a whole run against the store ([`move_hosts`]).
+//! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine.
+//! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
+//! - [`report`]: per-host results and the run summary (versioned JSON).
+//! - [`config`]: `[executor]` settings.
+
+pub mod adapters;
+mod cloud;
+pub mod config;
+mod host;
+mod poller;
+pub mod ports;
+pub mod report;
+pub mod resume;
+pub mod run;
+
+#[cfg(test)]
+mod tests;
+
+pub use cloud::tenant_password;
+pub use config::{ExecutorConfig, StepPolicies};
+pub use report::{HostReport, HostStatus, RunCounts, RunReport, StepReport};
+pub use resume::ResumeState;
+pub use run::{ExecError, Execution, MoveJob, MoveRequest, Ports, RunSetup, execute, move_hosts};

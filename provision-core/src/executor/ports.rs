@@ -1,0 +1,297 @@
+//! The executor's ports: the Foreman, BMC and store operations the step machine needs, as small
+//! traits. Adapters implement them over `foreman-client`, `redfish-client` and the [`Store`];
+//! tests implement them in memory (and under a paused tokio clock).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Secret;
+use crate::journal::{Details, StepAttempt};
+use crate::model::{CloudName, Host, HostName, StepOutcome};
+use crate::store::{CompletedMove, Store, StoreError};
+
+/// Whether trying again may help.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A transient failure (transport, 5xx, busy): the step may be tried again.
+    Retryable,
+    /// Trying again changes nothing (refused credentials, unknown name, bad input).
+    Final,
+    /// The operation was cancelled.
+    Cancelled,
+}
+
+/// What a port operation failed with: a message fit for an operator (never a secret) and
+/// whether a retry may help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PortError {
+    /// Retryable, final or cancelled.
+    pub kind: ErrorKind,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl PortError {
+    /// A transient failure.
+    pub fn retryable(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Retryable,
+            message: message.into(),
+        }
+    }
+
+    /// A failure no retry fixes.
+    pub fn fatal(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Final,
+            message: message.into(),
+        }
+    }
+
+    /// A cancelled operation.
+    pub fn cancelled(message: impl Into<String>) -> Self {
+        Self {
+            kind: ErrorKind::Cancelled,
+            message: message.into(),
+        }
+    }
+
+    /// Whether a retry may help.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        self.kind == ErrorKind::Retryable
+    }
+}
+
+impl From<StoreError> for PortError {
+    fn from(e: StoreError) -> Self {
+        Self::fatal(format!("store: {e}"))
+    }
+}
+
+/// The Foreman user, role and filter of one cloud.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CloudUserSpec {
+    /// The login (the cloud's name).
+    pub login: String,
+    /// Its e-mail address.
+    pub mail: String,
+    /// Its password (`{infra_location}@{ticket}`).
+    pub password: Secret,
+    /// The role's name (the cloud's name).
+    pub role: String,
+    /// Host permissions the role's filter grants on the user's own hosts.
+    pub host_permissions: Vec<String>,
+}
+
+/// What ensuring a cloud's user found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloudUser {
+    /// The user's Foreman id (the owner of the cloud's hosts).
+    pub user_id: u64,
+    /// Whether anything was written.
+    pub changed: bool,
+}
+
+/// A host as the executor needs to see it in Foreman.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForemanHost {
+    /// Foreman id.
+    pub id: u64,
+    /// Build mode.
+    pub build: bool,
+    /// Operating system id.
+    pub os_id: Option<u64>,
+    /// Partition table id.
+    pub ptable_id: Option<u64>,
+    /// Installation medium id.
+    pub medium_id: Option<u64>,
+    /// The owning user's id, when a user owns it.
+    pub owner_user: Option<u64>,
+    /// The host's own parameters, as text.
+    pub parameters: BTreeMap<String, String>,
+}
+
+/// Validated catalog ids of a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BuildIds {
+    /// Operating system.
+    pub os_id: u64,
+    /// Partition table.
+    pub ptable_id: u64,
+    /// Installation medium.
+    pub medium_id: u64,
+}
+
+/// What one `PUT /hosts/:id` sets: the build, the owner and `build=true`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostSettings {
+    /// OS, partition table, medium.
+    pub build: BuildIds,
+    /// The owning user.
+    pub owner_user: u64,
+}
+
+impl HostSettings {
+    /// Whether `host` already has these settings and `build=true`.
+    #[must_use]
+    pub fn matches(&self, host: &ForemanHost) -> bool {
+        host.build
+            && host.os_id == Some(self.build.os_id)
+            && host.ptable_id == Some(self.build.ptable_id)
+            && host.medium_id == Some(self.build.medium_id)
+            && host.owner_user == Some(self.owner_user)
+    }
+}
+
+/// The Foreman operations of a move.
+#[async_trait]
+pub trait ForemanPort: Send + Sync + fmt::Debug {
+    /// Makes the cloud's user, role and filter as `spec` says (check, act if needed, verify).
+    async fn ensure_cloud_user(&self, spec: &CloudUserSpec) -> Result<CloudUser, PortError>;
+    /// One host, with its parameters.
+    async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError>;
+    /// The catalog ids of an OS, partition table and medium by name (cached lookups); an unknown
+    /// name is a final error.
+    async fn resolve(&self, os: &str, ptable: &str, medium: &str) -> Result<BuildIds, PortError>;
+    /// Makes the host parameter `name` hold `value`; whether it wrote.
+    async fn upsert_parameter(
+        &self,
+        host_id: u64,
+        name: &str,
+        value: &str,
+    ) -> Result<bool, PortError>;
+    /// One `PUT /hosts/:id` with the settings and `build=true`.
+    async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError>;
+    /// The names of every host in build mode: one thin query, all pages.
+    async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError>;
+}
+
+/// A power state as the executor needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Power {
+    /// On (or going through POST).
+    On,
+    /// Off.
+    Off,
+    /// Anything else (powering on or off), as the BMC says it.
+    Other(String),
+}
+
+/// What setting the persistent boot order did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootOrderChange {
+    /// It already was so.
+    Unchanged,
+    /// Applied now.
+    Applied,
+    /// Staged in a config job applied at the next POST.
+    Pending {
+        /// The job's id, when the BMC named it.
+        job: Option<String>,
+    },
+}
+
+/// One BMC's operations.
+#[async_trait]
+pub trait BmcPort: Send + Sync + fmt::Debug {
+    /// The BMC's address, for logs.
+    fn name(&self) -> &str;
+    /// Whether a login as `user` with `password` works (logged out again).
+    async fn login_works(&self, user: &str, password: &Secret) -> Result<bool, PortError>;
+    /// Sets the user's password and role (creating it if needed), then verifies by logging in.
+    async fn set_account(&self, user: &str, password: &Secret, role: &str)
+    -> Result<(), PortError>;
+    /// The persistent boot order, device names first to last.
+    async fn boot_order(&self) -> Result<Vec<String>, PortError>;
+    /// Puts `devices` first in the persistent boot order (on Dell: clears the job queue and
+    /// creates the config job, applied at the next POST).
+    async fn set_boot_order(
+        &self,
+        devices: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<BootOrderChange, PortError>;
+    /// One-time network boot at the next power-on.
+    async fn pxe_once(&self) -> Result<(), PortError>;
+    /// The power state now.
+    async fn power(&self) -> Result<Power, PortError>;
+    /// Forces power off and waits for `Off`.
+    async fn force_off(&self, cancel: &CancellationToken) -> Result<(), PortError>;
+    /// Powers on and waits for `On`.
+    async fn power_on(&self, cancel: &CancellationToken) -> Result<(), PortError>;
+    /// Logs the session out (best effort).
+    async fn close(&self);
+}
+
+/// The BMCs of the fleet.
+#[async_trait]
+pub trait BmcFleet: Send + Sync + fmt::Debug {
+    /// The handle of one host's BMC (nothing is sent yet).
+    ///
+    /// # Errors
+    /// A final [`PortError`] when its address cannot be used.
+    fn connect(&self, host: &Host) -> Result<Arc<dyn BmcPort>, PortError>;
+    /// Logs every session out; how many were closed.
+    async fn close_all(&self) -> usize;
+}
+
+/// The provisioning boot order ("foreman" host type) of each host (Badfish interfaces YAML).
+pub trait BootOrders: Send + Sync + fmt::Debug {
+    /// The devices that must head the persistent boot order of `host`.
+    ///
+    /// # Errors
+    /// A message when the interfaces file has no entry for the host.
+    fn provisioning_order(&self, host: &Host) -> Result<Vec<String>, String>;
+}
+
+/// Where the executor journals and records moves.
+#[async_trait]
+pub trait Ledger: Send + Sync + fmt::Debug {
+    /// Journals an intent (before acting).
+    async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError>;
+    /// Journals an outcome (after acting and verifying).
+    async fn outcome(
+        &self,
+        at: &StepAttempt,
+        outcome: StepOutcome,
+        error: Option<String>,
+        details: Details,
+    ) -> Result<(), StoreError>;
+    /// The cloud the store says the host is in.
+    async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError>;
+    /// Records a successful move.
+    async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError>;
+}
+
+#[async_trait]
+impl Ledger for Store {
+    async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError> {
+        self.journal().intent(at, details).await.map(|_| ())
+    }
+
+    async fn outcome(
+        &self,
+        at: &StepAttempt,
+        outcome: StepOutcome,
+        error: Option<String>,
+        details: Details,
+    ) -> Result<(), StoreError> {
+        self.journal()
+            .outcome(at, outcome, error, details)
+            .await
+            .map(|_| ())
+    }
+
+    async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError> {
+        Ok(self.host(host.clone()).await?.map(|h| h.current_cloud))
+    }
+
+    async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError> {
+        Store::complete_move(self, done).await
+    }
+}

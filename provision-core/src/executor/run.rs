@@ -1,0 +1,401 @@
+//! Orchestration of a run: every host of every cloud at once (bounded by the limits), the shared
+//! install poller, cloud setups on first use, shutdown (no new host or step, in-flight writes
+//! finish within the grace period, sessions logged out), and, against the store, the run lock,
+//! the journal of the run being continued, the plan, and the clouds' status at the end.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::cloud::CloudSetups;
+use super::config::ExecutorConfig;
+use super::host::move_host;
+use super::poller::InstallPoller;
+use super::ports::{BmcFleet, BootOrders, ForemanPort, Ledger};
+use super::report::{HostReport, HostStatus, REPORT_VERSION, RunReport};
+use super::resume::ResumeState;
+use crate::limits::{LimitError, Limits};
+use crate::model::{
+    AssignmentSpec, CloudName, CloudStatus, Host, HostName, RunId, RunKind, RunState, ScheduleId,
+    Wipe,
+};
+use crate::plan::{PlanInput, plan};
+use crate::shutdown::Shutdown;
+use crate::store::{Store, StoreError};
+use crate::time::{Clock, Timestamp};
+
+/// One host to move, with everything its steps need.
+#[derive(Debug, Clone)]
+pub struct MoveJob {
+    /// The host (its BMC address, model, type).
+    pub host: Host,
+    /// The cloud it is in.
+    pub from: CloudName,
+    /// The cloud it moves to.
+    pub to: CloudName,
+    /// Whether it is rebuilt.
+    pub wipe: Wipe,
+    /// The schedule it moves for.
+    pub schedule: Option<ScheduleId>,
+    /// The assignment it moves for (ticket, owner, OS).
+    pub assignment: Option<AssignmentSpec>,
+}
+
+/// The outside world of a run.
+#[derive(Debug, Clone)]
+pub struct Ports {
+    /// Foreman.
+    pub foreman: Arc<dyn ForemanPort>,
+    /// The BMCs.
+    pub fleet: Arc<dyn BmcFleet>,
+    /// The provisioning boot orders.
+    pub boot_orders: Arc<dyn BootOrders>,
+    /// Where wall-clock times come from (build start and end).
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What one execution needs besides its jobs.
+#[derive(Debug, Clone)]
+pub struct Execution {
+    /// The run journaled under.
+    pub run: RunId,
+    /// Behaviour.
+    pub config: ExecutorConfig,
+    /// Tenant passwords are `{infra_location}@{ticket}`.
+    pub infra_location: String,
+    /// The outside world.
+    pub ports: Ports,
+    /// The journal and the record of moves.
+    pub ledger: Arc<dyn Ledger>,
+    /// The limits (shared with the transports given to the clients).
+    pub limits: Limits,
+    /// The stop switch.
+    pub shutdown: Shutdown,
+    /// What earlier runs journaled.
+    pub resume: ResumeState,
+    /// The schedule time planned for.
+    pub target_time: Timestamp,
+}
+
+/// What the steps of every host share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) run: RunId,
+    pub(crate) config: ExecutorConfig,
+    pub(crate) infra_location: String,
+    pub(crate) foreman: Arc<dyn ForemanPort>,
+    pub(crate) fleet: Arc<dyn BmcFleet>,
+    pub(crate) boot_orders: Arc<dyn BootOrders>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ledger: Arc<dyn Ledger>,
+    pub(crate) limits: Limits,
+    pub(crate) shutdown: Shutdown,
+    pub(crate) poller: Arc<InstallPoller>,
+    pub(crate) clouds: CloudSetups,
+    pub(crate) resume: ResumeState,
+}
+
+/// Moves every job at once within the limits; returns when every host finished, failed or was
+/// stopped. Never fails as a whole: each host's result says how it ended.
+pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
+    let started = Instant::now();
+    let poller = InstallPoller::new();
+    let stop_polling = CancellationToken::new();
+    let poll_task = tokio::spawn(poller.clone().run(
+        exec.ports.foreman.clone(),
+        exec.config.poll_interval,
+        stop_polling.clone(),
+    ));
+    let shared = Arc::new(Shared {
+        run: exec.run,
+        config: exec.config,
+        infra_location: exec.infra_location,
+        foreman: exec.ports.foreman,
+        fleet: exec.ports.fleet,
+        boot_orders: exec.ports.boot_orders,
+        clock: exec.ports.clock,
+        ledger: exec.ledger,
+        limits: exec.limits,
+        shutdown: exec.shutdown,
+        poller: poller.clone(),
+        clouds: CloudSetups::default(),
+        resume: exec.resume,
+    });
+    let watcher = {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            shared.shutdown.stopping().cancelled().await;
+            shared.limits.stop_starting_hosts();
+        })
+    };
+    let mut waiting: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
+    let mut set = JoinSet::new();
+    for job in jobs {
+        waiting.insert(
+            job.host.name.to_string(),
+            (
+                job.from.to_string(),
+                job.to.to_string(),
+                job.wipe == Wipe::Yes,
+            ),
+        );
+        let shared = shared.clone();
+        set.spawn(async move {
+            match shared.limits.host_slot().await {
+                Ok(permit) => {
+                    let report = move_host(shared, job).await;
+                    drop(permit);
+                    report
+                }
+                Err(_) => not_started(&job, "stopping: the host's move was not started"),
+            }
+        });
+    }
+    let mut hosts = Vec::with_capacity(waiting.len());
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(report) => {
+                waiting.remove(&report.host);
+                hosts.push(report);
+            }
+            Err(e) => tracing::error!(error = %e, "a host's task ended abnormally"),
+        }
+    }
+    for (host, (from, to, wipe)) in waiting {
+        hosts.push(HostReport {
+            host,
+            from,
+            to,
+            wipe,
+            status: HostStatus::Failed,
+            failed_step: None,
+            attempts: 0,
+            error: Some("the host's task ended abnormally (see the log)".to_owned()),
+            seconds: 0.0,
+            steps: Vec::new(),
+        });
+    }
+    hosts.sort_by(|a, b| a.host.cmp(&b.host));
+    stop_polling.cancel();
+    let _ = poll_task.await;
+    watcher.abort();
+    let closed = shared.fleet.close_all().await;
+    if closed > 0 {
+        tracing::info!(sessions = closed, "logged out the remaining BMC sessions");
+    }
+    RunReport {
+        version: REPORT_VERSION,
+        run: shared.run.0,
+        target_time: exec.target_time.to_string(),
+        interrupted: !shared.shutdown.may_start(),
+        counts: RunReport::count(&hosts),
+        provisioned_clouds: Vec::new(),
+        hosts,
+        install_polls: poller.polls(),
+        seconds: started.elapsed().as_secs_f64(),
+        limits: shared.limits.report(),
+    }
+}
+
+fn not_started(job: &MoveJob, why: &str) -> HostReport {
+    HostReport {
+        host: job.host.name.to_string(),
+        from: job.from.to_string(),
+        to: job.to.to_string(),
+        wipe: job.wipe == Wipe::Yes,
+        status: HostStatus::Interrupted,
+        failed_step: None,
+        attempts: 0,
+        error: Some(why.to_owned()),
+        seconds: 0.0,
+        steps: Vec::new(),
+    }
+}
+
+/// Why a run could not be made.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ExecError {
+    /// The store refused or failed (another run active, unknown cloud, ...).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A limit cannot be built from the configuration.
+    #[error(transparent)]
+    Limits(#[from] LimitError),
+    /// `--resume` with no interrupted run to continue.
+    #[error("there is no interrupted run to resume (the last run finished)")]
+    NothingToResume,
+    /// `--cloud` names no cloud.
+    #[error("cloud {0} does not exist")]
+    UnknownCloud(CloudName),
+}
+
+impl ExecError {
+    /// Whether the request was refused as given (usage or configuration).
+    #[must_use]
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_refusal(),
+            Self::Limits(_) | Self::NothingToResume | Self::UnknownCloud(_) => true,
+        }
+    }
+}
+
+/// What `quads move-hosts` asks for.
+#[derive(Debug, Clone, Default)]
+pub struct MoveRequest {
+    /// Plan for this time (default: now; with `resume`, the interrupted run's time).
+    pub at: Option<Timestamp>,
+    /// Only moves into this cloud.
+    pub cloud: Option<CloudName>,
+    /// Continue the last interrupted run (its time, unless `at` is given).
+    pub resume: bool,
+    /// Hosts never moved.
+    pub untouchable: BTreeSet<HostName>,
+}
+
+/// Everything but the store a run needs.
+#[derive(Debug, Clone)]
+pub struct RunSetup {
+    /// Behaviour.
+    pub config: ExecutorConfig,
+    /// Tenant passwords are `{infra_location}@{ticket}`.
+    pub infra_location: String,
+    /// The outside world.
+    pub ports: Ports,
+    /// The limits (shared with the transports given to the clients).
+    pub limits: Limits,
+    /// The stop switch (wire it to the signals).
+    pub shutdown: Shutdown,
+}
+
+/// A whole run against the store: takes the run lock, reads the journal of the run it
+/// continues, plans, executes, records each cloud's status and the run's end.
+///
+/// # Errors
+/// [`ExecError`] when the run cannot start (another run active, nothing to resume, ...).
+pub async fn move_hosts(
+    store: &Store,
+    request: &MoveRequest,
+    setup: RunSetup,
+) -> Result<RunReport, ExecError> {
+    let last = store.runs(1).await?.into_iter().next();
+    let continuable = last.as_ref().filter(|r| {
+        r.kind == RunKind::MoveHosts
+            && matches!(
+                r.state,
+                RunState::Interrupted | RunState::Abandoned | RunState::Active
+            )
+    });
+    if request.resume && continuable.is_none() {
+        return Err(ExecError::NothingToResume);
+    }
+    let snapshot = store.snapshot().await?;
+    if let Some(c) = &request.cloud
+        && !snapshot.clouds.iter().any(|x| x.name == *c)
+    {
+        return Err(ExecError::UnknownCloud(c.clone()));
+    }
+    let at = match (request.at, request.resume, continuable) {
+        (Some(at), _, _) => at,
+        (None, true, Some(run)) => run.target_time,
+        _ => setup.ports.clock.now(),
+    };
+    let lock = store.begin_run(RunKind::MoveHosts, at).await?;
+    let run = lock.id();
+    let outcome = async {
+        let resume = ResumeState::load(store, run).await?;
+        if !resume.runs.is_empty() {
+            tracing::info!(runs = ?resume.runs.iter().map(|r| r.0).collect::<Vec<_>>(), "continuing from the journal");
+        }
+        let snapshot = store.snapshot().await?;
+        let input = PlanInput {
+            hosts: &snapshot.hosts,
+            clouds: &snapshot.clouds,
+            assignments: &snapshot.assignments,
+            schedules: &snapshot.schedules,
+            at,
+            cloud: request.cloud.as_ref(),
+            untouchable: &request.untouchable,
+        };
+        let planned = plan(&input);
+        for s in &planned.skipped {
+            tracing::warn!(host = %s.host, reason = %s.reason, "not moved");
+        }
+        let jobs: Vec<MoveJob> = planned
+            .moves
+            .iter()
+            .filter_map(|m| {
+                let host = snapshot.hosts.iter().find(|h| h.name == m.host)?.clone();
+                let assignment = m.assignment.and_then(|id| {
+                    snapshot
+                        .assignments
+                        .iter()
+                        .find(|a| a.id == id)
+                        .map(|a| a.spec.clone())
+                });
+                Some(MoveJob {
+                    host,
+                    from: m.from.clone(),
+                    to: m.to.clone(),
+                    wipe: m.wipe,
+                    schedule: m.schedule,
+                    assignment,
+                })
+            })
+            .collect();
+        let targets: BTreeSet<CloudName> = jobs.iter().map(|j| j.to.clone()).collect();
+        let mut report = execute(
+            Execution {
+                run,
+                config: setup.config,
+                infra_location: setup.infra_location,
+                ports: setup.ports,
+                ledger: Arc::new(store.clone()),
+                limits: setup.limits,
+                shutdown: setup.shutdown,
+                resume,
+                target_time: at,
+            },
+            jobs,
+        )
+        .await;
+        // A cloud is provisioned when no host scheduled into it remains to move.
+        let after = store.snapshot().await?;
+        let remaining = plan(&PlanInput {
+            hosts: &after.hosts,
+            clouds: &after.clouds,
+            assignments: &after.assignments,
+            schedules: &after.schedules,
+            at,
+            cloud: None,
+            untouchable: &request.untouchable,
+        });
+        for cloud in targets {
+            let pending = remaining.moves.iter().any(|m| m.to == cloud)
+                || remaining
+                    .skipped
+                    .iter()
+                    .any(|s| s.to.as_ref() == Some(&cloud));
+            let status = if pending {
+                CloudStatus::Pending
+            } else {
+                report.provisioned_clouds.push(cloud.to_string());
+                CloudStatus::Provisioned
+            };
+            store.set_cloud_status(cloud, status).await?;
+        }
+        Ok::<RunReport, ExecError>(report)
+    }
+    .await;
+    let state = match &outcome {
+        Ok(r) if r.interrupted => RunState::Interrupted,
+        Ok(r) if r.all_moved() => RunState::Succeeded,
+        _ => RunState::Failed,
+    };
+    store.finish_run(lock, state).await?;
+    outcome
+}

@@ -1,0 +1,769 @@
+//! Unit tests of the step machine against in-memory fakes under a paused tokio clock: every
+//! host moves with one power cycle, failures stay isolated, a stop interrupts cleanly and a new
+//! run continues from the journal without repeating a verified power cycle; 10,000 hosts.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::ports::{
+    BmcFleet, BmcPort, BootOrderChange, BootOrders, BuildIds, CloudUser, CloudUserSpec,
+    ForemanHost, ForemanPort, HostSettings, Ledger, PortError, Power,
+};
+use super::report::HostStatus;
+use super::resume::ResumeState;
+use super::run::{Execution, MoveJob, Ports, execute};
+use super::{ExecutorConfig, RunReport};
+use crate::config::Secret;
+use crate::journal::{Details, StepAttempt};
+use crate::limits::{Limits, RateConfig};
+use crate::model::{
+    AssignmentSpec, BootType, CloudName, EntryId, Host, HostName, HostState, JournalEntry, Phase,
+    RunId, StepOutcome, Wipe,
+};
+use crate::retry::{Jitter, RetryPolicy};
+use crate::shutdown::Shutdown;
+use crate::store::{CompletedMove, StoreError};
+use crate::time::{Clock, Timestamp, TokioClock};
+
+const WANTED: [&str; 2] = ["NIC.Integrated.1-1-1", "HardDisk.List.1-1"];
+const OTHER: [&str; 2] = ["NIC.Integrated.1-2-1", "HardDisk.List.1-1"];
+
+#[derive(Debug, Default)]
+struct Machine {
+    power_on: bool,
+    order: Vec<String>,
+    pending_order: Option<Vec<String>>,
+    pxe: bool,
+    installing_until: Option<Instant>,
+    account: Option<String>,
+    cycles: u32,
+    power_ons: u32,
+    installs: u32,
+    dead: bool,
+}
+
+/// Foreman and the BMCs of a fake lab, sharing one state.
+#[derive(Debug)]
+struct Lab {
+    machines: Mutex<HashMap<String, Machine>>,
+    hosts: Mutex<HashMap<String, ForemanHost>>,
+    users: Mutex<BTreeMap<String, u64>>,
+    user_ensures: AtomicU64,
+    polls: AtomicU64,
+    host_writes_in_flight: Mutex<HashMap<u64, u32>>,
+    overlapping_writes: AtomicU64,
+    install: Duration,
+    latency: Duration,
+}
+
+impl Lab {
+    fn new(names: &[String], dead: &[usize]) -> Arc<Self> {
+        let mut machines = HashMap::new();
+        let mut hosts = HashMap::new();
+        for (i, n) in names.iter().enumerate() {
+            let order = if i % 3 == 0 { &OTHER } else { &WANTED };
+            machines.insert(
+                n.clone(),
+                Machine {
+                    power_on: i % 10 != 0,
+                    order: order.map(str::to_owned).to_vec(),
+                    dead: dead.contains(&i),
+                    ..Machine::default()
+                },
+            );
+            hosts.insert(
+                n.clone(),
+                ForemanHost {
+                    id: i as u64 + 1,
+                    ..ForemanHost::default()
+                },
+            );
+        }
+        Arc::new(Self {
+            machines: Mutex::new(machines),
+            hosts: Mutex::new(hosts),
+            users: Mutex::new(BTreeMap::new()),
+            user_ensures: AtomicU64::new(0),
+            polls: AtomicU64::new(0),
+            host_writes_in_flight: Mutex::new(HashMap::new()),
+            overlapping_writes: AtomicU64::new(0),
+            install: Duration::from_secs(600),
+            latency: Duration::from_millis(200),
+        })
+    }
+
+    /// Moves the installs of `only` (or of every host) forward to now.
+    fn advance(&self, only: Option<&str>) {
+        let now = Instant::now();
+        let mut machines = self.machines.lock().unwrap();
+        let mut hosts = self.hosts.lock().unwrap();
+        let mut finish = |name: &str, m: &mut Machine| {
+            if m.installing_until.is_some_and(|t| t <= now) {
+                m.installing_until = None;
+                m.installs += 1;
+                if let Some(h) = hosts.get_mut(name) {
+                    h.build = false;
+                }
+            }
+        };
+        match only {
+            Some(name) => {
+                if let Some(m) = machines.get_mut(name) {
+                    finish(name, m);
+                }
+            }
+            None => {
+                for (name, m) in machines.iter_mut() {
+                    finish(name, m);
+                }
+            }
+        }
+    }
+
+    fn machine<T>(&self, name: &str, f: impl FnOnce(&mut Machine) -> T) -> Result<T, PortError> {
+        let mut machines = self.machines.lock().unwrap();
+        let m = machines.get_mut(name).unwrap();
+        if m.dead {
+            return Err(PortError::retryable(format!("{name}: connection refused")));
+        }
+        Ok(f(m))
+    }
+}
+
+#[async_trait]
+impl ForemanPort for Lab {
+    async fn ensure_cloud_user(&self, spec: &CloudUserSpec) -> Result<CloudUser, PortError> {
+        tokio::time::sleep(self.latency * 5).await;
+        self.user_ensures.fetch_add(1, Ordering::SeqCst);
+        let mut users = self.users.lock().unwrap();
+        let next = users.len() as u64 + 100;
+        let id = *users.entry(spec.login.clone()).or_insert(next);
+        Ok(CloudUser {
+            user_id: id,
+            changed: true,
+        })
+    }
+
+    async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError> {
+        tokio::time::sleep(self.latency).await;
+        self.advance(Some(name.as_str()));
+        self.hosts
+            .lock()
+            .unwrap()
+            .get(name.as_str())
+            .cloned()
+            .ok_or_else(|| PortError::fatal(format!("host {name} is not in Foreman")))
+    }
+
+    async fn resolve(&self, os: &str, _ptable: &str, _medium: &str) -> Result<BuildIds, PortError> {
+        if os != "RedHat 9.4" {
+            return Err(PortError::fatal(format!(
+                "operating system {os:?} not found in Foreman"
+            )));
+        }
+        Ok(BuildIds {
+            os_id: 1,
+            ptable_id: 2,
+            medium_id: 3,
+        })
+    }
+
+    async fn upsert_parameter(
+        &self,
+        host_id: u64,
+        name: &str,
+        value: &str,
+    ) -> Result<bool, PortError> {
+        self.write(host_id, |h| {
+            h.parameters.insert(name.to_owned(), value.to_owned());
+        })
+        .await;
+        Ok(true)
+    }
+
+    async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError> {
+        let s = *settings;
+        self.write(host_id, move |h| {
+            h.build = true;
+            h.os_id = Some(s.build.os_id);
+            h.ptable_id = Some(s.build.ptable_id);
+            h.medium_id = Some(s.build.medium_id);
+            h.owner_user = Some(s.owner_user);
+        })
+        .await;
+        Ok(())
+    }
+
+    async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError> {
+        self.polls.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.latency).await;
+        self.advance(None);
+        Ok(self
+            .hosts
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, h)| h.build)
+            .map(|(n, _)| n.clone())
+            .collect())
+    }
+}
+
+impl Lab {
+    async fn write(&self, host_id: u64, f: impl FnOnce(&mut ForemanHost)) {
+        {
+            let mut in_flight = self.host_writes_in_flight.lock().unwrap();
+            let n = in_flight.entry(host_id).or_default();
+            if *n > 0 {
+                self.overlapping_writes.fetch_add(1, Ordering::SeqCst);
+            }
+            *n += 1;
+        }
+        tokio::time::sleep(self.latency).await;
+        let name = format!("h{:05}.lab.example", host_id - 1);
+        if let Some(h) = self.hosts.lock().unwrap().get_mut(&name) {
+            f(h);
+        }
+        *self
+            .host_writes_in_flight
+            .lock()
+            .unwrap()
+            .get_mut(&host_id)
+            .unwrap() -= 1;
+    }
+}
+
+#[derive(Debug)]
+struct FakeBmc {
+    lab: Arc<Lab>,
+    host: String,
+    open: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl BmcPort for FakeBmc {
+    fn name(&self) -> &str {
+        &self.host
+    }
+
+    async fn login_works(&self, user: &str, password: &Secret) -> Result<bool, PortError> {
+        tokio::time::sleep(self.lab.latency).await;
+        let want = format!("{user}:{}", password.expose());
+        self.lab
+            .machine(&self.host, |m| m.account.as_deref() == Some(want.as_str()))
+    }
+
+    async fn set_account(
+        &self,
+        user: &str,
+        password: &Secret,
+        _role: &str,
+    ) -> Result<(), PortError> {
+        tokio::time::sleep(self.lab.latency).await;
+        let value = format!("{user}:{}", password.expose());
+        self.lab.machine(&self.host, |m| m.account = Some(value))
+    }
+
+    async fn boot_order(&self) -> Result<Vec<String>, PortError> {
+        tokio::time::sleep(self.lab.latency).await;
+        self.lab.machine(&self.host, |m| m.order.clone())
+    }
+
+    async fn set_boot_order(
+        &self,
+        devices: &[String],
+        _cancel: &CancellationToken,
+    ) -> Result<BootOrderChange, PortError> {
+        tokio::time::sleep(self.lab.latency * 3).await;
+        self.lab.machine(&self.host, |m| {
+            m.pending_order = Some(devices.to_vec());
+            BootOrderChange::Pending {
+                job: Some("JID_1".into()),
+            }
+        })
+    }
+
+    async fn pxe_once(&self) -> Result<(), PortError> {
+        tokio::time::sleep(self.lab.latency).await;
+        self.lab.machine(&self.host, |m| m.pxe = true)
+    }
+
+    async fn power(&self) -> Result<Power, PortError> {
+        tokio::time::sleep(self.lab.latency).await;
+        self.lab.advance(Some(&self.host));
+        self.lab.machine(
+            &self.host,
+            |m| {
+                if m.power_on { Power::On } else { Power::Off }
+            },
+        )
+    }
+
+    async fn force_off(&self, _cancel: &CancellationToken) -> Result<(), PortError> {
+        tokio::time::sleep(self.lab.latency * 10).await;
+        self.lab.machine(&self.host, |m| {
+            if m.power_on {
+                m.cycles += 1;
+            }
+            m.power_on = false;
+            m.installing_until = None;
+        })
+    }
+
+    async fn power_on(&self, _cancel: &CancellationToken) -> Result<(), PortError> {
+        tokio::time::sleep(self.lab.latency * 10).await;
+        let build = self
+            .lab
+            .hosts
+            .lock()
+            .unwrap()
+            .get(&self.host)
+            .is_some_and(|h| h.build);
+        let install = self.lab.install;
+        self.lab.machine(&self.host, |m| {
+            if m.power_on {
+                return;
+            }
+            m.power_on = true;
+            m.power_ons += 1;
+            if let Some(order) = m.pending_order.take() {
+                m.order = order;
+            }
+            let pxe = std::mem::take(&mut m.pxe);
+            if pxe && build && m.order.first().map(String::as_str) == Some(WANTED[0]) {
+                m.installing_until = Some(Instant::now() + install);
+            }
+        })
+    }
+
+    async fn close(&self) {
+        self.open.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+#[derive(Debug)]
+struct Fleet {
+    lab: Arc<Lab>,
+    open: Arc<AtomicU64>,
+}
+
+#[async_trait]
+impl BmcFleet for Fleet {
+    fn connect(&self, host: &Host) -> Result<Arc<dyn BmcPort>, PortError> {
+        self.open.fetch_add(1, Ordering::SeqCst);
+        Ok(Arc::new(FakeBmc {
+            lab: self.lab.clone(),
+            host: host.name.to_string(),
+            open: self.open.clone(),
+        }))
+    }
+
+    async fn close_all(&self) -> usize {
+        0
+    }
+}
+
+#[derive(Debug)]
+struct Orders;
+
+impl BootOrders for Orders {
+    fn provisioning_order(&self, _host: &Host) -> Result<Vec<String>, String> {
+        Ok(WANTED.map(str::to_owned).to_vec())
+    }
+}
+
+/// The journal and the hosts' clouds, in memory.
+#[derive(Debug, Default)]
+struct MemLedger {
+    entries: Mutex<Vec<JournalEntry>>,
+    clouds: Mutex<HashMap<HostName, CloudName>>,
+}
+
+impl MemLedger {
+    fn push(
+        &self,
+        at: &StepAttempt,
+        phase: Phase,
+        outcome: Option<StepOutcome>,
+        error: Option<String>,
+        details: Details,
+    ) {
+        let mut entries = self.entries.lock().unwrap();
+        let id = EntryId(entries.len() as i64 + 1);
+        entries.push(JournalEntry {
+            id,
+            run: at.run,
+            subject: at.subject.clone(),
+            step: at.step.clone(),
+            phase,
+            attempt: at.attempt,
+            outcome,
+            error,
+            details,
+            recorded_at: Timestamp::from_unix_millis(0).unwrap(),
+        });
+    }
+
+    fn count(&self, host: &str, step: &str, outcome: StepOutcome) -> usize {
+        self.entries
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e.subject.to_string() == format!("host {host}")
+                    && e.step.to_word() == step
+                    && e.outcome == Some(outcome)
+            })
+            .count()
+    }
+}
+
+#[async_trait]
+impl Ledger for MemLedger {
+    async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError> {
+        self.push(at, Phase::Intent, None, None, details);
+        Ok(())
+    }
+
+    async fn outcome(
+        &self,
+        at: &StepAttempt,
+        outcome: StepOutcome,
+        error: Option<String>,
+        details: Details,
+    ) -> Result<(), StoreError> {
+        self.push(at, Phase::Outcome, Some(outcome), error, details);
+        Ok(())
+    }
+
+    async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError> {
+        Ok(self.clouds.lock().unwrap().get(host).cloned())
+    }
+
+    async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError> {
+        self.clouds.lock().unwrap().insert(done.host, done.to);
+        Ok(())
+    }
+}
+
+fn names(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("h{i:05}.lab.example")).collect()
+}
+
+fn jobs(names: &[String], os: &str) -> Vec<MoveJob> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let to = CloudName::new(format!("cloud{:02}", 2 + i % 3)).unwrap();
+            MoveJob {
+                host: Host {
+                    name: HostName::new(n.as_str()).unwrap(),
+                    bmc_address: format!("127.0.9.{}", i % 250 + 1),
+                    model: None,
+                    host_type: None,
+                    default_cloud: CloudName::new("cloud01").unwrap(),
+                    current_cloud: CloudName::new("cloud01").unwrap(),
+                    state: HostState::Active,
+                },
+                from: CloudName::new("cloud01").unwrap(),
+                assignment: Some(AssignmentSpec {
+                    cloud: to.clone(),
+                    ticket: format!("T{}", 2 + i % 3),
+                    owner: "alice".into(),
+                    description: String::new(),
+                    wipe: Wipe::Yes,
+                    os: Some(os.into()),
+                    partition_table: Some("Kickstart default".into()),
+                    medium: Some("RHEL 9 mirror".into()),
+                    boot_type: BootType::Uefi,
+                }),
+                to,
+                wipe: Wipe::Yes,
+                schedule: None,
+            }
+        })
+        .collect()
+}
+
+fn fast(attempts: u32) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: attempts,
+        base: Duration::from_millis(100),
+        max_backoff: Duration::from_secs(1),
+        jitter: Jitter::None,
+        attempt_timeout: Some(Duration::from_secs(120)),
+        step_deadline: None,
+        ..RetryPolicy::default()
+    }
+}
+
+fn config(hosts_in_flight: usize) -> ExecutorConfig {
+    let mut c = ExecutorConfig::default();
+    c.limits.hosts_in_flight = hosts_in_flight;
+    c.limits.power_on_rate = RateConfig {
+        per_second: 50.0,
+        burst: 50,
+    };
+    c.poll_interval = Duration::from_secs(10);
+    c.install_timeout = Duration::from_secs(1800);
+    c.grace = Duration::from_secs(5);
+    for p in [
+        &mut c.steps.bmc_account,
+        &mut c.steps.boot_order,
+        &mut c.steps.foreman_host,
+        &mut c.steps.network_boot,
+        &mut c.steps.record,
+        &mut c.steps.cloud_user,
+    ] {
+        *p = fast(3);
+    }
+    c
+}
+
+struct Rig {
+    lab: Arc<Lab>,
+    ledger: Arc<MemLedger>,
+    open: Arc<AtomicU64>,
+}
+
+impl Rig {
+    fn new(n: usize, dead: &[usize]) -> (Self, Vec<String>) {
+        let names = names(n);
+        (
+            Self {
+                lab: Lab::new(&names, dead),
+                ledger: Arc::new(MemLedger::default()),
+                open: Arc::new(AtomicU64::new(0)),
+            },
+            names,
+        )
+    }
+
+    async fn run(
+        &self,
+        run: i64,
+        config: ExecutorConfig,
+        jobs: Vec<MoveJob>,
+        shutdown: Shutdown,
+    ) -> RunReport {
+        let resume = ResumeState::from_entries(&self.ledger.entries.lock().unwrap());
+        let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(
+            "2025-01-01".parse::<Timestamp>().unwrap(),
+        ));
+        execute(
+            Execution {
+                run: RunId(run),
+                limits: Limits::new(&config.limits).unwrap(),
+                config,
+                infra_location: "lab".into(),
+                ports: Ports {
+                    foreman: self.lab.clone(),
+                    fleet: Arc::new(Fleet {
+                        lab: self.lab.clone(),
+                        open: self.open.clone(),
+                    }),
+                    boot_orders: Arc::new(Orders),
+                    clock,
+                },
+                ledger: self.ledger.clone(),
+                shutdown,
+                resume,
+                target_time: "2025-01-01".parse().unwrap(),
+            },
+            jobs,
+        )
+        .await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn every_host_moves_with_one_power_cycle_and_shared_polls() {
+    let (rig, names) = Rig::new(60, &[]);
+    let started = Instant::now();
+    let report = rig
+        .run(
+            1,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(
+        report.counts.moved,
+        60,
+        "{:#?}",
+        report.hosts.iter().find(|h| h.status != HostStatus::Moved)
+    );
+    let machines = rig.lab.machines.lock().unwrap();
+    for (name, m) in machines.iter() {
+        assert_eq!(m.power_ons, 1, "{name}");
+        assert!(m.cycles <= 1, "{name}");
+        assert_eq!(m.installs, 1, "{name}");
+        assert_eq!(
+            m.account.as_deref().map(|a| a.starts_with("quads:lab@T")),
+            Some(true)
+        );
+    }
+    // one cloud setup per cloud, no overlapping writes, every session closed
+    assert_eq!(rig.lab.user_ensures.load(Ordering::SeqCst), 3);
+    assert_eq!(rig.lab.overlapping_writes.load(Ordering::SeqCst), 0);
+    assert_eq!(rig.open.load(Ordering::SeqCst), 0);
+    // one poll per interval while hosts install, not one per host
+    let polls = rig.lab.polls.load(Ordering::SeqCst);
+    let intervals = started.elapsed().as_secs() / 10 + 1;
+    assert!(polls <= intervals, "{polls} polls in {intervals} intervals");
+    assert_eq!(report.install_polls, polls);
+    // the install took 600 s; all hosts went at once, so the run took little more than one
+    assert!(
+        started.elapsed() < Duration::from_secs(700),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(rig.ledger.clouds.lock().unwrap().len(), 60);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_bmc_and_an_unknown_os_fail_alone_with_clear_reasons() {
+    let (rig, names) = Rig::new(12, &[4]);
+    let mut all = jobs(&names, "RedHat 9.4");
+    // host 7 asks for an OS Foreman does not have
+    all[7].assignment.as_mut().unwrap().os = Some("RedHat 10".into());
+    all[7].assignment.as_mut().unwrap().cloud = CloudName::new("cloud09").unwrap();
+    all[7].to = CloudName::new("cloud09").unwrap();
+    let report = rig
+        .run(1, config(512), all, Shutdown::new(Duration::from_secs(5)))
+        .await;
+    assert_eq!(report.counts.moved, 10);
+    let dead = &report.hosts[4];
+    assert_eq!(dead.status, HostStatus::Failed);
+    assert_eq!(dead.failed_step.as_deref(), Some("bmc-account"));
+    assert_eq!(dead.attempts, 3);
+    assert!(
+        dead.error
+            .as_deref()
+            .unwrap()
+            .contains("connection refused"),
+        "{dead:?}"
+    );
+    let os = &report.hosts[7];
+    assert_eq!(os.failed_step.as_deref(), Some("foreman-host"));
+    assert!(os.error.as_deref().unwrap().contains("RedHat 10"), "{os:?}");
+    assert_eq!(os.attempts, 1, "a final error is not retried");
+    assert!(
+        !rig.ledger
+            .clouds
+            .lock()
+            .unwrap()
+            .contains_key(&HostName::new(names[4].as_str()).unwrap())
+    );
+    // nothing leaks, even for the failed hosts
+    assert_eq!(rig.open.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stop_interrupts_and_the_next_run_continues_without_a_second_cycle() {
+    let (rig, names) = Rig::new(40, &[]);
+    let mut c = config(16);
+    c.limits.power_on_rate = RateConfig {
+        per_second: 1.0,
+        burst: 1,
+    };
+    let shutdown = Shutdown::new(Duration::from_secs(5));
+    let stopper = {
+        let s = shutdown.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            s.stop_starting();
+        })
+    };
+    let first = rig
+        .run(1, c.clone(), jobs(&names, "RedHat 9.4"), shutdown)
+        .await;
+    stopper.await.unwrap();
+    assert!(first.interrupted);
+    assert!(first.counts.interrupted > 0, "{:?}", first.counts);
+    assert_eq!(first.counts.failed, 0);
+    let cycled_before: BTreeMap<String, u32> = rig
+        .lab
+        .machines
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(n, m)| (n.clone(), m.power_ons))
+        .collect();
+    assert!(
+        cycled_before.values().any(|&n| n == 1),
+        "some hosts were power-cycled"
+    );
+    assert_eq!(
+        rig.open.load(Ordering::SeqCst),
+        0,
+        "sessions closed on stop"
+    );
+
+    let second = rig
+        .run(
+            2,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(second.counts.moved, 40, "{:?}", second.counts);
+    for (name, m) in rig.lab.machines.lock().unwrap().iter() {
+        assert_eq!(m.power_ons, 1, "{name} was powered on twice");
+        assert_eq!(m.installs, 1, "{name}");
+        let verified = rig
+            .ledger
+            .count(name, "network-boot", StepOutcome::Verified)
+            + rig
+                .ledger
+                .count(name, "network-boot", StepOutcome::AlreadyDone);
+        assert_eq!(verified, 1, "{name}: the journal tells of one network boot");
+    }
+    // hosts cycled in the first run report it as done before
+    let resumed = second
+        .hosts
+        .iter()
+        .filter(|h| {
+            h.steps
+                .iter()
+                .any(|s| s.step == "network-boot" && s.outcome == "done-before")
+        })
+        .count();
+    assert!(resumed > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn ten_thousand_hosts_complete_in_virtual_time() {
+    let (rig, names) = Rig::new(10_000, &[]);
+    let mut c = config(2_000);
+    c.limits.power_on_rate = RateConfig {
+        per_second: 20.0,
+        burst: 20,
+    };
+    let started = Instant::now();
+    let report = rig
+        .run(
+            1,
+            c,
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 10_000);
+    assert_eq!(report.limits.hosts.peak_in_flight, 2_000);
+    let polls = rig.lab.polls.load(Ordering::SeqCst);
+    let intervals = started.elapsed().as_secs() / 10 + 1;
+    assert!(polls <= intervals, "{polls} polls, {intervals} intervals");
+    assert_eq!(rig.lab.overlapping_writes.load(Ordering::SeqCst), 0);
+}
