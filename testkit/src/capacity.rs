@@ -85,6 +85,12 @@ impl Capacity {
         })
     }
 
+    /// Requests in service now.
+    #[must_use]
+    pub fn in_service(&self) -> usize {
+        self.in_service.load(Ordering::Acquire)
+    }
+
     /// Counters so far.
     #[must_use]
     pub fn stats(&self) -> CapacityStats {

@@ -416,3 +416,64 @@ pub(crate) fn lc_status(cx: &mut Ctx<'_>) -> Reply {
     body["TelemetryStatus"] = json!("Ready");
     Reply::json(StatusCode::OK, body)
 }
+
+/// `TaskService`: an iDRAC shows its jobs as DMTF tasks too.
+pub(crate) fn task_service(_cx: &Ctx<'_>) -> Reply {
+    Reply::resource(json!({
+        "@odata.id": "/redfish/v1/TaskService",
+        "@odata.type": "#TaskService.v1_2_0.TaskService",
+        "Id": "TaskService",
+        "Name": "Task Service",
+        "Description": "Represents the properties for the Task Service",
+        "ServiceEnabled": true,
+        "CompletedTaskOverWritePolicy": "Oldest",
+        "LifeCycleEventOnTaskStateChange": true,
+        "Status": {"State": "Enabled", "Health": "OK"},
+        "Tasks": link("/redfish/v1/TaskService/Tasks"),
+    }))
+}
+
+/// `TaskService/Tasks`.
+pub(crate) fn tasks(cx: &Ctx<'_>) -> Reply {
+    let members: Vec<String> =
+        cx.m.jobs
+            .iter()
+            .map(|j| format!("/redfish/v1/TaskService/Tasks/{}", j.id))
+            .collect();
+    super::service::collection(
+        "/redfish/v1/TaskService/Tasks",
+        "TaskCollection",
+        "Task Collection",
+        &members,
+    )
+}
+
+/// One job as a task.
+pub(crate) fn task(cx: &Ctx<'_>, id: &str) -> Reply {
+    let uri = format!("/redfish/v1/TaskService/Tasks/{id}");
+    let Some(job) = cx.m.jobs.iter().find(|j| j.id == id) else {
+        return messages::not_found(&uri);
+    };
+    let view = job_body(cx, job);
+    let state = match job.state {
+        JobState::Scheduled => "Pending",
+        JobState::Running => "Running",
+        JobState::Completed => "Completed",
+        JobState::Failed => "Exception",
+    };
+    Reply::resource(json!({
+        "@odata.id": uri,
+        "@odata.type": "#Task.v1_4_3.Task",
+        "Id": id,
+        "Name": view["Name"],
+        "Description": "Server Configuration and other Tasks running on iDRAC are listed here",
+        "TaskState": state,
+        "TaskStatus": if job.state == JobState::Failed { "Critical" } else { "OK" },
+        "PercentComplete": view["PercentComplete"],
+        "Messages": [{
+            "Message": view["Message"],
+            "MessageId": format!("{}.{}", messages::IDRAC, view["MessageId"].as_str().unwrap_or_default()),
+            "MessageArgs": [],
+        }],
+    }))
+}

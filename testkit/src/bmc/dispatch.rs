@@ -209,6 +209,9 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
         Route::Firmware(id) if get => inventory::firmware(cx, id),
         Route::Registries if get => bios::registries(cx),
         Route::Registry(id) if get => bios::registry_file(cx, id),
+        Route::TaskService if get => dell::task_service(cx),
+        Route::Tasks if get => dell::tasks(cx),
+        Route::Task(id) if get => dell::task(cx, id),
         other => messages::method_not_allowed(allow(other, dell)),
     }
 }

@@ -88,6 +88,13 @@ const BOOT_OPTIONS: &[(&str, &[&str])] = &[
     ("BootOption", &["BootOption", "BootOption.v1_0_4"]),
 ];
 
+/// DMTF schemas only iDRACs use (their jobs as tasks).
+const DELL_TASKS: &[(&str, &[&str])] = &[
+    ("TaskService", &["TaskService", "TaskService.v1_2_0"]),
+    ("TaskCollection", &["TaskCollection"]),
+    ("Task", &["Task", "Task.v1_4_3"]),
+];
+
 /// Dell OEM schemas, as an iDRAC references them.
 const DELL: &[(&str, &[&str])] = &[
     ("DellJobCollection", &["DellJobCollection"]),
@@ -121,7 +128,7 @@ pub(crate) fn metadata(cx: &Ctx<'_>) -> Reply {
     );
     let dmtf = DMTF
         .iter()
-        .chain(if cx.dell() { &[][..] } else { BOOT_OPTIONS });
+        .chain(if cx.dell() { DELL_TASKS } else { BOOT_OPTIONS });
     for (file, namespaces) in dmtf {
         reference(
             &mut xml,

@@ -182,7 +182,7 @@ impl Service for BmcFleet {
             return Outcome::Respond(reply.into_response(request.method == Method::HEAD));
         };
         let in_flight = lab.metrics.bmc_request_begins();
-        let peak = lab.bmc_capacity[index].stats().peak_in_service as u64;
+        let peak = lab.bmc_capacity[index].in_service() as u64;
         lab.metrics.host(&host, |c| {
             c.peak_bmc_in_flight = c.peak_bmc_in_flight.max(peak);
         });

@@ -229,6 +229,12 @@ pub(crate) enum Route {
     Registries,
     /// One registry file entry.
     Registry(String),
+    /// `TaskService` (iDRAC: its jobs as DMTF tasks).
+    TaskService,
+    /// `TaskService/Tasks`.
+    Tasks,
+    /// One task.
+    Task(String),
 }
 
 /// A matched route and the endpoint template it is counted under.
@@ -301,6 +307,13 @@ pub(crate) fn route(layout: Layout, path: &str) -> Option<Routed> {
             "/redfish/v1/UpdateService/FirmwareInventory/:id",
         ),
         ["Registries"] => routed(Route::Registries, "/redfish/v1/Registries"),
+        ["TaskService"] if layout.dell() => routed(Route::TaskService, "/redfish/v1/TaskService"),
+        ["TaskService", "Tasks"] if layout.dell() => {
+            routed(Route::Tasks, "/redfish/v1/TaskService/Tasks")
+        }
+        ["TaskService", "Tasks", id] if layout.dell() => {
+            routed(Route::Task(owned(id)), "/redfish/v1/TaskService/Tasks/:id")
+        }
         ["Registries", id] => routed(Route::Registry(owned(id)), "/redfish/v1/Registries/:id"),
         ["Registries", id, file] if *id == BIOS_REGISTRY && file.starts_with(BIOS_REGISTRY) => {
             routed(Route::BiosRegistry, "/redfish/v1/Registries/:id/:file")

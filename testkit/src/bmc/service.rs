@@ -104,6 +104,7 @@ pub(crate) fn root(cx: &Ctx<'_>) -> Reply {
     match flavor {
         Flavor::Dell | Flavor::Idrac10 => {
             body["Oem"] = json!({"Dell": {"ServiceTag": serial(cx), "IsBranded": 0}});
+            body["Tasks"] = link("/redfish/v1/TaskService");
         }
         Flavor::Supermicro => body["Oem"] = json!({"Supermicro": {}}),
         Flavor::Generic => {}

@@ -670,6 +670,9 @@ async fn dell_boot_order_changes_through_boot_sources_and_a_job_at_the_next_post
     let job = bmc.get(&location).await.json();
     assert_eq!(job["JobState"], "Scheduled");
     assert_eq!(job["Message"], "Task successfully scheduled.");
+    let job_id = location.rsplit('/').next().unwrap().to_owned();
+    let task = format!("/redfish/v1/TaskService/Tasks/{job_id}");
+    assert_eq!(bmc.get(&task).await.json()["TaskState"], "Pending");
     let listed = bmc.get(jobs).await.text();
     assert!(listed.contains(location.rsplit('/').next().unwrap()));
     // A second job for the same target is refused, as is another change.
@@ -698,6 +701,7 @@ async fn dell_boot_order_changes_through_boot_sources_and_a_job_at_the_next_post
     assert_eq!(done["JobState"], "Completed");
     assert_eq!(done["Message"], "Job completed successfully.");
     assert_eq!(done["PercentComplete"], 100);
+    assert_eq!(bmc.get(&task).await.json()["TaskState"], "Completed");
     let after = bmc.get(sources).await.json();
     assert_eq!(
         after["Attributes"]["BootSeq"][0]["Name"],
