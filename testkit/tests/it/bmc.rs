@@ -1391,3 +1391,42 @@ async fn a_busy_bmc_queues_then_refuses() {
     let counters = lab.metrics().host(&bmc.name);
     assert_eq!(counters.peak_bmc_in_flight, 2);
 }
+
+#[tokio::test]
+async fn dell_uefi_mode_uses_uefi_boot_seq() {
+    let lab = lab(&[Flavor::Dell], 0.0, FaultProfile::none()).await;
+    prepare(&lab, 0, HostType::Director, false);
+    lab.with_state(|s| {
+        s.machines[0]
+            .bios
+            .insert("BootMode".into(), Value::from("Uefi"));
+    });
+    let bmc = Bmc::of(&lab, 0);
+    let sources = "/redfish/v1/Systems/System.Embedded.1/BootSources";
+    let current = bmc.get(sources).await.json();
+    assert!(
+        current["Attributes"]["BootSeq"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let seq = current["Attributes"]["UefiBootSeq"].clone();
+    assert_eq!(seq.as_array().unwrap().len(), 4);
+    assert!(
+        seq[0]["Id"]
+            .as_str()
+            .unwrap()
+            .starts_with("BIOS.Setup.1-1#UefiBootSeq#")
+    );
+    let settings = format!("{sources}/Settings");
+    let wrong = bmc
+        .patch(&settings, json!({"Attributes": {"BootSeq": seq.clone()}}))
+        .await;
+    assert_eq!(wrong.status, 400, "the sequence of the other boot mode");
+    let right = bmc
+        .patch(&settings, json!({"Attributes": {"UefiBootSeq": seq}}))
+        .await;
+    assert_eq!(right.status, 200);
+    let system = bmc.get(system_path(Flavor::Dell)).await.json();
+    assert_eq!(system["Boot"]["BootSourceOverrideMode"], "UEFI");
+}
