@@ -547,7 +547,7 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                     n & 0xff
                 )
             };
-            let devices = vec![
+            let mut devices = vec![
                 BootDevice {
                     id: "NIC.Integrated.1-1-1".into(),
                     kind: DeviceKind::Nic,
@@ -569,6 +569,14 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                     mac: None,
                 },
             ];
+            if flavor.is_dell() {
+                // iDRACs list their virtual CD among the boot sources (outside the order here).
+                devices.push(BootDevice {
+                    id: "Optical.iDRACVirtual.1-1".into(),
+                    kind: DeviceKind::VirtualCd,
+                    mac: None,
+                });
+            }
             let provisioning_nic = provisioning_nic(model).to_owned();
             // About a third of the fleet starts in the "director" order (another NIC first) and
             // needs a boot-order change before it can be provisioned.

@@ -623,7 +623,10 @@ async fn dell_boot_order_changes_through_boot_sources_and_a_job_at_the_next_post
     let sources = "/redfish/v1/Systems/System.Embedded.1/BootSources";
     let current = bmc.get(sources).await.json();
     let seq = current["Attributes"]["BootSeq"].as_array().unwrap().clone();
-    assert_eq!(seq.len(), 4);
+    // Four devices in the order, then the virtual CD, listed but disabled.
+    assert_eq!(seq.len(), 5);
+    assert_eq!(seq[4]["Name"], "Optical.iDRACVirtual.1-1");
+    assert_eq!(seq[4]["Enabled"], false);
     assert!(
         current["Attributes"]["UefiBootSeq"]
             .as_array()
@@ -638,7 +641,9 @@ async fn dell_boot_order_changes_through_boot_sources_and_a_job_at_the_next_post
         .map(|entry| {
             let name = entry["Name"].as_str().unwrap();
             let mut entry = entry.clone();
-            entry["Index"] = json!(foreman.iter().position(|f| f == name).unwrap());
+            if let Some(index) = foreman.iter().position(|f| f == name) {
+                entry["Index"] = json!(index);
+            }
             entry
         })
         .collect();
@@ -1057,6 +1062,28 @@ async fn virtual_media_dmtf_and_supermicro() {
         500,
         "already inserted"
     );
+    // Badfish's --boot-to-virtual-media: a one-time boot to the iDRAC's virtual CD.
+    prepare(&lab, 0, HostType::Foreman, false);
+    let armed = dell
+        .patch(
+            "/redfish/v1/Systems/System.Embedded.1/Bios/Settings",
+            json!({
+                "@Redfish.SettingsApplyTime": {"ApplyTime": "OnReset"},
+                "Attributes": {
+                    "OneTimeBootMode": "OneTimeBootSeq",
+                    "OneTimeBootSeqDev": "Optical.iDRACVirtual.1-1",
+                },
+            }),
+        )
+        .await;
+    assert_eq!(armed.status, 202);
+    dell.reset(system_path(Flavor::Dell), "ForceRestart").await;
+    assert_eq!(
+        lab.with_state(|s| s.machines[0].phase),
+        Phase::Running {
+            from: BootedFrom::VirtualMedia
+        }
+    );
     let eject = format!("{cd}/Actions/VirtualMedia.EjectMedia");
     assert_eq!(dell.post(&eject, json!({})).await.status, 204);
     assert_eq!(
@@ -1411,7 +1438,7 @@ async fn dell_uefi_mode_uses_uefi_boot_seq() {
             .is_empty()
     );
     let seq = current["Attributes"]["UefiBootSeq"].clone();
-    assert_eq!(seq.as_array().unwrap().len(), 4);
+    assert_eq!(seq.as_array().unwrap().len(), 5);
     assert!(
         seq[0]["Id"]
             .as_str()
