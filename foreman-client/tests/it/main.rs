@@ -11,4 +11,5 @@ mod contract_parameters;
 mod contract_rbac;
 mod contract_session;
 mod fixtures;
+mod lab;
 mod support;

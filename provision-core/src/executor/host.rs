@@ -91,8 +91,16 @@ fn classify(e: &PortError) -> Retryable {
     }
 }
 
+/// Whether `order` starts with `wanted`. A device matches by its name or, as DMTF services show
+/// display names (`PXE Boot NIC.Integrated.1-1-1`), by the name's last word, ignoring case.
 fn head_matches(order: &[String], wanted: &[String]) -> bool {
-    order.len() >= wanted.len() && wanted.iter().zip(order).all(|(w, o)| w == o)
+    let same = |w: &str, o: &str| {
+        o.eq_ignore_ascii_case(w)
+            || o.rsplit(' ')
+                .next()
+                .is_some_and(|last| last.eq_ignore_ascii_case(w))
+    };
+    order.len() >= wanted.len() && wanted.iter().zip(order).all(|(w, o)| same(w, o))
 }
 
 fn seconds(since: Instant) -> f64 {

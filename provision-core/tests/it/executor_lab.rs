@@ -1,0 +1,488 @@
+//! The executor against testkit's simulated lab over loopback HTTPS: real store, real
+//! foreman-client and redfish-client through the limits' transports. Checks what the lab saw
+//! (installs, power cycles, sessions, overlapping writes) besides what the executor reports.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use foreman_client::{ForemanClient, ForemanUrl};
+use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
+use provision_core::executor::{
+    ExecutorConfig, HostStatus, MoveRequest, Ports, RunReport, RunSetup, move_hosts,
+};
+use provision_core::limits::{Limits, RateConfig};
+use provision_core::model::{
+    AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState,
+    NewSchedule, TimeRange, Wipe,
+};
+use provision_core::retry::{Jitter, RetryPolicy};
+use provision_core::shutdown::Shutdown;
+use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
+use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
+use redfish_client::{InterfacesFile, RedfishClient, WaitPolicy};
+use testkit::{FaultProfile, Lab, LabConfig};
+
+const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
+
+struct Rig {
+    lab: Lab,
+    store: Store,
+    _dir: tempfile::TempDir,
+    ca: std::path::PathBuf,
+    at: Timestamp,
+}
+
+fn t(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+async fn rig(hosts: usize, faults: FaultProfile, os: &str) -> Rig {
+    let lab = Lab::start(LabConfig {
+        hosts,
+        time_scale: 0.01,
+        faults,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, lab.ca_pem()).unwrap();
+    let store = Store::open(StoreOptions {
+        path: dir.path().join("quads.db"),
+        mode: OpenMode::CreateIfMissing,
+        clock: Arc::new(SystemClock),
+    })
+    .await
+    .unwrap();
+    for name in ["cloud01"].iter().chain(CLOUDS.iter()) {
+        store
+            .add_cloud(Cloud {
+                name: CloudName::new(*name).unwrap(),
+                description: String::new(),
+                status: CloudStatus::Pending,
+            })
+            .await
+            .unwrap();
+    }
+    let mut assignments = Vec::new();
+    for (i, cloud) in CLOUDS.iter().enumerate() {
+        let a = store
+            .add_assignment(AssignmentSpec {
+                cloud: CloudName::new(*cloud).unwrap(),
+                ticket: format!("{}", 1000 + i),
+                owner: format!("tenant{i}"),
+                description: String::new(),
+                wipe: Wipe::Yes,
+                os: Some(os.to_owned()),
+                partition_table: Some("Kickstart default".to_owned()),
+                medium: Some("RHEL 9 mirror".to_owned()),
+                boot_type: BootType::Bios,
+            })
+            .await
+            .unwrap();
+        assignments.push(a);
+    }
+    let inventory = lab.inventory();
+    for (i, h) in inventory.hosts.iter().enumerate() {
+        let name = HostName::new(h.name.as_str()).unwrap();
+        store
+            .add_host(Host {
+                name: name.clone(),
+                bmc_address: h.bmc_address.clone(),
+                model: Some(h.model.clone()),
+                host_type: None,
+                default_cloud: CloudName::new("cloud01").unwrap(),
+                current_cloud: CloudName::new("cloud01").unwrap(),
+                state: HostState::Active,
+            })
+            .await
+            .unwrap();
+        store
+            .add_schedule(NewSchedule {
+                host: name,
+                assignment: assignments[i % CLOUDS.len()].id,
+                range: TimeRange::new(t("2025-01-01"), t("2025-02-01")).unwrap(),
+            })
+            .await
+            .unwrap();
+    }
+    Rig {
+        lab,
+        store,
+        _dir: dir,
+        ca,
+        at: t("2025-01-10"),
+    }
+}
+
+fn quick(attempts: u32, deadline: Duration) -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: attempts,
+        base: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        jitter: Jitter::Full,
+        attempt_timeout: Some(deadline),
+        step_deadline: None,
+        ..RetryPolicy::default()
+    }
+}
+
+fn config() -> ExecutorConfig {
+    let mut c = ExecutorConfig::default();
+    c.limits.power_on_rate = RateConfig::unlimited();
+    c.limits.hosts_in_flight = 128;
+    c.poll_interval = Duration::from_millis(200);
+    c.install_timeout = Duration::from_secs(60);
+    c.grace = Duration::from_secs(2);
+    for p in [
+        &mut c.steps.cloud_user,
+        &mut c.steps.bmc_account,
+        &mut c.steps.boot_order,
+        &mut c.steps.foreman_host,
+        &mut c.steps.network_boot,
+        &mut c.steps.power_off,
+        &mut c.steps.record,
+    ] {
+        *p = quick(6, Duration::from_secs(60));
+    }
+    c
+}
+
+impl Rig {
+    fn models(&self) -> Vec<String> {
+        let mut m: Vec<String> = self
+            .lab
+            .inventory()
+            .hosts
+            .iter()
+            .map(|h| h.model.clone())
+            .collect();
+        m.sort();
+        m.dedup();
+        m
+    }
+
+    async fn run(&self, config: ExecutorConfig, shutdown: Shutdown) -> RunReport {
+        self.run_as(config, shutdown, None).await
+    }
+
+    async fn run_as(
+        &self,
+        config: ExecutorConfig,
+        shutdown: Shutdown,
+        bmc_password: Option<&str>,
+    ) -> RunReport {
+        let limits = Limits::new(&config.limits).unwrap();
+        let transport = Arc::new(
+            HttpsTransport::new(&TransportConfig {
+                tls: TlsVerification::CaBundle(self.ca.clone()),
+                request_timeout: Duration::from_secs(30),
+                ..TransportConfig::default()
+            })
+            .unwrap(),
+        );
+        let foreman_transport = limits.foreman_transport(transport.clone());
+        let foreman = ForemanClient::with_transport(
+            foreman_transport.clone(),
+            foreman_client::ClientConfig::new(
+                ForemanUrl::parse(&self.lab.foreman_url()).unwrap(),
+                foreman_client::Credentials::password("admin", "changeme"),
+            ),
+        )
+        .unwrap();
+        let redfish = RedfishClient::with_transport(
+            limits.bmc_transport(transport),
+            redfish_client::ClientConfig {
+                per_bmc_concurrency: config.limits.per_bmc,
+                retry: redfish_client::RetryPolicy {
+                    max_attempts: 6,
+                    initial_delay: Duration::from_millis(20),
+                    max_delay: Duration::from_millis(500),
+                },
+                waits: WaitPolicy::uniform(Duration::from_millis(20), Duration::from_secs(30)),
+                ..redfish_client::ClientConfig::default()
+            },
+        );
+        let inventory = self.lab.inventory();
+        let admin = &inventory.hosts[0];
+        let model_names = self.models();
+        let refs: Vec<&str> = model_names.iter().map(String::as_str).collect();
+        let interfaces = InterfacesFile::parse(&testkit::lab::interfaces_yaml(&refs)).unwrap();
+        let setup = RunSetup {
+            infra_location: "lab".to_owned(),
+            ports: Ports {
+                foreman: Arc::new(ForemanAdapter::new(foreman, foreman_transport)),
+                fleet: Arc::new(RedfishFleet::new(
+                    redfish,
+                    redfish_client::Credentials::new(
+                        admin.bmc_username.clone(),
+                        bmc_password.unwrap_or(admin.bmc_password.as_str()),
+                    ),
+                )),
+                boot_orders: Arc::new(InterfacesBootOrders::new(
+                    interfaces,
+                    config.provisioning_host_type.clone(),
+                )),
+                clock: Arc::new(SystemClock),
+            },
+            config,
+            limits,
+            shutdown,
+        };
+        move_hosts(
+            &self.store,
+            &MoveRequest {
+                at: Some(self.at),
+                ..MoveRequest::default()
+            },
+            setup,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// What the lab, Foreman, the BMCs and the store show for every moved host.
+    async fn check_moved(&self, report: &RunReport, except: &BTreeSet<String>) {
+        let metrics = self.lab.metrics();
+        let inventory = self.lab.inventory();
+        let hosts = self.store.hosts().await.unwrap();
+        for (i, h) in inventory.hosts.iter().enumerate() {
+            if except.contains(&h.name) {
+                continue;
+            }
+            let cloud = CLOUDS[i % CLOUDS.len()];
+            let r = report.hosts.iter().find(|r| r.host == h.name).unwrap();
+            assert_eq!(r.status, HostStatus::Moved, "{r:#?}");
+            let c = metrics.host(&h.name);
+            assert_eq!(c.installs, 1, "{}: {c:?}", h.name);
+            assert!(c.power_cycles <= 1, "{}: {c:?}", h.name);
+            assert_eq!(c.boots, 1, "{}: one boot per host: {c:?}", h.name);
+            assert_eq!(c.sessions_open, 0, "{}: session leaked: {c:?}", h.name);
+            let stored = hosts.iter().find(|x| x.name.as_str() == h.name).unwrap();
+            assert_eq!(stored.current_cloud.as_str(), cloud);
+            let (user_id, owner, os, build, params) = self.lab.with_state(|s| {
+                let user = s.foreman.user_by_login(cloud).map(|u| u.id);
+                let fh = &s.foreman.hosts[i];
+                (
+                    user,
+                    fh.owner,
+                    fh.operatingsystem_id,
+                    s.machines[i].build,
+                    fh.parameters
+                        .iter()
+                        .map(|p| (p.name.clone(), p.value.clone()))
+                        .collect::<Vec<_>>(),
+                )
+            });
+            assert!(user_id.is_some(), "user {cloud}");
+            assert_eq!(
+                format!("{owner:?}"),
+                format!("Some(User({}))", user_id.unwrap())
+            );
+            assert_eq!(os, Some(1));
+            assert!(!build);
+            assert!(
+                params.contains(&("quads_cloud".to_owned(), cloud.to_owned())),
+                "{params:?}"
+            );
+        }
+        assert_eq!(
+            metrics.total_overlapping_writes(),
+            0,
+            "{:?}",
+            metrics.overlapping_writes
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twelve_hosts_in_three_clouds_move_with_wipe() {
+    let rig = rig(12, FaultProfile::none(), "RedHat 9.4").await;
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert!(
+        report.all_moved(),
+        "{:#?}",
+        report
+            .hosts
+            .iter()
+            .filter(|h| h.status != HostStatus::Moved)
+            .collect::<Vec<_>>()
+    );
+    rig.check_moved(&report, &BTreeSet::new()).await;
+    assert_eq!(report.provisioned_clouds.len(), 3);
+    let clouds = rig.store.clouds().await.unwrap();
+    assert!(
+        clouds
+            .iter()
+            .filter(|c| c.name.as_str() != "cloud01")
+            .all(|c| c.status == CloudStatus::Provisioned)
+    );
+    // the tenant's BMC credential works
+    let inventory = rig.lab.inventory();
+    let client = RedfishClient::with_transport(
+        Arc::new(
+            HttpsTransport::new(&TransportConfig {
+                tls: TlsVerification::CaBundle(rig.ca.clone()),
+                ..TransportConfig::default()
+            })
+            .unwrap(),
+        ),
+        redfish_client::ClientConfig::default(),
+    );
+    let bmc = client.bmc(
+        redfish_client::BmcAddress::parse(&inventory.hosts[0].bmc_address).unwrap(),
+        redfish_client::Credentials::new("quads", "lab@1000"),
+    );
+    bmc.login().await.unwrap();
+    bmc.logout().await.unwrap();
+    // a second run finds nothing to do
+    let again = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(again.counts.planned, 0);
+    // the journal tells the story: one verified network boot per host
+    let entries = rig
+        .store
+        .journal()
+        .entries(provision_core::model::RunId(report.run))
+        .await
+        .unwrap();
+    let boots = entries
+        .iter()
+        .filter(|e| {
+            e.step.to_word() == "network-boot"
+                && e.outcome
+                    .is_some_and(provision_core::model::StepOutcome::is_done)
+        })
+        .count();
+    assert_eq!(boots, 12);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_hosts_move_within_the_limits() {
+    let rig = rig(200, FaultProfile::none(), "RedHat 9.4").await;
+    let mut c = config();
+    c.limits.hosts_in_flight = 64;
+    let report = rig.run(c, Shutdown::new(Duration::from_secs(2))).await;
+    assert!(
+        report.all_moved(),
+        "{:#?}",
+        report
+            .hosts
+            .iter()
+            .filter(|h| h.status != HostStatus::Moved)
+            .take(3)
+            .collect::<Vec<_>>()
+    );
+    rig.check_moved(&report, &BTreeSet::new()).await;
+    let limits = &report.limits;
+    assert!(limits.hosts.peak_in_flight <= 64, "{limits:?}");
+    assert!(limits.bmc.peak_in_flight_one_bmc <= 2, "{limits:?}");
+    assert!(
+        limits.foreman_writes.peak_in_flight <= limits.foreman_writes.ceiling,
+        "{limits:?}"
+    );
+    let metrics = rig.lab.metrics();
+    assert!(metrics.hosts.values().all(|h| h.peak_bmc_in_flight <= 2));
+    // one thin build=true query per interval, not one per host
+    let polls = metrics.endpoint("foreman GET /api/hosts");
+    assert!(
+        polls as f64 <= report.seconds / 0.2 + 20.0,
+        "{polls} host listings in {}s",
+        report.seconds
+    );
+    assert!(report.install_polls <= polls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_faults_on_every_healthy_host_moves_and_the_dead_one_fails_clearly() {
+    let rig = rig(40, FaultProfile::chaos(), "RedHat 9.4").await;
+    let dead: BTreeSet<String> = {
+        let inventory = rig.lab.inventory();
+        rig.lab
+            .shared()
+            .fault_hosts
+            .dead
+            .iter()
+            .map(|&i| inventory.hosts[i].name.clone())
+            .collect()
+    };
+    assert_eq!(dead.len(), 1);
+    let report = tokio::time::timeout(
+        Duration::from_secs(400),
+        rig.run(config(), Shutdown::new(Duration::from_secs(2))),
+    )
+    .await
+    .expect("nothing hangs");
+    for h in &report.hosts {
+        if dead.contains(&h.host) {
+            assert_eq!(h.status, HostStatus::Failed);
+            assert_eq!(h.failed_step.as_deref(), Some("bmc-account"));
+            let e = h.error.as_deref().unwrap();
+            assert!(e.contains("connect") || e.contains("refused"), "{e}");
+        } else {
+            assert_eq!(h.status, HostStatus::Moved, "{h:#?}");
+        }
+    }
+    rig.check_moved(&report, &dead).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_fails_clearly_and_disturbs_nothing_else() {
+    // an OS Foreman does not know: every host fails at foreman-host, no host is rebuilt
+    let rig = rig(6, FaultProfile::none(), "RedHat 10.0").await;
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(report.counts.failed, 6);
+    for h in &report.hosts {
+        assert_eq!(h.failed_step.as_deref(), Some("foreman-host"), "{h:#?}");
+        assert!(
+            h.error.as_deref().unwrap().contains("RedHat 10.0"),
+            "{h:#?}"
+        );
+    }
+    let metrics = rig.lab.metrics();
+    assert!(
+        metrics
+            .hosts
+            .values()
+            .all(|c| c.installs == 0 && c.boots == 0 && c.sessions_open == 0)
+    );
+    assert!(
+        rig.store
+            .hosts()
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.current_cloud.as_str() == "cloud01")
+    );
+
+    // bad BMC credentials: every host fails at its first BMC step, Foreman is not touched
+    let rig = rig_with_ok_os(4).await;
+    let report = rig
+        .run_as(
+            config(),
+            Shutdown::new(Duration::from_secs(2)),
+            Some("wrong"),
+        )
+        .await;
+    assert_eq!(report.counts.failed, 4);
+    for h in &report.hosts {
+        assert_eq!(h.failed_step.as_deref(), Some("bmc-account"), "{h:#?}");
+        let e = h.error.as_deref().unwrap();
+        assert!(e.contains("refused") || e.contains("401"), "{e}");
+        assert!(!e.contains("wrong"), "no secret in errors: {e}");
+    }
+    assert_eq!(rig.lab.metrics().endpoints_starting_with("foreman PUT"), 0);
+}
+
+async fn rig_with_ok_os(hosts: usize) -> Rig {
+    rig(hosts, FaultProfile::none(), "RedHat 9.4").await
+}

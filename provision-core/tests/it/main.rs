@@ -1,0 +1,3 @@
+//! provision-core's integration tests: one binary.
+
+mod executor_lab;
