@@ -10,12 +10,12 @@ use bytes::Bytes;
 use quads_http::{HttpsTransport, Transport, TransportError};
 use tokio::time::Instant;
 
+use crate::Secret;
 use crate::cache::KeyedLock;
 use crate::catalog::Caches;
 use crate::config::{ClientConfig, ForemanUrl};
 use crate::error::{Error, RequestLabel};
 use crate::request::{ApiRequest, Endpoint};
-use crate::secret::Secret;
 use crate::session::Session;
 
 /// A client of one Foreman. Cheap to clone; clones share the connection pool, the session

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use quads_http::TransportConfig;
 
+use crate::Secret;
 use crate::error::Error;
-use crate::secret::Secret;
 
 /// The base URL of one Foreman (`https://foreman.example.com`, or with a path prefix such as
 /// `https://example.com/foreman`). It never holds credentials.

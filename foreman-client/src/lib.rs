@@ -34,8 +34,8 @@
 //! - [`hosts`], [`parameters`], [`users`], [`roles`] (roles and filters), [`usergroups`],
 //!   [`catalog`], [`status`]: the endpoints and their wire types.
 //! - [`error`]: the one [`Error`] type and Foreman's three error body shapes.
-//! - [`config`], [`secret`], [`session`]: settings, the secret wrapper, Basic credentials and
-//!   the session cookie.
+//! - [`config`], [`session`]: settings, Basic credentials and the session cookie; [`Secret`]
+//!   (the wrapper of passwords, tokens and cookies) is `quads_http::Secret`, re-exported.
 //!
 //! Behaviour worth knowing:
 //! - Basic credentials (password or personal access token) go with every request, since
@@ -66,7 +66,6 @@ pub mod pagination;
 pub mod parameters;
 pub mod request;
 pub mod roles;
-pub mod secret;
 pub mod session;
 pub mod status;
 pub mod usergroups;
@@ -76,6 +75,5 @@ pub use client::{Call, ForemanClient};
 pub use config::{ClientConfig, Credentials, ForemanUrl, LookupPolicy, SecretKind, SessionPolicy};
 pub use error::{ApiError, ApiErrorKind, DecodeError, Error, LookupProblem};
 pub use pagination::{Page, PerPage};
-pub use quads_http::{TlsVerification, Transport, TransportConfig, TransportError};
+pub use quads_http::{Secret, TlsVerification, Transport, TransportConfig, TransportError};
 pub use request::{ApiRequest, Endpoint, Identifier, Search};
-pub use secret::Secret;

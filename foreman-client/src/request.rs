@@ -10,9 +10,9 @@ use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
+use crate::Secret;
 use crate::config::ForemanUrl;
 use crate::error::{DecodeError, Error};
-use crate::secret::Secret;
 
 /// Characters left as they are in a path segment or query value: RFC 3986 unreserved ones.
 const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC

@@ -10,9 +10,9 @@ use base64::Engine as _;
 use http::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
 
+use crate::Secret;
 use crate::config::{Credentials, SessionPolicy};
 use crate::error::Error;
-use crate::secret::Secret;
 
 /// The `Authorization: Basic` value of `credentials`, marked sensitive so that hyper and
 /// `Debug` never show it.

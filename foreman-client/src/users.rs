@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
+use crate::Secret;
 use crate::catalog::find_unique;
 use crate::client::{Call, ForemanClient};
 use crate::de;
@@ -13,7 +14,6 @@ use crate::error::{DecodeError, Error, RequestLabel, decode_json};
 use crate::pagination::{ListCall, ListRequest, PerPage};
 use crate::request::{ApiRequest, Endpoint, Identifier, Search, api_path};
 use crate::roles::Reference;
-use crate::secret::Secret;
 
 /// The name of the role Foreman gives every user and puts back after any change of roles.
 pub const DEFAULT_ROLE: &str = "Default role";

@@ -6,9 +6,10 @@
 //! per-request timeouts measured on tokio's clock. TLS is verified unless the caller opts out for
 //! every server ([`TlsVerification::Insecure`]) or for named servers only
 //! ([`TlsVerification::InsecureHosts`]). Limits, retries and caches wrap a transport; they are not
-//! in it.
+//! in it. [`Secret`] is the one wrapper of passwords and tokens that both clients use.
 
 mod limit;
+mod secret;
 mod tls;
 
 use std::collections::BTreeSet;
@@ -24,6 +25,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 pub use limit::PerAuthorityLimit;
+pub use secret::Secret;
 pub use tls::TlsError;
 
 /// Moves one request to its server and brings back the whole response.

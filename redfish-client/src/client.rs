@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use tokio::sync::{OnceCell, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
+use crate::Secret;
 use crate::address::BmcAddress;
 use crate::config::{AuthMode, ClientConfig, Credentials};
 use crate::discovery::{Discovery, RootInfo};
 use crate::error::Error;
 use crate::request::{AuthHeader, Call, Reply, RetryClass};
-use crate::secret::Secret;
 use crate::vendor::{DellResource, Transient};
 use crate::wire;
 

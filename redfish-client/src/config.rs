@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use quads_http::TransportConfig;
 
-use crate::secret::Secret;
+use crate::Secret;
 
 /// Settings shared by every BMC a [`crate::RedfishClient`] talks to.
 #[derive(Debug, Clone)]

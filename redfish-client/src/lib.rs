@@ -28,7 +28,6 @@ pub mod discovery;
 pub mod error;
 pub mod ops;
 pub(crate) mod request;
-pub mod secret;
 pub mod vendor;
 mod wait;
 pub mod wire;
@@ -41,7 +40,6 @@ pub use config::{
 pub use discovery::{Discovery, RootInfo};
 pub use error::Error;
 pub use ops::*;
-pub use quads_http::{TlsVerification, TransportConfig};
-pub use secret::Secret;
+pub use quads_http::{Secret, TlsVerification, TransportConfig};
 pub use tokio_util::sync::CancellationToken;
 pub use vendor::{DellGeneration, Transient, Vendor};

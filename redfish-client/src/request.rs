@@ -10,9 +10,9 @@ use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use crate::Secret;
 use crate::address::BmcAddress;
 use crate::error::{Error, RequestLabel};
-use crate::secret::Secret;
 
 /// Whether a failed request may be sent again (DESIGN §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

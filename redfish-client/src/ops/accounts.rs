@@ -5,10 +5,10 @@ use std::fmt;
 
 use serde_json::{Map, Value, json};
 
+use crate::Secret;
 use crate::client::Bmc;
 use crate::config::Credentials;
 use crate::error::Error;
-use crate::secret::Secret;
 use crate::wire;
 
 /// A Redfish `RoleId`.

@@ -1,17 +1,18 @@
-//! The wrapper that keeps passwords, tokens and session cookies out of `Debug`, errors and logs.
+//! The wrapper that keeps passwords, tokens and session cookies out of `Debug`, `Display`,
+//! errors and logs; shared by both clients.
 
 use std::fmt;
 
-/// A password, personal access token or session cookie value.
+/// A password, session token, personal access token or session cookie value.
 ///
-/// `Debug` prints `***` and there is no `Display`, so a secret cannot end up in a formatted
-/// message by accident; [`Secret::expose`] is the one way to read it.
+/// `Debug` and `Display` print `***`, so a secret cannot end up in a formatted message, an
+/// error or a log line by accident; [`Secret::expose`] is the one way to read it.
 ///
 /// ```
-/// use foreman_client::Secret;
+/// use quads_http::Secret;
 ///
 /// let password = Secret::new("changeme");
-/// assert_eq!(format!("{password:?}"), "***");
+/// assert_eq!(format!("{password:?} {password}"), "*** ***");
 /// assert_eq!(password.expose(), "changeme");
 /// ```
 #[derive(Clone, PartialEq, Eq, Default)]
@@ -42,6 +43,12 @@ impl fmt::Debug for Secret {
     }
 }
 
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self(value)
@@ -59,12 +66,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn debug_hides_the_value() {
-        let secret = Secret::new("hunter2");
+    fn debug_and_display_hide_the_value() {
+        let secret = Secret::new("calvin");
         assert_eq!(format!("{secret:?}"), "***");
+        assert_eq!(format!("{secret}"), "***");
         assert_eq!(format!("{:?}", Some(secret.clone())), "Some(***)");
-        assert_eq!(secret.expose(), "hunter2");
+        assert_eq!(secret.expose(), "calvin");
         assert!(!secret.is_empty());
         assert!(Secret::default().is_empty());
+        assert_eq!(Secret::from("a"), Secret::from("a".to_owned()));
     }
 }
