@@ -2,6 +2,7 @@
 //! migrations from older schemas, the run lock, the journal and all-or-nothing imports.
 #![allow(clippy::unwrap_used)]
 
+use std::io::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -661,4 +662,103 @@ async fn a_refused_import_imports_nothing() {
         assert_eq!(snap.clouds.len(), 1, "{expected}");
         assert!(snap.hosts.is_empty() && snap.assignments.is_empty() && snap.schedules.is_empty());
     }
+}
+
+/// Set in the environment of [`lock_holder_child`] when it runs as a child process.
+const CHILD_DB: &str = "QUADS_TEST_LOCK_HOLDER_DB";
+
+/// Not a test on its own: run as a child process by
+/// [`a_killed_process_releases_the_run_lock`], it takes the run lock, says so on stdout, and
+/// holds it until its stdin closes or it is killed.
+#[test]
+fn lock_holder_child() {
+    let Ok(path) = std::env::var(CHILD_DB) else {
+        return;
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (store, lock) = rt.block_on(async {
+        let store = open_at(Path::new(&path), OpenMode::MustExist)
+            .await
+            .unwrap();
+        let lock = store
+            .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+            .await
+            .unwrap();
+        (store, lock)
+    });
+    // straight to the process's stdout: libtest may capture `println!`
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "LOCKED {}", lock.id()).unwrap();
+    out.flush().unwrap();
+    drop(out);
+    let mut line = String::new();
+    let _ = std::io::stdin().read_line(&mut line);
+    drop((store, lock));
+}
+
+#[tokio::test]
+async fn a_killed_process_releases_the_run_lock() {
+    use tokio::io::AsyncBufReadExt as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("quads.db");
+    let store = open_at(&path, OpenMode::CreateIfMissing).await.unwrap();
+
+    let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "store::tests::lock_holder_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_DB, &path)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let pid = child.id().unwrap();
+    // wait for the condition (the child says it holds the lock), with a deadline
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let run: i64 = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            // libtest prints `test NAME ... ` before the test's own output, on the same line
+            if let Some(rest) = line.split("LOCKED ").nth(1) {
+                return rest.split_whitespace().next().unwrap().parse().unwrap();
+            }
+        }
+        panic!("the child exited without taking the lock");
+    })
+    .await
+    .expect("the child did not take the lock in time");
+
+    let err = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap_err();
+    let StoreError::RunActive {
+        active: Some(active),
+        ..
+    } = &err
+    else {
+        panic!("expected the live run to be named: {err}");
+    };
+    assert_eq!(active.id, RunId(run));
+    assert_eq!(active.pid, pid);
+    assert!(err.to_string().contains(&format!("pid {pid}")), "{err}");
+
+    // kill -9: no chance to clean up
+    child.kill().await.unwrap();
+    let next = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-01"))
+        .await
+        .unwrap();
+    assert_eq!(next.id(), RunId(run + 1));
+    let dead = store.run(RunId(run)).await.unwrap().unwrap();
+    assert_eq!(dead.state, RunState::Abandoned);
+    store.finish_run(next, RunState::Succeeded).await.unwrap();
+    store.close().await;
 }
