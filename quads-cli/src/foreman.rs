@@ -125,9 +125,10 @@ impl From<foreman_client::Error> for Failure {
             }
             _ => EXIT_FAILED,
         };
+        // The client's messages already carry their causes; as a chain they would repeat.
         Self {
             code,
-            error: error.into(),
+            error: anyhow!("{error}"),
         }
     }
 }
