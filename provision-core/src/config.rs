@@ -1,36 +1,14 @@
 //! The configuration a move-and-rebuild needs, as typed values (where the store is, which hosts
-//! are untouchable, how to reach Foreman and the BMCs) and the `Secret` wrapper. Reading files and
-//! the environment is the embedding program's job (`quads-cli` reads `quads.toml`).
+//! are untouchable, how to reach Foreman and the BMCs), secrets wrapped in `Secret`. Reading
+//! files and the environment is the embedding program's job (`quads-cli` reads `quads.toml`).
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::path::PathBuf;
 
 use crate::model::HostName;
 
-/// A password or token. `Debug` prints `***` and there is no `Display`, so it cannot end up in a
-/// log line or an error by accident; [`Secret::expose`] is the one way to read it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that must send it.
-    #[must_use]
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
-}
+/// Passwords and tokens: the one wrapper both clients use (`Debug` and `Display` print `***`).
+pub use quads_http::Secret;
 
 /// Everything configurable.
 #[derive(Debug, Clone, PartialEq, Eq)]
