@@ -86,6 +86,9 @@ struct FileConfig {
     moves: FileMoves,
     foreman: Option<FileForeman>,
     bmc: Option<FileBmc>,
+    /// `[executor]`: read by `move_hosts::executor_config`.
+    #[allow(dead_code)]
+    executor: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]

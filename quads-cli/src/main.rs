@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod config;
 mod foreman;
+mod move_hosts;
 mod oob;
 
 /// Provision bare-metal server fleets: move hosts between clouds and rebuild them.

@@ -41,6 +41,8 @@ pub struct ExecutorConfig {
     pub mail_domain: String,
     /// Host permissions of each cloud's role, limited to the cloud's own hosts.
     pub host_permissions: Vec<String>,
+    /// A PEM bundle of extra CAs trusted for Foreman and the BMCs (self-signed lab CAs).
+    pub ca_bundle: Option<PathBuf>,
 }
 
 impl Default for ExecutorConfig {
@@ -60,6 +62,7 @@ impl Default for ExecutorConfig {
             host_permissions: ["view_hosts", "edit_hosts", "build_hosts", "power_hosts"]
                 .map(str::to_owned)
                 .to_vec(),
+            ca_bundle: None,
         }
     }
 }

@@ -348,6 +348,11 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
         None
     };
     let config = config::load(&location, &env, false).map_err(Failure::usage)?;
+    if let AdminCommand::MoveHosts { args, .. } = &command
+        && !args.dry_run
+    {
+        return run_moves(args, &location, &config, common.format);
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -361,6 +366,33 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
             }),
         }
     })
+}
+
+/// `move-hosts` without `--dry-run`: the executor, on its own runtime and signal handling.
+fn run_moves(
+    args: &MoveHostsArgs,
+    location: &ConfigLocation,
+    config: &Config,
+    format: Format,
+) -> Result<Report, Failure> {
+    let executor = crate::move_hosts::executor_config(&location.path).map_err(Failure::usage)?;
+    let request = crate::move_hosts::Request {
+        at: args.date,
+        cloud: args.cloud.clone(),
+        resume: args.resume,
+        json: format == Format::Json,
+    };
+    let outcome = crate::move_hosts::run(&request, config, executor);
+    match outcome.error {
+        None => Ok(Report {
+            stdout: outcome.stdout,
+            code: outcome.code,
+        }),
+        Some(error) => Err(Failure {
+            code: outcome.code,
+            error,
+        }),
+    }
 }
 
 /// What `quads init` did to the config file, before opening the store.

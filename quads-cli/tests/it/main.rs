@@ -3,5 +3,7 @@
 
 mod admin;
 mod foreman;
+mod move_exec;
 mod oob;
+mod oob_lab;
 mod support;

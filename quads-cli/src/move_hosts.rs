@@ -1,0 +1,317 @@
+//! `quads move-hosts` for real (without `--dry-run`): builds the clients over the limits'
+//! transports, wires Ctrl-C and SIGTERM to an orderly stop, runs provision-core's executor and
+//! prints the summary table (or the run report as JSON). Host-prefixed log lines go to stderr.
+//! Exit codes: 0 all moved, 1 some failed, 2 usage or config error, 130 interrupted.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, anyhow};
+use comfy_table::{Table, TableStyle};
+use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
+use provision_core::executor::ports::BootOrders;
+use provision_core::executor::{
+    ExecutorConfig, HostStatus, MoveRequest, Ports, RunReport, RunSetup, move_hosts,
+};
+use provision_core::limits::Limits;
+use provision_core::model::{CloudName, Host};
+use provision_core::shutdown::Shutdown;
+use provision_core::{Config, OpenMode, Store, StoreOptions, SystemClock, Timestamp};
+use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
+
+/// Exit codes.
+pub const EXIT_OK: u8 = 0;
+/// Some host failed.
+pub const EXIT_FAILED: u8 = 1;
+/// Usage or configuration error.
+pub const EXIT_USAGE: u8 = 2;
+/// Stopped by a signal.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// What the operator asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// `--date`.
+    pub at: Option<Timestamp>,
+    /// `--cloud`.
+    pub cloud: Option<CloudName>,
+    /// `--resume`.
+    pub resume: bool,
+    /// `--format json`.
+    pub json: bool,
+}
+
+/// What to print and how to exit.
+#[derive(Debug)]
+pub struct Outcome {
+    /// For stdout.
+    pub stdout: String,
+    /// The exit code.
+    pub code: u8,
+    /// For stderr, when the run could not happen.
+    pub error: Option<anyhow::Error>,
+}
+
+fn refuse(error: anyhow::Error) -> Outcome {
+    Outcome {
+        stdout: String::new(),
+        code: EXIT_USAGE,
+        error: Some(error),
+    }
+}
+
+/// Boot orders when no interfaces file is configured: every wipe move fails at its
+/// boot-order step with the reason.
+#[derive(Debug)]
+struct NoInterfaces;
+
+impl BootOrders for NoInterfaces {
+    fn provisioning_order(&self, _host: &Host) -> Result<Vec<String>, String> {
+        Err("no interfaces file is configured (executor.interfaces_file)".to_owned())
+    }
+}
+
+/// Reads the `[executor]` table of the config file (defaults when there is none).
+///
+/// # Errors
+/// When the file cannot be read or the table is invalid.
+pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
+    let text = match std::fs::read_to_string(config_file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ExecutorConfig::default()),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", config_file.display()));
+        }
+    };
+    let doc: toml::Table = toml::from_str(&text)
+        .with_context(|| format!("invalid config file {}", config_file.display()))?;
+    match doc.get("executor") {
+        None => Ok(ExecutorConfig::default()),
+        Some(table) => table
+            .clone()
+            .try_into()
+            .with_context(|| format!("invalid [executor] in {}", config_file.display())),
+    }
+}
+
+/// Runs the moves; blocking (it owns its runtime). Call before any other runtime exists.
+pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outcome {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+    let Some(foreman) = config.foreman.clone() else {
+        return refuse(anyhow!(
+            "move-hosts needs [foreman] in the config (url, username, password, infra_location)"
+        ));
+    };
+    let Some(bmc) = config.bmc.clone() else {
+        return refuse(anyhow!(
+            "move-hosts needs [bmc] in the config (username and password)"
+        ));
+    };
+    let boot_orders: Arc<dyn BootOrders> = match &executor.interfaces_file {
+        Some(path) => match redfish_client::InterfacesFile::load(path) {
+            Ok(file) => Arc::new(InterfacesBootOrders::new(
+                file,
+                executor.provisioning_host_type.clone(),
+            )),
+            Err(e) => return refuse(anyhow!(e)),
+        },
+        None => Arc::new(NoInterfaces),
+    };
+    let limits = match Limits::new(&executor.limits) {
+        Ok(l) => l,
+        Err(e) => return refuse(anyhow!(e).context("[executor.limits]")),
+    };
+    let tls = match &executor.ca_bundle {
+        Some(path) => TlsVerification::CaBundle(path.clone()),
+        None => TlsVerification::Platform,
+    };
+    let transport = match HttpsTransport::new(&TransportConfig {
+        tls,
+        ..TransportConfig::default()
+    }) {
+        Ok(t) => Arc::new(t),
+        Err(e) => return refuse(anyhow!(e).context("TLS settings")),
+    };
+    let url = match foreman_client::ForemanUrl::parse(&foreman.url) {
+        Ok(u) => u,
+        Err(e) => return refuse(anyhow!(e).context("foreman.url")),
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                code: EXIT_FAILED,
+                error: Some(anyhow!(e).context("cannot start the async runtime")),
+            };
+        }
+    };
+    runtime.block_on(async move {
+        let foreman_transport = limits.foreman_transport(transport.clone());
+        let client = match foreman_client::ForemanClient::with_transport(
+            foreman_transport.clone(),
+            foreman_client::ClientConfig::new(
+                url,
+                foreman_client::Credentials::password(
+                    foreman.username.clone(),
+                    foreman.password.expose(),
+                ),
+            ),
+        ) {
+            Ok(c) => c,
+            Err(e) => return refuse(anyhow!(e)),
+        };
+        let redfish = redfish_client::RedfishClient::with_transport(
+            limits.bmc_transport(transport),
+            redfish_client::ClientConfig {
+                per_bmc_concurrency: executor.limits.per_bmc,
+                ..redfish_client::ClientConfig::default()
+            },
+        );
+        let shutdown = Shutdown::new(executor.grace);
+        let signals = {
+            let shutdown = shutdown.clone();
+            tokio::spawn(async move {
+                if let Err(e) = shutdown.listen_for_signals().await {
+                    tracing::warn!(error = %e, "cannot listen for signals");
+                }
+            })
+        };
+        let store = match Store::open(StoreOptions {
+            path: config.store.path.clone(),
+            mode: OpenMode::MustExist,
+            clock: Arc::new(SystemClock),
+        })
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => return refuse(anyhow!(e)),
+        };
+        let setup = RunSetup {
+            infra_location: foreman.infra_location.clone(),
+            ports: Ports {
+                foreman: Arc::new(ForemanAdapter::new(client, foreman_transport)),
+                fleet: Arc::new(RedfishFleet::new(
+                    redfish,
+                    redfish_client::Credentials::new(bmc.username.clone(), bmc.password.expose()),
+                )),
+                boot_orders,
+                clock: Arc::new(SystemClock),
+            },
+            config: executor,
+            limits,
+            shutdown,
+        };
+        let result = move_hosts(
+            &store,
+            &MoveRequest {
+                at: request.at,
+                cloud: request.cloud.clone(),
+                resume: request.resume,
+                untouchable: config.moves.untouchable_hosts.clone(),
+            },
+            setup,
+        )
+        .await;
+        store.close().await;
+        signals.abort();
+        match result {
+            Ok(report) => {
+                let code = if report.interrupted {
+                    EXIT_INTERRUPTED
+                } else if report.all_moved() {
+                    EXIT_OK
+                } else {
+                    EXIT_FAILED
+                };
+                let stdout = if request.json {
+                    serde_json::to_string_pretty(&report)
+                        .map(|s| s + "\n")
+                        .unwrap_or_default()
+                } else {
+                    summary(&report)
+                };
+                Outcome {
+                    stdout,
+                    code,
+                    error: None,
+                }
+            }
+            Err(e) => Outcome {
+                stdout: String::new(),
+                code: if e.is_refusal() {
+                    EXIT_USAGE
+                } else {
+                    EXIT_FAILED
+                },
+                error: Some(anyhow!(e)),
+            },
+        }
+    })
+}
+
+/// The summary table: host, from → to, result, failed step, duration, attempts; then counts.
+#[must_use]
+pub fn summary(report: &RunReport) -> String {
+    let mut table = Table::new();
+    table.load_style(TableStyle::new());
+    table.set_header([
+        "host",
+        "from → to",
+        "result",
+        "failed step",
+        "duration",
+        "attempts",
+        "error",
+    ]);
+    for h in &report.hosts {
+        table.add_row([
+            h.host.clone(),
+            format!("{} → {}", h.from, h.to),
+            match h.status {
+                HostStatus::Moved => "moved",
+                HostStatus::Failed => "FAILED",
+                HostStatus::Interrupted => "interrupted",
+            }
+            .to_owned(),
+            h.failed_step.clone().unwrap_or_default(),
+            format!("{:.1}s", h.seconds),
+            h.attempts.to_string(),
+            h.error.clone().unwrap_or_default(),
+        ]);
+    }
+    let c = report.counts;
+    let mut out = if report.hosts.is_empty() {
+        String::from("nothing to move\n")
+    } else {
+        format!("{table}\n")
+    };
+    out.push_str(&format!(
+        "run {}: {} planned, {} moved, {} failed, {} interrupted in {:.1}s; provisioned: {}\n",
+        report.run,
+        c.planned,
+        c.moved,
+        c.failed,
+        c.interrupted,
+        report.seconds,
+        if report.provisioned_clouds.is_empty() {
+            "-".to_owned()
+        } else {
+            report.provisioned_clouds.join(", ")
+        }
+    ));
+    if report.interrupted {
+        out.push_str("interrupted: run `quads move-hosts --resume` to continue\n");
+    }
+    out
+}
