@@ -145,3 +145,64 @@ async fn a_personal_access_token_is_sent_as_basic() {
     m.assert_async().await;
     assert!(!format!("{c:?} {:?}", c.config()).contains("tok-0123"));
 }
+
+/// A log sink shared with the subscriber.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn no_secret_reaches_a_log_line() {
+    let sink = Captured::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut server = mockito::Server::new_async().await;
+    server
+        .mock("GET", "/api/status")
+        .with_header("set-cookie", "_session_id=c00kie-value; path=/")
+        .with_body(STATUS)
+        .create_async()
+        .await;
+    server
+        .mock("POST", "/api/users")
+        .with_status(422)
+        .with_body(r#"{"error":{"full_messages":["Password t0p-secret-pw is too weak"]}}"#)
+        .create_async()
+        .await;
+    let c = client_with(&server, SessionPolicy::KeepCookie);
+    c.status().send().await.unwrap();
+    c.status().send().await.unwrap();
+    let e = c
+        .users()
+        .create(foreman_client::users::NewUser::new(
+            "u",
+            "u@x",
+            "t0p-secret-pw",
+        ))
+        .send()
+        .await
+        .unwrap_err();
+    tracing::debug!(error = %e, debug = ?e, client = ?c, "what a caller might log");
+
+    let logs = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.contains("foreman request"), "nothing captured: {logs}");
+    for secret in ["changeme", "YWRtaW46", "c00kie-value", "t0p-secret-pw"] {
+        assert!(!logs.contains(secret), "{secret} in the logs:\n{logs}");
+    }
+}

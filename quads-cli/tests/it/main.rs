@@ -5,5 +5,4 @@ mod admin;
 mod foreman;
 mod move_exec;
 mod oob;
-mod oob_lab;
 mod support;
