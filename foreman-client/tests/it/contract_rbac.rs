@@ -390,3 +390,120 @@ async fn usergroup_find_set_and_delete() {
         m.assert_async().await;
     }
 }
+
+#[tokio::test]
+async fn the_remaining_rbac_endpoints() {
+    let mut server = mockito::Server::new_async().await;
+    let role = r#"{"name":"cloud02","id":7,"description":null,"origin":null,"builtin":0,"cloned_from_id":null,"filters":[{"id":51}]}"#;
+    let filter = r#"{"search":"owner_type = User and owner_id = 12","unlimited?":false,"override?":false,"id":51,"resource_type":"Host","role":{"name":"cloud02","id":7},"permissions":[{"name":"view_hosts","id":74}]}"#;
+    let mocks = vec![
+        server
+            .mock("GET", "/api/users")
+            .match_query(Matcher::Exact("search=login%20~%20cloud&page=1".into()))
+            .with_body(index(r#"[{"id":12,"login":"cloud02"}]"#, 1, 1, 20, None))
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("GET", "/api/roles")
+            .match_query(Matcher::Exact("per_page=5".into()))
+            .with_body(index(&format!("[{role}]"), 1, 1, 5, None))
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("GET", "/api/roles/7")
+            .with_body(role)
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("DELETE", "/api/roles/7")
+            .with_body(role)
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("GET", "/api/filters")
+            .match_query(Matcher::Exact("search=resource%20%3D%20Host".into()))
+            .with_body(index(&format!("[{filter}]"), 1, 1, 20, None))
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("GET", "/api/filters/51")
+            .with_body(filter)
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("PUT", "/api/filters/51")
+            .match_header("content-type", "application/json")
+            .match_body(Matcher::Json(json!({"filter": {
+                "role_id": 7, "permission_ids": [74, 76], "search": "owner_type = User and owner_id = 12"
+            }})))
+            .with_body(filter)
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("DELETE", "/api/filters/51")
+            .with_body(filter)
+            .expect(1)
+            .create_async()
+            .await,
+        server
+            .mock("GET", "/api/usergroups")
+            .with_body(index(r#"[{"id":4,"name":"g"}]"#, 1, 1, 20, None))
+            .expect(1)
+            .create_async()
+            .await,
+    ];
+    let c = client(&server);
+    let users = c
+        .users()
+        .list()
+        .search("login ~ cloud")
+        .all()
+        .await
+        .unwrap();
+    assert_eq!(users[0].id, 12);
+    let roles = c
+        .roles()
+        .list()
+        .per_page(foreman_client::PerPage::Count(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(roles.results[0].name, "cloud02");
+    assert_eq!(
+        c.roles().show(7).send().await.unwrap().filters.unwrap()[0].id,
+        51
+    );
+    c.roles().delete(7).send().await.unwrap();
+    let filters = c
+        .filters()
+        .list()
+        .search("resource = Host")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(filters.results[0].id, 51);
+    assert_eq!(
+        c.filters().show(51).send().await.unwrap().permission_ids(),
+        Some(vec![74])
+    );
+    c.filters()
+        .update(
+            51,
+            NewFilter::new(7, [74, 76]).search(hosts_owned_by(Owner::User(12))),
+        )
+        .send()
+        .await
+        .unwrap();
+    c.filters().delete(51).send().await.unwrap();
+    assert_eq!(c.usergroups().list().send().await.unwrap().results[0].id, 4);
+    for m in &mocks {
+        m.assert_async().await;
+    }
+}
