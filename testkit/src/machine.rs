@@ -103,6 +103,8 @@ pub enum OverrideTarget {
     Hdd,
     /// Virtual or physical CD.
     Cd,
+    /// Supermicro's virtual CD (`UsbCd`), kept as set: it boots the virtual CD like `Cd`.
+    UsbCd,
     /// BIOS setup.
     BiosSetup,
 }
@@ -568,11 +570,11 @@ impl Machine {
                     }
                 }
                 OverrideTarget::Hdd => return BootedFrom::Disk,
-                OverrideTarget::Cd if self.virtual_media.is_some() => {
+                OverrideTarget::Cd | OverrideTarget::UsbCd if self.virtual_media.is_some() => {
                     return BootedFrom::VirtualMedia;
                 }
                 OverrideTarget::BiosSetup => return BootedFrom::BiosSetup,
-                OverrideTarget::Cd | OverrideTarget::None => {}
+                OverrideTarget::Cd | OverrideTarget::UsbCd | OverrideTarget::None => {}
             }
         }
         // The persistent order: PXE is tried on the first NIC listed only (its DHCP either answers

@@ -78,6 +78,7 @@ fn target_name(target: OverrideTarget) -> &'static str {
         OverrideTarget::Pxe => "Pxe",
         OverrideTarget::Hdd => "Hdd",
         OverrideTarget::Cd => "Cd",
+        OverrideTarget::UsbCd => "UsbCd",
         OverrideTarget::BiosSetup => "BiosSetup",
     }
 }
@@ -325,7 +326,9 @@ fn parse_target(name: &str) -> Option<Target> {
         "None" => Target::Override(OverrideTarget::None),
         "Pxe" => Target::Override(OverrideTarget::Pxe),
         "Hdd" => Target::Override(OverrideTarget::Hdd),
-        "Cd" | "UsbCd" => Target::Override(OverrideTarget::Cd),
+        "Cd" => Target::Override(OverrideTarget::Cd),
+        // Supermicro keeps `UsbCd` as set (only Supermicro lists it as allowed).
+        "UsbCd" => Target::Override(OverrideTarget::UsbCd),
         "BiosSetup" => Target::Override(OverrideTarget::BiosSetup),
         "UefiBootNext" => Target::BootNext,
         _ => return None,

@@ -1141,6 +1141,11 @@ async fn virtual_media_dmtf_and_supermicro() {
         .status,
         200
     );
+    // Supermicro keeps the target as set (not `Cd`).
+    assert_eq!(
+        smc.get(system).await.json()["Boot"]["BootSourceOverrideTarget"],
+        "UsbCd"
+    );
     smc.reset(system, "ForceRestart").await;
     let booted = lab.with_state(|s| s.machines[1].phase);
     assert_eq!(
