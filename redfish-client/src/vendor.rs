@@ -248,7 +248,11 @@ pub fn classify_transient(
     let id = message_id.unwrap_or_default();
     let id_is = |suffix: &str| id.rsplit('.').next() == Some(suffix);
     let text = message.unwrap_or_default().to_ascii_lowercase();
-    if id_is("RAC0218") || text.contains("maximum number of user sessions") {
+    // iDRAC's RAC0218, and DMTF's Base `SessionLimitExceeded` (Supermicro, generic services).
+    if id_is("RAC0218")
+        || id_is("SessionLimitExceeded")
+        || text.contains("maximum number of user sessions")
+    {
         return Some(Transient::SessionLimit);
     }
     if id_is("SWC0700")
@@ -343,6 +347,14 @@ mod tests {
         use http::StatusCode as S;
         assert_eq!(
             classify_transient(S::SERVICE_UNAVAILABLE, Some("IDRAC.2.4.RAC0218"), None),
+            Some(Transient::SessionLimit)
+        );
+        assert_eq!(
+            classify_transient(
+                S::SERVICE_UNAVAILABLE,
+                Some("Base.1.16.SessionLimitExceeded"),
+                None
+            ),
             Some(Transient::SessionLimit)
         );
         assert_eq!(

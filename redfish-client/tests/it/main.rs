@@ -1,5 +1,5 @@
 //! The redfish-client integration tests: contract tests per operation and vendor against
-//! mockito BMCs over loopback HTTP.
+//! mockito BMCs over loopback HTTP, and scenario tests against testkit's BMC fleet over HTTPS.
 
 #![allow(clippy::unwrap_used)]
 
@@ -7,5 +7,6 @@ mod common;
 mod core;
 mod dell;
 mod dmtf;
+mod lab;
 mod power;
 mod sushy;

@@ -1,0 +1,806 @@
+//! Scenario tests against testkit's simulated BMC fleet (iDRAC9, iDRAC10, Supermicro, generic
+//! DMTF) over real loopback HTTPS verified with the lab CA. Every operation is checked in the
+//! lab's machine state and counters (sessions, boots, power cycles, resets, jobs applied), not
+//! only in what the client reports. Lab time runs at `SCALE` real seconds per lab second.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use redfish_client::{
+    AccountSpec, AccountState, AuthMode, Bmc, BmcAddress, ClearJobs, ClientConfig, Credentials,
+    DellGeneration, Error, InterfacesFile, JobState, JobTarget, PowerState, QueueClear,
+    RedfishClient, ResetType, ResetWait, RetryPolicy, Role, Secret, SettingsChange,
+    TlsVerification, TransportConfig, Vendor, Wait, WaitPolicy,
+};
+use testkit::lab::{HostType, interfaces_order, interfaces_yaml};
+use testkit::machine::{BootedFrom, OverrideEnabled, OverrideTarget, Phase};
+use testkit::{FaultProfile, Flavor, HostCounters, InventoryHost, Lab, LabConfig};
+
+/// Real seconds per lab second: a power-off takes 25 ms, a POST 50 ms, a config job 300 ms.
+const SCALE: f64 = 0.005;
+
+/// One host of each flavour, in this order (the lab assigns flavours round-robin).
+const ALL: [Flavor; 4] = [
+    Flavor::Dell,
+    Flavor::Idrac10,
+    Flavor::Supermicro,
+    Flavor::Generic,
+];
+
+/// A running lab, the CA file and a client that trusts it.
+struct Rig {
+    lab: Lab,
+    hosts: Vec<InventoryHost>,
+    client: RedfishClient,
+    ca: tempfile::NamedTempFile,
+    cancel: redfish_client::CancellationToken,
+}
+
+fn client_config(ca: &std::path::Path) -> ClientConfig {
+    ClientConfig {
+        transport: TransportConfig {
+            tls: TlsVerification::CaBundle(ca.to_path_buf()),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(10),
+            ..TransportConfig::default()
+        },
+        retry: RetryPolicy {
+            max_attempts: 8,
+            initial_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(40),
+        },
+        waits: WaitPolicy::uniform(Duration::from_millis(5), Duration::from_secs(20)),
+        ..ClientConfig::default()
+    }
+}
+
+async fn rig_with(tweak: impl FnOnce(&mut LabConfig)) -> Rig {
+    let mut config = LabConfig {
+        hosts: ALL.len(),
+        flavors: ALL.to_vec(),
+        time_scale: SCALE,
+        ..LabConfig::default()
+    };
+    tweak(&mut config);
+    let lab = Lab::start(config).await.unwrap();
+    let mut ca = tempfile::NamedTempFile::new().unwrap();
+    std::io::Write::write_all(&mut ca, lab.ca_pem().as_bytes()).unwrap();
+    let client = RedfishClient::new(client_config(ca.path())).unwrap();
+    let hosts = lab.inventory().hosts;
+    Rig {
+        lab,
+        hosts,
+        client,
+        ca,
+        cancel: redfish_client::CancellationToken::new(),
+    }
+}
+
+async fn rig() -> Rig {
+    rig_with(|_| {}).await
+}
+
+impl Rig {
+    fn address(&self, i: usize) -> BmcAddress {
+        BmcAddress::parse(&self.hosts[i].bmc_url).unwrap()
+    }
+
+    /// The lab administrator's handle on host `i`'s BMC.
+    fn bmc(&self, i: usize) -> Bmc {
+        self.bmc_as(&self.client, i)
+    }
+
+    fn bmc_as(&self, client: &RedfishClient, i: usize) -> Bmc {
+        let h = &self.hosts[i];
+        client.bmc(
+            self.address(i),
+            Credentials::new(h.bmc_username.clone(), h.bmc_password.as_str()),
+        )
+    }
+
+    /// Another client over the same lab, with other settings.
+    fn client_with(&self, edit: impl FnOnce(&mut ClientConfig)) -> RedfishClient {
+        let mut config = client_config(self.ca.path());
+        edit(&mut config);
+        RedfishClient::new(config).unwrap()
+    }
+
+    fn counters(&self, i: usize) -> HostCounters {
+        self.lab.metrics().host(&self.hosts[i].name)
+    }
+
+    fn phase(&self, i: usize) -> Phase {
+        self.lab.with_state(|s| s.machines[i].phase)
+    }
+
+    /// Every session the lab saw opened was deleted again, and none is open.
+    #[track_caller]
+    fn assert_all_logged_out(&self) {
+        for (host, c) in &self.lab.metrics().hosts {
+            assert_eq!(c.sessions_opened, c.sessions_closed, "{host}: {c:?}");
+            assert_eq!(c.sessions_open, 0, "{host}: {c:?}");
+        }
+    }
+}
+
+/// Polls `check` every 5 ms until it holds, failing after `within`.
+async fn eventually<F, Fut>(what: &str, within: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what} after {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+fn reset_count(c: &HostCounters, reset: &str) -> u64 {
+    c.resets.get(reset).copied().unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_and_inventory_share_one_session_per_bmc() {
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let d = bmc.discovery().await.unwrap();
+        let (vendor, generation, system, manager) = match flavor {
+            Flavor::Dell => (
+                Vendor::Dell,
+                Some(DellGeneration::Idrac9),
+                "/redfish/v1/Systems/System.Embedded.1",
+                "/redfish/v1/Managers/iDRAC.Embedded.1",
+            ),
+            Flavor::Idrac10 => (
+                Vendor::Dell,
+                Some(DellGeneration::Idrac10),
+                "/redfish/v1/Systems/System.Embedded.1",
+                "/redfish/v1/Managers/iDRAC.Embedded.1",
+            ),
+            Flavor::Supermicro => (
+                Vendor::Supermicro,
+                None,
+                "/redfish/v1/Systems/1",
+                "/redfish/v1/Managers/1",
+            ),
+            Flavor::Generic => (
+                Vendor::Generic,
+                None,
+                "/redfish/v1/Systems/system",
+                "/redfish/v1/Managers/bmc",
+            ),
+        };
+        assert_eq!(d.vendor, vendor, "{flavor:?}");
+        assert_eq!(d.dell_generation, generation, "{flavor:?}");
+        assert_eq!(d.system, system, "{flavor:?}");
+        assert_eq!(d.manager, manager, "{flavor:?}");
+        if flavor.is_dell() {
+            let jobs = bmc
+                .dell_path(redfish_client::vendor::DellResource::Jobs)
+                .await
+                .unwrap();
+            let expected = if flavor == Flavor::Idrac10 {
+                "/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/Jobs"
+            } else {
+                "/redfish/v1/Managers/iDRAC.Embedded.1/Jobs"
+            };
+            assert_eq!(jobs, expected);
+        }
+
+        let expected_power = if rig.phase(i) == Phase::Off {
+            PowerState::Off
+        } else {
+            PowerState::On
+        };
+        assert_eq!(bmc.power_state().await.unwrap(), expected_power);
+        let serial = bmc.serial().await.unwrap();
+        assert!(serial.serial_number.is_some() || serial.service_tag.is_some());
+        assert_eq!(serial.service_tag.is_some(), flavor.is_dell(), "{serial:?}");
+        let cpus = bmc.processors().await.unwrap();
+        assert!(!cpus.processors.is_empty(), "{flavor:?}");
+        let memory = bmc.memory().await.unwrap();
+        assert!(!memory.dimms.is_empty(), "{flavor:?}");
+        let nics = bmc.ethernet_interfaces().await.unwrap();
+        let provisioning_mac = rig.hosts[i].provisioning_mac.to_ascii_uppercase();
+        assert!(
+            nics.iter().any(|n| n
+                .mac_address
+                .as_deref()
+                .is_some_and(|m| m.to_ascii_uppercase() == provisioning_mac)),
+            "{flavor:?}: {nics:?}"
+        );
+        let firmware = bmc.firmware_inventory().await.unwrap();
+        assert!(!firmware.is_empty(), "{flavor:?}");
+        if let Some(watts) = bmc.power_consumed_watts().await.unwrap() {
+            assert!(watts >= 0.0);
+        }
+
+        // One login served every request above, and it is gone after the logout.
+        let during = rig.counters(i);
+        assert_eq!(during.sessions_opened, 1, "{flavor:?}: {during:?}");
+        assert_eq!(during.sessions_open, 1, "{flavor:?}: {during:?}");
+        assert!(during.bmc_requests >= 10, "{flavor:?}: {during:?}");
+        assert!(bmc.logout().await.unwrap());
+        let after = rig.counters(i);
+        assert_eq!(
+            (
+                after.sessions_opened,
+                after.sessions_closed,
+                after.sessions_open
+            ),
+            (1, 1, 0),
+            "{flavor:?}: {after:?}"
+        );
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_operations_wait_on_real_state_and_cycle_once() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let on = bmc.power_on(cancel).await.unwrap();
+        assert_eq!(on.after, PowerState::On, "{flavor:?}");
+        assert_ne!(rig.phase(i), Phase::Off, "{flavor:?}");
+
+        let before = rig.counters(i);
+        let cycle = bmc.power_cycle(cancel).await.unwrap();
+        assert_eq!(cycle.actions, [ResetType::ForceOff, ResetType::On]);
+        assert_eq!(cycle.after, PowerState::On);
+        let after = rig.counters(i);
+        assert_eq!(after.power_cycles - before.power_cycles, 1, "{flavor:?}");
+        assert_eq!(after.boots - before.boots, 1, "{flavor:?}");
+        assert_eq!(
+            reset_count(&after, "ForceOff") - reset_count(&before, "ForceOff"),
+            1
+        );
+        assert_eq!(reset_count(&after, "On") - reset_count(&before, "On"), 1);
+
+        let off = bmc.power_off(cancel).await.unwrap();
+        assert_eq!(off.after, PowerState::Off);
+        assert_eq!(rig.phase(i), Phase::Off, "{flavor:?}: off means off");
+        assert_eq!(bmc.power_state().await.unwrap(), PowerState::Off);
+        // Already off: nothing is sent.
+        let resets_before = rig.counters(i).resets;
+        assert!(bmc.power_off(cancel).await.unwrap().actions.is_empty());
+        assert_eq!(rig.counters(i).resets, resets_before);
+
+        let boots = rig.counters(i).boots;
+        bmc.power_on(cancel).await.unwrap();
+        assert_ne!(rig.phase(i), Phase::Off);
+        assert_eq!(rig.counters(i).boots, boots + 1);
+        bmc.logout().await.unwrap();
+        let c = rig.counters(i);
+        assert_eq!((c.sessions_opened, c.sessions_closed), (1, 1), "{c:?}");
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_time_pxe_is_set_in_the_lab_and_consumed_by_the_next_boot() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        assert_eq!(bmc.pxe_once().await.unwrap(), SettingsChange::Applied);
+        let (target, enabled) = rig.lab.with_state(|s| {
+            let m = &s.machines[i];
+            (m.override_target, m.override_enabled)
+        });
+        assert_eq!(
+            (target, enabled),
+            (OverrideTarget::Pxe, OverrideEnabled::Once),
+            "{flavor:?}"
+        );
+        bmc.power_cycle(cancel).await.unwrap();
+        eventually("the POST to end", Duration::from_secs(10), || async {
+            matches!(rig.phase(i), Phase::Running { .. })
+        })
+        .await;
+        let enabled = rig.lab.with_state(|s| s.machines[i].override_enabled);
+        assert_eq!(enabled, OverrideEnabled::Disabled, "{flavor:?}: consumed");
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    let models: Vec<&str> = rig.hosts.iter().map(|h| h.model.as_str()).collect();
+    let interfaces = InterfacesFile::parse(&interfaces_yaml(&models)).unwrap();
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let host = rig.hosts[i].clone();
+        let director = interfaces_order(&host.model, HostType::Director);
+        let foreman = interfaces_order(&host.model, HostType::Foreman);
+        rig.lab
+            .with_state(|s| s.machines[i].boot_order.clone_from(&director));
+        let bmc = rig.bmc(i);
+        assert_eq!(
+            bmc.boot_order_type(&interfaces, &host.name)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("director"),
+            "{flavor:?}"
+        );
+        let jobs_applied = rig.counters(i).jobs_applied;
+        let change = bmc
+            .set_boot_order_for_type(&interfaces, &host.name, "foreman", cancel)
+            .await
+            .unwrap();
+        let order = || rig.lab.with_state(|s| s.machines[i].boot_order.clone());
+        if flavor.is_dell() {
+            // BootSources staged with a config job, applied at the next POST.
+            let SettingsChange::Pending { job: Some(job) } = change else {
+                panic!("{flavor:?}: {change:?}");
+            };
+            assert!(order().starts_with(&director), "not before the reboot");
+            let scheduled = bmc.job(&job).await.unwrap();
+            assert_eq!(scheduled.state, JobState::Scheduled, "{scheduled:?}");
+            bmc.power_cycle(cancel).await.unwrap();
+            let done = bmc
+                .wait_job(&job, JobTarget::Completed, cancel)
+                .await
+                .unwrap();
+            assert_eq!(done.state, JobState::Completed);
+            assert_eq!(rig.counters(i).jobs_applied, jobs_applied + 1);
+        } else {
+            // DMTF Boot.BootOrder: applied at once.
+            assert_eq!(change, SettingsChange::Applied, "{flavor:?}");
+        }
+        assert!(
+            order().starts_with(&foreman),
+            "{flavor:?}: {:?} should start with {foreman:?}",
+            order()
+        );
+        assert_eq!(
+            bmc.boot_order_type(&interfaces, &host.name)
+                .await
+                .unwrap()
+                .as_deref(),
+            Some("foreman")
+        );
+        // Asking again changes nothing.
+        assert_eq!(
+            bmc.set_boot_order_for_type(&interfaces, &host.name, "foreman", cancel)
+                .await
+                .unwrap(),
+            SettingsChange::Unchanged
+        );
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_queues_list_clear_and_a_stuck_queue_needs_force() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            stuck_job_queue_bmcs: 2,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let stuck = rig.lab.shared().fault_hosts.stuck_jobs.clone();
+    assert_eq!(
+        stuck.iter().copied().collect::<Vec<_>>(),
+        [0, 1],
+        "both iDRACs"
+    );
+    let client = rig.client_with(|c| {
+        c.waits.job_queue_clear =
+            Wait::every(Duration::from_millis(20), Duration::from_millis(300));
+    });
+    let cancel = &rig.cancel;
+    for i in stuck {
+        let bmc = rig.bmc_as(&client, i);
+        let jobs = bmc.jobs().await.unwrap();
+        assert_eq!(jobs.len(), 1, "{jobs:?}");
+        assert_eq!(jobs[0].state, JobState::Running);
+        let Err(e @ Error::Timeout { .. }) = bmc.clear_jobs(ClearJobs::Pending, cancel).await
+        else {
+            panic!("a stuck job survives a plain clear");
+        };
+        assert!(e.to_string().contains(&jobs[0].id), "{e}");
+        assert_eq!(rig.lab.with_state(|s| s.machines[i].jobs.len()), 1);
+        assert_eq!(
+            bmc.clear_jobs(ClearJobs::Force, cancel).await.unwrap(),
+            QueueClear::Cleared
+        );
+        assert!(bmc.jobs().await.unwrap().is_empty());
+        assert!(rig.lab.with_state(|s| s.machines[i].jobs.is_empty()));
+        assert_eq!(
+            bmc.clear_jobs(ClearJobs::Pending, cancel).await.unwrap(),
+            QueueClear::AlreadyEmpty
+        );
+        bmc.logout().await.unwrap();
+    }
+    for i in [2, 3] {
+        let bmc = rig.bmc(i);
+        assert!(
+            matches!(bmc.jobs().await, Err(Error::Unsupported { .. })),
+            "no Dell job queue on {:?}",
+            ALL[i]
+        );
+        bmc.logout().await.unwrap();
+    }
+    client.close_all().await;
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bios_attributes_are_validated_against_the_registry_and_applied_at_boot() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let attributes = bmc.bios_attributes().await.unwrap();
+        assert_eq!(
+            attributes.get("LogicalProc").and_then(|v| v.as_str()),
+            Some("Enabled")
+        );
+        let entry = bmc.bios_registry_entry("LogicalProc").await.unwrap();
+        assert_eq!(entry.kind.as_deref(), Some("Enumeration"));
+
+        let writes = rig.counters(i).bmc_writes;
+        let bad = BTreeMap::from([("LogicalProc".to_owned(), "Sometimes".to_owned())]);
+        let e = bmc.set_bios_attributes(&bad).await.unwrap_err();
+        assert!(matches!(e, Error::Invalid { .. }), "{e}");
+        let text = e.to_string();
+        assert!(
+            text.contains(&rig.address(i).authority().to_owned()),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"Sometimes\" is not a value of LogicalProc"),
+            "{text}"
+        );
+        assert!(text.contains("allowed: Enabled, Disabled"), "{text}");
+        let unknown = BTreeMap::from([("Turbo9000".to_owned(), "On".to_owned())]);
+        let e = bmc.set_bios_attributes(&unknown).await.unwrap_err();
+        assert!(e.to_string().contains("not in the registry"), "{e}");
+        assert_eq!(rig.counters(i).bmc_writes, writes, "refused before sending");
+
+        let jobs_applied = rig.counters(i).jobs_applied;
+        let good = BTreeMap::from([("logicalproc".to_owned(), "disabled".to_owned())]);
+        let change = bmc.set_bios_attributes(&good).await.unwrap();
+        bmc.power_cycle(cancel).await.unwrap();
+        match change {
+            SettingsChange::Pending { job: Some(job) } if flavor.is_dell() => {
+                bmc.wait_job(&job, JobTarget::Completed, cancel)
+                    .await
+                    .unwrap();
+            }
+            SettingsChange::Pending { job: None } if !flavor.is_dell() => {
+                eventually(
+                    "the BIOS change at POST",
+                    Duration::from_secs(10),
+                    || async {
+                        // Reading the state moves the machine forward to now.
+                        rig.lab.with_state(|s| {
+                            s.machines[i].bios.get("LogicalProc")
+                                == Some(&serde_json::json!("Disabled"))
+                        })
+                    },
+                )
+                .await;
+            }
+            other => panic!("{flavor:?}: {other:?}"),
+        }
+        assert_eq!(rig.counters(i).jobs_applied, jobs_applied + 1);
+        let in_lab = rig
+            .lab
+            .with_state(|s| s.machines[i].bios.get("LogicalProc").cloned());
+        assert_eq!(in_lab, Some(serde_json::json!("Disabled")), "{flavor:?}");
+        assert_eq!(
+            bmc.bios_attribute("LogicalProc").await.unwrap(),
+            Some(serde_json::json!("Disabled"))
+        );
+        assert_eq!(
+            bmc.set_bios_attributes(&good).await.unwrap(),
+            SettingsChange::Unchanged
+        );
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_account_is_set_verified_and_then_accepted_by_the_bmc() {
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let spec = AccountSpec {
+            username: "cloud02".to_owned(),
+            password: Secret::new("tenant-pw-0001"),
+            role: Role::Operator,
+            state: AccountState::Enabled,
+        };
+        let out = bmc.set_account(&spec).await.unwrap();
+        assert!(out.created && out.verified_login, "{flavor:?}: {out:?}");
+        let account = rig.lab.with_state(|s| {
+            s.bmcs[i]
+                .accounts
+                .iter()
+                .find(|a| a.username == "cloud02")
+                .map(|a| (a.role, a.enabled, a.password.clone()))
+        });
+        assert_eq!(
+            account,
+            Some((
+                testkit::bmc::Role::Operator,
+                true,
+                "tenant-pw-0001".to_owned()
+            ))
+        );
+
+        // The lab now accepts the tenant.
+        let tenant = rig.client.bmc(
+            rig.address(i),
+            Credentials::new("cloud02", "tenant-pw-0001"),
+        );
+        tenant.power_state().await.unwrap();
+        assert!(tenant.logout().await.unwrap());
+
+        // A second set updates the same account; the old password stops working.
+        let spec = AccountSpec {
+            password: Secret::new("tenant-pw-0002"),
+            ..spec
+        };
+        let again = bmc.set_account(&spec).await.unwrap();
+        assert!(!again.created && again.verified_login, "{again:?}");
+        assert_eq!(again.path, out.path);
+        let stale = rig.client.bmc(
+            rig.address(i),
+            Credentials::new("cloud02", "tenant-pw-0001"),
+        );
+        let e = stale.login().await.unwrap_err();
+        assert!(matches!(e, Error::Auth { .. }), "{e}");
+        assert!(!e.to_string().contains("tenant-pw"), "{e}");
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn virtual_media_on_dell_and_supermicro_boots_once_from_the_cd() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    let image = "http://127.0.0.1:8080/isos/rhel9.iso";
+    for (i, expected_target) in [(0, OverrideTarget::Cd), (2, OverrideTarget::UsbCd)] {
+        let flavor = ALL[i];
+        let bmc = rig.bmc(i);
+        assert!(
+            bmc.virtual_media()
+                .await
+                .unwrap()
+                .iter()
+                .all(|s| !s.inserted)
+        );
+        let slot = bmc.mount_virtual_media(image, cancel).await.unwrap();
+        assert!(slot.inserted, "{flavor:?}: {slot:?}");
+        let mounted = rig.lab.with_state(|s| s.machines[i].virtual_media.clone());
+        assert_eq!(mounted.as_deref(), Some(image), "{flavor:?}");
+
+        assert_eq!(
+            bmc.boot_to_virtual_media().await.unwrap(),
+            SettingsChange::Applied
+        );
+        let (target, enabled) = rig.lab.with_state(|s| {
+            let m = &s.machines[i];
+            (m.override_target, m.override_enabled)
+        });
+        assert_eq!((target, enabled), (expected_target, OverrideEnabled::Once));
+        bmc.power_cycle(cancel).await.unwrap();
+        eventually("the POST to end", Duration::from_secs(10), || async {
+            matches!(rig.phase(i), Phase::Running { .. })
+        })
+        .await;
+        assert_eq!(
+            rig.phase(i),
+            Phase::Running {
+                from: BootedFrom::VirtualMedia
+            },
+            "{flavor:?}"
+        );
+
+        assert_eq!(bmc.unmount_virtual_media(cancel).await.unwrap(), 1);
+        assert!(
+            rig.lab
+                .with_state(|s| s.machines[i].virtual_media.is_none())
+        );
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bmc_reset_is_waited_out_and_a_new_session_follows() {
+    // The BMC stays away for 30 lab seconds (150 ms).
+    let rig = rig_with(|c| c.model.bmc.manager_reset = 30.0).await;
+    let cancel = &rig.cancel;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        bmc.power_state().await.unwrap();
+        let started = tokio::time::Instant::now();
+        let reset = bmc
+            .reset_bmc(ResetWait::UntilResponsive, cancel)
+            .await
+            .unwrap();
+        assert_eq!(reset, "GracefulRestart", "{flavor:?}");
+        assert!(
+            started.elapsed() >= Duration::from_millis(140),
+            "{flavor:?}: returned after {:?}, before the BMC was back",
+            started.elapsed()
+        );
+        // The reset dropped the session; the next request logs in again.
+        bmc.power_state().await.unwrap();
+        let c = rig.counters(i);
+        assert_eq!((c.sessions_opened, c.sessions_open), (2, 1), "{c:?}");
+        assert!(bmc.logout().await.unwrap());
+        assert_eq!(rig.counters(i).sessions_open, 0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_bmc_fails_with_an_error_naming_it_and_the_others_work() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            dead_bmcs: 1,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let dead = *rig.lab.shared().fault_hosts.dead.first().unwrap();
+    for i in 0..ALL.len() {
+        let bmc = rig.bmc(i);
+        let result = bmc.power_state().await;
+        if i == dead {
+            let e = result.unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.starts_with(rig.address(i).authority()),
+                "the error names the BMC: {text}"
+            );
+            assert!(e.is_retryable(), "{e:?}");
+        } else {
+            result.unwrap();
+            bmc.logout().await.unwrap();
+        }
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bmcs_full_of_stale_sessions_are_served_with_basic_auth() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            stale_session_bmcs: ALL.len(),
+            stale_session_timeout: 1.0e6,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        bmc.power_state().await.unwrap();
+        bmc.processors().await.unwrap();
+        assert!(bmc.uses_basic_auth(), "{flavor:?}");
+        let c = rig.counters(i);
+        assert_eq!(c.sessions_opened, 0, "{flavor:?}: {c:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sessions_only_the_client_waits_for_stale_sessions_to_expire() {
+    // Stale sessions expire 60 lab seconds (300 ms) after the lab starts.
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            stale_session_bmcs: ALL.len(),
+            stale_session_timeout: 60.0,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let client = rig.client_with(|c| {
+        c.session.mode = AuthMode::SessionOnly;
+        c.retry = RetryPolicy {
+            max_attempts: 200,
+            initial_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(20),
+        };
+    });
+    let bmc = rig.bmc_as(&client, 0);
+    bmc.power_state().await.unwrap();
+    assert!(bmc.has_session());
+    let refused = rig
+        .lab
+        .log()
+        .iter()
+        .filter(|e| {
+            e.host.as_deref() == Some(rig.hosts[0].name.as_str())
+                && e.method == "POST"
+                && e.path.ends_with("/Sessions")
+                && e.status == 503
+        })
+        .count();
+    assert!(refused > 0, "the BMC was full at first");
+    assert!(bmc.logout().await.unwrap());
+    let c = rig.counters(0);
+    assert_eq!(
+        (c.sessions_opened, c.sessions_closed, c.sessions_open),
+        (1, 1, 0)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idrac_not_ready_answers_are_retried_and_nothing_is_applied_twice() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            idrac_not_ready_rate: 0.4,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let cancel = &rig.cancel;
+    for i in [0, 1] {
+        let bmc = rig.bmc(i);
+        bmc.power_on(cancel).await.unwrap();
+        // Out of POST first: a one-time boot set during POST is taken by that boot.
+        eventually("the POST to end", Duration::from_secs(10), || async {
+            matches!(rig.phase(i), Phase::Running { .. })
+        })
+        .await;
+        let before = rig.counters(i);
+        bmc.pxe_once().await.unwrap();
+        bmc.power_cycle(cancel).await.unwrap();
+        let after = rig.counters(i);
+        assert_eq!(after.power_cycles - before.power_cycles, 1);
+        assert_eq!(
+            reset_count(&after, "ForceOff") - reset_count(&before, "ForceOff"),
+            1
+        );
+        assert_eq!(reset_count(&after, "On") - reset_count(&before, "On"), 1);
+        bmc.logout().await.unwrap();
+    }
+    let statuses = rig.lab.metrics().statuses;
+    assert!(
+        statuses.get("bmc 503").copied().unwrap_or(0) > 0,
+        "the fault fired: {statuses:?}"
+    );
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_on_reads_are_retried() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            bmc_error_rate: 0.25,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    // Basic auth: every request is a read, so every 500 here is one the client must ride out.
+    let client = rig.client_with(|c| c.session.mode = AuthMode::BasicOnly);
+    for i in 0..ALL.len() {
+        let bmc = rig.bmc_as(&client, i);
+        bmc.discovery().await.unwrap();
+        bmc.power_state().await.unwrap();
+        bmc.processors().await.unwrap();
+        bmc.memory().await.unwrap();
+        bmc.firmware_inventory().await.unwrap();
+        bmc.ethernet_interfaces().await.unwrap();
+    }
+    let errors = rig.lab.metrics().statuses.get("bmc 500").copied();
+    assert!(errors.unwrap_or(0) > 0, "the fault fired");
+}
