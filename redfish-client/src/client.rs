@@ -360,7 +360,22 @@ impl Bmc {
             generation: session.generation,
         };
         let call = Call::delete(location);
-        let result = self.send_once(&call, &auth).await;
+        let mut result = self.send_once(&call, &auth).await;
+        // Deleting a session is idempotent: a transient failure (5xx, reset) is retried so
+        // that the session is not left open on the BMC.
+        for attempt in 1..self.inner.shared.config.retry.max_attempts {
+            let delay = match &result {
+                Err(e) if e.is_retryable() => self
+                    .inner
+                    .shared
+                    .config
+                    .retry
+                    .delay(attempt, e.retry_after()),
+                _ => break,
+            };
+            tokio::time::sleep(delay).await;
+            result = self.send_once(&call, &auth).await;
+        }
         drop(session);
         match result {
             Ok(_) => {
