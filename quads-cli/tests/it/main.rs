@@ -5,4 +5,5 @@ mod admin;
 mod foreman;
 mod move_exec;
 mod oob;
+mod oob_lab;
 mod support;
