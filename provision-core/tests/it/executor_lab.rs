@@ -346,6 +346,34 @@ async fn twelve_hosts_in_three_clouds_move_with_wipe() {
         .run(config(), Shutdown::new(Duration::from_secs(2)))
         .await;
     assert_eq!(again.counts.planned, 0);
+    // when the schedules end, every host goes back to the spare pool: powered off, recorded
+    let mut rig = rig;
+    rig.at = t("2025-02-05");
+    let back = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(back.counts.moved, 12, "{:#?}", back.hosts);
+    assert!(
+        back.hosts
+            .iter()
+            .all(|h| !h.wipe && h.steps.iter().any(|s| s.step == "power-off"))
+    );
+    let off = rig.lab.with_state(|s| {
+        s.machines
+            .iter()
+            .filter(|m| matches!(m.phase, testkit::machine::Phase::Off))
+            .count()
+    });
+    assert_eq!(off, 12);
+    assert!(
+        rig.store
+            .hosts()
+            .await
+            .unwrap()
+            .iter()
+            .all(|h| h.current_cloud.as_str() == "cloud01")
+    );
+    let rig = rig;
     // the journal tells the story: one verified network boot per host
     let entries = rig
         .store
@@ -398,6 +426,34 @@ async fn two_hundred_hosts_move_within_the_limits() {
         report.seconds
     );
     assert!(report.install_polls <= polls);
+    summary("200 hosts", &report, &metrics);
+}
+
+/// One line of numbers for the record (`cargo test -- --nocapture`).
+#[allow(clippy::print_stderr)]
+fn summary(what: &str, report: &RunReport, metrics: &testkit::MetricsSnapshot) {
+    let cycles: u64 = metrics.hosts.values().map(|h| h.power_cycles).sum();
+    let boots: u64 = metrics.hosts.values().map(|h| h.boots).sum();
+    let installs: u64 = metrics.hosts.values().map(|h| h.installs).sum();
+    let open: u64 = metrics.hosts.values().map(|h| h.sessions_open).sum();
+    eprintln!(
+        "{what}: moved {}/{} in {:.1}s; installs {installs}, boots {boots}, power cycles {cycles}, \
+         sessions open {open}, overlapping writes {}, install polls {}, host listings {}, \
+         peak hosts in flight {}, peak per BMC {}, foreman writes peak {} (limit now {}), \
+         foreman peak in service {}, refused {}",
+        report.counts.moved,
+        report.counts.planned,
+        report.seconds,
+        metrics.total_overlapping_writes(),
+        report.install_polls,
+        metrics.endpoint("foreman GET /api/hosts"),
+        report.limits.hosts.peak_in_flight,
+        report.limits.bmc.peak_in_flight_one_bmc,
+        report.limits.foreman_writes.peak_in_flight,
+        report.limits.foreman_writes.current_limit,
+        metrics.foreman_peak_in_service,
+        metrics.foreman_refused,
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -431,6 +487,7 @@ async fn with_faults_on_every_healthy_host_moves_and_the_dead_one_fails_clearly(
         }
     }
     rig.check_moved(&report, &dead).await;
+    summary("40 hosts, faults on", &report, &rig.lab.metrics());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
