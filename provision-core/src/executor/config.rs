@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hook::HookSpec;
 use crate::limits::{LimitsConfig, human_duration};
 use crate::retry::RetryPolicy;
 
@@ -43,6 +44,9 @@ pub struct ExecutorConfig {
     pub host_permissions: Vec<String>,
     /// A PEM bundle of extra CAs trusted for Foreman and the BMCs (self-signed lab CAs).
     pub ca_bundle: Option<PathBuf>,
+    /// Site hook steps run for every host after its first step (switch and VLAN
+    /// configuration, site scripts), in order; `[[executor.hooks]]` tables.
+    pub hooks: Vec<HookSpec>,
 }
 
 impl Default for ExecutorConfig {
@@ -63,6 +67,7 @@ impl Default for ExecutorConfig {
                 .map(str::to_owned)
                 .to_vec(),
             ca_bundle: None,
+            hooks: Vec::new(),
         }
     }
 }

@@ -17,6 +17,7 @@ use super::report::{HostReport, HostStatus, StepReport};
 use super::resume::{PriorStep, TO};
 use super::run::{MoveJob, Shared};
 use crate::config::Secret;
+use crate::hook::{HookError, HookSpec, run_hook};
 use crate::journal::{Details, StepAttempt};
 use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
 use crate::retry::{Idempotency, RetryError, RetryPolicy, Retryable, retry};
@@ -35,6 +36,14 @@ enum Kind {
 }
 
 impl Kind {
+    /// The steps of this kind of move, with the site hooks after the first step.
+    fn steps_with(self, hooks: &[HookSpec]) -> Vec<Step> {
+        let mut steps = self.steps().to_vec();
+        let hooks = hooks.iter().map(|h| Step::Hook(h.name.clone()));
+        steps.splice(1..1, hooks);
+        steps
+    }
+
     fn steps(self) -> &'static [Step] {
         match self {
             Self::Wipe => &[
@@ -228,7 +237,7 @@ impl HostRun {
     }
 
     async fn drive(&self, log: &mut Vec<StepReport>) -> Result<(), Stop> {
-        for step in self.kind.steps() {
+        for step in &self.kind.steps_with(&self.shared.config.hooks) {
             let prior = self
                 .shared
                 .resume
@@ -342,7 +351,10 @@ impl HostRun {
                 .map(str::to_owned);
         }
         let policies = &self.shared.config.steps;
+        let once = RetryPolicy::once();
         let policy: &RetryPolicy = match step {
+            // an external command may not be idempotent: it runs once per run
+            Step::Hook(_) => &once,
             Step::BmcAccount => &policies.bmc_account,
             Step::BootOrder => &policies.boot_order,
             Step::ForemanHost => &policies.foreman_host,
@@ -364,6 +376,7 @@ impl HostRun {
                         Step::ForemanHost => self.foreman_host(attempt).await,
                         Step::NetworkBoot => self.network_boot(attempt, cancel).await,
                         Step::PowerOff => self.power_off(attempt, cancel).await,
+                        Step::Hook(name) => self.hook(name, attempt, cancel).await,
                         _ => self.record(attempt).await,
                     };
                     if let Err(e) = &r {
@@ -757,6 +770,36 @@ impl HostRun {
             ));
         }
         Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    async fn hook(
+        &self,
+        name: &str,
+        attempt: u32,
+        cancel: &CancellationToken,
+    ) -> Result<Done, PortError> {
+        let Some(spec) = self.shared.config.hooks.iter().find(|h| h.name == name) else {
+            return Err(PortError::fatal(format!("no hook named {name}")));
+        };
+        let step = Step::Hook(name.to_owned());
+        let details = self.details().with("command", spec.command.as_str());
+        self.intent(&step, attempt, details.clone()).await?;
+        match run_hook(
+            spec,
+            self.job.host.name.as_str(),
+            &self.shared.limits,
+            cancel,
+        )
+        .await
+        {
+            Ok(out) => Ok(self.done(
+                StepOutcome::Verified,
+                attempt,
+                details.with("seconds", format!("{:.1}", out.elapsed.as_secs_f64())),
+            )),
+            Err(e @ HookError::Cancelled { .. }) => Err(PortError::cancelled(e.to_string())),
+            Err(e) => Err(PortError::fatal(e.to_string())),
+        }
     }
 
     async fn record(&self, attempt: u32) -> Result<Done, PortError> {

@@ -767,3 +767,65 @@ async fn ten_thousand_hosts_complete_in_virtual_time() {
     assert!(polls <= intervals, "{polls} polls, {intervals} intervals");
     assert_eq!(rig.lab.overlapping_writes.load(Ordering::SeqCst), 0);
 }
+
+fn spare_jobs(names: &[String]) -> Vec<MoveJob> {
+    jobs(names, "RedHat 9.4")
+        .into_iter()
+        .map(|mut j| {
+            j.from = j.to.clone();
+            j.host.current_cloud = j.to.clone();
+            j.to = CloudName::new("cloud01").unwrap();
+            j.assignment = None;
+            j.wipe = Wipe::No;
+            j
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn hooks_run_once_per_host_and_a_failing_hook_fails_its_host_only() {
+    let (rig, names) = Rig::new(3, &[]);
+    let dir = tempfile::tempdir().unwrap();
+    let marks = dir.path().display().to_string();
+    let mut c = config(8);
+    c.hooks = vec![crate::hook::HookSpec::new(
+        "vlan",
+        "sh",
+        &[
+            "-c",
+            &format!("touch {marks}/$QUADS_HOST; case $QUADS_HOST in h00001*) exit 3;; esac"),
+        ],
+    )];
+    let report = rig
+        .run(
+            1,
+            c,
+            spare_jobs(&names),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 2, "{:#?}", report.hosts);
+    let failed = &report.hosts[1];
+    assert_eq!(failed.failed_step.as_deref(), Some("hook:vlan"));
+    assert!(
+        failed.error.as_deref().unwrap().contains("vlan"),
+        "{failed:?}"
+    );
+    for n in &names {
+        assert!(dir.path().join(n).exists(), "{n}: the hook ran");
+    }
+    let steps: Vec<&str> = report.hosts[0]
+        .steps
+        .iter()
+        .map(|s| s.step.as_str())
+        .collect();
+    assert_eq!(steps, ["power-off", "hook:vlan", "record"]);
+    assert!(
+        rig.lab
+            .machines
+            .lock()
+            .unwrap()
+            .values()
+            .all(|m| !m.power_on)
+    );
+}
