@@ -28,6 +28,9 @@ pub struct ExecutorConfig {
     /// How long in-flight writes may finish after Ctrl-C or SIGTERM.
     #[serde(with = "human_duration")]
     pub grace: Duration,
+    /// How often a progress line (moved, failed, in flight) is logged.
+    #[serde(with = "human_duration")]
+    pub progress_interval: Duration,
     /// The tenant's user on every BMC.
     pub tenant_bmc_user: String,
     /// Its Redfish role.
@@ -57,6 +60,7 @@ impl Default for ExecutorConfig {
             install_timeout: Duration::from_secs(3600),
             poll_interval: Duration::from_secs(15),
             grace: Duration::from_secs(30),
+            progress_interval: Duration::from_secs(30),
             tenant_bmc_user: "quads".to_owned(),
             tenant_bmc_role: "Administrator".to_owned(),
             spare_cloud: "cloud01".to_owned(),

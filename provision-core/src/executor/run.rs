@@ -5,6 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -131,6 +133,28 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
             shared.limits.stop_starting_hosts();
         })
     };
+    let progress = Arc::new(Progress::default());
+    let ticker = {
+        let shared = shared.clone();
+        let progress = progress.clone();
+        let total = jobs.len();
+        tokio::spawn(async move {
+            let every = shared.config.progress_interval.max(Duration::from_secs(1));
+            loop {
+                tokio::time::sleep(every).await;
+                let [moved, failed, interrupted] = progress.counts();
+                tracing::info!(
+                    total,
+                    moved,
+                    failed,
+                    interrupted,
+                    in_flight = shared.limits.report().hosts.in_flight,
+                    installs_polled = shared.poller.polls(),
+                    "progress"
+                );
+            }
+        })
+    };
     let mut waiting: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
     let mut set = JoinSet::new();
     for job in jobs {
@@ -143,15 +167,18 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
             ),
         );
         let shared = shared.clone();
+        let progress = progress.clone();
         set.spawn(async move {
-            match shared.limits.host_slot().await {
+            let report = match shared.limits.host_slot().await {
                 Ok(permit) => {
                     let report = move_host(shared, job).await;
                     drop(permit);
                     report
                 }
                 Err(_) => not_started(&job, "stopping: the host's move was not started"),
-            }
+            };
+            progress.count(report.status);
+            report
         });
     }
     let mut hosts = Vec::with_capacity(waiting.len());
@@ -182,6 +209,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
     stop_polling.cancel();
     let _ = poll_task.await;
     watcher.abort();
+    ticker.abort();
     let closed = shared.fleet.close_all().await;
     if closed > 0 {
         tracing::info!(sessions = closed, "logged out the remaining BMC sessions");
@@ -197,6 +225,33 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
         limits: shared.limits.report(),
+    }
+}
+
+/// Hosts finished so far, by how they ended.
+#[derive(Debug, Default)]
+struct Progress {
+    moved: AtomicUsize,
+    failed: AtomicUsize,
+    interrupted: AtomicUsize,
+}
+
+impl Progress {
+    fn count(&self, status: HostStatus) {
+        let counter = match status {
+            HostStatus::Moved => &self.moved,
+            HostStatus::Failed => &self.failed,
+            HostStatus::Interrupted => &self.interrupted,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn counts(&self) -> [usize; 3] {
+        [
+            self.moved.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+            self.interrupted.load(Ordering::Relaxed),
+        ]
     }
 }
 

@@ -639,10 +639,24 @@ async fn a_dead_bmc_and_an_unknown_os_fail_alone_with_clear_reasons() {
     all[7].assignment.as_mut().unwrap().os = Some("RedHat 10".into());
     all[7].assignment.as_mut().unwrap().cloud = CloudName::new("cloud09").unwrap();
     all[7].to = CloudName::new("cloud09").unwrap();
+    // host 9 is unknown to Foreman
+    rig.lab.hosts.lock().unwrap().remove(&names[9]);
     let report = rig
         .run(1, config(512), all, Shutdown::new(Duration::from_secs(5)))
         .await;
-    assert_eq!(report.counts.moved, 10);
+    assert_eq!(report.counts.moved, 9);
+    let unknown = &report.hosts[9];
+    assert_eq!(unknown.failed_step.as_deref(), Some("foreman-host"));
+    assert!(
+        unknown.error.as_deref().unwrap().contains("not in Foreman"),
+        "{unknown:?}"
+    );
+    let machines = rig.lab.machines.lock().unwrap();
+    assert_eq!(
+        machines[&names[9]].power_ons, 0,
+        "no power action without Foreman ready"
+    );
+    drop(machines);
     let dead = &report.hosts[4];
     assert_eq!(dead.status, HostStatus::Failed);
     assert_eq!(dead.failed_step.as_deref(), Some("bmc-account"));
@@ -827,5 +841,36 @@ async fn hooks_run_once_per_host_and_a_failing_hook_fails_its_host_only() {
             .unwrap()
             .values()
             .all(|m| !m.power_on)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_no_wipe_move_sets_the_tenant_account_and_records_without_power_actions() {
+    let (rig, names) = Rig::new(6, &[]);
+    let all: Vec<MoveJob> = jobs(&names, "RedHat 9.4")
+        .into_iter()
+        .map(|mut j| {
+            j.wipe = Wipe::No;
+            j
+        })
+        .collect();
+    let report = rig
+        .run(1, config(64), all, Shutdown::new(Duration::from_secs(5)))
+        .await;
+    assert_eq!(report.counts.moved, 6);
+    let steps: Vec<&str> = report.hosts[0]
+        .steps
+        .iter()
+        .map(|s| s.step.as_str())
+        .collect();
+    assert_eq!(steps, ["bmc-account", "record"]);
+    for m in rig.lab.machines.lock().unwrap().values() {
+        assert_eq!((m.power_ons, m.cycles, m.installs), (0, 0, 0));
+        assert!(m.account.as_deref().unwrap().starts_with("quads:lab@T"));
+    }
+    assert_eq!(
+        rig.lab.user_ensures.load(Ordering::SeqCst),
+        3,
+        "the clouds' users exist"
     );
 }
