@@ -3,7 +3,7 @@
 //! store and the planner. Files are read and the config loaded before the runtime starts or on
 //! its blocking pool; everything printed is assembled first and written once at the end.
 
-mod output;
+pub(crate) mod output;
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -449,15 +449,7 @@ async fn execute(
     config: Config,
     init: Option<InitPrep>,
 ) -> Result<Report, Failure> {
-    if let AdminCommand::MoveHosts { args, .. } = &command
-        && !args.dry_run
-    {
-        // refuse before touching the store: there is nothing to run moves with yet
-        return Err(Failure::usage(anyhow!(
-            "the move executor is not available yet: nothing was moved; \
-             use `quads move-hosts --dry-run` to see the plan"
-        )));
-    }
+    // (`move-hosts` without `--dry-run` never gets here: `run_moves` runs the executor)
     let mode = if init.is_some() {
         OpenMode::CreateIfMissing
     } else {

@@ -176,20 +176,27 @@ fn the_table_shows_host_from_to_wipe_and_reasons() {
 }
 
 #[test]
-fn a_dry_run_touches_nothing_and_a_real_run_is_refused_until_the_executor_exists() {
-    let home = lab();
+fn a_dry_run_touches_nothing_and_a_real_run_needs_foreman_and_bmc_settings() {
+    let mut home = lab();
     let hosts = home.json(&["host", "ls"]);
     plan(&home, &["--date", "2025-01-12"]);
     let err = home.quads(&["move-hosts", "--date", "2025-01-12"]).fails(2);
     assert!(
-        err.contains("the move executor is not available yet"),
+        err.contains("move-hosts needs [foreman] in the config"),
         "{err}"
     );
-    assert!(err.contains("nothing was moved"), "{err}");
-    home.quads(&["move-hosts", "--resume"]).fails(2);
+    home.set_env("QUADS_FOREMAN_URL", "https://127.0.0.1:9");
+    home.set_env("QUADS_FOREMAN_USERNAME", "admin");
+    home.set_env("QUADS_FOREMAN_PASSWORD", "secret");
+    home.set_env("QUADS_INFRA_LOCATION", "lab");
+    let err = home.quads(&["move-hosts", "--resume"]).fails(2);
+    assert!(
+        err.contains("move-hosts needs [bmc] in the config"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
     assert_eq!(home.json(&["host", "ls"]), hosts);
     assert_eq!(home.json(&["runs", "ls"])["runs"], serde_json::json!([]));
-    assert!(!home.store_path().with_extension("db.lock").exists());
 }
 
 fn runtime() -> tokio::runtime::Runtime {
