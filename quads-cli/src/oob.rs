@@ -10,6 +10,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
@@ -180,10 +181,12 @@ pub struct OobArgs {
 /// How results are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Output {
-    /// `host: line` per result line.
+    /// `host: line` per result line as hosts finish, then a results table.
     Text,
-    /// One JSON object per host and line.
+    /// One JSON object per host (its result or its own error) per line.
     Json,
+    /// One YAML document per host.
+    Yaml,
 }
 
 /// Roles for --set-account.
@@ -408,6 +411,33 @@ pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
 struct HostResult {
     host: String,
     lines: Result<Vec<Value>, String>,
+    duration: Duration,
+}
+
+/// One host's result as JSON and YAML print it (version 1 of that shape).
+#[derive(Debug, serde::Serialize)]
+struct HostReport<'a> {
+    v: u32,
+    host: &'a str,
+    ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a [Value]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    duration_s: f64,
+}
+
+impl HostResult {
+    fn report(&self) -> HostReport<'_> {
+        HostReport {
+            v: 1,
+            host: &self.host,
+            ok: self.lines.is_ok(),
+            result: self.lines.as_ref().ok().map(Vec::as_slice),
+            error: self.lines.as_ref().err().map(String::as_str),
+            duration_s: (self.duration.as_secs_f64() * 1000.0).round() / 1000.0,
+        }
+    }
 }
 
 /// Runs `quads oob`; the exit code is 0 when every host succeeded, 1 when one failed, 130 on
@@ -450,14 +480,17 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                 return HostResult {
                     host,
                     lines: Err("stopped".into()),
+                    duration: Duration::ZERO,
                 };
             };
             if cancel.is_cancelled() {
                 return HostResult {
                     host,
                     lines: Err("not started: interrupted".into()),
+                    duration: Duration::ZERO,
                 };
             }
+            let started = tokio::time::Instant::now();
             let result = perform(&bmc, &host, &action, interfaces.as_deref(), &cancel).await;
             if let Err(e) = bmc.logout().await {
                 tracing::warn!(bmc = %bmc.name(), error = %e, "logout failed");
@@ -465,16 +498,19 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
             HostResult {
                 host,
                 lines: result.map_err(|e| e.to_string()),
+                duration: started.elapsed(),
             }
         });
     }
     let mut results = Vec::new();
     let mut interrupted = false;
+    let progress = progress_bar(hosts.len());
     loop {
         tokio::select! {
             joined = set.join_next() => match joined {
                 Some(Ok(r)) => {
-                    print_result(&r, args.output);
+                    progress.suspend(|| print_result(&r, args.output));
+                    progress.inc(1);
                     results.push(r);
                 }
                 Some(Err(e)) => tracing::error!(error = %e, "a host task failed"),
@@ -492,9 +528,11 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
     if closed > 0 {
         tracing::info!(closed, "sessions logged out");
     }
+    progress.finish_and_clear();
     let failed = results.iter().filter(|r| r.lines.is_err()).count();
     if hosts.len() > 1 && args.output == Output::Text {
         let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{}", results_table(&mut results));
         let _ = writeln!(
             out,
             "{} hosts: {} ok, {failed} failed",
@@ -526,21 +564,56 @@ fn print_result(result: &HostResult, output: Output) {
         (Output::Text, Err(e)) => {
             let _ = writeln!(out, "{}: FAILED: {e}", result.host);
         }
-        (Output::Json, Ok(lines)) => {
-            let _ = writeln!(
-                out,
-                "{}",
-                json!({"host": result.host, "ok": true, "result": lines})
-            );
+        (Output::Json, _) => {
+            let text = serde_json::to_string(&result.report()).unwrap_or_default();
+            let _ = writeln!(out, "{text}");
         }
-        (Output::Json, Err(e)) => {
-            let _ = writeln!(
-                out,
-                "{}",
-                json!({"host": result.host, "ok": false, "error": e})
-            );
-        }
+        (Output::Yaml, _) => match serde_saphyr::to_string(&result.report()) {
+            Ok(text) => {
+                let _ = write!(out, "---\n{text}");
+            }
+            Err(e) => tracing::error!(host = %result.host, error = %e, "cannot write YAML"),
+        },
     }
+}
+
+/// The closing table: host, SUCCESSFUL/FAILED, reason, duration; failures first, then by host.
+fn results_table(results: &mut [HostResult]) -> String {
+    results.sort_by(|a, b| (a.lines.is_ok(), &a.host).cmp(&(b.lines.is_ok(), &b.host)));
+    let rows = results.iter().map(|result| {
+        let (status, reason) = match &result.lines {
+            Ok(lines) => {
+                let last = lines.last().map(|line| match line {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                });
+                ("SUCCESSFUL", last.unwrap_or_default())
+            }
+            Err(e) => ("FAILED", e.clone()),
+        };
+        vec![
+            result.host.clone(),
+            status.to_owned(),
+            reason.chars().take(100).collect(),
+            format!("{:.2}s", result.duration.as_secs_f64()),
+        ]
+    });
+    crate::admin::output::table(&["host", "result", "reason", "duration"], rows)
+}
+
+/// A bar on stderr for long host lists when stderr is a terminal; hidden otherwise.
+fn progress_bar(hosts: usize) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if hosts < 10 || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(hosts as u64);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:40}] {pos}/{len} hosts")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 fn change_line(change: &SettingsChange) -> Value {

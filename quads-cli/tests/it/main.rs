@@ -6,4 +6,5 @@ mod foreman;
 mod move_exec;
 mod oob;
 mod oob_lab;
+mod oob_output;
 mod support;
