@@ -315,3 +315,73 @@ pub fn summary(report: &RunReport) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use provision_core::executor::{HostReport, RunCounts};
+    use provision_core::limits::LimitsConfig;
+
+    use super::*;
+
+    fn host(name: &str, status: HostStatus, step: Option<&str>, error: Option<&str>) -> HostReport {
+        HostReport {
+            host: name.to_owned(),
+            from: "cloud01".to_owned(),
+            to: "cloud02".to_owned(),
+            wipe: true,
+            status,
+            failed_step: step.map(str::to_owned),
+            attempts: 3,
+            error: error.map(str::to_owned),
+            seconds: 12.34,
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_summary_names_host_move_result_step_duration_and_attempts() {
+        let hosts = vec![
+            host("h1", HostStatus::Moved, None, None),
+            host(
+                "h2",
+                HostStatus::Failed,
+                Some("bmc-account"),
+                Some("h2: connection refused"),
+            ),
+        ];
+        let report = RunReport {
+            version: 1,
+            run: 7,
+            target_time: "2025-01-10T00:00:00Z".to_owned(),
+            interrupted: false,
+            counts: RunCounts {
+                planned: 2,
+                moved: 1,
+                failed: 1,
+                interrupted: 0,
+            },
+            provisioned_clouds: Vec::new(),
+            hosts,
+            install_polls: 3,
+            seconds: 20.0,
+            limits: Limits::new(&LimitsConfig::default()).unwrap().report(),
+        };
+        let text = summary(&report);
+        assert!(text.contains("cloud01 → cloud02"), "{text}");
+        assert!(
+            text.contains("FAILED") && text.contains("bmc-account"),
+            "{text}"
+        );
+        assert!(
+            text.contains("12.3s") && text.contains("connection refused"),
+            "{text}"
+        );
+        assert!(
+            text.contains("run 7: 2 planned, 1 moved, 1 failed"),
+            "{text}"
+        );
+        assert!(!text.contains("--resume"));
+    }
+}
