@@ -267,6 +267,7 @@ impl HostRun {
                 self.ensure_cloud(log).await?;
             }
             let started = Instant::now();
+            let _stage = self.shared.stages.enter(step.to_word());
             let span = tracing::info_span!("step", step = %step);
             let result = self.run_step(step, &prior).instrument(span).await;
             match result {

@@ -98,6 +98,50 @@ pub(crate) struct Shared {
     pub(crate) poller: Arc<InstallPoller>,
     pub(crate) clouds: CloudSetups,
     pub(crate) resume: ResumeState,
+    pub(crate) stages: Stages,
+}
+
+/// Hosts in each step right now, for the progress line.
+#[derive(Debug, Default)]
+pub(crate) struct Stages {
+    hosts: std::sync::Mutex<BTreeMap<String, usize>>,
+}
+
+/// A host's place in a step's count, left when dropped.
+pub(crate) struct InStage<'a> {
+    stages: &'a Stages,
+    step: String,
+}
+
+impl Stages {
+    pub(crate) fn enter(&self, step: String) -> InStage<'_> {
+        *self.lock().entry(step.clone()).or_default() += 1;
+        InStage { stages: self, step }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, usize>> {
+        self.hosts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// `step=N` for every step with hosts in it.
+    fn line(&self) -> String {
+        self.lock()
+            .iter()
+            .filter(|(_, n)| **n > 0)
+            .map(|(s, n)| format!("{s}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+impl Drop for InStage<'_> {
+    fn drop(&mut self) {
+        if let Some(n) = self.stages.lock().get_mut(&self.step) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// Moves every job at once within the limits; returns when every host finished, failed or was
@@ -125,6 +169,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         poller: poller.clone(),
         clouds: CloudSetups::default(),
         resume: exec.resume,
+        stages: Stages::default(),
     });
     let watcher = {
         let shared = shared.clone();
@@ -150,6 +195,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
                     interrupted,
                     in_flight = shared.limits.report().hosts.in_flight,
                     installs_polled = shared.poller.polls(),
+                    stages = %shared.stages.line(),
                     "progress"
                 );
             }
@@ -453,4 +499,23 @@ pub async fn move_hosts(
     };
     store.finish_run(lock, state).await?;
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Stages;
+
+    #[test]
+    fn stages_count_the_hosts_in_each_step() {
+        let s = Stages::default();
+        let a = s.enter("boot-order".into());
+        let b = s.enter("boot-order".into());
+        let c = s.enter("install-wait".into());
+        assert_eq!(s.line(), "boot-order=2 install-wait=1");
+        drop(a);
+        drop(c);
+        assert_eq!(s.line(), "boot-order=1");
+        drop(b);
+        assert_eq!(s.line(), "");
+    }
 }
