@@ -63,6 +63,9 @@ pub struct HostCounters {
     pub sessions_opened: u64,
     /// Sessions deleted on its BMC.
     pub sessions_closed: u64,
+    /// Sessions the BMC dropped after `SessionTimeout` idle seconds (noticed on its next request).
+    #[serde(default)]
+    pub sessions_expired: u64,
     /// Sessions open now.
     pub sessions_open: u64,
     /// Most sessions open at once.

@@ -85,6 +85,7 @@ impl BmcFleet {
         if expired > 0 {
             lab.metrics.host(&m.name, |c| {
                 c.sessions_open = c.sessions_open.saturating_sub(expired);
+                c.sessions_expired += expired;
             });
         }
         let public = routed.is_some_and(|r| auth::is_public(&r.route, &request.method));

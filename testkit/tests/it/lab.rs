@@ -87,3 +87,61 @@ async fn two_labs_run_side_by_side_and_plain_http_is_an_option() {
             .is_err()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn idle_sessions_expire_and_are_counted_apart_from_logouts() {
+    let lab = Lab::start(LabConfig {
+        hosts: 2,
+        time_scale: 1.0,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let probe = Probe::new(lab.ca_pem()).anonymous();
+    let login = serde_json::json!({"UserName": "root", "Password": "calvin"});
+    let mut tokens = Vec::new();
+    for index in 0..2 {
+        let url = format!("{}/redfish/v1/SessionService/Sessions", lab.bmc_url(index));
+        let answer = probe.post(&url, &login).await.unwrap();
+        assert_eq!(answer.status, 201);
+        tokens.push(answer.header("x-auth-token").unwrap().to_owned());
+    }
+    // BMC 1 is used now and then; BMC 0's session idles past SessionTimeout (1800 s).
+    for _ in 0..4 {
+        tokio::time::sleep(std::time::Duration::from_secs(500)).await;
+        let url = format!("{}/redfish/v1/Systems", lab.bmc_url(1));
+        assert_eq!(
+            probe.with_token(&tokens[1]).get(&url).await.unwrap().status,
+            200
+        );
+    }
+    let url = format!("{}/redfish/v1/Systems", lab.bmc_url(0));
+    assert_eq!(
+        probe.with_token(&tokens[0]).get(&url).await.unwrap().status,
+        401
+    );
+
+    let inventory = lab.inventory();
+    let metrics = lab.metrics();
+    let (idle, busy) = (
+        metrics.host(&inventory.hosts[0].name),
+        metrics.host(&inventory.hosts[1].name),
+    );
+    assert_eq!(
+        (
+            idle.sessions_opened,
+            idle.sessions_closed,
+            idle.sessions_expired,
+            idle.sessions_open
+        ),
+        (1, 0, 1, 0)
+    );
+    assert_eq!(
+        (
+            busy.sessions_opened,
+            busy.sessions_expired,
+            busy.sessions_open
+        ),
+        (1, 0, 1)
+    );
+}
