@@ -1,18 +1,23 @@
-//! `cargo xtask demo`: the main job on the simulated lab.
+//! `cargo xtask demo`: the main job on the simulated lab, as an operator would run it.
 //!
-//! Until the move-and-rebuild engine exists this starts a `quads-lab` process (100 hosts, time
-//! scale 0.01), exercises it the way the engine will — Foreman's status and host index, every
-//! BMC's power state over HTTPS with sessions — prints a table, and stops the lab.
+//! Starts a `quads-lab` process (100 hosts, time scale 0.01: a 300 s install takes 3 s), writes a
+//! fresh `quads.toml` and a QUADS-style inventory that schedules every host into one of three
+//! clouds with a wipe, then runs the real binary: `quads init`, `quads host import`,
+//! `quads move-hosts --dry-run`, `quads move-hosts` (progress and the summary table), and reads the
+//! lab's counters to show what the run did to Foreman and the BMCs. Stops the lab at the end.
 
+use std::fmt::Write as _;
 use std::path::Path;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
-use testkit::{Inventory, Probe};
-use tokio::process::{Child, Command};
+use testkit::{Inventory, MetricsSnapshot, Probe};
+use tokio::process::Child;
 
-use crate::util::run;
+use crate::util::{run, target_dir};
+
+const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
 
 pub fn run_demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> {
     run(
@@ -23,35 +28,34 @@ pub fn run_demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()
             "--quiet",
             "--package",
             "testkit",
-            "--bin",
-            "quads-lab",
+            "--package",
+            "quads-cli",
         ],
     )?;
     crate::util::runtime()?.block_on(demo(root, hosts, time_scale))
 }
 
 async fn demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> {
-    let out = root.join("target").join("demo");
-    let _ = std::fs::remove_dir_all(&out);
-    let mut lab = Command::new(
-        crate::util::target_dir(root)
-            .join("debug")
-            .join("quads-lab"),
-    )
-    .args([
-        "--hosts",
-        &hosts.to_string(),
-        "--time-scale",
-        &time_scale.to_string(),
-    ])
-    .arg("--out-dir")
-    .arg(&out)
-    .stdout(Stdio::inherit())
-    .kill_on_drop(true)
-    .spawn()
-    .context("cannot start quads-lab")?;
-    let inventory = wait_for_inventory(&out.join("inventory.json"), &mut lab).await?;
-    let result = exercise(&inventory).await;
+    let bin = target_dir(root).join("debug");
+    let dir = target_dir(root).join("demo");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir)?;
+    let lab_dir = dir.join("lab");
+    let mut lab = tokio::process::Command::new(bin.join("quads-lab"))
+        .args([
+            "--hosts",
+            &hosts.to_string(),
+            "--time-scale",
+            &time_scale.to_string(),
+        ])
+        .arg("--out-dir")
+        .arg(&lab_dir)
+        .stdout(Stdio::inherit())
+        .kill_on_drop(true)
+        .spawn()
+        .context("cannot start quads-lab")?;
+    let inventory = wait_for_inventory(&lab_dir.join("inventory.json"), &mut lab).await?;
+    let result = operate(&bin.join("quads"), &dir, &lab_dir, &inventory).await;
     lab.start_kill().ok();
     let _ = lab.wait().await;
     result
@@ -73,38 +77,161 @@ async fn wait_for_inventory(path: &Path, lab: &mut Child) -> anyhow::Result<Inve
     }
 }
 
-async fn exercise(inventory: &Inventory) -> anyhow::Result<()> {
-    let probe = Probe::new(&inventory.ca_pem);
-    let foreman = probe.with_basic(&inventory.foreman_username, &inventory.foreman_password);
-    let status = foreman
-        .get(&format!("{}/api/status", inventory.foreman_url))
-        .await?;
-    println!("foreman status: {} {}", status.status, status.text());
-    let started = std::time::Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for host in inventory.hosts.clone() {
-        let bmc = probe.with_basic(&host.bmc_username, &host.bmc_password);
-        tasks.spawn(async move {
-            let answer = bmc.get(&format!("{}/redfish", host.bmc_url)).await;
-            (host, answer.map(|a| a.status))
-        });
-    }
-    let mut ok = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (host, answer) = joined?;
-        match answer {
-            Ok(status) if status.is_success() => ok += 1,
-            Ok(status) => println!("{:<40} {status}", host.name),
-            Err(error) => println!("{:<40} {error}", host.name),
+/// The operator's part: configure, import, plan, move; then what the lab saw.
+async fn operate(
+    quads: &Path,
+    dir: &Path,
+    lab_dir: &Path,
+    inventory: &Inventory,
+) -> anyhow::Result<()> {
+    let config = dir.join("quads.toml");
+    std::fs::write(
+        dir.join("foreman.pass"),
+        format!("{}\n", inventory.foreman_password),
+    )?;
+    let bmc_password = inventory
+        .hosts
+        .first()
+        .map(|h| h.bmc_password.clone())
+        .unwrap_or_default();
+    let bmc_user = inventory
+        .hosts
+        .first()
+        .map(|h| h.bmc_username.clone())
+        .unwrap_or_default();
+    std::fs::write(dir.join("bmc.pass"), format!("{bmc_password}\n"))?;
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"{db}\"\n\n[foreman]\nurl = \"{url}\"\nusername = \"{user}\"\n\
+             password_file = \"{dir}/foreman.pass\"\ninfra_location = \"lab\"\n\n[bmc]\n\
+             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n[executor]\n\
+             ca_bundle = \"{lab}/ca.pem\"\ninterfaces_file = \"{lab}/interfaces.yml\"\n\
+             poll_interval = \"250ms\"\ninstall_timeout = \"120s\"\n",
+            db = dir.join("quads.db").display(),
+            url = inventory.foreman_url,
+            user = inventory.foreman_username,
+            dir = dir.display(),
+            lab = lab_dir.display(),
+        ),
+    )?;
+    std::fs::write(dir.join("inventory.yaml"), inventory_yaml(inventory))?;
+
+    let config_arg = config.to_string_lossy().into_owned();
+    for args in [&["init"][..], &["host", "import", "inventory.yaml"][..]] {
+        let status = quads_step_in(dir, quads, args, &config_arg)?;
+        if !status.success() {
+            bail!("quads {} failed ({status})", args.join(" "));
         }
     }
+    let plan = Command::new(quads)
+        .args(["move-hosts", "--dry-run", "--config", &config_arg])
+        .current_dir(dir)
+        .env("HOME", dir)
+        .output()
+        .context("cannot run quads move-hosts --dry-run")?;
+    let plan_text = String::from_utf8_lossy(&plan.stdout);
     println!(
-        "{ok}/{} BMCs answered in {:.2} s",
-        inventory.hosts.len(),
-        started.elapsed().as_secs_f64()
+        "\n$ quads move-hosts --dry-run   (first lines of {})",
+        plan_text.lines().count()
     );
-    if ok != inventory.hosts.len() {
-        bail!("some BMCs did not answer");
+    for line in plan_text.lines().take(8) {
+        println!("{line}");
+    }
+    let moved = quads_step_in(dir, quads, &["move-hosts"], &config_arg)?;
+
+    let probe = Probe::new(&inventory.ca_pem);
+    let metrics: MetricsSnapshot = serde_json::from_value(
+        probe
+            .get(&format!("{}/metrics", inventory.admin_url))
+            .await?
+            .json(),
+    )
+    .context("the lab's metrics do not parse")?;
+    println!("\n{}", lab_summary(inventory, &metrics));
+    if !moved.success() {
+        bail!("quads move-hosts did not move every host ({moved})");
     }
     Ok(())
+}
+
+fn quads_step_in(
+    dir: &Path,
+    quads: &Path,
+    args: &[&str],
+    config: &str,
+) -> anyhow::Result<std::process::ExitStatus> {
+    println!("\n$ quads {}", args.join(" "));
+    Command::new(quads)
+        .args(args)
+        .args(["--config", config])
+        .current_dir(dir)
+        .env("HOME", dir)
+        .status()
+        .with_context(|| format!("cannot run quads {}", args.join(" ")))
+}
+
+/// Every lab host in cloud01, each scheduled into one of three clouds that asks for a wipe.
+fn inventory_yaml(inventory: &Inventory) -> String {
+    let mut text =
+        String::from("version: 1\nclouds:\n  - name: cloud01\n    description: spare pool\n");
+    for cloud in CLOUDS {
+        let _ = writeln!(text, "  - name: {cloud}");
+    }
+    text.push_str("hosts:\n");
+    for host in &inventory.hosts {
+        let _ = writeln!(
+            text,
+            "  - name: {}\n    bmc: \"{}\"\n    model: {}\n    default_cloud: cloud01",
+            host.name, host.bmc_address, host.model
+        );
+    }
+    text.push_str("assignments:\n");
+    for (i, cloud) in CLOUDS.iter().enumerate() {
+        let _ = writeln!(
+            text,
+            "  - cloud: {cloud}\n    ticket: \"{}\"\n    owner: tenant{i}\n    wipe: true\n    \
+             os: RedHat 9.4\n    partition_table: Kickstart default\n    medium: RHEL 9 mirror\n    \
+             boot_type: bios",
+            3000 + i
+        );
+    }
+    text.push_str("schedules:\n");
+    for (i, host) in inventory.hosts.iter().enumerate() {
+        let _ = writeln!(
+            text,
+            "  - host: {}\n    cloud: {}\n    start: 2026-01-01\n    end: 2099-01-01",
+            host.name,
+            CLOUDS[i % CLOUDS.len()]
+        );
+    }
+    text
+}
+
+/// What the run did, as the lab counted it.
+fn lab_summary(inventory: &Inventory, metrics: &MetricsSnapshot) -> String {
+    let hosts: Vec<_> = inventory
+        .hosts
+        .iter()
+        .map(|h| metrics.host(&h.name))
+        .collect();
+    let n = hosts.len().max(1) as f64;
+    let sum = |f: &dyn Fn(&testkit::HostCounters) -> u64| hosts.iter().map(f).sum::<u64>();
+    let max = |f: &dyn Fn(&testkit::HostCounters) -> u64| hosts.iter().map(f).max().unwrap_or(0);
+    format!(
+        "lab counters: {} installs; power cycles per host at most {}; sessions opened {} / closed \
+         {} / expired when idle {} / open {}; overlapping writes to one Foreman object {}; Foreman requests {:.1} per host \
+         (peak {} in service of capacity, {} refused); BMC requests {:.1} per host",
+        sum(&|c| c.installs),
+        max(&|c| c.power_cycles),
+        sum(&|c| c.sessions_opened),
+        sum(&|c| c.sessions_closed),
+        sum(&|c| c.sessions_expired),
+        sum(&|c| c.sessions_open),
+        metrics.total_overlapping_writes(),
+        sum(&|c| c.foreman_requests) as f64 / n,
+        metrics.foreman_peak_in_service,
+        metrics.foreman_refused,
+        sum(&|c| c.bmc_requests) as f64 / n,
+    )
 }
