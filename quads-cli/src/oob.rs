@@ -452,8 +452,20 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|h| BmcAddress::parse(h).map_err(anyhow::Error::from))
         .collect::<anyhow::Result<_>>()?;
-    let (Some(user), Some(password)) = (args.user.clone(), args.password.clone()) else {
-        bail!("missing credentials: -u/-p or BADFISH_USERNAME/BADFISH_PASSWORD");
+    // Badfish's names first (clap reads them), then ours.
+    let user = args
+        .user
+        .clone()
+        .or_else(|| std::env::var("QUADS_BMC_USERNAME").ok());
+    let password = args
+        .password
+        .clone()
+        .or_else(|| std::env::var("QUADS_BMC_PASSWORD").ok());
+    let (Some(user), Some(password)) = (user, password) else {
+        bail!(
+            "missing credentials: -u/-p, BADFISH_USERNAME/BADFISH_PASSWORD or \
+             QUADS_BMC_USERNAME/QUADS_BMC_PASSWORD"
+        );
     };
     let interfaces = match &args.interfaces {
         Some(path) => Some(Arc::new(InterfacesFile::load(path)?)),
