@@ -62,6 +62,9 @@ pub struct OobArgs {
     /// Attempts per request (first included).
     #[arg(long, default_value_t = 5)]
     pub retries: u32,
+    /// Seconds allowed for one request to a BMC (connecting takes at most 10 s of it).
+    #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
+    pub timeout: f64,
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
@@ -367,6 +370,8 @@ impl OobArgs {
         let mut config = ClientConfig {
             transport: TransportConfig {
                 tls,
+                request_timeout: Duration::from_secs_f64(self.timeout),
+                connect_timeout: Duration::from_secs_f64(self.timeout.min(10.0)),
                 ..TransportConfig::default()
             },
             per_bmc_concurrency: self.per_bmc.max(1),
@@ -374,6 +379,14 @@ impl OobArgs {
         };
         config.retry.max_attempts = self.retries.max(1);
         config
+    }
+}
+
+/// `--timeout`: a number of seconds above zero.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(secs),
+        _ => Err(format!("{text:?} is not a number of seconds above zero")),
     }
 }
 

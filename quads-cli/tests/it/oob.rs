@@ -139,4 +139,17 @@ fn bad_arguments_fail_before_any_request() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("one action at a time"));
     let out = quads(&["-H", "bmc1", "--power-state"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing credentials"));
+    let out = quads(&[
+        "-H",
+        "bmc1",
+        "-u",
+        "root",
+        "-p",
+        "pw",
+        "--power-state",
+        "--timeout",
+        "0",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a number of seconds above zero"));
 }
