@@ -1,6 +1,7 @@
 //! `cargo xtask`: the one entry point for CI and the project's chores.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a terminal program: printing is its job
 
+mod bench;
 mod ci;
 mod conformance;
 mod demo;
@@ -10,7 +11,10 @@ mod util;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "xtask", about = "Project chores: ci, demo, conformance, peers")]
+#[command(
+    name = "xtask",
+    about = "Project chores: ci, demo, conformance, peers, bench"
+)]
 struct Args {
     #[command(subcommand)]
     task: Task,
@@ -37,6 +41,8 @@ enum Task {
     Conformance,
     /// Installs the peer tools (validator, sushy, sushy-tools, Badfish) into target/peers.
     Peers,
+    /// Badfish against `quads oob` (release) on the same lab BMCs: medians and ratios.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -46,6 +52,7 @@ fn main() -> anyhow::Result<()> {
         Task::Ci { slow } => ci::run_ci(&root, slow),
         Task::Demo { hosts, time_scale } => demo::run_demo(&root, hosts, time_scale),
         Task::Conformance => conformance::run(&root),
+        Task::Bench(args) => bench::run_bench(&root, &args),
         Task::Peers => {
             peers::ensure(&root).map(|venv| println!("peers ready in {}", venv.display()))
         }
