@@ -262,6 +262,27 @@ pub fn rows(samples: &[Sample]) -> Vec<Row> {
         .collect()
 }
 
+/// `yes`, or `**no**` with which of the targets were missed.
+fn verdict(r: &Row) -> String {
+    if r.met {
+        return "yes".to_owned();
+    }
+    let mut missed = Vec::new();
+    if r.target.is_some_and(|t| r.wall_ratio < t) {
+        missed.push("wall");
+    }
+    if r.quads.peak_rss_kib >= r.badfish.peak_rss_kib {
+        missed.push("memory");
+    }
+    if r.quads.bmc_requests_per_host >= r.badfish.bmc_requests_per_host {
+        missed.push("req/host");
+    }
+    if missed.is_empty() {
+        missed.push("failures");
+    }
+    format!("**no** ({})", missed.join(", "))
+}
+
 /// The Markdown table of one time scale: Badfish | quads | ratio for each measure.
 #[must_use]
 pub fn table(rows: &[Row], time_scale: f64) -> String {
@@ -305,7 +326,7 @@ pub fn table(rows: &[Row], time_scale: f64) -> String {
             check(q),
             r.target
                 .map_or_else(|| "—".to_owned(), |t| format!("≥ {t:.0}×")),
-            if r.met { "yes" } else { "**no**" },
+            verdict(r),
         );
     }
     t
@@ -990,7 +1011,9 @@ mod tests {
         for s in slow.iter_mut().filter(|s| s.tool == Tool::Quads) {
             s.wall_s *= 5.0;
         }
-        assert!(!super::rows(&slow)[0].met);
+        let slow = super::rows(&slow);
+        assert!(!slow[0].met);
+        assert_eq!(verdict(&slow[0]), "**no** (wall)");
         let mut leaky = samples;
         leaky[1].sessions_left_open = 1;
         assert!(!super::rows(&leaky)[0].met);
