@@ -677,15 +677,16 @@ pub fn interfaces_order(model: &str, host_type: HostType) -> Vec<String> {
 /// The Badfish-format interfaces YAML for every model in the lab.
 #[must_use]
 pub fn interfaces_yaml(models: &[&str]) -> String {
-    let mut text =
-        String::from("# Boot order by host type and model, in Badfish's interfaces format.\n");
+    let mut text = String::from(
+        "# Boot order by host type and model, in Badfish's interfaces format (`type_model` keys).\n",
+    );
     for model in models {
         for (name, host_type) in [
             ("director", HostType::Director),
             ("foreman", HostType::Foreman),
         ] {
             text.push_str(&format!(
-                "{name}_{model}_interfaces: {}\n",
+                "{name}_{model}: {}\n",
                 interfaces_order(model, host_type).join(",")
             ));
         }

@@ -518,10 +518,7 @@ impl Bench<'_> {
         let mut models: Vec<&str> = inventory.hosts.iter().map(|h| h.model.as_str()).collect();
         models.sort_unstable();
         models.dedup();
-        // The lab writes QUADS' older `type_model_interfaces` keys; Badfish 1.8.2 reads only
-        // `type_model` (quads oob reads both).
-        let yaml = testkit::lab::interfaces_yaml(&models).replace("_interfaces:", ":");
-        std::fs::write(&interfaces, yaml)?;
+        std::fs::write(&interfaces, testkit::lab::interfaces_yaml(&models))?;
         let (program, mut argv) = match tool {
             Tool::Badfish => (self.badfish.clone(), Vec::new()),
             // JSON lines: one object per host with its `ok`, whatever the text layout.
