@@ -6,6 +6,8 @@ mod ci;
 mod conformance;
 mod demo;
 mod peers;
+#[allow(dead_code)] // `simulate` will use it for its report
+mod plot;
 mod util;
 
 use clap::{Parser, Subcommand};
