@@ -66,14 +66,10 @@ impl Service for Admin {
     async fn handle(&self, request: Request) -> Outcome {
         let lab = &self.lab;
         let response = match (&request.method, request.path.as_str()) {
-            (&Method::GET, "/metrics") => {
-                lab.metrics
-                    .set_foreman_capacity(lab.foreman_capacity.stats());
-                json(
-                    StatusCode::OK,
-                    &serde_json::to_value(lab.metrics.snapshot()).unwrap_or_default(),
-                )
-            }
+            (&Method::GET, "/metrics") => json(
+                StatusCode::OK,
+                &serde_json::to_value(lab.snapshot()).unwrap_or_default(),
+            ),
             (&Method::POST, "/metrics/reset") => {
                 lab.metrics.reset();
                 json(StatusCode::OK, &json!({"reset": true}))

@@ -167,63 +167,13 @@ pub struct LabShared {
 }
 
 impl LabShared {
-    /// Locks the lab state (never held across an await).
-    pub fn state(&self) -> MutexGuard<'_, LabState> {
-        self.state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// What machines need to move forward in time.
-    #[must_use]
-    pub fn physics(&self) -> Physics<'_> {
-        Physics {
-            clock: &self.clock,
-            bmc: &self.config.model.bmc,
-            install: self.config.model.foreman.install,
-            metrics: &self.metrics,
-        }
-    }
-
-    /// Records a finished request in the log and counters.
-    pub fn record(&self, entry: LogEntry) {
-        self.metrics.record(entry);
-    }
-
-    /// The host index of a BMC address, if it is one of the fleet's.
-    #[must_use]
-    pub fn bmc_index(&self, local: SocketAddr) -> Option<usize> {
-        let IpAddr::V4(ip) = local.ip() else {
-            return None;
-        };
-        let index = ip_offset(self.config.bmc_first_ip, ip)?;
-        (index < self.config.hosts).then_some(index)
-    }
-}
-
-/// A running lab. Dropping it (or [`Lab::shutdown`]) stops every server.
-#[derive(Debug)]
-pub struct Lab {
-    shared: Arc<LabShared>,
-    shutdown: CancellationToken,
-    foreman_https: SocketAddr,
-    foreman_http: SocketAddr,
-    admin: SocketAddr,
-    bmc_port: u16,
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-impl Lab {
-    /// Builds the lab state and starts Foreman (HTTPS and HTTP), every BMC and the admin endpoint.
+    /// Builds the lab state from `config`: machines, Foreman's records, the BMCs, standing faults,
+    /// capacities and the CA. Nothing listens yet: [`Lab::start`] serves it over sockets,
+    /// [`crate::InProcessLab`] answers requests directly.
     ///
     /// # Errors
-    /// When a listener cannot be bound or the configuration cannot work.
-    pub async fn start(config: LabConfig) -> Result<Self, LabError> {
+    /// When the configuration cannot work or the CA cannot be made.
+    pub fn build(config: LabConfig) -> Result<Arc<Self>, LabError> {
         if config.flavors.is_empty() {
             return Err(LabError::Config("no BMC flavour".to_owned()));
         }
@@ -260,7 +210,7 @@ impl Lab {
             .faults
             .foreman_backlog
             .unwrap_or(config.model.foreman.backlog);
-        let shared = Arc::new(LabShared {
+        Ok(Arc::new(Self {
             clock: LabClock::new(config.time_scale, config.seed),
             metrics: Metrics::new(config.log_limit),
             foreman_capacity: Capacity::new(config.model.foreman.capacity, backlog),
@@ -276,7 +226,154 @@ impl Lab {
                 bmcs,
             }),
             config,
-        });
+        }))
+    }
+
+    /// Locks the lab state (never held across an await).
+    pub fn state(&self) -> MutexGuard<'_, LabState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What machines need to move forward in time.
+    #[must_use]
+    pub fn physics(&self) -> Physics<'_> {
+        Physics {
+            clock: &self.clock,
+            bmc: &self.config.model.bmc,
+            install: self.config.model.foreman.install,
+            metrics: &self.metrics,
+        }
+    }
+
+    /// A copy of every counter (Foreman's capacity figures brought up to date first).
+    #[must_use]
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        self.metrics
+            .set_foreman_capacity(self.foreman_capacity.stats());
+        self.metrics.snapshot()
+    }
+
+    /// Runs `f` on the lab state, after moving every machine forward to now.
+    pub fn with_state<T>(&self, f: impl FnOnce(&mut LabState) -> T) -> T {
+        let mut state = self.state();
+        for machine in &mut state.machines {
+            machine.advance(self.physics());
+        }
+        f(&mut state)
+    }
+
+    /// Records a finished request in the log and counters.
+    pub fn record(&self, entry: LogEntry) {
+        self.metrics.record(entry);
+    }
+
+    /// The host index of a BMC address, if it is one of the fleet's.
+    #[must_use]
+    pub fn bmc_index(&self, local: SocketAddr) -> Option<usize> {
+        let IpAddr::V4(ip) = local.ip() else {
+            return None;
+        };
+        let index = ip_offset(self.config.bmc_first_ip, ip)?;
+        (index < self.config.hosts).then_some(index)
+    }
+}
+
+/// Where a lab's servers are: Foreman (HTTPS and HTTP), the admin endpoint and the BMCs' shared
+/// port. The socket lab's are bound ports; the in-process lab's are fixed, never bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Addresses {
+    pub(crate) foreman_https: SocketAddr,
+    pub(crate) foreman_http: SocketAddr,
+    pub(crate) admin: SocketAddr,
+    pub(crate) bmc_port: u16,
+}
+
+impl Addresses {
+    pub(crate) fn foreman_url(&self) -> String {
+        format!("https://{}", self.foreman_https)
+    }
+
+    pub(crate) fn foreman_http_url(&self) -> String {
+        format!("http://{}", self.foreman_http)
+    }
+
+    pub(crate) fn admin_url(&self) -> String {
+        format!("http://{}", self.admin)
+    }
+
+    pub(crate) fn bmc_addr(&self, config: &LabConfig, index: usize) -> SocketAddr {
+        SocketAddr::from((bmc_ip(config.bmc_first_ip, index), self.bmc_port))
+    }
+
+    pub(crate) fn bmc_url(&self, config: &LabConfig, index: usize) -> String {
+        let scheme = match config.bmc_scheme {
+            Scheme::Http => "http",
+            Scheme::Https => "https",
+        };
+        format!("{scheme}://{}", self.bmc_addr(config, index))
+    }
+
+    /// Everything a client needs to use the lab at these addresses.
+    pub(crate) fn inventory(&self, shared: &LabShared) -> Inventory {
+        let state = shared.state();
+        let config = &shared.config;
+        Inventory {
+            foreman_url: self.foreman_url(),
+            foreman_http_url: self.foreman_http_url(),
+            foreman_username: config.foreman_admin.username.clone(),
+            foreman_password: config.foreman_admin.password.clone(),
+            admin_url: self.admin_url(),
+            ca_pem: shared.ca.pem().to_owned(),
+            time_scale: config.time_scale,
+            seed: config.seed,
+            hosts: state
+                .machines
+                .iter()
+                .map(|m| InventoryHost {
+                    name: m.name.clone(),
+                    bmc_address: self.bmc_addr(config, m.index).to_string(),
+                    bmc_url: self.bmc_url(config, m.index),
+                    bmc_username: config.bmc_admin.username.clone(),
+                    bmc_password: config.bmc_admin.password.clone(),
+                    model: m.model.clone(),
+                    flavor: m.flavor,
+                    foreman_id: state.foreman.host_id_of(m.index),
+                    provisioning_nic: m.provisioning_nic.clone(),
+                    provisioning_mac: m
+                        .devices
+                        .iter()
+                        .find(|d| d.id == m.provisioning_nic)
+                        .and_then(|d| d.mac.clone())
+                        .unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A running lab. Dropping it (or [`Lab::shutdown`]) stops every server.
+#[derive(Debug)]
+pub struct Lab {
+    shared: Arc<LabShared>,
+    shutdown: CancellationToken,
+    addresses: Addresses,
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Lab {
+    /// Builds the lab state and starts Foreman (HTTPS and HTTP), every BMC and the admin endpoint.
+    ///
+    /// # Errors
+    /// When a listener cannot be bound or the configuration cannot work.
+    pub async fn start(config: LabConfig) -> Result<Self, LabError> {
+        let shared = LabShared::build(config)?;
         let shutdown = CancellationToken::new();
 
         let foreman_service = Arc::new(ForemanService::new(shared.clone()));
@@ -309,48 +406,43 @@ impl Lab {
         Ok(Self {
             shared,
             shutdown,
-            foreman_https,
-            foreman_http,
-            admin: admin_addr,
-            bmc_port,
+            addresses: Addresses {
+                foreman_https,
+                foreman_http,
+                admin: admin_addr,
+                bmc_port,
+            },
         })
     }
 
     /// Foreman over HTTPS, e.g. `https://127.0.0.1:43121`.
     #[must_use]
     pub fn foreman_url(&self) -> String {
-        format!("https://{}", self.foreman_https)
+        self.addresses.foreman_url()
     }
 
     /// Foreman over plain HTTP.
     #[must_use]
     pub fn foreman_http_url(&self) -> String {
-        format!("http://{}", self.foreman_http)
+        self.addresses.foreman_http_url()
     }
 
     /// The admin endpoint (counters, log, inventory), plain HTTP.
     #[must_use]
     pub fn admin_url(&self) -> String {
-        format!("http://{}", self.admin)
+        self.addresses.admin_url()
     }
 
     /// The address of host `index`'s BMC.
     #[must_use]
     pub fn bmc_addr(&self, index: usize) -> SocketAddr {
-        SocketAddr::from((
-            bmc_ip(self.shared.config.bmc_first_ip, index),
-            self.bmc_port,
-        ))
+        self.addresses.bmc_addr(&self.shared.config, index)
     }
 
     /// The base URL of host `index`'s BMC, e.g. `https://127.0.1.1:40111`.
     #[must_use]
     pub fn bmc_url(&self, index: usize) -> String {
-        let scheme = match self.shared.config.bmc_scheme {
-            Scheme::Http => "http",
-            Scheme::Https => "https",
-        };
-        format!("{scheme}://{}", self.bmc_addr(index))
+        self.addresses.bmc_url(&self.shared.config, index)
     }
 
     /// The lab CA certificate (PEM) that every lab server's certificate chains to.
@@ -368,48 +460,13 @@ impl Lab {
     /// Everything a client needs to use the lab.
     #[must_use]
     pub fn inventory(&self) -> Inventory {
-        let state = self.shared.state();
-        let config = &self.shared.config;
-        Inventory {
-            foreman_url: self.foreman_url(),
-            foreman_http_url: self.foreman_http_url(),
-            foreman_username: config.foreman_admin.username.clone(),
-            foreman_password: config.foreman_admin.password.clone(),
-            admin_url: self.admin_url(),
-            ca_pem: self.ca_pem().to_owned(),
-            time_scale: config.time_scale,
-            seed: config.seed,
-            hosts: state
-                .machines
-                .iter()
-                .map(|m| InventoryHost {
-                    name: m.name.clone(),
-                    bmc_address: self.bmc_addr(m.index).to_string(),
-                    bmc_url: self.bmc_url(m.index),
-                    bmc_username: config.bmc_admin.username.clone(),
-                    bmc_password: config.bmc_admin.password.clone(),
-                    model: m.model.clone(),
-                    flavor: m.flavor,
-                    foreman_id: state.foreman.host_id_of(m.index),
-                    provisioning_nic: m.provisioning_nic.clone(),
-                    provisioning_mac: m
-                        .devices
-                        .iter()
-                        .find(|d| d.id == m.provisioning_nic)
-                        .and_then(|d| d.mac.clone())
-                        .unwrap_or_default(),
-                })
-                .collect(),
-        }
+        self.addresses.inventory(&self.shared)
     }
 
     /// A copy of every counter.
     #[must_use]
     pub fn metrics(&self) -> MetricsSnapshot {
-        self.shared
-            .metrics
-            .set_foreman_capacity(self.shared.foreman_capacity.stats());
-        self.shared.metrics.snapshot()
+        self.shared.snapshot()
     }
 
     /// The request log (the last `log_limit` requests).
@@ -420,11 +477,7 @@ impl Lab {
 
     /// Runs `f` on the lab state, after moving every machine forward to now.
     pub fn with_state<T>(&self, f: impl FnOnce(&mut LabState) -> T) -> T {
-        let mut state = self.shared.state();
-        for machine in &mut state.machines {
-            machine.advance(self.shared.physics());
-        }
-        f(&mut state)
+        self.shared.with_state(f)
     }
 
     /// The shared parts (for services and tests in this crate).

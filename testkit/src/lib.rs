@@ -7,6 +7,8 @@
 //! ([`LabModel`], `lab-model-v1.toml`) scaled by a time scale; every wait is on tokio's clock, so
 //! a lab runs in virtual time under `tokio::time::pause`. Faults are seeded ([`FaultProfile`]).
 //! What the lab saw is in [`Lab::metrics`] and [`Lab::log`], or over the admin endpoint.
+//! [`InProcessLab`] is the same lab without sockets: requests are handed to it directly, so it
+//! runs under a paused clock and scales to tens of thousands of hosts.
 //!
 //! This crate depends on no crate of the project: clients are tested against it as a black box.
 
@@ -16,6 +18,7 @@ pub mod capacity;
 pub mod clock;
 pub mod faults;
 pub mod foreman;
+pub mod in_process;
 pub mod inventory;
 pub mod lab;
 pub mod machine;
@@ -26,6 +29,7 @@ pub mod server;
 pub mod tls;
 
 pub use faults::FaultProfile;
+pub use in_process::{Exchange, InProcessLab};
 pub use inventory::{Inventory, InventoryHost};
 pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme};
 pub use machine::Flavor;

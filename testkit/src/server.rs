@@ -199,7 +199,7 @@ where
     }
 }
 
-fn into_request(parts: http::request::Parts, body: Bytes, local: SocketAddr) -> Request {
+pub(crate) fn into_request(parts: http::request::Parts, body: Bytes, local: SocketAddr) -> Request {
     let raw_path = parts.uri.path();
     let path = decode(raw_path);
     let raw_query = parts.uri.query().unwrap_or_default().to_owned();
