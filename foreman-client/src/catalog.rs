@@ -475,14 +475,20 @@ impl<'c, T: Cached> Catalog<'c, T> {
     /// [`Error::Lookup`] when no object or several have that name; any [`Error`] of the
     /// request. Errors are not cached.
     pub async fn lookup(&self, name: &str) -> Result<T, Error> {
-        let request = lookup_request::<T>(name)?;
-        let client = self.client;
-        T::cache(client.caches())
-            .get_or_fetch(name, || async move {
-                let page = client.execute(&request).await?;
-                pick_one(name, page.results)
-            })
+        let this = *self;
+        T::cache(self.client.caches())
+            .get_or_fetch(name, || async move { this.lookup_uncached(name).await })
             .await
+    }
+
+    /// The object called `name` exactly, asked of Foreman now: neither read from nor kept in
+    /// the cache (one request per call).
+    ///
+    /// # Errors
+    /// As [`Catalog::lookup`].
+    pub async fn lookup_uncached(&self, name: &str) -> Result<T, Error> {
+        let page = self.client.execute(&lookup_request::<T>(name)?).await?;
+        pick_one(name, page.results)
     }
 }
 

@@ -83,6 +83,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// This policy with every duration multiplied by `factor` (a simulated lab's time scale).
+    #[must_use]
+    pub fn scaled(&self, factor: f64) -> Self {
+        let d = |d| crate::time::scale_duration(d, factor);
+        Self {
+            base: d(self.base),
+            max_backoff: d(self.max_backoff),
+            max_retry_after: d(self.max_retry_after),
+            attempt_timeout: self.attempt_timeout.map(d),
+            step_deadline: self.step_deadline.map(d),
+            ..self.clone()
+        }
+    }
+
     /// One attempt, no retry.
     #[must_use]
     pub fn once() -> Self {

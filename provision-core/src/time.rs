@@ -174,6 +174,16 @@ impl Clock for TokioClock {
     }
 }
 
+/// `d × factor` (a simulated lab's time scale), saturating; zero for a non-positive factor.
+#[must_use]
+pub fn scale_duration(d: std::time::Duration, factor: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(d.as_secs_f64() * factor).unwrap_or(if factor > 0.0 {
+        std::time::Duration::MAX
+    } else {
+        std::time::Duration::ZERO
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]

@@ -116,6 +116,29 @@ async fn concurrent_identical_lookups_share_one_request() {
 }
 
 #[tokio::test]
+async fn uncached_lookups_ask_every_time_and_leave_the_cache_alone() {
+    let mut server = mockito::Server::new_async().await;
+    let m = server
+        .mock("GET", "/api/operatingsystems")
+        .match_query(os_search("RedHat 9.4"))
+        .with_body(index(&format!("[{RHEL_94}]"), 1, 1, 1, None))
+        .expect(3)
+        .create_async()
+        .await;
+    let c = client(&server);
+    for _ in 0..2 {
+        let os = c.operating_systems().lookup_uncached("RedHat 9.4").await;
+        assert_eq!(os.unwrap().id, 3);
+    }
+    // nothing was cached by them: the cached lookup asks once more
+    assert_eq!(
+        c.operating_systems().lookup("RedHat 9.4").await.unwrap().id,
+        3
+    );
+    m.assert_async().await;
+}
+
+#[tokio::test]
 async fn failed_lookups_are_not_cached() {
     let mut server = mockito::Server::new_async().await;
     let down = server

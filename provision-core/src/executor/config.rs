@@ -1,6 +1,7 @@
 //! The executor's configuration (`[executor]` in TOML): limits, a retry policy per step, the
-//! install deadline, the poll interval, the grace period, the tenant BMC account and where the
-//! interfaces file is. Every field has a default.
+//! install deadline, the poll interval, the grace period, the tenant BMC account, where the
+//! interfaces file is, the pacing policy (ours, or the QUADS 2019 preset a simulation compares
+//! against) and the time scale of a simulated lab. Every field has a default.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,8 +9,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::hook::HookSpec;
-use crate::limits::{LimitsConfig, human_duration};
+use crate::limits::{AdaptiveConfig, LimitsConfig, human_duration};
 use crate::retry::RetryPolicy;
+use crate::time::scale_duration;
 
 /// How a run of `move-hosts` behaves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,6 +52,13 @@ pub struct ExecutorConfig {
     /// Site hook steps run for every host after its first step (switch and VLAN
     /// configuration, site scripts), in order; `[[executor.hooks]]` tables.
     pub hooks: Vec<HookSpec>,
+    /// How the work is paced (`[executor.policy]`); the default is this project's.
+    pub policy: Policy,
+    /// Real seconds per configured second: every wait, poll interval, backoff, deadline and
+    /// timeout of the run is multiplied by it and every rate divided by it (hook commands
+    /// excepted: they run in real time). 1 means as configured. Only for simulated labs whose
+    /// clock runs faster than life: `cargo xtask simulate` sets it to the lab's time scale.
+    pub time_scale: f64,
 }
 
 impl Default for ExecutorConfig {
@@ -72,8 +81,139 @@ impl Default for ExecutorConfig {
                 .to_vec(),
             ca_bundle: None,
             hooks: Vec::new(),
+            policy: Policy::default(),
+            time_scale: 1.0,
         }
     }
+}
+
+impl ExecutorConfig {
+    /// The QUADS 2019 preset (DESIGN §8) over `self`: Foreman writes one at a time, four
+    /// separate host writes, catalog lookups for every host, a 600 s sleep after a boot-order
+    /// change, clouds one after another. For measuring against, not for use.
+    #[must_use]
+    pub fn quads_2019(mut self) -> Self {
+        self.policy = Policy::quads_2019();
+        self.limits.foreman_writes = AdaptiveConfig {
+            floor: 1,
+            initial: 1,
+            ceiling: 1,
+            ..AdaptiveConfig::default()
+        };
+        self
+    }
+
+    /// Checks the time scale.
+    ///
+    /// # Errors
+    /// A message naming the field when `time_scale` is not a positive finite number.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.time_scale.is_finite() && self.time_scale > 0.0 {
+            Ok(())
+        } else {
+            Err(format!(
+                "executor.time_scale must be a positive number, got {}",
+                self.time_scale
+            ))
+        }
+    }
+
+    /// This configuration in real time: every duration multiplied by `time_scale` and every
+    /// rate divided by it (hooks untouched), with `time_scale` 1. The identity at scale 1.
+    #[must_use]
+    pub fn in_real_time(&self) -> Self {
+        let s = self.time_scale;
+        if !(s.is_finite() && s > 0.0) || (s - 1.0).abs() < f64::EPSILON {
+            return Self {
+                time_scale: 1.0,
+                ..self.clone()
+            };
+        }
+        let d = |d: Duration| scale_duration(d, s);
+        let mut c = self.clone();
+        c.install_timeout = d(c.install_timeout);
+        c.poll_interval = d(c.poll_interval);
+        c.grace = d(c.grace);
+        c.progress_interval = d(c.progress_interval);
+        for p in c.steps.all_mut() {
+            *p = p.scaled(s);
+        }
+        c.policy.boot_order_sleep = c.policy.boot_order_sleep.map(d);
+        for rate in [&mut c.limits.foreman_rate, &mut c.limits.power_on_rate] {
+            if !rate.is_unlimited() {
+                rate.per_second /= s;
+            }
+        }
+        c.time_scale = 1.0;
+        c
+    }
+}
+
+/// How a run paces its work. Each field is one of the differences between this project and
+/// QUADS as it moved hosts in 2019; [`Policy::quads_2019`] sets them all.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Every cloud at once, or one after another.
+    pub clouds: CloudOrder,
+    /// The host's Foreman update as one `PUT`, or one `PUT` per field.
+    pub host_update: HostUpdateStyle,
+    /// Catalog names (OS, partition table, medium) looked up once per run, or for every host.
+    pub lookups: Lookups,
+    /// After a boot-order change, sleep this long instead of following the config job
+    /// (QUADS slept 600 s); none follows the job.
+    #[serde(
+        default,
+        with = "human_duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub boot_order_sleep: Option<Duration>,
+}
+
+impl Policy {
+    /// QUADS in 2019: clouds one after another, four host writes, lookups per host, 600 s sleep.
+    #[must_use]
+    pub fn quads_2019() -> Self {
+        Self {
+            clouds: CloudOrder::Sequential,
+            host_update: HostUpdateStyle::Separate,
+            lookups: Lookups::PerHost,
+            boot_order_sleep: Some(Duration::from_secs(600)),
+        }
+    }
+}
+
+/// Whether clouds move at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CloudOrder {
+    /// Every cloud's hosts at once (within the limits).
+    #[default]
+    Concurrent,
+    /// One cloud's hosts after another's, in name order.
+    Sequential,
+}
+
+/// How a host's Foreman settings are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostUpdateStyle {
+    /// One `PUT /hosts/:id` with OS, partition table, medium, owner and `build=true`.
+    #[default]
+    Single,
+    /// Four: OS, partition table, medium, then owner with `build=true`.
+    Separate,
+}
+
+/// How catalog names are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lookups {
+    /// Once per run and name, shared by every host (concurrent lookups share one request).
+    #[default]
+    Cached,
+    /// Again for every host.
+    PerHost,
 }
 
 /// One retry policy per step. Each attempt re-checks reality before acting, so retrying a
@@ -95,6 +235,20 @@ pub struct StepPolicies {
     pub power_off: RetryPolicy,
     /// Recording the move in the store.
     pub record: RetryPolicy,
+}
+
+impl StepPolicies {
+    fn all_mut(&mut self) -> [&mut RetryPolicy; 7] {
+        [
+            &mut self.cloud_user,
+            &mut self.bmc_account,
+            &mut self.boot_order,
+            &mut self.foreman_host,
+            &mut self.network_boot,
+            &mut self.power_off,
+            &mut self.record,
+        ]
+    }
 }
 
 fn policy(attempts: u32, deadline: Duration) -> RetryPolicy {
@@ -145,5 +299,61 @@ mod tests {
         assert_eq!(c.steps.bmc_account, StepPolicies::default().bmc_account);
         assert_eq!(c.spare_cloud, "cloud01");
         assert!(toml::from_str::<ExecutorConfig>("instal_timeout = 3").is_err());
+    }
+
+    #[test]
+    fn the_policy_table_reads_kebab_case_and_durations() {
+        let c: ExecutorConfig = toml::from_str(
+            r#"
+            time_scale = 0.01
+            [policy]
+            clouds = "sequential"
+            host_update = "separate"
+            lookups = "per-host"
+            boot_order_sleep = "10m"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.policy, Policy::quads_2019());
+        assert!((c.time_scale - 0.01).abs() < 1e-12);
+        let back: ExecutorConfig = toml::from_str(&toml::to_string(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+        assert_eq!(ExecutorConfig::default().policy, Policy::default());
+    }
+
+    #[test]
+    fn the_quads_preset_writes_one_at_a_time() {
+        let c = ExecutorConfig::default().quads_2019();
+        let w = &c.limits.foreman_writes;
+        assert_eq!((w.floor, w.initial, w.ceiling), (1, 1, 1));
+        c.limits.validate().unwrap();
+        assert_eq!(c.policy.clouds, CloudOrder::Sequential);
+    }
+
+    #[test]
+    fn real_time_scales_every_wait_and_rate_but_not_hooks() {
+        let mut c = ExecutorConfig::default().quads_2019();
+        c.time_scale = 0.01;
+        c.hooks
+            .push(toml::from_str("name = \"vlan\"\ncommand = \"true\"").unwrap());
+        let r = c.in_real_time();
+        assert_eq!(r.time_scale, 1.0);
+        assert_eq!(r.poll_interval, Duration::from_millis(150));
+        assert_eq!(r.install_timeout, Duration::from_secs(36));
+        assert_eq!(r.policy.boot_order_sleep, Some(Duration::from_secs(6)));
+        assert_eq!(
+            r.steps.network_boot.attempt_timeout,
+            Some(Duration::from_secs(6))
+        );
+        assert_eq!(r.steps.record.base, Duration::from_millis(5));
+        assert!((r.limits.power_on_rate.per_second - 500.0).abs() < 1e-9);
+        assert!((r.limits.foreman_rate.per_second - 5000.0).abs() < 1e-6);
+        assert_eq!(r.hooks, c.hooks);
+        assert_eq!(
+            ExecutorConfig::default().in_real_time(),
+            ExecutorConfig::default()
+        );
+        c.time_scale = 0.0;
+        assert!(c.validate().is_err());
     }
 }

@@ -500,6 +500,15 @@ impl HostRun {
         self.intent(&Step::BootOrder, attempt, details.clone())
             .await?;
         let change = bmc.set_boot_order(&wanted, cancel).await?;
+        if let Some(pause) = self.shared.config.policy.boot_order_sleep {
+            // the QUADS 2019 preset: a blind sleep after the change
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = cancel.cancelled() => {
+                    return Err(PortError::cancelled("stopped during the boot-order sleep"));
+                }
+            }
+        }
         let details = match change {
             BootOrderChange::Pending { job } => {
                 // Applied during the POST of the network boot's power cycle, verified after it.

@@ -16,6 +16,7 @@ use foreman_client::users::NewUser;
 use foreman_client::{ClientConfig, Credentials, ForemanClient, ForemanUrl, PerPage, Transport};
 use tokio_util::sync::CancellationToken;
 
+use crate::executor::config::{HostUpdateStyle, Lookups, Policy};
 use crate::executor::ports::{
     BuildIds, CloudUser, CloudUserSpec, ForemanHost, ForemanPort, HostSettings, PortError,
 };
@@ -29,6 +30,8 @@ pub struct ForemanAdapter {
     transport: Arc<dyn Transport>,
     url: ForemanUrl,
     requests: RetryPolicy,
+    lookups: Lookups,
+    host_update: HostUpdateStyle,
 }
 
 fn port_error(e: &foreman_client::Error) -> PortError {
@@ -56,7 +59,24 @@ impl ForemanAdapter {
                 jitter: Jitter::Full,
                 ..RetryPolicy::default()
             },
+            lookups: Lookups::default(),
+            host_update: HostUpdateStyle::default(),
         }
+    }
+
+    /// Follows `policy`'s lookups (cached or per host) and host-update style (one `PUT` or four).
+    #[must_use]
+    pub fn with_policy(mut self, policy: &Policy) -> Self {
+        self.lookups = policy.lookups;
+        self.host_update = policy.host_update;
+        self
+    }
+
+    /// Backoffs between retried requests multiplied by `time_scale` (a simulated lab's).
+    #[must_use]
+    pub fn with_time_scale(mut self, time_scale: f64) -> Self {
+        self.requests = self.requests.scaled(time_scale);
+        self
     }
 
     /// Runs one request, retrying it while `idempotency` allows.
@@ -297,19 +317,35 @@ impl ForemanPort for ForemanAdapter {
 
     async fn resolve(&self, os: &str, ptable: &str, medium: &str) -> Result<BuildIds, PortError> {
         let c = &self.client;
+        let cached = self.lookups == Lookups::Cached;
         let os = self
             .call(Idempotency::Read, |_| async move {
-                c.operating_systems().lookup(os).await
+                let catalog = c.operating_systems();
+                if cached {
+                    catalog.lookup(os).await
+                } else {
+                    catalog.lookup_uncached(os).await
+                }
             })
             .await?;
         let ptable = self
             .call(Idempotency::Read, |_| async move {
-                c.partition_tables().lookup(ptable).await
+                let catalog = c.partition_tables();
+                if cached {
+                    catalog.lookup(ptable).await
+                } else {
+                    catalog.lookup_uncached(ptable).await
+                }
             })
             .await?;
         let medium = self
             .call(Idempotency::Read, |_| async move {
-                c.media().lookup(medium).await
+                let catalog = c.media();
+                if cached {
+                    catalog.lookup(medium).await
+                } else {
+                    catalog.lookup_uncached(medium).await
+                }
             })
             .await?;
         Ok(BuildIds {
@@ -339,16 +375,29 @@ impl ForemanPort for ForemanAdapter {
 
     async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError> {
         let c = &self.client;
-        let update = HostUpdate::new()
-            .operatingsystem(settings.build.os_id)
-            .ptable(settings.build.ptable_id)
-            .medium(settings.build.medium_id)
+        let b = &settings.build;
+        let last = HostUpdate::new()
             .owner(Owner::User(settings.owner_user))
             .build(Build::Enabled);
-        self.call(Idempotency::IdempotentWrite, |_| {
-            c.hosts().update(host_id, update.clone()).send()
-        })
-        .await?;
+        let updates = match self.host_update {
+            HostUpdateStyle::Single => vec![
+                last.operatingsystem(b.os_id)
+                    .ptable(b.ptable_id)
+                    .medium(b.medium_id),
+            ],
+            HostUpdateStyle::Separate => vec![
+                HostUpdate::new().operatingsystem(b.os_id),
+                HostUpdate::new().ptable(b.ptable_id),
+                HostUpdate::new().medium(b.medium_id),
+                last,
+            ],
+        };
+        for update in &updates {
+            self.call(Idempotency::IdempotentWrite, |_| {
+                c.hosts().update(host_id, update.clone()).send()
+            })
+            .await?;
+        }
         Ok(())
     }
 
