@@ -16,10 +16,10 @@ use tokio::task::JoinSet;
 use crate::Secret;
 use crate::address::BmcAddress;
 use crate::config::{AuthMode, ClientConfig, Credentials};
-use crate::discovery::{Discovery, RootInfo};
+use crate::discovery::{Discovery, ManagerDoc, RootInfo};
 use crate::error::Error;
 use crate::request::{AuthHeader, Call, Reply, RetryClass};
-use crate::vendor::{DellResource, Transient};
+use crate::vendor::{DellResource, Transient, Vendor};
 use crate::wire;
 
 /// A Redfish client for a fleet of BMCs: one pooled transport, a per-BMC concurrency limit,
@@ -116,6 +116,12 @@ impl RedfishClient {
             generation: AtomicU64::new(0),
             slots,
             root: OnceCell::new(),
+            system: OnceCell::new(),
+            manager: OnceCell::new(),
+            chassis: OnceCell::new(),
+            manager_doc: OnceCell::new(),
+            vendor: OnceCell::new(),
+            bios_path: OnceCell::new(),
             discovery: OnceCell::new(),
             probes: Mutex::new(HashMap::new()),
             bios_registry: OnceCell::new(),
@@ -214,6 +220,12 @@ pub(crate) struct BmcInner {
     generation: AtomicU64,
     slots: Arc<Semaphore>,
     pub(crate) root: OnceCell<Arc<RootInfo>>,
+    pub(crate) system: OnceCell<String>,
+    pub(crate) manager: OnceCell<String>,
+    pub(crate) chassis: OnceCell<Option<String>>,
+    pub(crate) manager_doc: OnceCell<Arc<ManagerDoc>>,
+    pub(crate) vendor: OnceCell<Vendor>,
+    pub(crate) bios_path: OnceCell<String>,
     pub(crate) discovery: OnceCell<Arc<Discovery>>,
     pub(crate) probes: Mutex<HashMap<DellResource, Arc<OnceCell<String>>>>,
     pub(crate) bios_registry: OnceCell<Arc<wire::AttributeRegistry>>,
@@ -655,6 +667,15 @@ impl Bmc {
         self.execute(&Call::get(path)).await?.json()
     }
 
+    /// GETs a resource and decodes it, with its ETag (for a PATCH later in the operation).
+    pub(crate) async fn get_tagged<T: DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<(T, Option<String>), Error> {
+        let reply = self.execute(&Call::get(path)).await?;
+        Ok((reply.json()?, reply.etag()))
+    }
+
     /// The member paths of a collection.
     pub(crate) async fn members(&self, path: &str) -> Result<Vec<String>, Error> {
         Ok(self.get::<wire::Collection>(path).await?.paths())
@@ -685,6 +706,17 @@ impl Bmc {
     /// the ETag is read again and the PATCH sent once more.
     pub(crate) async fn patch(&self, path: &str, body: &Value) -> Result<Reply, Error> {
         let etag = self.etag_of(path).await?;
+        self.patch_if_match(path, body, etag).await
+    }
+
+    /// PATCHes `path` with the ETag of a read of it made earlier in the same operation (no
+    /// second GET for it); on 412 the ETag is read again and the PATCH sent once more.
+    pub(crate) async fn patch_if_match(
+        &self,
+        path: &str,
+        body: &Value,
+        etag: Option<String>,
+    ) -> Result<Reply, Error> {
         match self.execute(&Call::patch(path, body).if_match(etag)).await {
             Err(e) if e.status() == Some(http::StatusCode::PRECONDITION_FAILED) => {
                 let etag = self.etag_of(path).await?;

@@ -121,29 +121,43 @@ impl Default for SessionPolicy {
 pub struct Wait {
     /// Give up after this long.
     pub timeout: Duration,
+    /// Pause before the first poll: the earliest the state can plausibly have changed (zero
+    /// polls at once). Polling sooner only costs requests.
+    pub first_poll: Duration,
     /// First pause between two polls.
     pub interval: Duration,
-    /// Longest pause between two polls (the pause doubles up to it).
+    /// Longest pause between two polls (the pause doubles up to it; equal to `interval` for a
+    /// steady poll, which overshoots the change by at most one interval).
     pub max_interval: Duration,
 }
 
 impl Wait {
-    /// A wait of `timeout`, polling every `interval` (not growing).
+    /// A wait of `timeout`, polling at once and then every `interval` (not growing).
     #[must_use]
     pub fn every(interval: Duration, timeout: Duration) -> Self {
         Self {
             timeout,
+            first_poll: Duration::ZERO,
             interval,
             max_interval: interval,
         }
+    }
+
+    /// The same wait, polling first after `first_poll`.
+    #[must_use]
+    pub fn first_poll_after(self, first_poll: Duration) -> Self {
+        Self { first_poll, ..self }
     }
 }
 
 /// Deadlines of the operations that wait on real BMC state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WaitPolicy {
-    /// `PowerState` reaching `On` or `Off` after a forced action.
+    /// `PowerState` reaching `On` after a power-on (BMCs report `On` within a second or two).
     pub power: Wait,
+    /// `PowerState` reaching `Off` after a `ForceOff` (seconds: the first poll waits for the
+    /// earliest plausible moment, then a steady interval bounds the overshoot).
+    pub power_off: Wait,
     /// A graceful shutdown before it is forced.
     pub graceful_shutdown: Wait,
     /// A config job reaching its target state (scheduled or completed).
@@ -159,33 +173,36 @@ pub struct WaitPolicy {
 impl Default for WaitPolicy {
     fn default() -> Self {
         Self {
-            power: Wait {
-                timeout: Duration::from_secs(120),
-                interval: Duration::from_secs(1),
-                max_interval: Duration::from_secs(5),
-            },
+            power: Wait::every(Duration::from_secs(1), Duration::from_secs(120)),
+            power_off: Wait::every(Duration::from_secs(1), Duration::from_secs(120))
+                .first_poll_after(Duration::from_secs(3)),
             graceful_shutdown: Wait {
                 timeout: Duration::from_secs(300),
+                first_poll: Duration::ZERO,
                 interval: Duration::from_secs(2),
                 max_interval: Duration::from_secs(10),
             },
             job: Wait {
                 timeout: Duration::from_secs(1800),
+                first_poll: Duration::ZERO,
                 interval: Duration::from_secs(2),
                 max_interval: Duration::from_secs(15),
             },
             task: Wait {
                 timeout: Duration::from_secs(600),
+                first_poll: Duration::ZERO,
                 interval: Duration::from_secs(1),
                 max_interval: Duration::from_secs(10),
             },
             job_queue_clear: Wait {
                 timeout: Duration::from_secs(300),
+                first_poll: Duration::ZERO,
                 interval: Duration::from_secs(2),
                 max_interval: Duration::from_secs(10),
             },
             bmc_reset: Wait {
                 timeout: Duration::from_secs(600),
+                first_poll: Duration::ZERO,
                 interval: Duration::from_secs(5),
                 max_interval: Duration::from_secs(15),
             },
@@ -200,6 +217,7 @@ impl WaitPolicy {
         let w = Wait::every(interval, timeout);
         Self {
             power: w,
+            power_off: w,
             graceful_shutdown: w,
             job: w,
             task: w,

@@ -1,7 +1,10 @@
-//! Discovery, cached per BMC: the service root, the system, manager and chassis members, the
-//! vendor and (for Dell) which generation's resource paths answer. Concurrent callers share one
-//! set of GETs (each cache is a `OnceCell`); a failed discovery is not cached. Power, jobs and
-//! boot overrides are state and are never cached.
+//! Discovery, cached per BMC and fetched lazily: the service root, the system, manager and
+//! chassis members, the manager's document, the vendor and (for Dell) which generation's
+//! resource paths answer. Each part is read only when an operation needs it (a power-state read
+//! costs the root and the `Systems` collection, not the managers or chassis), once per BMC;
+//! concurrent callers share one GET (each cache is a `OnceCell`); a failed read is not cached.
+//! Power, jobs, boot overrides and BIOS values are state and are never cached across
+//! operations.
 
 use std::sync::{Arc, PoisonError};
 
@@ -104,6 +107,15 @@ pub fn pick_member(members: &[String], same_id: Option<&str>) -> Option<String> 
         .cloned()
 }
 
+/// The manager as its document describes it (read once per BMC, and only by the operations
+/// that need it: Dell generation, manager paths, a vendor the service root does not name).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ManagerDoc {
+    pub(crate) model: Option<String>,
+    pub(crate) firmware_version: Option<String>,
+    pub(crate) raw: Value,
+}
+
 impl Bmc {
     /// The service root (fetched without credentials, once).
     ///
@@ -124,8 +136,9 @@ impl Bmc {
             .cloned()
     }
 
-    /// The BMC's layout: vendor, system, manager, chassis, generation. Fetched once; concurrent
-    /// callers wait for the same fetch.
+    /// The BMC's whole layout: vendor, system, manager, chassis, generation. Each part is
+    /// fetched once (operations ask only for the parts they need, see [`Bmc::system_path`],
+    /// [`Bmc::vendor`], ...); concurrent callers wait for the same fetch.
     ///
     /// # Errors
     /// When a discovery request fails or the BMC lists no system or manager.
@@ -133,55 +146,154 @@ impl Bmc {
     pub async fn discovery(&self) -> Result<Arc<Discovery>, Error> {
         self.inner
             .discovery
-            .get_or_try_init(|| self.discover())
+            .get_or_try_init(|| async {
+                let system = self.system_path().await?;
+                let manager = self.manager_path().await?;
+                let chassis = self.chassis_path().await?;
+                let doc = self.manager_doc().await?;
+                let vendor = self.vendor().await?;
+                let dell_generation = self.dell_generation().await?;
+                tracing::debug!(%vendor, ?dell_generation, %system, %manager, "discovered");
+                Ok(Arc::new(Discovery {
+                    vendor,
+                    dell_generation,
+                    system,
+                    manager,
+                    chassis,
+                    manager_model: doc.model.clone(),
+                    firmware_version: doc.firmware_version.clone(),
+                    quirks: vendor::quirks(vendor, dell_generation),
+                }))
+            })
             .await
             .cloned()
     }
 
-    async fn discover(&self) -> Result<Arc<Discovery>, Error> {
-        let root = self.root().await?;
-        let systems = root
-            .systems
-            .clone()
-            .ok_or_else(|| self.err_unsupported("no Systems collection"))?;
-        let managers = root
-            .managers
-            .clone()
-            .ok_or_else(|| self.err_unsupported("no Managers collection"))?;
-        let system_members = self.members(&systems).await?;
-        let system = pick_member(&system_members, None)
-            .ok_or_else(|| self.err_unsupported("the Systems collection is empty"))?;
-        let manager_members = self.members(&managers).await?;
-        let manager = pick_member(&manager_members, None)
-            .ok_or_else(|| self.err_unsupported("the Managers collection is empty"))?;
-        let chassis = match &root.chassis {
-            Some(path) => {
-                let members = self.members(path).await.unwrap_or_default();
-                pick_member(&members, system.rsplit('/').next())
-            }
-            None => None,
-        };
-        let manager_doc: Value = self.get(&manager).await?;
-        let manager_typed: wire::Manager =
-            serde_json::from_value(manager_doc.clone()).unwrap_or_default();
-        let vendor = vendor::detect_vendor(&root.raw, Some(&manager_doc));
-        let dell_generation = (vendor == Vendor::Dell).then(|| {
-            vendor::guess_dell_generation(
-                manager_typed.model.as_deref(),
-                manager_typed.firmware_version.as_deref(),
-            )
-        });
-        tracing::debug!(%vendor, ?dell_generation, %system, %manager, "discovered");
-        Ok(Arc::new(Discovery {
-            vendor,
-            dell_generation,
-            system,
-            manager,
-            chassis,
-            manager_model: manager_typed.model,
-            firmware_version: manager_typed.firmware_version,
-            quirks: vendor::quirks(vendor, dell_generation),
-        }))
+    /// The computer system (first member of `Systems`): one GET of the collection, once.
+    ///
+    /// # Errors
+    /// When the collection cannot be read or is empty.
+    pub async fn system_path(&self) -> Result<String, Error> {
+        self.inner
+            .system
+            .get_or_try_init(|| async {
+                let root = self.root().await?;
+                let systems = root
+                    .systems
+                    .clone()
+                    .ok_or_else(|| self.err_unsupported("no Systems collection"))?;
+                let members = self.members(&systems).await?;
+                pick_member(&members, None)
+                    .ok_or_else(|| self.err_unsupported("the Systems collection is empty"))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The BMC itself (first member of `Managers`): one GET of the collection, once.
+    ///
+    /// # Errors
+    /// When the collection cannot be read or is empty.
+    pub async fn manager_path(&self) -> Result<String, Error> {
+        self.inner
+            .manager
+            .get_or_try_init(|| async {
+                let root = self.root().await?;
+                let managers = root
+                    .managers
+                    .clone()
+                    .ok_or_else(|| self.err_unsupported("no Managers collection"))?;
+                let members = self.members(&managers).await?;
+                pick_member(&members, None)
+                    .ok_or_else(|| self.err_unsupported("the Managers collection is empty"))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The chassis that matches the system (or the first one); `None` without a chassis
+    /// collection. Read once.
+    ///
+    /// # Errors
+    /// When the system cannot be found.
+    pub async fn chassis_path(&self) -> Result<Option<String>, Error> {
+        self.inner
+            .chassis
+            .get_or_try_init(|| async {
+                let system = self.system_path().await?;
+                Ok(match self.root().await?.chassis.clone() {
+                    Some(path) => {
+                        let members = self.members(&path).await.unwrap_or_default();
+                        pick_member(&members, system.rsplit('/').next())
+                    }
+                    None => None,
+                })
+            })
+            .await
+            .cloned()
+    }
+
+    /// The manager's document (model, firmware), read once.
+    pub(crate) async fn manager_doc(&self) -> Result<Arc<ManagerDoc>, Error> {
+        self.inner
+            .manager_doc
+            .get_or_try_init(|| async {
+                let path = self.manager_path().await?;
+                let raw: Value = self.get(&path).await?;
+                let typed: wire::Manager = serde_json::from_value(raw.clone()).unwrap_or_default();
+                Ok(Arc::new(ManagerDoc {
+                    model: typed.model,
+                    firmware_version: typed.firmware_version,
+                    raw,
+                }))
+            })
+            .await
+            .cloned()
+    }
+
+    /// Who made the BMC: from the service root when it says (no request beyond it), else
+    /// from the manager's document.
+    ///
+    /// # Errors
+    /// When the root or the manager cannot be read.
+    pub async fn vendor(&self) -> Result<Vendor, Error> {
+        self.inner
+            .vendor
+            .get_or_try_init(|| async {
+                let root = self.root().await?;
+                if let Some(vendor) = vendor::vendor_from_root(&root.raw) {
+                    return Ok(vendor);
+                }
+                let doc = self.manager_doc().await?;
+                Ok(vendor::detect_vendor(&root.raw, Some(&doc.raw)))
+            })
+            .await
+            .copied()
+    }
+
+    /// The iDRAC generation (`None` for other vendors): from the manager's model and
+    /// firmware, so a Dell costs the manager's document once.
+    ///
+    /// # Errors
+    /// When the manager cannot be read.
+    pub async fn dell_generation(&self) -> Result<Option<DellGeneration>, Error> {
+        if self.vendor().await? != Vendor::Dell {
+            return Ok(None);
+        }
+        let doc = self.manager_doc().await?;
+        Ok(Some(vendor::guess_dell_generation(
+            doc.model.as_deref(),
+            doc.firmware_version.as_deref(),
+        )))
+    }
+
+    /// The quirk table row for this BMC (reads the manager only on a Dell, for its generation).
+    ///
+    /// # Errors
+    /// As [`Bmc::vendor`] and [`Bmc::dell_generation`].
+    pub async fn quirks(&self) -> Result<Quirks, Error> {
+        let vendor = self.vendor().await?;
+        Ok(vendor::quirks(vendor, self.dell_generation().await?))
     }
 
     /// The path of a Dell OEM resource: the candidates for the guessed generation are probed
@@ -190,8 +302,33 @@ impl Bmc {
     /// # Errors
     /// [`Error::Unsupported`] when no candidate answers (or the BMC is not a Dell).
     pub async fn dell_path(&self, resource: DellResource) -> Result<String, Error> {
-        let d = self.discovery().await?;
-        let Some(generation) = d.dell_generation else {
+        Ok(self.dell_probe(resource).await?.0)
+    }
+
+    /// GETs a Dell OEM resource: the probe that found its path is the read when this call
+    /// made it (one GET, not two); otherwise the remembered path is read now.
+    pub(crate) async fn dell_get<T: serde::de::DeserializeOwned>(
+        &self,
+        resource: DellResource,
+    ) -> Result<(String, T), Error> {
+        match self.dell_probe(resource).await? {
+            (path, Some(reply)) => {
+                let value = reply.json()?;
+                Ok((path, value))
+            }
+            (path, None) => {
+                let value = self.get(&path).await?;
+                Ok((path, value))
+            }
+        }
+    }
+
+    /// The path, and the probe's answer when this call was the one that probed.
+    async fn dell_probe(
+        &self,
+        resource: DellResource,
+    ) -> Result<(String, Option<crate::request::Reply>), Error> {
+        let Some(generation) = self.dell_generation().await? else {
             return Err(self.err_unsupported(format!("{resource:?} is a Dell iDRAC resource")));
         };
         let cell = {
@@ -205,30 +342,38 @@ impl Bmc {
                 .or_insert_with(|| Arc::new(OnceCell::new()))
                 .clone()
         };
-        cell.get_or_try_init(|| async {
-            for candidate in vendor::dell_candidates(resource, generation, &d.system, &d.manager) {
-                match self.execute(&Call::get(&candidate)).await {
-                    Ok(_) => {
-                        tracing::debug!(bmc = %self.name(), ?resource, path = %candidate, "probed");
-                        return Ok(candidate);
+        let mut answer = None;
+        let answered = &mut answer;
+        let path = cell
+            .get_or_try_init(|| async move {
+                let system = self.system_path().await?;
+                let manager = self.manager_path().await?;
+                for candidate in vendor::dell_candidates(resource, generation, &system, &manager)
+                {
+                    match self.execute(&Call::get(&candidate)).await {
+                        Ok(reply) => {
+                            tracing::debug!(bmc = %self.name(), ?resource, path = %candidate, "probed");
+                            *answered = Some(reply);
+                            return Ok(candidate);
+                        }
+                        Err(e)
+                            if matches!(
+                                e.status(),
+                                Some(
+                                    http::StatusCode::NOT_FOUND
+                                        | http::StatusCode::BAD_REQUEST
+                                        | http::StatusCode::METHOD_NOT_ALLOWED
+                                        | http::StatusCode::NOT_IMPLEMENTED
+                                )
+                            ) => {}
+                        Err(e) => return Err(e),
                     }
-                    Err(e)
-                        if matches!(
-                            e.status(),
-                            Some(
-                                http::StatusCode::NOT_FOUND
-                                    | http::StatusCode::BAD_REQUEST
-                                    | http::StatusCode::METHOD_NOT_ALLOWED
-                                    | http::StatusCode::NOT_IMPLEMENTED
-                            )
-                        ) => {}
-                    Err(e) => return Err(e),
                 }
-            }
-            Err(self.err_unsupported(format!("no {resource:?} resource answers")))
-        })
-        .await
-        .cloned()
+                Err(self.err_unsupported(format!("no {resource:?} resource answers")))
+            })
+            .await?
+            .clone();
+        Ok((path, answer))
     }
 }
 

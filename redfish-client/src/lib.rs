@@ -6,7 +6,8 @@
 //!   registry for Ctrl-C) and [`Bmc`] (one session per BMC, re-login once on 401, Basic
 //!   fallback, retries with backoff and jitter, logout on every exit path).
 //! - [`discovery`]: service root, system/manager/chassis, vendor and Dell-generation paths,
-//!   cached per BMC with concurrent callers coalesced. State is never cached.
+//!   each fetched only when an operation needs it, cached per BMC with concurrent callers
+//!   coalesced. State is never cached across operations (a read is reused within one).
 //! - [`vendor`]: the quirk table and the "busy, try later" answers, pure.
 //! - [`request`] / [`wire`]: requests built and responses decoded without IO.
 //! - [`ops`]: the operations (power, boot, boot order, jobs, BIOS, accounts, virtual media,

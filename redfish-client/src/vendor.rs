@@ -78,6 +78,23 @@ pub fn detect_vendor(root: &Value, manager: Option<&Value>) -> Vendor {
     }
 }
 
+/// The vendor the service root alone establishes: a known vendor in its `Vendor`, `Product` or
+/// `Oem`, or [`Vendor::Generic`] when it names some other vendor. `None` when it names none
+/// (older services have no `Vendor`): then the manager's document must be read.
+#[must_use]
+pub fn vendor_from_root(root: &Value) -> Option<Vendor> {
+    let vendor = detect_vendor(root, None);
+    if vendor != Vendor::Generic {
+        return Some(vendor);
+    }
+    let named = ["Vendor", "Product"].iter().any(|key| {
+        root.get(*key)
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.trim().is_empty())
+    });
+    named.then_some(Vendor::Generic)
+}
+
 /// Guesses the iDRAC generation from the manager's `Model` (`14G Monolithic`, `17G DCS`) and
 /// `FirmwareVersion`; the guess only orders the path probes, which have the last word.
 #[must_use]
@@ -310,6 +327,20 @@ mod tests {
             detect_vendor(&json!({"Vendor": "Contoso"}), Some(&json!({}))),
             Vendor::Generic
         );
+    }
+
+    #[test]
+    fn the_root_names_the_vendor_or_leaves_it_to_the_manager() {
+        let dell = json!({"Vendor": "Dell", "Oem": {"Dell": {}}});
+        assert_eq!(vendor_from_root(&dell), Some(Vendor::Dell));
+        let smc = json!({"Oem": {"Supermicro": {}}});
+        assert_eq!(vendor_from_root(&smc), Some(Vendor::Supermicro));
+        let other = json!({"Vendor": "Contoso"});
+        assert_eq!(vendor_from_root(&other), Some(Vendor::Generic));
+        let silent = json!({"RedfishVersion": "1.0.2"});
+        assert_eq!(vendor_from_root(&silent), None);
+        let manager = json!({"Manufacturer": "Dell Inc.", "Model": "14G Monolithic"});
+        assert_eq!(detect_vendor(&silent, Some(&manager)), Vendor::Dell);
     }
 
     #[test]

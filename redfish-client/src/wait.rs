@@ -37,6 +37,16 @@ where
     let deadline = start + wait.timeout;
     let mut pause = wait.interval;
     let mut last: String;
+    if !wait.first_poll.is_zero() {
+        // Nothing can have changed yet: polling now would only cost a request.
+        let nap = wait.first_poll.min(wait.timeout);
+        tokio::select! {
+            () = tokio::time::sleep(nap) => {}
+            () = cancel.cancelled() => {
+                return Err(Error::Cancelled { bmc: bmc.to_owned(), what: format!("waiting for {what}") });
+            }
+        }
+    }
     loop {
         if cancel.is_cancelled() {
             return Err(Error::Cancelled {
@@ -84,9 +94,37 @@ mod tests {
     fn wait() -> Wait {
         Wait {
             timeout: Duration::from_secs(60),
+            first_poll: Duration::ZERO,
             interval: Duration::from_secs(1),
             max_interval: Duration::from_secs(8),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_first_poll_delay_then_a_steady_interval() {
+        let polls = std::sync::Mutex::new(Vec::new());
+        let start = Instant::now();
+        let wait = Wait::every(Duration::from_secs(1), Duration::from_secs(60))
+            .first_poll_after(Duration::from_secs(3));
+        poll_until(
+            "bmc",
+            "power off",
+            wait,
+            &CancellationToken::new(),
+            || async {
+                let mut seen = polls.lock().unwrap();
+                seen.push(start.elapsed());
+                Ok(if seen.len() == 3 {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending("On".into())
+                })
+            },
+        )
+        .await
+        .unwrap();
+        // No poll before 3 s, then one a second: at most one interval past the change.
+        assert_eq!(*polls.lock().unwrap(), [3, 4, 5].map(Duration::from_secs));
     }
 
     #[tokio::test(start_paused = true)]

@@ -110,17 +110,29 @@ pub fn validate_bios_changes(
 }
 
 impl Bmc {
+    /// Where the BIOS resource is (layout: resolved once per BMC). iDRACs always serve it at
+    /// `{system}/Bios`; elsewhere the system's `Bios` link is read.
     async fn bios_path(&self) -> Result<String, Error> {
-        let d = self.discovery().await?;
-        let system: wire::ComputerSystem = self.get(&d.system).await?;
-        Ok(system
-            .bios
-            .map(|l| l.id)
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| format!("{}/Bios", d.system)))
+        self.inner
+            .bios_path
+            .get_or_try_init(|| async {
+                let system_path = self.system_path().await?;
+                if self.vendor().await? == Vendor::Dell {
+                    return Ok(format!("{system_path}/Bios"));
+                }
+                let system: wire::ComputerSystem = self.get(&system_path).await?;
+                Ok(system
+                    .bios
+                    .map(|l| l.id)
+                    .filter(|p| !p.is_empty())
+                    .unwrap_or_else(|| format!("{system_path}/Bios")))
+            })
+            .await
+            .cloned()
     }
 
-    async fn bios(&self) -> Result<(String, wire::Bios), Error> {
+    /// The BIOS resource, read now: (path, document).
+    pub(crate) async fn bios(&self) -> Result<(String, wire::Bios), Error> {
         let path = self.bios_path().await?;
         let bios = self.get(&path).await?;
         Ok((path, bios))
@@ -154,13 +166,24 @@ impl Bmc {
     /// # Errors
     /// [`Error::Unsupported`] when neither is found.
     pub async fn bios_registry(&self) -> Result<Arc<wire::AttributeRegistry>, Error> {
+        if let Some(registry) = self.inner.bios_registry.get() {
+            return Ok(registry.clone());
+        }
+        let bios = self.bios().await?;
+        self.bios_registry_of(&bios).await
+    }
+
+    /// The registry, found from a BIOS document already read in this operation.
+    async fn bios_registry_of(
+        &self,
+        (path, bios): &(String, wire::Bios),
+    ) -> Result<Arc<wire::AttributeRegistry>, Error> {
         self.inner
             .bios_registry
             .get_or_try_init(|| async {
-                let (path, bios) = self.bios().await?;
                 let dell = format!("{path}/BiosRegistry");
                 let mut candidates = Vec::new();
-                if self.discovery().await?.vendor == Vendor::Dell {
+                if self.vendor().await? == Vendor::Dell {
                     candidates.push(dell.clone());
                 }
                 if let (Some(name), Some(registries)) = (
@@ -223,30 +246,32 @@ impl Bmc {
         &self,
         changes: &BTreeMap<String, String>,
     ) -> Result<SettingsChange, Error> {
-        let registry = self.bios_registry().await?;
-        let (_, bios) = self.bios().await?;
-        let to_send = validate_bios_changes(&registry, &bios.attributes, changes)
+        // One read of the BIOS serves the registry lookup, the comparison and the staging.
+        let bios = self.bios().await?;
+        let registry = self.bios_registry_of(&bios).await?;
+        let to_send = validate_bios_changes(&registry, &bios.1.attributes, changes)
             .map_err(|reason| self.err_invalid(reason))?;
         if to_send.is_empty() {
             return Ok(SettingsChange::Unchanged);
         }
-        self.stage_bios(to_send).await
+        self.stage_bios(&bios, to_send).await
     }
 
-    /// PATCHes BIOS attributes to the settings resource, unvalidated (Dell one-time boot).
+    /// PATCHes BIOS attributes to the settings resource of `bios` (read earlier in the same
+    /// operation), unvalidated (Dell one-time boot).
     pub(crate) async fn stage_bios(
         &self,
+        (path, bios): &(String, wire::Bios),
         attributes: Map<String, Value>,
     ) -> Result<SettingsChange, Error> {
-        let (path, bios) = self.bios().await?;
         let settings = bios
             .settings
-            .and_then(|s| s.settings_object)
-            .map(|l| l.id)
+            .as_ref()
+            .and_then(|s| s.settings_object.as_ref())
+            .map(|l| l.id.clone())
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| format!("{path}/Settings"));
-        let d = self.discovery().await?;
-        if !d.quirks.config_jobs {
+        if !self.quirks().await?.config_jobs {
             self.patch(&settings, &json!({"Attributes": attributes}))
                 .await?;
             return Ok(SettingsChange::Pending { job: None });

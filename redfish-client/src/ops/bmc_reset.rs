@@ -49,15 +49,15 @@ impl Bmc {
         wait: ResetWait,
         cancel: &CancellationToken,
     ) -> Result<String, Error> {
-        let d = self.discovery().await?;
-        let manager: wire::Manager = self.get(&d.manager).await?;
+        let manager_path = self.manager_path().await?;
+        let manager: wire::Manager = self.get(&manager_path).await?;
         let action = manager.actions.and_then(|a| a.reset);
         let target = action
             .as_ref()
             .and_then(|a| a.target.clone())
-            .unwrap_or_else(|| format!("{}/Actions/Manager.Reset", d.manager));
+            .unwrap_or_else(|| format!("{manager_path}/Actions/Manager.Reset"));
         let allowed = action.map(|a| a.allowable).unwrap_or_default();
-        let reset = choose_manager_reset(d.quirks.bmc_reset_types, &allowed)
+        let reset = choose_manager_reset(self.quirks().await?.bmc_reset_types, &allowed)
             .ok_or_else(|| self.err_unsupported("no restart among the Manager.Reset types"))?;
         self.post(&target, &json!({"ResetType": reset})).await?;
         self.forget_session();

@@ -206,14 +206,49 @@ fn boot_option_device(option: &wire::BootOption) -> Option<BootDevice> {
     })
 }
 
+/// What reading the boot order read along with it, for the write that may follow in the same
+/// operation (so that nothing is read twice).
+struct ReadAlong {
+    /// Dell: the BIOS resource, (path, document).
+    bios: Option<(String, wire::Bios)>,
+    /// DMTF: the system's path and the ETag of its read.
+    system_etag: Option<(String, Option<String>)>,
+}
+
+/// The DMTF boot order as one operation read it.
+struct DmtfBoot {
+    /// The system.
+    system: String,
+    /// The ETag of the system's read.
+    etag: Option<String>,
+    /// `Boot.BootOrder` references.
+    order: Vec<String>,
+    /// The devices of `BootOptions`.
+    options: Vec<BootDevice>,
+}
+
+/// Dell `BootSources` as one operation read it.
+struct DellBootSources {
+    /// The resource.
+    path: String,
+    /// The sequence in use (`UefiBootSeq` or `BootSeq`).
+    key: String,
+    /// `BootMode` from the BIOS.
+    mode: Option<String>,
+    /// The sequence's entries.
+    entries: Vec<wire::BootSourceEntry>,
+    /// The BIOS resource read alongside: (path, document).
+    bios: (String, wire::Bios),
+}
+
 impl Bmc {
     /// Where `Boot` overrides are PATCHed: the system, or `{system}/Settings` on iDRAC10.
     async fn boot_override_path(&self) -> Result<String, Error> {
-        let d = self.discovery().await?;
-        Ok(if d.quirks.boot_override_on_settings {
-            format!("{}/Settings", d.system)
+        let system = self.system_path().await?;
+        Ok(if self.quirks().await?.boot_override_on_settings {
+            format!("{system}/Settings")
         } else {
-            d.system.clone()
+            system
         })
     }
 
@@ -229,11 +264,8 @@ impl Bmc {
         mode: BootOverride,
     ) -> Result<SettingsChange, Error> {
         let path = self.boot_override_path().await?;
-        let boot = self
-            .get::<wire::ComputerSystem>(&path)
-            .await?
-            .boot
-            .unwrap_or_default();
+        let (system, etag) = self.get_tagged::<wire::ComputerSystem>(&path).await?;
+        let boot = system.boot.unwrap_or_default();
         if boot.boot_source_override_target.as_deref() == Some(target.as_str())
             && boot.boot_source_override_enabled.as_deref() == Some(mode.as_str())
         {
@@ -251,7 +283,7 @@ impl Bmc {
             "BootSourceOverrideTarget": target.as_str(),
             "BootSourceOverrideEnabled": mode.as_str(),
         }});
-        self.patch(&path, &body).await?;
+        self.patch_if_match(&path, &body, etag).await?;
         let after = self
             .get::<wire::ComputerSystem>(&path)
             .await?
@@ -285,14 +317,20 @@ impl Bmc {
     /// [`Error::Unsupported`] when the BMC exposes none.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn boot_order(&self) -> Result<BootOrder, Error> {
-        let d = self.discovery().await?;
-        match d.quirks.boot_order {
+        Ok(self.boot_order_read().await?.0)
+    }
+
+    /// The boot order and, on Dell, the BIOS document read for its boot mode (for a caller that
+    /// stages BIOS attributes next, so that the BIOS is read once per operation).
+    async fn boot_order_read(&self) -> Result<(BootOrder, ReadAlong), Error> {
+        match self.quirks().await?.boot_order {
             BootOrderMethod::DellBootSources => {
-                let (_, _, mode, mut entries) = self.dell_boot_sources().await?;
-                entries.sort_by_key(|e| e.index);
-                Ok(BootOrder {
-                    mode,
-                    devices: entries
+                let mut sources = self.dell_boot_sources().await?;
+                sources.entries.sort_by_key(|e| e.index);
+                let order = BootOrder {
+                    mode: sources.mode,
+                    devices: sources
+                        .entries
                         .into_iter()
                         .map(|e| BootDevice {
                             name: e.name,
@@ -300,10 +338,22 @@ impl Bmc {
                             enabled: e.enabled,
                         })
                         .collect(),
-                })
+                };
+                Ok((
+                    order,
+                    ReadAlong {
+                        bios: Some(sources.bios),
+                        system_etag: None,
+                    },
+                ))
             }
             BootOrderMethod::DmtfBootOrder => {
-                let (_, order, options) = self.dmtf_boot().await?;
+                let DmtfBoot {
+                    system,
+                    etag,
+                    order,
+                    options,
+                } = self.dmtf_boot().await?;
                 let devices = order
                     .iter()
                     .map(|r| {
@@ -318,24 +368,32 @@ impl Bmc {
                             })
                     })
                     .collect();
-                Ok(BootOrder {
-                    mode: None,
-                    devices,
-                })
+                Ok((
+                    BootOrder {
+                        mode: None,
+                        devices,
+                    },
+                    ReadAlong {
+                        bios: None,
+                        system_etag: Some((system, etag)),
+                    },
+                ))
             }
         }
     }
 
-    /// Dell `BootSources`: (path, sequence key, boot mode, entries).
-    async fn dell_boot_sources(
-        &self,
-    ) -> Result<(String, String, Option<String>, Vec<wire::BootSourceEntry>), Error> {
-        let path = self.dell_path(DellResource::BootSources).await?;
-        let mode = self
-            .bios_attribute("BootMode")
-            .await?
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let sources: wire::BootSources = self.get(&path).await?;
+    /// Dell `BootSources` and the BIOS (for `BootMode`), read side by side, each once.
+    async fn dell_boot_sources(&self) -> Result<DellBootSources, Error> {
+        let ((path, sources), bios) = tokio::try_join!(
+            self.dell_get::<wire::BootSources>(DellResource::BootSources),
+            self.bios(),
+        )?;
+        let mode = bios
+            .1
+            .attributes
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("BootMode"))
+            .and_then(|(_, v)| v.as_str().map(str::to_owned));
         let preferred = if mode.as_deref() == Some("Uefi") {
             "UefiBootSeq"
         } else {
@@ -354,13 +412,21 @@ impl Bmc {
         let entries: Vec<wire::BootSourceEntry> =
             serde_json::from_value(sources.attributes.get(&key).cloned().unwrap_or(Value::Null))
                 .map_err(|e| self.err_invalid(format!("BootSources {key}: {e}")))?;
-        Ok((path, key, mode, entries))
+        Ok(DellBootSources {
+            path,
+            key,
+            mode,
+            entries,
+            bios,
+        })
     }
 
-    /// DMTF: (system path, `BootOrder` references, devices of `BootOptions`).
-    async fn dmtf_boot(&self) -> Result<(String, Vec<String>, Vec<BootDevice>), Error> {
-        let d = self.discovery().await?;
-        let system: wire::ComputerSystem = self.get(&d.system).await?;
+    /// DMTF: the system's `BootOrder` references and the devices of `BootOptions`.
+    async fn dmtf_boot(&self) -> Result<DmtfBoot, Error> {
+        let system_path = self.system_path().await?;
+        let (system, etag) = self
+            .get_tagged::<wire::ComputerSystem>(&system_path)
+            .await?;
         let boot = system.boot.unwrap_or_default();
         let options = match boot.boot_options.as_ref().map(|l| l.id.clone()) {
             Some(path) if !path.is_empty() => {
@@ -370,7 +436,12 @@ impl Bmc {
             }
             _ => Vec::new(),
         };
-        Ok((d.system.clone(), boot.boot_order, options))
+        Ok(DmtfBoot {
+            system: system_path,
+            etag,
+            order: boot.boot_order,
+            options,
+        })
     }
 
     /// Makes `devices` (names as in the interfaces YAML) the head of the persistent boot order.
@@ -385,10 +456,11 @@ impl Bmc {
         devices: &[String],
         cancel: &CancellationToken,
     ) -> Result<SettingsChange, Error> {
-        let d = self.discovery().await?;
-        match d.quirks.boot_order {
+        match self.quirks().await?.boot_order {
             BootOrderMethod::DellBootSources => {
-                let (path, key, _, entries) = self.dell_boot_sources().await?;
+                let DellBootSources {
+                    path, key, entries, ..
+                } = self.dell_boot_sources().await?;
                 let (ordered, unknown) = reorder_dell(&entries, devices);
                 if unknown.len() == devices.len() {
                     return Err(self
@@ -403,12 +475,17 @@ impl Bmc {
                 self.clear_jobs(ClearJobs::Pending, cancel).await?;
                 let body = json!({"Attributes": {key: ordered}});
                 self.patch(&format!("{path}/Settings"), &body).await?;
-                let bios = format!("{}/Bios/Settings", d.system);
+                let bios = format!("{}/Bios/Settings", self.system_path().await?);
                 let job = self.create_config_job(&bios).await?;
                 Ok(SettingsChange::Pending { job: Some(job) })
             }
             BootOrderMethod::DmtfBootOrder => {
-                let (system, order, options) = self.dmtf_boot().await?;
+                let DmtfBoot {
+                    system,
+                    etag,
+                    order,
+                    options,
+                } = self.dmtf_boot().await?;
                 let known = BootOrder {
                     mode: None,
                     devices: options,
@@ -428,7 +505,7 @@ impl Bmc {
                 let Some(new_order) = reorder_refs(&order, &wanted) else {
                     return Ok(SettingsChange::Unchanged);
                 };
-                self.patch(&system, &json!({"Boot": {"BootOrder": new_order}}))
+                self.patch_if_match(&system, &json!({"Boot": {"BootOrder": new_order}}), etag)
                     .await?;
                 Ok(SettingsChange::Applied)
             }
@@ -475,15 +552,14 @@ impl Bmc {
         device: &str,
         cancel: &CancellationToken,
     ) -> Result<SettingsChange, Error> {
-        let order = self.boot_order().await?;
+        let (order, along) = self.boot_order_read().await?;
         let Some(found) = order.find(device).cloned() else {
             return Err(self.err_invalid(format!(
                 "{device} is not a boot device (devices: {})",
                 order.names().join(", ")
             )));
         };
-        let d = self.discovery().await?;
-        match d.quirks.device_boot {
+        match self.quirks().await?.device_boot {
             DeviceBootMethod::DellOneTimeBootSeq => {
                 self.clear_jobs(ClearJobs::Pending, cancel).await?;
                 let (mode_value, dev_key) = if order.mode.as_deref() == Some("Uefi") {
@@ -494,7 +570,11 @@ impl Bmc {
                 let mut attributes = serde_json::Map::new();
                 attributes.insert("OneTimeBootMode".to_owned(), json!(mode_value));
                 attributes.insert(dev_key.to_owned(), json!(found.name));
-                self.stage_bios(attributes).await
+                let bios = match along.bios {
+                    Some(bios) => bios,
+                    None => self.bios().await?,
+                };
+                self.stage_bios(&bios, attributes).await
             }
             DeviceBootMethod::BootNext => {
                 let path = self.boot_override_path().await?;
@@ -503,7 +583,15 @@ impl Bmc {
                     "BootSourceOverrideEnabled": "Once",
                     "BootNext": found.id,
                 }});
-                self.patch(&path, &body).await?;
+                match along.system_etag {
+                    // The boot order was read from this very resource: its ETag serves.
+                    Some((system, etag)) if system == path => {
+                        self.patch_if_match(&path, &body, etag).await?;
+                    }
+                    _ => {
+                        self.patch(&path, &body).await?;
+                    }
+                }
                 Ok(SettingsChange::Applied)
             }
         }

@@ -49,8 +49,9 @@ fn is_cpu(p: &wire::Processor) -> bool {
 
 impl Bmc {
     async fn system_doc(&self) -> Result<(String, wire::ComputerSystem), Error> {
-        let d = self.discovery().await?;
-        Ok((d.system.clone(), self.get(&d.system).await?))
+        let path = self.system_path().await?;
+        let system = self.get(&path).await?;
+        Ok((path, system))
     }
 
     fn link_or(link: Option<&wire::Link>, fallback: String) -> String {
@@ -67,15 +68,12 @@ impl Bmc {
     pub async fn serial(&self) -> Result<SerialInfo, Error> {
         let root = self.root().await?;
         let (_, system) = self.system_doc().await?;
+        let dell = self.vendor().await? == crate::Vendor::Dell;
         Ok(SerialInfo {
-            service_tag: root.service_tag.clone().or_else(|| {
-                system.sku.clone().filter(|_| {
-                    self.inner
-                        .discovery
-                        .get()
-                        .is_some_and(|d| d.vendor == crate::Vendor::Dell)
-                })
-            }),
+            service_tag: root
+                .service_tag
+                .clone()
+                .or_else(|| system.sku.clone().filter(|_| dell)),
             serial_number: system.serial_number,
             manufacturer: system.manufacturer,
             model: system.model,
@@ -145,7 +143,7 @@ impl Bmc {
             update.firmware_inventory.as_ref(),
             format!("{service}/FirmwareInventory"),
         );
-        let installed_only = self.discovery().await?.quirks.firmware_installed_only;
+        let installed_only = self.quirks().await?.firmware_installed_only;
         let paths: Vec<String> = self
             .members(&collection)
             .await?
@@ -167,10 +165,9 @@ impl Bmc {
     /// [`Error::Unsupported`] without a chassis `Power` resource.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn power_consumed_watts(&self) -> Result<Option<f64>, Error> {
-        let d = self.discovery().await?;
-        let chassis = d
-            .chassis
-            .clone()
+        let chassis = self
+            .chassis_path()
+            .await?
             .ok_or_else(|| self.err_unsupported("no chassis"))?;
         let power: wire::Power = match self.get(&format!("{chassis}/Power")).await {
             Err(e) if e.is_not_found() => {

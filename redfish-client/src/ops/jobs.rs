@@ -155,8 +155,10 @@ impl Bmc {
     /// [`Error::Unsupported`] on a BMC without a Dell job queue.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn jobs(&self) -> Result<Vec<Job>, Error> {
-        let collection = self.dell_path(DellResource::Jobs).await?;
-        let paths = self.members(&collection).await?;
+        let (_, collection) = self
+            .dell_get::<wire::Collection>(DellResource::Jobs)
+            .await?;
+        let paths = collection.paths();
         let jobs: Vec<wire::DellJob> = self.get_all(&paths).await?;
         Ok(paths
             .iter()

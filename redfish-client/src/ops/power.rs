@@ -136,9 +136,9 @@ fn allowed(list: &[String], wanted: ResetType) -> bool {
 
 impl Bmc {
     async fn system_now(&self) -> Result<(String, wire::ComputerSystem), Error> {
-        let d = self.discovery().await?;
-        let system: wire::ComputerSystem = self.get(&d.system).await?;
-        Ok((d.system.clone(), system))
+        let path = self.system_path().await?;
+        let system: wire::ComputerSystem = self.get(&path).await?;
+        Ok((path, system))
     }
 
     /// The current power state (read now, never cached).
@@ -254,7 +254,7 @@ impl Bmc {
         self.send_reset(&target, ResetType::ForceOff, cancel)
             .await?;
         let after = self
-            .wait_power(&PowerState::Off, self.waits().power, cancel)
+            .wait_power(&PowerState::Off, self.waits().power_off, cancel)
             .await?;
         Ok(PowerOutcome {
             before,
@@ -277,7 +277,7 @@ impl Bmc {
             self.send_reset(&target, ResetType::ForceOff, cancel)
                 .await?;
             actions.push(ResetType::ForceOff);
-            self.wait_power(&PowerState::Off, self.waits().power, cancel)
+            self.wait_power(&PowerState::Off, self.waits().power_off, cancel)
                 .await?;
         }
         self.send_reset(&target, ResetType::On, cancel).await?;
@@ -319,7 +319,7 @@ impl Bmc {
                         self.send_reset(&target, ResetType::ForceOff, cancel)
                             .await?;
                         actions.push(ResetType::ForceOff);
-                        self.wait_power(&PowerState::Off, self.waits().power, cancel)
+                        self.wait_power(&PowerState::Off, self.waits().power_off, cancel)
                             .await?;
                     }
                     Err(e) => return Err(e),
@@ -328,7 +328,7 @@ impl Bmc {
                 self.send_reset(&target, ResetType::ForceOff, cancel)
                     .await?;
                 actions.push(ResetType::ForceOff);
-                self.wait_power(&PowerState::Off, self.waits().power, cancel)
+                self.wait_power(&PowerState::Off, self.waits().power_off, cancel)
                     .await?;
             }
         }

@@ -58,8 +58,7 @@ pub fn split_image_url(url: &str) -> Option<(String, String)> {
 
 impl Bmc {
     async fn media_method(&self) -> Result<(VirtualMediaMethod, Option<String>), Error> {
-        let d = self.discovery().await?;
-        let manager: wire::Manager = self.get(&d.manager).await?;
+        let manager: wire::Manager = self.get(&self.manager_path().await?).await?;
         if let Some(link) = manager
             .virtual_media
             .map(|l| l.id)
@@ -67,11 +66,11 @@ impl Bmc {
         {
             return Ok((VirtualMediaMethod::Dmtf, Some(link)));
         }
-        let system: wire::ComputerSystem = self.get(&d.system).await?;
+        let system: wire::ComputerSystem = self.get(&self.system_path().await?).await?;
         if let Some(link) = system.virtual_media.map(|l| l.id).filter(|p| !p.is_empty()) {
             return Ok((VirtualMediaMethod::Dmtf, Some(link)));
         }
-        match d.quirks.virtual_media {
+        match self.quirks().await?.virtual_media {
             VirtualMediaMethod::SupermicroVm1 => Ok((VirtualMediaMethod::SupermicroVm1, None)),
             VirtualMediaMethod::Dmtf => Err(self.err_unsupported("no VirtualMedia collection")),
         }
@@ -79,8 +78,8 @@ impl Bmc {
 
     /// Supermicro legacy: (`VM1` path, `VirtualMediaConfig` path, member paths).
     async fn supermicro_vm1(&self) -> Result<(String, Vec<String>), Error> {
-        let d = self.discovery().await?;
-        let vm1: Value = self.get(&format!("{}/VM1", d.manager)).await?;
+        let manager = self.manager_path().await?;
+        let vm1: Value = self.get(&format!("{manager}/VM1")).await?;
         let config = vm1
             .pointer("/Oem/Supermicro/VirtualMediaConfig/@odata.id")
             .or_else(|| vm1.pointer("/Oem/VirtualMediaConfig/@odata.id"))
@@ -240,8 +239,7 @@ impl Bmc {
         {
             return Err(self.err_invalid("no virtual CD is inserted"));
         }
-        let d = self.discovery().await?;
-        let system: wire::ComputerSystem = self.get(&d.system).await?;
+        let system: wire::ComputerSystem = self.get(&self.system_path().await?).await?;
         let allowed = system.boot.map(|b| b.allowable_targets).unwrap_or_default();
         let target = if allowed.iter().any(|t| t == "UsbCd") {
             BootSource::UsbCd
