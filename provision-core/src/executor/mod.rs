@@ -9,6 +9,7 @@
 //! - [`run`]: orchestration ([`execute`]) and a whole run against the store ([`move_hosts`]).
 //! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine.
 //! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
+//! - [`MemoryLedger`]: the ledger in memory (simulations, tests, library use without a store).
 //! - [`report`]: per-host results and the run summary (versioned JSON).
 //! - [`config`]: `[executor]` settings.
 
@@ -16,6 +17,7 @@ pub mod adapters;
 mod cloud;
 pub mod config;
 mod host;
+mod memory;
 mod poller;
 pub mod ports;
 pub mod report;
@@ -27,6 +29,7 @@ mod tests;
 
 pub use cloud::tenant_password;
 pub use config::{ExecutorConfig, StepPolicies};
+pub use memory::MemoryLedger;
 pub use report::{HostReport, HostStatus, RunCounts, RunReport, StepReport};
 pub use resume::ResumeState;
 pub use run::{ExecError, Execution, MoveJob, MoveRequest, Ports, RunSetup, execute, move_hosts};

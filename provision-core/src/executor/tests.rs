@@ -15,22 +15,18 @@ use tokio_util::sync::CancellationToken;
 
 use super::ports::{
     BmcFleet, BmcPort, BootOrderChange, BootOrders, BuildIds, CloudUser, CloudUserSpec,
-    ForemanHost, ForemanPort, HostSettings, Ledger, PortError, Power,
+    ForemanHost, ForemanPort, HostSettings, PortError, Power,
 };
 use super::report::HostStatus;
-use super::resume::ResumeState;
 use super::run::{Execution, MoveJob, Ports, execute};
-use super::{ExecutorConfig, RunReport};
+use super::{ExecutorConfig, MemoryLedger, RunReport};
 use crate::config::Secret;
-use crate::journal::{Details, StepAttempt};
 use crate::limits::{Limits, RateConfig};
 use crate::model::{
-    AssignmentSpec, BootType, CloudName, EntryId, Host, HostName, HostState, JournalEntry, Phase,
-    RunId, StepOutcome, Wipe,
+    AssignmentSpec, BootType, CloudName, Host, HostName, HostState, RunId, StepOutcome, Wipe,
 };
 use crate::retry::{Jitter, RetryPolicy};
 use crate::shutdown::Shutdown;
-use crate::store::{CompletedMove, StoreError};
 use crate::time::{Clock, Timestamp, TokioClock};
 
 const WANTED: [&str; 2] = ["NIC.Integrated.1-1-1", "HardDisk.List.1-1"];
@@ -380,42 +376,10 @@ impl BootOrders for Orders {
     }
 }
 
-/// The journal and the hosts' clouds, in memory.
-#[derive(Debug, Default)]
-struct MemLedger {
-    entries: Mutex<Vec<JournalEntry>>,
-    clouds: Mutex<HashMap<HostName, CloudName>>,
-}
-
-impl MemLedger {
-    fn push(
-        &self,
-        at: &StepAttempt,
-        phase: Phase,
-        outcome: Option<StepOutcome>,
-        error: Option<String>,
-        details: Details,
-    ) {
-        let mut entries = self.entries.lock().unwrap();
-        let id = EntryId(entries.len() as i64 + 1);
-        entries.push(JournalEntry {
-            id,
-            run: at.run,
-            subject: at.subject.clone(),
-            step: at.step.clone(),
-            phase,
-            attempt: at.attempt,
-            outcome,
-            error,
-            details,
-            recorded_at: Timestamp::from_unix_millis(0).unwrap(),
-        });
-    }
-
-    fn count(&self, host: &str, step: &str, outcome: StepOutcome) -> usize {
-        self.entries
-            .lock()
-            .unwrap()
+/// Outcome entries of `step` for `host` with `outcome` in the ledger's journal.
+fn count(ledger: &MemoryLedger, host: &str, step: &str, outcome: StepOutcome) -> usize {
+    ledger.with_entries(|entries| {
+        entries
             .iter()
             .filter(|e| {
                 e.subject.to_string() == format!("host {host}")
@@ -423,35 +387,7 @@ impl MemLedger {
                     && e.outcome == Some(outcome)
             })
             .count()
-    }
-}
-
-#[async_trait]
-impl Ledger for MemLedger {
-    async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError> {
-        self.push(at, Phase::Intent, None, None, details);
-        Ok(())
-    }
-
-    async fn outcome(
-        &self,
-        at: &StepAttempt,
-        outcome: StepOutcome,
-        error: Option<String>,
-        details: Details,
-    ) -> Result<(), StoreError> {
-        self.push(at, Phase::Outcome, Some(outcome), error, details);
-        Ok(())
-    }
-
-    async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError> {
-        Ok(self.clouds.lock().unwrap().get(host).cloned())
-    }
-
-    async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError> {
-        self.clouds.lock().unwrap().insert(done.host, done.to);
-        Ok(())
-    }
+    })
 }
 
 fn names(n: usize) -> Vec<String> {
@@ -531,7 +467,7 @@ fn config(hosts_in_flight: usize) -> ExecutorConfig {
 
 struct Rig {
     lab: Arc<Lab>,
-    ledger: Arc<MemLedger>,
+    ledger: Arc<MemoryLedger>,
     open: Arc<AtomicU64>,
 }
 
@@ -541,7 +477,7 @@ impl Rig {
         (
             Self {
                 lab: Lab::new(&names, dead),
-                ledger: Arc::new(MemLedger::default()),
+                ledger: Arc::new(MemoryLedger::new()),
                 open: Arc::new(AtomicU64::new(0)),
             },
             names,
@@ -555,7 +491,7 @@ impl Rig {
         jobs: Vec<MoveJob>,
         shutdown: Shutdown,
     ) -> RunReport {
-        let resume = ResumeState::from_entries(&self.ledger.entries.lock().unwrap());
+        let resume = self.ledger.resume_state();
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(
             "2025-01-01".parse::<Timestamp>().unwrap(),
         ));
@@ -628,7 +564,8 @@ async fn every_host_moves_with_one_power_cycle_and_shared_polls() {
         "{:?}",
         started.elapsed()
     );
-    assert_eq!(rig.ledger.clouds.lock().unwrap().len(), 60);
+    assert_eq!(rig.ledger.clouds().len(), 60);
+    assert_eq!(rig.ledger.moves().len(), 60);
 }
 
 #[tokio::test(start_paused = true)]
@@ -673,11 +610,9 @@ async fn a_dead_bmc_and_an_unknown_os_fail_alone_with_clear_reasons() {
     assert!(os.error.as_deref().unwrap().contains("RedHat 10"), "{os:?}");
     assert_eq!(os.attempts, 1, "a final error is not retried");
     assert!(
-        !rig.ledger
-            .clouds
-            .lock()
-            .unwrap()
-            .contains_key(&HostName::new(names[4].as_str()).unwrap())
+        rig.ledger
+            .cloud_of(&HostName::new(names[4].as_str()).unwrap())
+            .is_none()
     );
     // nothing leaks, even for the failed hosts
     assert_eq!(rig.open.load(Ordering::SeqCst), 0);
@@ -736,12 +671,8 @@ async fn a_stop_interrupts_and_the_next_run_continues_without_a_second_cycle() {
     for (name, m) in rig.lab.machines.lock().unwrap().iter() {
         assert_eq!(m.power_ons, 1, "{name} was powered on twice");
         assert_eq!(m.installs, 1, "{name}");
-        let verified = rig
-            .ledger
-            .count(name, "network-boot", StepOutcome::Verified)
-            + rig
-                .ledger
-                .count(name, "network-boot", StepOutcome::AlreadyDone);
+        let verified = count(&rig.ledger, name, "network-boot", StepOutcome::Verified)
+            + count(&rig.ledger, name, "network-boot", StepOutcome::AlreadyDone);
         assert_eq!(verified, 1, "{name}: the journal tells of one network boot");
     }
     // hosts cycled in the first run report it as done before

@@ -1,0 +1,158 @@
+//! [`MemoryLedger`]: the executor's [`Ledger`] kept in memory, for simulations, tests and library
+//! users that run moves without a SQLite store.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+
+use super::ports::Ledger;
+use super::resume::ResumeState;
+use crate::journal::{Details, StepAttempt};
+use crate::model::{CloudName, EntryId, HostName, JournalEntry, Phase, StepOutcome};
+use crate::store::{CompletedMove, StoreError};
+use crate::time::{Clock, Timestamp};
+
+/// The journal, the hosts' current clouds and the completed moves, in memory.
+///
+/// Seed the clouds the hosts are in with [`MemoryLedger::with_clouds`]; after a run, read what
+/// the executor journaled ([`MemoryLedger::entries`], [`MemoryLedger::resume_state`] for a
+/// following run) and recorded ([`MemoryLedger::clouds`], [`MemoryLedger::moves`]). Entries are
+/// stamped by the clock given with [`MemoryLedger::with_clock`], else at the Unix epoch. Nothing
+/// here fails: every [`Ledger`] operation returns `Ok`.
+#[derive(Debug, Default)]
+pub struct MemoryLedger {
+    clock: Option<Arc<dyn Clock>>,
+    records: Mutex<Records>,
+}
+
+#[derive(Debug, Default)]
+struct Records {
+    entries: Vec<JournalEntry>,
+    clouds: BTreeMap<HostName, CloudName>,
+    moves: Vec<CompletedMove>,
+}
+
+impl MemoryLedger {
+    /// An empty ledger: no host has a recorded cloud, the journal is empty.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A ledger in which each host is in the given cloud.
+    #[must_use]
+    pub fn with_clouds(clouds: impl IntoIterator<Item = (HostName, CloudName)>) -> Self {
+        Self {
+            clock: None,
+            records: Mutex::new(Records {
+                clouds: clouds.into_iter().collect(),
+                ..Records::default()
+            }),
+        }
+    }
+
+    /// Stamps journal entries with `clock`'s time.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// A copy of the journal, in the order it was written.
+    #[must_use]
+    pub fn entries(&self) -> Vec<JournalEntry> {
+        self.records().entries.clone()
+    }
+
+    /// Runs `f` on the journal without copying it.
+    pub fn with_entries<T>(&self, f: impl FnOnce(&[JournalEntry]) -> T) -> T {
+        f(&self.records().entries)
+    }
+
+    /// What a following run continues from (as [`ResumeState::from_entries`] on the journal).
+    #[must_use]
+    pub fn resume_state(&self) -> ResumeState {
+        self.with_entries(ResumeState::from_entries)
+    }
+
+    /// The cloud each host is recorded in (seeded, then updated by completed moves).
+    #[must_use]
+    pub fn clouds(&self) -> BTreeMap<HostName, CloudName> {
+        self.records().clouds.clone()
+    }
+
+    /// The cloud `host` is recorded in.
+    #[must_use]
+    pub fn cloud_of(&self, host: &HostName) -> Option<CloudName> {
+        self.records().clouds.get(host).cloned()
+    }
+
+    /// The moves recorded as complete, in the order they were recorded.
+    #[must_use]
+    pub fn moves(&self) -> Vec<CompletedMove> {
+        self.records().moves.clone()
+    }
+
+    fn records(&self) -> MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(
+        &self,
+        at: &StepAttempt,
+        phase: Phase,
+        outcome: Option<StepOutcome>,
+        error: Option<String>,
+        details: Details,
+    ) {
+        let recorded_at = self.clock.as_ref().map_or_else(
+            || Timestamp::from_system_time(std::time::UNIX_EPOCH),
+            |clock| clock.now(),
+        );
+        let mut records = self.records();
+        let id = EntryId(i64::try_from(records.entries.len()).unwrap_or(i64::MAX - 1) + 1);
+        records.entries.push(JournalEntry {
+            id,
+            run: at.run,
+            subject: at.subject.clone(),
+            step: at.step.clone(),
+            phase,
+            attempt: at.attempt,
+            outcome,
+            error,
+            details,
+            recorded_at,
+        });
+    }
+}
+
+#[async_trait]
+impl Ledger for MemoryLedger {
+    async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError> {
+        self.push(at, Phase::Intent, None, None, details);
+        Ok(())
+    }
+
+    async fn outcome(
+        &self,
+        at: &StepAttempt,
+        outcome: StepOutcome,
+        error: Option<String>,
+        details: Details,
+    ) -> Result<(), StoreError> {
+        self.push(at, Phase::Outcome, Some(outcome), error, details);
+        Ok(())
+    }
+
+    async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError> {
+        Ok(self.cloud_of(host))
+    }
+
+    async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError> {
+        let mut records = self.records();
+        records.clouds.insert(done.host.clone(), done.to.clone());
+        records.moves.push(done);
+        Ok(())
+    }
+}
