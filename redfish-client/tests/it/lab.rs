@@ -804,3 +804,191 @@ async fn server_errors_on_reads_are_retried() {
     let errors = rig.lab.metrics().statuses.get("bmc 500").copied();
     assert!(errors.unwrap_or(0) > 0, "the fault fired");
 }
+
+/// A lab in lab time (scale 1, under tokio's paused clock) and a client with the production
+/// waits and retries: what an operation costs here is what it costs against real BMCs with the
+/// lab model's latencies.
+async fn real_time_rig() -> (Rig, RedfishClient) {
+    let rig = rig_with(|c| c.time_scale = 1.0).await;
+    let client = rig.client_with(|c| {
+        c.waits = WaitPolicy::default();
+        c.retry = RetryPolicy::default();
+        c.transport.request_timeout = Duration::from_secs(60);
+    });
+    (rig, client)
+}
+
+/// The requests one operation costs on BMC `i` from a fresh handle (service root, login and
+/// logout included), per endpoint (`GET /redfish/v1/Systems/:id`), from the lab's request log.
+async fn cost_of<T, F, Fut>(
+    rig: &Rig,
+    client: &RedfishClient,
+    i: usize,
+    op: F,
+) -> (T, BTreeMap<String, u64>)
+where
+    F: FnOnce(Bmc) -> Fut,
+    Fut: Future<Output = T>,
+{
+    let host = rig.hosts[i].name.clone();
+    let seen = rig.lab.log().len();
+    let bmc = rig.bmc_as(client, i);
+    assert!(!bmc.has_session(), "a fresh handle");
+    let out = op(bmc.clone()).await;
+    bmc.logout().await.unwrap();
+    let mut per = BTreeMap::new();
+    for e in rig.lab.log().into_iter().skip(seen) {
+        if e.host.as_deref() == Some(host.as_str()) {
+            *per.entry(e.endpoint).or_default() += 1;
+        }
+    }
+    (out, per)
+}
+
+fn total(cost: &BTreeMap<String, u64>) -> u64 {
+    cost.values().sum()
+}
+
+/// Whether a GET of `endpoint` read something twice in one operation (the members of a
+/// collection share one endpoint template and are told apart by the collection's read).
+fn read_twice(endpoint: &str, count: u64) -> bool {
+    endpoint.starts_with("GET ") && !endpoint.ends_with("/BootOptions/:id") && count > 1
+}
+
+/// Request budgets per operation and flavour, service root, login and logout included, from a
+/// fresh handle with the production waits against lab-model latencies. Badfish 1.8.2 spends 9
+/// (power state), 11 (check boot), 15 (boot to type) and ~12.8 (power cycle) on an iDRAC9.
+#[tokio::test(start_paused = true)]
+async fn each_operation_stays_within_its_request_budget() {
+    let (rig, client) = real_time_rig().await;
+    let cancel = &rig.cancel;
+    let models: Vec<&str> = rig.hosts.iter().map(|h| h.model.as_str()).collect();
+    let interfaces = InterfacesFile::parse(&interfaces_yaml(&models)).unwrap();
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let dell = flavor.is_dell();
+        let host = rig.hosts[i].name.clone();
+
+        // Power state: the root, a login, `Systems`, the system, the logout; no manager, no
+        // chassis.
+        let (state, cost) =
+            cost_of(&rig, &client, i, |b| async move { b.power_state().await }).await;
+        state.unwrap();
+        assert_eq!(total(&cost), 5, "{flavor:?}: {cost:#?}");
+        assert_eq!(
+            cost.get("GET /redfish/v1/Systems/:id"),
+            Some(&1),
+            "{flavor:?}: {cost:#?}"
+        );
+
+        // Check boot: Dell reads BootSources and the BIOS once each (plus the manager, for the
+        // generation and the OEM paths); DMTF reads the system and its boot options.
+        let (order, cost) =
+            cost_of(&rig, &client, i, |b| async move { b.boot_order().await }).await;
+        let options = order.unwrap().devices.len() as u64;
+        let budget = if dell { 8 } else { 6 + options };
+        assert_eq!(total(&cost), budget, "{flavor:?}: {cost:#?}");
+        assert!(
+            !cost.iter().any(|(e, n)| read_twice(e, *n)),
+            "{flavor:?}: {cost:#?}"
+        );
+
+        // Boot to type: nothing read twice; the write is one PATCH.
+        let first = interfaces.interfaces_for(&host, "foreman").unwrap()[0].clone();
+        let (change, cost) = cost_of(&rig, &client, i, |b| async move {
+            b.boot_to_device(&first, cancel).await
+        })
+        .await;
+        change.unwrap();
+        let budget = if dell { 11 } else { 7 + options };
+        assert_eq!(total(&cost), budget, "{flavor:?}: {cost:#?}");
+        assert!(
+            !cost.iter().any(|(e, n)| read_twice(e, *n)),
+            "{flavor:?}: {cost:#?}"
+        );
+        let writes: u64 = cost
+            .iter()
+            .filter(|(e, _)| e.starts_with("PATCH "))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(writes, 1, "{flavor:?}: {cost:#?}");
+        if dell {
+            let sources = if flavor == Flavor::Idrac10 {
+                "GET /redfish/v1/Systems/:id/Oem/Dell/DellBootSources"
+            } else {
+                "GET /redfish/v1/Systems/:id/BootSources"
+            };
+            assert_eq!(cost.get(sources), Some(&1), "{flavor:?}: {cost:#?}");
+            assert_eq!(cost.get("GET /redfish/v1/Systems/:id/Bios"), Some(&1));
+        }
+    }
+    client.close_all().await;
+    rig.assert_all_logged_out();
+}
+
+/// A power cycle waits for `Off` without polling before it can plausibly have happened (3 s
+/// after the ForceOff), then polls once a second, so it neither spends requests early nor
+/// oversleeps the change by more than a poll; `On` is verified with one read.
+#[tokio::test(start_paused = true)]
+async fn a_power_cycle_polls_late_and_steadily() {
+    let (rig, client) = real_time_rig().await;
+    let cancel = &rig.cancel;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let host = rig.hosts[i].name.clone();
+        // On first, so that the cycle has something to turn off.
+        let bmc = rig.bmc_as(&client, i);
+        bmc.power_on(cancel).await.unwrap();
+        bmc.logout().await.unwrap();
+        drop(bmc);
+        let seen = rig.lab.log().len();
+        let started = tokio::time::Instant::now();
+        let (cycle, cost) = cost_of(
+            &rig,
+            &client,
+            i,
+            |b| async move { b.power_cycle(cancel).await },
+        )
+        .await;
+        let took = started.elapsed();
+        let cycle = cycle.unwrap();
+        assert_eq!(
+            cycle.actions,
+            [ResetType::ForceOff, ResetType::On],
+            "{flavor:?}"
+        );
+        assert_eq!(
+            cost.get("POST /redfish/v1/Systems/:id/Actions/ComputerSystem.Reset"),
+            Some(&2)
+        );
+        // The root, a login, `Systems`, the state before, two resets, the logout, and the polls.
+        let polls = cost["GET /redfish/v1/Systems/:id"] - 1;
+        assert!(total(&cost) <= 11, "{flavor:?}: {cost:#?}");
+        assert!(
+            (2..=4).contains(&polls),
+            "{flavor:?}: {polls} polls: {cost:#?}"
+        );
+        assert!(took < Duration::from_secs(12), "{flavor:?}: {took:?}");
+
+        let log: Vec<_> = rig
+            .lab
+            .log()
+            .into_iter()
+            .skip(seen)
+            .filter(|e| e.host.as_deref() == Some(host.as_str()))
+            .collect();
+        let force_off = log
+            .iter()
+            .position(|e| e.method == "POST" && e.path.ends_with("ComputerSystem.Reset"))
+            .unwrap();
+        let first_poll = log[force_off + 1..]
+            .iter()
+            .find(|e| e.method == "GET")
+            .unwrap();
+        let gap = first_poll.at - log[force_off].at;
+        assert!(
+            gap >= 2.9,
+            "{flavor:?}: polled {gap} s after the ForceOff answer"
+        );
+    }
+    client.close_all().await;
+    rig.assert_all_logged_out();
+}
