@@ -5,6 +5,8 @@ mod bench;
 mod ci;
 mod conformance;
 mod demo;
+#[allow(dead_code)] // `simulate` will use it to run the executor on the in-process lab
+mod inproc;
 mod peers;
 #[allow(dead_code)] // `simulate` will use it for its report
 mod plot;
