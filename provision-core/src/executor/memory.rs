@@ -156,3 +156,82 @@ impl Ledger for MemoryLedger {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::{RunId, Step};
+    use crate::time::TokioClock;
+
+    fn host(name: &str) -> HostName {
+        HostName::new(name).unwrap()
+    }
+
+    fn cloud(name: &str) -> CloudName {
+        CloudName::new(name).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn seeded_clouds_follow_completed_moves_and_the_journal_keeps_order() {
+        let start: Timestamp = "2025-01-01".parse().unwrap();
+        let ledger = MemoryLedger::with_clouds([
+            (host("a.example"), cloud("cloud01")),
+            (host("b.example"), cloud("cloud01")),
+        ])
+        .with_clock(Arc::new(TokioClock::starting_at(start)));
+        assert_eq!(
+            ledger.current_cloud(&host("a.example")).await.unwrap(),
+            Some(cloud("cloud01"))
+        );
+        assert_eq!(
+            ledger.current_cloud(&host("c.example")).await.unwrap(),
+            None
+        );
+
+        let at = StepAttempt {
+            run: RunId(7),
+            subject: host("a.example").into(),
+            step: Step::NetworkBoot,
+            attempt: 1,
+        };
+        ledger.intent(&at, Details::new()).await.unwrap();
+        tokio::time::advance(std::time::Duration::from_secs(30)).await;
+        ledger
+            .outcome(
+                &at,
+                StepOutcome::Verified,
+                None,
+                Details::new().with("k", "v"),
+            )
+            .await
+            .unwrap();
+        ledger
+            .complete_move(CompletedMove {
+                host: host("a.example"),
+                to: cloud("cloud02"),
+                schedule: None,
+                build_start: None,
+                build_end: None,
+            })
+            .await
+            .unwrap();
+
+        let entries = ledger.entries();
+        assert_eq!(entries.len(), 2);
+        assert_eq!((entries[0].id, entries[1].id), (EntryId(1), EntryId(2)));
+        assert_eq!(entries[0].phase, Phase::Intent);
+        assert_eq!(entries[1].outcome, Some(StepOutcome::Verified));
+        assert_eq!(entries[1].details.get("k"), Some("v"));
+        assert_eq!(entries[0].recorded_at, start);
+        assert_eq!(
+            entries[1].recorded_at,
+            start.saturating_add(std::time::Duration::from_secs(30))
+        );
+        assert_eq!(ledger.cloud_of(&host("a.example")), Some(cloud("cloud02")));
+        assert_eq!(ledger.cloud_of(&host("b.example")), Some(cloud("cloud01")));
+        assert_eq!(ledger.clouds().len(), 2);
+        assert_eq!(ledger.moves().len(), 1);
+    }
+}
