@@ -11,7 +11,7 @@ use comfy_table::{Table, TableStyle};
 use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
 use provision_core::executor::ports::BootOrders;
 use provision_core::executor::{
-    ExecutorConfig, HostStatus, MoveRequest, Ports, RunReport, RunSetup, move_hosts,
+    ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
 };
 use provision_core::limits::Limits;
 use provision_core::model::{CloudName, Host};
@@ -211,6 +211,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             config: executor,
             limits,
             shutdown,
+            progress: RunProgress::new(),
         };
         let result = move_hosts(
             &store,

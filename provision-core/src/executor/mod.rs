@@ -9,6 +9,7 @@
 //! - [`run`]: orchestration ([`execute`]) and a whole run against the store ([`move_hosts`]).
 //! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine.
 //! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
+//! - [`progress`]: hosts per step and per ending as the run goes ([`RunProgress`]).
 //! - [`MemoryLedger`]: the ledger in memory (simulations, tests, library use without a store).
 //! - [`report`]: per-host results and the run summary (versioned JSON).
 //! - [`config`]: `[executor]` settings.
@@ -20,6 +21,7 @@ mod host;
 mod memory;
 mod poller;
 pub mod ports;
+pub mod progress;
 pub mod report;
 pub mod resume;
 pub mod run;
@@ -30,6 +32,7 @@ mod tests;
 pub use cloud::tenant_password;
 pub use config::{ExecutorConfig, StepPolicies};
 pub use memory::MemoryLedger;
+pub use progress::{HostEnded, ProgressSnapshot, RunProgress};
 pub use report::{HostReport, HostStatus, RunCounts, RunReport, StepReport};
 pub use resume::ResumeState;
 pub use run::{ExecError, Execution, MoveJob, MoveRequest, Ports, RunSetup, execute, move_hosts};

@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -17,6 +16,7 @@ use super::config::ExecutorConfig;
 use super::host::move_host;
 use super::poller::InstallPoller;
 use super::ports::{BmcFleet, BootOrders, ForemanPort, Ledger};
+use super::progress::{RunProgress, Stages};
 use super::report::{HostReport, HostStatus, REPORT_VERSION, RunReport};
 use super::resume::ResumeState;
 use crate::limits::{LimitError, Limits};
@@ -80,6 +80,8 @@ pub struct Execution {
     pub resume: ResumeState,
     /// The schedule time planned for.
     pub target_time: Timestamp,
+    /// Where the run counts its hosts as they go (a caller's handle, or a fresh one).
+    pub progress: RunProgress,
 }
 
 /// What the steps of every host share.
@@ -99,49 +101,6 @@ pub(crate) struct Shared {
     pub(crate) clouds: CloudSetups,
     pub(crate) resume: ResumeState,
     pub(crate) stages: Stages,
-}
-
-/// Hosts in each step right now, for the progress line.
-#[derive(Debug, Default)]
-pub(crate) struct Stages {
-    hosts: std::sync::Mutex<BTreeMap<String, usize>>,
-}
-
-/// A host's place in a step's count, left when dropped.
-pub(crate) struct InStage<'a> {
-    stages: &'a Stages,
-    step: String,
-}
-
-impl Stages {
-    pub(crate) fn enter(&self, step: String) -> InStage<'_> {
-        *self.lock().entry(step.clone()).or_default() += 1;
-        InStage { stages: self, step }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, usize>> {
-        self.hosts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// `step=N` for every step with hosts in it.
-    fn line(&self) -> String {
-        self.lock()
-            .iter()
-            .filter(|(_, n)| **n > 0)
-            .map(|(s, n)| format!("{s}={n}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-}
-
-impl Drop for InStage<'_> {
-    fn drop(&mut self) {
-        if let Some(n) = self.stages.lock().get_mut(&self.step) {
-            *n = n.saturating_sub(1);
-        }
-    }
 }
 
 /// Moves every job at once within the limits; returns when every host finished, failed or was
@@ -169,7 +128,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         poller: poller.clone(),
         clouds: CloudSetups::default(),
         resume: exec.resume,
-        stages: Stages::default(),
+        stages: exec.progress.stages(),
     });
     let watcher = {
         let shared = shared.clone();
@@ -178,24 +137,24 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
             shared.limits.stop_starting_hosts();
         })
     };
-    let progress = Arc::new(Progress::default());
+    let progress = exec.progress;
+    progress.start(jobs.len(), shared.limits.clone());
     let ticker = {
         let shared = shared.clone();
         let progress = progress.clone();
-        let total = jobs.len();
         tokio::spawn(async move {
             let every = shared.config.progress_interval.max(Duration::from_secs(1));
             loop {
                 tokio::time::sleep(every).await;
-                let [moved, failed, interrupted] = progress.counts();
+                let now = progress.snapshot();
                 tracing::info!(
-                    total,
-                    moved,
-                    failed,
-                    interrupted,
-                    in_flight = shared.limits.report().hosts.in_flight,
+                    total = now.total,
+                    moved = now.moved,
+                    failed = now.failed,
+                    interrupted = now.interrupted,
+                    in_flight = now.in_flight,
                     installs_polled = shared.poller.polls(),
-                    stages = %shared.stages.line(),
+                    stages = %now.stage_line(),
                     "progress"
                 );
             }
@@ -223,7 +182,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
                 }
                 Err(_) => not_started(&job, "stopping: the host's move was not started"),
             };
-            progress.count(report.status);
+            progress.count(&report);
             report
         });
     }
@@ -238,7 +197,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         }
     }
     for (host, (from, to, wipe)) in waiting {
-        hosts.push(HostReport {
+        let report = HostReport {
             host,
             from,
             to,
@@ -249,7 +208,9 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
             error: Some("the host's task ended abnormally (see the log)".to_owned()),
             seconds: 0.0,
             steps: Vec::new(),
-        });
+        };
+        progress.count(&report);
+        hosts.push(report);
     }
     hosts.sort_by(|a, b| a.host.cmp(&b.host));
     stop_polling.cancel();
@@ -271,33 +232,6 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
         limits: shared.limits.report(),
-    }
-}
-
-/// Hosts finished so far, by how they ended.
-#[derive(Debug, Default)]
-struct Progress {
-    moved: AtomicUsize,
-    failed: AtomicUsize,
-    interrupted: AtomicUsize,
-}
-
-impl Progress {
-    fn count(&self, status: HostStatus) {
-        let counter = match status {
-            HostStatus::Moved => &self.moved,
-            HostStatus::Failed => &self.failed,
-            HostStatus::Interrupted => &self.interrupted,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn counts(&self) -> [usize; 3] {
-        [
-            self.moved.load(Ordering::Relaxed),
-            self.failed.load(Ordering::Relaxed),
-            self.interrupted.load(Ordering::Relaxed),
-        ]
     }
 }
 
@@ -371,6 +305,8 @@ pub struct RunSetup {
     pub limits: Limits,
     /// The stop switch (wire it to the signals).
     pub shutdown: Shutdown,
+    /// Where the run counts its hosts as they go (`RunProgress::default()` when nobody watches).
+    pub progress: RunProgress,
 }
 
 /// A whole run against the store: takes the run lock, reads the journal of the run it
@@ -460,6 +396,7 @@ pub async fn move_hosts(
                 shutdown: setup.shutdown,
                 resume,
                 target_time: at,
+                progress: setup.progress,
             },
             jobs,
         )
@@ -499,23 +436,4 @@ pub async fn move_hosts(
     };
     store.finish_run(lock, state).await?;
     outcome
-}
-
-#[cfg(test)]
-mod tests {
-    use super::Stages;
-
-    #[test]
-    fn stages_count_the_hosts_in_each_step() {
-        let s = Stages::default();
-        let a = s.enter("boot-order".into());
-        let b = s.enter("boot-order".into());
-        let c = s.enter("install-wait".into());
-        assert_eq!(s.line(), "boot-order=2 install-wait=1");
-        drop(a);
-        drop(c);
-        assert_eq!(s.line(), "boot-order=1");
-        drop(b);
-        assert_eq!(s.line(), "");
-    }
 }

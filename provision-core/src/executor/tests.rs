@@ -17,6 +17,7 @@ use super::ports::{
     BmcFleet, BmcPort, BootOrderChange, BootOrders, BuildIds, CloudUser, CloudUserSpec,
     ForemanHost, ForemanPort, HostSettings, PortError, Power,
 };
+use super::progress::RunProgress;
 use super::report::HostStatus;
 use super::run::{Execution, MoveJob, Ports, execute};
 use super::{ExecutorConfig, MemoryLedger, RunReport};
@@ -491,6 +492,19 @@ impl Rig {
         jobs: Vec<MoveJob>,
         shutdown: Shutdown,
     ) -> RunReport {
+        self.run_watched(run, config, jobs, shutdown, RunProgress::new())
+            .await
+    }
+
+    /// As `run`, counting into `progress`.
+    async fn run_watched(
+        &self,
+        run: i64,
+        config: ExecutorConfig,
+        jobs: Vec<MoveJob>,
+        shutdown: Shutdown,
+        progress: RunProgress,
+    ) -> RunReport {
         let resume = self.ledger.resume_state();
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(
             "2025-01-01".parse::<Timestamp>().unwrap(),
@@ -514,6 +528,7 @@ impl Rig {
                 shutdown,
                 resume,
                 target_time: "2025-01-01".parse().unwrap(),
+                progress,
             },
             jobs,
         )
@@ -803,5 +818,80 @@ async fn a_no_wipe_move_sets_the_tenant_account_and_records_without_power_action
         rig.lab.user_ensures.load(Ordering::SeqCst),
         3,
         "the clouds' users exist"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn progress_shows_hosts_per_step_while_running_and_announces_each_end() {
+    let (rig, names) = Rig::new(12, &[4]);
+    let progress = RunProgress::new();
+    let mut events = progress.subscribe();
+    let watch = async {
+        // the most hosts seen in each step, and in flight, sampled every virtual second
+        let mut most: BTreeMap<String, usize> = BTreeMap::new();
+        let mut in_flight = 0;
+        for _ in 0..3600 {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let now = progress.snapshot();
+            for (step, n) in &now.stages {
+                let m = most.entry(step.clone()).or_default();
+                *m = (*m).max(*n);
+            }
+            in_flight = in_flight.max(now.in_flight);
+            if now.total > 0 && now.finished() == now.total {
+                break;
+            }
+        }
+        (most, in_flight)
+    };
+    let (report, (most, in_flight)) = tokio::join!(
+        rig.run_watched(
+            1,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+            progress.clone(),
+        ),
+        watch
+    );
+    assert_eq!((report.counts.moved, report.counts.failed), (11, 1));
+    // mid-run: every healthy host sat in the install wait at once
+    assert_eq!(most.get("install-wait"), Some(&11), "{most:?}");
+    assert!(most.contains_key("network-boot"), "{most:?}");
+    assert_eq!(in_flight, 11, "the dead BMC's host ended early");
+    // at the end: the counts are the report's, no host is left in a step
+    let end = progress.snapshot();
+    assert_eq!(
+        [end.total, end.moved, end.failed, end.interrupted],
+        [12, 11, 1, 0]
+    );
+    assert_eq!(end.finished(), report.counts.planned);
+    assert!(end.stages.is_empty(), "{:?}", end.stages);
+    assert_eq!(end.in_flight, 0);
+    // one event per host, as it ended: the failure names its host, step and error
+    let mut ended = Vec::new();
+    while let Ok(e) = events.try_recv() {
+        ended.push(e);
+    }
+    assert_eq!(ended.len(), 12);
+    let failed: Vec<_> = ended
+        .iter()
+        .filter(|e| e.status == HostStatus::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{ended:#?}");
+    assert_eq!(failed[0].host, names[4]);
+    assert_eq!(failed[0].step.as_deref(), Some("bmc-account"));
+    assert!(
+        failed[0]
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("connection refused")),
+        "{:?}",
+        failed[0]
+    );
+    assert_eq!(
+        ended.first().map(|e| e.host.as_str()),
+        Some(names[4].as_str()),
+        "the failure is announced before the installs end"
     );
 }

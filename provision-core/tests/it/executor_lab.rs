@@ -11,7 +11,7 @@ use std::time::Duration;
 use foreman_client::{ForemanClient, ForemanUrl};
 use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
 use provision_core::executor::{
-    ExecutorConfig, HostStatus, MoveRequest, Ports, RunReport, RunSetup, move_hosts,
+    ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
 };
 use provision_core::limits::{Limits, RateConfig};
 use provision_core::model::{
@@ -212,6 +212,7 @@ impl Rig {
         let model_names = self.models();
         let refs: Vec<&str> = model_names.iter().map(String::as_str).collect();
         let interfaces = InterfacesFile::parse(&testkit::lab::interfaces_yaml(&refs)).unwrap();
+        let progress = RunProgress::new();
         let setup = RunSetup {
             infra_location: "lab".to_owned(),
             ports: Ports {
@@ -232,8 +233,9 @@ impl Rig {
             config,
             limits,
             shutdown,
+            progress: progress.clone(),
         };
-        move_hosts(
+        let report = move_hosts(
             &self.store,
             &MoveRequest {
                 at: Some(self.at),
@@ -242,7 +244,20 @@ impl Rig {
             setup,
         )
         .await
-        .unwrap()
+        .unwrap();
+        let seen = progress.snapshot();
+        assert_eq!(
+            [seen.total, seen.moved, seen.failed, seen.interrupted],
+            [
+                report.counts.planned,
+                report.counts.moved,
+                report.counts.failed,
+                report.counts.interrupted
+            ],
+            "the progress counts what the report says"
+        );
+        assert!(seen.stages.is_empty(), "no host is left in a step");
+        report
     }
 
     /// What the lab, Foreman, the BMCs and the store show for every moved host.
