@@ -9,6 +9,7 @@ mod config;
 mod foreman;
 mod move_hosts;
 mod oob;
+mod run_progress;
 
 /// Provision bare-metal server fleets: move hosts between clouds and rebuild them.
 #[derive(Debug, Parser)]

@@ -1,6 +1,7 @@
 //! `quads move-hosts` for real (without `--dry-run`): builds the clients over the limits'
 //! transports, wires Ctrl-C and SIGTERM to an orderly stop, runs provision-core's executor and
-//! prints the summary table (or the run report as JSON). Host-prefixed log lines go to stderr.
+//! prints the summary table (or the run report as JSON). Host-prefixed log lines go to stderr;
+//! on a terminal, above progress bars (`run_progress`) that are cleared before the summary.
 //! Exit codes: 0 all moved, 1 some failed, 2 usage or config error, 130 interrupted.
 
 use std::path::Path;
@@ -18,6 +19,8 @@ use provision_core::model::{CloudName, Host};
 use provision_core::shutdown::Shutdown;
 use provision_core::{Config, OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
+
+use crate::run_progress::{self, LogWriter};
 
 /// Exit codes.
 pub const EXIT_OK: u8 = 0;
@@ -96,13 +99,16 @@ pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
 
 /// Runs the moves; blocking (it owns its runtime). Call before any other runtime exists.
 pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outcome {
+    let bars = run_progress::terminal(request.json);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(LogWriter::new(bars.clone()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+    let progress = RunProgress::new();
     let Some(foreman) = config.foreman.clone() else {
         return refuse(anyhow!(
             "move-hosts needs [foreman] in the config (url, username, password, infra_location)"
@@ -211,17 +217,21 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             config: executor,
             limits,
             shutdown,
-            progress: RunProgress::new(),
+            progress: progress.clone(),
         };
-        let result = move_hosts(
-            &store,
-            &MoveRequest {
-                at: request.at,
-                cloud: request.cloud.clone(),
-                resume: request.resume,
-                untouchable: config.moves.untouchable_hosts.clone(),
-            },
-            setup,
+        let result = run_progress::watch(
+            bars,
+            &progress,
+            move_hosts(
+                &store,
+                &MoveRequest {
+                    at: request.at,
+                    cloud: request.cloud.clone(),
+                    resume: request.resume,
+                    untouchable: config.moves.untouchable_hosts.clone(),
+                },
+                setup,
+            ),
         )
         .await;
         store.close().await;

@@ -167,6 +167,9 @@ fn quads_step_in(
         .args(["--config", config])
         .current_dir(dir)
         .env("HOME", dir)
+        // the demo's own terminal: `move-hosts` draws its progress bars when it is one
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
         .status()
         .with_context(|| format!("cannot run quads {}", args.join(" ")))
 }

@@ -176,6 +176,11 @@ power_on_rate = {{ per_second = 0 }}
             !stderr.contains("lab@") && !stderr.contains("changeme"),
             "no secret in the log"
         );
+        // stderr is a file: no progress bars, no colours, no cursor movement
+        assert!(
+            !stderr.contains('\x1b') && !stderr.contains('\r'),
+            "no escape codes when stderr is not a terminal: {stderr}"
+        );
         (code, std::fs::read_to_string(out).unwrap())
     }
 
