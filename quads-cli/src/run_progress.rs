@@ -96,42 +96,49 @@ pub async fn watch<F: Future>(
 /// The bars of one run.
 struct View {
     multi: MultiProgress,
+    /// Drawn from the first snapshot with hosts to move (never for an empty run).
     overall: ProgressBar,
+    overall_drawn: bool,
     /// Steps in the order they first had hosts, with their lines.
     stages: Vec<(String, ProgressBar)>,
 }
 
 impl View {
     fn new(multi: MultiProgress) -> Self {
-        let overall = multi.add(bar(
-            "{elapsed_precise:>12} [{bar:24}] {pos}/{len} hosts: {msg}",
-        ));
         Self {
             multi,
-            overall,
+            overall: bar("{elapsed_precise:>12} [{bar:24}] {pos}/{len} hosts: {msg}"),
+            overall_drawn: false,
             stages: Vec::new(),
         }
     }
 
     fn show(&mut self, now: &ProgressSnapshot) {
+        if now.total == 0 {
+            return;
+        }
         let total = now.total as u64;
         self.overall.set_length(total);
         self.overall.set_position(now.finished() as u64);
         self.overall.set_message(overall_message(now));
+        if !self.overall_drawn {
+            self.overall = self.multi.add(self.overall.clone());
+            self.overall_drawn = true;
+        }
         let mut order: Vec<String> = self.stages.iter().map(|(s, _)| s.clone()).collect();
         for (step, hosts) in stage_rows(&mut order, now) {
-            let line = match self.stages.iter().find(|(s, _)| *s == step) {
-                Some((_, line)) => line.clone(),
-                None => {
-                    let line = self.multi.add(bar("{prefix:>12} [{bar:24}] {pos} {msg}"));
-                    line.set_prefix(step.clone());
-                    self.stages.push((step, line.clone()));
-                    line
-                }
-            };
+            let known = self.stages.iter().find(|(s, _)| *s == step);
+            let line = known.map_or_else(
+                || bar("{prefix:>12} [{bar:24}] {pos} {msg}").with_prefix(step.clone()),
+                |(_, line)| line.clone(),
+            );
             line.set_length(total);
             line.set_position(hosts as u64);
             line.set_message(if hosts == 1 { "host" } else { "hosts" });
+            if known.is_none() {
+                // added once complete, so that it is never drawn empty-handed
+                self.stages.push((step, self.multi.add(line)));
+            }
         }
     }
 
@@ -157,8 +164,9 @@ impl View {
     }
 }
 
+/// A bar drawn nowhere until it is added to the bars.
 fn bar(template: &str) -> ProgressBar {
-    let bar = ProgressBar::new(0);
+    let bar = ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden());
     if let Ok(style) = ProgressStyle::with_template(template) {
         bar.set_style(style.progress_chars("=> "));
     }
@@ -298,6 +306,11 @@ mod tests {
         let mut view = View::new(MultiProgress::with_draw_target(
             indicatif::ProgressDrawTarget::hidden(),
         ));
+        view.show(&ProgressSnapshot::default());
+        assert!(
+            view.stages.is_empty() && !view.overall_drawn,
+            "nothing to move, no bars"
+        );
         view.show(&snapshot(&[("bmc-account", 4), ("network-boot", 2)]));
         view.show(&snapshot(&[("network-boot", 1)]));
         assert_eq!(
