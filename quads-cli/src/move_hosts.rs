@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use comfy_table::{Table, TableStyle};
-use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
+use provision_core::executor::adapters::{
+    ForemanAdapter, InterfacesBootOrders, RedfishFleet, client_config,
+};
 use provision_core::executor::ports::BootOrders;
 use provision_core::executor::{
     ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
@@ -119,6 +121,11 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             "move-hosts needs [bmc] in the config (username and password)"
         ));
     };
+    if let Err(e) = executor.validate() {
+        return refuse(anyhow!(e));
+    }
+    let time_scale = executor.time_scale;
+    let executor = executor.in_real_time();
     let boot_orders: Arc<dyn BootOrders> = match &executor.interfaces_file {
         Some(path) => match redfish_client::InterfacesFile::load(path) {
             Ok(file) => Arc::new(InterfacesBootOrders::new(
@@ -179,10 +186,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         };
         let redfish = redfish_client::RedfishClient::with_transport(
             limits.bmc_transport(transport),
-            redfish_client::ClientConfig {
-                per_bmc_concurrency: executor.limits.per_bmc,
-                ..redfish_client::ClientConfig::default()
-            },
+            client_config(executor.limits.per_bmc, time_scale),
         );
         let shutdown = Shutdown::new(executor.grace);
         let signals = {
@@ -206,7 +210,11 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         let setup = RunSetup {
             infra_location: foreman.infra_location.clone(),
             ports: Ports {
-                foreman: Arc::new(ForemanAdapter::new(client, foreman_transport)),
+                foreman: Arc::new(
+                    ForemanAdapter::new(client, foreman_transport)
+                        .with_policy(&executor.policy)
+                        .with_time_scale(time_scale),
+                ),
                 fleet: Arc::new(RedfishFleet::new(
                     redfish,
                     redfish_client::Credentials::new(bmc.username.clone(), bmc.password.expose()),

@@ -121,16 +121,16 @@ impl ExecutorConfig {
     /// This configuration in real time: every duration multiplied by `time_scale` and every
     /// rate divided by it (hooks untouched), with `time_scale` 1. The identity at scale 1.
     #[must_use]
-    pub fn in_real_time(&self) -> Self {
+    pub fn in_real_time(self) -> Self {
         let s = self.time_scale;
         if !(s.is_finite() && s > 0.0) || (s - 1.0).abs() < f64::EPSILON {
             return Self {
                 time_scale: 1.0,
-                ..self.clone()
+                ..self
             };
         }
         let d = |d: Duration| scale_duration(d, s);
-        let mut c = self.clone();
+        let mut c = self;
         c.install_timeout = d(c.install_timeout);
         c.poll_interval = d(c.poll_interval);
         c.grace = d(c.grace);
@@ -336,7 +336,7 @@ mod tests {
         c.time_scale = 0.01;
         c.hooks
             .push(toml::from_str("name = \"vlan\"\ncommand = \"true\"").unwrap());
-        let r = c.in_real_time();
+        let r = c.clone().in_real_time();
         assert_eq!(r.time_scale, 1.0);
         assert_eq!(r.poll_interval, Duration::from_millis(150));
         assert_eq!(r.install_timeout, Duration::from_secs(36));

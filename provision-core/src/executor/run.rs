@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::cloud::CloudSetups;
-use super::config::ExecutorConfig;
+use super::config::{CloudOrder, ExecutorConfig};
 use super::host::move_host;
 use super::poller::InstallPoller;
 use super::ports::{BmcFleet, BootOrders, ForemanPort, Ledger};
@@ -161,8 +161,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         })
     };
     let mut waiting: BTreeMap<String, (String, String, bool)> = BTreeMap::new();
-    let mut set = JoinSet::new();
-    for job in jobs {
+    for job in &jobs {
         waiting.insert(
             job.host.name.to_string(),
             (
@@ -171,29 +170,34 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
                 job.wipe == Wipe::Yes,
             ),
         );
-        let shared = shared.clone();
-        let progress = progress.clone();
-        set.spawn(async move {
-            let report = match shared.limits.host_slot().await {
-                Ok(permit) => {
-                    let report = move_host(shared, job).await;
-                    drop(permit);
-                    report
-                }
-                Err(_) => not_started(&job, "stopping: the host's move was not started"),
-            };
-            progress.count(&report);
-            report
-        });
     }
     let mut hosts = Vec::with_capacity(waiting.len());
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(report) => {
-                waiting.remove(&report.host);
-                hosts.push(report);
+    for batch in batches(jobs, shared.config.policy.clouds) {
+        let mut set = JoinSet::new();
+        for job in batch {
+            let shared = shared.clone();
+            let progress = progress.clone();
+            set.spawn(async move {
+                let report = match shared.limits.host_slot().await {
+                    Ok(permit) => {
+                        let report = move_host(shared, job).await;
+                        drop(permit);
+                        report
+                    }
+                    Err(_) => not_started(&job, "stopping: the host's move was not started"),
+                };
+                progress.count(&report);
+                report
+            });
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(report) => {
+                    waiting.remove(&report.host);
+                    hosts.push(report);
+                }
+                Err(e) => tracing::error!(error = %e, "a host's task ended abnormally"),
             }
-            Err(e) => tracing::error!(error = %e, "a host's task ended abnormally"),
         }
     }
     for (host, (from, to, wipe)) in waiting {
@@ -232,6 +236,21 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
         limits: shared.limits.report(),
+    }
+}
+
+/// The jobs in the order the policy moves them: all at once, or one cloud after another (in
+/// name order, each cloud's hosts at once).
+fn batches(jobs: Vec<MoveJob>, order: CloudOrder) -> Vec<Vec<MoveJob>> {
+    match order {
+        CloudOrder::Concurrent => vec![jobs],
+        CloudOrder::Sequential => {
+            let mut by_cloud: BTreeMap<CloudName, Vec<MoveJob>> = BTreeMap::new();
+            for job in jobs {
+                by_cloud.entry(job.to.clone()).or_default().push(job);
+            }
+            by_cloud.into_values().collect()
+        }
     }
 }
 

@@ -895,3 +895,109 @@ async fn progress_shows_hosts_per_step_while_running_and_announces_each_end() {
         "the failure is announced before the installs end"
     );
 }
+
+/// The virtual times at which each cloud's hosts first journaled and last journaled.
+fn cloud_spans(ledger: &MemoryLedger) -> BTreeMap<String, (Timestamp, Timestamp)> {
+    let to_cloud: BTreeMap<String, String> = ledger.with_entries(|entries| {
+        entries
+            .iter()
+            .filter_map(|e| match &e.subject {
+                crate::model::Subject::Host(h) => {
+                    Some((h.to_string(), e.details.get("to")?.to_owned()))
+                }
+                crate::model::Subject::Cloud(_) => None,
+            })
+            .collect()
+    });
+    let mut spans: BTreeMap<String, (Timestamp, Timestamp)> = BTreeMap::new();
+    ledger.with_entries(|entries| {
+        for e in entries {
+            let crate::model::Subject::Host(h) = &e.subject else {
+                continue;
+            };
+            let Some(cloud) = to_cloud.get(h.as_str()) else {
+                continue;
+            };
+            let span = spans
+                .entry(cloud.clone())
+                .or_insert((e.recorded_at, e.recorded_at));
+            span.0 = span.0.min(e.recorded_at);
+            span.1 = span.1.max(e.recorded_at);
+        }
+    });
+    spans
+}
+
+fn clocked_rig(n: usize) -> (Rig, Vec<String>) {
+    let (mut rig, names) = Rig::new(n, &[]);
+    rig.ledger = Arc::new(
+        MemoryLedger::new().with_clock(Arc::new(TokioClock::starting_at(
+            "2025-01-01".parse::<Timestamp>().unwrap(),
+        ))),
+    );
+    (rig, names)
+}
+
+#[tokio::test(start_paused = true)]
+async fn sequential_clouds_start_each_cloud_after_the_one_before_ended() {
+    let (rig, names) = clocked_rig(30);
+    let mut c = config(512);
+    c.policy.clouds = super::config::CloudOrder::Sequential;
+    let report = rig
+        .run(
+            1,
+            c,
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 30);
+    let spans: Vec<_> = cloud_spans(&rig.ledger).into_values().collect();
+    assert_eq!(spans.len(), 3);
+    for pair in spans.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "clouds overlap: {spans:?}");
+    }
+
+    // the default moves them all at once: the clouds' spans overlap
+    let (rig, names) = clocked_rig(30);
+    let report = rig
+        .run(
+            1,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 30);
+    let spans: Vec<_> = cloud_spans(&rig.ledger).into_values().collect();
+    assert!(spans[1].0 < spans[0].1, "clouds did not overlap: {spans:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_boot_order_sleep_holds_only_hosts_whose_order_changed() {
+    let (rig, names) = Rig::new(12, &[]);
+    let mut c = config(512);
+    c.policy.boot_order_sleep = Some(Duration::from_secs(5000));
+    c.steps.boot_order.attempt_timeout = Some(Duration::from_secs(6000));
+    let report = rig
+        .run(
+            1,
+            c,
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 12, "{:#?}", report.hosts);
+    for (i, h) in report.hosts.iter().enumerate() {
+        let index: usize = names.iter().position(|n| *n == h.host).unwrap();
+        let slept = h
+            .steps
+            .iter()
+            .find(|s| s.step == "boot-order")
+            .unwrap()
+            .seconds
+            >= 5000.0;
+        // hosts 0, 3, 6, ... start in the other order (see Lab::new)
+        assert_eq!(slept, index.is_multiple_of(3), "host {i}: {h:?}");
+    }
+}

@@ -5,4 +5,4 @@ mod foreman;
 mod redfish;
 
 pub use foreman::ForemanAdapter;
-pub use redfish::{InterfacesBootOrders, RedfishFleet};
+pub use redfish::{InterfacesBootOrders, RedfishFleet, client_config};

@@ -32,6 +32,40 @@ fn err(e: redfish_client::Error) -> PortError {
     port_error(&e)
 }
 
+/// The redfish-client settings of a run: `per_bmc` requests in flight per BMC, and every wait
+/// (poll intervals, deadlines) and retry backoff multiplied by `time_scale` (1 in real life;
+/// a simulated lab's time scale otherwise, see [`crate::executor::ExecutorConfig::time_scale`]).
+#[must_use]
+pub fn client_config(per_bmc: usize, time_scale: f64) -> redfish_client::ClientConfig {
+    let d = |d| crate::time::scale_duration(d, time_scale);
+    let w = |w: redfish_client::Wait| redfish_client::Wait {
+        timeout: d(w.timeout),
+        first_poll: d(w.first_poll),
+        interval: d(w.interval),
+        max_interval: d(w.max_interval),
+    };
+    let defaults = redfish_client::ClientConfig::default();
+    let waits = defaults.waits.clone();
+    redfish_client::ClientConfig {
+        per_bmc_concurrency: per_bmc,
+        retry: redfish_client::RetryPolicy {
+            initial_delay: d(defaults.retry.initial_delay),
+            max_delay: d(defaults.retry.max_delay),
+            ..defaults.retry.clone()
+        },
+        waits: redfish_client::WaitPolicy {
+            power: w(waits.power),
+            power_off: w(waits.power_off),
+            graceful_shutdown: w(waits.graceful_shutdown),
+            job: w(waits.job),
+            task: w(waits.task),
+            job_queue_clear: w(waits.job_queue_clear),
+            bmc_reset: w(waits.bmc_reset),
+        },
+        ..defaults
+    }
+}
+
 /// The fleet's BMCs through one [`RedfishClient`], logged in as the lab's administrator.
 #[derive(Debug, Clone)]
 pub struct RedfishFleet {
