@@ -699,18 +699,18 @@ pub fn quads_failures(output: &str, hosts: usize) -> usize {
 
 /// A tool process's costs, as the OS counted them.
 #[derive(Debug, Clone)]
-struct Measured {
-    wall: Duration,
-    cpu_s: f64,
-    peak_rss_kib: u64,
-    exit_code: Option<i32>,
+pub struct Measured {
+    pub wall: Duration,
+    pub cpu_s: f64,
+    pub peak_rss_kib: u64,
+    pub exit_code: Option<i32>,
     /// Its stdout then its stderr.
-    output: String,
+    pub output: String,
 }
 
 /// Runs `program`, sampling its peak RSS (`VmHWM`), and reads its CPU time from
 /// `/proc/<pid>/stat` once it has exited but before it is reaped (`waitid` with `WNOWAIT`).
-async fn measure(
+pub async fn measure(
     program: &Path,
     args: &[String],
     env: &[(&str, &str)],
@@ -766,7 +766,7 @@ async fn measure(
     })
 }
 
-fn proc_status_kib(pid: i32, key: &str) -> Option<u64> {
+pub fn proc_status_kib(pid: i32, key: &str) -> Option<u64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix(key))
@@ -775,7 +775,7 @@ fn proc_status_kib(pid: i32, key: &str) -> Option<u64> {
 }
 
 /// User + system CPU seconds of a process (every thread), from `/proc/<pid>/stat`.
-fn proc_cpu_seconds(pid: i32) -> Option<f64> {
+pub fn proc_cpu_seconds(pid: i32) -> Option<f64> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     parse_stat_cpu(&text)
 }

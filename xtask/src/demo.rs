@@ -12,12 +12,19 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use provision_core::executor::ExecutorConfig;
 use testkit::{Inventory, MetricsSnapshot, Probe};
 use tokio::process::Child;
 
 use crate::util::{run, target_dir};
 
-const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
+/// The demo's tenant clouds.
+const CLOUDS: usize = 3;
+
+/// Tenant clouds `cloud02`, `cloud03`, ... (`cloud01` is the spare pool).
+fn cloud_names(clouds: usize) -> Vec<String> {
+    (0..clouds).map(|i| format!("cloud{:02}", i + 2)).collect()
+}
 
 pub fn run_demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> {
     run(
@@ -41,24 +48,40 @@ async fn demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> 
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let lab_dir = dir.join("lab");
-    let mut lab = tokio::process::Command::new(bin.join("quads-lab"))
-        .args([
-            "--hosts",
-            &hosts.to_string(),
-            "--time-scale",
-            &time_scale.to_string(),
-        ])
+    let (mut lab, inventory) = start_lab(
+        &bin.join("quads-lab"),
+        &lab_dir,
+        &[
+            "--hosts".to_owned(),
+            hosts.to_string(),
+            "--time-scale".to_owned(),
+            time_scale.to_string(),
+        ],
+    )
+    .await?;
+    let result = operate(&bin.join("quads"), &dir, &lab_dir, &inventory).await;
+    lab.start_kill().ok();
+    let _ = lab.wait().await;
+    result
+}
+
+/// Starts `quads-lab` with `args`, writing its files into `lab_dir`; returns once its
+/// inventory is written. The process is killed when the handle is dropped.
+pub async fn start_lab(
+    quads_lab: &Path,
+    lab_dir: &Path,
+    args: &[String],
+) -> anyhow::Result<(Child, Inventory)> {
+    let mut lab = tokio::process::Command::new(quads_lab)
+        .args(args)
         .arg("--out-dir")
-        .arg(&lab_dir)
+        .arg(lab_dir)
         .stdout(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
         .context("cannot start quads-lab")?;
     let inventory = wait_for_inventory(&lab_dir.join("inventory.json"), &mut lab).await?;
-    let result = operate(&bin.join("quads"), &dir, &lab_dir, &inventory).await;
-    lab.start_kill().ok();
-    let _ = lab.wait().await;
-    result
+    Ok((lab, inventory))
 }
 
 async fn wait_for_inventory(path: &Path, lab: &mut Child) -> anyhow::Result<Inventory> {
@@ -84,39 +107,17 @@ async fn operate(
     lab_dir: &Path,
     inventory: &Inventory,
 ) -> anyhow::Result<()> {
-    let config = dir.join("quads.toml");
-    std::fs::write(
-        dir.join("foreman.pass"),
-        format!("{}\n", inventory.foreman_password),
-    )?;
-    let bmc_password = inventory
-        .hosts
-        .first()
-        .map(|h| h.bmc_password.clone())
-        .unwrap_or_default();
-    let bmc_user = inventory
-        .hosts
-        .first()
-        .map(|h| h.bmc_username.clone())
-        .unwrap_or_default();
-    std::fs::write(dir.join("bmc.pass"), format!("{bmc_password}\n"))?;
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\npath = \"{db}\"\n\n[foreman]\nurl = \"{url}\"\nusername = \"{user}\"\n\
-             password_file = \"{dir}/foreman.pass\"\ninfra_location = \"lab\"\n\n[bmc]\n\
-             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n[executor]\n\
-             ca_bundle = \"{lab}/ca.pem\"\ninterfaces_file = \"{lab}/interfaces.yml\"\n\
-             poll_interval = \"250ms\"\ninstall_timeout = \"120s\"\n",
-            db = dir.join("quads.db").display(),
-            url = inventory.foreman_url,
-            user = inventory.foreman_username,
-            dir = dir.display(),
-            lab = lab_dir.display(),
-        ),
-    )?;
-    std::fs::write(dir.join("inventory.yaml"), inventory_yaml(inventory))?;
-
+    let mut executor = ExecutorConfig {
+        // the lab's clock; at scale 0 (no latency at all) the run keeps real-time deadlines
+        time_scale: if inventory.time_scale > 0.0 {
+            inventory.time_scale
+        } else {
+            1.0
+        },
+        ..ExecutorConfig::default()
+    };
+    executor.limits.hosts_in_flight = executor.limits.hosts_in_flight.max(inventory.hosts.len());
+    let config = write_setup(dir, lab_dir, inventory, executor, CLOUDS)?;
     let config_arg = config.to_string_lossy().into_owned();
     for args in [&["init"][..], &["host", "import", "inventory.yaml"][..]] {
         let status = quads_step_in(dir, quads, args, &config_arg)?;
@@ -140,19 +141,70 @@ async fn operate(
     }
     let moved = quads_step_in(dir, quads, &["move-hosts"], &config_arg)?;
 
-    let probe = Probe::new(&inventory.ca_pem);
-    let metrics: MetricsSnapshot = serde_json::from_value(
-        probe
-            .get(&format!("{}/metrics", inventory.admin_url))
-            .await?
-            .json(),
-    )
-    .context("the lab's metrics do not parse")?;
+    let metrics = lab_metrics(inventory).await?;
     println!("\n{}", lab_summary(inventory, &metrics));
     if !moved.success() {
         bail!("quads move-hosts did not move every host ({moved})");
     }
     Ok(())
+}
+
+/// Writes what an operator would for a lab: the secrets files, `quads.toml` (store, Foreman,
+/// BMC credentials, and `executor` with the lab's CA and interfaces file) and the inventory
+/// YAML. Returns the config file's path.
+pub fn write_setup(
+    dir: &Path,
+    lab_dir: &Path,
+    inventory: &Inventory,
+    mut executor: ExecutorConfig,
+    clouds: usize,
+) -> anyhow::Result<std::path::PathBuf> {
+    let config = dir.join("quads.toml");
+    std::fs::write(
+        dir.join("foreman.pass"),
+        format!("{}\n", inventory.foreman_password),
+    )?;
+    let first = inventory.hosts.first();
+    let bmc_password = first.map(|h| h.bmc_password.clone()).unwrap_or_default();
+    let bmc_user = first.map(|h| h.bmc_username.clone()).unwrap_or_default();
+    std::fs::write(dir.join("bmc.pass"), format!("{bmc_password}\n"))?;
+    executor.ca_bundle = Some(lab_dir.join("ca.pem"));
+    executor.interfaces_file = Some(lab_dir.join("interfaces.yml"));
+    let mut executor_table = toml::Table::new();
+    executor_table.insert(
+        "executor".to_owned(),
+        toml::Value::try_from(&executor).context("the executor settings do not serialize")?,
+    );
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\npath = \"{db}\"\n\n[foreman]\nurl = \"{url}\"\nusername = \"{user}\"\n\
+             password_file = \"{dir}/foreman.pass\"\ninfra_location = \"lab\"\n\n[bmc]\n\
+             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n{executor}",
+            db = dir.join("quads.db").display(),
+            url = inventory.foreman_url,
+            user = inventory.foreman_username,
+            dir = dir.display(),
+            executor = toml::to_string(&executor_table).context("quads.toml")?,
+        ),
+    )?;
+    std::fs::write(
+        dir.join("inventory.yaml"),
+        inventory_yaml(inventory, &cloud_names(clouds)),
+    )?;
+    Ok(config)
+}
+
+/// The counters of a running `quads-lab`, from its admin endpoint.
+pub async fn lab_metrics(inventory: &Inventory) -> anyhow::Result<MetricsSnapshot> {
+    let probe = Probe::new(&inventory.ca_pem);
+    serde_json::from_value(
+        probe
+            .get(&format!("{}/metrics", inventory.admin_url))
+            .await?
+            .json(),
+    )
+    .context("the lab's metrics do not parse")
 }
 
 fn quads_step_in(
@@ -174,11 +226,12 @@ fn quads_step_in(
         .with_context(|| format!("cannot run quads {}", args.join(" ")))
 }
 
-/// Every lab host in cloud01, each scheduled into one of three clouds that asks for a wipe.
-fn inventory_yaml(inventory: &Inventory) -> String {
+/// Every lab host in cloud01, each scheduled into one of `clouds` (round-robin), each asking
+/// for a wipe.
+fn inventory_yaml(inventory: &Inventory, clouds: &[String]) -> String {
     let mut text =
         String::from("version: 1\nclouds:\n  - name: cloud01\n    description: spare pool\n");
-    for cloud in CLOUDS {
+    for cloud in clouds {
         let _ = writeln!(text, "  - name: {cloud}");
     }
     text.push_str("hosts:\n");
@@ -190,7 +243,7 @@ fn inventory_yaml(inventory: &Inventory) -> String {
         );
     }
     text.push_str("assignments:\n");
-    for (i, cloud) in CLOUDS.iter().enumerate() {
+    for (i, cloud) in clouds.iter().enumerate() {
         let _ = writeln!(
             text,
             "  - cloud: {cloud}\n    ticket: \"{}\"\n    owner: tenant{i}\n    wipe: true\n    \
@@ -205,7 +258,7 @@ fn inventory_yaml(inventory: &Inventory) -> String {
             text,
             "  - host: {}\n    cloud: {}\n    start: 2026-01-01\n    end: 2099-01-01",
             host.name,
-            CLOUDS[i % CLOUDS.len()]
+            clouds[i % clouds.len().max(1)]
         );
     }
     text

@@ -38,12 +38,6 @@ impl InProcessTransport {
         self.request_timeout = timeout;
         self
     }
-
-    /// The lab it talks to.
-    #[must_use]
-    pub fn lab(&self) -> &Arc<InProcessLab> {
-        &self.lab
-    }
 }
 
 #[async_trait::async_trait]

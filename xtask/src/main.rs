@@ -5,11 +5,11 @@ mod bench;
 mod ci;
 mod conformance;
 mod demo;
-#[allow(dead_code)] // `simulate` will use it to run the executor on the in-process lab
 mod inproc;
 mod peers;
-#[allow(dead_code)] // `simulate` will use it for its report
 mod plot;
+mod simulate;
+mod simulate_virtual;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -17,7 +17,7 @@ use clap::{Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "xtask",
-    about = "Project chores: ci, demo, conformance, peers, bench"
+    about = "Project chores: ci, demo, simulate, bench, conformance, peers"
 )]
 struct Args {
     #[command(subcommand)]
@@ -47,6 +47,8 @@ enum Task {
     Peers,
     /// Badfish against `quads oob` (release) on the same lab BMCs: medians and ratios.
     Bench(bench::BenchArgs),
+    /// Move-and-rebuild of N lab hosts, ours and the QUADS 2019 preset, against DESIGN §8's bound.
+    Simulate(simulate::SimArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -57,6 +59,7 @@ fn main() -> anyhow::Result<()> {
         Task::Demo { hosts, time_scale } => demo::run_demo(&root, hosts, time_scale),
         Task::Conformance => conformance::run(&root),
         Task::Bench(args) => bench::run_bench(&root, &args),
+        Task::Simulate(args) => simulate::run_simulate(&root, &args),
         Task::Peers => {
             peers::ensure(&root).map(|venv| println!("peers ready in {}", venv.display()))
         }

@@ -1,0 +1,174 @@
+//! `cargo xtask simulate --virtual`: the executor of `quads move-hosts` (the same clients,
+//! adapters, limits and step machine) in this process against testkit's [`InProcessLab`], under
+//! a paused tokio clock: the lab's latencies and the executor's waits cost no real time, so
+//! fleets of 10,000 hosts and more run in seconds. The journal is kept in memory (SQLite's
+//! worker threads would let the paused clock jump while they work); everything else is as in a
+//! real run. CPU and peak RSS are this process's, the lab included.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, anyhow};
+use provision_core::executor::adapters::{
+    ForemanAdapter, InterfacesBootOrders, RedfishFleet, client_config,
+};
+use provision_core::executor::{
+    Execution, MemoryLedger, MoveJob, Ports, ResumeState, RunProgress, execute,
+};
+use provision_core::limits::Limits;
+use provision_core::model::{
+    AssignmentSpec, BootType, CloudName, Host, HostName, HostState, RunId, Wipe,
+};
+use provision_core::shutdown::Shutdown;
+use provision_core::{Timestamp, TokioClock};
+use quads_http::Transport;
+use testkit::{InProcessLab, LabConfig};
+
+use crate::inproc::InProcessTransport;
+use crate::simulate::{Costs, RunResult, RunSetup, dead_hosts, executor_config, result};
+
+/// One policy's run on a fresh in-process lab in virtual time.
+pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .context("cannot start a paused tokio runtime")?;
+    let cpu_before = own_cpu_seconds();
+    let started = Instant::now();
+    let (report, metrics, dead) = runtime.block_on(move_all(setup, config))?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = own_cpu_seconds() - cpu_before;
+    let rss =
+        crate::bench::proc_status_kib(std::process::id().cast_signed(), "VmHWM:").unwrap_or(0);
+    #[allow(clippy::cast_precision_loss)]
+    Ok(result(
+        setup.policy,
+        &report,
+        &metrics,
+        &dead,
+        Costs {
+            makespan: report.seconds,
+            wall,
+            cpu,
+            rss_mib: rss as f64 / 1024.0,
+        },
+    ))
+}
+
+fn own_cpu_seconds() -> f64 {
+    crate::bench::proc_cpu_seconds(std::process::id().cast_signed()).unwrap_or(f64::NAN)
+}
+
+async fn move_all(
+    setup: &RunSetup<'_>,
+    config: LabConfig,
+) -> anyhow::Result<(
+    provision_core::executor::RunReport,
+    testkit::MetricsSnapshot,
+    Vec<String>,
+)> {
+    let hosts = config.hosts;
+    let lab = Arc::new(InProcessLab::new(config).context("cannot build the lab")?);
+    let inventory = lab.inventory();
+    let executor = executor_config(setup.policy, hosts, 1.0).in_real_time();
+    let limits = Limits::new(&executor.limits).map_err(|e| anyhow!(e))?;
+    // as long as a real run at time scale 0.2 would allow (60 s real)
+    let transport: Arc<dyn Transport> = Arc::new(
+        InProcessTransport::new(lab.clone()).with_request_timeout(Duration::from_secs(300)),
+    );
+    let foreman_transport = limits.foreman_transport(transport.clone());
+    let client = foreman_client::ForemanClient::with_transport(
+        foreman_transport.clone(),
+        foreman_client::ClientConfig::new(
+            foreman_client::ForemanUrl::parse(&inventory.foreman_url).map_err(|e| anyhow!(e))?,
+            foreman_client::Credentials::password(
+                inventory.foreman_username.clone(),
+                inventory.foreman_password.as_str(),
+            ),
+        ),
+    )
+    .map_err(|e| anyhow!(e))?;
+    let redfish = redfish_client::RedfishClient::with_transport(
+        limits.bmc_transport(transport),
+        client_config(executor.limits.per_bmc, 1.0),
+    );
+    let first = inventory.hosts.first().context("the lab has no hosts")?;
+    let admin =
+        redfish_client::Credentials::new(first.bmc_username.clone(), first.bmc_password.as_str());
+    let mut models: Vec<&str> = inventory.hosts.iter().map(|h| h.model.as_str()).collect();
+    models.sort_unstable();
+    models.dedup();
+    let interfaces = redfish_client::InterfacesFile::parse(&testkit::lab::interfaces_yaml(&models))
+        .map_err(|e| anyhow!(e))?;
+    let spare = CloudName::new("cloud01").map_err(|e| anyhow!(e))?;
+    let clouds: Vec<CloudName> = (0..setup.clouds)
+        .map(|i| CloudName::new(format!("cloud{:02}", i + 2)))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow!(e))?;
+    let mut jobs = Vec::with_capacity(hosts);
+    for (i, h) in inventory.hosts.iter().enumerate() {
+        let to = clouds[i % clouds.len()].clone();
+        let name = HostName::new(h.name.as_str()).map_err(|e| anyhow!(e))?;
+        jobs.push(MoveJob {
+            host: Host {
+                name,
+                bmc_address: h.bmc_address.clone(),
+                model: Some(h.model.clone()),
+                host_type: None,
+                default_cloud: spare.clone(),
+                current_cloud: spare.clone(),
+                state: HostState::Active,
+            },
+            from: spare.clone(),
+            to: to.clone(),
+            wipe: Wipe::Yes,
+            schedule: None,
+            assignment: Some(AssignmentSpec {
+                cloud: to,
+                ticket: format!("{}", 3000 + i % clouds.len()),
+                owner: format!("tenant{}", i % clouds.len()),
+                description: String::new(),
+                wipe: Wipe::Yes,
+                os: Some("RedHat 9.4".to_owned()),
+                partition_table: Some("Kickstart default".to_owned()),
+                medium: Some("RHEL 9 mirror".to_owned()),
+                boot_type: BootType::Bios,
+            }),
+        });
+    }
+    let start: Timestamp = "2026-01-01T00:00:00Z".parse().map_err(|e| anyhow!("{e}"))?;
+    let clock = Arc::new(TokioClock::starting_at(start));
+    let ledger = Arc::new(
+        MemoryLedger::with_clouds(jobs.iter().map(|j| (j.host.name.clone(), spare.clone())))
+            .with_clock(clock.clone()),
+    );
+    let report = execute(
+        Execution {
+            run: RunId(1),
+            infra_location: "lab".to_owned(),
+            ports: Ports {
+                foreman: Arc::new(
+                    ForemanAdapter::new(client, foreman_transport).with_policy(&executor.policy),
+                ),
+                fleet: Arc::new(RedfishFleet::new(redfish, admin)),
+                boot_orders: Arc::new(InterfacesBootOrders::new(
+                    interfaces,
+                    executor.provisioning_host_type.clone(),
+                )),
+                clock,
+            },
+            shutdown: Shutdown::new(executor.grace),
+            config: executor,
+            ledger,
+            limits,
+            resume: ResumeState::empty(),
+            target_time: start,
+            progress: RunProgress::default(),
+        },
+        jobs,
+    )
+    .await;
+    let dead = dead_hosts(&lab.shared().fault_hosts.dead, &inventory);
+    Ok((report, lab.metrics(), dead))
+}
