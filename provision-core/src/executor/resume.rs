@@ -19,7 +19,7 @@ pub const TO: &str = "to";
 pub struct PriorStep {
     /// The details of its done outcome, if it was verified done (or already done).
     pub done: Option<Details>,
-    /// The details of its last intent, when no outcome followed it.
+    /// The details of its last intent, when no outcome followed it (or only a cancellation).
     pub open_intent: Option<Details>,
     /// The run that wrote the entry.
     pub run: Option<RunId>,
@@ -58,6 +58,9 @@ impl ResumeState {
             slot.run = Some(e.run);
             match e.phase {
                 Phase::Intent => slot.open_intent = Some(e.details.clone()),
+                // A step stopped mid-way may have done what it intended (a power-on sent just
+                // before the grace period ended): its intent stays open, to be re-checked.
+                Phase::Outcome if e.outcome == Some(StepOutcome::Cancelled) => {}
                 Phase::Outcome => {
                     slot.open_intent = None;
                     match e.outcome {
@@ -118,5 +121,56 @@ impl ResumeState {
                 .filter(|_| same_move(&prior.open_intent)),
             run: prior.run,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::executor::MemoryLedger;
+    use crate::executor::ports::Ledger;
+    use crate::journal::StepAttempt;
+
+    async fn step_after(outcome: Option<StepOutcome>) -> PriorStep {
+        let ledger = MemoryLedger::new();
+        let host = HostName::new("h1.example.com").unwrap();
+        let at = StepAttempt {
+            run: RunId(1),
+            subject: Subject::Host(host.clone()),
+            step: Step::NetworkBoot,
+            attempt: 1,
+        };
+        let details = Details::new().with(TO, "cloud02");
+        ledger
+            .intent(&at, details.clone().with("phase", "on"))
+            .await
+            .unwrap();
+        if let Some(o) = outcome {
+            ledger.outcome(&at, o, None, details).await.unwrap();
+        }
+        ledger
+            .resume_state()
+            .step(&host, &Step::NetworkBoot, "cloud02")
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_step_keeps_its_intent_open_for_the_next_run() {
+        // killed before any outcome, or stopped at the end of the grace period: the power-on
+        // may have been sent, so the next run must decide from the journaled phase
+        for outcome in [None, Some(StepOutcome::Cancelled)] {
+            let prior = step_after(outcome).await;
+            assert_eq!(
+                prior.open_intent.as_ref().and_then(|d| d.get("phase")),
+                Some("on"),
+                "{outcome:?}"
+            );
+            assert!(prior.done.is_none());
+        }
+        let done = step_after(Some(StepOutcome::Verified)).await;
+        assert!(done.open_intent.is_none() && done.done.is_some());
+        let failed = step_after(Some(StepOutcome::Failed)).await;
+        assert!(failed.open_intent.is_none() && failed.done.is_none());
     }
 }
