@@ -1,5 +1,6 @@
-//! `cargo xtask ci`: formatting, lints, the peer tools, every test suite, and the lab's
-//! conformance (DMTF's validator and sushy against each BMC flavour).
+//! `cargo xtask ci`: formatting, lints, the peer tools, every test suite, the lab's
+//! conformance (DMTF's validator and sushy against each BMC flavour), and a small simulation
+//! (50 hosts with faults on, ours and the QUADS 2019 preset) checked for correctness only.
 //!
 //! The test suites find the peers venv through `QUADS_PEERS` (tests that drive sushy-tools or
 //! Badfish need it). `--slow` sets `QUADS_SLOW=1`, which makes suites run their large tiers too.
@@ -30,5 +31,23 @@ pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
     }
     run_with_env(root, "cargo", &["test", "--workspace"], &env)?;
     crate::conformance::run(root)?;
+    // End to end through the real binaries: every healthy host moved, counters sane (no
+    // assertion on timing: the machine is shared). The debug build the tests made is used.
+    run(
+        root,
+        "cargo",
+        &[
+            "xtask",
+            "simulate",
+            "--hosts",
+            "50",
+            "--faults",
+            "chaos",
+            "--time-scale",
+            "0.02",
+            "--debug",
+            "--check",
+        ],
+    )?;
     Ok(())
 }
