@@ -726,7 +726,7 @@ impl Bmc {
         }
     }
 
-    async fn etag_of(&self, path: &str) -> Result<Option<String>, Error> {
+    pub(crate) async fn etag_of(&self, path: &str) -> Result<Option<String>, Error> {
         match self.execute(&Call::get(path)).await {
             Ok(reply) => Ok(reply.etag()),
             // A settings resource may not be readable: PATCH without If-Match then (a BMC that

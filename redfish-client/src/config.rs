@@ -175,7 +175,7 @@ impl Default for WaitPolicy {
         Self {
             power: Wait::every(Duration::from_secs(1), Duration::from_secs(120)),
             power_off: Wait::every(Duration::from_secs(1), Duration::from_secs(120))
-                .first_poll_after(Duration::from_secs(3)),
+                .first_poll_after(Duration::from_secs(2)),
             graceful_shutdown: Wait {
                 timeout: Duration::from_secs(300),
                 first_poll: Duration::ZERO,

@@ -328,7 +328,9 @@ impl Bmc {
         &self,
         resource: DellResource,
     ) -> Result<(String, Option<crate::request::Reply>), Error> {
-        let Some(generation) = self.dell_generation().await? else {
+        // The generation (the manager's document) and the system are independent reads.
+        let (generation, system) = tokio::try_join!(self.dell_generation(), self.system_path())?;
+        let Some(generation) = generation else {
             return Err(self.err_unsupported(format!("{resource:?} is a Dell iDRAC resource")));
         };
         let cell = {
@@ -346,7 +348,6 @@ impl Bmc {
         let answered = &mut answer;
         let path = cell
             .get_or_try_init(|| async move {
-                let system = self.system_path().await?;
                 let manager = self.manager_path().await?;
                 for candidate in vendor::dell_candidates(resource, generation, &system, &manager)
                 {

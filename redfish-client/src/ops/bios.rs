@@ -109,6 +109,16 @@ pub fn validate_bios_changes(
     Ok(out)
 }
 
+/// The settings resource of a BIOS (its `@Redfish.Settings` link, else `{bios}/Settings`).
+pub(crate) fn settings_path((path, bios): &(String, wire::Bios)) -> String {
+    bios.settings
+        .as_ref()
+        .and_then(|s| s.settings_object.as_ref())
+        .map(|l| l.id.clone())
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| format!("{path}/Settings"))
+}
+
 impl Bmc {
     /// Where the BIOS resource is (layout: resolved once per BMC). iDRACs always serve it at
     /// `{system}/Bios`; elsewhere the system's `Bios` link is read.
@@ -254,25 +264,23 @@ impl Bmc {
         if to_send.is_empty() {
             return Ok(SettingsChange::Unchanged);
         }
-        self.stage_bios(&bios, to_send).await
+        let settings = settings_path(&bios);
+        let etag = self.etag_of(&settings).await?;
+        self.stage_bios(&bios, to_send, etag).await
     }
 
     /// PATCHes BIOS attributes to the settings resource of `bios` (read earlier in the same
-    /// operation), unvalidated (Dell one-time boot).
+    /// operation), unvalidated (Dell one-time boot), with `etag` (of that settings resource,
+    /// see [`settings_path`]) as the If-Match.
     pub(crate) async fn stage_bios(
         &self,
-        (path, bios): &(String, wire::Bios),
+        bios: &(String, wire::Bios),
         attributes: Map<String, Value>,
+        etag: Option<String>,
     ) -> Result<SettingsChange, Error> {
-        let settings = bios
-            .settings
-            .as_ref()
-            .and_then(|s| s.settings_object.as_ref())
-            .map(|l| l.id.clone())
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| format!("{path}/Settings"));
+        let settings = settings_path(bios);
         if !self.quirks().await?.config_jobs {
-            self.patch(&settings, &json!({"Attributes": attributes}))
+            self.patch_if_match(&settings, &json!({"Attributes": attributes}), etag)
                 .await?;
             return Ok(SettingsChange::Pending { job: None });
         }
@@ -280,7 +288,7 @@ impl Bmc {
             "@Redfish.SettingsApplyTime": {"ApplyTime": "OnReset"},
             "Attributes": attributes,
         });
-        let reply = self.patch(&settings, &body).await?;
+        let reply = self.patch_if_match(&settings, &body, etag).await?;
         let job = match reply.location().and_then(|l| job_id_from_location(&l)) {
             Some(job) if reply.status == http::StatusCode::ACCEPTED => job,
             _ => self.create_config_job(&settings).await?,

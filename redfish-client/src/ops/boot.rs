@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::client::Bmc;
 use crate::error::Error;
-use crate::ops::bios::SettingsChange;
+use crate::ops::bios::{SettingsChange, settings_path};
 use crate::ops::interfaces::InterfacesFile;
 use crate::ops::jobs::ClearJobs;
 use crate::vendor::{BootOrderMethod, DellResource, DeviceBootMethod};
@@ -323,7 +323,9 @@ impl Bmc {
     /// The boot order and, on Dell, the BIOS document read for its boot mode (for a caller that
     /// stages BIOS attributes next, so that the BIOS is read once per operation).
     async fn boot_order_read(&self) -> Result<(BootOrder, ReadAlong), Error> {
-        match self.quirks().await?.boot_order {
+        // Both methods need the system; a Dell's quirks need the manager: side by side.
+        let (quirks, _) = tokio::try_join!(self.quirks(), self.system_path())?;
+        match quirks.boot_order {
             BootOrderMethod::DellBootSources => {
                 let mut sources = self.dell_boot_sources().await?;
                 sources.entries.sort_by_key(|e| e.index);
@@ -561,7 +563,6 @@ impl Bmc {
         };
         match self.quirks().await?.device_boot {
             DeviceBootMethod::DellOneTimeBootSeq => {
-                self.clear_jobs(ClearJobs::Pending, cancel).await?;
                 let (mode_value, dev_key) = if order.mode.as_deref() == Some("Uefi") {
                     ("OneTimeUefiBootSeq", "OneTimeUefiBootSeqDev")
                 } else {
@@ -574,7 +575,13 @@ impl Bmc {
                     Some(bios) => bios,
                     None => self.bios().await?,
                 };
-                self.stage_bios(&bios, attributes).await
+                // The queue check and the settings' ETag are independent reads: side by side.
+                let settings = settings_path(&bios);
+                let (_, etag) = tokio::try_join!(
+                    self.clear_jobs(ClearJobs::Pending, cancel),
+                    self.etag_of(&settings),
+                )?;
+                self.stage_bios(&bios, attributes, etag).await
             }
             DeviceBootMethod::BootNext => {
                 let path = self.boot_override_path().await?;
