@@ -506,20 +506,29 @@ impl<'c> HostParameters<'c> {
         let show = ShowParameter::new(&self.host, parameter.name.as_str()).reveal_hidden_value();
         match self.client.execute(&show).await {
             Ok(existing) => self.update_if_needed(existing, parameter).await,
-            Err(e) if e.is_not_found() => {
-                let create = CreateParameter::new(&self.host, parameter.clone());
-                match self.client.execute(&create).await {
-                    Ok(created) => Ok(Upserted {
-                        parameter: created,
-                        outcome: UpsertOutcome::Created,
-                    }),
-                    Err(e) if e.is_validation() => {
-                        // Created meanwhile by another writer: update that one.
-                        let existing = self.client.execute(&show).await.map_err(|_| e)?;
-                        self.update_if_needed(existing, parameter).await
-                    }
-                    Err(e) => Err(e),
-                }
+            Err(e) if e.is_not_found() => self.create_or_update(parameter).await,
+            Err(e) => Err(e),
+        }
+    }
+
+    /// [`Self::upsert`] for a parameter the caller believes absent (it just read the host):
+    /// creates it, one request; if Foreman answers that the name is taken (another writer, or
+    /// a stale read), shows it and updates it when it differs.
+    ///
+    /// # Errors
+    /// Any [`Error`] of the requests.
+    pub async fn create_or_update(&self, parameter: NewParameter) -> Result<Upserted, Error> {
+        let create = CreateParameter::new(&self.host, parameter.clone());
+        match self.client.execute(&create).await {
+            Ok(created) => Ok(Upserted {
+                parameter: created,
+                outcome: UpsertOutcome::Created,
+            }),
+            Err(e) if e.is_validation() => {
+                let show =
+                    ShowParameter::new(&self.host, parameter.name.as_str()).reveal_hidden_value();
+                let existing = self.client.execute(&show).await.map_err(|_| e)?;
+                self.update_if_needed(existing, parameter).await
             }
             Err(e) => Err(e),
         }

@@ -218,3 +218,62 @@ async fn upsert_updates_what_a_concurrent_writer_created() {
         m.assert_async().await;
     }
 }
+
+#[tokio::test]
+async fn create_or_update_creates_in_one_request_and_falls_back_when_taken() {
+    let mut server = mockito::Server::new_async().await;
+    let create = server
+        .mock("POST", "/api/hosts/7/parameters")
+        .with_status(201)
+        .with_body(PARAM)
+        .expect(1)
+        .create_async()
+        .await;
+    let show = server
+        .mock("GET", "/api/hosts/7/parameters/cloud")
+        .match_query(Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let done = client(&server)
+        .hosts()
+        .parameters(7)
+        .create_or_update(NewParameter::new("cloud", "cloud02"))
+        .await
+        .unwrap();
+    assert_eq!(done.outcome, UpsertOutcome::Created);
+    create.assert_async().await;
+    show.assert_async().await;
+
+    let mut server = mockito::Server::new_async().await;
+    let taken = server
+        .mock("POST", "/api/hosts/7/parameters")
+        .with_status(422)
+        .with_body(r#"{"error":{"id":null,"errors":{"name":["has already been taken"]},"full_messages":["Name has already been taken"]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let present = server
+        .mock("GET", "/api/hosts/7/parameters/cloud")
+        .match_query(Matcher::Exact("show_hidden=true".into()))
+        .with_body(PARAM)
+        .expect(1)
+        .create_async()
+        .await;
+    let update = server
+        .mock("PUT", "/api/hosts/7/parameters/31")
+        .with_body(PARAM.replace("cloud02", "cloud03"))
+        .expect(1)
+        .create_async()
+        .await;
+    let done = client(&server)
+        .hosts()
+        .parameters(7)
+        .create_or_update(NewParameter::new("cloud", "cloud03"))
+        .await
+        .unwrap();
+    assert_eq!(done.outcome, UpsertOutcome::Updated);
+    for m in [taken, present, update] {
+        m.assert_async().await;
+    }
+}

@@ -588,7 +588,8 @@ impl HostRun {
                 .await;
             for (k, v) in &parameters {
                 if host.parameters.get(*k) != Some(v) {
-                    foreman.upsert_parameter(host.id, k, v).await?;
+                    let present = host.parameters.contains_key(*k);
+                    foreman.upsert_parameter(host.id, k, v, present).await?;
                 }
             }
             if !settings.matches(&host) {

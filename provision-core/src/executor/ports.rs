@@ -159,12 +159,14 @@ pub trait ForemanPort: Send + Sync + fmt::Debug {
     /// The catalog ids of an OS, partition table and medium by name (cached lookups); an unknown
     /// name is a final error.
     async fn resolve(&self, os: &str, ptable: &str, medium: &str) -> Result<BuildIds, PortError>;
-    /// Makes the host parameter `name` hold `value`; whether it wrote.
+    /// Makes the host parameter `name` hold `value`; whether it wrote. `present` says whether
+    /// the host's last read showed the parameter (absent ones are created without a read).
     async fn upsert_parameter(
         &self,
         host_id: u64,
         name: &str,
         value: &str,
+        present: bool,
     ) -> Result<bool, PortError>;
     /// One `PUT /hosts/:id` with the settings and `build=true`.
     async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError>;

@@ -178,6 +178,7 @@ impl ForemanPort for Lab {
         host_id: u64,
         name: &str,
         value: &str,
+        _present: bool,
     ) -> Result<bool, PortError> {
         self.write(host_id, |h| {
             h.parameters.insert(name.to_owned(), value.to_owned());

@@ -360,14 +360,18 @@ impl ForemanPort for ForemanAdapter {
         host_id: u64,
         name: &str,
         value: &str,
+        present: bool,
     ) -> Result<bool, PortError> {
         let c = &self.client;
         let done = self
             .call(Idempotency::IdempotentWrite, |_| async move {
-                c.hosts()
-                    .parameters(host_id)
-                    .upsert(NewParameter::new(name, value))
-                    .await
+                let parameters = c.hosts().parameters(host_id);
+                let wanted = NewParameter::new(name, value);
+                if present {
+                    parameters.upsert(wanted).await
+                } else {
+                    parameters.create_or_update(wanted).await
+                }
             })
             .await?;
         Ok(done.outcome != UpsertOutcome::Unchanged)
