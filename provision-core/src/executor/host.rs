@@ -364,6 +364,23 @@ impl HostRun {
             _ => &policies.record,
         };
         let cancel = self.shared.shutdown.aborted().clone();
+        // Wait for Foreman's turn before the step's clock starts (see `foreman_hosts`).
+        let _turn = if *step == Step::ForemanHost {
+            Some(
+                self.shared
+                    .limits
+                    .foreman_host_slot()
+                    .await
+                    .map_err(|e| Stop {
+                        step: step.clone(),
+                        attempts: 0,
+                        error: e.to_string(),
+                        interrupted: true,
+                    })?,
+            )
+        } else {
+            None
+        };
         let result = retry(
             policy,
             &cancel,

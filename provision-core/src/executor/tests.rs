@@ -1002,3 +1002,32 @@ async fn the_boot_order_sleep_holds_only_hosts_whose_order_changed() {
         assert_eq!(slept, index.is_multiple_of(3), "host {i}: {h:?}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_foreman_queue_of_a_large_fleet_does_not_count_against_the_step_deadline() {
+    // 200 hosts through 2 places in the Foreman step: the last waits far longer than the
+    // step's 10 s per attempt, yet no attempt times out, because the wait comes first.
+    let (rig, names) = Rig::new(200, &[]);
+    let mut c = config(512);
+    c.limits.foreman_hosts = 2;
+    c.steps.foreman_host.attempt_timeout = Some(Duration::from_secs(10));
+    c.steps.foreman_host.max_attempts = 1;
+    let report = rig
+        .run(
+            1,
+            c,
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(
+        report.counts.moved,
+        200,
+        "{:?}",
+        report.hosts.iter().find(|h| h.status != HostStatus::Moved)
+    );
+    let turns = &report.limits.foreman_hosts;
+    assert_eq!((turns.limit, turns.peak_in_flight), (2, 2));
+    assert_eq!(turns.acquired, 200);
+    assert!(turns.total_wait_secs > 10.0, "{turns:?}");
+}

@@ -60,7 +60,7 @@ impl Drop for ConcurrencyPermit {
 }
 
 /// What a [`ConcurrencyLimit`] did so far.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConcurrencyReport {
     /// The configured limit.
     pub limit: usize,

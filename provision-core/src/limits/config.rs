@@ -23,6 +23,9 @@ pub struct LimitsConfig {
     pub power_on_rate: RateConfig,
     /// Hook commands running at once.
     pub hooks: usize,
+    /// Hosts in their Foreman step at once. Hosts beyond it wait before the step starts, so its
+    /// per-attempt deadline measures Foreman's work, not the queue of a large fleet.
+    pub foreman_hosts: usize,
 }
 
 impl Default for LimitsConfig {
@@ -41,6 +44,7 @@ impl Default for LimitsConfig {
                 burst: 5,
             },
             hooks: 16,
+            foreman_hosts: 64,
         }
     }
 }
@@ -57,6 +61,7 @@ impl LimitsConfig {
             ("foreman_reads", self.foreman_reads),
             ("per_bmc", self.per_bmc),
             ("hooks", self.hooks),
+            ("foreman_hosts", self.foreman_hosts),
         ] {
             if value == 0 {
                 return Err(LimitError::invalid(field, "must be at least 1"));

@@ -67,6 +67,7 @@ pub struct Limits {
     foreman_rate: RateLimiter,
     power_on: RateLimiter,
     hooks: ConcurrencyLimit,
+    foreman_hosts: ConcurrencyLimit,
     locks: KeyedLock,
     foreman_paths: KeyedLock,
     bmc: Arc<transport::BmcStats>,
@@ -90,6 +91,9 @@ pub struct LimitsReport {
     pub power_on: RateReport,
     /// Hook commands running.
     pub hooks: ConcurrencyReport,
+    /// Hosts in their Foreman step.
+    #[serde(default)]
+    pub foreman_hosts: ConcurrencyReport,
     /// Keyed locks (Foreman objects, hook lock keys).
     pub locks: KeyedLockReport,
     /// Per-path locks of Foreman writes in the transport.
@@ -110,6 +114,7 @@ impl Limits {
             foreman_rate: RateLimiter::new(&config.foreman_rate)?,
             power_on: RateLimiter::new(&config.power_on_rate)?,
             hooks: ConcurrencyLimit::new("hooks", config.hooks),
+            foreman_hosts: ConcurrencyLimit::new("hosts in the foreman step", config.foreman_hosts),
             locks: KeyedLock::new(),
             foreman_paths: KeyedLock::new(),
             bmc: Arc::new(transport::BmcStats::new(config.per_bmc)),
@@ -172,6 +177,14 @@ impl Limits {
         &self.locks
     }
 
+    /// Waits for a host's place among the hosts in their Foreman step; hold it for the step.
+    ///
+    /// # Errors
+    /// [`LimitError::Closed`] never in practice (this limit is not closed).
+    pub async fn foreman_host_slot(&self) -> Result<ConcurrencyPermit, LimitError> {
+        self.foreman_hosts.acquire().await
+    }
+
     /// Waits for the power-on rate: call right before powering a host on.
     pub async fn power_on(&self) {
         self.power_on.acquire().await;
@@ -200,6 +213,7 @@ impl Limits {
             bmc: self.bmc.report(),
             power_on: self.power_on.report(),
             hooks: self.hooks.report(),
+            foreman_hosts: self.foreman_hosts.report(),
             locks: self.locks.report(),
             foreman_paths: self.foreman_paths.report(),
         }
