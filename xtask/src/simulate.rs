@@ -1047,7 +1047,10 @@ mod tests {
         assert!(b.lb_n >= b.cp_n);
 
         let big = bound(&model, 5000, 1667, 3, 1);
-        assert!((big.lb - big.foreman_bound).abs() < 1e-9, "Foreman bounds 5,000");
+        assert!(
+            (big.lb - big.foreman_bound).abs() < 1e-9,
+            "Foreman bounds 5,000"
+        );
         assert!((big.lb_n - (big.foreman_bound + big.tail)).abs() < 1e-9);
         // without boot-order changes the pre-boot branch is the PXE PATCH and there is no job
         let plain = bound(&model, 10, 0, 1, 1);
