@@ -959,6 +959,10 @@ fn write_sweep(report: &SimReport, out: &Path) -> anyhow::Result<()> {
             .entry("lower bound (LB)")
             .or_default()
             .push((size.bound.hosts as f64, size.bound.lb));
+        by_policy
+            .entry("N-host bound (LB_N)")
+            .or_default()
+            .push((size.bound.hosts as f64, size.bound.lb_n));
     }
     let series: Vec<Series> = by_policy
         .into_iter()
@@ -986,6 +990,8 @@ fn write_sweep(report: &SimReport, out: &Path) -> anyhow::Result<()> {
         "LB s",
         "ours s",
         "ours/LB",
+        "LB_N s",
+        "ours/LB_N",
         "QUADS 2019 s",
         "QUADS/ours",
         "ours CPU ms/host",
@@ -1002,6 +1008,8 @@ fn write_sweep(report: &SimReport, out: &Path) -> anyhow::Result<()> {
                 format!("{:.0}", s.bound.lb),
                 ours.map_or("-".into(), |r| format!("{:.0}", r.makespan)),
                 ours.map_or("-".into(), |r| format!("{:.2}", r.vs_lb)),
+                format!("{:.0}", s.bound.lb_n),
+                ours.map_or("-".into(), |r| format!("{:.2}", r.vs_lb_n)),
                 quads.map_or("-".into(), |r| format!("{:.0}", r.makespan)),
                 s.speedup.map_or("-".into(), |x| format!("{x:.1}×")),
                 ours.map_or("-".into(), |r| format!("{:.2}", r.cpu_ms_per_host)),
