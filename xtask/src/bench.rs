@@ -413,7 +413,8 @@ pub fn run_bench(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     }
     if args.write_markdown {
         let path = root.join("BENCHMARKS.md");
-        let text = markdown(&command, &report, &rows, &load_before);
+        let existing = std::fs::read_to_string(&path).unwrap_or_default();
+        let text = splice(&existing, &markdown(&command, &report, &rows, &load_before));
         std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
         println!("wrote {}", path.display());
     }
@@ -922,10 +923,29 @@ fn utc_now() -> String {
         .unwrap_or_else(|| "unknown date".to_owned())
 }
 
+const SECTION_BEGIN: &str = "<!-- cargo xtask bench: begin -->";
+const SECTION_END: &str = "<!-- cargo xtask bench: end -->";
+
+/// `existing` with the bench's marked section replaced by `section` (appended if unmarked), so
+/// the rest of BENCHMARKS.md (the simulate numbers, readings) stays.
+#[must_use]
+pub fn splice(existing: &str, section: &str) -> String {
+    let marked = format!("{SECTION_BEGIN}\n{}\n{SECTION_END}", section.trim_end());
+    match (existing.find(SECTION_BEGIN), existing.find(SECTION_END)) {
+        (Some(b), Some(e)) if b < e => format!(
+            "{}{marked}{}",
+            &existing[..b],
+            &existing[e + SECTION_END.len()..]
+        ),
+        _ if existing.trim().is_empty() => format!("# Benchmarks\n\n{marked}\n"),
+        _ => format!("{}\n\n{marked}\n", existing.trim_end()),
+    }
+}
+
 fn markdown(command: &str, report: &str, rows: &[Row], load_before: &str) -> String {
     let met = rows.iter().filter(|r| r.met).count();
     format!(
-        "# Benchmarks: `quads oob` against Badfish\n\n\
+        "## `quads oob` against Badfish: `cargo xtask bench`\n\n\
          Latest numbers of `cargo xtask bench` (see `xtask/src/bench.rs`). Badfish 1.8.2 from \
          PyPI (the venv of `cargo xtask peers`) and `quads oob` built in release run one after \
          the other, alternating which goes first, each against a fresh in-process lab with the \
@@ -970,6 +990,25 @@ mod tests {
             sessions_left_open: 0,
             check_problem: None,
         }
+    }
+
+    #[test]
+    fn the_bench_section_is_replaced_and_the_rest_kept() {
+        let doc = "# Benchmarks\n\nsimulate numbers\n\n<!-- cargo xtask bench: begin -->\nold\n<!-- cargo xtask bench: end -->\n\nreading\n";
+        let out = splice(doc, "## new\n");
+        assert!(
+            out.contains("simulate numbers") && out.contains("reading"),
+            "{out}"
+        );
+        assert!(out.contains("## new") && !out.contains("old"), "{out}");
+        assert_eq!(splice(&out, "## newer\n").matches(SECTION_BEGIN).count(), 1);
+        let appended = splice("# Benchmarks\n\nsimulate\n", "## b\n");
+        assert!(
+            appended.starts_with("# Benchmarks\n\nsimulate\n"),
+            "{appended}"
+        );
+        assert!(appended.contains(SECTION_END));
+        assert!(splice("", "## b").starts_with("# Benchmarks"));
     }
 
     #[test]
