@@ -96,8 +96,9 @@ impl LabClock {
     }
 }
 
-/// A log-normal variate from two uniforms (Box–Muller).
-fn lognormal(median: f64, sigma: f64, (u1, u2): (f64, f64)) -> f64 {
+/// A log-normal variate around `median` with `sigma` from two uniforms in [0, 1) (Box–Muller).
+#[must_use]
+pub fn lognormal(median: f64, sigma: f64, (u1, u2): (f64, f64)) -> f64 {
     if median <= 0.0 {
         return 0.0;
     }
@@ -114,8 +115,10 @@ pub fn mix(mut x: u64) -> u64 {
     x ^ (x >> 31)
 }
 
+/// A uniform in [0, 1) from 64 random bits.
 #[allow(clippy::cast_precision_loss)]
-fn unit(x: u64) -> f64 {
+#[must_use]
+pub fn unit(x: u64) -> f64 {
     (x >> 11) as f64 / (1u64 << 53) as f64
 }
 

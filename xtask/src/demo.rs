@@ -22,7 +22,7 @@ use crate::util::{run, target_dir};
 const CLOUDS: usize = 3;
 
 /// Tenant clouds `cloud02`, `cloud03`, ... (`cloud01` is the spare pool).
-fn cloud_names(clouds: usize) -> Vec<String> {
+pub fn cloud_names(clouds: usize) -> Vec<String> {
     (0..clouds).map(|i| format!("cloud{:02}", i + 2)).collect()
 }
 

@@ -228,12 +228,9 @@ fn slowest_of(model: &LabModel, hosts: usize, changes: usize, seed: u64, pre_boo
     let (f, b) = (&model.foreman, &model.bmc);
     let mut key = seed.wrapping_mul(0x2545_f491_4f6c_dd1d);
     let mut draw = |median: f64, sigma: f64| {
-        key = key.wrapping_add(1);
-        let u1 = unit(testkit::clock::mix(key));
-        key = key.wrapping_add(1);
-        let u2 = unit(testkit::clock::mix(key));
-        let z = (-2.0 * (1.0 - u1).ln()).sqrt() * (std::f64::consts::TAU * u2).cos();
-        median * (sigma * z).exp()
+        key = key.wrapping_add(2);
+        let u = |k: u64| testkit::clock::unit(testkit::clock::mix(k));
+        testkit::clock::lognormal(median, sigma, (u(key - 1), u(key)))
     };
     let fixed = pre_boot + b.action + f.index_base;
     let mut total = 0.0;
@@ -252,11 +249,6 @@ fn slowest_of(model: &LabModel, hosts: usize, changes: usize, seed: u64, pre_boo
         total += slowest;
     }
     total / TRIALS as f64
-}
-
-#[allow(clippy::cast_precision_loss)]
-fn unit(x: u64) -> f64 {
-    (x >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// What one policy's run did.
@@ -461,16 +453,12 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
                 clouds: args.clouds,
                 dir: &dir,
                 quads: &quads,
+                dead: &dead,
             };
             let mut result = if args.in_virtual_time {
                 crate::simulate_virtual::run(&setup, lab_config.clone())?
             } else {
-                crate::util::runtime()?.block_on(real_run(
-                    &setup,
-                    &lab_config,
-                    &args.faults,
-                    &dead,
-                ))?
+                crate::util::runtime()?.block_on(real_run(&setup, &lab_config, &args.faults))?
             };
             result.vs_lb = result.makespan / bound.lb;
             result.vs_lb_n = result.makespan / bound.lb_n;
@@ -551,6 +539,8 @@ pub struct RunSetup<'a> {
     pub dir: &'a Path,
     /// The `quads` binary (real mode).
     pub quads: &'a Path,
+    /// Hosts whose BMC the lab makes dead (they are expected to fail).
+    pub dead: &'a [String],
 }
 
 /// One policy's run against a fresh `quads-lab` process (same seed: the same fleet) and the
@@ -559,7 +549,6 @@ async fn real_run(
     setup: &RunSetup<'_>,
     config: &LabConfig,
     faults: &str,
-    dead: &[String],
 ) -> anyhow::Result<RunResult> {
     let time_scale = config.time_scale;
     let hosts = config.hosts;
@@ -632,7 +621,7 @@ async fn real_run(
             cpu: measured.cpu_s,
             rss_mib: measured.peak_rss_kib as f64 / 1024.0,
         };
-        Ok(result(setup.policy, &report, &metrics, dead, costs))
+        Ok(result(setup.policy, &report, &metrics, setup.dead, costs))
     }
     .await;
     lab.start_kill().ok();

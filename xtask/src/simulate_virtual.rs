@@ -25,7 +25,7 @@ use quads_http::Transport;
 use testkit::{InProcessLab, LabConfig};
 
 use crate::inproc::InProcessTransport;
-use crate::simulate::{Costs, RunResult, RunSetup, dead_hosts, executor_config, result};
+use crate::simulate::{Costs, RunResult, RunSetup, executor_config, result};
 
 /// One policy's run on a fresh in-process lab in virtual time.
 pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult> {
@@ -36,7 +36,7 @@ pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult>
         .context("cannot start a paused tokio runtime")?;
     let cpu_before = own_cpu_seconds();
     let started = Instant::now();
-    let (report, metrics, dead) = runtime.block_on(move_all(setup, config))?;
+    let (report, metrics) = runtime.block_on(move_all(setup, config))?;
     let wall = started.elapsed().as_secs_f64();
     let cpu = own_cpu_seconds() - cpu_before;
     let rss =
@@ -46,7 +46,7 @@ pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult>
         setup.policy,
         &report,
         &metrics,
-        &dead,
+        setup.dead,
         Costs {
             makespan: report.seconds,
             wall,
@@ -66,7 +66,6 @@ async fn move_all(
 ) -> anyhow::Result<(
     provision_core::executor::RunReport,
     testkit::MetricsSnapshot,
-    Vec<String>,
 )> {
     let hosts = config.hosts;
     let lab = Arc::new(InProcessLab::new(config).context("cannot build the lab")?);
@@ -102,8 +101,9 @@ async fn move_all(
     let interfaces = redfish_client::InterfacesFile::parse(&testkit::lab::interfaces_yaml(&models))
         .map_err(|e| anyhow!(e))?;
     let spare = CloudName::new("cloud01").map_err(|e| anyhow!(e))?;
-    let clouds: Vec<CloudName> = (0..setup.clouds)
-        .map(|i| CloudName::new(format!("cloud{:02}", i + 2)))
+    let clouds: Vec<CloudName> = crate::demo::cloud_names(setup.clouds)
+        .into_iter()
+        .map(CloudName::new)
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow!(e))?;
     let mut jobs = Vec::with_capacity(hosts);
@@ -169,6 +169,5 @@ async fn move_all(
         jobs,
     )
     .await;
-    let dead = dead_hosts(&lab.shared().fault_hosts.dead, &inventory);
-    Ok((report, lab.metrics(), dead))
+    Ok((report, lab.metrics()))
 }
