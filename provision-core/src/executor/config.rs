@@ -267,7 +267,9 @@ impl Default for StepPolicies {
             bmc_account: policy(4, Duration::from_secs(300)),
             boot_order: policy(4, Duration::from_secs(900)),
             foreman_host: policy(5, Duration::from_secs(300)),
-            network_boot: policy(3, Duration::from_secs(600)),
+            // a step attempt sends three or four writes a BMC may refuse with a 500 that
+            // proves nothing; each attempt re-checks the power state first, so retrying is safe
+            network_boot: policy(5, Duration::from_secs(600)),
             power_off: policy(3, Duration::from_secs(300)),
             record: policy(3, Duration::from_secs(60)),
         }
