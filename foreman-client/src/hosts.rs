@@ -4,11 +4,12 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::Secret;
 use crate::client::{Call, ForemanClient};
 use crate::de;
 use crate::error::{DecodeError, decode_json};
 use crate::pagination::{ListCall, ListRequest};
-use crate::parameters::{HostParameters, Parameter};
+use crate::parameters::{HostParameters, NewParameter, Parameter, Visibility};
 use crate::request::{ApiRequest, Endpoint, Identifier, api_path};
 
 /// A host as Foreman shows it (index and show views).
@@ -257,6 +258,51 @@ pub struct HostUpdate {
     hostgroup_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    host_parameters_attributes: Vec<NestedParameter>,
+}
+
+/// One entry of `host_parameters_attributes` (Rails nested attributes): with an `id` it changes
+/// or removes that parameter of the host, without one it creates a parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum NestedParameter {
+    Create(NewParameter),
+    Update(u64, NewParameter),
+    Remove(u64),
+}
+
+impl NestedParameter {
+    fn hidden_value(&self) -> Option<&str> {
+        match self {
+            Self::Create(p) | Self::Update(_, p) if p.visibility == Visibility::Hidden => {
+                Some(&p.value)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Serialize for NestedParameter {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let attributes = |p: &NewParameter| {
+            json!({
+                "name": p.name,
+                "value": p.value,
+                "parameter_type": p.kind.as_str(),
+                "hidden_value": p.visibility == Visibility::Hidden,
+            })
+        };
+        let value = match self {
+            Self::Create(p) => attributes(p),
+            Self::Update(id, p) => {
+                let mut value = attributes(p);
+                value["id"] = json!(id);
+                value
+            }
+            Self::Remove(id) => json!({"id": id, "_destroy": true}),
+        };
+        value.serialize(serializer)
+    }
 }
 
 fn split(object: Identifier) -> (Option<u64>, Option<String>) {
@@ -332,6 +378,53 @@ impl HostUpdate {
     pub fn comment(mut self, comment: impl Into<String>) -> Self {
         self.comment = Some(comment.into());
         self
+    }
+
+    /// Creates a host parameter in the same request (`host_parameters_attributes`); Foreman
+    /// answers 422 if the host already has one of that name: give the existing one's id with
+    /// [`HostUpdate::update_parameter`] instead.
+    #[must_use]
+    pub fn add_parameter(mut self, parameter: NewParameter) -> Self {
+        self.host_parameters_attributes
+            .push(NestedParameter::Create(parameter));
+        self
+    }
+
+    /// Gives the host's parameter `id` the name, value, type and visibility of `parameter`, in
+    /// the same request.
+    #[must_use]
+    pub fn update_parameter(mut self, id: u64, parameter: NewParameter) -> Self {
+        self.host_parameters_attributes
+            .push(NestedParameter::Update(id, parameter));
+        self
+    }
+
+    /// Removes the host's parameter `id`, in the same request.
+    #[must_use]
+    pub fn remove_parameter(mut self, id: u64) -> Self {
+        self.host_parameters_attributes
+            .push(NestedParameter::Remove(id));
+        self
+    }
+
+    /// Makes the host's parameter named like `parameter` hold it: an update of the one `host`
+    /// shows under that name (its last read), else a creation. Nothing is added when `host`
+    /// shows it already so.
+    #[must_use]
+    pub fn set_parameter(self, host: &Host, parameter: NewParameter) -> Self {
+        match host.parameter(&parameter.name) {
+            Some(existing) if parameter.matches(existing) => self,
+            Some(existing) => self.update_parameter(existing.id, parameter),
+            None => self.add_parameter(parameter),
+        }
+    }
+
+    /// The values of hidden parameters this update sends, to keep them out of logs.
+    fn secrets(&self) -> impl Iterator<Item = Secret> + '_ {
+        self.host_parameters_attributes
+            .iter()
+            .filter_map(NestedParameter::hidden_value)
+            .map(|v| Secret::new(v.to_owned()))
     }
 
     /// Whether nothing is set.
@@ -410,11 +503,14 @@ impl Endpoint for UpdateHost {
     type Output = Host;
 
     fn request(&self) -> ApiRequest {
-        ApiRequest::new(
+        let request = ApiRequest::new(
             http::Method::PUT,
             api_path(&["hosts", &self.host.segment()]),
         )
-        .json(self.changes.to_json())
+        .json(self.changes.to_json());
+        self.changes
+            .secrets()
+            .fold(request, ApiRequest::with_secret)
     }
 
     fn parse(&self, body: &[u8]) -> Result<Host, DecodeError> {
@@ -770,6 +866,51 @@ mod tests {
         );
         assert_eq!(r.method, http::Method::GET);
         assert!(r.body.is_none());
+    }
+
+    #[test]
+    fn parameters_ride_in_the_host_update_as_nested_attributes() {
+        let host: Host = serde_json::from_value(json!({
+            "id": 7, "name": "node01.example.com",
+            "parameters": [
+                {"id": 31, "name": "quads_cloud", "value": "cloud02", "parameter_type": "string"},
+                {"id": 32, "name": "quads_ticket", "value": "1000", "parameter_type": "string"},
+            ],
+        }))
+        .unwrap();
+        let update = HostUpdate::new()
+            .build(Build::Enabled)
+            .set_parameter(&host, NewParameter::new("quads_cloud", "cloud02"))
+            .set_parameter(&host, NewParameter::new("quads_ticket", "1001"))
+            .set_parameter(&host, NewParameter::new("quads_owner", "alice"))
+            .remove_parameter(40);
+        assert_eq!(
+            update.to_json(),
+            json!({"host": {"build": true, "host_parameters_attributes": [
+                {"id": 32, "name": "quads_ticket", "value": "1001",
+                 "parameter_type": "string", "hidden_value": false},
+                {"name": "quads_owner", "value": "alice",
+                 "parameter_type": "string", "hidden_value": false},
+                {"id": 40, "_destroy": true},
+            ]}})
+        );
+        let request = UpdateHost::new(7, update).request();
+        assert!(request.body_secrets.is_empty());
+        // without parameters nothing about them is sent
+        assert_eq!(
+            HostUpdate::new().build(Build::Enabled).to_json(),
+            json!({"host": {"build": true}})
+        );
+    }
+
+    #[test]
+    fn hidden_nested_parameter_values_are_secrets_and_not_in_debug() {
+        let update = HostUpdate::new().add_parameter(
+            NewParameter::new("root_pw", "s3cret-value").visibility(Visibility::Hidden),
+        );
+        let request = UpdateHost::new("node01.example.com", update.clone()).request();
+        assert_eq!(request.body_secrets, vec![Secret::new("s3cret-value")]);
+        assert!(!format!("{update:?}").contains("s3cret-value"));
     }
 
     #[test]

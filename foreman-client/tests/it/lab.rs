@@ -505,3 +505,82 @@ async fn foremans_errors_come_through_typed() {
     let ping = client.ping().send().await.unwrap();
     assert_eq!(ping.database_active(), Some(true));
 }
+
+#[tokio::test]
+async fn parameters_are_set_inside_the_host_update() {
+    let f = lab(1).await;
+    let client = f.admin();
+    let name = f.host_name(0);
+    let hosts = client.hosts();
+    let host = hosts.show(name.as_str()).send().await.unwrap();
+    assert!(host.parameter("quads_cloud").is_none());
+    // Two created and build mode set in one PUT; the answer shows them.
+    let created = hosts
+        .update(
+            host.id,
+            HostUpdate::new()
+                .build(Build::Enabled)
+                .set_parameter(&host, NewParameter::new("quads_cloud", "cloud02"))
+                .set_parameter(&host, NewParameter::new("quads_ticket", "1000")),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.build, Some(true));
+    assert_eq!(created.parameter("quads_cloud").unwrap().value, "cloud02");
+    assert_eq!(created.parameter("quads_ticket").unwrap().value, "1000");
+    // Changed by id, one kept, one removed: the parameters read back as the answer said.
+    let ticket_id = created.parameter("quads_ticket").unwrap().id;
+    let changed = hosts
+        .update(
+            host.id,
+            HostUpdate::new()
+                .set_parameter(&created, NewParameter::new("quads_cloud", "cloud03"))
+                .set_parameter(&created, NewParameter::new("quads_owner", "alice"))
+                .remove_parameter(ticket_id),
+        )
+        .send()
+        .await
+        .unwrap();
+    let read = hosts.show(host.id).send().await.unwrap();
+    assert_eq!(read.parameters, changed.parameters);
+    let mut now: Vec<(String, String)> = read
+        .parameters
+        .iter()
+        .flatten()
+        .map(|p| (p.name.clone(), p.value_text()))
+        .collect();
+    now.sort();
+    assert_eq!(
+        now,
+        [("quads_cloud", "cloud03"), ("quads_owner", "alice")]
+            .map(|(n, v)| (n.to_owned(), v.to_owned()))
+    );
+    assert_eq!(
+        read.parameter("quads_cloud").unwrap().id,
+        created.parameter("quads_cloud").unwrap().id,
+        "an update by id keeps the parameter"
+    );
+    // Creating a name the host already has is Foreman's 422, not a second parameter.
+    let taken = hosts
+        .update(
+            host.id,
+            HostUpdate::new().add_parameter(NewParameter::new("quads_cloud", "cloud04")),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(taken.is_validation(), "{taken}");
+    // A parameter id the host does not have (removed meanwhile) is not found.
+    let gone = hosts
+        .update(
+            host.id,
+            HostUpdate::new().update_parameter(ticket_id, NewParameter::new("quads_ticket", "1")),
+        )
+        .send()
+        .await
+        .unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+    assert_eq!(f.count("PUT /api/hosts/:id"), 4);
+    assert_eq!(f.count("POST /api/hosts/:host_id/parameters"), 0);
+}

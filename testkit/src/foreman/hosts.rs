@@ -208,6 +208,10 @@ impl Handler<'_, '_, '_> {
             host.initiated_at = Some(self.now);
         }
         host.updated_at = self.now;
+        for param in host.parameters.iter_mut().filter(|p| p.id == 0) {
+            param.id = self.db.next("parameter");
+        }
+        host.parameters.sort_by(|a, b| a.name.cmp(&b.name));
         self.db.hosts[index] = host;
         if let Some(machine) = self.machines.get_mut(index) {
             machine.build = new_build;
@@ -307,7 +311,7 @@ impl Handler<'_, '_, '_> {
             errors.extend(self.assign_owner(host, attrs));
         }
         if let Some(params) = attrs.get("host_parameters_attributes") {
-            self.assign_nested_parameters(host, params);
+            self.assign_nested_parameters(host, params)?;
         }
         Ok(errors)
     }
@@ -369,8 +373,9 @@ impl Handler<'_, '_, '_> {
     }
 
     /// Rails' nested attributes: `[{name, value, ...}]` or `{"0": {...}}`; with `id` an update,
-    /// with `_destroy` a removal, else a new parameter.
-    fn assign_nested_parameters(&self, host: &mut Host, value: &Value) {
+    /// with `_destroy` a removal, else a new parameter (its id is given when the host is saved).
+    /// An id the host does not have is Rails' `RecordNotFound`: 404.
+    fn assign_nested_parameters(&self, host: &mut Host, value: &Value) -> Result<(), ApiError> {
         let entries: Vec<&Map<String, Value>> = match value {
             Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
             Value::Object(map) => map.values().filter_map(Value::as_object).collect(),
@@ -379,7 +384,16 @@ impl Handler<'_, '_, '_> {
         for entry in entries {
             let id = entry.get("id").and_then(|v| as_id(v).ok().flatten());
             let destroy = entry.get("_destroy").and_then(as_bool).unwrap_or(false);
-            match id.and_then(|id| host.parameters.iter().position(|p| p.id == id)) {
+            let position = match id {
+                Some(id) => Some(host.parameters.iter().position(|p| p.id == id).ok_or_else(
+                    || ApiError::NotFound {
+                        resource: "parameter",
+                        id: id.to_string(),
+                    },
+                )?),
+                None => None,
+            };
+            match position {
                 Some(position) if destroy => {
                     host.parameters.remove(position);
                 }
@@ -400,6 +414,7 @@ impl Handler<'_, '_, '_> {
                 }
             }
         }
+        Ok(())
     }
 
     /// Foreman's host validations, with the errors in its order.
