@@ -192,8 +192,10 @@ pub fn bound(model: &LabModel, hosts: usize, changes: usize, clouds: usize, seed
     let cp: f64 = cp_terms.iter().map(|t| t.seconds).sum();
     let n = hosts.max(1) as f64;
     let f_terms = vec![
-        term("PUT /hosts/:id with build=true", f.host_build_write),
-        term("3 host parameters written", 3.0 * f.param_write),
+        term(
+            "PUT /hosts/:id with build=true, the 3 host parameters nested in it",
+            f.host_build_write,
+        ),
         term(
             format!("cloud user, role, filter, role assignment (4 writes × {clouds} clouds / N)"),
             4.0 * f.rbac_write * clouds as f64 / n,

@@ -364,20 +364,12 @@ impl HostRun {
             _ => &policies.record,
         };
         let cancel = self.shared.shutdown.aborted().clone();
-        // Wait for Foreman's turn before the step's clock starts (see `foreman_hosts`).
+        // Wait for Foreman's turn before the step's clock starts (see `foreman_hosts`); a host
+        // whose boot-order change waits for its next POST has the longest way after the step,
+        // so it goes first.
         let _turn = if *step == Step::ForemanHost {
-            Some(
-                self.shared
-                    .limits
-                    .foreman_host_slot()
-                    .await
-                    .map_err(|e| Stop {
-                        step: step.clone(),
-                        attempts: 0,
-                        error: e.to_string(),
-                        interrupted: true,
-                    })?,
-            )
+            let rank = u32::from(*lock(&self.boot_order_pending));
+            Some(self.shared.limits.foreman_host_slot(rank).await)
         } else {
             None
         };
@@ -576,10 +568,12 @@ impl HostRun {
             build,
             owner_user: owner,
         };
+        let ticket = assignment.ticket.as_str();
+        let cloud = self.job.to.to_string();
         let parameters = [
-            ("quads_cloud", self.job.to.to_string()),
-            ("quads_ticket", assignment.ticket.clone()),
-            ("quads_owner", assignment.owner.clone()),
+            ("quads_cloud", cloud.as_str()),
+            ("quads_ticket", ticket),
+            ("quads_owner", assignment.owner.as_str()),
         ];
         let host = foreman.host(&self.job.host.name).await?;
         let details = self
@@ -587,34 +581,27 @@ impl HostRun {
             .with("host_id", host.id.to_string())
             .with("os_id", build.os_id.to_string())
             .with("owner_id", owner.to_string());
-        let params_ok = |h: &super::ports::ForemanHost| {
-            parameters
-                .iter()
-                .all(|(k, v)| h.parameters.get(*k) == Some(v))
+        let done = |h: &super::ports::ForemanHost| {
+            settings.matches(h)
+                && parameters
+                    .iter()
+                    .all(|(k, v)| h.parameters.get(*k).map(String::as_str) == Some(*v))
         };
-        if settings.matches(&host) && params_ok(&host) {
+        if done(&host) {
             return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
         }
         self.intent(&Step::ForemanHost, attempt, details.clone())
             .await?;
-        {
+        let after = {
             let _object = self
                 .shared
                 .limits
                 .lock_foreman_object("host", host.id)
                 .await;
-            for (k, v) in &parameters {
-                if host.parameters.get(*k) != Some(v) {
-                    let present = host.parameters.contains_key(*k);
-                    foreman.upsert_parameter(host.id, k, v, present).await?;
-                }
-            }
-            if !settings.matches(&host) {
-                foreman.update_host(host.id, &settings).await?;
-            }
-        }
-        let after = foreman.host(&self.job.host.name).await?;
-        if !(settings.matches(&after) && params_ok(&after)) {
+            foreman.update_host(&host, &settings, &parameters).await?
+        };
+        // verified from what Foreman answered to the write (its view of the saved host)
+        if !done(&after) {
             return Err(PortError::retryable(
                 "foreman does not show the host's new settings after the update",
             ));

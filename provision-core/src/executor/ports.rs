@@ -115,6 +115,8 @@ pub struct ForemanHost {
     pub owner_user: Option<u64>,
     /// The host's own parameters, as text.
     pub parameters: BTreeMap<String, String>,
+    /// Foreman's ids of those parameters (to change one inside a host update).
+    pub parameter_ids: BTreeMap<String, u64>,
 }
 
 /// Validated catalog ids of a build.
@@ -159,17 +161,15 @@ pub trait ForemanPort: Send + Sync + fmt::Debug {
     /// The catalog ids of an OS, partition table and medium by name (cached lookups); an unknown
     /// name is a final error.
     async fn resolve(&self, os: &str, ptable: &str, medium: &str) -> Result<BuildIds, PortError>;
-    /// Makes the host parameter `name` hold `value`; whether it wrote. `present` says whether
-    /// the host's last read showed the parameter (absent ones are created without a read).
-    async fn upsert_parameter(
+    /// Makes the host show `settings` with `build=true` and hold `parameters` (name, value),
+    /// writing only what `current` (its last read) lacks; gives the host as Foreman shows it
+    /// after the write, to verify from.
+    async fn update_host(
         &self,
-        host_id: u64,
-        name: &str,
-        value: &str,
-        present: bool,
-    ) -> Result<bool, PortError>;
-    /// One `PUT /hosts/:id` with the settings and `build=true`.
-    async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError>;
+        current: &ForemanHost,
+        settings: &HostSettings,
+        parameters: &[(&str, &str)],
+    ) -> Result<ForemanHost, PortError>;
     /// The names of every host in build mode: one thin query, all pages.
     async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError>;
 }

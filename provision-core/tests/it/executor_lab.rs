@@ -330,6 +330,14 @@ async fn twelve_hosts_in_three_clouds_move_with_wipe() {
             .collect::<Vec<_>>()
     );
     rig.check_moved(&report, &BTreeSet::new()).await;
+    // Foreman's share of a host: one read and one write carrying the parameters
+    let metrics = rig.lab.metrics();
+    assert_eq!(metrics.endpoint("foreman GET /api/hosts/:id"), 12);
+    assert_eq!(metrics.endpoint("foreman PUT /api/hosts/:id"), 12);
+    assert_eq!(
+        metrics.endpoints_starting_with("foreman POST /api/hosts/:host_id/parameters"),
+        0
+    );
     assert_eq!(report.provisioned_clouds.len(), 3);
     let clouds = rig.store.clouds().await.unwrap();
     assert!(
@@ -557,4 +565,100 @@ async fn bad_input_fails_clearly_and_disturbs_nothing_else() {
 
 async fn rig_with_ok_os(hosts: usize) -> Rig {
     rig(hosts, FaultProfile::none(), "RedHat 9.4").await
+}
+
+/// The Foreman adapter's one host write: parameters the host has are changed in place by id,
+/// missing ones created, all in the same PUT; a parameter removed since the read makes the
+/// write a retryable failure (the step reads again), never a duplicate or a fatal error.
+#[tokio::test]
+async fn the_host_write_carries_the_parameters_and_survives_a_stale_read() {
+    use foreman_client::parameters::NewParameter;
+    use provision_core::executor::ports::{ForemanPort, HostSettings};
+
+    let rig = rig(1, FaultProfile::none(), "RedHat 9.4").await;
+    let name = rig.lab.inventory().hosts[0].name.clone();
+    let transport: Arc<dyn quads_http::Transport> = Arc::new(
+        HttpsTransport::new(&TransportConfig {
+            tls: TlsVerification::CaBundle(rig.ca.clone()),
+            ..TransportConfig::default()
+        })
+        .unwrap(),
+    );
+    let client = ForemanClient::with_transport(
+        transport.clone(),
+        foreman_client::ClientConfig::new(
+            ForemanUrl::parse(&rig.lab.foreman_url()).unwrap(),
+            foreman_client::Credentials::password("admin", "changeme"),
+        ),
+    )
+    .unwrap();
+    let params = client.hosts().parameters(name.as_str());
+    for (k, v) in [("quads_cloud", "cloud01"), ("quads_ticket", "1")] {
+        params.upsert(NewParameter::new(k, v)).await.unwrap();
+    }
+    let adapter = ForemanAdapter::new(client.clone(), transport);
+    let host_name = HostName::new(name.as_str()).unwrap();
+    let build = adapter
+        .resolve("RedHat 9.4", "Kickstart default", "RHEL 9 mirror")
+        .await
+        .unwrap();
+    let settings = HostSettings {
+        build,
+        owner_user: rig
+            .lab
+            .with_state(|s| s.foreman.user_by_login("admin").map(|u| u.id))
+            .unwrap(),
+    };
+    let wanted = [
+        ("quads_cloud", "cloud02"),
+        ("quads_ticket", "1"),
+        ("quads_owner", "alice"),
+    ];
+    // read, then someone removes a parameter the read showed
+    let stale = adapter.host(&host_name).await.unwrap();
+    params.delete("quads_cloud").send().await.unwrap();
+    let e = adapter
+        .update_host(&stale, &settings, &wanted)
+        .await
+        .unwrap_err();
+    assert!(e.is_retryable(), "{e:?}");
+    // the retry reads again and writes once
+    let puts = rig.lab.metrics().endpoint("foreman PUT /api/hosts/:id");
+    let fresh = adapter.host(&host_name).await.unwrap();
+    let after = adapter
+        .update_host(&fresh, &settings, &wanted)
+        .await
+        .unwrap();
+    assert_eq!(
+        rig.lab.metrics().endpoint("foreman PUT /api/hosts/:id"),
+        puts + 1
+    );
+    assert!(settings.matches(&after), "{after:?}");
+    for (k, v) in wanted {
+        assert_eq!(after.parameters.get(k).map(String::as_str), Some(v), "{k}");
+    }
+    let shown = client.hosts().show(name.as_str()).send().await.unwrap();
+    let mut names: Vec<&str> = shown
+        .parameters
+        .iter()
+        .flatten()
+        .map(|p| p.name.as_str())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["quads_cloud", "quads_owner", "quads_ticket"]);
+    assert_eq!(
+        shown.parameter("quads_ticket").unwrap().id,
+        stale.parameter_ids["quads_ticket"],
+        "a parameter already right is left alone"
+    );
+    // nothing left to write: no request at all
+    let again = adapter
+        .update_host(&after, &settings, &wanted)
+        .await
+        .unwrap();
+    assert_eq!(again, after);
+    assert_eq!(
+        rig.lab.metrics().endpoint("foreman PUT /api/hosts/:id"),
+        puts + 1
+    );
 }

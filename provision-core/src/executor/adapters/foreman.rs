@@ -3,14 +3,14 @@
 //! and the thin `build = true` listing. Each request is retried briefly when its error proves
 //! a retry safe (reads, idempotent writes, refusals that applied nothing).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use foreman_client::hosts::{Build, HostUpdate, Owner};
-use foreman_client::parameters::{NewParameter, UpsertOutcome};
+use foreman_client::parameters::NewParameter;
 use foreman_client::roles::{NewFilter, NewRole, hosts_owned_by};
 use foreman_client::users::NewUser;
 use foreman_client::{ClientConfig, Credentials, ForemanClient, ForemanUrl, PerPage, Transport};
@@ -294,25 +294,7 @@ impl ForemanPort for ForemanAdapter {
                 "host {name} is not in Foreman (or not visible to the API user)"
             )));
         };
-        let owner_user = match host.owner() {
-            Some(Owner::User(id)) => Some(id),
-            _ => None,
-        };
-        let parameters: BTreeMap<String, String> = host
-            .parameters
-            .iter()
-            .flatten()
-            .map(|p| (p.name.clone(), p.value_text()))
-            .collect();
-        Ok(ForemanHost {
-            id: host.id,
-            build: host.build.unwrap_or(false),
-            os_id: host.operatingsystem_id,
-            ptable_id: host.ptable_id,
-            medium_id: host.medium_id,
-            owner_user,
-            parameters,
-        })
+        Ok(foreman_host(&host))
     }
 
     async fn resolve(&self, os: &str, ptable: &str, medium: &str) -> Result<BuildIds, PortError> {
@@ -355,18 +337,64 @@ impl ForemanPort for ForemanAdapter {
         })
     }
 
-    async fn upsert_parameter(
+    async fn update_host(
         &self,
-        host_id: u64,
-        name: &str,
-        value: &str,
-        present: bool,
-    ) -> Result<bool, PortError> {
+        current: &ForemanHost,
+        settings: &HostSettings,
+        parameters: &[(&str, &str)],
+    ) -> Result<ForemanHost, PortError> {
         let c = &self.client;
-        let done = self
-            .call(Idempotency::IdempotentWrite, |_| async move {
-                let parameters = c.hosts().parameters(host_id);
-                let wanted = NewParameter::new(name, value);
+        let id = current.id;
+        let b = &settings.build;
+        let missing = parameters
+            .iter()
+            .filter(|(k, v)| current.parameters.get(*k).map(String::as_str) != Some(*v));
+        let settings_differ = !settings.matches(current);
+        let last = HostUpdate::new()
+            .owner(Owner::User(settings.owner_user))
+            .build(Build::Enabled);
+        if self.host_update == HostUpdateStyle::Single {
+            // one PUT: the build, the owner and the parameters as nested attributes
+            let mut update = if settings_differ {
+                last.operatingsystem(b.os_id)
+                    .ptable(b.ptable_id)
+                    .medium(b.medium_id)
+            } else {
+                HostUpdate::new()
+            };
+            for (k, v) in missing {
+                let wanted = NewParameter::new(*k, *v);
+                update = match current.parameter_ids.get(*k) {
+                    Some(pid) => update.update_parameter(*pid, wanted),
+                    None => update.add_parameter(wanted),
+                };
+            }
+            if update.is_empty() {
+                return Ok(current.clone());
+            }
+            let update = &update;
+            let answer = self
+                .call(Idempotency::IdempotentWrite, |_| async move {
+                    match c.hosts().update(id, update.clone()).send().await {
+                        Ok(host) => Ok(Some(host)),
+                        Err(e) if e.is_not_found() => Ok(None),
+                        Err(e) => Err(e),
+                    }
+                })
+                .await?;
+            // a parameter (or the host) removed since the read: read again and retry
+            return answer.map(|after| foreman_host(&after)).ok_or_else(|| {
+                PortError::retryable(format!(
+                    "foreman host {id} or one of its parameters was removed during the update"
+                ))
+            });
+        }
+        // QUADS 2019: a request per parameter, four host writes, then a read
+        for (k, v) in missing {
+            let present = current.parameters.contains_key(*k);
+            self.call(Idempotency::IdempotentWrite, |_| async move {
+                let parameters = c.hosts().parameters(id);
+                let wanted = NewParameter::new(*k, *v);
                 if present {
                     parameters.upsert(wanted).await
                 } else {
@@ -374,35 +402,24 @@ impl ForemanPort for ForemanAdapter {
                 }
             })
             .await?;
-        Ok(done.outcome != UpsertOutcome::Unchanged)
-    }
-
-    async fn update_host(&self, host_id: u64, settings: &HostSettings) -> Result<(), PortError> {
-        let c = &self.client;
-        let b = &settings.build;
-        let last = HostUpdate::new()
-            .owner(Owner::User(settings.owner_user))
-            .build(Build::Enabled);
-        let updates = match self.host_update {
-            HostUpdateStyle::Single => vec![
-                last.operatingsystem(b.os_id)
-                    .ptable(b.ptable_id)
-                    .medium(b.medium_id),
-            ],
-            HostUpdateStyle::Separate => vec![
+        }
+        if settings_differ {
+            for update in [
                 HostUpdate::new().operatingsystem(b.os_id),
                 HostUpdate::new().ptable(b.ptable_id),
                 HostUpdate::new().medium(b.medium_id),
                 last,
-            ],
-        };
-        for update in &updates {
-            self.call(Idempotency::IdempotentWrite, |_| {
-                c.hosts().update(host_id, update.clone()).send()
-            })
-            .await?;
+            ] {
+                self.call(Idempotency::IdempotentWrite, |_| {
+                    c.hosts().update(id, update.clone()).send()
+                })
+                .await?;
+            }
         }
-        Ok(())
+        let after = self
+            .call(Idempotency::Read, |_| c.hosts().show(id).send())
+            .await?;
+        Ok(foreman_host(&after))
     }
 
     async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError> {
@@ -417,5 +434,24 @@ impl ForemanPort for ForemanAdapter {
             })
             .await?;
         Ok(hosts.into_iter().map(|h| h.name).collect())
+    }
+}
+
+/// The executor's view of a host Foreman showed.
+fn foreman_host(host: &foreman_client::hosts::Host) -> ForemanHost {
+    let owner_user = match host.owner() {
+        Some(Owner::User(id)) => Some(id),
+        _ => None,
+    };
+    let own = || host.parameters.iter().flatten();
+    ForemanHost {
+        id: host.id,
+        build: host.build.unwrap_or(false),
+        os_id: host.operatingsystem_id,
+        ptable_id: host.ptable_id,
+        medium_id: host.medium_id,
+        owner_user,
+        parameters: own().map(|p| (p.name.clone(), p.value_text())).collect(),
+        parameter_ids: own().map(|p| (p.name.clone(), p.id)).collect(),
     }
 }
