@@ -4,7 +4,8 @@
 //! on tokio's clock, so a whole run can be simulated under `tokio::time::pause`.
 //!
 //! - [`RateLimiter`]: governor's GCRA on [`RateClock`].
-//! - [`ConcurrencyLimit`]: a fixed limit with RAII permits; [`AdaptiveLimit`]: AIMD.
+//! - [`ConcurrencyLimit`]: a fixed limit with RAII permits; [`AdaptiveLimit`]: AIMD;
+//!   [`RankedLimit`]: a fixed limit that lets waiters in by rank.
 //! - [`KeyedLock`]: one holder per key (`"foreman:user/7"`, `"switch:sw01"`).
 //! - [`ForemanLimits`], [`BmcLimits`]: the limits as `quads_http::Transport` wrappers.
 //! - [`Limits`]: all of them built from one config, shared by the executor.
@@ -14,6 +15,7 @@ mod concurrency;
 mod config;
 pub mod human_duration;
 mod keyed;
+mod ranked;
 mod rate;
 mod stats;
 mod transport;
@@ -27,6 +29,7 @@ pub use adaptive::{AdaptiveLimit, AdaptivePermit, AdaptiveReport, Outcome};
 pub use concurrency::{ConcurrencyLimit, ConcurrencyPermit, ConcurrencyReport};
 pub use config::{AdaptiveConfig, LimitsConfig, RateConfig};
 pub use keyed::{KeyedGuard, KeyedLock, KeyedLockReport};
+pub use ranked::{RankedLimit, RankedPermit};
 pub use rate::{RateClock, RateLimiter, RateReport};
 pub use transport::{BmcLimits, BmcReport, ForemanLimiters, ForemanLimits, classify_outcome};
 
@@ -67,7 +70,7 @@ pub struct Limits {
     foreman_rate: RateLimiter,
     power_on: RateLimiter,
     hooks: ConcurrencyLimit,
-    foreman_hosts: ConcurrencyLimit,
+    foreman_hosts: RankedLimit,
     locks: KeyedLock,
     foreman_paths: KeyedLock,
     bmc: Arc<transport::BmcStats>,
@@ -114,7 +117,7 @@ impl Limits {
             foreman_rate: RateLimiter::new(&config.foreman_rate)?,
             power_on: RateLimiter::new(&config.power_on_rate)?,
             hooks: ConcurrencyLimit::new("hooks", config.hooks),
-            foreman_hosts: ConcurrencyLimit::new("hosts in the foreman step", config.foreman_hosts),
+            foreman_hosts: RankedLimit::new("hosts in the foreman step", config.foreman_hosts),
             locks: KeyedLock::new(),
             foreman_paths: KeyedLock::new(),
             bmc: Arc::new(transport::BmcStats::new(config.per_bmc)),
@@ -178,11 +181,10 @@ impl Limits {
     }
 
     /// Waits for a host's place among the hosts in their Foreman step; hold it for the step.
-    ///
-    /// # Errors
-    /// [`LimitError::Closed`] never in practice (this limit is not closed).
-    pub async fn foreman_host_slot(&self) -> Result<ConcurrencyPermit, LimitError> {
-        self.foreman_hosts.acquire().await
+    /// Waiting hosts are let in by `rank` (the work they still have after the step), highest
+    /// first, then in arrival order.
+    pub async fn foreman_host_slot(&self, rank: u32) -> RankedPermit {
+        self.foreman_hosts.acquire(rank).await
     }
 
     /// Waits for the power-on rate: call right before powering a host on.
