@@ -1,14 +1,16 @@
 //! The transport seam of the two clients: `http::Request<Bytes>` in, `http::Response<Bytes>` out.
 //!
 //! Endpoint code in `foreman-client` and `redfish-client` builds requests and parses responses
-//! without IO; a [`Transport`] only moves bytes. [`HttpsTransport`] is the real one: one pooled
-//! hyper-util client over rustls (ring) shared by every server it talks to, with connect and
-//! per-request timeouts measured on tokio's clock. TLS is verified unless the caller opts out for
+//! without IO; a [`Transport`] only moves bytes. [`HttpsTransport`] is the real one: one pool of
+//! HTTP/1.1 connections over rustls (ring) shared by every server it talks to (a request opens a
+//! connection only when its server has no idle one), with connect and per-request timeouts
+//! measured on tokio's clock. TLS is verified unless the caller opts out for
 //! every server ([`TlsVerification::Insecure`]) or for named servers only
 //! ([`TlsVerification::InsecureHosts`]). Limits, retries and caches wrap a transport; they are not
 //! in it. [`Secret`] is the one wrapper of passwords and tokens that both clients use.
 
 mod limit;
+mod pool;
 mod secret;
 mod tls;
 
@@ -19,10 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::Client;
+use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 
 pub use limit::PerAuthorityLimit;
 pub use secret::Secret;
@@ -146,10 +146,11 @@ impl TransportError {
     }
 }
 
-/// The real transport: one pooled hyper client over rustls (ring), HTTP/1.1, `http` and `https`.
+/// The real transport: pooled HTTP/1.1 connections over rustls (ring), `http` and `https`.
+/// Cheap to clone; clones share the pool.
 #[derive(Clone)]
 pub struct HttpsTransport {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+    pool: Arc<pool::Pool>,
     request_timeout: Duration,
 }
 
@@ -177,14 +178,12 @@ impl HttpsTransport {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.max_idle_per_host)
-            .pool_idle_timeout(config.idle_timeout)
-            .pool_timer(hyper_util::rt::TokioTimer::new())
-            .timer(hyper_util::rt::TokioTimer::new())
-            .build(connector);
         Ok(Self {
-            client,
+            pool: Arc::new(pool::Pool::new(
+                connector,
+                config.max_idle_per_host,
+                config.idle_timeout,
+            )),
             request_timeout: config.request_timeout,
         })
     }
@@ -201,41 +200,13 @@ impl Transport for HttpsTransport {
             .authority()
             .map(ToString::to_string)
             .ok_or_else(|| TransportError::InvalidRequest("the URI has no host".to_owned()))?;
-        let request = request.map(Full::new);
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| classify(&authority, &e))?;
-            let (parts, body) = response.into_parts();
-            let body = body.collect().await.map_err(|e| TransportError::Io {
-                authority: authority.clone(),
-                reason: e.to_string(),
-            })?;
-            Ok(http::Response::from_parts(parts, body.to_bytes()))
-        };
+        let exchange = self.pool.send(request.map(Full::new), &authority);
         match tokio::time::timeout(self.request_timeout, exchange).await {
             Ok(result) => result,
             Err(_) => Err(TransportError::Timeout {
                 authority,
                 timeout: self.request_timeout,
             }),
-        }
-    }
-}
-
-fn classify(authority: &str, error: &hyper_util::client::legacy::Error) -> TransportError {
-    let reason = error_chain(error);
-    if error.is_connect() {
-        TransportError::Connect {
-            authority: authority.to_owned(),
-            reason,
-        }
-    } else {
-        TransportError::Io {
-            authority: authority.to_owned(),
-            reason,
         }
     }
 }

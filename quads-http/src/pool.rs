@@ -1,0 +1,249 @@
+//! The connection pool of [`crate::HttpsTransport`]: HTTP/1.1 connections per server, one
+//! request at a time each, checked back in as soon as the response body is read.
+//!
+//! A request takes an idle connection to its server or, when there is none, opens one: never
+//! both. (hyper-util's pooled client races a new connection against the wait for an idle one, so
+//! a request sent just before its predecessor's connection was checked back in opened, and kept,
+//! one more TLS connection: about three per BMC where one or two serve.) How many connections a
+//! server gets at once is bounded above the transport, by the requests allowed in flight to it.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::uri::{Authority, Scheme};
+use http::{HeaderValue, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::time::Instant;
+use tower_service::Service;
+
+use crate::{TransportError, error_chain};
+
+type Sender = SendRequest<Full<Bytes>>;
+
+/// The pool key: a connection serves one scheme and authority.
+type Key = (Scheme, Authority);
+
+pub(crate) struct Pool {
+    connector: HttpsConnector<HttpConnector>,
+    idle: Mutex<IdleConnections>,
+    max_idle_per_host: usize,
+    idle_timeout: Duration,
+}
+
+struct IdleConnections {
+    by_server: HashMap<Key, Vec<IdleConnection>>,
+    swept: Instant,
+}
+
+struct IdleConnection {
+    sender: Sender,
+    since: Instant,
+}
+
+impl Pool {
+    pub(crate) fn new(
+        connector: HttpsConnector<HttpConnector>,
+        max_idle_per_host: usize,
+        idle_timeout: Duration,
+    ) -> Self {
+        Self {
+            connector,
+            idle: Mutex::new(IdleConnections {
+                by_server: HashMap::new(),
+                swept: Instant::now(),
+            }),
+            max_idle_per_host,
+            idle_timeout,
+        }
+    }
+
+    /// Sends `request` (absolute URI) on an idle connection to its server, or a new one, and
+    /// reads the whole response. A reused connection that turns out closed before the request
+    /// went out is dropped and the request sent on the next one (or a new one).
+    pub(crate) async fn send(
+        &self,
+        mut request: http::Request<Full<Bytes>>,
+        authority_text: &str,
+    ) -> Result<http::Response<Bytes>, TransportError> {
+        let uri = request.uri().clone();
+        let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
+        else {
+            return Err(TransportError::InvalidRequest(
+                "the URI has no scheme or host".to_owned(),
+            ));
+        };
+        to_origin_form(&mut request, &uri)?;
+        let key = (scheme, authority);
+        loop {
+            let (mut sender, reused) = match self.checkout(&key) {
+                Some(sender) => (sender, true),
+                None => (self.connect(&uri, authority_text).await?, false),
+            };
+            if let Err(e) = sender.ready().await {
+                if reused {
+                    continue;
+                }
+                return Err(io_error(authority_text, &e));
+            }
+            match sender.try_send_request(request).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    let body = body
+                        .collect()
+                        .await
+                        .map_err(|e| io_error(authority_text, &e))?;
+                    self.checkin(key, sender);
+                    return Ok(http::Response::from_parts(parts, body.to_bytes()));
+                }
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) if reused => request = unsent,
+                    _ => return Err(io_error(authority_text, &e.into_error())),
+                },
+            }
+        }
+    }
+
+    async fn connect(&self, uri: &Uri, authority: &str) -> Result<Sender, TransportError> {
+        let connect_error = |reason: String| TransportError::Connect {
+            authority: authority.to_owned(),
+            reason,
+        };
+        let mut connector = self.connector.clone();
+        std::future::poll_fn(|cx| connector.poll_ready(cx))
+            .await
+            .map_err(|e| connect_error(error_chain(&*e)))?;
+        let stream = connector
+            .call(uri.clone())
+            .await
+            .map_err(|e| connect_error(error_chain(&*e)))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(stream)
+            .await
+            .map_err(|e| connect_error(error_chain(&e)))?;
+        let server = authority.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(%server, error = %e, "connection ended with an error");
+            }
+        });
+        Ok(sender)
+    }
+
+    fn checkout(&self, key: &Key) -> Option<Sender> {
+        let now = Instant::now();
+        let mut idle = self.lock();
+        let list = idle.by_server.get_mut(key)?;
+        while let Some(entry) = list.pop() {
+            if self.usable(&entry, now) {
+                return Some(entry.sender);
+            }
+        }
+        None
+    }
+
+    fn checkin(&self, key: Key, sender: Sender) {
+        if sender.is_closed() || self.max_idle_per_host == 0 {
+            return;
+        }
+        let now = Instant::now();
+        let mut idle = self.lock();
+        if now.duration_since(idle.swept) >= self.idle_timeout {
+            // Dropping a sender closes its connection: expired ones go, for every server.
+            idle.by_server.retain(|_, list| {
+                list.retain(|entry| self.usable(entry, now));
+                !list.is_empty()
+            });
+            idle.swept = now;
+        }
+        let list = idle.by_server.entry(key).or_default();
+        if list.len() < self.max_idle_per_host {
+            list.push(IdleConnection { sender, since: now });
+        }
+    }
+
+    fn usable(&self, entry: &IdleConnection, now: Instant) -> bool {
+        !entry.sender.is_closed() && now.duration_since(entry.since) < self.idle_timeout
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, IdleConnections> {
+        self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What HTTP/1.1 puts on the wire for a request to an origin server: a `Host` header (the port
+/// only when it is not the scheme's default) and the path and query alone.
+fn to_origin_form(
+    request: &mut http::Request<Full<Bytes>>,
+    uri: &Uri,
+) -> Result<(), TransportError> {
+    if !request.headers().contains_key(http::header::HOST) {
+        let host = uri.host().unwrap_or_default();
+        let default_port = match uri.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        };
+        let value = match uri.port_u16() {
+            Some(port) if Some(port) != default_port => format!("{host}:{port}"),
+            _ => host.to_owned(),
+        };
+        let value = HeaderValue::try_from(value)
+            .map_err(|e| TransportError::InvalidRequest(format!("host header: {e}")))?;
+        request.headers_mut().insert(http::header::HOST, value);
+    }
+    let path = match uri.path_and_query() {
+        Some(path) if path.as_str() != "/" => Uri::from(path.clone()),
+        _ => Uri::from_static("/"),
+    };
+    *request.uri_mut() = path;
+    Ok(())
+}
+
+fn io_error(authority: &str, error: &(dyn std::error::Error + 'static)) -> TransportError {
+    TransportError::Io {
+        authority: authority.to_owned(),
+        reason: error_chain(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn origin(uri: &str) -> http::Request<Full<Bytes>> {
+        let mut request = http::Request::get(uri)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let uri = request.uri().clone();
+        to_origin_form(&mut request, &uri).unwrap();
+        request
+    }
+
+    #[test]
+    fn requests_go_out_in_origin_form_with_a_host() {
+        let r = origin("https://bmc-1.example:8443/redfish/v1/Systems?$expand=.");
+        assert_eq!(r.uri().to_string(), "/redfish/v1/Systems?$expand=.");
+        assert_eq!(r.headers()[http::header::HOST], "bmc-1.example:8443");
+
+        let r = origin("https://10.0.0.1:443");
+        assert_eq!(r.uri().to_string(), "/");
+        assert_eq!(r.headers()[http::header::HOST], "10.0.0.1");
+
+        let r = origin("http://[::1]:80/x");
+        assert_eq!(r.headers()[http::header::HOST], "[::1]");
+
+        let mut kept = http::Request::get("http://a:81/")
+            .header(http::header::HOST, "b")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let uri = kept.uri().clone();
+        to_origin_form(&mut kept, &uri).unwrap();
+        assert_eq!(kept.headers()[http::header::HOST], "b");
+    }
+}
