@@ -11,6 +11,7 @@
 
 mod limit;
 mod pool;
+mod resolve;
 mod secret;
 mod tls;
 
@@ -169,7 +170,7 @@ impl HttpsTransport {
     /// When the CA bundle cannot be read or holds no certificate, or no trust root can be loaded.
     pub fn new(config: &TransportConfig) -> Result<Self, TlsError> {
         let tls = tls::client_config(&config.tls)?;
-        let mut http = HttpConnector::new();
+        let mut http = HttpConnector::new_with_resolver(resolve::CachingResolver::new());
         http.enforce_http(false);
         http.set_connect_timeout(Some(config.connect_timeout));
         http.set_nodelay(true);

@@ -21,6 +21,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use tokio::time::Instant;
 use tower_service::Service;
 
+use crate::resolve::CachingResolver;
 use crate::{TransportError, error_chain};
 
 type Sender = SendRequest<Full<Bytes>>;
@@ -29,7 +30,7 @@ type Sender = SendRequest<Full<Bytes>>;
 type Key = (Scheme, Authority);
 
 pub(crate) struct Pool {
-    connector: HttpsConnector<HttpConnector>,
+    connector: HttpsConnector<HttpConnector<CachingResolver>>,
     idle: Mutex<IdleConnections>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
@@ -47,7 +48,7 @@ struct IdleConnection {
 
 impl Pool {
     pub(crate) fn new(
-        connector: HttpsConnector<HttpConnector>,
+        connector: HttpsConnector<HttpConnector<CachingResolver>>,
         max_idle_per_host: usize,
         idle_timeout: Duration,
     ) -> Self {
