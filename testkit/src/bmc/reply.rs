@@ -97,12 +97,19 @@ impl Reply {
 
     /// The HTTP response (for a `HEAD` request the body is left out).
     pub(crate) fn into_response(self, head: bool) -> Response {
-        let etag = self.etag();
+        let mut etag = None;
         let (content_type, bytes) = match self.body {
-            Body::Json(value) => (
-                Some("application/json;odata.metadata=minimal;charset=utf-8"),
-                Bytes::from(value.to_string()),
-            ),
+            Body::Json(value) => {
+                // serialized once: the ETag hashes the same text the body carries
+                let text = value.to_string();
+                if self.etag {
+                    etag = Some(etag_of_text(&text));
+                }
+                (
+                    Some("application/json;odata.metadata=minimal;charset=utf-8"),
+                    Bytes::from(text),
+                )
+            }
             Body::Xml(text) => (Some("application/xml;charset=utf-8"), Bytes::from(text)),
             Body::Empty => (None, Bytes::new()),
         };
@@ -137,7 +144,11 @@ impl Reply {
 
 /// The weak `ETag` of a representation.
 pub(crate) fn etag_of(value: &Value) -> String {
-    format!("W/\"{:016x}\"", hash_str(&value.to_string()))
+    etag_of_text(&value.to_string())
+}
+
+fn etag_of_text(text: &str) -> String {
+    format!("W/\"{:016x}\"", hash_str(text))
 }
 
 /// Whether an `If-Match` header value admits the current `etag` (weak comparison, `*`, lists).
@@ -175,7 +186,11 @@ mod tests {
     fn every_answer_says_odata_version() {
         let response = Reply::resource(json!({"Id": "1"})).into_response(false);
         assert_eq!(response.headers()["odata-version"], "4.0");
-        assert!(response.headers().contains_key(http::header::ETAG));
+        assert_eq!(
+            response.headers()[http::header::ETAG],
+            etag_of(&json!({"Id": "1"})).as_str(),
+            "the header is the ETag of the body sent"
+        );
         let head = Reply::resource(json!({"Id": "1"})).into_response(true);
         assert!(head.body().is_empty());
     }
