@@ -751,6 +751,29 @@ impl<'c> Hosts<'c> {
         ListCall::new(self.client, list_request())
     }
 
+    /// Lists hosts with their details and each one's own parameters (`include[]=parameters`,
+    /// Foreman 1.22 and later): many hosts' [`Hosts::show`] in one request.
+    ///
+    /// ```no_run
+    /// # async fn example(client: &foreman_client::ForemanClient) -> Result<(), foreman_client::Error> {
+    /// use foreman_client::{PerPage, Search};
+    /// let names = ["node01.example.com", "node02.example.com"];
+    /// let hosts = client
+    ///     .hosts()
+    ///     .list_with_parameters()
+    ///     .search_for(Search::one_of("name", &names)?)
+    ///     .per_page(PerPage::All)
+    ///     .all()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_with_parameters(&self) -> ListCall<'c, Host> {
+        ListCall::new(
+            self.client,
+            list_request().with_fixed("include[]", "parameters"),
+        )
+    }
+
     /// Lists hosts as ids and names only (much cheaper for Foreman).
     ///
     /// ```no_run

@@ -268,6 +268,39 @@ impl Search {
         Ok(Self(format!("{field} = {quote}{value}{quote}")))
     }
 
+    /// `field ^ (a,b,c)`: any of `values`. Each value must be a plain word (letters, digits,
+    /// `.`, `-`, `_`, `:`, `@`), as host names and logins are.
+    ///
+    /// ```
+    /// use foreman_client::Search;
+    ///
+    /// let s = Search::one_of("name", &["a.example.com", "b.example.com"]).unwrap();
+    /// assert_eq!(s.as_str(), "name ^ (a.example.com,b.example.com)");
+    /// assert!(Search::one_of("name", &["a b"]).is_err());
+    /// assert!(Search::one_of("name", &[]).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidInput`] for no values or a value that is not a plain word.
+    pub fn one_of(field: &str, values: &[&str]) -> Result<Self, Error> {
+        let plain = |v: &str| {
+            !v.is_empty()
+                && v.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '@'))
+        };
+        if values.is_empty() {
+            return Err(Error::InvalidInput {
+                reason: format!("a search for any {field} of none"),
+            });
+        }
+        if let Some(bad) = values.iter().find(|v| !plain(v)) {
+            return Err(Error::InvalidInput {
+                reason: format!("cannot search for the {field} {bad:?} in a list"),
+            });
+        }
+        Ok(Self(format!("{field} ^ ({})", values.join(","))))
+    }
+
     /// Both conditions.
     #[must_use]
     pub fn and(self, other: &Search) -> Self {

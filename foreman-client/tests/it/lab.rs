@@ -584,3 +584,42 @@ async fn parameters_are_set_inside_the_host_update() {
     assert_eq!(f.count("PUT /api/hosts/:id"), 4);
     assert_eq!(f.count("POST /api/hosts/:host_id/parameters"), 0);
 }
+
+#[tokio::test]
+async fn many_hosts_are_read_with_their_parameters_in_one_request() {
+    let f = lab(3).await;
+    let client = f.admin();
+    let (a, c) = (f.host_name(0), f.host_name(2));
+    client
+        .hosts()
+        .parameters(a.as_str())
+        .upsert(NewParameter::new("quads_cloud", "cloud02"))
+        .await
+        .unwrap();
+    let mut hosts = client
+        .hosts()
+        .list_with_parameters()
+        .search_for(foreman_client::Search::one_of("name", &[a.as_str(), c.as_str()]).unwrap())
+        .per_page(PerPage::All)
+        .all()
+        .await
+        .unwrap();
+    hosts.sort_by(|x, y| x.name.cmp(&y.name));
+    assert_eq!(
+        hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+        [a.as_str(), c.as_str()]
+    );
+    // each row is what a show would say, parameters included
+    for host in &hosts {
+        let shown = client.hosts().show(host.id).send().await.unwrap();
+        assert_eq!(host.parameters, shown.parameters, "{}", host.name);
+        assert_eq!(host.build, shown.build);
+        assert_eq!(host.owner(), shown.owner());
+        assert_eq!(
+            (host.operatingsystem_id, host.ptable_id, host.medium_id),
+            (shown.operatingsystem_id, shown.ptable_id, shown.medium_id)
+        );
+    }
+    assert_eq!(hosts[0].parameter("quads_cloud").unwrap().value, "cloud02");
+    assert_eq!(f.count("GET /api/hosts"), 1);
+}
