@@ -160,6 +160,8 @@ pub struct Policy {
     pub host_update: HostUpdateStyle,
     /// Catalog names (OS, partition table, medium) looked up once per run, or for every host.
     pub lookups: Lookups,
+    /// The Foreman step's host reads: many hosts in one search, or one request per host.
+    pub host_reads: HostReads,
     /// After a boot-order change, sleep this long instead of following the config job
     /// (QUADS slept 600 s); none follows the job.
     #[serde(
@@ -178,6 +180,7 @@ impl Policy {
             clouds: CloudOrder::Sequential,
             host_update: HostUpdateStyle::Separate,
             lookups: Lookups::PerHost,
+            host_reads: HostReads::PerHost,
             boot_order_sleep: Some(Duration::from_secs(600)),
         }
     }
@@ -213,6 +216,18 @@ pub enum Lookups {
     #[default]
     Cached,
     /// Again for every host.
+    PerHost,
+}
+
+/// How the Foreman step reads its host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostReads {
+    /// The hosts asking within a short window are read with one search (`name ^ (...)`, with
+    /// their parameters).
+    #[default]
+    Batched,
+    /// One `GET /hosts/:id` per host.
     PerHost,
 }
 
@@ -312,6 +327,7 @@ mod tests {
             clouds = "sequential"
             host_update = "separate"
             lookups = "per-host"
+            host_reads = "per-host"
             boot_order_sleep = "10m"
             "#,
         )

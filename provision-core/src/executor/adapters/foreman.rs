@@ -3,20 +3,23 @@
 //! and the thin `build = true` listing. Each request is retried briefly when its error proves
 //! a retry safe (reads, idempotent writes, refusals that applied nothing).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use foreman_client::hosts::{Build, HostUpdate, Owner};
+use foreman_client::hosts::{Build, Host, HostUpdate, Owner};
 use foreman_client::parameters::NewParameter;
 use foreman_client::roles::{NewFilter, NewRole, hosts_owned_by};
 use foreman_client::users::NewUser;
-use foreman_client::{ClientConfig, Credentials, ForemanClient, ForemanUrl, PerPage, Transport};
+use foreman_client::{
+    ClientConfig, Credentials, ForemanClient, ForemanUrl, PerPage, Search, Transport,
+};
 use tokio_util::sync::CancellationToken;
 
-use crate::executor::config::{HostUpdateStyle, Lookups, Policy};
+use crate::executor::adapters::host_reads::BatchedReads;
+use crate::executor::config::{HostReads, HostUpdateStyle, Lookups, Policy};
 use crate::executor::ports::{
     BuildIds, CloudUser, CloudUserSpec, ForemanHost, ForemanPort, HostSettings, PortError,
 };
@@ -32,7 +35,12 @@ pub struct ForemanAdapter {
     requests: RetryPolicy,
     lookups: Lookups,
     host_update: HostUpdateStyle,
+    /// Batched host reads (none: one request per host).
+    host_reads: Option<Arc<BatchedReads>>,
 }
+
+/// How long a batch of host reads gathers names, in real time at time scale 1.
+const HOST_READ_WINDOW: Duration = Duration::from_millis(50);
 
 fn port_error(e: &foreman_client::Error) -> PortError {
     if e.is_retryable() {
@@ -61,6 +69,7 @@ impl ForemanAdapter {
             },
             lookups: Lookups::default(),
             host_update: HostUpdateStyle::default(),
+            host_reads: Some(Arc::new(BatchedReads::new(HOST_READ_WINDOW))),
         }
     }
 
@@ -69,6 +78,12 @@ impl ForemanAdapter {
     pub fn with_policy(mut self, policy: &Policy) -> Self {
         self.lookups = policy.lookups;
         self.host_update = policy.host_update;
+        self.host_reads = match policy.host_reads {
+            HostReads::Batched => self
+                .host_reads
+                .or_else(|| Some(Arc::new(BatchedReads::new(HOST_READ_WINDOW)))),
+            HostReads::PerHost => None,
+        };
         self
     }
 
@@ -76,7 +91,64 @@ impl ForemanAdapter {
     #[must_use]
     pub fn with_time_scale(mut self, time_scale: f64) -> Self {
         self.requests = self.requests.scaled(time_scale);
+        if let Some(reads) = &self.host_reads {
+            let window = crate::time::scale_duration(reads.window(), time_scale);
+            self.host_reads = Some(Arc::new(BatchedReads::new(window)));
+        }
         self
+    }
+
+    /// One host by name, with its parameters; `None` when Foreman has no such host (or does
+    /// not show it to the API user).
+    async fn show_host(&self, name: &HostName) -> Result<Option<Host>, PortError> {
+        let c = &self.client;
+        self.call(Idempotency::Read, |_| async move {
+            match c.hosts().show(name.as_str()).send().await {
+                Ok(host) => Ok(Some(host)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
+    /// The hosts of `names` Foreman shows, with their parameters, in one search.
+    async fn search_hosts(&self, names: &[String]) -> Result<HashMap<String, Host>, PortError> {
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let search = Search::one_of("name", &names).map_err(|e| port_error(&e))?;
+        let c = &self.client;
+        let hosts = self
+            .call(Idempotency::Read, |_| {
+                c.hosts()
+                    .list_with_parameters()
+                    .search_for(search.clone())
+                    .per_page(PerPage::All)
+                    .all()
+            })
+            .await?;
+        Ok(hosts.into_iter().map(|h| (h.name.clone(), h)).collect())
+    }
+
+    /// One host read as part of the open batch (sent by whoever opened it, after the window).
+    async fn batched_host(
+        &self,
+        reads: &Arc<BatchedReads>,
+        name: &HostName,
+    ) -> Result<Option<Host>, PortError> {
+        let joined = reads.join(name.as_str());
+        if let Some(batch) = joined.opened.clone() {
+            let (adapter, reads) = (self.clone(), reads.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(reads.window()).await;
+                let names = reads.take(&batch);
+                batch.answer(adapter.search_hosts(&names).await);
+            });
+        }
+        match joined.host(name.as_str()).await? {
+            Some(host) => Ok(Some(host)),
+            // not in the search's answer (a name spelled differently): ask for it alone
+            None => self.show_host(name).await,
+        }
     }
 
     /// Runs one request, retrying it while `idempotency` allows.
@@ -279,16 +351,12 @@ impl ForemanPort for ForemanAdapter {
     }
 
     async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError> {
-        let c = &self.client;
-        let found = self
-            .call(Idempotency::Read, |_| async move {
-                match c.hosts().show(name.as_str()).send().await {
-                    Ok(host) => Ok(Some(host)),
-                    Err(e) if e.is_not_found() => Ok(None),
-                    Err(e) => Err(e),
-                }
-            })
-            .await?;
+        let found = match &self.host_reads {
+            Some(reads) if Search::one_of("name", &[name.as_str()]).is_ok() => {
+                self.batched_host(reads, name).await?
+            }
+            _ => self.show_host(name).await?,
+        };
         let Some(host) = found else {
             return Err(PortError::fatal(format!(
                 "host {name} is not in Foreman (or not visible to the API user)"

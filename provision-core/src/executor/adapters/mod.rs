@@ -2,6 +2,7 @@
 //! [`RedfishFleet`] (`redfish-client`) and [`InterfacesBootOrders`] (Badfish interfaces YAML).
 
 mod foreman;
+mod host_reads;
 mod redfish;
 
 pub use foreman::ForemanAdapter;

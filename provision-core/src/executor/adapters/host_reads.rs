@@ -1,0 +1,166 @@
+//! Host reads of many hosts' Foreman steps coalesced into one search: the hosts asked for within
+//! a short window go out as `GET /api/hosts?search=name ^ (...)&include[]=parameters`, one
+//! request where each would have sent its own `GET /api/hosts/:id`. Each read is still fresh:
+//! it is sent after the host asked, never served from an earlier answer.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use foreman_client::hosts::Host;
+use tokio::sync::watch;
+
+use crate::executor::ports::PortError;
+
+/// Hosts at most in one search (keeps the URL well under common limits).
+const MAX_BATCH: usize = 50;
+
+/// What one batch's search gave: the hosts found, by name.
+type Answer = Arc<Result<HashMap<String, Host>, PortError>>;
+
+/// The open batch, if any, and how long a batch gathers names.
+#[derive(Debug)]
+pub(super) struct BatchedReads {
+    window: Duration,
+    open: Mutex<Option<Arc<Batch>>>,
+}
+
+/// Names gathered for one search, and its answer once it came.
+#[derive(Debug)]
+pub(super) struct Batch {
+    names: Mutex<Vec<String>>,
+    answer: watch::Sender<Option<Answer>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// A place in a batch: what [`BatchedReads::join`] gives.
+pub(super) struct Joined {
+    /// The batch to send, when this caller opened it (it sends it after the window).
+    pub(super) opened: Option<Arc<Batch>>,
+    answer: watch::Receiver<Option<Answer>>,
+}
+
+impl Joined {
+    /// The host as the batch's search found it (`None`: not in the answer).
+    pub(super) async fn host(mut self, name: &str) -> Result<Option<Host>, PortError> {
+        let answer = self
+            .answer
+            .wait_for(Option::is_some)
+            .await
+            .map_err(|_| PortError::retryable("the batched host read was dropped"))?
+            .clone()
+            .ok_or_else(|| PortError::retryable("the batched host read gave no answer"))?;
+        match &*answer {
+            Ok(hosts) => Ok(hosts.get(name).cloned()),
+            Err(e) => Err(e.clone()),
+        }
+    }
+}
+
+impl BatchedReads {
+    /// Batches gathering names for `window` each.
+    pub(super) fn new(window: Duration) -> Self {
+        Self {
+            window,
+            open: Mutex::new(None),
+        }
+    }
+
+    /// The window.
+    pub(super) fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Puts `name` in the open batch, or opens one (then the caller must send it: see
+    /// [`BatchedReads::take`]).
+    pub(super) fn join(&self, name: &str) -> Joined {
+        let mut open = lock(&self.open);
+        let (batch, opened) = match open.as_ref() {
+            Some(batch) if lock(&batch.names).len() < MAX_BATCH => (batch.clone(), None),
+            _ => {
+                let batch = Arc::new(Batch {
+                    names: Mutex::new(Vec::new()),
+                    answer: watch::Sender::new(None),
+                });
+                *open = Some(batch.clone());
+                (batch.clone(), Some(batch))
+            }
+        };
+        lock(&batch.names).push(name.to_owned());
+        Joined {
+            opened,
+            answer: batch.answer.subscribe(),
+        }
+    }
+
+    /// Closes `batch` to new names and gives the names gathered (after the window).
+    pub(super) fn take(&self, batch: &Arc<Batch>) -> Vec<String> {
+        let mut open = lock(&self.open);
+        if open.as_ref().is_some_and(|b| Arc::ptr_eq(b, batch)) {
+            *open = None;
+        }
+        drop(open);
+        let mut names = std::mem::take(&mut *lock(&batch.names));
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+impl Batch {
+    /// Hands the search's answer to everyone in the batch.
+    pub(super) fn answer(&self, answer: Result<HashMap<String, Host>, PortError>) {
+        self.answer.send_replace(Some(Arc::new(answer)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn host(name: &str) -> Host {
+        serde_json::from_value(serde_json::json!({"id": 1, "name": name})).unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_batch_per_window_and_a_full_one_makes_room() {
+        let reads = BatchedReads::new(Duration::from_millis(50));
+        let first = reads.join("a");
+        let batch = first.opened.clone().unwrap();
+        let second = reads.join("b");
+        assert!(second.opened.is_none(), "b joins a's batch");
+        let again = reads.join("a");
+        assert_eq!(reads.take(&batch), ["a", "b"]);
+        // closed: the next name opens a new batch
+        let later = reads.join("c");
+        assert!(later.opened.is_some());
+        batch.answer(Ok([("a".to_owned(), host("a"))].into_iter().collect()));
+        assert_eq!(first.host("a").await.unwrap().unwrap().name, "a");
+        assert!(second.host("b").await.unwrap().is_none());
+        assert!(again.host("a").await.unwrap().is_some());
+        // a full batch makes the next caller open another
+        let reads = BatchedReads::new(Duration::from_millis(50));
+        let opened: usize = (0..=MAX_BATCH)
+            .map(|i| reads.join(&format!("h{i}")).opened.is_some())
+            .filter(|o| *o)
+            .count();
+        assert_eq!(opened, 2);
+    }
+
+    #[tokio::test]
+    async fn a_failed_search_fails_every_read_of_its_batch() {
+        let reads = BatchedReads::new(Duration::from_millis(50));
+        let a = reads.join("a");
+        let b = reads.join("b");
+        let batch = a.opened.clone().unwrap();
+        reads.take(&batch);
+        batch.answer(Err(PortError::retryable("503")));
+        assert!(a.host("a").await.unwrap_err().is_retryable());
+        assert!(b.host("b").await.unwrap_err().is_retryable());
+    }
+}
