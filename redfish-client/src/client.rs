@@ -47,7 +47,10 @@ pub(crate) struct Shared {
 
 #[derive(Default)]
 struct Registry {
-    handles: Vec<Weak<BmcInner>>,
+    /// The handles by BMC authority (`host:port`), so finding one is not a walk of the fleet.
+    handles: HashMap<String, Vec<Weak<BmcInner>>>,
+    /// Handles made since dead ones were last swept from every BMC's list.
+    made_since_sweep: usize,
     session_slots: HashMap<String, Arc<Semaphore>>,
 }
 
@@ -87,14 +90,16 @@ impl RedfishClient {
     /// so the same session) is returned while one is alive for this address and user.
     pub fn bmc(&self, address: BmcAddress, credentials: Credentials) -> Bmc {
         let mut registry = self.lock_registry();
-        registry.handles.retain(|w| w.strong_count() > 0);
-        for weak in &registry.handles {
-            if let Some(inner) = weak.upgrade()
-                && inner.address == address
-                && inner.credentials.username == credentials.username
-                && inner.credentials.password == credentials.password
-            {
-                return Bmc { inner };
+        if let Some(same_bmc) = registry.handles.get_mut(address.authority()) {
+            same_bmc.retain(|w| w.strong_count() > 0);
+            for weak in same_bmc.iter() {
+                if let Some(inner) = weak.upgrade()
+                    && inner.address == address
+                    && inner.credentials.username == credentials.username
+                    && inner.credentials.password == credentials.password
+                {
+                    return Bmc { inner };
+                }
             }
         }
         let slots = registry
@@ -127,7 +132,19 @@ impl RedfishClient {
             bios_registry: OnceCell::new(),
             in_flight: AtomicUsize::new(0),
         });
-        registry.handles.push(Arc::downgrade(&inner));
+        registry
+            .handles
+            .entry(inner.name.clone())
+            .or_default()
+            .push(Arc::downgrade(&inner));
+        registry.made_since_sweep += 1;
+        if registry.made_since_sweep >= 1024 {
+            registry.made_since_sweep = 0;
+            registry.handles.retain(|_, same_bmc| {
+                same_bmc.retain(|w| w.strong_count() > 0);
+                !same_bmc.is_empty()
+            });
+        }
         Bmc { inner }
     }
 
@@ -139,7 +156,8 @@ impl RedfishClient {
             let registry = self.lock_registry();
             registry
                 .handles
-                .iter()
+                .values()
+                .flatten()
                 .filter_map(Weak::upgrade)
                 .map(|inner| Bmc { inner })
                 .collect()
@@ -162,6 +180,7 @@ impl RedfishClient {
         let registry = self.lock_registry();
         registry
             .handles
+            .get(bmc.inner.name.as_str())?
             .iter()
             .filter_map(Weak::upgrade)
             .find(|inner| {
@@ -179,7 +198,8 @@ impl RedfishClient {
         let registry = self.lock_registry();
         registry
             .handles
-            .iter()
+            .values()
+            .flatten()
             .filter_map(Weak::upgrade)
             .filter(|inner| inner.has_session())
             .count()
