@@ -948,8 +948,9 @@ fn markdown(command: &str, report: &str, rows: &[Row], load_before: &str) -> Str
         "## `quads oob` against Badfish: `cargo xtask bench`\n\n\
          Latest numbers of `cargo xtask bench` (see `xtask/src/bench.rs`). Badfish 1.8.2 from \
          PyPI (the venv of `cargo xtask peers`) and `quads oob` built in release run one after \
-         the other, alternating which goes first, each against a fresh in-process lab with the \
-         same seed (same fleet, same initial state), `--host-list` of every BMC, `--insecure` \
+         the other, alternating which goes first, each against a fresh in-process lab (built \
+         in release: the bench always runs from a release build of xtask) with the same seed \
+         (same fleet, same initial state), `--host-list` of every BMC, `--insecure` \
          for both. Wall time is from spawn to exit; CPU time (user+sys) from \
          `/proc/<pid>/stat` of the exited, not yet reaped process; peak RSS is its `VmHWM`; \
          requests and sessions come from the lab's per-host counters; the lab check verifies \

@@ -58,8 +58,14 @@ fn main() -> anyhow::Result<()> {
         Task::Ci { slow } => ci::run_ci(&root, slow),
         Task::Demo { hosts, time_scale } => demo::run_demo(&root, hosts, time_scale),
         Task::Conformance => conformance::run(&root),
-        Task::Bench(args) => bench::run_bench(&root, &args),
-        Task::Simulate(args) => simulate::run_simulate(&root, &args),
+        Task::Bench(args) => {
+            util::rerun_in_release(&root).unwrap_or_else(|| bench::run_bench(&root, &args))
+        }
+        // `--debug` keeps everything in the debug build (CI's quick simulation)
+        Task::Simulate(args) if args.debug => simulate::run_simulate(&root, &args),
+        Task::Simulate(args) => {
+            util::rerun_in_release(&root).unwrap_or_else(|| simulate::run_simulate(&root, &args))
+        }
         Task::Peers => {
             peers::ensure(&root).map(|venv| println!("peers ready in {}", venv.display()))
         }

@@ -49,3 +49,18 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub fn target_dir(root: &Path) -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
+
+/// In a debug build, runs this same `cargo xtask` command again from a release build of xtask
+/// and gives its outcome; `None` when this already is a release build. For the chores that
+/// measure: an in-process lab built without optimisations would spend the CPU the measured
+/// tools need and narrow every ratio.
+pub fn rerun_in_release(root: &Path) -> Option<anyhow::Result<()>> {
+    if !cfg!(debug_assertions) {
+        return None;
+    }
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut argv = vec!["run", "--quiet", "--release", "--package", "xtask", "--"];
+    argv.extend(args.iter().map(String::as_str));
+    eprintln!("(measuring chore: running it from a release build of xtask)");
+    Some(run(root, "cargo", &argv))
+}
