@@ -104,10 +104,24 @@ impl Handler<'_, '_, '_> {
             }
             None => None,
         };
-        let visible: Vec<&Host> = self
-            .db
-            .hosts
-            .iter()
+        // A search by names (`name = a`, `name ^ (a,b)`) can only match those hosts: start from
+        // them instead of the whole fleet (the search itself still decides).
+        let named: Option<Vec<&Host>> = self
+            .request
+            .query_param("search")
+            .and_then(searched_names)
+            .map(|names| {
+                let mut indices: Vec<usize> =
+                    names.iter().filter_map(|n| self.db.find_host(n)).collect();
+                indices.sort_unstable();
+                indices.dedup();
+                indices.into_iter().map(|i| &self.db.hosts[i]).collect()
+            });
+        let candidates: Box<dyn Iterator<Item = &Host>> = match named {
+            Some(hosts) => Box::new(hosts.into_iter()),
+            None => Box::new(self.db.hosts.iter()),
+        };
+        let visible: Vec<&Host> = candidates
             .filter(|h| group_id.is_none() || h.hostgroup_id == group_id)
             .filter(|h| scope.allows(*h, &ctx))
             .collect();
@@ -756,9 +770,46 @@ fn casts(value: &str, parameter_type: &str) -> bool {
     }
 }
 
+/// The host names a search is limited to, when it is nothing but `name = x` or `name ^ (x,y)`
+/// with plain names (anything else: `None`, every host is a candidate).
+fn searched_names(search: &str) -> Option<Vec<&str>> {
+    let rest = search.trim().strip_prefix("name")?.trim_start();
+    let names: Vec<&str> = if let Some(list) = rest.strip_prefix('^') {
+        let list = list.trim().strip_prefix('(')?.strip_suffix(')')?;
+        list.split(',').map(str::trim).collect()
+    } else {
+        vec![rest.strip_prefix('=')?.trim().trim_matches('"')]
+    };
+    let plain = |n: &&str| {
+        !n.is_empty()
+            && n.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    };
+    names.iter().all(plain).then_some(names)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_pure_name_searches_narrow_the_candidates() {
+        assert_eq!(
+            searched_names("name ^ (a.lab, b-1.lab)"),
+            Some(vec!["a.lab", "b-1.lab"])
+        );
+        assert_eq!(searched_names(r#"name = "a.lab""#), Some(vec!["a.lab"]));
+        for wider in [
+            "name ~ a",
+            "name = a and build = true",
+            "name ^ (a,b) or id ^ (5)",
+            "build = true",
+            "name ^ (a, b c)",
+            "hostname = a",
+        ] {
+            assert_eq!(searched_names(wider), None, "{wider}");
+        }
+    }
 
     #[test]
     fn parameter_values_cast_by_type() {
