@@ -207,22 +207,23 @@ fn append(conn: &mut Connection, e: &NewEntry) -> Result<EntryId, StoreError> {
         return Err(StoreError::Invalid("attempts count from 1".to_owned()));
     }
     let (host, cloud) = subject_columns(&e.at.subject);
-    conn.execute(
+    // the hot statement of a run (two per step): parsed once per connection, then cached
+    conn.prepare_cached(
         "INSERT INTO journal (run, host, cloud, step, phase, attempt, outcome, error, details, \
          recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![
-            e.at.run.0,
-            host,
-            cloud,
-            e.at.step.to_word(),
-            e.phase.as_str(),
-            e.at.attempt,
-            e.outcome.map(StepOutcome::as_str),
-            e.error,
-            e.details.to_json()?,
-            e.recorded_at.to_string(),
-        ],
-    )?;
+    )?
+    .execute(params![
+        e.at.run.0,
+        host,
+        cloud,
+        e.at.step.to_word(),
+        e.phase.as_str(),
+        e.at.attempt,
+        e.outcome.map(StepOutcome::as_str),
+        e.error,
+        e.details.to_json()?,
+        e.recorded_at.to_string(),
+    ])?;
     Ok(EntryId(conn.last_insert_rowid()))
 }
 
