@@ -90,15 +90,23 @@ impl RedfishClient {
     /// so the same session) is returned while one is alive for this address and user.
     pub fn bmc(&self, address: BmcAddress, credentials: Credentials) -> Bmc {
         let mut registry = self.lock_registry();
+        // The service root is read without credentials: another user's handle on the same BMC
+        // may already know it.
+        let mut known_root = None;
         if let Some(same_bmc) = registry.handles.get_mut(address.authority()) {
             same_bmc.retain(|w| w.strong_count() > 0);
             for weak in same_bmc.iter() {
-                if let Some(inner) = weak.upgrade()
-                    && inner.address == address
+                let Some(inner) = weak.upgrade() else {
+                    continue;
+                };
+                if inner.address == address
                     && inner.credentials.username == credentials.username
                     && inner.credentials.password == credentials.password
                 {
                     return Bmc { inner };
+                }
+                if inner.address == address {
+                    known_root = known_root.or_else(|| inner.root.get().cloned());
                 }
             }
         }
@@ -120,7 +128,7 @@ impl RedfishClient {
             login_lock: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
             slots,
-            root: OnceCell::new(),
+            root: OnceCell::new_with(known_root),
             system: OnceCell::new(),
             manager: OnceCell::new(),
             chassis: OnceCell::new(),

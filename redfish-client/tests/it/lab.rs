@@ -568,6 +568,17 @@ async fn a_tenant_account_is_set_verified_and_then_accepted_by_the_bmc() {
         assert!(matches!(e, Error::Auth { .. }), "{e}");
         assert!(!e.to_string().contains("tenant-pw"), "{e}");
         bmc.logout().await.unwrap();
+        // Five handles of three users on this BMC, one read of its (credential-free) root.
+        let roots = rig
+            .lab
+            .log()
+            .iter()
+            .filter(|e| {
+                e.host.as_deref() == Some(rig.hosts[i].name.as_str())
+                    && e.endpoint == "GET /redfish/v1"
+            })
+            .count();
+        assert_eq!(roots, 1, "{flavor:?}");
     }
     rig.assert_all_logged_out();
 }
