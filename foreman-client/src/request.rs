@@ -278,27 +278,33 @@ impl Search {
     /// assert_eq!(s.as_str(), "name ^ (a.example.com,b.example.com)");
     /// assert!(Search::one_of("name", &["a b"]).is_err());
     /// assert!(Search::one_of("name", &[]).is_err());
+    /// assert!(Search::listable("a.example.com") && !Search::listable("a,b"));
     /// ```
     ///
     /// # Errors
     /// [`Error::InvalidInput`] for no values or a value that is not a plain word.
     pub fn one_of(field: &str, values: &[&str]) -> Result<Self, Error> {
-        let plain = |v: &str| {
-            !v.is_empty()
-                && v.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '@'))
-        };
         if values.is_empty() {
             return Err(Error::InvalidInput {
                 reason: format!("a search for any {field} of none"),
             });
         }
-        if let Some(bad) = values.iter().find(|v| !plain(v)) {
+        if let Some(bad) = values.iter().find(|v| !Self::listable(v)) {
             return Err(Error::InvalidInput {
                 reason: format!("cannot search for the {field} {bad:?} in a list"),
             });
         }
         Ok(Self(format!("{field} ^ ({})", values.join(","))))
+    }
+
+    /// Whether `value` can stand in a [`Search::one_of`] list: a plain word of letters, digits,
+    /// `.`, `-`, `_`, `:` or `@`.
+    #[must_use]
+    pub fn listable(value: &str) -> bool {
+        !value.is_empty()
+            && value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '@'))
     }
 
     /// Both conditions.

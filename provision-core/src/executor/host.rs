@@ -568,11 +568,10 @@ impl HostRun {
             build,
             owner_user: owner,
         };
-        let ticket = assignment.ticket.as_str();
         let cloud = self.job.to.to_string();
         let parameters = [
             ("quads_cloud", cloud.as_str()),
-            ("quads_ticket", ticket),
+            ("quads_ticket", assignment.ticket.as_str()),
             ("quads_owner", assignment.owner.as_str()),
         ];
         let host = foreman.host(&self.job.host.name).await?;

@@ -103,11 +103,7 @@ impl ForemanAdapter {
     async fn show_host(&self, name: &HostName) -> Result<Option<Host>, PortError> {
         let c = &self.client;
         self.call(Idempotency::Read, |_| async move {
-            match c.hosts().show(name.as_str()).send().await {
-                Ok(host) => Ok(Some(host)),
-                Err(e) if e.is_not_found() => Ok(None),
-                Err(e) => Err(e),
-            }
+            unless_not_found(c.hosts().show(name.as_str()).send().await)
         })
         .await
     }
@@ -352,7 +348,7 @@ impl ForemanPort for ForemanAdapter {
 
     async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError> {
         let found = match &self.host_reads {
-            Some(reads) if Search::one_of("name", &[name.as_str()]).is_ok() => {
+            Some(reads) if Search::listable(name.as_str()) => {
                 self.batched_host(reads, name).await?
             }
             _ => self.show_host(name).await?,
@@ -443,11 +439,7 @@ impl ForemanPort for ForemanAdapter {
             let update = &update;
             let answer = self
                 .call(Idempotency::IdempotentWrite, |_| async move {
-                    match c.hosts().update(id, update.clone()).send().await {
-                        Ok(host) => Ok(Some(host)),
-                        Err(e) if e.is_not_found() => Ok(None),
-                        Err(e) => Err(e),
-                    }
+                    unless_not_found(c.hosts().update(id, update.clone()).send().await)
                 })
                 .await?;
             // a parameter (or the host) removed since the read: read again and retry
@@ -502,6 +494,17 @@ impl ForemanPort for ForemanAdapter {
             })
             .await?;
         Ok(hosts.into_iter().map(|h| h.name).collect())
+    }
+}
+
+/// `None` for Foreman's 404: the object is not there (or hidden from the API user).
+fn unless_not_found<T>(
+    answer: Result<T, foreman_client::Error>,
+) -> Result<Option<T>, foreman_client::Error> {
+    match answer {
+        Ok(found) => Ok(Some(found)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
