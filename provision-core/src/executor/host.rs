@@ -83,6 +83,8 @@ struct HostRun {
     bmc: Mutex<Option<Arc<dyn BmcPort>>>,
     /// The last power phase journaled by the network-boot step (`off`, `on`).
     boot_phase: Mutex<Option<String>>,
+    /// An earlier run journaled the intent of the BMC account step but not its end.
+    account_intent_open: Mutex<bool>,
     build_start: Mutex<Option<Timestamp>>,
     build_end: Mutex<Option<Timestamp>>,
     boot_order_pending: Mutex<bool>,
@@ -133,6 +135,7 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
         kind,
         bmc: Mutex::new(None),
         boot_phase: Mutex::new(None),
+        account_intent_open: Mutex::new(false),
         build_start: Mutex::new(None),
         build_end: Mutex::new(None),
         boot_order_pending: Mutex::new(false),
@@ -344,6 +347,9 @@ impl HostRun {
         if *step == Step::InstallWait {
             return self.install_wait().await;
         }
+        if *step == Step::BmcAccount {
+            *lock(&self.account_intent_open) = prior.open_intent.is_some();
+        }
         if *step == Step::NetworkBoot {
             *lock(&self.boot_phase) = prior
                 .open_intent
@@ -476,7 +482,10 @@ impl HostRun {
         let user = &self.shared.config.tenant_bmc_user;
         let password = self.password()?;
         let details = self.details().with("user", user.as_str());
-        if bmc.login_works(user, &password).await? {
+        // Only a step an earlier run left open may have set the password already: there a
+        // login tells. Elsewhere the probe would fail, cost a request and count as a failed
+        // login on the BMC (lockout policies); setting the account is idempotent anyway.
+        if *lock(&self.account_intent_open) && bmc.login_works(user, &password).await? {
             return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
         }
         self.intent(&Step::BmcAccount, attempt, details.clone())
@@ -498,7 +507,12 @@ impl HostRun {
             .map_err(PortError::fatal)?;
         let bmc = self.bmc()?;
         let details = self.details().with("wanted", wanted.join(","));
-        if head_matches(&bmc.boot_order().await?, &wanted) {
+        // No read first: setting the order reads it and changes nothing when its head already
+        // is `wanted` (the intent is journaled either way, before anything can change).
+        self.intent(&Step::BootOrder, attempt, details.clone())
+            .await?;
+        let change = bmc.set_boot_order(&wanted, cancel).await?;
+        if change == BootOrderChange::Unchanged {
             *lock(&self.boot_order_pending) = false;
             return Ok(self.done(
                 StepOutcome::AlreadyDone,
@@ -506,9 +520,6 @@ impl HostRun {
                 details.with("change", "unchanged"),
             ));
         }
-        self.intent(&Step::BootOrder, attempt, details.clone())
-            .await?;
-        let change = bmc.set_boot_order(&wanted, cancel).await?;
         if let Some(pause) = self.shared.config.policy.boot_order_sleep {
             // the QUADS 2019 preset: a blind sleep after the change
             tokio::select! {
@@ -614,39 +625,37 @@ impl HostRun {
         cancel: &CancellationToken,
     ) -> Result<Done, PortError> {
         let bmc = self.bmc()?;
-        let power = bmc.power().await?;
         let phase = lock(&self.boot_phase).clone();
         let details = self.details();
         let at = self.shared.clock.now();
-        let before = match &power {
-            Power::On => "on".to_owned(),
-            Power::Off => "off".to_owned(),
-            Power::Other(s) => s.clone(),
+        let before = if let Some(phase) = phase.as_deref() {
+            // An earlier attempt or run journaled a phase: the power state tells how far it got.
+            let power = bmc.power().await?;
+            match (phase, &power) {
+                // The power-on was journaled and the host is on: the cycle happened.
+                ("on", Power::On) => {
+                    *lock(&self.build_start) = Some(at);
+                    return Ok(self.done(
+                        StepOutcome::AlreadyDone,
+                        attempt,
+                        details.with("resumed", "true").with("at", at.to_string()),
+                    ));
+                }
+                ("on", _) | (_, Power::Off) => {}
+                _ => {
+                    self.power_off_for_boot(&bmc, attempt, &details, cancel)
+                        .await?;
+                }
+            }
+            // the override set before the interruption may be gone: set (or find) it again
+            bmc.pxe_once().await?;
+            power
+        } else {
+            // Fresh: the override is set and verified just before the power-off (which sends
+            // nothing to a host already off); nothing clears it until the next boot.
+            self.power_off_for_boot(&bmc, attempt, &details, cancel)
+                .await?
         };
-        match (phase.as_deref(), &power) {
-            // The power-on was journaled and the host is on: the cycle happened.
-            (Some("on"), Power::On) => {
-                *lock(&self.build_start) = Some(at);
-                return Ok(self.done(
-                    StepOutcome::AlreadyDone,
-                    attempt,
-                    details.with("resumed", "true").with("at", at.to_string()),
-                ));
-            }
-            (Some("on"), _) | (_, Power::Off) => {}
-            _ => {
-                bmc.pxe_once().await?;
-                self.intent(
-                    &Step::NetworkBoot,
-                    attempt,
-                    details.clone().with("phase", "off"),
-                )
-                .await?;
-                *lock(&self.boot_phase) = Some("off".to_owned());
-                bmc.force_off(cancel).await?;
-            }
-        }
-        bmc.pxe_once().await?;
         self.intent(
             &Step::NetworkBoot,
             attempt,
@@ -655,11 +664,14 @@ impl HostRun {
         .await?;
         *lock(&self.boot_phase) = Some("on".to_owned());
         self.shared.limits.power_on().await;
+        // verified: the power-on returns once the BMC reads `On`
         bmc.power_on(cancel).await?;
-        if bmc.power().await? != Power::On {
-            return Err(PortError::retryable("the host is not on after powering on"));
-        }
         *lock(&self.build_start) = Some(at);
+        let before = match before {
+            Power::On => "on".to_owned(),
+            Power::Off => "off".to_owned(),
+            Power::Other(s) => s,
+        };
         Ok(self.done(
             StepOutcome::Verified,
             attempt,
@@ -667,6 +679,26 @@ impl HostRun {
                 .with("power_before", before)
                 .with("at", at.to_string()),
         ))
+    }
+
+    /// The network boot's first half: the one-time PXE override, then power off (journaled
+    /// as phase `off` before). Returns the power state found before the power-off.
+    async fn power_off_for_boot(
+        &self,
+        bmc: &Arc<dyn BmcPort>,
+        attempt: u32,
+        details: &Details,
+        cancel: &CancellationToken,
+    ) -> Result<Power, PortError> {
+        bmc.pxe_once().await?;
+        self.intent(
+            &Step::NetworkBoot,
+            attempt,
+            details.clone().with("phase", "off"),
+        )
+        .await?;
+        *lock(&self.boot_phase) = Some("off".to_owned());
+        bmc.force_off(cancel).await
     }
 
     async fn install_wait(&self) -> Result<Done, Stop> {
@@ -777,12 +809,8 @@ impl HostRun {
         }
         self.intent(&Step::PowerOff, attempt, details.clone())
             .await?;
+        // verified: the power-off returns once the BMC reads `Off`
         bmc.force_off(cancel).await?;
-        if bmc.power().await? != Power::Off {
-            return Err(PortError::retryable(
-                "the host is not off after powering off",
-            ));
-        }
         Ok(self.done(StepOutcome::Verified, attempt, details))
     }
 

@@ -222,9 +222,10 @@ pub trait BmcPort: Send + Sync + fmt::Debug {
     async fn pxe_once(&self) -> Result<(), PortError>;
     /// The power state now.
     async fn power(&self) -> Result<Power, PortError>;
-    /// Forces power off and waits for `Off`.
-    async fn force_off(&self, cancel: &CancellationToken) -> Result<(), PortError>;
-    /// Powers on and waits for `On`.
+    /// Forces power off (nothing is sent when it is off) and waits until the BMC reads `Off`;
+    /// returns the state found before.
+    async fn force_off(&self, cancel: &CancellationToken) -> Result<Power, PortError>;
+    /// Powers on and waits until the BMC reads `On`.
     async fn power_on(&self, cancel: &CancellationToken) -> Result<(), PortError>;
     /// Logs the session out (best effort).
     async fn close(&self);

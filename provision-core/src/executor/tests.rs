@@ -13,18 +13,23 @@ use async_trait::async_trait;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::cloud::tenant_password;
+use super::ports::Ledger;
 use super::ports::{
     BmcFleet, BmcPort, BootOrderChange, BootOrders, BuildIds, CloudUser, CloudUserSpec,
     ForemanHost, ForemanPort, HostSettings, PortError, Power,
 };
 use super::progress::RunProgress;
 use super::report::HostStatus;
+use super::resume::TO;
 use super::run::{Execution, MoveJob, Ports, execute};
 use super::{ExecutorConfig, MemoryLedger, RunReport};
 use crate::config::Secret;
+use crate::journal::{Details, StepAttempt};
 use crate::limits::{Limits, RateConfig};
 use crate::model::{
-    AssignmentSpec, BootType, CloudName, Host, HostName, HostState, RunId, StepOutcome, Wipe,
+    AssignmentSpec, BootType, CloudName, Host, HostName, HostState, RunId, Step, StepOutcome,
+    Subject, Wipe,
 };
 use crate::retry::{Jitter, RetryPolicy};
 use crate::shutdown::Shutdown;
@@ -55,6 +60,8 @@ struct Lab {
     users: Mutex<BTreeMap<String, u64>>,
     user_ensures: AtomicU64,
     polls: AtomicU64,
+    /// Logins tried by `login_works`, per host.
+    login_probes: Mutex<BTreeMap<String, u32>>,
     host_writes_in_flight: Mutex<HashMap<u64, u32>>,
     overlapping_writes: AtomicU64,
     install: Duration,
@@ -88,6 +95,7 @@ impl Lab {
             machines: Mutex::new(machines),
             hosts: Mutex::new(hosts),
             users: Mutex::new(BTreeMap::new()),
+            login_probes: Mutex::new(BTreeMap::new()),
             user_ensures: AtomicU64::new(0),
             polls: AtomicU64::new(0),
             host_writes_in_flight: Mutex::new(HashMap::new()),
@@ -251,6 +259,13 @@ impl BmcPort for FakeBmc {
 
     async fn login_works(&self, user: &str, password: &Secret) -> Result<bool, PortError> {
         tokio::time::sleep(self.lab.latency).await;
+        *self
+            .lab
+            .login_probes
+            .lock()
+            .unwrap()
+            .entry(self.host.clone())
+            .or_default() += 1;
         let want = format!("{user}:{}", password.expose());
         self.lab
             .machine(&self.host, |m| m.account.as_deref() == Some(want.as_str()))
@@ -279,6 +294,9 @@ impl BmcPort for FakeBmc {
     ) -> Result<BootOrderChange, PortError> {
         tokio::time::sleep(self.lab.latency * 3).await;
         self.lab.machine(&self.host, |m| {
+            if m.order.starts_with(devices) {
+                return BootOrderChange::Unchanged;
+            }
             m.pending_order = Some(devices.to_vec());
             BootOrderChange::Pending {
                 job: Some("JID_1".into()),
@@ -302,14 +320,18 @@ impl BmcPort for FakeBmc {
         )
     }
 
-    async fn force_off(&self, _cancel: &CancellationToken) -> Result<(), PortError> {
+    async fn force_off(&self, _cancel: &CancellationToken) -> Result<Power, PortError> {
         tokio::time::sleep(self.lab.latency * 10).await;
         self.lab.machine(&self.host, |m| {
-            if m.power_on {
+            let before = if m.power_on {
                 m.cycles += 1;
-            }
+                Power::On
+            } else {
+                Power::Off
+            };
             m.power_on = false;
             m.installing_until = None;
+            before
         })
     }
 
@@ -699,6 +721,66 @@ async fn a_stop_interrupts_and_the_next_run_continues_without_a_second_cycle() {
         })
         .count();
     assert!(resumed > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_an_account_step_left_open_by_an_earlier_run_probes_the_login() {
+    let (rig, names) = Rig::new(3, &[]);
+    let all = jobs(&names, "RedHat 9.4");
+    // run 1 journaled the account intent of hosts 0 and 1, then stopped; host 0's password
+    // was set before the stop, host 1's was not
+    for (i, job) in all.iter().enumerate().take(2) {
+        let at = StepAttempt {
+            run: RunId(1),
+            subject: Subject::Host(job.host.name.clone()),
+            step: Step::BmcAccount,
+            attempt: 1,
+        };
+        rig.ledger
+            .intent(&at, Details::new().with(TO, job.to.as_str()))
+            .await
+            .unwrap();
+        if i == 0 {
+            let password = tenant_password("lab", job.assignment.as_ref().unwrap());
+            let account = format!(
+                "{}:{}",
+                ExecutorConfig::default().tenant_bmc_user,
+                password.expose()
+            );
+            rig.lab
+                .machine(&names[0], |m| m.account = Some(account))
+                .unwrap();
+        }
+    }
+    let report = rig
+        .run(2, config(16), all, Shutdown::new(Duration::from_secs(5)))
+        .await;
+    assert_eq!(report.counts.moved, 3, "{:?}", report.counts);
+    let probes = rig.lab.login_probes.lock().unwrap().clone();
+    assert_eq!(probes.get(&names[0]), Some(&1), "{probes:?}");
+    assert_eq!(probes.get(&names[1]), Some(&1), "{probes:?}");
+    assert_eq!(
+        probes.get(&names[2]),
+        None,
+        "a fresh host is not probed: {probes:?}"
+    );
+    assert_eq!(
+        count(
+            &rig.ledger,
+            &names[0],
+            "bmc-account",
+            StepOutcome::AlreadyDone
+        ),
+        1
+    );
+    assert_eq!(
+        count(&rig.ledger, &names[1], "bmc-account", StepOutcome::Verified),
+        1
+    );
+    assert_eq!(
+        count(&rig.ledger, &names[2], "bmc-account", StepOutcome::Verified),
+        1
+    );
 }
 
 #[tokio::test(start_paused = true)]

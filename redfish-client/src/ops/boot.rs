@@ -11,7 +11,7 @@ use crate::client::Bmc;
 use crate::error::Error;
 use crate::ops::bios::{SettingsChange, settings_path};
 use crate::ops::interfaces::InterfacesFile;
-use crate::ops::jobs::ClearJobs;
+use crate::ops::jobs::{ClearJobs, JobState};
 use crate::vendor::{BootOrderMethod, DellResource, DeviceBootMethod};
 use crate::wire;
 
@@ -204,6 +204,17 @@ fn boot_option_device(option: &wire::BootOption) -> Option<BootDevice> {
         id,
         enabled: option.boot_option_enabled.unwrap_or(true),
     })
+}
+
+/// What setting a Dell boot order does with a job already `Running` in the queue it must clear.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum RunningJobs {
+    /// Wait for it like any pending job: it may be applying settings during a POST.
+    #[default]
+    Wait,
+    /// Force-clear the queue (`JID_CLEARALL_FORCE`). For callers that know the host is not in
+    /// a POST, where a running job can only be stuck, and blocks the queue for good.
+    ForceClear,
 }
 
 /// What reading the boot order read along with it, for the write that may follow in the same
@@ -452,10 +463,26 @@ impl Bmc {
     ///
     /// # Errors
     /// [`Error::Invalid`] when none of the devices exists; request errors.
-    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn set_boot_order(
         &self,
         devices: &[String],
+        cancel: &CancellationToken,
+    ) -> Result<SettingsChange, Error> {
+        self.set_boot_order_with(devices, RunningJobs::Wait, cancel)
+            .await
+    }
+
+    /// [`Bmc::set_boot_order`], saying what to do with a Dell job found `Running` when the
+    /// queue must be cleared for the new config job. Nothing is read beyond what the change
+    /// itself needs: an order already in place costs its read only.
+    ///
+    /// # Errors
+    /// As [`Bmc::set_boot_order`].
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn set_boot_order_with(
+        &self,
+        devices: &[String],
+        running: RunningJobs,
         cancel: &CancellationToken,
     ) -> Result<SettingsChange, Error> {
         match self.quirks().await?.boot_order {
@@ -474,7 +501,7 @@ impl Bmc {
                 let Some(ordered) = ordered else {
                     return Ok(SettingsChange::Unchanged);
                 };
-                self.clear_jobs(ClearJobs::Pending, cancel).await?;
+                self.clear_queue_for_config_job(running, cancel).await?;
                 let body = json!({"Attributes": {key: ordered}});
                 self.patch(&format!("{path}/Settings"), &body).await?;
                 let bios = format!("{}/Bios/Settings", self.system_path().await?);
@@ -512,6 +539,28 @@ impl Bmc {
                 Ok(SettingsChange::Applied)
             }
         }
+    }
+
+    /// Empties the Dell job queue before a config job is created: pending jobs are deleted; a
+    /// running one is waited for or, with [`RunningJobs::ForceClear`], force-cleared.
+    async fn clear_queue_for_config_job(
+        &self,
+        running: RunningJobs,
+        cancel: &CancellationToken,
+    ) -> Result<(), Error> {
+        if running == RunningJobs::ForceClear {
+            let jobs = self.jobs().await?;
+            if jobs.iter().any(|j| j.state == JobState::Running) {
+                tracing::warn!(bmc = %self.name(), "a job is stuck running: force-clearing the job queue");
+                self.clear_jobs(ClearJobs::Force, cancel).await?;
+                return Ok(());
+            }
+            if jobs.iter().all(|j| j.state.is_finished()) {
+                return Ok(());
+            }
+        }
+        self.clear_jobs(ClearJobs::Pending, cancel).await?;
+        Ok(())
     }
 
     /// Sets the persistent boot order for `host` as a `host_type` host (`-i FILE -t TYPE`).

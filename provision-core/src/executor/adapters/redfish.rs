@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redfish_client::{
-    AccountSpec, AccountState, BmcAddress, ClearJobs, Credentials, InterfacesFile, JobState,
-    PowerState, RedfishClient, Role, SettingsChange,
+    AccountSpec, AccountState, BmcAddress, Credentials, InterfacesFile, PowerState, RedfishClient,
+    Role, RunningJobs, SettingsChange,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -109,6 +109,14 @@ struct RedfishBmc {
     bmc: redfish_client::Bmc,
 }
 
+fn power(state: PowerState) -> Power {
+    match state {
+        PowerState::On => Power::On,
+        PowerState::Off => Power::Off,
+        other => Power::Other(format!("{other:?}")),
+    }
+}
+
 fn role(name: &str) -> Role {
     match name {
         "Administrator" => Role::Administrator,
@@ -169,20 +177,11 @@ impl BmcPort for RedfishBmc {
         devices: &[String],
         cancel: &CancellationToken,
     ) -> Result<BootOrderChange, PortError> {
-        // A job stuck `Running` while the host is not in POST blocks the queue: only a forced
-        // clear removes it (BMCs without a Dell job queue answer Unsupported: nothing to do).
-        if let Ok(jobs) = self.bmc.jobs().await
-            && jobs.iter().any(|j| j.state == JobState::Running)
-        {
-            tracing::warn!(bmc = %self.name, "a job is stuck running: force-clearing the job queue");
-            self.bmc
-                .clear_jobs(ClearJobs::Force, cancel)
-                .await
-                .map_err(err)?;
-        }
+        // The step runs before the host's power cycle: a job `Running` now is not applying
+        // settings during a POST, it is stuck, and only a forced clear removes it.
         match self
             .bmc
-            .set_boot_order(devices, cancel)
+            .set_boot_order_with(devices, RunningJobs::ForceClear, cancel)
             .await
             .map_err(err)?
         {
@@ -198,16 +197,11 @@ impl BmcPort for RedfishBmc {
     }
 
     async fn power(&self) -> Result<Power, PortError> {
-        Ok(match self.bmc.power_state().await.map_err(err)? {
-            PowerState::On => Power::On,
-            PowerState::Off => Power::Off,
-            other => Power::Other(format!("{other:?}")),
-        })
+        Ok(power(self.bmc.power_state().await.map_err(err)?))
     }
 
-    async fn force_off(&self, cancel: &CancellationToken) -> Result<(), PortError> {
-        self.bmc.power_off(cancel).await.map_err(err)?;
-        Ok(())
+    async fn force_off(&self, cancel: &CancellationToken) -> Result<Power, PortError> {
+        Ok(power(self.bmc.power_off(cancel).await.map_err(err)?.before))
     }
 
     async fn power_on(&self, cancel: &CancellationToken) -> Result<(), PortError> {
