@@ -373,6 +373,50 @@ pub(crate) fn precondition_failed() -> Reply {
     )
 }
 
+/// 501 for a `$` query parameter (or an option of one) the service does not implement.
+pub(crate) fn query_parameter_unsupported(parameter: &str) -> Reply {
+    error(
+        StatusCode::NOT_IMPLEMENTED,
+        &[Message::base(
+            "QueryParameterUnsupported",
+            format!("The query parameter '{parameter}' is not supported."),
+            "Correct or remove the query parameter and resubmit the request.",
+        )
+        .args(&[parameter])],
+    )
+}
+
+/// 400 for a query parameter value that does not parse.
+pub(crate) fn query_parameter_value_format_error(value: &str, parameter: &str) -> Reply {
+    error(
+        StatusCode::BAD_REQUEST,
+        &[Message::base(
+            "QueryParameterValueFormatError",
+            format!("The value '{value}' for the parameter {parameter} has an incorrect format."),
+            "Correct the value for the query parameter in the request and resubmit the request \
+             if the operation failed.",
+        )
+        .args(&[value, parameter])],
+    )
+}
+
+/// 400 for a query parameter value beyond what the service supports (`$levels` > `MaxLevels`).
+pub(crate) fn query_parameter_out_of_range(value: &str, parameter: &str, range: &str) -> Reply {
+    error(
+        StatusCode::BAD_REQUEST,
+        &[Message::base(
+            "QueryParameterOutOfRange",
+            format!(
+                "The value '{value}' for the query parameter {parameter} is out of range {range}."
+            ),
+            "Reduce the value for the query parameter to a value that is within range, such as \
+             a start or count value that is within bounds of the number of resources in a \
+             collection or a page that is within the range of valid pages.",
+        )
+        .args(&[value, parameter, range])],
+    )
+}
+
 /// 500 without anything applied (the error fault).
 pub(crate) fn internal_error() -> Reply {
     error(

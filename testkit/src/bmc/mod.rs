@@ -7,8 +7,10 @@
 //! 3. the per-request fault draw (500, connection reset, iDRAC "not ready" on Dell writes);
 //! 4. authentication (session token or Basic; the service root, `$metadata`, `odata` and the
 //!    login are public) and the role's privileges;
-//! 5. the flavour's route, applied to the lab state under its lock (machines advanced first);
-//! 6. the lab model's service time (slow BMCs multiply it), holding the admission;
+//! 5. the flavour's route, applied to the lab state under its lock (machines advanced first),
+//!    and the `$expand` a GET asks for where the flavour serves it;
+//! 6. the lab model's service time (slow BMCs multiply it; each expanded resource adds a share
+//!    of a GET's), holding the admission;
 //! 7. the answer (`OData-Version`, `ETag` on resources) and the request log entry.
 //!
 //! Module map: [`router`](self) (paths per flavour), `dispatch` (method table), `auth`, `state`
@@ -16,7 +18,8 @@
 //! `system` (ComputerSystem, reset, boot override, boot options), `inventory` (processors,
 //! memory, NICs, chassis, power, firmware), `bios` (BIOS, settings, attribute registry), `dell`
 //! (boot sources, jobs, job and LC services), `vmedia` (DMTF and Supermicro virtual media),
-//! `metadata` (`$metadata`, `odata`), `messages` (ExtendedInfo), `reply` (answers, ETags).
+//! `metadata` (`$metadata`, `odata`), `messages` (ExtendedInfo), `query` (`$expand` and the
+//! other query parameters), `reply` (answers, ETags).
 
 mod accounts;
 mod auth;
@@ -26,6 +29,7 @@ mod dispatch;
 mod inventory;
 mod messages;
 mod metadata;
+mod query;
 mod reply;
 mod router;
 mod service;
@@ -65,19 +69,20 @@ impl BmcFleet {
         Self { lab }
     }
 
-    /// Steps 4 and 5: authentication, privileges and the route, under the lab lock.
+    /// Steps 4 and 5: authentication, privileges and the route, under the lab lock; with the
+    /// number of resources a `$expand` added to the answer.
     fn process(
         &self,
         index: usize,
         layout: Layout,
         request: &Request,
         routed: Option<&Routed>,
-    ) -> Reply {
+    ) -> (Reply, usize) {
         let lab = &*self.lab;
         let mut state = lab.state();
         let LabState { machines, bmcs, .. } = &mut *state;
         let (Some(m), Some(b)) = (machines.get_mut(index), bmcs.get_mut(index)) else {
-            return messages::internal_error();
+            return (messages::internal_error(), 0);
         };
         m.advance(lab.physics());
         let now = lab.clock.lab_now();
@@ -91,10 +96,10 @@ impl BmcFleet {
         let public = routed.is_some_and(|r| auth::is_public(&r.route, &request.method));
         let who = match auth::authenticate(request, b, now, public) {
             Ok(who) => who,
-            Err(refused) => return refused,
+            Err(refused) => return (refused, 0),
         };
         let Some(routed) = routed else {
-            return messages::not_found(&request.path);
+            return (messages::not_found(&request.path), 0);
         };
         let method = if request.method == Method::HEAD {
             Method::GET
@@ -104,8 +109,17 @@ impl BmcFleet {
         if let Some(role) = who.role()
             && !auth::grants(role, auth::required(&routed.route, &method))
         {
-            return messages::forbidden();
+            return (messages::forbidden(), 0);
         }
+        // Query parameters apply to reads; writes ignore them, as before.
+        let expand = if method == Method::GET {
+            match query::parse(request, layout.flavor) {
+                Ok(expand) => expand,
+                Err(refused) => return (refused, 0),
+            }
+        } else {
+            None
+        };
         let mut cx = Ctx {
             lab,
             index,
@@ -115,7 +129,11 @@ impl BmcFleet {
             m,
             b,
         };
-        dispatch::dispatch(&mut cx, &routed.route, &method)
+        let reply = dispatch::dispatch(&mut cx, &routed.route, &method);
+        match expand {
+            Some(how) => query::expand(&mut cx, reply, how),
+            None => (reply, 0),
+        }
     }
 }
 
@@ -196,7 +214,7 @@ impl Service for BmcFleet {
         } else {
             1.0
         };
-        let service = lab.clock.service_time(work.median(model), model.sigma) * slow;
+        let mut service = lab.clock.service_time(work.median(model), model.sigma) * slow;
         let config_write =
             flavor.is_dell() && matches!(work, dispatch::Work::Patch | dispatch::Work::Action);
         let fault = draw(
@@ -220,7 +238,14 @@ impl Service for BmcFleet {
             }
             RequestFault::Error => messages::internal_error(),
             RequestFault::NotReady => messages::idrac_not_ready(),
-            RequestFault::None => self.process(index, layout, &request, routed.as_ref()),
+            RequestFault::None => {
+                let (reply, expanded) = self.process(index, layout, &request, routed.as_ref());
+                if expanded > 0 {
+                    let extra = model.get * query::EXPANDED_SHARE * expanded as f64;
+                    service += lab.clock.service_time(extra, model.sigma) * slow;
+                }
+                reply
+            }
         };
         lab.clock.sleep(service).await;
         drop((in_flight, admission));

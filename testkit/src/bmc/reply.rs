@@ -2,7 +2,9 @@
 //! the body is a resource that carries an `ETag`.
 //!
 //! Every answer gets `OData-Version: 4.0`; resources get a weak `ETag` computed from their
-//! representation, so it changes exactly when the resource does.
+//! representation, so it changes exactly when the resource does, and carry the same tag in the
+//! body as `@odata.etag` (DSP0266 allows the annotation; an expanded member is then known with
+//! its tag). The tag hashes the body without the annotation, which is added afterwards.
 
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
@@ -87,6 +89,12 @@ impl Reply {
         }
     }
 
+    /// The same answer with another JSON body (an expanded resource).
+    pub(crate) fn with_json_body(mut self, value: Value) -> Self {
+        self.body = Body::Json(value);
+        self
+    }
+
     /// The `ETag` this answer carries, if it is a resource.
     pub(crate) fn etag(&self) -> Option<String> {
         match (&self.body, self.etag) {
@@ -100,10 +108,15 @@ impl Reply {
         let mut etag = None;
         let (content_type, bytes) = match self.body {
             Body::Json(value) => {
-                // serialized once: the ETag hashes the same text the body carries
-                let text = value.to_string();
+                // serialized once: the ETag hashes the text the body carries, before the
+                // annotation that repeats it is spliced in
+                let mut text = value.to_string();
                 if self.etag {
-                    etag = Some(etag_of_text(&text));
+                    let tag = etag_of_text(&text);
+                    if value.get(ETAG_ANNOTATION).is_none() {
+                        text = with_etag_annotation(&text, &tag);
+                    }
+                    etag = Some(tag);
                 }
                 (
                     Some("application/json;odata.metadata=minimal;charset=utf-8"),
@@ -147,6 +160,31 @@ pub(crate) fn etag_of(value: &Value) -> String {
     etag_of_text(&value.to_string())
 }
 
+/// The body annotation that repeats a resource's `ETag`.
+pub(crate) const ETAG_ANNOTATION: &str = "@odata.etag";
+
+/// `body` with `@odata.etag` added when it is a resource, as [`Reply::into_response`] sends it
+/// (for a member shown inside another answer); the tag is the one a GET of it carries.
+pub(crate) fn annotated_body(reply: &Reply) -> Option<Value> {
+    let mut value = reply.json_body()?.clone();
+    if let Some(tag) = reply.etag()
+        && let Value::Object(map) = &mut value
+    {
+        map.entry(ETAG_ANNOTATION).or_insert(Value::String(tag));
+    }
+    Some(value)
+}
+
+/// A serialized JSON object with `"@odata.etag": tag` as its first member (other text as is).
+fn with_etag_annotation(text: &str, tag: &str) -> String {
+    let Some(rest) = text.strip_prefix('{') else {
+        return text.to_owned();
+    };
+    let tag = Value::String(tag.to_owned());
+    let separator = if rest.starts_with('}') { "" } else { "," };
+    format!("{{\"{ETAG_ANNOTATION}\":{tag}{separator}{rest}")
+}
+
 fn etag_of_text(text: &str) -> String {
     format!("W/\"{:016x}\"", hash_str(text))
 }
@@ -183,6 +221,34 @@ mod tests {
     }
 
     #[test]
+    fn the_annotation_is_spliced_into_any_object() {
+        assert_eq!(
+            with_etag_annotation("{}", "W/\"1\""),
+            r#"{"@odata.etag":"W/\"1\""}"#
+        );
+        let text = with_etag_annotation(r#"{"Id":"1"}"#, "W/\"1\"");
+        let value: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(value, json!({"@odata.etag": "W/\"1\"", "Id": "1"}));
+        assert_eq!(with_etag_annotation("[1]", "t"), "[1]");
+        let reply = Reply::resource(json!({"Id": "2"}));
+        let annotated = annotated_body(&reply).expect("json");
+        assert_eq!(
+            annotated[ETAG_ANNOTATION],
+            etag_of(&json!({"Id": "2"})).as_str()
+        );
+        assert_eq!(
+            annotated_body(&messages_free_json())
+                .expect("json")
+                .get(ETAG_ANNOTATION),
+            None
+        );
+    }
+
+    fn messages_free_json() -> Reply {
+        Reply::json(StatusCode::OK, json!({"v1": "/redfish/v1/"}))
+    }
+
+    #[test]
     fn every_answer_says_odata_version() {
         let response = Reply::resource(json!({"Id": "1"})).into_response(false);
         assert_eq!(response.headers()["odata-version"], "4.0");
@@ -190,6 +256,14 @@ mod tests {
             response.headers()[http::header::ETAG],
             etag_of(&json!({"Id": "1"})).as_str(),
             "the header is the ETag of the body sent"
+        );
+        let body: Value = serde_json::from_slice(response.body()).expect("json");
+        assert_eq!(
+            body[ETAG_ANNOTATION],
+            response.headers()[http::header::ETAG]
+                .to_str()
+                .expect("tag"),
+            "the annotation repeats the header"
         );
         let head = Reply::resource(json!({"Id": "1"})).into_response(true);
         assert!(head.body().is_empty());

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::dispatch::Ctx;
 use super::messages;
+use super::query;
 use super::reply::Reply;
 use crate::machine::Flavor;
 
@@ -93,13 +94,7 @@ pub(crate) fn root(cx: &Ctx<'_>) -> Reply {
         "UpdateService": link("/redfish/v1/UpdateService"),
         "Registries": link("/redfish/v1/Registries"),
         "Links": {"Sessions": link("/redfish/v1/SessionService/Sessions")},
-        "ProtocolFeaturesSupported": {
-            "ExpandQuery": {"ExpandAll": false, "Levels": false, "Links": false, "NoLinks": false},
-            "FilterQuery": false,
-            "SelectQuery": false,
-            "OnlyMemberQuery": false,
-            "ExcerptQuery": false,
-        },
+        "ProtocolFeaturesSupported": query::protocol_features(flavor),
     });
     match flavor {
         Flavor::Dell | Flavor::Idrac10 => {
