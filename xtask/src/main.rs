@@ -14,6 +14,12 @@ mod util;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc, as in `quads`: the in-process labs of `simulate --virtual` and `bench` allocate
+/// and free JSON for every request, where glibc's malloc took a third of the CPU (the bench's
+/// lab serves both tools alike).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "xtask",

@@ -304,6 +304,9 @@ pub struct RunResult {
     pub cpu_ms_per_host: f64,
     /// Peak resident memory, MiB (virtual mode: the whole process, lab included).
     pub peak_rss_mib: f64,
+    /// Requests per host to each endpoint (`"bmc GET /redfish/v1/Systems/{id}"`), for reading
+    /// where the per-host counts come from.
+    pub requests_per_host_by_endpoint: std::collections::BTreeMap<String, f64>,
     /// makespan / LB.
     pub vs_lb: f64,
     /// makespan / LB_N.
@@ -752,6 +755,11 @@ pub fn result(
         cpu_seconds: costs.cpu,
         cpu_ms_per_host: costs.cpu * 1000.0 / report.counts.moved.max(1) as f64,
         peak_rss_mib: costs.rss_mib,
+        requests_per_host_by_endpoint: metrics
+            .endpoints
+            .iter()
+            .map(|(endpoint, count)| (endpoint.clone(), *count as f64 / n))
+            .collect(),
         vs_lb: f64::NAN,
         vs_lb_n: f64::NAN,
         problems,
