@@ -2,5 +2,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bmc;
+mod expand;
 mod foreman;
 mod lab;
