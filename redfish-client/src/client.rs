@@ -52,7 +52,24 @@ struct Registry {
     /// Handles made since dead ones were last swept from every BMC's list.
     made_since_sweep: usize,
     session_slots: HashMap<String, Arc<Semaphore>>,
+    /// The last service root read per authority, so a handle made after the one that read it
+    /// was dropped (a login probe) does not read it again. Swept with the handles: a root
+    /// stays while its BMC has a live handle or for one sweep interval after it was stored,
+    /// so at most about two intervals' worth outlive their handles.
+    roots: HashMap<String, KnownRoot>,
+    /// Sweeps so far (the age of a [`KnownRoot`]).
+    sweeps: u64,
 }
+
+/// A service root kept in the registry.
+struct KnownRoot {
+    address: BmcAddress,
+    root: Arc<RootInfo>,
+    stored_at_sweep: u64,
+}
+
+/// Handles made between two sweeps of the registry.
+const SWEEP_EVERY: usize = 1024;
 
 impl RedfishClient {
     /// A client over the real HTTPS transport built from `config.transport`.
@@ -110,6 +127,9 @@ impl RedfishClient {
                 }
             }
         }
+        if known_root.is_none() {
+            known_root = registry.kept_root(&address);
+        }
         let slots = registry
             .session_slots
             .entry(address.authority().to_owned())
@@ -138,6 +158,7 @@ impl RedfishClient {
             discovery: OnceCell::new(),
             probes: Mutex::new(HashMap::new()),
             bios_registry: OnceCell::new(),
+            expand_refused: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
         });
         registry
@@ -146,14 +167,29 @@ impl RedfishClient {
             .or_default()
             .push(Arc::downgrade(&inner));
         registry.made_since_sweep += 1;
-        if registry.made_since_sweep >= 1024 {
-            registry.made_since_sweep = 0;
-            registry.handles.retain(|_, same_bmc| {
-                same_bmc.retain(|w| w.strong_count() > 0);
-                !same_bmc.is_empty()
-            });
+        if registry.made_since_sweep >= SWEEP_EVERY {
+            registry.sweep();
         }
         Bmc { inner }
+    }
+
+    /// Keeps `root`, just read from `address`, for the handles made on it later.
+    pub(crate) fn remember_root(&self, address: &BmcAddress, root: Arc<RootInfo>) {
+        let mut registry = self.lock_registry();
+        let stored_at_sweep = registry.sweeps;
+        registry.roots.insert(
+            address.authority().to_owned(),
+            KnownRoot {
+                address: address.clone(),
+                root,
+                stored_at_sweep,
+            },
+        );
+    }
+
+    /// The service root last read from `address` by any handle, live or dropped.
+    pub(crate) fn known_root(&self, address: &BmcAddress) -> Option<Arc<RootInfo>> {
+        self.lock_registry().kept_root(address)
     }
 
     /// Logs out every open session of this client and refuses new logins: for Ctrl-C and
@@ -221,6 +257,30 @@ impl RedfishClient {
     }
 }
 
+impl Registry {
+    fn kept_root(&self, address: &BmcAddress) -> Option<Arc<RootInfo>> {
+        self.roots
+            .get(address.authority())
+            .filter(|kept| kept.address == *address)
+            .map(|kept| kept.root.clone())
+    }
+
+    /// Drops dead handles, BMCs without live ones, and the roots of those BMCs stored before
+    /// the previous sweep.
+    fn sweep(&mut self) {
+        self.made_since_sweep = 0;
+        self.sweeps += 1;
+        self.handles.retain(|_, same_bmc| {
+            same_bmc.retain(|w| w.strong_count() > 0);
+            !same_bmc.is_empty()
+        });
+        let (handles, sweeps) = (&self.handles, self.sweeps);
+        self.roots.retain(|authority, kept| {
+            handles.contains_key(authority) || kept.stored_at_sweep + 1 >= sweeps
+        });
+    }
+}
+
 /// One BMC: its address, credentials, session and discovery cache. Cheap to clone; every clone
 /// shares the session. The session is deleted by [`Bmc::logout`], by a [`SessionGuard`], by
 /// [`RedfishClient::close_all`], or (best effort, on a tokio runtime) when the last clone drops.
@@ -257,6 +317,8 @@ pub(crate) struct BmcInner {
     pub(crate) discovery: OnceCell<Arc<Discovery>>,
     pub(crate) probes: Mutex<HashMap<DellResource, Arc<OnceCell<String>>>>,
     pub(crate) bios_registry: OnceCell<Arc<wire::AttributeRegistry>>,
+    /// The BMC refused a `$expand` it advertises: read members one by one from then on.
+    expand_refused: AtomicBool,
     in_flight: AtomicUsize,
 }
 
@@ -709,6 +771,140 @@ impl Bmc {
         Ok(self.get::<wire::Collection>(path).await?.paths())
     }
 
+    /// Every member of `collection`, decoded, in the collection's order, each with its path
+    /// and its `ETag` when the BMC told it (for a PATCH without another GET). One GET of the
+    /// expanded collection where the service root advertises `$expand`; otherwise, or when
+    /// the BMC refuses the query or answers bare references, the collection and a GET per
+    /// member.
+    pub(crate) async fn members_all<T>(&self, collection: &str) -> Result<Vec<Member<T>>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        self.members_where(collection, |_| true).await
+    }
+
+    /// [`Bmc::members_all`] for the members whose path `keep` accepts (the others are not read
+    /// one by one).
+    pub(crate) async fn members_where<T, F>(
+        &self,
+        collection: &str,
+        keep: F,
+    ) -> Result<Vec<Member<T>>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+        F: Fn(&str) -> bool + Send,
+    {
+        if let Some(mut members) = self.try_expanded(collection).await? {
+            members.retain(|m| keep(&m.path));
+            return Ok(members);
+        }
+        let paths: Vec<String> = self
+            .members(collection)
+            .await?
+            .into_iter()
+            .filter(|p| keep(p))
+            .collect();
+        self.get_all_tagged(paths).await
+    }
+
+    /// The members `listed` by a read of `collection` made without `$expand` (a probe): one
+    /// expanded GET when there are several and the BMC offers it, else a GET per member.
+    pub(crate) async fn members_listed<T>(
+        &self,
+        collection: &str,
+        listed: Vec<String>,
+    ) -> Result<Vec<Member<T>>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        if listed.len() > 1
+            && let Some(members) = self.try_expanded(collection).await?
+        {
+            return Ok(members);
+        }
+        self.get_all_tagged(listed).await
+    }
+
+    /// The expanded members of `collection`; `None` when the BMC does not offer `$expand`, has
+    /// refused it before or now, or answered bare references.
+    async fn try_expanded<T>(&self, collection: &str) -> Result<Option<Vec<Member<T>>>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        if self.inner.expand_refused.load(Ordering::Relaxed) {
+            return Ok(None);
+        }
+        let Some(query) = self.root().await?.expand.query() else {
+            return Ok(None);
+        };
+        match self.expanded::<T>(collection, query).await {
+            Ok(Some(members)) => Ok(Some(members)),
+            Ok(None) => {
+                tracing::debug!(bmc = %self.name(), %collection, "expanded members came as references, reading them one by one");
+                Ok(None)
+            }
+            Err(e) if expand_refusal(&e) => {
+                tracing::debug!(bmc = %self.name(), %collection, error = %e, "expand refused, reading members one by one");
+                self.inner.expand_refused.store(true, Ordering::Relaxed);
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One GET of `collection` with `query`; `None` when a member is a bare reference (the
+    /// BMC ignored the query).
+    async fn expanded<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        query: &str,
+    ) -> Result<Option<Vec<Member<T>>>, Error> {
+        let separator = if collection.contains('?') { '&' } else { '?' };
+        let call = Call::get(format!("{collection}{separator}{query}"));
+        let reply = self.execute(&call).await?;
+        let page: wire::ExpandedCollection = reply.json()?;
+        let mut out = Vec::with_capacity(page.members.len());
+        for (i, member) in page.members.into_iter().enumerate() {
+            let Some(read) = expanded_member(member) else {
+                return Ok(None);
+            };
+            let (path, etag, body) = read;
+            let value = serde_path_to_error::deserialize(body).map_err(|e| Error::Decode {
+                bmc: self.name().to_owned(),
+                method: http::Method::GET,
+                url: call.path.clone(),
+                path: format!("Members[{i}].{}", e.path()),
+                reason: e.inner().to_string(),
+                body: path.clone(),
+            })?;
+            out.push(Member { path, value, etag });
+        }
+        Ok(Some(out))
+    }
+
+    /// GETs every path (at most the per-BMC limit in flight), in order, with their ETags.
+    async fn get_all_tagged<T>(&self, paths: Vec<String>) -> Result<Vec<Member<T>>, Error>
+    where
+        T: DeserializeOwned + Send + 'static,
+    {
+        let mut set = JoinSet::new();
+        for (i, path) in paths.into_iter().enumerate() {
+            let bmc = self.clone();
+            set.spawn(async move {
+                let read = bmc.get_tagged::<T>(&path).await;
+                (i, read.map(|(value, etag)| Member { path, value, etag }))
+            });
+        }
+        let mut out: Vec<Option<Member<T>>> = (0..set.len()).map(|_| None).collect();
+        while let Some(joined) = set.join_next().await {
+            let (i, result) = joined.map_err(|e| Error::Config {
+                reason: format!("a request task failed: {e}"),
+            })?;
+            out[i] = Some(result?);
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+
     /// GETs every path (at most the per-BMC limit in flight), in order.
     pub(crate) async fn get_all<T>(&self, paths: &[String]) -> Result<Vec<T>, Error>
     where
@@ -789,6 +985,49 @@ impl Bmc {
     }
 }
 
+/// A member of a collection as [`Bmc::members_all`] read it.
+#[derive(Debug, Clone)]
+pub(crate) struct Member<T> {
+    /// Its `@odata.id`.
+    pub(crate) path: String,
+    /// Its body.
+    pub(crate) value: T,
+    /// Its `ETag` (`@odata.etag` of an expanded member, the header of a GET).
+    pub(crate) etag: Option<String>,
+}
+
+/// The path, `@odata.etag` and body of one member of an expanded collection; `None` for a
+/// bare reference (nothing but annotations) or something that is not a resource.
+fn expanded_member(member: Value) -> Option<(String, Option<String>, Value)> {
+    let Value::Object(map) = &member else {
+        return None;
+    };
+    let path = map.get("@odata.id")?.as_str()?.to_owned();
+    if map.keys().all(|k| k.starts_with('@')) {
+        return None;
+    }
+    let etag = map
+        .get("@odata.etag")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some((path, etag, member))
+}
+
+/// Whether a BMC said no to a `$expand` query itself (not to the caller): 501 for an
+/// unsupported query parameter, a 4xx for a value or resource it does not take it on.
+fn expand_refusal(error: &Error) -> bool {
+    error.status().is_some_and(|s| {
+        s == http::StatusCode::NOT_IMPLEMENTED
+            || (s.is_client_error()
+                && !matches!(
+                    s,
+                    http::StatusCode::UNAUTHORIZED
+                        | http::StatusCode::FORBIDDEN
+                        | http::StatusCode::TOO_MANY_REQUESTS
+                ))
+    })
+}
+
 /// Counts a request in flight on a handle for as long as it lives.
 struct InFlight<'a>(&'a AtomicUsize);
 
@@ -862,5 +1101,51 @@ impl Drop for SessionGuard {
                 }
             });
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn root() -> Arc<RootInfo> {
+        let raw = json!({});
+        Arc::new(RootInfo::parse(
+            raw.clone(),
+            &serde_json::from_value(raw).unwrap(),
+        ))
+    }
+
+    #[test]
+    fn kept_roots_outlive_their_handles_by_one_sweep() {
+        let mut registry = Registry::default();
+        let keep = |registry: &mut Registry, authority: &str| {
+            let address = BmcAddress::parse(&format!("https://{authority}")).unwrap();
+            let stored_at_sweep = registry.sweeps;
+            registry.roots.insert(
+                address.authority().to_owned(),
+                KnownRoot {
+                    address,
+                    root: root(),
+                    stored_at_sweep,
+                },
+            );
+        };
+        keep(&mut registry, "10.0.0.1:443");
+        let other = BmcAddress::parse("http://10.0.0.1:443").unwrap();
+        assert!(registry.kept_root(&other).is_none(), "another scheme");
+        registry.sweep();
+        keep(&mut registry, "10.0.0.2:443");
+        assert_eq!(registry.roots.len(), 2, "one sweep old: kept");
+        registry.sweep();
+        assert_eq!(
+            registry.roots.keys().collect::<Vec<_>>(),
+            ["10.0.0.2:443"],
+            "two sweeps old and no live handle: dropped"
+        );
+        registry.sweep();
+        assert!(registry.roots.is_empty());
     }
 }

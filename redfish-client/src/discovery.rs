@@ -38,8 +38,58 @@ pub struct RootInfo {
     pub registries: Option<String>,
     /// Dell's service tag (`Oem.Dell.ServiceTag`).
     pub service_tag: Option<String>,
+    /// How the service expands a collection's members into one answer.
+    pub expand: ExpandSupport,
     /// The raw document, for vendor detection.
     pub raw: Value,
+}
+
+/// What `ProtocolFeaturesSupported.ExpandQuery` says the service expands: a collection read
+/// with it carries its members' bodies, one request instead of one per member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpandSupport {
+    /// No `$expand` (not advertised, or a service older than the property).
+    Unsupported,
+    /// `.`: subordinate references, not `Links` (the least work for the BMC).
+    NoLinks {
+        /// Whether `$levels` may be given.
+        levels: bool,
+    },
+    /// `*` only.
+    All {
+        /// Whether `$levels` may be given.
+        levels: bool,
+    },
+}
+
+impl ExpandSupport {
+    /// Reads `ExpandQuery`; `.` is preferred to `*`, which also expands `Links`.
+    #[must_use]
+    pub fn from_wire(query: Option<&wire::ExpandQuery>) -> Self {
+        let Some(query) = query else {
+            return Self::Unsupported;
+        };
+        let levels = query.levels == Some(true) && query.max_levels.is_none_or(|m| m >= 1);
+        if query.no_links == Some(true) {
+            Self::NoLinks { levels }
+        } else if query.expand_all == Some(true) {
+            Self::All { levels }
+        } else {
+            Self::Unsupported
+        }
+    }
+
+    /// The query that expands one level (`$expand=.($levels=1)`), if any.
+    #[must_use]
+    pub fn query(self) -> Option<&'static str> {
+        match self {
+            Self::Unsupported => None,
+            Self::NoLinks { levels: true } => Some("$expand=.($levels=1)"),
+            Self::NoLinks { levels: false } => Some("$expand=."),
+            Self::All { levels: true } => Some("$expand=*($levels=1)"),
+            Self::All { levels: false } => Some("$expand=*"),
+        }
+    }
 }
 
 impl RootInfo {
@@ -72,6 +122,11 @@ impl RootInfo {
             update_service: link(&root.update_service),
             registries: link(&root.registries),
             service_tag,
+            expand: ExpandSupport::from_wire(
+                root.protocol_features_supported
+                    .as_ref()
+                    .and_then(|f| f.expand_query.as_ref()),
+            ),
             raw,
         }
     }
@@ -117,7 +172,8 @@ pub(crate) struct ManagerDoc {
 }
 
 impl Bmc {
-    /// The service root (fetched without credentials, once).
+    /// The service root (fetched without credentials, once per BMC: the client keeps the last
+    /// one read for the handles made on that BMC later, whoever they log in as).
     ///
     /// # Errors
     /// When the BMC cannot be reached or does not serve a Redfish root.
@@ -125,12 +181,20 @@ impl Bmc {
         self.inner
             .root
             .get_or_try_init(|| async {
+                // Another handle (live or dropped since) may have read it after this one was
+                // made.
+                if let Some(root) = self.client().known_root(&self.inner.address) {
+                    return Ok(root);
+                }
                 let reply = self
                     .execute_plain(&Call::get("/redfish/v1").unauthenticated())
                     .await?;
                 let typed: wire::ServiceRoot = reply.json()?;
                 let raw: Value = reply.json()?;
-                Ok(Arc::new(RootInfo::parse(raw, &typed)))
+                let root = Arc::new(RootInfo::parse(raw, &typed));
+                self.client()
+                    .remember_root(&self.inner.address, root.clone());
+                Ok(root)
             })
             .await
             .cloned()
@@ -324,7 +388,7 @@ impl Bmc {
     }
 
     /// The path, and the probe's answer when this call was the one that probed.
-    async fn dell_probe(
+    pub(crate) async fn dell_probe(
         &self,
         resource: DellResource,
     ) -> Result<(String, Option<crate::request::Reply>), Error> {
@@ -414,6 +478,30 @@ mod tests {
         let raw = json!({});
         let typed: wire::ServiceRoot = serde_json::from_value(raw.clone()).unwrap();
         assert_eq!(RootInfo::parse(raw, &typed).sessions, None);
+    }
+
+    #[test]
+    fn expand_support_from_the_root() {
+        let parse = |features: Value| {
+            let raw = json!({"ProtocolFeaturesSupported": features});
+            let typed: wire::ServiceRoot = serde_json::from_value(raw.clone()).unwrap();
+            RootInfo::parse(raw, &typed).expand
+        };
+        let idrac = parse(json!({"ExpandQuery": {
+            "ExpandAll": true, "Levels": true, "Links": true, "NoLinks": true, "MaxLevels": 1
+        }}));
+        assert_eq!(idrac, ExpandSupport::NoLinks { levels: true });
+        assert_eq!(idrac.query(), Some("$expand=.($levels=1)"));
+        let all = parse(json!({"ExpandQuery": {"ExpandAll": true, "Levels": true}}));
+        assert_eq!(all.query(), Some("$expand=*($levels=1)"));
+        let dot = parse(json!({"ExpandQuery": {"NoLinks": true}}));
+        assert_eq!(dot.query(), Some("$expand=."));
+        let none = parse(json!({"ExpandQuery": {
+            "ExpandAll": false, "Levels": false, "Links": false, "NoLinks": false
+        }}));
+        assert_eq!(none, ExpandSupport::Unsupported);
+        assert_eq!(parse(json!({})).query(), None);
+        assert_eq!(parse(json!({"ExpandQuery": {"Links": true}})).query(), None);
     }
 
     #[test]

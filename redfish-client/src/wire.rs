@@ -27,6 +27,33 @@ impl Collection {
     }
 }
 
+/// A collection read with `$expand`: the members are resources (or, from a service that
+/// ignored the query, bare references).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ExpandedCollection {
+    #[serde(rename = "Members")]
+    pub members: Vec<Value>,
+}
+
+/// `ProtocolFeaturesSupported.ExpandQuery`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ExpandQuery {
+    pub expand_all: Option<bool>,
+    pub levels: Option<bool>,
+    pub links: Option<bool>,
+    pub no_links: Option<bool>,
+    pub max_levels: Option<u64>,
+}
+
+/// `ProtocolFeaturesSupported`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct ProtocolFeatures {
+    pub expand_query: Option<ExpandQuery>,
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "PascalCase")]
 pub struct RootLinks {
@@ -49,6 +76,7 @@ pub struct ServiceRoot {
     pub update_service: Option<Link>,
     pub registries: Option<Link>,
     pub links: Option<RootLinks>,
+    pub protocol_features_supported: Option<ProtocolFeatures>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -1,14 +1,20 @@
 //! Tenant accounts through `AccountService`: set a user's password, role and enabled flag
 //! (creating the user in a free slot when needed), then verify by logging in as that user.
+//!
+//! Lean on purpose (it runs once per host of a move): the accounts are read in one expanded
+//! GET where the BMC offers `$expand`, the PATCH goes with the ETag that read gave, and the
+//! change is checked in the PATCH's answer when the BMC sends the account back; only a BMC that
+//! answers 204 or a bare message costs a read-back GET.
 
 use std::fmt;
 
 use serde_json::{Map, Value, json};
 
 use crate::Secret;
-use crate::client::Bmc;
+use crate::client::{Bmc, Member};
 use crate::config::Credentials;
 use crate::error::Error;
+use crate::request::Reply;
 use crate::wire;
 
 /// A Redfish `RoleId`.
@@ -93,15 +99,26 @@ pub fn account_patch(spec: &AccountSpec, set_name: bool) -> Value {
 }
 
 /// Dell pre-allocates account slots: the first empty one (not slot 1, which is reserved).
-fn free_slot(accounts: &[(String, wire::Account)]) -> Option<String> {
-    accounts
-        .iter()
-        .find(|(path, a)| {
-            a.user_name.as_deref().unwrap_or_default().is_empty()
-                && a.id.as_deref() != Some("1")
-                && !path.ends_with("/1")
-        })
-        .map(|(p, _)| p.clone())
+fn free_slot(accounts: &[Member<wire::Account>]) -> Option<&Member<wire::Account>> {
+    accounts.iter().find(|m| {
+        m.value.user_name.as_deref().unwrap_or_default().is_empty()
+            && m.value.id.as_deref() != Some("1")
+            && !m.path.ends_with("/1")
+    })
+}
+
+/// The account in a write's answer, when the BMC sent the resource back (200 or 201 with the
+/// account at `path`); `None` for 204, a bare success message or another resource.
+fn account_in_answer(reply: &Reply, path: &str) -> Option<wire::Account> {
+    if reply.body.is_empty() {
+        return None;
+    }
+    let body: Value = serde_json::from_slice(&reply.body).ok()?;
+    let id = body.get("@odata.id")?.as_str()?;
+    if id.trim_end_matches('/') != path.trim_end_matches('/') {
+        return None;
+    }
+    serde_json::from_value(body).ok()
 }
 
 impl Bmc {
@@ -125,19 +142,22 @@ impl Bmc {
             .map(|l| l.id)
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| format!("{service_path}/Accounts"));
-        let paths = self.members(&collection).await?;
-        let accounts: Vec<wire::Account> = self.get_all(&paths).await?;
-        let accounts: Vec<(String, wire::Account)> = paths.into_iter().zip(accounts).collect();
+        let accounts: Vec<Member<wire::Account>> = self.members_all(&collection).await?;
         let existing = accounts
             .iter()
-            .find(|(_, a)| a.user_name.as_deref() == Some(spec.username.as_str()))
-            .map(|(p, _)| p.clone());
-        let (path, created) = if let Some(path) = existing {
-            self.patch(&path, &account_patch(spec, false)).await?;
-            (path, false)
+            .find(|m| m.value.user_name.as_deref() == Some(spec.username.as_str()));
+        let (path, created, reply) = if let Some(account) = existing {
+            let body = account_patch(spec, false);
+            let reply = self
+                .patch_if_match(&account.path, &body, account.etag.clone())
+                .await?;
+            (account.path.clone(), false, reply)
         } else if let Some(slot) = free_slot(&accounts) {
-            self.patch(&slot, &account_patch(spec, true)).await?;
-            (slot, true)
+            let body = account_patch(spec, true);
+            let reply = self
+                .patch_if_match(&slot.path, &body, slot.etag.clone())
+                .await?;
+            (slot.path.clone(), true, reply)
         } else {
             let reply = self.post(&collection, &account_patch(spec, true)).await?;
             let path = reply
@@ -151,9 +171,12 @@ impl Bmc {
                         .filter(|p| !p.is_empty())
                 })
                 .ok_or_else(|| self.err_invalid("the account was created but not located"))?;
-            (path, true)
+            (path, true, reply)
         };
-        let back: wire::Account = self.get(&path).await?;
+        let back = match account_in_answer(&reply, &path) {
+            Some(account) => account,
+            None => self.get(&path).await?,
+        };
         let enabled = spec.state == AccountState::Enabled;
         if back
             .role_id
@@ -219,21 +242,49 @@ mod tests {
 
     #[test]
     fn dell_free_slot_skips_slot_one() {
-        let a = |id: &str, name: &str| {
-            (
-                format!("/redfish/v1/AccountService/Accounts/{id}"),
-                wire::Account {
-                    id: Some(id.into()),
-                    user_name: Some(name.into()),
-                    ..wire::Account::default()
-                },
-            )
+        let a = |id: &str, name: &str| Member {
+            path: format!("/redfish/v1/AccountService/Accounts/{id}"),
+            value: wire::Account {
+                id: Some(id.into()),
+                user_name: Some(name.into()),
+                ..wire::Account::default()
+            },
+            etag: None,
         };
         let accounts = vec![a("1", ""), a("2", "root"), a("3", "")];
         assert_eq!(
-            free_slot(&accounts).unwrap(),
+            free_slot(&accounts).unwrap().path,
             "/redfish/v1/AccountService/Accounts/3"
         );
-        assert_eq!(free_slot(&accounts[..2]), None);
+        assert!(free_slot(&accounts[..2]).is_none());
+    }
+
+    fn reply(status: u16, body: &str) -> Reply {
+        Reply {
+            status: http::StatusCode::from_u16(status).unwrap(),
+            headers: http::HeaderMap::new(),
+            body: bytes::Bytes::from(body.to_owned()),
+            label: crate::request::Call::get("/x").label("b"),
+        }
+    }
+
+    #[test]
+    fn the_account_is_read_from_an_answer_that_carries_it() {
+        let path = "/redfish/v1/AccountService/Accounts/3";
+        let account = reply(
+            200,
+            r#"{"@odata.id":"/redfish/v1/AccountService/Accounts/3","UserName":"cloud02","RoleId":"Operator","Enabled":true}"#,
+        );
+        let read = account_in_answer(&account, path).unwrap();
+        assert_eq!(read.role_id.as_deref(), Some("Operator"));
+        assert_eq!(read.enabled, Some(true));
+        assert!(account_in_answer(&account, "/redfish/v1/AccountService/Accounts/4").is_none());
+        let message = reply(
+            200,
+            r#"{"@Message.ExtendedInfo":[{"MessageId":"Base.1.16.Success"}]}"#,
+        );
+        assert!(account_in_answer(&message, path).is_none());
+        assert!(account_in_answer(&reply(204, ""), path).is_none());
+        assert!(account_in_answer(&reply(200, "not json"), path).is_none());
     }
 }

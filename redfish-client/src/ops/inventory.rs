@@ -88,11 +88,10 @@ impl Bmc {
     pub async fn processors(&self) -> Result<ProcessorInventory, Error> {
         let (path, system) = self.system_doc().await?;
         let collection = Self::link_or(system.processors.as_ref(), format!("{path}/Processors"));
-        let paths = self.members(&collection).await?;
-        let all: Vec<wire::Processor> = self.get_all(&paths).await?;
+        let all = self.members_all::<wire::Processor>(&collection).await?;
         Ok(ProcessorInventory {
             summary: system.processor_summary.unwrap_or_default(),
-            processors: all.into_iter().filter(is_cpu).collect(),
+            processors: all.into_iter().map(|m| m.value).filter(is_cpu).collect(),
         })
     }
 
@@ -104,10 +103,10 @@ impl Bmc {
     pub async fn memory(&self) -> Result<MemoryInventory, Error> {
         let (path, system) = self.system_doc().await?;
         let collection = Self::link_or(system.memory.as_ref(), format!("{path}/Memory"));
-        let paths = self.members(&collection).await?;
+        let dimms = self.members_all(&collection).await?;
         Ok(MemoryInventory {
             summary: system.memory_summary.unwrap_or_default(),
-            dimms: self.get_all(&paths).await?,
+            dimms: dimms.into_iter().map(|m| m.value).collect(),
         })
     }
 
@@ -122,8 +121,8 @@ impl Bmc {
             system.ethernet_interfaces.as_ref(),
             format!("{path}/EthernetInterfaces"),
         );
-        let paths = self.members(&collection).await?;
-        self.get_all(&paths).await
+        let nics = self.members_all(&collection).await?;
+        Ok(nics.into_iter().map(|m| m.value).collect())
     }
 
     /// Installed firmware (`--firmware-inventory`). Dell also lists previous and available
@@ -144,18 +143,15 @@ impl Bmc {
             format!("{service}/FirmwareInventory"),
         );
         let installed_only = self.quirks().await?.firmware_installed_only;
-        let paths: Vec<String> = self
-            .members(&collection)
-            .await?
-            .into_iter()
-            .filter(|p| {
+        let installed = self
+            .members_where(&collection, |p| {
                 !installed_only
                     || p.rsplit('/')
                         .next()
                         .is_some_and(|id| id.starts_with("Installed"))
             })
-            .collect();
-        self.get_all(&paths).await
+            .await?;
+        Ok(installed.into_iter().map(|m| m.value).collect())
     }
 
     /// Watts drawn now (`--get-power-consumed`): `PowerControl[0].PowerConsumedWatts` of the

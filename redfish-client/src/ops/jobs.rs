@@ -6,7 +6,7 @@ use std::fmt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::Bmc;
+use crate::client::{Bmc, Member};
 use crate::error::Error;
 use crate::vendor::DellResource;
 use crate::wait::{Poll, poll_until};
@@ -155,15 +155,18 @@ impl Bmc {
     /// [`Error::Unsupported`] on a BMC without a Dell job queue.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn jobs(&self) -> Result<Vec<Job>, Error> {
-        let (_, collection) = self
-            .dell_get::<wire::Collection>(DellResource::Jobs)
-            .await?;
-        let paths = collection.paths();
-        let jobs: Vec<wire::DellJob> = self.get_all(&paths).await?;
-        Ok(paths
-            .iter()
-            .zip(jobs)
-            .map(|(path, job)| Job::from_wire(&job_id_from_location(path).unwrap_or_default(), job))
+        // The probe that finds the queue reads it: its list is used (an empty queue costs
+        // nothing more); a known queue is read expanded where the iDRAC offers it.
+        let jobs: Vec<Member<wire::DellJob>> = match self.dell_probe(DellResource::Jobs).await? {
+            (path, Some(probe)) => {
+                let listed = probe.json::<wire::Collection>()?.paths();
+                self.members_listed(&path, listed).await?
+            }
+            (path, None) => self.members_all(&path).await?,
+        };
+        Ok(jobs
+            .into_iter()
+            .map(|m| Job::from_wire(&job_id_from_location(&m.path).unwrap_or_default(), m.value))
             .collect())
     }
 

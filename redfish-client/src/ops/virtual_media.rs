@@ -96,10 +96,12 @@ impl Bmc {
     /// [`Error::Unsupported`] on a BMC without virtual media.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn virtual_media(&self) -> Result<Vec<MediaSlot>, Error> {
-        let paths = match self.media_method().await? {
-            (VirtualMediaMethod::Dmtf, Some(collection)) => self.members(&collection).await?,
-            _ => self.supermicro_vm1().await?.1,
-        };
+        if let (VirtualMediaMethod::Dmtf, Some(collection)) = self.media_method().await? {
+            let media = self.members_all::<wire::VirtualMedia>(&collection).await?;
+            return Ok(media.into_iter().map(|m| slot(&m.path, m.value)).collect());
+        }
+        // Supermicro's VM1 is no collection the BMC expands: its members one by one.
+        let paths = self.supermicro_vm1().await?.1;
         let media: Vec<wire::VirtualMedia> = self.get_all(&paths).await?;
         Ok(paths.iter().zip(media).map(|(p, m)| slot(p, m)).collect())
     }
@@ -164,12 +166,10 @@ impl Bmc {
     }
 
     async fn cd_slot(&self, collection: &str) -> Result<MediaSlot, Error> {
-        let paths = self.members(collection).await?;
-        let media: Vec<wire::VirtualMedia> = self.get_all(&paths).await?;
-        paths
-            .iter()
-            .zip(media)
-            .map(|(p, m)| slot(p, m))
+        self.members_all::<wire::VirtualMedia>(collection)
+            .await?
+            .into_iter()
+            .map(|m| slot(&m.path, m.value))
             .find(|s| s.is_cd)
             .ok_or_else(|| self.err_unsupported("no virtual CD slot"))
     }

@@ -130,6 +130,11 @@ pub fn collection(members: &[&str]) -> Value {
 impl Fake {
     /// A BMC with a service root and nothing else.
     pub async fn bare(flavor: Flavor) -> Self {
+        Self::bare_with_root(flavor, |_| {}).await
+    }
+
+    /// [`Fake::bare`] with the flavour's service root changed by `edit`.
+    pub async fn bare_with_root(flavor: Flavor, edit: impl FnOnce(&mut Value)) -> Self {
         let server = Server::new_async().await;
         let mut fake = Self {
             server,
@@ -137,7 +142,8 @@ impl Fake {
             keep: Vec::new(),
             logout: None,
         };
-        let root = flavor.root();
+        let mut root = flavor.root();
+        edit(&mut root);
         fake.get("/redfish/v1", &root).await;
         fake
     }
