@@ -317,7 +317,8 @@ pub(crate) struct BmcInner {
     pub(crate) discovery: OnceCell<Arc<Discovery>>,
     pub(crate) probes: Mutex<HashMap<DellResource, Arc<OnceCell<String>>>>,
     pub(crate) bios_registry: OnceCell<Arc<wire::AttributeRegistry>>,
-    /// The BMC refused a `$expand` it advertises: read members one by one from then on.
+    /// The BMC refused or ignored a `$expand` it advertises: read members one by one from then
+    /// on.
     expand_refused: AtomicBool,
     in_flight: AtomicUsize,
 }
@@ -841,6 +842,7 @@ impl Bmc {
             Ok(Some(members)) => Ok(Some(members)),
             Ok(None) => {
                 tracing::debug!(bmc = %self.name(), %collection, "expanded members came as references, reading them one by one");
+                self.inner.expand_refused.store(true, Ordering::Relaxed);
                 Ok(None)
             }
             Err(e) if expand_refusal(&e) => {
@@ -869,13 +871,13 @@ impl Bmc {
                 return Ok(None);
             };
             let (path, etag, body) = read;
-            let value = serde_path_to_error::deserialize(body).map_err(|e| Error::Decode {
+            let value = serde_path_to_error::deserialize(&body).map_err(|e| Error::Decode {
                 bmc: self.name().to_owned(),
                 method: http::Method::GET,
                 url: call.path.clone(),
                 path: format!("Members[{i}].{}", e.path()),
                 reason: e.inner().to_string(),
-                body: path.clone(),
+                body: crate::error::excerpt(body.to_string().as_bytes()),
             })?;
             out.push(Member { path, value, etag });
         }

@@ -292,6 +292,134 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
     }
 }
 
+/// A BMC that advertises `$expand`, answers the expanded collection, and so costs no GET per
+/// member: the PATCH carries the member's `@odata.etag`. One that ignores the query (bare
+/// references) is read member by member; a member of the wrong shape is a decode error that
+/// names it.
+#[tokio::test]
+async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
+    let accounts = "/redfish/v1/AccountService/Accounts";
+    let expand_root = |root: &mut serde_json::Value| {
+        root["ProtocolFeaturesSupported"] = json!({"ExpandQuery": {"ExpandAll": true, "Levels": true, "NoLinks": true, "MaxLevels": 1}});
+    };
+    let account = |id: &str, name: &str, role: &str, enabled: serde_json::Value| {
+        json!({"@odata.id": format!("{accounts}/{id}"), "@odata.etag": format!("W/\"tag-{id}\""),
+            "Id": id, "UserName": name, "RoleId": role, "Enabled": enabled})
+    };
+    let spec = AccountSpec {
+        username: "cloud02".into(),
+        password: Secret::new("lab@ticket42"),
+        role: Role::Operator,
+        state: AccountState::Disabled,
+    };
+    let expanded_path =
+        Matcher::Regex(r"^/redfish/v1/AccountService/Accounts\?\$expand=\.\(\$levels=1\)$".into());
+
+    // Expanded: one read, the PATCH with the annotation's tag, the read-back after a 204.
+    let mut fake = Fake::bare_with_root(Flavor::Generic, expand_root).await;
+    fake.sessions().await;
+    fake.get(
+        "/redfish/v1/AccountService",
+        &json!({"Accounts": {"@odata.id": accounts}}),
+    )
+    .await;
+    let expanded = fake
+        .mock("GET", expanded_path.clone())
+        .match_header("x-auth-token", TOKEN)
+        .with_body(
+            json!({"Members": [
+                account("2", "root", "Administrator", json!(true)),
+                account("3", "cloud02", "ReadOnly", json!(true)),
+            ]})
+            .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let patch = fake
+        .mock("PATCH", format!("{accounts}/3").as_str())
+        .match_header("if-match", "W/\"tag-3\"")
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let back = fake
+        .mock("GET", format!("{accounts}/3").as_str())
+        .with_body(account("3", "cloud02", "Operator", json!(false)).to_string())
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let out = fake.bmc(&client).set_account(&spec).await.unwrap();
+    assert_eq!(out.path, format!("{accounts}/3"));
+    assert!(
+        !out.verified_login,
+        "a disabled account is not logged in as"
+    );
+    expanded.assert_async().await;
+    patch.assert_async().await;
+    back.assert_async().await;
+
+    // The query ignored: references come back, the members are read one by one.
+    let mut fake = Fake::bare_with_root(Flavor::Generic, expand_root).await;
+    fake.sessions().await;
+    fake.get(
+        "/redfish/v1/AccountService",
+        &json!({"Accounts": {"@odata.id": accounts}}),
+    )
+    .await;
+    let ignored = fake
+        .mock("GET", Matcher::Regex(format!("^{accounts}(\\?.*)?$")))
+        .with_body(collection(&[&format!("{accounts}/3")]).to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let member = fake
+        .mock("GET", format!("{accounts}/3").as_str())
+        .with_header("ETag", "W/\"h3\"")
+        .with_body(account("3", "cloud02", "Operator", json!(false)).to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let patch = fake
+        .mock("PATCH", format!("{accounts}/3").as_str())
+        .match_header("if-match", "W/\"h3\"")
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    fake.bmc(&client).set_account(&spec).await.unwrap();
+    ignored.assert_async().await;
+    member.assert_async().await;
+    patch.assert_async().await;
+
+    // A member of the wrong shape: an error naming it.
+    let mut fake = Fake::bare_with_root(Flavor::Generic, expand_root).await;
+    fake.sessions().await;
+    fake.get(
+        "/redfish/v1/AccountService",
+        &json!({"Accounts": {"@odata.id": accounts}}),
+    )
+    .await;
+    let _bad = fake
+        .mock("GET", expanded_path)
+        .with_body(
+            json!({"Members": [
+                account("2", "root", "Administrator", json!(true)),
+                account("3", "cloud02", "ReadOnly", json!("yes")),
+            ]})
+            .to_string(),
+        )
+        .create_async()
+        .await;
+    let client = fake.client();
+    let e = fake.bmc(&client).set_account(&spec).await.unwrap_err();
+    assert!(matches!(e, Error::Decode { .. }), "{e}");
+    assert!(e.to_string().contains("Members[1].Enabled"), "{e}");
+    assert!(!e.to_string().contains("lab@ticket42"), "{e}");
+}
+
 #[tokio::test]
 async fn tenant_account_is_set_and_verified_by_logging_in() {
     let mut fake = Fake::new(Flavor::Generic).await;
