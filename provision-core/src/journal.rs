@@ -1,4 +1,5 @@
-//! The run journal: intent before acting, outcome after, appended through the store's writer, and
+//! The run journal: intent before acting, outcome after, appended through the store's writer (in
+//! shared transactions, each row answered once committed), and
 //! the queries a resumed run and `quads runs show` need. Entry details are stored as versioned JSON.
 
 use std::collections::BTreeMap;
@@ -111,7 +112,8 @@ pub struct StepAttempt {
     pub attempt: u32,
 }
 
-/// The journal of runs, written through the store's single writer.
+/// The journal of runs, written through the store's single writer. Appends queued together share
+/// one transaction (group commit); each answers once the transaction holding its row committed.
 #[derive(Debug, Clone)]
 pub struct Journal {
     store: Store,
@@ -135,7 +137,10 @@ impl Journal {
             details,
             recorded_at: self.store.now(),
         };
-        self.store.writer().call(move |c| append(c, &entry)).await
+        self.store
+            .writer()
+            .call_grouped(move |c| append(c, &entry))
+            .await
     }
 
     /// Records what came of a step, after acting and verifying.
@@ -157,7 +162,10 @@ impl Journal {
             details,
             recorded_at: self.store.now(),
         };
-        self.store.writer().call(move |c| append(c, &entry)).await
+        self.store
+            .writer()
+            .call_grouped(move |c| append(c, &entry))
+            .await
     }
 
     /// The last outcome of `step` on `subject` in `run` that left reality as wanted
@@ -202,7 +210,7 @@ fn subject_columns(subject: &Subject) -> (Option<&str>, Option<&str>) {
     }
 }
 
-fn append(conn: &mut Connection, e: &NewEntry) -> Result<EntryId, StoreError> {
+fn append(conn: &Connection, e: &NewEntry) -> Result<EntryId, StoreError> {
     if e.at.attempt == 0 {
         return Err(StoreError::Invalid("attempts count from 1".to_owned()));
     }

@@ -1,13 +1,16 @@
 //! Tests of the store against real SQLite files in temporary directories: records, overlaps,
-//! migrations from older schemas, the run lock, the journal and all-or-nothing imports.
+//! migrations from older schemas, the run lock, the journal (and its group commit) and all-or-nothing
+//! imports.
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write as _;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rusqlite::Connection;
 
+use super::worker::testing;
 use super::*;
 use crate::journal::{Details, StepAttempt};
 use crate::model::{BootType, HostState, Phase, Step, StepOutcome, Subject, Wipe};
@@ -562,6 +565,208 @@ async fn journal_records_intent_and_outcome_and_finds_the_last_done() {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Sqlite(_)), "unknown run: {err}");
+}
+
+fn power_step(run: RunId, host: usize, attempt: u32) -> StepAttempt {
+    StepAttempt {
+        run,
+        subject: Subject::Host(h(&format!("h{host:03}"))),
+        step: Step::NetworkBoot,
+        attempt,
+    }
+}
+
+#[tokio::test]
+async fn journal_appends_queued_together_share_one_commit_in_the_order_received() {
+    let (_dir, store) = fresh().await;
+    let run = store
+        .begin_run(RunKind::MoveHosts, t("2025-03-01"))
+        .await
+        .unwrap();
+    let journal = store.journal();
+    let commits = testing::count_commits(store.writer()).await;
+    let held = testing::hold(store.writer()).await;
+    let mut calls = Vec::new();
+    for i in 0..100 {
+        let (journal, at) = (journal.clone(), power_step(run.id(), i, 1));
+        let details = Details::new().with("i", i.to_string());
+        calls.push(
+            testing::queue(
+                store.writer(),
+                async move { journal.intent(&at, details).await },
+            )
+            .await,
+        );
+    }
+    held.release().await;
+    let mut ids = Vec::new();
+    for call in calls {
+        ids.push(call.await.unwrap().unwrap());
+    }
+
+    assert_eq!(
+        commits.load(Ordering::SeqCst),
+        1,
+        "100 queued rows, one commit"
+    );
+    assert!(
+        ids.is_sorted(),
+        "ids increase in the order received: {ids:?}"
+    );
+    let written: Vec<_> = journal
+        .entries(run.id())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.details.get("i").unwrap().to_owned()))
+        .collect();
+    let expected: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (*id, i.to_string()))
+        .collect();
+    assert_eq!(written, expected);
+}
+
+#[tokio::test]
+async fn journal_appends_from_many_tasks_are_all_written_in_fewer_commits() {
+    let (_dir, store) = fresh().await;
+    let run = store
+        .begin_run(RunKind::MoveHosts, t("2025-03-01"))
+        .await
+        .unwrap();
+    let journal = store.journal();
+    let commits = testing::count_commits(store.writer()).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for host in 0..300 {
+        let journal = journal.clone();
+        let run = run.id();
+        tasks.spawn(async move {
+            let mut ids = Vec::new();
+            for attempt in 1..=3 {
+                let at = power_step(run, host, attempt);
+                ids.push((journal.intent(&at, Details::new()).await.unwrap(), at));
+            }
+            ids
+        });
+    }
+    let mut answered = Vec::new();
+    while let Some(ids) = tasks.join_next().await {
+        answered.extend(ids.unwrap());
+    }
+    answered.sort_by_key(|(id, _)| *id);
+
+    let entries = journal.entries(run.id()).await.unwrap();
+    assert_eq!(entries.len(), 900);
+    let written: Vec<_> = entries
+        .iter()
+        .map(|e| (e.id, e.subject.clone(), e.attempt))
+        .collect();
+    let expected: Vec<_> = answered
+        .into_iter()
+        .map(|(id, at)| (id, at.subject, at.attempt))
+        .collect();
+    // each task's rows in its own order (attempt 1, 2, 3 with increasing ids), and every id
+    // answered is the row's
+    assert_eq!(written, expected);
+    let commits = commits.load(Ordering::SeqCst);
+    assert!(commits < 900, "{commits} commits for 900 rows");
+}
+
+#[tokio::test]
+async fn a_refused_journal_append_fails_alone_and_the_rest_of_its_group_commits() {
+    let (_dir, store) = fresh().await;
+    let run = store
+        .begin_run(RunKind::MoveHosts, t("2025-03-01"))
+        .await
+        .unwrap();
+    let journal = store.journal();
+    let commits = testing::count_commits(store.writer()).await;
+    let held = testing::hold(store.writer()).await;
+    let mut calls = Vec::new();
+    for at in [
+        power_step(run.id(), 0, 1),
+        // no such run: the foreign key refuses the row
+        power_step(RunId(999), 1, 1),
+        power_step(run.id(), 2, 1),
+        // refused before SQLite
+        power_step(run.id(), 3, 0),
+        power_step(run.id(), 4, 1),
+    ] {
+        let journal = journal.clone();
+        calls.push(
+            testing::queue(store.writer(), async move {
+                journal.intent(&at, Details::new()).await
+            })
+            .await,
+        );
+    }
+    held.release().await;
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.unwrap());
+    }
+
+    let err = results.remove(3).unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+    let err = results.remove(1).unwrap_err();
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+    let ids: Vec<_> = results.into_iter().map(Result::unwrap).collect();
+    assert_eq!(commits.load(Ordering::SeqCst), 1);
+    let written: Vec<_> = journal
+        .entries(run.id())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.subject))
+        .collect();
+    assert_eq!(
+        written,
+        [
+            (ids[0], Subject::Host(h("h000"))),
+            (ids[1], Subject::Host(h("h002"))),
+            (ids[2], Subject::Host(h("h004"))),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_journal_append_answers_only_once_its_row_is_committed() {
+    let (_dir, store) = fresh().await;
+    let run = store
+        .begin_run(RunKind::MoveHosts, t("2025-03-01"))
+        .await
+        .unwrap();
+    let journal = store.journal();
+    let held = testing::hold(store.writer()).await;
+    let mut calls = Vec::new();
+    for i in 0..100 {
+        let (journal, reader, at) = (journal.clone(), store.clone(), power_step(run.id(), i, 1));
+        calls.push(
+            testing::queue(store.writer(), async move {
+                let id = journal.intent(&at, Details::new()).await.unwrap();
+                // the reader's own connection sees committed rows only
+                let seen: i64 = reader
+                    .reader()
+                    .call(move |c| {
+                        Ok(c.query_row(
+                            "SELECT count(*) FROM journal WHERE id = ?1",
+                            [id.0],
+                            |r| r.get(0),
+                        )?)
+                    })
+                    .await
+                    .unwrap();
+                (id, seen)
+            })
+            .await,
+        );
+    }
+    held.release().await;
+    for call in calls {
+        let (id, seen) = call.await.unwrap();
+        assert_eq!(seen, 1, "entry {id} answered before it was committed");
+    }
 }
 
 const INVENTORY: &str = "
