@@ -158,6 +158,7 @@ impl RedfishClient {
             discovery: OnceCell::new(),
             probes: Mutex::new(HashMap::new()),
             bios_registry: OnceCell::new(),
+            reset_target: std::sync::OnceLock::new(),
             expand_refused: AtomicBool::new(false),
             in_flight: AtomicUsize::new(0),
         });
@@ -317,6 +318,8 @@ pub(crate) struct BmcInner {
     pub(crate) discovery: OnceCell<Arc<Discovery>>,
     pub(crate) probes: Mutex<HashMap<DellResource, Arc<OnceCell<String>>>>,
     pub(crate) bios_registry: OnceCell<Arc<wire::AttributeRegistry>>,
+    /// Where the system's `ComputerSystem.Reset` is posted, from the first read of the system.
+    pub(crate) reset_target: std::sync::OnceLock<String>,
     /// The BMC refused or ignored a `$expand` it advertises: read members one by one from then
     /// on.
     expand_refused: AtomicBool,

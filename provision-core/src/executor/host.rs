@@ -628,6 +628,7 @@ impl HostRun {
         let phase = lock(&self.boot_phase).clone();
         let details = self.details();
         let at = self.shared.clock.now();
+        let mut known_off = true;
         let before = if let Some(phase) = phase.as_deref() {
             // An earlier attempt or run journaled a phase: the power state tells how far it got.
             let power = bmc.power().await?;
@@ -649,6 +650,8 @@ impl HostRun {
             }
             // the override set before the interruption may be gone: set (or find) it again
             bmc.pxe_once().await?;
+            // off unless a power-on was under way (and the host is not simply off)
+            known_off = phase != "on" || power == Power::Off;
             power
         } else {
             // Fresh: the override is set and verified just before the power-off (which sends
@@ -665,7 +668,11 @@ impl HostRun {
         *lock(&self.boot_phase) = Some("on".to_owned());
         self.shared.limits.power_on().await;
         // verified: the power-on returns once the BMC reads `On`
-        bmc.power_on(cancel).await?;
+        if known_off {
+            bmc.power_on_after_off(cancel).await?;
+        } else {
+            bmc.power_on(cancel).await?;
+        }
         *lock(&self.build_start) = Some(at);
         let before = match before {
             Power::On => "on".to_owned(),
@@ -681,8 +688,8 @@ impl HostRun {
         ))
     }
 
-    /// The network boot's first half: the one-time PXE override, then power off (journaled
-    /// as phase `off` before). Returns the power state found before the power-off.
+    /// The network boot's first half, journaled as phase `off` before: the one-time PXE
+    /// override, then power off. Returns the power state found before the power-off.
     async fn power_off_for_boot(
         &self,
         bmc: &Arc<dyn BmcPort>,
@@ -690,7 +697,6 @@ impl HostRun {
         details: &Details,
         cancel: &CancellationToken,
     ) -> Result<Power, PortError> {
-        bmc.pxe_once().await?;
         self.intent(
             &Step::NetworkBoot,
             attempt,
@@ -698,7 +704,7 @@ impl HostRun {
         )
         .await?;
         *lock(&self.boot_phase) = Some("off".to_owned());
-        bmc.force_off(cancel).await
+        bmc.pxe_then_force_off(cancel).await
     }
 
     async fn install_wait(&self) -> Result<Done, Stop> {

@@ -225,8 +225,19 @@ pub trait BmcPort: Send + Sync + fmt::Debug {
     /// Forces power off (nothing is sent when it is off) and waits until the BMC reads `Off`;
     /// returns the state found before.
     async fn force_off(&self, cancel: &CancellationToken) -> Result<Power, PortError>;
+    /// [`BmcPort::pxe_once`], then [`BmcPort::force_off`] (an adapter may share a read
+    /// between the two); returns the state found before the power-off.
+    async fn pxe_then_force_off(&self, cancel: &CancellationToken) -> Result<Power, PortError> {
+        self.pxe_once().await?;
+        self.force_off(cancel).await
+    }
     /// Powers on and waits until the BMC reads `On`.
     async fn power_on(&self, cancel: &CancellationToken) -> Result<(), PortError>;
+    /// [`BmcPort::power_on`] of a host the caller has just seen `Off` (an adapter may skip
+    /// reading the state first).
+    async fn power_on_after_off(&self, cancel: &CancellationToken) -> Result<(), PortError> {
+        self.power_on(cancel).await
+    }
     /// Logs the session out (best effort).
     async fn close(&self);
 }

@@ -339,6 +339,7 @@ async fn twelve_hosts_in_three_clouds_move_with_wipe() {
         metrics.endpoints_starting_with("foreman POST /api/hosts/:host_id/parameters"),
         0
     );
+    bmc_requests_are_not_repeated(&rig.lab.log());
     assert_eq!(report.provisioned_clouds.len(), 3);
     let clouds = rig.store.clouds().await.unwrap();
     assert!(
@@ -414,6 +415,73 @@ async fn twelve_hosts_in_three_clouds_move_with_wipe() {
         })
         .count();
     assert_eq!(boots, 12);
+}
+
+/// What each host's BMC saw in a wipe move: nothing read again that the operation had just
+/// read or verified. No login probe that fails (a fresh move sets the account without asking),
+/// the service root once, the boot order read once to set it (and once more to verify a DMTF
+/// order applied at once), and between the PXE
+/// override's PATCH and the power-off only the override's verifying read (plus the system's
+/// own read where the override lives elsewhere: iDRAC10's `Settings`).
+fn bmc_requests_are_not_repeated(log: &[testkit::LogEntry]) {
+    let mut hosts: std::collections::BTreeMap<&str, Vec<&testkit::LogEntry>> =
+        std::collections::BTreeMap::new();
+    for e in log
+        .iter()
+        .filter(|e| e.endpoint.starts_with("GET /redfish") || e.endpoint.contains(" /redfish"))
+    {
+        if let Some(h) = e.host.as_deref() {
+            hosts.entry(h).or_default().push(e);
+        }
+    }
+    assert!(!hosts.is_empty());
+    for (host, entries) in hosts {
+        let count = |endpoint: &str| entries.iter().filter(|e| e.endpoint == endpoint).count();
+        let failed_logins = entries
+            .iter()
+            .filter(|e| e.endpoint == "POST /redfish/v1/SessionService/Sessions" && e.status == 401)
+            .count();
+        assert_eq!(failed_logins, 0, "{host}: a failed login");
+        assert_eq!(
+            count("GET /redfish/v1"),
+            1,
+            "{host}: the service root read again"
+        );
+        let reset = "POST /redfish/v1/Systems/:id/Actions/ComputerSystem.Reset";
+        let first_reset = entries.iter().position(|e| e.endpoint == reset).unwrap();
+        let order_reads = entries[..first_reset]
+            .iter()
+            .filter(|e| {
+                e.endpoint.ends_with("/BootSources")
+                    || e.endpoint.ends_with("/DellBootSources")
+                    || e.endpoint.ends_with("/BootOptions")
+            })
+            .count();
+        // a DMTF order applied at once is read back to verify it; Dell's, after the POST
+        let dell = entries.iter().any(|e| e.endpoint.contains("BootSources"));
+        assert!(
+            order_reads <= if dell { 1 } else { 2 },
+            "{host}: the boot order read {order_reads} times before the power cycle"
+        );
+        let Some(patch) = entries[..first_reset].iter().rposition(|e| {
+            e.method == "PATCH"
+                && (e.endpoint == "PATCH /redfish/v1/Systems/:id"
+                    || e.endpoint == "PATCH /redfish/v1/Systems/:id/Settings")
+        }) else {
+            continue; // the override was in place already
+        };
+        let reads = first_reset - patch - 1;
+        let idrac10 = entries[patch].endpoint.ends_with("/Settings");
+        assert_eq!(
+            reads,
+            if idrac10 { 2 } else { 1 },
+            "{host}: reads between the override and the power-off: {:?}",
+            entries[patch + 1..first_reset]
+                .iter()
+                .map(|e| &e.path)
+                .collect::<Vec<_>>()
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

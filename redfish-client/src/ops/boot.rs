@@ -274,13 +274,23 @@ impl Bmc {
         target: &BootSource,
         mode: BootOverride,
     ) -> Result<SettingsChange, Error> {
+        Ok(self.boot_override_read(target, mode).await?.0)
+    }
+
+    /// [`Bmc::set_boot_override`], also returning where the override lives and the last read
+    /// of it (the verification's, or the first when nothing was changed).
+    pub(crate) async fn boot_override_read(
+        &self,
+        target: &BootSource,
+        mode: BootOverride,
+    ) -> Result<(SettingsChange, String, wire::ComputerSystem), Error> {
         let path = self.boot_override_path().await?;
         let (system, etag) = self.get_tagged::<wire::ComputerSystem>(&path).await?;
-        let boot = system.boot.unwrap_or_default();
+        let boot = system.boot.clone().unwrap_or_default();
         if boot.boot_source_override_target.as_deref() == Some(target.as_str())
             && boot.boot_source_override_enabled.as_deref() == Some(mode.as_str())
         {
-            return Ok(SettingsChange::Unchanged);
+            return Ok((SettingsChange::Unchanged, path, system));
         }
         if !boot.allowable_targets.is_empty()
             && !boot.allowable_targets.iter().any(|t| t == target.as_str())
@@ -295,11 +305,8 @@ impl Bmc {
             "BootSourceOverrideEnabled": mode.as_str(),
         }});
         self.patch_if_match(&path, &body, etag).await?;
-        let after = self
-            .get::<wire::ComputerSystem>(&path)
-            .await?
-            .boot
-            .unwrap_or_default();
+        let read = self.get::<wire::ComputerSystem>(&path).await?;
+        let after = read.boot.clone().unwrap_or_default();
         let kept = after.boot_source_override_target.as_deref();
         // Some BMCs report Supermicro's `UsbCd` back as `Cd`.
         let same =
@@ -310,7 +317,7 @@ impl Bmc {
                 after.boot_source_override_target
             )));
         }
-        Ok(SettingsChange::Applied)
+        Ok((SettingsChange::Applied, path, read))
     }
 
     /// One-time network boot on the next power-on (`--pxe`).

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::Bmc;
 use crate::config::Wait;
 use crate::error::Error;
+use crate::ops::boot::{BootOverride, BootSource};
 use crate::wait::{Poll, poll_until};
 use crate::wire;
 
@@ -138,6 +139,10 @@ impl Bmc {
     async fn system_now(&self) -> Result<(String, wire::ComputerSystem), Error> {
         let path = self.system_path().await?;
         let system: wire::ComputerSystem = self.get(&path).await?;
+        let _ = self
+            .inner
+            .reset_target
+            .get_or_init(|| reset_target(&path, &system).0);
         Ok((path, system))
     }
 
@@ -235,6 +240,32 @@ impl Bmc {
         })
     }
 
+    /// Powers on a system the caller has just seen `Off` (after [`Bmc::power_off`] or a read
+    /// of the state): no read before the reset (the reset target is the one an earlier read
+    /// of the system showed this handle), then waits until `PowerState` is `On`. A 409
+    /// (already on) is not an error.
+    ///
+    /// # Errors
+    /// When the reset is refused, the wait times out or is cancelled.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn power_on_after_off(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<PowerOutcome, Error> {
+        let Some(target) = self.inner.reset_target.get().cloned() else {
+            return self.power_on(cancel).await;
+        };
+        self.send_reset(&target, ResetType::On, cancel).await?;
+        let after = self
+            .wait_power(&PowerState::On, self.waits().power, cancel)
+            .await?;
+        Ok(PowerOutcome {
+            before: PowerState::Off,
+            after,
+            actions: vec![ResetType::On],
+        })
+    }
+
     /// Forces power off and waits until `PowerState` is `Off`; nothing is sent if it already is.
     ///
     /// # Errors
@@ -242,7 +273,44 @@ impl Bmc {
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn power_off(&self, cancel: &CancellationToken) -> Result<PowerOutcome, Error> {
         let (path, system) = self.system_now().await?;
-        let before = current(&system);
+        self.power_off_from(&path, &system, cancel).await
+    }
+
+    /// A one-time network boot set (and verified) for the next power-on, then
+    /// [`Bmc::power_off`]: the override's verifying read of the system is the power-off's
+    /// reading of the state, one request fewer than the two operations one after the other.
+    ///
+    /// # Errors
+    /// As [`Bmc::pxe_once`] and [`Bmc::power_off`].
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn pxe_once_then_power_off(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<PowerOutcome, Error> {
+        let (_, path, read) = self
+            .boot_override_read(&BootSource::Pxe, BootOverride::Once)
+            .await?;
+        // iDRAC10 keeps the override on `{system}/Settings`, which shows no power state
+        let (path, system) = if read.power_state.is_some() && path == self.system_path().await? {
+            (path, read)
+        } else {
+            self.system_now().await?
+        };
+        self.power_off_from(&path, &system, cancel).await
+    }
+
+    /// Power off, the system (at `path`) just read as `system`.
+    async fn power_off_from(
+        &self,
+        path: &str,
+        system: &wire::ComputerSystem,
+        cancel: &CancellationToken,
+    ) -> Result<PowerOutcome, Error> {
+        let _ = self
+            .inner
+            .reset_target
+            .get_or_init(|| reset_target(path, system).0);
+        let before = current(system);
         if before == PowerState::Off {
             return Ok(PowerOutcome {
                 after: before.clone(),
@@ -250,7 +318,7 @@ impl Bmc {
                 actions: vec![],
             });
         }
-        let (target, _) = reset_target(&path, &system);
+        let (target, _) = reset_target(path, system);
         self.send_reset(&target, ResetType::ForceOff, cancel)
             .await?;
         let after = self

@@ -1137,3 +1137,170 @@ async fn a_power_cycle_polls_late_and_steadily() {
     client.close_all().await;
     rig.assert_all_logged_out();
 }
+
+/// The network boot's halves as the executor calls them: the one-time PXE override and the
+/// power-off share the system's read (the override's verification is the power-off's reading of
+/// the state; on iDRAC10 the override lives on `Settings`, so the system is read as well), and
+/// the power-on of a host just seen off reads nothing before its reset. Checked in the lab: the
+/// override is set, the host went off and came back through one boot.
+#[tokio::test(start_paused = true)]
+async fn pxe_then_power_off_and_power_on_after_off_read_the_system_once_each() {
+    let (rig, client) = real_time_rig().await;
+    let cancel = &rig.cancel;
+    let system = "GET /redfish/v1/Systems/:id";
+    let reset = "POST /redfish/v1/Systems/:id/Actions/ComputerSystem.Reset";
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc_as(&client, i);
+        bmc.power_on(cancel).await.unwrap();
+        bmc.logout().await.unwrap();
+        drop(bmc);
+        let boots = rig.counters(i).boots;
+        let host = rig.hosts[i].name.clone();
+        let seen = rig.lab.log().len();
+        let (off, cost) = cost_of(&rig, &client, i, |b| async move {
+            b.pxe_once_then_power_off(cancel).await
+        })
+        .await;
+        let off = off.unwrap();
+        assert_eq!((off.before, off.after), (PowerState::On, PowerState::Off));
+        assert_eq!(off.actions, [ResetType::ForceOff], "{flavor:?}");
+        let (target, enabled) = rig.lab.with_state(|s| {
+            let m = &s.machines[i];
+            (m.override_target, m.override_enabled)
+        });
+        assert_eq!(
+            (target, enabled),
+            (OverrideTarget::Pxe, OverrideEnabled::Once)
+        );
+        assert_eq!(cost.get(reset), Some(&1), "{flavor:?}: {cost:#?}");
+        // between the override's PATCH and the reset: its verification only (iDRAC10: and the
+        // system, which shows the power state the `Settings` resource does not)
+        let log: Vec<String> = rig
+            .lab
+            .log()
+            .into_iter()
+            .skip(seen)
+            .filter(|e| e.host.as_deref() == Some(host.as_str()))
+            .map(|e| e.endpoint)
+            .collect();
+        let patch = log.iter().position(|e| e.starts_with("PATCH ")).unwrap();
+        let sent = log.iter().position(|e| e == reset).unwrap();
+        let between = &log[patch + 1..sent];
+        let expected = if flavor == Flavor::Idrac10 { 2 } else { 1 };
+        assert_eq!(between.len(), expected, "{flavor:?}: {log:#?}");
+        assert_eq!(
+            log[..patch].iter().filter(|e| *e == system).count()
+                + log[..patch]
+                    .iter()
+                    .filter(|e| e.ends_with("/Settings"))
+                    .count(),
+            1,
+            "{flavor:?}: one read of the override before its PATCH: {log:#?}"
+        );
+
+        // the same handle, as the executor keeps it: the power-on reads nothing first
+        let bmc = rig.bmc_as(&client, i);
+        assert_eq!(bmc.power_state().await.unwrap(), PowerState::Off);
+        let seen = rig.lab.log().len();
+        let on = bmc.power_on_after_off(cancel).await.unwrap();
+        assert_eq!(on.after, PowerState::On);
+        let log: Vec<_> = rig
+            .lab
+            .log()
+            .into_iter()
+            .skip(seen)
+            .filter(|e| e.host.as_deref() == Some(host.as_str()))
+            .map(|e| e.endpoint)
+            .collect();
+        assert_eq!(
+            log.first().map(String::as_str),
+            Some(reset),
+            "{flavor:?}: {log:?}"
+        );
+        assert_eq!(
+            log.len(),
+            2,
+            "{flavor:?}: the reset and one read of On: {log:?}"
+        );
+        eventually("the POST to end", Duration::from_secs(600), || async {
+            matches!(rig.phase(i), Phase::Running { .. })
+        })
+        .await;
+        assert_eq!(rig.counters(i).boots, boots + 1, "{flavor:?}: one boot");
+        bmc.logout().await.unwrap();
+    }
+    client.close_all().await;
+    rig.assert_all_logged_out();
+}
+
+/// Setting a Dell boot order under `RunningJobs::ForceClear` force-clears a stuck running job
+/// (a plain clear would wait for it in vain) and stages the config job; an order already in
+/// place reads the order once and touches nothing, not even the queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_boot_order_change_force_clears_a_stuck_job_only_when_asked_and_needed() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            stuck_job_queue_bmcs: 2,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let cancel = &rig.cancel;
+    let models: Vec<&str> = rig.hosts.iter().map(|h| h.model.as_str()).collect();
+    let interfaces = InterfacesFile::parse(&interfaces_yaml(&models)).unwrap();
+    let patient = rig.client_with(|c| c.retry.max_attempts = 40);
+    for i in [0, 1] {
+        let host = rig.hosts[i].name.clone();
+        let wanted = interfaces.interfaces_for(&host, "foreman").unwrap();
+        let other = interfaces.interfaces_for(&host, "director").unwrap();
+        // the forced clear restarts the Lifecycle Controller: "not ready" answers follow
+        let bmc = rig.bmc_as(&patient, i);
+        let order = bmc.boot_order().await.unwrap();
+        let first = if order.starts_with(&wanted) {
+            other
+        } else {
+            wanted
+        };
+        let change = bmc
+            .set_boot_order_with(&first, redfish_client::RunningJobs::ForceClear, cancel)
+            .await
+            .unwrap();
+        assert!(
+            matches!(change, SettingsChange::Pending { job: Some(_) }),
+            "{change:?}"
+        );
+        let jobs = bmc.jobs().await.unwrap();
+        assert_eq!(
+            jobs.len(),
+            1,
+            "the stuck job is gone, the new one queued: {jobs:?}"
+        );
+        assert_ne!(jobs[0].state, JobState::Running);
+        let seen = rig.lab.log().len();
+        // unchanged: `first` is staged, not applied, so the order still reads as before;
+        // ask for the order in place instead
+        let now = bmc.boot_order().await.unwrap();
+        let in_place: Vec<String> = now.devices.iter().map(|d| d.name.clone()).collect();
+        let change = bmc
+            .set_boot_order_with(&in_place, redfish_client::RunningJobs::ForceClear, cancel)
+            .await
+            .unwrap();
+        assert_eq!(change, SettingsChange::Unchanged);
+        let touched: Vec<_> = rig
+            .lab
+            .log()
+            .into_iter()
+            .skip(seen)
+            .filter(|e| e.host.as_deref() == Some(host.as_str()))
+            .map(|e| e.endpoint)
+            .filter(|e| {
+                !e.ends_with("/BootSources")
+                    && !e.ends_with("/DellBootSources")
+                    && !e.ends_with("/Bios")
+            })
+            .collect();
+        assert!(touched.is_empty(), "only the order's reads: {touched:?}");
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}

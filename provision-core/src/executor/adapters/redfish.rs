@@ -204,8 +204,18 @@ impl BmcPort for RedfishBmc {
         Ok(power(self.bmc.power_off(cancel).await.map_err(err)?.before))
     }
 
+    async fn pxe_then_force_off(&self, cancel: &CancellationToken) -> Result<Power, PortError> {
+        let outcome = self.bmc.pxe_once_then_power_off(cancel).await;
+        Ok(power(outcome.map_err(err)?.before))
+    }
+
     async fn power_on(&self, cancel: &CancellationToken) -> Result<(), PortError> {
         self.bmc.power_on(cancel).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn power_on_after_off(&self, cancel: &CancellationToken) -> Result<(), PortError> {
+        self.bmc.power_on_after_off(cancel).await.map_err(err)?;
         Ok(())
     }
 
