@@ -450,9 +450,11 @@ impl Bmc {
         let boot = system.boot.unwrap_or_default();
         let options = match boot.boot_options.as_ref().map(|l| l.id.clone()) {
             Some(path) if !path.is_empty() => {
-                let paths = self.members(&path).await?;
-                let options: Vec<wire::BootOption> = self.get_all(&paths).await?;
-                options.iter().filter_map(boot_option_device).collect()
+                let options = self.members_all::<wire::BootOption>(&path).await?;
+                options
+                    .iter()
+                    .filter_map(|o| boot_option_device(&o.value))
+                    .collect()
             }
             _ => Vec::new(),
         };

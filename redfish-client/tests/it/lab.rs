@@ -1009,12 +1009,19 @@ async fn each_operation_stays_within_its_request_budget() {
         );
 
         // Check boot: Dell reads BootSources and the BIOS once each (plus the manager, for the
-        // generation and the OEM paths); DMTF reads the system and its boot options.
+        // generation and the OEM paths); DMTF reads the system and its boot options (expanded in
+        // one request where the BMC offers `$expand`).
         let (order, cost) =
             cost_of(&rig, &client, i, |b| async move { b.boot_order().await }).await;
         let options = order.unwrap().devices.len() as u64;
+        // the boot options come in one expanded read, but Supermicro expands nothing
+        let option_reads = if flavor == Flavor::Supermicro {
+            options
+        } else {
+            0
+        };
         assert_eq!(cost.get("GET /redfish/v1"), None, "{flavor:?}: {cost:#?}");
-        let budget = if dell { 7 } else { 5 + options };
+        let budget = if dell { 7 } else { 5 + option_reads };
         assert_eq!(total(&cost), budget, "{flavor:?}: {cost:#?}");
         assert!(
             !cost.iter().any(|(e, n)| read_twice(e, *n)),
@@ -1028,7 +1035,7 @@ async fn each_operation_stays_within_its_request_budget() {
         })
         .await;
         change.unwrap();
-        let budget = if dell { 10 } else { 6 + options };
+        let budget = if dell { 10 } else { 6 + option_reads };
         assert_eq!(total(&cost), budget, "{flavor:?}: {cost:#?}");
         assert!(
             !cost.iter().any(|(e, n)| read_twice(e, *n)),
