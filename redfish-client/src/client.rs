@@ -1028,6 +1028,7 @@ fn expand_refusal(error: &Error) -> bool {
                     s,
                     http::StatusCode::UNAUTHORIZED
                         | http::StatusCode::FORBIDDEN
+                        | http::StatusCode::NOT_FOUND
                         | http::StatusCode::TOO_MANY_REQUESTS
                 ))
     })

@@ -136,13 +136,25 @@ impl Bmc {
             .account_service
             .clone()
             .unwrap_or_else(|| "/redfish/v1/AccountService".to_owned());
-        let service: wire::AccountService = self.get(&service_path).await?;
-        let collection = service
-            .accounts
-            .map(|l| l.id)
-            .filter(|p| !p.is_empty())
-            .unwrap_or_else(|| format!("{service_path}/Accounts"));
-        let accounts: Vec<Member<wire::Account>> = self.members_all(&collection).await?;
+        // The accounts live at the URI the schema gives `ManagerAccountCollection`
+        // (`{AccountService}/Accounts`); only a service that has them elsewhere (404) costs
+        // the read of the account service for its link.
+        let conventional = format!("{service_path}/Accounts");
+        let (collection, accounts): (String, Vec<Member<wire::Account>>) =
+            match self.members_all(&conventional).await {
+                Ok(accounts) => (conventional, accounts),
+                Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
+                    let service: wire::AccountService = self.get(&service_path).await?;
+                    let linked = service
+                        .accounts
+                        .map(|l| l.id)
+                        .filter(|p| !p.is_empty() && *p != conventional)
+                        .ok_or(e)?;
+                    let accounts = self.members_all(&linked).await?;
+                    (linked, accounts)
+                }
+                Err(e) => return Err(e),
+            };
         let existing = accounts
             .iter()
             .find(|m| m.value.user_name.as_deref() == Some(spec.username.as_str()));

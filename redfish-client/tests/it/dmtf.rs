@@ -730,3 +730,62 @@ async fn a_task_that_fails_is_an_error_with_its_message() {
     assert!(matches!(err, Error::JobFailed { .. }), "{err:?}");
     assert!(err.to_string().contains("power supply fault"), "{err}");
 }
+
+/// The accounts are looked for at the URI the schema gives the collection; a service that
+/// keeps them elsewhere answers 404 there, and the account service's link is followed (one
+/// read more, no error). The 404 does not count as a refusal of `$expand`.
+#[tokio::test]
+async fn accounts_kept_elsewhere_are_found_through_the_account_service() {
+    let elsewhere = "/redfish/v1/AccountService/ManagerAccounts";
+    let mut fake = Fake::bare(Flavor::Generic).await;
+    fake.sessions().await;
+    let conventional = fake
+        .mock("GET", "/redfish/v1/AccountService/Accounts")
+        .with_status(404)
+        .expect(1)
+        .create_async()
+        .await;
+    let service = fake
+        .mock("GET", "/redfish/v1/AccountService")
+        .match_header("x-auth-token", TOKEN)
+        .with_body(json!({"Accounts": {"@odata.id": elsewhere}}).to_string())
+        .expect(1)
+        .create_async()
+        .await;
+    fake.get(elsewhere, &collection(&[&format!("{elsewhere}/2")]))
+        .await;
+    let member = fake
+        .mock("GET", format!("{elsewhere}/2").as_str())
+        .match_header("x-auth-token", TOKEN)
+        .with_header("ETag", "\"acct-2\"")
+        .with_body(
+            json!({"@odata.id": format!("{elsewhere}/2"), "Id": "2", "UserName": "cloud02",
+                "RoleId": "Operator", "Enabled": false})
+            .to_string(),
+        )
+        .expect(2)
+        .create_async()
+        .await;
+    let patch = fake
+        .mock("PATCH", format!("{elsewhere}/2").as_str())
+        .match_header("if-match", "\"acct-2\"")
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let spec = AccountSpec {
+        username: "cloud02".into(),
+        password: Secret::new("lab@ticket42"),
+        role: Role::Operator,
+        state: AccountState::Disabled,
+    };
+    let out = bmc.set_account(&spec).await.unwrap();
+    assert_eq!(out.path, format!("{elsewhere}/2"));
+    assert!(!out.created);
+    conventional.assert_async().await;
+    service.assert_async().await;
+    member.assert_async().await;
+    patch.assert_async().await;
+}

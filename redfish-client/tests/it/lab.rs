@@ -631,11 +631,11 @@ async fn the_account_step_reads_the_accounts_in_one_request_where_the_bmc_expand
         let paths = paths_since(&rig, i, seen);
         let expanded = paths.iter().filter(|p| p.contains("$expand")).count();
         let slots = rig.lab.with_state(|s| s.bmcs[i].accounts.len()) as u64;
-        // The operator's login and logout, the tenant's, the service and the accounts.
+        // The operator's login and logout, the tenant's and the accounts (at the schema's URI:
+        // the account service itself is not read).
         let mut expected: BTreeMap<String, u64> = [
             ("POST /redfish/v1/SessionService/Sessions", 2),
             ("DELETE /redfish/v1/SessionService/Sessions/:id", 2),
-            ("GET /redfish/v1/AccountService", 1),
             ("GET /redfish/v1/AccountService/Accounts", 1),
             ("PATCH /redfish/v1/AccountService/Accounts/:id", 1),
         ]
@@ -1061,7 +1061,7 @@ async fn each_operation_stays_within_its_request_budget() {
     rig.assert_all_logged_out();
 }
 
-/// A power cycle waits for `Off` without polling before it can plausibly have happened (2 s
+/// A power cycle waits for `Off` without polling before it can plausibly have happened (3 s
 /// after the ForceOff), then polls once a second (not a growing backoff), so it neither spends
 /// requests early nor oversleeps the change by more than a poll; `On` is verified with one read.
 #[tokio::test(start_paused = true)]
@@ -1129,7 +1129,7 @@ async fn a_power_cycle_polls_late_and_steadily() {
         );
         let first = off_polls[0] - log[force_off].at;
         assert!(
-            first >= 1.9,
+            first >= 2.9,
             "{flavor:?}: polled {first} s after the ForceOff answer"
         );
         for pair in off_polls.windows(2) {
