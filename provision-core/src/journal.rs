@@ -112,6 +112,57 @@ pub struct StepAttempt {
     pub attempt: u32,
 }
 
+/// One journal row to append, as [`Journal::append_all`] takes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JournalRow {
+    /// What is about to be done ([`Journal::intent`]).
+    Intent {
+        /// Whose step, which attempt.
+        at: StepAttempt,
+        /// Step-specific facts.
+        details: Details,
+    },
+    /// What came of a step ([`Journal::outcome`]).
+    Outcome {
+        /// Whose step, which attempt.
+        at: StepAttempt,
+        /// How it ended.
+        outcome: StepOutcome,
+        /// Why it failed, when it did.
+        error: Option<String>,
+        /// Step-specific facts.
+        details: Details,
+    },
+}
+
+impl JournalRow {
+    fn into_entry(self, recorded_at: Timestamp) -> NewEntry {
+        match self {
+            Self::Intent { at, details } => NewEntry {
+                at,
+                phase: Phase::Intent,
+                outcome: None,
+                error: None,
+                details,
+                recorded_at,
+            },
+            Self::Outcome {
+                at,
+                outcome,
+                error,
+                details,
+            } => NewEntry {
+                at,
+                phase: Phase::Outcome,
+                outcome: Some(outcome),
+                error,
+                details,
+                recorded_at,
+            },
+        }
+    }
+}
+
 /// The journal of runs, written through the store's single writer. Appends queued together share
 /// one transaction (group commit); each answers once the transaction holding its row committed.
 #[derive(Debug, Clone)]
@@ -165,6 +216,25 @@ impl Journal {
         self.store
             .writer()
             .call_grouped(move |c| append(c, &entry))
+            .await
+    }
+
+    /// Appends `rows` in order, all in one transaction (shared with other grouped appends like
+    /// any single one): all of them are written or none is. Gives their ids, in order.
+    ///
+    /// This is how an outcome rides with the next intent of the same host: one commit for both.
+    ///
+    /// # Errors
+    /// A [`StoreError`] when a row cannot be written; then none of `rows` is.
+    pub async fn append_all(&self, rows: Vec<JournalRow>) -> Result<Vec<EntryId>, StoreError> {
+        let recorded_at = self.store.now();
+        let entries: Vec<NewEntry> = rows
+            .into_iter()
+            .map(|r| r.into_entry(recorded_at))
+            .collect();
+        self.store
+            .writer()
+            .call_grouped(move |c| entries.iter().map(|e| append(c, e)).collect())
             .await
     }
 

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 
 use super::ports::Ledger;
 use super::resume::ResumeState;
-use crate::journal::{Details, StepAttempt};
+use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{CloudName, EntryId, HostName, JournalEntry, Phase, StepOutcome};
 use crate::store::{CompletedMove, StoreError};
 use crate::time::{Clock, Timestamp};
@@ -19,7 +19,8 @@ use crate::time::{Clock, Timestamp};
 /// the executor journaled ([`MemoryLedger::entries`], [`MemoryLedger::resume_state`] for a
 /// following run) and recorded ([`MemoryLedger::clouds`], [`MemoryLedger::moves`]). Entries are
 /// stamped by the clock given with [`MemoryLedger::with_clock`], else at the Unix epoch. Nothing
-/// here fails: every [`Ledger`] operation returns `Ok`.
+/// here fails: every [`Ledger`] operation returns `Ok`. Each journal write counts once, however
+/// many rows it holds ([`MemoryLedger::journal_writes`]): what a store would commit.
 #[derive(Debug, Default)]
 pub struct MemoryLedger {
     clock: Option<Arc<dyn Clock>>,
@@ -29,6 +30,7 @@ pub struct MemoryLedger {
 #[derive(Debug, Default)]
 struct Records {
     entries: Vec<JournalEntry>,
+    writes: usize,
     clouds: BTreeMap<HostName, CloudName>,
     moves: Vec<CompletedMove>,
 }
@@ -70,6 +72,13 @@ impl MemoryLedger {
         f(&self.records().entries)
     }
 
+    /// How many journal writes were made: one per [`Ledger::intent`], [`Ledger::outcome`] or
+    /// [`Ledger::append_all`] call, however many rows it held.
+    #[must_use]
+    pub fn journal_writes(&self) -> usize {
+        self.records().writes
+    }
+
     /// What a following run continues from (as [`ResumeState::from_entries`] on the journal).
     #[must_use]
     pub fn resume_state(&self) -> ResumeState {
@@ -98,39 +107,48 @@ impl MemoryLedger {
         self.records.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn push(
-        &self,
-        at: &StepAttempt,
-        phase: Phase,
-        outcome: Option<StepOutcome>,
-        error: Option<String>,
-        details: Details,
-    ) {
+    /// Appends `rows` as one write.
+    fn write(&self, rows: Vec<JournalRow>) {
         let recorded_at = self.clock.as_ref().map_or_else(
             || Timestamp::from_system_time(std::time::UNIX_EPOCH),
             |clock| clock.now(),
         );
         let mut records = self.records();
-        let id = EntryId(i64::try_from(records.entries.len()).unwrap_or(i64::MAX - 1) + 1);
-        records.entries.push(JournalEntry {
-            id,
-            run: at.run,
-            subject: at.subject.clone(),
-            step: at.step.clone(),
-            phase,
-            attempt: at.attempt,
-            outcome,
-            error,
-            details,
-            recorded_at,
-        });
+        records.writes += 1;
+        for row in rows {
+            let (at, phase, outcome, error, details) = match row {
+                JournalRow::Intent { at, details } => (at, Phase::Intent, None, None, details),
+                JournalRow::Outcome {
+                    at,
+                    outcome,
+                    error,
+                    details,
+                } => (at, Phase::Outcome, Some(outcome), error, details),
+            };
+            let id = EntryId(i64::try_from(records.entries.len()).unwrap_or(i64::MAX - 1) + 1);
+            records.entries.push(JournalEntry {
+                id,
+                run: at.run,
+                subject: at.subject,
+                step: at.step,
+                phase,
+                attempt: at.attempt,
+                outcome,
+                error,
+                details,
+                recorded_at,
+            });
+        }
     }
 }
 
 #[async_trait]
 impl Ledger for MemoryLedger {
     async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError> {
-        self.push(at, Phase::Intent, None, None, details);
+        self.write(vec![JournalRow::Intent {
+            at: at.clone(),
+            details,
+        }]);
         Ok(())
     }
 
@@ -141,7 +159,18 @@ impl Ledger for MemoryLedger {
         error: Option<String>,
         details: Details,
     ) -> Result<(), StoreError> {
-        self.push(at, Phase::Outcome, Some(outcome), error, details);
+        self.write(vec![JournalRow::Outcome {
+            at: at.clone(),
+            outcome,
+            error,
+            details,
+        }]);
+        Ok(())
+    }
+
+    /// All of `rows` in one write.
+    async fn append_all(&self, rows: Vec<JournalRow>) -> Result<(), StoreError> {
+        self.write(rows);
         Ok(())
     }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
-use crate::journal::{Details, StepAttempt};
+use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{CloudName, Host, HostName, StepOutcome};
 use crate::store::{CompletedMove, Store, StoreError};
 
@@ -276,6 +276,24 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         error: Option<String>,
         details: Details,
     ) -> Result<(), StoreError>;
+    /// Journals `rows` in order in one write (the executor's way to let a step's outcome ride
+    /// with the host's next intent). An implementation that can should write all or none; this
+    /// default writes them one by one with [`Ledger::intent`] and [`Ledger::outcome`], stopping at
+    /// the first error (the rows before it stay written).
+    async fn append_all(&self, rows: Vec<JournalRow>) -> Result<(), StoreError> {
+        for row in rows {
+            match row {
+                JournalRow::Intent { at, details } => self.intent(&at, details).await?,
+                JournalRow::Outcome {
+                    at,
+                    outcome,
+                    error,
+                    details,
+                } => self.outcome(&at, outcome, error, details).await?,
+            }
+        }
+        Ok(())
+    }
     /// The cloud the store says the host is in.
     async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError>;
     /// Records a successful move.
@@ -299,6 +317,11 @@ impl Ledger for Store {
             .outcome(at, outcome, error, details)
             .await
             .map(|_| ())
+    }
+
+    /// One transaction for all of `rows`: all are written or none is.
+    async fn append_all(&self, rows: Vec<JournalRow>) -> Result<(), StoreError> {
+        self.journal().append_all(rows).await.map(|_| ())
     }
 
     async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError> {

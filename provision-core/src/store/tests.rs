@@ -12,7 +12,7 @@ use rusqlite::Connection;
 
 use super::worker::testing;
 use super::*;
-use crate::journal::{Details, StepAttempt};
+use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{BootType, HostState, Phase, Step, StepOutcome, Subject, Wipe};
 use crate::time::{SystemClock, TokioClock};
 
@@ -574,6 +574,68 @@ fn power_step(run: RunId, host: usize, attempt: u32) -> StepAttempt {
         step: Step::NetworkBoot,
         attempt,
     }
+}
+
+#[tokio::test]
+async fn an_outcome_and_the_next_intent_commit_together_or_not_at_all() {
+    let (_dir, store) = fresh().await;
+    let run = store
+        .begin_run(RunKind::MoveHosts, t("2025-03-01"))
+        .await
+        .unwrap();
+    let journal = store.journal();
+    let commits = testing::count_commits(store.writer()).await;
+    let boot = power_step(run.id(), 1, 1);
+    let install = StepAttempt {
+        step: Step::InstallWait,
+        ..boot.clone()
+    };
+    let rows = |install: &StepAttempt| {
+        vec![
+            JournalRow::Outcome {
+                at: boot.clone(),
+                outcome: StepOutcome::Verified,
+                error: None,
+                details: Details::new().with("k", "v"),
+            },
+            JournalRow::Intent {
+                at: install.clone(),
+                details: Details::new(),
+            },
+        ]
+    };
+    let ids = journal.append_all(rows(&install)).await.unwrap();
+    assert_eq!(commits.load(Ordering::SeqCst), 1, "two rows, one commit");
+    assert_eq!(ids.len(), 2);
+    assert!(ids[0] < ids[1], "{ids:?}");
+
+    // a row that cannot be written fails the call, and the row before it is not written either
+    let bad = StepAttempt {
+        attempt: 0,
+        ..install.clone()
+    };
+    let err = journal.append_all(rows(&bad)).await.unwrap_err();
+    assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+
+    let written: Vec<_> = journal
+        .entries(run.id())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.id, e.step, e.phase, e.outcome))
+        .collect();
+    assert_eq!(
+        written,
+        vec![
+            (
+                ids[0],
+                Step::NetworkBoot,
+                Phase::Outcome,
+                Some(StepOutcome::Verified)
+            ),
+            (ids[1], Step::InstallWait, Phase::Intent, None),
+        ]
+    );
 }
 
 #[tokio::test]
