@@ -3,6 +3,14 @@
 //! whole under its own policy (a retry re-checks first). A step journaled done for the same
 //! move by the run being continued is not run again; an intent without an outcome makes the
 //! step decide from reality (a power cycle whose power-on was journaled is not repeated).
+//!
+//! A step's done outcome is not committed on its own: the host holds it and journals it in the
+//! same write as its next row (normally the next step's intent), or alone at the end of the
+//! move, before the move is recorded, or when the run stops. The intent is still durable before
+//! every action. A crash between an action and the write of its outcome leaves the step open
+//! in the journal; the next run re-checks it (every step checks before acting), as it does for
+//! a crash during the action. Failed and cancelled outcomes are written at once (with what is
+//! held before them).
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -18,10 +26,10 @@ use super::resume::{PriorStep, TO};
 use super::run::{MoveJob, Shared};
 use crate::config::Secret;
 use crate::hook::{HookError, HookSpec, run_hook};
-use crate::journal::{Details, StepAttempt};
+use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
 use crate::retry::{Idempotency, RetryError, RetryPolicy, Retryable, retry};
-use crate::store::CompletedMove;
+use crate::store::{CompletedMove, StoreError};
 use crate::time::Timestamp;
 
 /// The kind of a move, which decides its steps.
@@ -88,6 +96,9 @@ struct HostRun {
     build_start: Mutex<Option<Timestamp>>,
     build_end: Mutex<Option<Timestamp>>,
     boot_order_pending: Mutex<bool>,
+    /// Done outcomes not journaled yet, oldest first: they go with the host's next journal
+    /// write (see the module's doc).
+    held: Mutex<Vec<JournalRow>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -139,9 +150,14 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
         build_start: Mutex::new(None),
         build_end: Mutex::new(None),
         boot_order_pending: Mutex::new(false),
+        held: Mutex::new(Vec::new()),
     };
     let mut steps = Vec::new();
     let result = run.drive(&mut steps).instrument(span.clone()).await;
+    // the move ended (done, failed or stopped): what is held has no next row to go with
+    if let Err(e) = run.flush().instrument(span.clone()).await {
+        span.in_scope(|| tracing::warn!(error = %e, "cannot journal the steps' outcomes"));
+    }
     let bmc = lock(&run.bmc).take();
     if let Some(bmc) = bmc {
         bmc.close().instrument(span.clone()).await;
@@ -206,11 +222,72 @@ impl HostRun {
     }
 
     async fn intent(&self, step: &Step, attempt: u32, details: Details) -> Result<(), PortError> {
-        self.shared
-            .ledger
-            .intent(&self.at(step, attempt), details)
-            .await?;
+        self.journal(JournalRow::Intent {
+            at: self.at(step, attempt),
+            details,
+        })
+        .await?;
         Ok(())
+    }
+
+    /// Journals `row` now, in one write with the outcomes held before it.
+    async fn journal(&self, row: JournalRow) -> Result<(), StoreError> {
+        let mut rows = std::mem::take(&mut *lock(&self.held));
+        if rows.is_empty() {
+            return match row {
+                JournalRow::Intent { at, details } => self.shared.ledger.intent(&at, details).await,
+                JournalRow::Outcome {
+                    at,
+                    outcome,
+                    error,
+                    details,
+                } => {
+                    self.shared
+                        .ledger
+                        .outcome(&at, outcome, error, details)
+                        .await
+                }
+            };
+        }
+        let held = rows.len();
+        rows.push(row);
+        let result = self.shared.ledger.append_all(rows.clone()).await;
+        if result.is_err() {
+            // kept for a later write: an outcome journaled twice is harmless, a lost one is not
+            rows.truncate(held);
+            self.keep(rows);
+        }
+        result
+    }
+
+    /// Holds a done outcome until the host's next journal write (see the module's doc).
+    fn hold(&self, step: &Step, done: &Done) {
+        lock(&self.held).push(JournalRow::Outcome {
+            at: self.at(step, done.attempt),
+            outcome: done.outcome,
+            error: None,
+            details: done.details.clone(),
+        });
+    }
+
+    /// Puts `rows` back in front of what is held.
+    fn keep(&self, mut rows: Vec<JournalRow>) {
+        let mut held = lock(&self.held);
+        rows.append(&mut held);
+        *held = rows;
+    }
+
+    /// Journals the held outcomes now, in one write (nothing is written when none is held).
+    async fn flush(&self) -> Result<(), StoreError> {
+        let rows = std::mem::take(&mut *lock(&self.held));
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let result = self.shared.ledger.append_all(rows.clone()).await;
+        if result.is_err() {
+            self.keep(rows);
+        }
+        result
     }
 
     fn assignment(&self) -> Result<&AssignmentSpec, PortError> {
@@ -405,21 +482,8 @@ impl HostRun {
         .await;
         match result {
             Ok(done) => {
-                self.shared
-                    .ledger
-                    .outcome(
-                        &self.at(step, done.attempt),
-                        done.outcome,
-                        None,
-                        done.details.clone(),
-                    )
-                    .await
-                    .map_err(|e| Stop {
-                        step: step.clone(),
-                        attempts: done.attempt,
-                        error: format!("store: {e}"),
-                        interrupted: false,
-                    })?;
+                // journaled with the host's next row (see the module's doc)
+                self.hold(step, &done);
                 Ok(done)
             }
             Err(e) => Err(self.stopped(step, e).await),
@@ -447,14 +511,12 @@ impl HostRun {
             StepOutcome::Failed
         };
         if let Err(store) = self
-            .shared
-            .ledger
-            .outcome(
-                &self.at(step, attempts),
+            .journal(JournalRow::Outcome {
+                at: self.at(step, attempts),
                 outcome,
-                Some(error.clone()),
-                self.details(),
-            )
+                error: Some(error.clone()),
+                details: self.details(),
+            })
             .await
         {
             tracing::warn!(error = %store, "cannot journal the step's end");
@@ -748,17 +810,9 @@ impl HostRun {
                 let at = self.shared.clock.now();
                 *lock(&self.build_end) = Some(at);
                 let details = details.with("at", at.to_string());
-                self.shared
-                    .ledger
-                    .outcome(
-                        &self.at(&step, 1),
-                        StepOutcome::Verified,
-                        None,
-                        details.clone(),
-                    )
-                    .await
-                    .map_err(|e| stop(format!("store: {e}"), false))?;
-                Ok(self.done(StepOutcome::Verified, 1, details))
+                let done = self.done(StepOutcome::Verified, 1, details);
+                self.hold(&step, &done);
+                Ok(done)
             }
             Err(s) => {
                 let outcome = if s.interrupted {
@@ -767,9 +821,12 @@ impl HostRun {
                     StepOutcome::Failed
                 };
                 if let Err(e) = self
-                    .shared
-                    .ledger
-                    .outcome(&self.at(&step, 1), outcome, Some(s.error.clone()), details)
+                    .journal(JournalRow::Outcome {
+                        at: self.at(&step, 1),
+                        outcome,
+                        error: Some(s.error.clone()),
+                        details,
+                    })
                     .await
                 {
                     tracing::warn!(error = %e, "cannot journal the step's end");
@@ -864,6 +921,8 @@ impl HostRun {
             build_start: *lock(&self.build_start),
             build_end: *lock(&self.build_end),
         };
+        // the journal first: nothing held may trail the record (the intent above carried it)
+        self.flush().await?;
         ledger.complete_move(done).await?;
         if ledger.current_cloud(&self.job.host.name).await?.as_ref() != Some(&self.job.to) {
             return Err(PortError::fatal("the store does not show the new cloud"));

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,7 +25,7 @@ use super::resume::TO;
 use super::run::{Execution, MoveJob, Ports, execute};
 use super::{ExecutorConfig, MemoryLedger, RunReport};
 use crate::config::Secret;
-use crate::journal::{Details, StepAttempt};
+use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::limits::{Limits, RateConfig};
 use crate::model::{
     AssignmentSpec, BootType, CloudName, Host, HostName, HostState, RunId, Step, StepOutcome,
@@ -33,6 +33,7 @@ use crate::model::{
 };
 use crate::retry::{Jitter, RetryPolicy};
 use crate::shutdown::Shutdown;
+use crate::store::{CompletedMove, StoreError};
 use crate::time::{Clock, Timestamp, TokioClock};
 
 const WANTED: [&str; 2] = ["NIC.Integrated.1-1-1", "HardDisk.List.1-1"];
@@ -525,6 +526,20 @@ impl Rig {
         shutdown: Shutdown,
         progress: RunProgress,
     ) -> RunReport {
+        self.run_on(run, config, jobs, shutdown, progress, self.ledger.clone())
+            .await
+    }
+
+    /// As `run_watched`, journaling through `ledger` (resuming from the rig's own ledger).
+    async fn run_on(
+        &self,
+        run: i64,
+        config: ExecutorConfig,
+        jobs: Vec<MoveJob>,
+        shutdown: Shutdown,
+        progress: RunProgress,
+        ledger: Arc<dyn Ledger>,
+    ) -> RunReport {
         let resume = self.ledger.resume_state();
         let clock: Arc<dyn Clock> = Arc::new(TokioClock::starting_at(
             "2025-01-01".parse::<Timestamp>().unwrap(),
@@ -544,7 +559,7 @@ impl Rig {
                     boot_orders: Arc::new(Orders),
                     clock,
                 },
-                ledger: self.ledger.clone(),
+                ledger,
                 shutdown,
                 resume,
                 target_time: "2025-01-01".parse().unwrap(),
@@ -1151,4 +1166,184 @@ async fn hosts_with_a_pending_boot_order_job_get_the_foreman_step_first() {
     // queueing, while the last of the other 20 waits behind all 30
     assert!(slowest(&first) < 6.0, "{first:?}");
     assert!(slowest(&rest) > 10.0, "{rest:?}");
+}
+
+/// (step, phase, outcome) of each journal entry of `host`, in the order written.
+fn host_rows(ledger: &MemoryLedger, host: &str) -> Vec<(String, String, Option<StepOutcome>)> {
+    ledger.with_entries(|entries| {
+        assert!(entries.windows(2).all(|w| w[0].id < w[1].id));
+        entries
+            .iter()
+            .filter(|e| e.subject.to_string() == format!("host {host}"))
+            .map(|e| (e.step.to_word(), e.phase.as_str().to_owned(), e.outcome))
+            .collect()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wipe_move_journals_every_row_in_order_in_fewer_writes() {
+    let (rig, names) = Rig::new(1, &[]);
+    let report = rig
+        .run(
+            1,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 1, "{:#?}", report.hosts);
+
+    let intent = |step: &str| (step.to_owned(), "intent".to_owned(), None);
+    let verified = |step: &str| {
+        (
+            step.to_owned(),
+            "outcome".to_owned(),
+            Some(StepOutcome::Verified),
+        )
+    };
+    // each step's intent, then its outcome, then the next step's intent: as written one by one
+    assert_eq!(
+        host_rows(&rig.ledger, &names[0]),
+        vec![
+            intent("bmc-account"),
+            verified("bmc-account"),
+            intent("boot-order"),
+            verified("boot-order"),
+            intent("foreman-host"),
+            verified("foreman-host"),
+            intent("network-boot"),
+            intent("network-boot"),
+            verified("network-boot"),
+            intent("install-wait"),
+            verified("install-wait"),
+            intent("record"),
+            verified("record"),
+        ]
+    );
+    // the cloud's own rows are written one by one; the host's 13 rows take 8 writes: each
+    // outcome rides with the next intent, the last one is written at the end of the move
+    let cloud_rows = rig.ledger.with_entries(|entries| {
+        entries
+            .iter()
+            .filter(|e| matches!(e.subject, Subject::Cloud(_)))
+            .count()
+    });
+    let host_writes = rig.ledger.journal_writes() - cloud_rows;
+    assert_eq!(host_writes, 8, "13 rows written one by one would take 13");
+}
+
+/// A [`MemoryLedger`] whose process "dies" right after the first power-on intent of a network
+/// boot was journaled: that write succeeds (the host is then powered on), every later write fails.
+#[derive(Debug)]
+struct CrashAfterPowerOnIntent {
+    inner: Arc<MemoryLedger>,
+    crashed: AtomicBool,
+}
+
+impl CrashAfterPowerOnIntent {
+    fn alive(&self) -> Result<(), StoreError> {
+        if self.crashed.load(Ordering::SeqCst) {
+            Err(StoreError::Closed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn watch(&self, at: &StepAttempt, details: &Details) {
+        if at.step == Step::NetworkBoot && details.get("phase") == Some("on") {
+            self.crashed.store(true, Ordering::SeqCst);
+        }
+    }
+}
+
+#[async_trait]
+impl Ledger for CrashAfterPowerOnIntent {
+    async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError> {
+        self.alive()?;
+        self.watch(at, &details);
+        self.inner.intent(at, details).await
+    }
+
+    async fn outcome(
+        &self,
+        at: &StepAttempt,
+        outcome: StepOutcome,
+        error: Option<String>,
+        details: Details,
+    ) -> Result<(), StoreError> {
+        self.alive()?;
+        self.inner.outcome(at, outcome, error, details).await
+    }
+
+    async fn append_all(&self, rows: Vec<JournalRow>) -> Result<(), StoreError> {
+        self.alive()?;
+        for row in &rows {
+            if let JournalRow::Intent { at, details } = row {
+                self.watch(at, details);
+            }
+        }
+        self.inner.append_all(rows).await
+    }
+
+    async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError> {
+        self.inner.current_cloud(host).await
+    }
+
+    async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError> {
+        self.alive()?;
+        self.inner.complete_move(done).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_crash_before_the_power_on_outcome_is_journaled_is_resumed_without_a_second_cycle() {
+    let (rig, names) = Rig::new(1, &[]);
+    let host = names[0].as_str();
+    let crashing = Arc::new(CrashAfterPowerOnIntent {
+        inner: rig.ledger.clone(),
+        crashed: AtomicBool::new(false),
+    });
+    let first = rig
+        .run_on(
+            1,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+            RunProgress::new(),
+            crashing,
+        )
+        .await;
+    assert_eq!(first.counts.moved, 0, "{:#?}", first.hosts);
+    assert_eq!(rig.lab.machines.lock().unwrap()[host].power_ons, 1);
+    // the power-on happened, but the journal ends with its intent: the step is open
+    let rows = host_rows(&rig.ledger, host);
+    assert_eq!(
+        rows.last(),
+        Some(&("network-boot".to_owned(), "intent".to_owned(), None)),
+        "{rows:?}"
+    );
+    // every outcome held before the crash was written with a later intent
+    assert_eq!(
+        count(&rig.ledger, host, "foreman-host", StepOutcome::Verified),
+        1
+    );
+
+    let second = rig
+        .run(
+            2,
+            config(512),
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(second.counts.moved, 1, "{:#?}", second.hosts);
+    let m = &rig.lab.machines.lock().unwrap()[host];
+    assert_eq!(m.power_ons, 1, "powered on twice");
+    assert_eq!(m.installs, 1);
+    assert_eq!(
+        count(&rig.ledger, host, "network-boot", StepOutcome::AlreadyDone),
+        1,
+        "the open step was re-checked and found done"
+    );
+    assert_eq!(count(&rig.ledger, host, "record", StepOutcome::Verified), 1);
 }
