@@ -268,7 +268,8 @@ pub trait BootOrders: Send + Sync + fmt::Debug {
 pub trait Ledger: Send + Sync + fmt::Debug {
     /// Journals an intent (before acting).
     async fn intent(&self, at: &StepAttempt, details: Details) -> Result<(), StoreError>;
-    /// Journals an outcome (after acting and verifying).
+    /// Journals an outcome (after acting and verifying). The executor writes a done outcome
+    /// through [`Ledger::append_all`] with the host's next row instead, or alone a little later.
     async fn outcome(
         &self,
         at: &StepAttempt,

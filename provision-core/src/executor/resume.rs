@@ -2,6 +2,10 @@
 //! was verified done for the same move, and the last intent that has no outcome (an action that
 //! may or may not have happened when the process died). A host whose last outcome failed starts
 //! over (still checking reality before every action).
+//!
+//! An outcome may reach the journal after the host's next action began (the executor writes a
+//! done outcome with the host's next row): a step whose action happened but whose outcome was
+//! not written when the process died reads as open here, and the next run re-checks it.
 
 use std::collections::HashMap;
 
