@@ -232,32 +232,7 @@ impl HostRun {
 
     /// Journals `row` now, in one write with the outcomes held before it.
     async fn journal(&self, row: JournalRow) -> Result<(), StoreError> {
-        let mut rows = std::mem::take(&mut *lock(&self.held));
-        if rows.is_empty() {
-            return match row {
-                JournalRow::Intent { at, details } => self.shared.ledger.intent(&at, details).await,
-                JournalRow::Outcome {
-                    at,
-                    outcome,
-                    error,
-                    details,
-                } => {
-                    self.shared
-                        .ledger
-                        .outcome(&at, outcome, error, details)
-                        .await
-                }
-            };
-        }
-        let held = rows.len();
-        rows.push(row);
-        let result = self.shared.ledger.append_all(rows.clone()).await;
-        if result.is_err() {
-            // kept for a later write: an outcome journaled twice is harmless, a lost one is not
-            rows.truncate(held);
-            self.keep(rows);
-        }
-        result
+        self.write_held(Some(row)).await
     }
 
     /// Holds a done outcome until the host's next journal write (see the module's doc).
@@ -270,22 +245,26 @@ impl HostRun {
         });
     }
 
-    /// Puts `rows` back in front of what is held.
-    fn keep(&self, mut rows: Vec<JournalRow>) {
-        let mut held = lock(&self.held);
-        rows.append(&mut held);
-        *held = rows;
-    }
-
     /// Journals the held outcomes now, in one write (nothing is written when none is held).
     async fn flush(&self) -> Result<(), StoreError> {
-        let rows = std::mem::take(&mut *lock(&self.held));
+        self.write_held(None).await
+    }
+
+    /// One write of the held outcomes and then `row`. When it fails, the held ones are kept
+    /// for a later write: an outcome journaled twice is harmless, a lost one is not.
+    async fn write_held(&self, row: Option<JournalRow>) -> Result<(), StoreError> {
+        let mut rows = std::mem::take(&mut *lock(&self.held));
+        let held = rows.len();
+        rows.extend(row);
         if rows.is_empty() {
             return Ok(());
         }
         let result = self.shared.ledger.append_all(rows.clone()).await;
         if result.is_err() {
-            self.keep(rows);
+            rows.truncate(held);
+            let mut now = lock(&self.held);
+            rows.append(&mut now);
+            *now = rows;
         }
         result
     }
