@@ -13,7 +13,7 @@ use tokio::time::{Instant, sleep_until};
 const ROOT: &str = "/redfish/v1";
 
 /// A lab of one host per flavour given, with deterministic (sigma 0) service times.
-async fn lab(flavors: &[Flavor], time_scale: f64, faults: FaultProfile) -> Lab {
+pub(crate) async fn lab(flavors: &[Flavor], time_scale: f64, faults: FaultProfile) -> Lab {
     let mut model = LabModel::default();
     model.bmc.sigma = 0.0;
     Lab::start(LabConfig {
@@ -29,15 +29,15 @@ async fn lab(flavors: &[Flavor], time_scale: f64, faults: FaultProfile) -> Lab {
 }
 
 /// One BMC of a lab, with a probe logged in as the lab's administrator (Basic).
-struct Bmc {
-    url: String,
-    admin: Probe,
-    anon: Probe,
+pub(crate) struct Bmc {
+    pub(crate) url: String,
+    pub(crate) admin: Probe,
+    pub(crate) anon: Probe,
     name: String,
 }
 
 impl Bmc {
-    fn of(lab: &Lab, index: usize) -> Self {
+    pub(crate) fn of(lab: &Lab, index: usize) -> Self {
         let probe = Probe::new(lab.ca_pem());
         Self {
             url: lab.bmc_url(index),
@@ -55,7 +55,7 @@ impl Bmc {
         }
     }
 
-    async fn get(&self, path: &str) -> Answer {
+    pub(crate) async fn get(&self, path: &str) -> Answer {
         self.admin.get(&self.url(path)).await.unwrap()
     }
 

@@ -3,8 +3,10 @@
 //! `@odata.etag` annotation that repeats a resource's `ETag`.
 
 use serde_json::{Map, Value, json};
-use testkit::probe::{Answer, Probe};
-use testkit::{FaultProfile, Flavor, Lab, LabConfig};
+use testkit::probe::Answer;
+use testkit::{FaultProfile, Flavor, Lab};
+
+use crate::bmc::Bmc;
 
 const ALL: [Flavor; 4] = [
     Flavor::Dell,
@@ -15,41 +17,9 @@ const ALL: [Flavor; 4] = [
 
 const EXPANDING: [Flavor; 3] = [Flavor::Dell, Flavor::Idrac10, Flavor::Generic];
 
+/// One host per flavour, no latency.
 async fn lab() -> Lab {
-    Lab::start(LabConfig {
-        hosts: ALL.len(),
-        flavors: ALL.to_vec(),
-        time_scale: 0.0,
-        faults: FaultProfile::none(),
-        ..LabConfig::default()
-    })
-    .await
-    .unwrap()
-}
-
-/// The lab administrator (Basic) and an anonymous caller on BMC `index`.
-struct Caller {
-    url: String,
-    admin: Probe,
-    anon: Probe,
-}
-
-impl Caller {
-    fn of(lab: &Lab, index: usize) -> Self {
-        let probe = Probe::new(lab.ca_pem());
-        Self {
-            url: lab.bmc_url(index),
-            admin: probe.with_basic("root", "calvin"),
-            anon: probe,
-        }
-    }
-
-    async fn get(&self, path: &str) -> Answer {
-        self.admin
-            .get(&format!("{}{path}", self.url))
-            .await
-            .unwrap()
-    }
+    crate::bmc::lab(&ALL, 0.0, FaultProfile::none()).await
 }
 
 fn index_of(flavor: Flavor) -> usize {
@@ -83,7 +53,7 @@ fn message_id(answer: &Answer) -> String {
 async fn expanded_members_are_what_their_gets_answer() {
     let lab = lab().await;
     for flavor in EXPANDING {
-        let bmc = Caller::of(&lab, index_of(flavor));
+        let bmc = Bmc::of(&lab, index_of(flavor));
         let system = system(flavor);
         let collections = [
             "/redfish/v1/AccountService/Accounts".to_owned(),
@@ -132,7 +102,7 @@ async fn expanded_members_are_what_their_gets_answer() {
 async fn dot_skips_links_and_star_takes_them() {
     let lab = lab().await;
     for flavor in EXPANDING {
-        let bmc = Caller::of(&lab, index_of(flavor));
+        let bmc = Bmc::of(&lab, index_of(flavor));
         let manager = bmc.get("/redfish/v1/Managers").await.json()["Members"][0]["@odata.id"]
             .as_str()
             .unwrap()
@@ -178,7 +148,7 @@ async fn dot_skips_links_and_star_takes_them() {
 async fn unsupported_queries_answer_per_the_specification() {
     let lab = lab().await;
     for flavor in ALL {
-        let bmc = Caller::of(&lab, index_of(flavor));
+        let bmc = Bmc::of(&lab, index_of(flavor));
         let accounts = "/redfish/v1/AccountService/Accounts";
         let features = bmc.get("/redfish/v1").await.json()["ProtocolFeaturesSupported"].clone();
         let expands = flavor != Flavor::Supermicro;
@@ -228,7 +198,7 @@ async fn unsupported_queries_answer_per_the_specification() {
 async fn the_etag_annotation_equals_the_header() {
     let lab = lab().await;
     for flavor in ALL {
-        let bmc = Caller::of(&lab, index_of(flavor));
+        let bmc = Bmc::of(&lab, index_of(flavor));
         for path in ["/redfish/v1", system(flavor), "/redfish/v1/AccountService"] {
             let answer = bmc.get(path).await;
             let header = answer.header("etag").unwrap().to_owned();
@@ -268,7 +238,7 @@ async fn the_etag_annotation_equals_the_header() {
 async fn an_account_patch_answers_the_account_on_idracs() {
     let lab = lab().await;
     for flavor in ALL {
-        let bmc = Caller::of(&lab, index_of(flavor));
+        let bmc = Bmc::of(&lab, index_of(flavor));
         let accounts = "/redfish/v1/AccountService/Accounts";
         let path = if flavor.is_dell() {
             format!("{accounts}/3")
