@@ -808,7 +808,7 @@ impl Bmc {
             .into_iter()
             .filter(|p| keep(p))
             .collect();
-        self.get_all_tagged(paths).await
+        self.get_all(paths).await
     }
 
     /// The members `listed` by a read of `collection` made without `$expand` (a probe): one
@@ -826,7 +826,7 @@ impl Bmc {
         {
             return Ok(members);
         }
-        self.get_all_tagged(listed).await
+        self.get_all(listed).await
     }
 
     /// The expanded members of `collection`; `None` when the BMC does not offer `$expand`, has
@@ -888,7 +888,7 @@ impl Bmc {
     }
 
     /// GETs every path (at most the per-BMC limit in flight), in order, with their ETags.
-    async fn get_all_tagged<T>(&self, paths: Vec<String>) -> Result<Vec<Member<T>>, Error>
+    pub(crate) async fn get_all<T>(&self, paths: Vec<String>) -> Result<Vec<Member<T>>, Error>
     where
         T: DeserializeOwned + Send + 'static,
     {
@@ -901,27 +901,6 @@ impl Bmc {
             });
         }
         let mut out: Vec<Option<Member<T>>> = (0..set.len()).map(|_| None).collect();
-        while let Some(joined) = set.join_next().await {
-            let (i, result) = joined.map_err(|e| Error::Config {
-                reason: format!("a request task failed: {e}"),
-            })?;
-            out[i] = Some(result?);
-        }
-        Ok(out.into_iter().flatten().collect())
-    }
-
-    /// GETs every path (at most the per-BMC limit in flight), in order.
-    pub(crate) async fn get_all<T>(&self, paths: &[String]) -> Result<Vec<T>, Error>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        let mut set = JoinSet::new();
-        for (i, path) in paths.iter().enumerate() {
-            let bmc = self.clone();
-            let path = path.clone();
-            set.spawn(async move { (i, bmc.get::<T>(&path).await) });
-        }
-        let mut out: Vec<Option<T>> = (0..paths.len()).map(|_| None).collect();
         while let Some(joined) = set.join_next().await {
             let (i, result) = joined.map_err(|e| Error::Config {
                 reason: format!("a request task failed: {e}"),

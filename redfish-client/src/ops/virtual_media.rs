@@ -102,8 +102,8 @@ impl Bmc {
         }
         // Supermicro's VM1 is no collection the BMC expands: its members one by one.
         let paths = self.supermicro_vm1().await?.1;
-        let media: Vec<wire::VirtualMedia> = self.get_all(&paths).await?;
-        Ok(paths.iter().zip(media).map(|(p, m)| slot(p, m)).collect())
+        let media = self.get_all::<wire::VirtualMedia>(paths).await?;
+        Ok(media.into_iter().map(|m| slot(&m.path, m.value)).collect())
     }
 
     /// Mounts `image` (an `http(s)://` or `nfs://` URL) on the CD slot and verifies it shows

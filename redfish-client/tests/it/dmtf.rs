@@ -54,6 +54,16 @@ async fn with_boot_options(flavor: Flavor) -> Fake {
     fake
 }
 
+/// The tenant account the account tests set: `cloud02`, an operator, in `state`.
+fn cloud02(state: AccountState) -> AccountSpec {
+    AccountSpec {
+        username: "cloud02".into(),
+        password: Secret::new("lab@ticket42"),
+        role: Role::Operator,
+        state,
+    }
+}
+
 #[tokio::test]
 async fn supermicro_boot_order_is_patched_with_if_match() {
     let mut fake = with_boot_options(Flavor::Supermicro).await;
@@ -272,12 +282,7 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
             .await;
         let client = fake.client();
         let bmc = fake.bmc(&client);
-        let spec = AccountSpec {
-            username: "cloud02".into(),
-            password: Secret::new("lab@ticket42"),
-            role: Role::Operator,
-            state: AccountState::Enabled,
-        };
+        let spec = cloud02(AccountState::Enabled);
         for _ in 0..2 {
             let out = bmc.set_account(&spec).await.unwrap();
             assert_eq!(out.path, format!("{accounts}/3"), "{refusal}");
@@ -306,12 +311,7 @@ async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
         json!({"@odata.id": format!("{accounts}/{id}"), "@odata.etag": format!("W/\"tag-{id}\""),
             "Id": id, "UserName": name, "RoleId": role, "Enabled": enabled})
     };
-    let spec = AccountSpec {
-        username: "cloud02".into(),
-        password: Secret::new("lab@ticket42"),
-        role: Role::Operator,
-        state: AccountState::Disabled,
-    };
+    let spec = cloud02(AccountState::Disabled);
     let expanded_path =
         Matcher::Regex(r"^/redfish/v1/AccountService/Accounts\?\$expand=\.\(\$levels=1\)$".into());
 
@@ -496,12 +496,7 @@ async fn tenant_account_is_set_and_verified_by_logging_in() {
         .await;
     let client = fake.client();
     let bmc = fake.bmc(&client);
-    let spec = AccountSpec {
-        username: "cloud02".into(),
-        password: Secret::new("lab@ticket42"),
-        role: Role::Operator,
-        state: AccountState::Enabled,
-    };
+    let spec = cloud02(AccountState::Enabled);
     let out = bmc.set_account(&spec).await.unwrap();
     assert_eq!(out.path, format!("{accounts}/3"));
     assert!(!out.created);
@@ -775,12 +770,7 @@ async fn accounts_kept_elsewhere_are_found_through_the_account_service() {
         .await;
     let client = fake.client();
     let bmc = fake.bmc(&client);
-    let spec = AccountSpec {
-        username: "cloud02".into(),
-        password: Secret::new("lab@ticket42"),
-        role: Role::Operator,
-        state: AccountState::Disabled,
-    };
+    let spec = cloud02(AccountState::Disabled);
     let out = bmc.set_account(&spec).await.unwrap();
     assert_eq!(out.path, format!("{elsewhere}/2"));
     assert!(!out.created);
