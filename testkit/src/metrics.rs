@@ -1,4 +1,5 @@
-//! What the lab saw: a request log and counters per endpoint, per host and per written object.
+//! What the lab saw: a request log and counters per endpoint, per host and per written object,
+//! and the connections each service accepted (TLS handshakes full or resumed).
 //!
 //! Tests and benchmarks assert on behaviour through these (one power cycle per host, no
 //! overlapping writes to one Foreman object, no session leaked, peak concurrency), in process via
@@ -72,6 +73,49 @@ pub struct HostCounters {
     pub peak_sessions: u64,
     /// Most requests in service at its BMC at once.
     pub peak_bmc_in_flight: u64,
+    /// Connections its BMC accepted.
+    #[serde(default)]
+    pub bmc_connections: u64,
+    /// Of those, TLS handshakes that resumed an earlier session.
+    #[serde(default)]
+    pub bmc_tls_resumed: u64,
+}
+
+/// How a connection the lab accepted began.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectionStart {
+    /// Plain HTTP.
+    Plain,
+    /// A full TLS handshake (certificate sent, key exchange signed).
+    TlsFull,
+    /// A TLS handshake that resumed an earlier session.
+    TlsResumed,
+    /// A TLS handshake that failed.
+    TlsFailed,
+}
+
+/// Connections one service accepted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionCounters {
+    /// Connections accepted, TLS or not (a dead BMC's dropped ones are not counted).
+    pub accepted: u64,
+    /// Full TLS handshakes.
+    pub tls_full: u64,
+    /// TLS handshakes that resumed an earlier session.
+    pub tls_resumed: u64,
+    /// TLS handshakes that failed.
+    pub tls_failed: u64,
+}
+
+impl ConnectionCounters {
+    fn count(&mut self, start: ConnectionStart) {
+        match start {
+            ConnectionStart::Plain => {}
+            ConnectionStart::TlsFull => self.tls_full += 1,
+            ConnectionStart::TlsResumed => self.tls_resumed += 1,
+            ConnectionStart::TlsFailed => self.tls_failed += 1,
+        }
+    }
 }
 
 /// A point-in-time copy of every counter (the admin endpoint's JSON).
@@ -99,6 +143,12 @@ pub struct MetricsSnapshot {
     /// personal access token), `session` (cookie), `failed`.
     #[serde(default)]
     pub foreman_auth: BTreeMap<String, u64>,
+    /// Connections Foreman (HTTPS and HTTP) accepted.
+    #[serde(default)]
+    pub foreman_connections: ConnectionCounters,
+    /// Connections the BMC fleet accepted, all BMCs together (per BMC in [`HostCounters`]).
+    #[serde(default)]
+    pub bmc_connections: ConnectionCounters,
 }
 
 impl MetricsSnapshot {
@@ -255,6 +305,26 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// Counts a connection accepted by `service` (for a BMC, `host` names it) once its TLS
+    /// handshake, if any, is over.
+    pub fn connection(&self, service: ServiceKind, host: Option<&str>, start: ConnectionStart) {
+        let mut inner = self.lock();
+        let snapshot = &mut inner.snapshot;
+        let counters = match service {
+            ServiceKind::Foreman => &mut snapshot.foreman_connections,
+            ServiceKind::Bmc => &mut snapshot.bmc_connections,
+        };
+        counters.accepted += 1;
+        counters.count(start);
+        if let (ServiceKind::Bmc, Some(host)) = (service, host) {
+            let counters = snapshot.hosts.entry(host.to_owned()).or_default();
+            counters.bmc_connections += 1;
+            if start == ConnectionStart::TlsResumed {
+                counters.bmc_tls_resumed += 1;
+            }
+        }
+    }
+
     /// Marks a write to the object `key` (e.g. `user/7`) as in service.
     pub fn write_begins(&self, key: &str) -> WriteInService<'_> {
         let mut inner = self.lock();
@@ -364,5 +434,29 @@ mod tests {
         assert_eq!(snapshot.requests, 3);
         assert_eq!(snapshot.endpoint("bmc POST /x"), 3);
         assert_eq!(snapshot.host("h1").bmc_writes, 3);
+    }
+
+    #[test]
+    fn connections_are_counted_per_service_and_per_bmc() {
+        let metrics = Metrics::new(0);
+        metrics.connection(ServiceKind::Bmc, Some("h1"), ConnectionStart::TlsFull);
+        metrics.connection(ServiceKind::Bmc, Some("h1"), ConnectionStart::TlsResumed);
+        metrics.connection(ServiceKind::Bmc, Some("h2"), ConnectionStart::TlsFailed);
+        metrics.connection(ServiceKind::Foreman, None, ConnectionStart::Plain);
+        let snapshot = metrics.snapshot();
+        assert_eq!(
+            snapshot.bmc_connections,
+            ConnectionCounters {
+                accepted: 3,
+                tls_full: 1,
+                tls_resumed: 1,
+                tls_failed: 1,
+            }
+        );
+        assert_eq!(snapshot.foreman_connections.accepted, 1);
+        assert_eq!(snapshot.foreman_connections.tls_full, 0);
+        assert_eq!(snapshot.host("h1").bmc_connections, 2);
+        assert_eq!(snapshot.host("h1").bmc_tls_resumed, 1);
+        assert_eq!(snapshot.host("h2").bmc_connections, 1);
     }
 }

@@ -2,6 +2,8 @@
 //!
 //! A service sees a whole [`Request`] (body read) and answers with an [`Outcome`]: a response, or
 //! a reset (the connection is closed without an answer, as a crashing or overloaded server does).
+//! Every accepted connection is reported to the service once its TLS handshake, if any, is over
+//! ([`Service::connection`]), so the lab can count connections and resumed handshakes.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -14,6 +16,8 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::metrics::ConnectionStart;
 
 /// A response with its whole body.
 pub type Response = http::Response<Bytes>;
@@ -79,6 +83,11 @@ pub trait Service: Send + Sync + 'static {
     fn accepts(&self, local: SocketAddr) -> bool;
     /// Answers one request.
     fn handle(&self, request: Request) -> impl Future<Output = Outcome> + Send;
+    /// A connection to `local` was accepted and began as `start` (counted by the services
+    /// that report connections; nothing by default).
+    fn connection(&self, local: SocketAddr, start: ConnectionStart) {
+        let _ = (local, start);
+    }
 }
 
 /// A JSON response with `status` and `body`.
@@ -154,11 +163,26 @@ pub async fn serve<S: Service>(
                 match tls {
                     Some(config) => {
                         match tokio_rustls::TlsAcceptor::from(config).accept(stream).await {
-                            Ok(stream) => serve_connection(stream, local, service).await,
-                            Err(error) => tracing::debug!(%local, %error, "tls handshake failed"),
+                            Ok(stream) => {
+                                let start = match stream.get_ref().1.handshake_kind() {
+                                    Some(rustls::HandshakeKind::Resumed) => {
+                                        ConnectionStart::TlsResumed
+                                    }
+                                    _ => ConnectionStart::TlsFull,
+                                };
+                                service.connection(local, start);
+                                serve_connection(stream, local, service).await;
+                            }
+                            Err(error) => {
+                                service.connection(local, ConnectionStart::TlsFailed);
+                                tracing::debug!(%local, %error, "tls handshake failed");
+                            }
                         }
                     }
-                    None => serve_connection(stream, local, service).await,
+                    None => {
+                        service.connection(local, ConnectionStart::Plain);
+                        serve_connection(stream, local, service).await;
+                    }
                 }
             };
             tokio::select! {

@@ -278,6 +278,10 @@ pub struct RunResult {
     pub foreman_requests_per_host: f64,
     /// BMC requests per host.
     pub bmc_requests_per_host: f64,
+    /// Connections the BMCs accepted per host (TLS or not; 0 in virtual mode, which has none).
+    pub bmc_connections_per_host: f64,
+    /// Of those, TLS handshakes that resumed an earlier session, per host.
+    pub bmc_tls_resumed_per_host: f64,
     /// Peak Foreman requests in service (capacity is the model's).
     pub foreman_peak_in_service: u64,
     /// Peak Foreman requests queued.
@@ -739,6 +743,8 @@ pub fn result(
         step_retries,
         foreman_requests_per_host: sum(&|c| c.foreman_requests) as f64 / n,
         bmc_requests_per_host: sum(&|c| c.bmc_requests) as f64 / n,
+        bmc_connections_per_host: metrics.bmc_connections.accepted as f64 / n,
+        bmc_tls_resumed_per_host: metrics.bmc_connections.tls_resumed as f64 / n,
         foreman_peak_in_service: metrics.foreman_peak_in_service,
         foreman_peak_queued: metrics.foreman_peak_queued,
         foreman_refused: metrics.foreman_refused,
@@ -769,7 +775,8 @@ pub fn result(
 fn one_line(r: &RunResult) -> String {
     format!(
         "  {}: makespan {:.0} lab s, {}/{} moved, {} failed, {:.1} Foreman + {:.1} BMC req/host, \
-         CPU {:.2} s ({:.2} ms/host), peak RSS {:.0} MiB, wall {:.1} s{}",
+         {:.2} BMC connections/host ({:.2} resumed), CPU {:.2} s ({:.2} ms/host), \
+         peak RSS {:.0} MiB, wall {:.1} s{}",
         r.policy.name(),
         r.makespan,
         r.moved,
@@ -777,6 +784,8 @@ fn one_line(r: &RunResult) -> String {
         r.failed,
         r.foreman_requests_per_host,
         r.bmc_requests_per_host,
+        r.bmc_connections_per_host,
+        r.bmc_tls_resumed_per_host,
         r.cpu_seconds,
         r.cpu_ms_per_host,
         r.peak_rss_mib,

@@ -47,7 +47,7 @@ pub use state::{Account, BmcState, MediaConfig, Role, STALE_USER, Session};
 
 use crate::faults::{RequestFault, draw};
 use crate::lab::{LabShared, LabState};
-use crate::metrics::{LogEntry, ServiceKind};
+use crate::metrics::{ConnectionStart, LogEntry, ServiceKind};
 use crate::server::{Outcome, Request, Service};
 use dispatch::Ctx;
 use reply::Reply;
@@ -152,6 +152,16 @@ impl Service for BmcFleet {
             .get(index)
             .and_then(|m| m.bmc_restarting_until)
             .is_none_or(|until| until <= Instant::now())
+    }
+
+    fn connection(&self, local: SocketAddr, start: ConnectionStart) {
+        let Some(index) = self.lab.bmc_index(local) else {
+            return;
+        };
+        let host = self.lab.state().machines.get(index).map(|m| m.name.clone());
+        self.lab
+            .metrics
+            .connection(ServiceKind::Bmc, host.as_deref(), start);
     }
 
     async fn handle(&self, request: Request) -> Outcome {

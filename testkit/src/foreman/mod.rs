@@ -32,7 +32,7 @@ use std::sync::{Arc, Mutex};
 use crate::clock::{hash_str, mix};
 use crate::faults::{RequestFault, draw};
 use crate::lab::LabShared;
-use crate::metrics::{LogEntry, ServiceKind};
+use crate::metrics::{ConnectionStart, LogEntry, ServiceKind};
 use crate::server::{Outcome, Request, Service};
 
 pub use db::ForemanDb;
@@ -130,6 +130,12 @@ impl ForemanService {
 impl Service for ForemanService {
     fn accepts(&self, _local: SocketAddr) -> bool {
         true
+    }
+
+    fn connection(&self, _local: SocketAddr, start: ConnectionStart) {
+        self.lab
+            .metrics
+            .connection(ServiceKind::Foreman, None, start);
     }
 
     async fn handle(&self, request: Request) -> Outcome {
