@@ -69,6 +69,11 @@ pub enum TlsVerification {
     Insecure,
 }
 
+/// Servers whose TLS sessions a transport remembers by default: every BMC of a fleet of
+/// several thousand, at a few KiB each for the servers actually contacted (rustls's own
+/// default, 256 tickets at 8 per server, keeps 32).
+pub const DEFAULT_TLS_SESSION_SERVERS: usize = 8_192;
+
 /// Settings of an [`HttpsTransport`].
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
@@ -82,6 +87,10 @@ pub struct TransportConfig {
     pub max_idle_per_host: usize,
     /// How long an idle pooled connection is kept.
     pub idle_timeout: Duration,
+    /// Servers whose TLS sessions are remembered, so that a later connection to one of them
+    /// resumes (no certificate to send and verify) instead of a full handshake. The oldest
+    /// server is forgotten first; memory is spent only on the servers actually contacted.
+    pub tls_session_servers: usize,
 }
 
 impl Default for TransportConfig {
@@ -92,6 +101,7 @@ impl Default for TransportConfig {
             request_timeout: Duration::from_secs(60),
             max_idle_per_host: 8,
             idle_timeout: Duration::from_secs(60),
+            tls_session_servers: DEFAULT_TLS_SESSION_SERVERS,
         }
     }
 }
@@ -169,7 +179,7 @@ impl HttpsTransport {
     /// # Errors
     /// When the CA bundle cannot be read or holds no certificate, or no trust root can be loaded.
     pub fn new(config: &TransportConfig) -> Result<Self, TlsError> {
-        let tls = tls::client_config(&config.tls)?;
+        let tls = tls::client_config(&config.tls, config.tls_session_servers)?;
         let mut http = HttpConnector::new_with_resolver(resolve::CachingResolver::new());
         http.enforce_http(false);
         http.set_connect_timeout(Some(config.connect_timeout));

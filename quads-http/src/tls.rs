@@ -1,11 +1,12 @@
-//! Client TLS settings: trust roots, an extra CA bundle, and the per-run or per-server opt-out.
+//! Client TLS settings: trust roots, an extra CA bundle, the per-run or per-server opt-out, and
+//! a session cache sized to the fleet.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{Resumption, WebPkiServerVerifier};
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -33,7 +34,14 @@ pub enum TlsError {
     Rustls(String),
 }
 
-pub(crate) fn client_config(verification: &TlsVerification) -> Result<ClientConfig, TlsError> {
+/// TLS 1.3 tickets rustls keeps per server: its memory cache's size counts tickets, and it
+/// keeps this many for each server it remembers.
+const TICKETS_PER_SERVER: usize = 8;
+
+pub(crate) fn client_config(
+    verification: &TlsVerification,
+    session_servers: usize,
+) -> Result<ClientConfig, TlsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier: Arc<dyn ServerCertVerifier> = match verification {
         TlsVerification::Platform => webpki(None, &provider)?,
@@ -49,12 +57,16 @@ pub(crate) fn client_config(verification: &TlsVerification) -> Result<ClientConf
             insecure: Insecure::All,
         }),
     };
-    let config = ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Rustls(e.to_string()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
+    // The default cache (256 tickets, so 32 servers) forgets a fleet's BMCs before their
+    // second connection: each would be a full handshake again.
+    config.resumption =
+        Resumption::in_memory_sessions(session_servers.saturating_mul(TICKETS_PER_SERVER));
     Ok(config)
 }
 

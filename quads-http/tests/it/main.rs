@@ -1,6 +1,9 @@
 //! quads-http against real TLS servers on loopback (two simulated labs, so two CAs): what is
-//! verified, what each opt-out allows, and how failures are classified.
+//! verified, what each opt-out allows, how failures are classified, and how many connections
+//! the pool opens and resumes (`connections`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod connections;
 
 use std::collections::BTreeSet;
 use std::time::Duration;

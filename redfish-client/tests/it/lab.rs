@@ -10,7 +10,7 @@ use std::time::Duration;
 use redfish_client::{
     AccountSpec, AccountState, AuthMode, Bmc, BmcAddress, ClearJobs, ClientConfig, Credentials,
     DellGeneration, Error, InterfacesFile, JobState, JobTarget, PowerState, QueueClear,
-    RedfishClient, ResetType, ResetWait, RetryPolicy, Role, Secret, SettingsChange,
+    RedfishClient, ResetType, ResetWait, RetryPolicy, Role, RunningJobs, Secret, SettingsChange,
     TlsVerification, TransportConfig, Vendor, Wait, WaitPolicy,
 };
 use testkit::lab::{HostType, interfaces_order, interfaces_yaml};
@@ -1308,6 +1308,65 @@ async fn a_boot_order_change_force_clears_a_stuck_job_only_when_asked_and_needed
             .collect();
         assert!(touched.is_empty(), "only the order's reads: {touched:?}");
         bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+/// The connections one host's move opens on its BMC, counted by the lab: the executor's BMC
+/// calls on one handle (the tenant account, which logs in as the tenant to verify it, the boot
+/// order, the one-time network boot with its power-off, the power-on, the logout). The first
+/// connection serves everything until the boot order's side-by-side reads (Dell's boot sources
+/// and BIOS, Supermicro's boot options one by one), which open a second one, at most the
+/// per-BMC limit; that one resumes the first one's TLS session: one full handshake per BMC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_makes_one_full_tls_handshake_per_bmc() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    let models: Vec<&str> = rig.hosts.iter().map(|h| h.model.as_str()).collect();
+    let interfaces = InterfacesFile::parse(&interfaces_yaml(&models)).unwrap();
+    let mut seen = Vec::new();
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let connections = || {
+            let c = rig.counters(i);
+            (c.bmc_connections, c.bmc_tls_resumed)
+        };
+        let mut after = Vec::new();
+        let spec = AccountSpec {
+            username: "cloud03".to_owned(),
+            password: Secret::new("tenant-pw-0003"),
+            role: Role::Operator,
+            state: AccountState::Enabled,
+        };
+        bmc.set_account(&spec).await.unwrap();
+        after.push(("account", connections()));
+        let wanted = interfaces
+            .interfaces_for(&rig.hosts[i].name, "foreman")
+            .unwrap();
+        bmc.set_boot_order_with(&wanted, RunningJobs::ForceClear, cancel)
+            .await
+            .unwrap();
+        after.push(("boot order", connections()));
+        bmc.pxe_once_then_power_off(cancel).await.unwrap();
+        after.push(("pxe and power-off", connections()));
+        bmc.power_on_after_off(cancel).await.unwrap();
+        after.push(("power-on", connections()));
+        bmc.logout().await.unwrap();
+        after.push(("logout", connections()));
+        seen.push((flavor, after));
+    }
+    // (connections, of which resumed) after each call
+    for (flavor, after) in &seen {
+        let (opened, resumed) = after.last().unwrap().1;
+        assert!(
+            opened <= 2 && opened - resumed == 1,
+            "{flavor:?}: {after:?}"
+        );
+        assert_eq!(
+            after[0].1,
+            (1, 0),
+            "{flavor:?}: the account step: {after:?}"
+        );
     }
     rig.assert_all_logged_out();
 }
