@@ -478,6 +478,11 @@ impl std::error::Error for DecodeError {}
 /// # Errors
 /// When the body is not JSON of the shape `T`.
 pub fn decode_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, DecodeError> {
+    // The plain decoder is several times cheaper than one that tracks the path; it runs
+    // again only to name where a bad body went wrong.
+    if let Ok(value) = serde_json::from_slice(body) {
+        return Ok(value);
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| DecodeError {
         path: e.path().to_string(),

@@ -874,7 +874,12 @@ impl Bmc {
                 return Ok(None);
             };
             let (path, etag, body) = read;
-            let value = serde_path_to_error::deserialize(&body).map_err(|e| Error::Decode {
+            let decoded = match <T as serde::Deserialize>::deserialize(&body) {
+                Ok(value) => Ok(value),
+                // again, tracking the path, only to say where it went wrong
+                Err(_) => serde_path_to_error::deserialize(&body),
+            };
+            let value = decoded.map_err(|e| Error::Decode {
                 bmc: self.name().to_owned(),
                 method: http::Method::GET,
                 url: call.path.clone(),
