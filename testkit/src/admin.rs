@@ -29,11 +29,12 @@ impl Admin {
     fn hosts(&self) -> serde_json::Value {
         let mut state = self.lab.state();
         let physics = self.lab.physics();
+        let now = tokio::time::Instant::now();
         let hosts: Vec<serde_json::Value> = state
             .machines
             .iter_mut()
             .map(|m| {
-                m.advance(physics);
+                m.advance_to(now, physics);
                 let phase = match m.phase {
                     Phase::Off => "off",
                     Phase::ShuttingDown { .. } => "shutting-down",

@@ -216,6 +216,7 @@ mod tests {
 
     use super::*;
     use crate::FaultProfile;
+    use crate::machine::Phase;
 
     fn get(uri: &str) -> http::Request<Bytes> {
         http::Request::get(uri).body(Bytes::new()).expect("request")
@@ -304,6 +305,95 @@ mod tests {
             .handle(get(&format!("{}/redfish/v1/Systems", lab.bmc_url(0))))
             .await;
         assert!(matches!(answer, Exchange::Reset), "{answer:?}");
+    }
+
+    fn basic(
+        request: http::request::Builder,
+        user: &str,
+        password: &str,
+    ) -> http::request::Builder {
+        use base64::Engine as _;
+        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        request.header("authorization", format!("Basic {token}"))
+    }
+
+    /// Foreman's requests skip idle machines; a BMC reset on a quiet fleet must still be seen.
+    #[tokio::test(start_paused = true)]
+    async fn foreman_sees_a_reset_made_while_the_fleet_was_quiet() {
+        let lab = InProcessLab::new(LabConfig {
+            hosts: 3,
+            time_scale: 1.0,
+            ..LabConfig::default()
+        })
+        .expect("lab");
+        let inventory = lab.inventory();
+        let host = &inventory.hosts[1];
+        let foreman = || {
+            let request =
+                http::Request::get(format!("{}/api/hosts?search=build=true", lab.foreman_url()));
+            basic(
+                request,
+                &inventory.foreman_username,
+                &inventory.foreman_password,
+            )
+            .body(Bytes::new())
+            .expect("request")
+        };
+        let phase = || lab.shared().state().machines[1].phase;
+        assert_eq!(status(&lab.handle(foreman()).await), Some(200));
+        assert!(matches!(phase(), Phase::Running { .. }), "{:?}", phase());
+
+        let systems = lab
+            .handle(
+                basic(
+                    http::Request::get(format!("{}/redfish/v1/Systems", host.bmc_url)),
+                    &host.bmc_username,
+                    &host.bmc_password,
+                )
+                .body(Bytes::new())
+                .expect("request"),
+            )
+            .await;
+        let Exchange::Response(systems) = systems else {
+            panic!("{systems:?}");
+        };
+        let systems: serde_json::Value = serde_json::from_slice(systems.body()).expect("json");
+        let system = systems["Members"][0]["@odata.id"]
+            .as_str()
+            .expect("a system");
+        let reset = lab
+            .handle(
+                basic(
+                    http::Request::post(format!(
+                        "{}{system}/Actions/ComputerSystem.Reset",
+                        host.bmc_url
+                    )),
+                    &host.bmc_username,
+                    &host.bmc_password,
+                )
+                .header("content-type", "application/json")
+                .body(Bytes::from_static(br#"{"ResetType":"ForceOff"}"#))
+                .expect("request"),
+            )
+            .await;
+        assert!(matches!(status(&reset), Some(200 | 204)), "{reset:?}");
+        assert!(
+            matches!(phase(), Phase::ShuttingDown { .. }),
+            "{:?}",
+            phase()
+        );
+
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        assert!(
+            matches!(phase(), Phase::ShuttingDown { .. }),
+            "nobody looked yet"
+        );
+        assert_eq!(status(&lab.handle(foreman()).await), Some(200));
+        assert_eq!(
+            phase(),
+            Phase::Off,
+            "the Foreman request moved the machine on"
+        );
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The lab: configuration, the shared state of Foreman and the fleet, and the running servers.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::bmc::{BmcFleet, BmcState};
@@ -142,6 +145,61 @@ pub struct LabState {
     pub foreman: ForemanDb,
     /// The BMCs' own state (sessions, accounts), by host index.
     pub bmcs: Vec<BmcState>,
+    /// When the machines' next transitions are due, so that a Foreman request (which sees
+    /// every host's `build` flag) moves on only the machines that have something due.
+    pub(crate) timeline: Timeline,
+}
+
+/// Every machine with a transition pending has an entry at or before it (entries may be
+/// early or repeated: a machine popped with nothing due is simply put back at its due time).
+#[derive(Debug)]
+pub(crate) struct Timeline {
+    due: BinaryHeap<Reverse<(Instant, usize)>>,
+    /// Machines changed behind the timeline's back: look at every one next time.
+    stale: bool,
+}
+
+impl Timeline {
+    /// A timeline that knows nothing yet.
+    fn stale() -> Self {
+        Self {
+            due: BinaryHeap::new(),
+            stale: true,
+        }
+    }
+
+    /// Machine `index` has a transition due at `due` (called when it got a new one).
+    pub(crate) fn note(&mut self, index: usize, due: Option<Instant>) {
+        if let Some(due) = due {
+            self.due.push(Reverse((due, index)));
+        }
+    }
+}
+
+impl LabState {
+    /// Moves every machine with a transition due by `now` forward to `now`.
+    pub(crate) fn advance_all(&mut self, now: Instant, physics: Physics<'_>) {
+        let timeline = &mut self.timeline;
+        if timeline.stale {
+            timeline.due.clear();
+            for machine in &mut self.machines {
+                machine.advance_to(now, physics);
+                timeline.note(machine.index, machine.due());
+            }
+            timeline.stale = false;
+            return;
+        }
+        while let Some(&Reverse((due, index))) = timeline.due.peek() {
+            if due > now {
+                break;
+            }
+            timeline.due.pop();
+            if let Some(machine) = self.machines.get_mut(index) {
+                machine.advance_to(now, physics);
+                timeline.note(index, machine.due());
+            }
+        }
+    }
 }
 
 /// The parts every service shares.
@@ -224,6 +282,7 @@ impl LabShared {
                 machines,
                 foreman,
                 bmcs,
+                timeline: Timeline::stale(),
             }),
             config,
         }))
@@ -258,10 +317,11 @@ impl LabShared {
     /// Runs `f` on the lab state, after moving every machine forward to now.
     pub fn with_state<T>(&self, f: impl FnOnce(&mut LabState) -> T) -> T {
         let mut state = self.state();
-        for machine in &mut state.machines {
-            machine.advance(self.physics());
-        }
-        f(&mut state)
+        state.advance_all(Instant::now(), self.physics());
+        let out = f(&mut state);
+        // `f` may have changed any machine
+        state.timeline.stale = true;
+        out
     }
 
     /// Records a finished request in the log and counters.

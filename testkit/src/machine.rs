@@ -347,9 +347,25 @@ impl Machine {
         }
     }
 
+    /// When the next transition is due (`None` when the machine waits for nobody).
+    #[must_use]
+    pub fn due(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::ShuttingDown { until, .. }
+            | Phase::Posting { until }
+            | Phase::Installing { until } => Some(until),
+            Phase::Off | Phase::Running { .. } => None,
+        }
+    }
+
     /// Replays every transition due by now.
     pub fn advance(&mut self, physics: Physics<'_>) {
-        let now = Instant::now();
+        self.advance_to(Instant::now(), physics);
+    }
+
+    /// Replays every transition due by `now` (one reading of the clock serves a whole
+    /// fleet: under a paused clock each reading takes a lock).
+    pub fn advance_to(&mut self, now: Instant, physics: Physics<'_>) {
         loop {
             match self.phase {
                 Phase::ShuttingDown { until, then_on } if until <= now => {

@@ -93,7 +93,9 @@ pub trait Service: Send + Sync + 'static {
 /// A JSON response with `status` and `body`.
 #[must_use]
 pub fn json(status: http::StatusCode, body: &serde_json::Value) -> Response {
-    let mut response = http::Response::new(Bytes::from(body.to_string()));
+    // straight into a buffer: `Display` goes through a formatter per token
+    let text = serde_json::to_vec(body).unwrap_or_default();
+    let mut response = http::Response::new(Bytes::from(text));
     *response.status_mut() = status;
     response.headers_mut().insert(
         http::header::CONTENT_TYPE,

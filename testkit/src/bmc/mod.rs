@@ -80,7 +80,12 @@ impl BmcFleet {
     ) -> (Reply, usize) {
         let lab = &*self.lab;
         let mut state = lab.state();
-        let LabState { machines, bmcs, .. } = &mut *state;
+        let LabState {
+            machines,
+            bmcs,
+            timeline,
+            ..
+        } = &mut *state;
         let (Some(m), Some(b)) = (machines.get_mut(index), bmcs.get_mut(index)) else {
             return (messages::internal_error(), 0);
         };
@@ -129,7 +134,12 @@ impl BmcFleet {
             m,
             b,
         };
+        let due = cx.m.due();
         let reply = dispatch::dispatch(&mut cx, &routed.route, &method);
+        // a reset may have given the machine a transition the timeline does not know of
+        if cx.m.due() != due {
+            timeline.note(index, cx.m.due());
+        }
         match expand {
             Some(how) => query::expand(&mut cx, reply, how),
             None => (reply, 0),

@@ -110,7 +110,7 @@ impl Reply {
             Body::Json(value) => {
                 // serialized once: the ETag hashes the text the body carries, before the
                 // annotation that repeats it is spliced in
-                let mut text = value.to_string();
+                let mut text = compact(&value);
                 if self.etag {
                     let tag = etag_of_text(&text);
                     if value.get(ETAG_ANNOTATION).is_none() {
@@ -157,7 +157,13 @@ impl Reply {
 
 /// The weak `ETag` of a representation.
 pub(crate) fn etag_of(value: &Value) -> String {
-    etag_of_text(&value.to_string())
+    etag_of_text(&compact(value))
+}
+
+/// `value` as compact JSON text (written straight into a buffer: `Display` goes through a
+/// formatter per token, and a big index is serialized on every request).
+fn compact(value: &Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// The body annotation that repeats a resource's `ETag`.

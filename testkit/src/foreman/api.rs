@@ -115,10 +115,7 @@ pub fn process<'m>(
     let (result, cookie) = {
         let mut guard = lab.state();
         let state = &mut *guard;
-        let physics = lab.physics();
-        for machine in &mut state.machines {
-            machine.advance(physics);
-        }
+        state.advance_all(tokio::time::Instant::now(), lab.physics());
         let now = lab.clock.lab_now();
         let (user, cookie) = match authenticate(&mut state.foreman, request, now, &lab.metrics) {
             Ok(found) => found,
