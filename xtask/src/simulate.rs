@@ -773,10 +773,18 @@ pub fn result(
 }
 
 fn one_line(r: &RunResult) -> String {
+    // an in-process lab has no connections to count
+    let connections = if r.bmc_connections_per_host > 0.0 {
+        format!(
+            "{:.2} BMC connections/host ({:.2} resumed), ",
+            r.bmc_connections_per_host, r.bmc_tls_resumed_per_host
+        )
+    } else {
+        String::new()
+    };
     format!(
         "  {}: makespan {:.0} lab s, {}/{} moved, {} failed, {:.1} Foreman + {:.1} BMC req/host, \
-         {:.2} BMC connections/host ({:.2} resumed), CPU {:.2} s ({:.2} ms/host), \
-         peak RSS {:.0} MiB, wall {:.1} s{}",
+         {connections}CPU {:.2} s ({:.2} ms/host), peak RSS {:.0} MiB, wall {:.1} s{}",
         r.policy.name(),
         r.makespan,
         r.moved,
@@ -784,8 +792,6 @@ fn one_line(r: &RunResult) -> String {
         r.failed,
         r.foreman_requests_per_host,
         r.bmc_requests_per_host,
-        r.bmc_connections_per_host,
-        r.bmc_tls_resumed_per_host,
         r.cpu_seconds,
         r.cpu_ms_per_host,
         r.peak_rss_mib,
