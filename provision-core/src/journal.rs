@@ -10,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use crate::model::{EntryId, JournalEntry, Phase, RunId, Step, StepOutcome, Subject};
 use crate::store::sql::{parse, parse_opt};
 use crate::store::{Store, StoreError};
-use crate::time::Timestamp;
 
 /// Step-specific facts of a journal entry (`from`, `to`, a job id, ...), as text pairs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,8 +50,11 @@ impl Details {
 
     /// The stored form: `{"v":1,"fields":{...}}`.
     pub(crate) fn to_json(&self) -> Result<String, StoreError> {
-        serde_json::to_string(&DetailsV1::from(self))
-            .map_err(|e| StoreError::Corrupt(format!("journal details: {e}")))
+        serde_json::to_string(&DetailsV1 {
+            v: 1,
+            fields: &self.fields,
+        })
+        .map_err(|e| StoreError::Corrupt(format!("journal details: {e}")))
     }
 
     /// Reads any known version of the stored form.
@@ -75,22 +77,14 @@ struct Version {
     v: u32,
 }
 
-/// Version 1 of the stored details.
+/// Version 1 of the stored details: `fields` owned when read, borrowed when written (a journal
+/// row is written for every step of every host, and its details need no copy to be printed).
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct DetailsV1 {
+struct DetailsV1<F = BTreeMap<String, String>> {
     v: u32,
     #[serde(default)]
-    fields: BTreeMap<String, String>,
-}
-
-impl From<&Details> for DetailsV1 {
-    fn from(d: &Details) -> Self {
-        Self {
-            v: 1,
-            fields: d.fields.clone(),
-        }
-    }
+    fields: F,
 }
 
 impl From<DetailsV1> for Details {
@@ -136,7 +130,7 @@ pub enum JournalRow {
 }
 
 impl JournalRow {
-    fn into_entry(self, recorded_at: Timestamp) -> NewEntry {
+    fn into_entry(self) -> NewEntry {
         match self {
             Self::Intent { at, details } => NewEntry {
                 at,
@@ -144,7 +138,6 @@ impl JournalRow {
                 outcome: None,
                 error: None,
                 details,
-                recorded_at,
             },
             Self::Outcome {
                 at,
@@ -157,7 +150,6 @@ impl JournalRow {
                 outcome: Some(outcome),
                 error,
                 details,
-                recorded_at,
             },
         }
     }
@@ -186,11 +178,11 @@ impl Journal {
             outcome: None,
             error: None,
             details,
-            recorded_at: self.store.now(),
         };
+        let recorded_at = self.store.now().to_string();
         self.store
             .writer()
-            .call_grouped(move |c| append(c, &entry))
+            .call_grouped(move |c| append(c, &entry, &recorded_at))
             .await
     }
 
@@ -211,11 +203,11 @@ impl Journal {
             outcome: Some(outcome),
             error,
             details,
-            recorded_at: self.store.now(),
         };
+        let recorded_at = self.store.now().to_string();
         self.store
             .writer()
-            .call_grouped(move |c| append(c, &entry))
+            .call_grouped(move |c| append(c, &entry, &recorded_at))
             .await
     }
 
@@ -227,14 +219,12 @@ impl Journal {
     /// # Errors
     /// A [`StoreError`] when a row cannot be written; then none of `rows` is.
     pub async fn append_all(&self, rows: Vec<JournalRow>) -> Result<Vec<EntryId>, StoreError> {
-        let recorded_at = self.store.now();
-        let entries: Vec<NewEntry> = rows
-            .into_iter()
-            .map(|r| r.into_entry(recorded_at))
-            .collect();
+        // one instant for all of them, printed once
+        let recorded_at = self.store.now().to_string();
+        let entries: Vec<NewEntry> = rows.into_iter().map(JournalRow::into_entry).collect();
         self.store
             .writer()
-            .call_grouped(move |c| entries.iter().map(|e| append(c, e)).collect())
+            .call_grouped(move |c| entries.iter().map(|e| append(c, e, &recorded_at)).collect())
             .await
     }
 
@@ -270,7 +260,6 @@ struct NewEntry {
     outcome: Option<StepOutcome>,
     error: Option<String>,
     details: Details,
-    recorded_at: Timestamp,
 }
 
 fn subject_columns(subject: &Subject) -> (Option<&str>, Option<&str>) {
@@ -280,7 +269,8 @@ fn subject_columns(subject: &Subject) -> (Option<&str>, Option<&str>) {
     }
 }
 
-fn append(conn: &Connection, e: &NewEntry) -> Result<EntryId, StoreError> {
+/// Writes `e`; `recorded_at` is the text of a [`Timestamp`](crate::time::Timestamp).
+fn append(conn: &Connection, e: &NewEntry, recorded_at: &str) -> Result<EntryId, StoreError> {
     if e.at.attempt == 0 {
         return Err(StoreError::Invalid("attempts count from 1".to_owned()));
     }
@@ -300,7 +290,7 @@ fn append(conn: &Connection, e: &NewEntry) -> Result<EntryId, StoreError> {
         e.outcome.map(StepOutcome::as_str),
         e.error,
         e.details.to_json()?,
-        e.recorded_at.to_string(),
+        recorded_at,
     ])?;
     Ok(EntryId(conn.last_insert_rowid()))
 }

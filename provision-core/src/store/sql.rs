@@ -38,7 +38,7 @@ fn collect<T, R>(
     raw: impl FnMut(&Row<'_>) -> rusqlite::Result<R>,
     convert: impl Fn(R) -> Result<T, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
-    let mut stmt = conn.prepare(sql)?;
+    let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params, raw)?;
     let mut out = Vec::new();
     for row in rows {
@@ -75,13 +75,8 @@ pub(crate) fn clouds(conn: &Connection) -> Result<Vec<Cloud>, StoreError> {
 
 pub(crate) fn cloud_exists(conn: &Connection, name: &CloudName) -> Result<bool, StoreError> {
     Ok(conn
-        .query_row(
-            "SELECT 1 FROM clouds WHERE name = ?1",
-            [name.as_str()],
-            |_| Ok(()),
-        )
-        .optional()?
-        .is_some())
+        .prepare_cached("SELECT 1 FROM clouds WHERE name = ?1")?
+        .exists([name.as_str()])?)
 }
 
 pub(crate) fn insert_cloud(
@@ -111,10 +106,9 @@ pub(crate) fn set_cloud_status(
     name: &CloudName,
     status: CloudStatus,
 ) -> Result<(), StoreError> {
-    let n = conn.execute(
-        "UPDATE clouds SET status = ?2 WHERE name = ?1",
-        params![name.as_str(), status.as_str()],
-    )?;
+    let n = conn
+        .prepare_cached("UPDATE clouds SET status = ?2 WHERE name = ?1")?
+        .execute(params![name.as_str(), status.as_str()])?;
     if n == 0 {
         return Err(StoreError::NotFound {
             what: format!("cloud {name}"),
@@ -135,8 +129,13 @@ type HostRow = (
     String,
 );
 
-const HOST_COLUMNS: &str =
-    "name, bmc_address, model, host_type, default_cloud, current_cloud, state";
+/// The columns of [`HostRow`], as a literal for `concat!`: the statements are constant text, so
+/// the connection's statement cache keeps them parsed.
+macro_rules! host_columns {
+    () => {
+        "name, bmc_address, model, host_type, default_cloud, current_cloud, state"
+    };
+}
 
 fn host_row(r: &Row<'_>) -> rusqlite::Result<HostRow> {
     Ok((
@@ -167,7 +166,7 @@ fn host_from(
 pub(crate) fn hosts(conn: &Connection) -> Result<Vec<Host>, StoreError> {
     collect(
         conn,
-        &format!("SELECT {HOST_COLUMNS} FROM hosts ORDER BY name"),
+        concat!("SELECT ", host_columns!(), " FROM hosts ORDER BY name"),
         [],
         host_row,
         host_from,
@@ -175,22 +174,29 @@ pub(crate) fn hosts(conn: &Connection) -> Result<Vec<Host>, StoreError> {
 }
 
 pub(crate) fn host(conn: &Connection, name: &HostName) -> Result<Option<Host>, StoreError> {
+    // read twice per move (before and after recording it)
     let row = conn
-        .query_row(
-            &format!("SELECT {HOST_COLUMNS} FROM hosts WHERE name = ?1"),
-            [name.as_str()],
-            host_row,
-        )
+        .prepare_cached(concat!(
+            "SELECT ",
+            host_columns!(),
+            " FROM hosts WHERE name = ?1"
+        ))?
+        .query_row([name.as_str()], host_row)
         .optional()?;
     row.map(host_from).transpose()
 }
 
-fn require_cloud(conn: &Connection, cloud: &CloudName, role: &str) -> Result<(), StoreError> {
+/// `role` says which cloud it is, for the error only: it is not formatted when the cloud exists.
+fn require_cloud(
+    conn: &Connection,
+    cloud: &CloudName,
+    role: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
     if cloud_exists(conn, cloud)? {
         Ok(())
     } else {
         Err(StoreError::NotFound {
-            what: format!("cloud {cloud} ({role})"),
+            what: format!("cloud {cloud} ({})", role()),
         })
     }
 }
@@ -201,19 +207,17 @@ pub(crate) fn insert_host(conn: &Connection, h: &Host, now: Timestamp) -> Result
             what: format!("host {}", h.name),
         });
     }
-    require_cloud(
-        conn,
-        &h.default_cloud,
-        &format!("default cloud of host {}", h.name),
-    )?;
-    require_cloud(
-        conn,
-        &h.current_cloud,
-        &format!("current cloud of host {}", h.name),
-    )?;
+    require_cloud(conn, &h.default_cloud, || {
+        format!("default cloud of host {}", h.name)
+    })?;
+    require_cloud(conn, &h.current_cloud, || {
+        format!("current cloud of host {}", h.name)
+    })?;
     conn.execute(
-        &format!(
-            "INSERT INTO hosts ({HOST_COLUMNS}, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        concat!(
+            "INSERT INTO hosts (",
+            host_columns!(),
+            ", created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
         ),
         params![
             h.name.as_str(),
@@ -234,11 +238,10 @@ pub(crate) fn set_current_cloud(
     name: &HostName,
     cloud: &CloudName,
 ) -> Result<(), StoreError> {
-    require_cloud(conn, cloud, &format!("new cloud of host {name}"))?;
-    let n = conn.execute(
-        "UPDATE hosts SET current_cloud = ?2 WHERE name = ?1",
-        params![name.as_str(), cloud.as_str()],
-    )?;
+    require_cloud(conn, cloud, || format!("new cloud of host {name}"))?;
+    let n = conn
+        .prepare_cached("UPDATE hosts SET current_cloud = ?2 WHERE name = ?1")?
+        .execute(params![name.as_str(), cloud.as_str()])?;
     if n == 0 {
         return Err(StoreError::NotFound {
             what: format!("host {name}"),
@@ -341,7 +344,7 @@ pub(crate) fn insert_assignment(
     a: &AssignmentSpec,
     now: Timestamp,
 ) -> Result<Assignment, StoreError> {
-    require_cloud(conn, &a.cloud, "cloud of the assignment")?;
+    require_cloud(conn, &a.cloud, || "cloud of the assignment".to_owned())?;
     if assignments_of_cloud(conn, &a.cloud)?
         .iter()
         .any(|x| x.spec.ticket == a.ticket)
@@ -512,15 +515,16 @@ pub(crate) fn set_build_times(
     start: Option<Timestamp>,
     end: Option<Timestamp>,
 ) -> Result<(), StoreError> {
-    let n = conn.execute(
-        "UPDATE schedules SET build_start = coalesce(?2, build_start), \
-         build_end = coalesce(?3, build_end) WHERE id = ?1",
-        params![
+    let n = conn
+        .prepare_cached(
+            "UPDATE schedules SET build_start = coalesce(?2, build_start), \
+             build_end = coalesce(?3, build_end) WHERE id = ?1",
+        )?
+        .execute(params![
             id.0,
             start.map(|t| t.to_string()),
             end.map(|t| t.to_string())
-        ],
-    )?;
+        ])?;
     if n == 0 {
         return Err(StoreError::NotFound {
             what: format!("schedule {id}"),

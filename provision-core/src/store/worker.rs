@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use rusqlite::{Connection, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::mpsc::error::TryRecvError;
 use tokio::sync::{mpsc, oneshot};
 
@@ -215,26 +215,46 @@ fn commit_group(conn: &mut Connection, mut group: Vec<Box<dyn Grouped>>) {
 
 /// One transaction around every call of `group`; each of several in a savepoint, so that one
 /// failing is rolled back alone.
+///
+/// `BEGIN`, `COMMIT` and `ROLLBACK` are cached statements like the calls' own: a run commits a
+/// few times per host, and parsing them again each time was a visible part of the writer's work.
 fn run_group(conn: &mut Connection, group: &mut [Box<dyn Grouped>]) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    exec(conn, "BEGIN IMMEDIATE")?;
+    let result = run_open(conn, group);
+    if result.is_err() && !conn.is_autocommit() {
+        // a failed COMMIT (or savepoint statement) leaves the transaction open: nothing of it
+        // may stay for the next one (rusqlite's `Transaction` does the same when dropped)
+        if let Err(e) = exec(conn, "ROLLBACK") {
+            tracing::warn!(error = %e, "cannot roll back a failed group");
+        }
+    }
+    result
+}
+
+/// The body of [`run_group`], inside its open transaction: the calls, then `COMMIT`.
+fn run_open(conn: &Connection, group: &mut [Box<dyn Grouped>]) -> Result<(), StoreError> {
     if let [call] = group {
         // alone: the transaction is its savepoint
-        if !call.run(&tx) {
-            tx.rollback()?;
-            return Ok(());
+        if !call.run(conn) {
+            return exec(conn, "ROLLBACK");
         }
     } else {
         for call in group.iter_mut() {
-            tx.prepare_cached("SAVEPOINT grouped_call")?.execute([])?;
-            if !call.run(&tx) {
+            exec(conn, "SAVEPOINT grouped_call")?;
+            if !call.run(conn) {
                 // when the failure ended the whole transaction (SQLite does on a full disk, an
                 // I/O error, ...), this fails with "no such savepoint" and the group is retried
-                tx.prepare_cached("ROLLBACK TO grouped_call")?.execute([])?;
+                exec(conn, "ROLLBACK TO grouped_call")?;
             }
-            tx.prepare_cached("RELEASE grouped_call")?.execute([])?;
+            exec(conn, "RELEASE grouped_call")?;
         }
     }
-    tx.commit()?;
+    exec(conn, "COMMIT")
+}
+
+/// Runs a statement without parameters or rows, kept parsed in the connection's cache.
+fn exec(conn: &Connection, sql: &str) -> Result<(), StoreError> {
+    conn.prepare_cached(sql)?.execute([])?;
     Ok(())
 }
 
