@@ -13,6 +13,7 @@ mod limit;
 mod pool;
 mod resolve;
 mod secret;
+mod sessions;
 mod tls;
 
 use std::collections::BTreeSet;
@@ -71,7 +72,7 @@ pub enum TlsVerification {
 
 /// Servers whose TLS sessions a transport remembers by default: every BMC of a fleet of
 /// several thousand, at a few KiB each for the servers actually contacted (rustls's own
-/// default, 256 tickets at 8 per server, keeps 32).
+/// default cache keeps 32).
 pub const DEFAULT_TLS_SESSION_SERVERS: usize = 8_192;
 
 /// Settings of an [`HttpsTransport`].

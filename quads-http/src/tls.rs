@@ -13,6 +13,7 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::TlsVerification;
+use crate::sessions::SessionStore;
 
 /// Why the TLS settings could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -33,10 +34,6 @@ pub enum TlsError {
     #[error("TLS settings rejected: {0}")]
     Rustls(String),
 }
-
-/// TLS 1.3 tickets rustls keeps per server: its memory cache's size counts tickets, and it
-/// keeps this many for each server it remembers.
-const TICKETS_PER_SERVER: usize = 8;
 
 pub(crate) fn client_config(
     verification: &TlsVerification,
@@ -63,10 +60,9 @@ pub(crate) fn client_config(
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
-    // The default cache (256 tickets, so 32 servers) forgets a fleet's BMCs before their
+    // rustls's default cache (256 tickets, so 32 servers) forgets a fleet's BMCs before their
     // second connection: each would be a full handshake again.
-    config.resumption =
-        Resumption::in_memory_sessions(session_servers.saturating_mul(TICKETS_PER_SERVER));
+    config.resumption = Resumption::store(Arc::new(SessionStore::new(session_servers)));
     Ok(config)
 }
 
