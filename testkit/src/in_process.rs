@@ -312,9 +312,10 @@ mod tests {
         user: &str,
         password: &str,
     ) -> http::request::Builder {
-        use base64::Engine as _;
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        request.header("authorization", format!("Basic {token}"))
+        request.header(
+            "authorization",
+            crate::probe::basic_authorization(user, password),
+        )
     }
 
     /// Foreman's requests skip idle machines; a BMC reset on a quiet fleet must still be seen.

@@ -99,11 +99,9 @@ impl Probe {
     /// The same probe sending HTTP Basic credentials.
     #[must_use]
     pub fn with_basic(&self, username: &str, password: &str) -> Self {
-        let token =
-            base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
         Self {
             client: self.client.clone(),
-            auth: Some(format!("Basic {token}")),
+            auth: Some(basic_authorization(username, password)),
             token: None,
         }
     }
@@ -210,4 +208,11 @@ impl Probe {
             body,
         })
     }
+}
+
+/// An `Authorization` header value carrying HTTP Basic credentials.
+#[must_use]
+pub fn basic_authorization(username: &str, password: &str) -> String {
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+    format!("Basic {token}")
 }

@@ -78,13 +78,11 @@ async fn raw(
 }
 
 fn basic(lab: &Lab) -> String {
-    use base64::Engine as _;
     let config = lab.config();
-    let token = base64::engine::general_purpose::STANDARD.encode(format!(
-        "{}:{}",
-        config.foreman_admin.username, config.foreman_admin.password
-    ));
-    format!("Basic {token}")
+    testkit::probe::basic_authorization(
+        &config.foreman_admin.username,
+        &config.foreman_admin.password,
+    )
 }
 
 /// Polls `check` until it holds or `within` passes (on tokio's clock).
