@@ -28,13 +28,11 @@ impl Admin {
 
     fn hosts(&self) -> serde_json::Value {
         let mut state = self.lab.state();
-        let physics = self.lab.physics();
-        let now = tokio::time::Instant::now();
+        state.advance_all(tokio::time::Instant::now(), self.lab.physics());
         let hosts: Vec<serde_json::Value> = state
             .machines
-            .iter_mut()
+            .iter()
             .map(|m| {
-                m.advance_to(now, physics);
                 let phase = match m.phase {
                     Phase::Off => "off",
                     Phase::ShuttingDown { .. } => "shutting-down",
