@@ -1,5 +1,6 @@
 //! Tenant accounts through `AccountService`: set a user's password, role and enabled flag
-//! (creating the user in a free slot when needed), then verify by logging in as that user.
+//! (creating the user in a free slot when needed), then verify by logging in as that user; or
+//! revoke a user (a new password nobody keeps, and disabled where the BMC allows it).
 //!
 //! Lean on purpose (it runs once per host of a move): the accounts are read in one expanded
 //! GET where the BMC offers `$expand`, the PATCH goes with the ETag that read gave, and the
@@ -85,6 +86,17 @@ pub struct AccountOutcome {
     pub verified_login: bool,
 }
 
+/// What [`Bmc::revoke_account`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    /// The BMC has no such account: nothing to revoke.
+    Absent,
+    /// A new password and disabled.
+    Disabled,
+    /// A new password only (the BMC refused to disable the account).
+    Rotated,
+}
+
 /// The PATCH body for an existing account.
 #[must_use]
 pub fn account_patch(spec: &AccountSpec, set_name: bool) -> Value {
@@ -131,30 +143,7 @@ impl Bmc {
     /// When the BMC refuses the change or the verification fails.
     #[tracing::instrument(skip_all, fields(bmc = %self.name(), user = %spec.username))]
     pub async fn set_account(&self, spec: &AccountSpec) -> Result<AccountOutcome, Error> {
-        let root = self.root().await?;
-        let service_path = root
-            .account_service
-            .clone()
-            .unwrap_or_else(|| "/redfish/v1/AccountService".to_owned());
-        // The accounts live at the URI the schema gives `ManagerAccountCollection`
-        // (`{AccountService}/Accounts`); only a service that has them elsewhere (404) costs
-        // the read of the account service for its link.
-        let conventional = format!("{service_path}/Accounts");
-        let (collection, accounts): (String, Vec<Member<wire::Account>>) =
-            match self.members_all(&conventional).await {
-                Ok(accounts) => (conventional, accounts),
-                Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
-                    let service: wire::AccountService = self.get(&service_path).await?;
-                    let linked = service
-                        .accounts
-                        .map(|l| l.id)
-                        .filter(|p| !p.is_empty() && *p != conventional)
-                        .ok_or(e)?;
-                    let accounts = self.members_all(&linked).await?;
-                    (linked, accounts)
-                }
-                Err(e) => return Err(e),
-            };
+        let (collection, accounts) = self.accounts().await?;
         let existing = accounts
             .iter()
             .find(|m| m.value.user_name.as_deref() == Some(spec.username.as_str()));
@@ -211,6 +200,83 @@ impl Bmc {
             path,
             created,
             verified_login,
+        })
+    }
+
+    /// The account collection's URI and its members. The accounts live at the URI the schema
+    /// gives `ManagerAccountCollection` (`{AccountService}/Accounts`); only a service that has
+    /// them elsewhere (404) costs the read of the account service for its link.
+    async fn accounts(&self) -> Result<(String, Vec<Member<wire::Account>>), Error> {
+        let root = self.root().await?;
+        let service_path = root
+            .account_service
+            .clone()
+            .unwrap_or_else(|| "/redfish/v1/AccountService".to_owned());
+        let conventional = format!("{service_path}/Accounts");
+        match self.members_all(&conventional).await {
+            Ok(accounts) => Ok((conventional, accounts)),
+            Err(e) if e.status() == Some(http::StatusCode::NOT_FOUND) => {
+                let service: wire::AccountService = self.get(&service_path).await?;
+                let linked = service
+                    .accounts
+                    .map(|l| l.id)
+                    .filter(|p| !p.is_empty() && *p != conventional)
+                    .ok_or(e)?;
+                let accounts = self.members_all(&linked).await?;
+                Ok((linked, accounts))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Revokes `username`: its password becomes `password` (give one nobody keeps) and the
+    /// account is disabled; a BMC that refuses `Enabled` in the PATCH gets the password alone.
+    /// Verified from the account as the BMC shows it afterwards. The account's role and slot
+    /// stay, so the next tenant's [`Bmc::set_account`] finds it.
+    ///
+    /// # Errors
+    /// When the BMC refuses the change or the account does not read back disabled (for a BMC
+    /// that shows `Enabled`).
+    #[tracing::instrument(skip_all, fields(bmc = %self.name(), user = %username))]
+    pub async fn revoke_account(
+        &self,
+        username: &str,
+        password: &Secret,
+    ) -> Result<Revocation, Error> {
+        let (_, accounts) = self.accounts().await?;
+        let Some(account) = accounts
+            .iter()
+            .find(|m| m.value.user_name.as_deref() == Some(username))
+        else {
+            return Ok(Revocation::Absent);
+        };
+        let disable = json!({"Password": password.expose(), "Enabled": false});
+        let (reply, disabled) = match self
+            .patch_if_match(&account.path, &disable, account.etag.clone())
+            .await
+        {
+            Ok(reply) => (reply, true),
+            // a BMC that will not disable accounts: rotating the password closes the door
+            Err(e) if e.status() == Some(http::StatusCode::BAD_REQUEST) => {
+                let rotate = json!({"Password": password.expose()});
+                let reply = self.patch(&account.path, &rotate).await?;
+                (reply, false)
+            }
+            Err(e) => return Err(e),
+        };
+        let back = match account_in_answer(&reply, &account.path) {
+            Some(back) => back,
+            None => self.get(&account.path).await?,
+        };
+        if disabled && back.enabled == Some(true) {
+            return Err(self.err_invalid(format!(
+                "account {username} still reads back enabled after disabling it"
+            )));
+        }
+        Ok(if disabled {
+            Revocation::Disabled
+        } else {
+            Revocation::Rotated
         })
     }
 

@@ -12,7 +12,7 @@ pub mod power;
 pub(crate) mod task;
 pub mod virtual_media;
 
-pub use accounts::{AccountOutcome, AccountSpec, AccountState, Role};
+pub use accounts::{AccountOutcome, AccountSpec, AccountState, Revocation, Role};
 pub use bios::{SettingsChange, validate_bios_changes};
 pub use bmc_reset::ResetWait;
 pub use boot::{BootDevice, BootOrder, BootOverride, BootSource, RunningJobs};

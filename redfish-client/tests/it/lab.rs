@@ -10,8 +10,8 @@ use std::time::Duration;
 use redfish_client::{
     AccountSpec, AccountState, AuthMode, Bmc, BmcAddress, ClearJobs, ClientConfig, Credentials,
     DellGeneration, Error, InterfacesFile, JobState, JobTarget, PowerState, QueueClear,
-    RedfishClient, ResetType, ResetWait, RetryPolicy, Role, RunningJobs, Secret, SettingsChange,
-    TlsVerification, TransportConfig, Vendor, Wait, WaitPolicy,
+    RedfishClient, ResetType, ResetWait, RetryPolicy, Revocation, Role, RunningJobs, Secret,
+    SettingsChange, TlsVerification, TransportConfig, Vendor, Wait, WaitPolicy,
 };
 use testkit::lab::{HostType, interfaces_order, interfaces_yaml};
 use testkit::machine::{BootedFrom, OverrideEnabled, OverrideTarget, Phase};
@@ -579,6 +579,78 @@ async fn a_tenant_account_is_set_verified_and_then_accepted_by_the_bmc() {
             })
             .count();
         assert_eq!(roots, 1, "{flavor:?}");
+    }
+    rig.assert_all_logged_out();
+}
+
+/// Revoking the tenant: on every flavour the account stays in its slot, disabled with a password
+/// nobody was told, the tenant's password is refused, and a later tenant gets the same account
+/// back enabled. An account the BMC does not have is reported absent and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_tenant_account_no_longer_logs_in_and_is_reused_by_the_next_tenant() {
+    let rig = rig().await;
+    let spec = |password: &str| AccountSpec {
+        username: "quads".to_owned(),
+        password: Secret::new(password),
+        role: Role::Operator,
+        state: AccountState::Enabled,
+    };
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let writes = |rig: &Rig| {
+            rig.lab
+                .log()
+                .iter()
+                .filter(|e| {
+                    e.host.as_deref() == Some(rig.hosts[i].name.as_str()) && e.method == "PATCH"
+                })
+                .count()
+        };
+        let before = writes(&rig);
+        let absent = bmc
+            .revoke_account("quads", &Secret::new("rotated-0001"))
+            .await
+            .unwrap();
+        assert_eq!(absent, Revocation::Absent, "{flavor:?}");
+        assert_eq!(writes(&rig), before, "{flavor:?}: nothing written");
+
+        let set = bmc.set_account(&spec("tenant-pw-0001")).await.unwrap();
+        let revoked = bmc
+            .revoke_account("quads", &Secret::new("rotated-0001"))
+            .await
+            .unwrap();
+        assert_eq!(revoked, Revocation::Disabled, "{flavor:?}");
+        let account = rig.lab.with_state(|s| {
+            s.bmcs[i]
+                .accounts
+                .iter()
+                .find(|a| a.username == "quads")
+                .map(|a| (a.id, a.enabled, a.password.clone()))
+        });
+        let (slot, enabled, password) = account.unwrap();
+        assert!(!enabled, "{flavor:?}");
+        assert_eq!(password, "rotated-0001", "{flavor:?}");
+        assert!(
+            set.path.ends_with(&format!("/{slot}")),
+            "{flavor:?}: same slot"
+        );
+        let old = rig
+            .client
+            .bmc(rig.address(i), Credentials::new("quads", "tenant-pw-0001"));
+        let e = old.login().await.unwrap_err();
+        assert!(matches!(e, Error::Auth { .. }), "{flavor:?}: {e}");
+        let rotated = rig
+            .client
+            .bmc(rig.address(i), Credentials::new("quads", "rotated-0001"));
+        assert!(
+            matches!(rotated.login().await.unwrap_err(), Error::Auth { .. }),
+            "{flavor:?}: a disabled account refuses even its new password"
+        );
+
+        let next = bmc.set_account(&spec("tenant-pw-0002")).await.unwrap();
+        assert!(!next.created && next.verified_login, "{flavor:?}: {next:?}");
+        assert_eq!(next.path, set.path);
+        bmc.logout().await.unwrap();
     }
     rig.assert_all_logged_out();
 }
