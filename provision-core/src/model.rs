@@ -325,6 +325,8 @@ pub enum Step {
     BootOrder,
     /// Foreman host parameters and the build flag.
     ForemanHost,
+    /// The Foreman owner alone (moves without a rebuild, and back to the spare pool).
+    ForemanOwner,
     /// One-time network boot and power cycle.
     NetworkBoot,
     /// Wait for Foreman to report the install finished.
@@ -335,6 +337,8 @@ pub enum Step {
     Record,
     /// A site hook step, by name.
     Hook(String),
+    /// The Foreman user of a cloud whose assignments all ended: disabled, password rotated.
+    CloudRetire,
 }
 
 impl Step {
@@ -346,11 +350,13 @@ impl Step {
             Self::BmcAccount => "bmc-account".to_owned(),
             Self::BootOrder => "boot-order".to_owned(),
             Self::ForemanHost => "foreman-host".to_owned(),
+            Self::ForemanOwner => "foreman-owner".to_owned(),
             Self::NetworkBoot => "network-boot".to_owned(),
             Self::InstallWait => "install-wait".to_owned(),
             Self::PowerOff => "power-off".to_owned(),
             Self::Record => "record".to_owned(),
             Self::Hook(name) => format!("hook:{name}"),
+            Self::CloudRetire => "cloud-retire".to_owned(),
         }
     }
 }
@@ -369,6 +375,8 @@ impl FromStr for Step {
             "bmc-account" => Self::BmcAccount,
             "boot-order" => Self::BootOrder,
             "foreman-host" => Self::ForemanHost,
+            "foreman-owner" => Self::ForemanOwner,
+            "cloud-retire" => Self::CloudRetire,
             "network-boot" => Self::NetworkBoot,
             "install-wait" => Self::InstallWait,
             "power-off" => Self::PowerOff,
@@ -640,11 +648,13 @@ mod tests {
             Step::BmcAccount,
             Step::BootOrder,
             Step::ForemanHost,
+            Step::ForemanOwner,
             Step::NetworkBoot,
             Step::InstallWait,
             Step::PowerOff,
             Step::Record,
             Step::Hook("vlan".into()),
+            Step::CloudRetire,
         ] {
             assert_eq!(step.to_word().parse::<Step>(), Ok(step));
         }

@@ -132,6 +132,64 @@ enum Placement<'a> {
     Refused(SkipReason, Vec<&'a CloudName>),
 }
 
+/// The assignment whose tenant `host` leaves when it moves out of `from` at `at`: of its
+/// schedules into `from` that began by `at`, the latest; without one (hosts placed by an
+/// import, schedules deleted), the newest assignment of `from`. `None` when `from` never had
+/// one (the spare pool).
+#[must_use]
+pub fn leaving_assignment<'a>(
+    host: &HostName,
+    from: &CloudName,
+    at: Timestamp,
+    assignments: &'a [Assignment],
+    schedules: &[Schedule],
+) -> Option<&'a Assignment> {
+    let of_from = |id: AssignmentId| {
+        assignments
+            .iter()
+            .find(|a| a.id == id && a.spec.cloud == *from)
+    };
+    schedules
+        .iter()
+        .filter(|s| s.host == *host && s.range.start() <= at)
+        .filter_map(|s| of_from(s.assignment).map(|a| (s.range.start(), a)))
+        .max_by_key(|(start, a)| (*start, a.id))
+        .map(|(_, a)| a)
+        .or_else(|| last_assignment(from, assignments))
+}
+
+/// The newest assignment of `cloud` (the highest id).
+#[must_use]
+pub fn last_assignment<'a>(
+    cloud: &CloudName,
+    assignments: &'a [Assignment],
+) -> Option<&'a Assignment> {
+    assignments
+        .iter()
+        .filter(|a| a.spec.cloud == *cloud)
+        .max_by_key(|a| a.id)
+}
+
+/// The clouds with an assignment that holds a host at `at`: their tenants are in. Any other
+/// cloud's tenant is out, and its Foreman user must not log in.
+#[must_use]
+pub fn active_clouds(
+    at: Timestamp,
+    assignments: &[Assignment],
+    schedules: &[Schedule],
+) -> BTreeSet<CloudName> {
+    let held: BTreeSet<AssignmentId> = schedules
+        .iter()
+        .filter(|s| s.range.contains(at))
+        .map(|s| s.assignment)
+        .collect();
+    assignments
+        .iter()
+        .filter(|a| held.contains(&a.id))
+        .map(|a| a.spec.cloud.clone())
+        .collect()
+}
+
 /// Plans the moves at `input.at`.
 #[must_use]
 pub fn plan(input: &PlanInput<'_>) -> MovePlan {

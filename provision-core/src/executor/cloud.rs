@@ -9,12 +9,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::OnceCell;
 use tracing::Instrument as _;
 
-use super::ports::{CloudUserSpec, PortError};
+use super::ports::{CloudUserSpec, ForemanPort, Ledger, PortError, RetiredUser, RetiredUserSpec};
 use super::run::Shared;
 use crate::config::Secret;
 use crate::journal::{Details, StepAttempt};
-use crate::model::{AssignmentSpec, CloudName, Step, StepOutcome, Subject};
-use crate::retry::{Idempotency, Retryable, retry};
+use crate::model::{AssignmentSpec, CloudName, RunId, Step, StepOutcome, Subject};
+use crate::retry::{Idempotency, RetryPolicy, Retryable, retry};
 
 /// The result of a cloud's setup: the owner id of its hosts, or the error message.
 type CloudResult = Result<u64, String>;
@@ -23,12 +23,37 @@ type CloudResult = Result<u64, String>;
 #[derive(Debug, Default)]
 pub struct CloudSetups {
     cells: Mutex<HashMap<CloudName, Arc<OnceCell<CloudResult>>>>,
+    /// The Foreman user owning the spare pool's hosts, looked up once.
+    spare_owner: OnceCell<CloudResult>,
 }
 
 /// The password of a cloud's tenant accounts (Foreman user and BMC user).
 #[must_use]
 pub fn tenant_password(infra_location: &str, assignment: &AssignmentSpec) -> Secret {
     Secret::new(format!("{infra_location}@{}", assignment.ticket))
+}
+
+/// A password nobody is told and nothing keeps, for an account whose tenant left: 20 letters
+/// and digits (about 119 bits, within every BMC's length limit, with an upper-case letter, a
+/// lower-case letter and a digit for BMCs with complexity rules), from the operating system's
+/// random source.
+#[must_use]
+pub(crate) fn throwaway_password() -> Secret {
+    use rand::{Rng as _, SeedableRng as _};
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rngs::StdRng::from_os_rng();
+    loop {
+        let text: String = (0..20)
+            .map(|_| char::from(ALPHABET[rng.random_range(0..ALPHABET.len())]))
+            .collect();
+        let has = |f: fn(&char) -> bool| text.chars().any(|c| f(&c));
+        if has(char::is_ascii_uppercase)
+            && has(char::is_ascii_lowercase)
+            && has(char::is_ascii_digit)
+        {
+            return Secret::new(text);
+        }
+    }
 }
 
 impl CloudSetups {
@@ -51,6 +76,28 @@ impl CloudSetups {
             .clone();
         let span = tracing::info_span!("cloud", cloud = %cloud, step = "cloud-user");
         cell.get_or_init(|| ensure(shared, cloud, assignment).instrument(span))
+            .await
+            .clone()
+    }
+}
+
+impl CloudSetups {
+    /// The Foreman id of the spare pool's owner (`spare_owner`, or the run's own user), looked
+    /// up on first use.
+    ///
+    /// # Errors
+    /// Why it could not be found (the same for every host).
+    pub async fn spare_owner(&self, shared: &Shared) -> Result<u64, String> {
+        self.spare_owner
+            .get_or_init(|| async {
+                let login = shared.config.spare_owner.as_deref();
+                shared.foreman.user_id(login).await.map_err(|e| {
+                    format!(
+                        "the spare pool's foreman owner {}: {e}",
+                        login.unwrap_or("(the run's own user)")
+                    )
+                })
+            })
             .await
             .clone()
     }
@@ -139,4 +186,106 @@ async fn ensure(shared: &Shared, cloud: &CloudName, assignment: &AssignmentSpec)
             ))
         }
     }
+}
+
+/// A cloud whose tenant is out (no assignment holds a host in it now).
+#[derive(Debug, Clone)]
+pub struct CloudLeft {
+    /// The cloud (its Foreman user has its name).
+    pub cloud: CloudName,
+    /// Its newest assignment, whose password must no longer open Foreman.
+    pub last: Option<AssignmentSpec>,
+}
+
+/// What retiring the Foreman users of clouds whose tenant is out needs.
+#[derive(Debug, Clone)]
+pub struct Retirement {
+    /// The run journaled under.
+    pub run: RunId,
+    /// Foreman.
+    pub foreman: Arc<dyn ForemanPort>,
+    /// The journal.
+    pub ledger: Arc<dyn Ledger>,
+    /// Tenant passwords are `{infra_location}@{ticket}`.
+    pub infra_location: String,
+    /// Retries of each cloud's retirement.
+    pub policy: RetryPolicy,
+}
+
+/// Retires the Foreman user of every cloud in `clouds` (check, act if needed, verify:
+/// disabled, a password nobody keeps, the last tenant's password refused), one cloud at a
+/// time, journaled per cloud. Returns the clouds whose user was retired now; a cloud that
+/// fails is logged and left for the next run.
+pub async fn retire_clouds(
+    retirement: &Retirement,
+    clouds: Vec<CloudLeft>,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Vec<CloudName> {
+    let mut retired = Vec::new();
+    for left in clouds {
+        let span = tracing::info_span!("cloud", cloud = %left.cloud, step = "cloud-retire");
+        let spec = RetiredUserSpec {
+            login: left.cloud.to_string(),
+            last_password: left
+                .last
+                .as_ref()
+                .map(|a| tenant_password(&retirement.infra_location, a)),
+        };
+        let result = retire_one(retirement, &left.cloud, &spec, cancel)
+            .instrument(span.clone())
+            .await;
+        span.in_scope(|| match result {
+            Ok(RetiredUser::Retired) => {
+                tracing::info!("foreman user of a cloud with no tenant retired");
+                retired.push(left.cloud.clone());
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot retire the foreman user"),
+        });
+    }
+    retired
+}
+
+async fn retire_one(
+    r: &Retirement,
+    cloud: &CloudName,
+    spec: &RetiredUserSpec,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<RetiredUser, PortError> {
+    let at = |attempt| StepAttempt {
+        run: r.run,
+        subject: Subject::Cloud(cloud.clone()),
+        step: Step::CloudRetire,
+        attempt,
+    };
+    let details = || Details::new().with("login", cloud.as_str());
+    let result = retry(
+        &r.policy,
+        cancel,
+        Idempotency::IdempotentWrite.classify(|e: &PortError| {
+            if e.is_retryable() {
+                Retryable::Yes
+            } else {
+                Retryable::No
+            }
+        }),
+        |attempt| async move {
+            r.ledger.intent(&at(attempt), details()).await?;
+            let done = r.foreman.retire_cloud_user(spec).await;
+            let (outcome, error) = match &done {
+                Ok(RetiredUser::Retired) => (StepOutcome::Verified, None),
+                Ok(_) => (StepOutcome::AlreadyDone, None),
+                Err(e) => (StepOutcome::Failed, Some(e.message.clone())),
+            };
+            r.ledger
+                .outcome(&at(attempt), outcome, error, details())
+                .await?;
+            done
+        },
+    )
+    .await;
+    result.map_err(|e| {
+        e.into_last_error()
+            .unwrap_or_else(|| PortError::retryable("cancelled or timed out"))
+    })
 }

@@ -35,10 +35,15 @@ pub struct ExecutorConfig {
     pub progress_interval: Duration,
     /// The tenant's user on every BMC.
     pub tenant_bmc_user: String,
-    /// Its Redfish role.
+    /// Its Redfish role. `Operator` (QUADS's tenant privilege) lets a tenant power and boot
+    /// its hosts but not manage BMC users, so it cannot leave itself another way in.
     pub tenant_bmc_role: String,
-    /// The spare pool: hosts moving there are powered off, not rebuilt.
+    /// The spare pool: hosts moving there are powered off, not rebuilt, and their tenant BMC
+    /// account is revoked.
     pub spare_cloud: String,
+    /// The Foreman login that owns hosts in the spare pool (and in clouds with no assignment);
+    /// unset: the user the run signs in as.
+    pub spare_owner: Option<String>,
     /// Badfish interfaces YAML (boot orders by host type and model).
     pub interfaces_file: Option<PathBuf>,
     /// The host type whose boot order provisions (Badfish's `foreman`).
@@ -71,8 +76,9 @@ impl Default for ExecutorConfig {
             grace: Duration::from_secs(30),
             progress_interval: Duration::from_secs(30),
             tenant_bmc_user: "quads".to_owned(),
-            tenant_bmc_role: "Administrator".to_owned(),
+            tenant_bmc_role: "Operator".to_owned(),
             spare_cloud: "cloud01".to_owned(),
+            spare_owner: None,
             interfaces_file: None,
             provisioning_host_type: "foreman".to_owned(),
             mail_domain: "example.com".to_owned(),

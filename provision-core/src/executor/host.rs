@@ -32,14 +32,16 @@ use crate::retry::{Idempotency, RetryError, RetryPolicy, Retryable, retry};
 use crate::store::{CompletedMove, StoreError};
 use crate::time::Timestamp;
 
-/// The kind of a move, which decides its steps.
+/// The kind of a move, which decides its steps. Every kind ends with the host reachable by
+/// its new tenant only: the BMC's tenant account set for it (or revoked when nobody takes
+/// the host) and the host owned in Foreman by the new tenant's user (or the spare pool's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
-    /// Rebuild through Foreman.
+    /// Rebuild through Foreman (the owner is set by the build's host update).
     Wipe,
     /// Hand over as it is.
     NoWipe,
-    /// Back to the spare pool.
+    /// Back to the spare pool, or into a cloud no assignment holds: nobody's tenant.
     Spare,
 }
 
@@ -62,8 +64,13 @@ impl Kind {
                 Step::InstallWait,
                 Step::Record,
             ],
-            Self::NoWipe => &[Step::BmcAccount, Step::Record],
-            Self::Spare => &[Step::PowerOff, Step::Record],
+            Self::NoWipe => &[Step::BmcAccount, Step::ForemanOwner, Step::Record],
+            Self::Spare => &[
+                Step::BmcAccount,
+                Step::ForemanOwner,
+                Step::PowerOff,
+                Step::Record,
+            ],
         }
     }
 }
@@ -132,7 +139,7 @@ fn seconds(since: Instant) -> f64 {
 /// Moves one host; never panics, never returns early without a report.
 pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
     let started = Instant::now();
-    let kind = if job.to.as_str() == shared.config.spare_cloud {
+    let kind = if job.to.as_str() == shared.config.spare_cloud || job.assignment.is_none() {
         Kind::Spare
     } else if job.wipe == Wipe::Yes {
         Kind::Wipe
@@ -321,7 +328,7 @@ impl HostRun {
             };
             if matches!(
                 (self.kind, step),
-                (Kind::Wipe, Step::ForemanHost) | (Kind::NoWipe, Step::Record)
+                (Kind::Wipe, Step::ForemanHost) | (Kind::NoWipe, Step::ForemanOwner)
             ) {
                 self.ensure_cloud(log).await?;
             }
@@ -420,7 +427,7 @@ impl HostRun {
             Step::Hook(_) => &once,
             Step::BmcAccount => &policies.bmc_account,
             Step::BootOrder => &policies.boot_order,
-            Step::ForemanHost => &policies.foreman_host,
+            Step::ForemanHost | Step::ForemanOwner => &policies.foreman_host,
             Step::NetworkBoot => &policies.network_boot,
             Step::PowerOff => &policies.power_off,
             _ => &policies.record,
@@ -446,6 +453,7 @@ impl HostRun {
                         Step::BmcAccount => self.bmc_account(attempt).await,
                         Step::BootOrder => self.boot_order(attempt, cancel).await,
                         Step::ForemanHost => self.foreman_host(attempt).await,
+                        Step::ForemanOwner => self.foreman_owner(attempt).await,
                         Step::NetworkBoot => self.network_boot(attempt, cancel).await,
                         Step::PowerOff => self.power_off(attempt, cancel).await,
                         Step::Hook(name) => self.hook(name, attempt, cancel).await,
@@ -519,6 +527,9 @@ impl HostRun {
     // ---- the steps ---------------------------------------------------------------------
 
     async fn bmc_account(&self, attempt: u32) -> Result<Done, PortError> {
+        if self.kind == Kind::Spare {
+            return self.revoke_account(attempt).await;
+        }
         let bmc = self.bmc()?;
         let user = &self.shared.config.tenant_bmc_user;
         let password = self.password()?;
@@ -534,6 +545,37 @@ impl HostRun {
         bmc.set_account(user, &password, &self.shared.config.tenant_bmc_role)
             .await?;
         Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    /// Nobody's tenant any more: the tenant account gets a password nobody keeps and is
+    /// disabled where the BMC allows, verified by the tenant that left failing to log in.
+    async fn revoke_account(&self, attempt: u32) -> Result<Done, PortError> {
+        let bmc = self.bmc()?;
+        let user = &self.shared.config.tenant_bmc_user;
+        let details = self
+            .details()
+            .with("user", user.as_str())
+            .with("action", "revoke");
+        // No check first: revoking is idempotent, and a probe of the old password that
+        // succeeded would have to be followed by the revocation anyway.
+        self.intent(&Step::BmcAccount, attempt, details.clone())
+            .await?;
+        let found = bmc.revoke_account(user).await?;
+        if let Some(leaving) = &self.job.leaving {
+            let old = tenant_password(&self.shared.infra_location, leaving);
+            if found && bmc.login_works(user, &old).await? {
+                return Err(PortError::retryable(format!(
+                    "the BMC still takes the password of {}'s tenant (ticket {}) after revoking it",
+                    leaving.cloud, leaving.ticket
+                )));
+            }
+        }
+        let (outcome, what) = if found {
+            (StepOutcome::Verified, "revoked")
+        } else {
+            (StepOutcome::AlreadyDone, "absent")
+        };
+        Ok(self.done(outcome, attempt, details.with("account", what)))
     }
 
     async fn boot_order(
@@ -656,6 +698,43 @@ impl HostRun {
             return Err(PortError::retryable(
                 "foreman does not show the host's new settings after the update",
             ));
+        }
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    /// The host's Foreman owner alone: the new tenant's user, or the spare pool's owner.
+    async fn foreman_owner(&self, attempt: u32) -> Result<Done, PortError> {
+        let clouds = &self.shared.clouds;
+        let owner = match (self.kind, &self.job.assignment) {
+            (Kind::Spare, _) | (_, None) => clouds.spare_owner(&self.shared).await,
+            (_, Some(assignment)) => clouds.owner(&self.shared, &self.job.to, assignment).await,
+        }
+        .map_err(PortError::fatal)?;
+        let foreman = &self.shared.foreman;
+        let host = foreman.host(&self.job.host.name).await?;
+        let details = self
+            .details()
+            .with("host_id", host.id.to_string())
+            .with("owner_id", owner.to_string());
+        if host.owner_user == Some(owner) {
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+        }
+        self.intent(&Step::ForemanOwner, attempt, details.clone())
+            .await?;
+        let after = {
+            let _object = self
+                .shared
+                .limits
+                .lock_foreman_object("host", host.id)
+                .await;
+            foreman.set_owner(&host, owner).await?
+        };
+        // verified from what Foreman answered to the write
+        if after.owner_user != Some(owner) {
+            return Err(PortError::retryable(format!(
+                "foreman shows owner {:?} after setting it to {owner}",
+                after.owner_user
+            )));
         }
         Ok(self.done(StepOutcome::Verified, attempt, details))
     }

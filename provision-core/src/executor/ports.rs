@@ -98,6 +98,27 @@ pub struct CloudUser {
     pub changed: bool,
 }
 
+/// The Foreman user of a cloud whose assignments all ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetiredUserSpec {
+    /// The login (the cloud's name).
+    pub login: String,
+    /// The password its last tenant had, to verify it no longer logs in (unknown when the
+    /// store has no assignment of the cloud).
+    pub last_password: Option<Secret>,
+}
+
+/// What retiring a cloud's Foreman user found or did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetiredUser {
+    /// Foreman has no such user.
+    Absent,
+    /// It was disabled already and its last password refused.
+    AlreadyRetired,
+    /// Disabled (and its password rotated) now.
+    Retired,
+}
+
 /// A host as the executor needs to see it in Foreman.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ForemanHost {
@@ -156,6 +177,12 @@ impl HostSettings {
 pub trait ForemanPort: Send + Sync + fmt::Debug {
     /// Makes the cloud's user, role and filter as `spec` says (check, act if needed, verify).
     async fn ensure_cloud_user(&self, spec: &CloudUserSpec) -> Result<CloudUser, PortError>;
+    /// Disables the cloud's user and gives it a password nobody keeps, then verifies that its
+    /// last password no longer logs in. A user that does not exist is left so.
+    async fn retire_cloud_user(&self, spec: &RetiredUserSpec) -> Result<RetiredUser, PortError>;
+    /// The id of the user `login`, or of the user the client signs in as when `None`; a
+    /// login Foreman does not know is a final error.
+    async fn user_id(&self, login: Option<&str>) -> Result<u64, PortError>;
     /// One host, with its parameters.
     async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError>;
     /// The catalog ids of an OS, partition table and medium by name (cached lookups); an unknown
@@ -169,6 +196,14 @@ pub trait ForemanPort: Send + Sync + fmt::Debug {
         current: &ForemanHost,
         settings: &HostSettings,
         parameters: &[(&str, &str)],
+    ) -> Result<ForemanHost, PortError>;
+    /// Makes user `owner_user` the owner of the host (nothing else changes), writing only when
+    /// `current` (its last read) shows another owner; gives the host as Foreman shows it after
+    /// the write, to verify from.
+    async fn set_owner(
+        &self,
+        current: &ForemanHost,
+        owner_user: u64,
     ) -> Result<ForemanHost, PortError>;
     /// The names of every host in build mode: one thin query, all pages.
     async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError>;
@@ -209,6 +244,9 @@ pub trait BmcPort: Send + Sync + fmt::Debug {
     /// Sets the user's password and role (creating it if needed), then verifies by logging in.
     async fn set_account(&self, user: &str, password: &Secret, role: &str)
     -> Result<(), PortError>;
+    /// Revokes the user's access: a new random password nobody keeps and, where the BMC
+    /// allows it, the account disabled. `false` when the BMC has no such account.
+    async fn revoke_account(&self, user: &str) -> Result<bool, PortError>;
     /// The persistent boot order, device names first to last.
     async fn boot_order(&self) -> Result<Vec<String>, PortError>;
     /// Puts `devices` first in the persistent boot order (on Dell: clears the job queue and

@@ -88,6 +88,9 @@ pub struct RunReport {
     pub counts: RunCounts,
     /// Clouds all of whose hosts are now in place.
     pub provisioned_clouds: Vec<String>,
+    /// Clouds whose tenant is out and whose Foreman user was retired by this run.
+    #[serde(default)]
+    pub retired_clouds: Vec<String>,
     /// Per host, by host name.
     pub hosts: Vec<HostReport>,
     /// Foreman install-poll queries made.

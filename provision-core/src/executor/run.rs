@@ -11,7 +11,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::cloud::CloudSetups;
+use super::cloud::{CloudLeft, CloudSetups, Retirement, retire_clouds};
 use super::config::{CloudOrder, ExecutorConfig};
 use super::host::move_host;
 use super::poller::InstallPoller;
@@ -24,7 +24,7 @@ use crate::model::{
     AssignmentSpec, CloudName, CloudStatus, Host, HostName, RunId, RunKind, RunState, ScheduleId,
     Wipe,
 };
-use crate::plan::{PlanInput, plan};
+use crate::plan::{PlanInput, active_clouds, last_assignment, leaving_assignment, plan};
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use crate::time::{Clock, Timestamp};
@@ -44,6 +44,8 @@ pub struct MoveJob {
     pub schedule: Option<ScheduleId>,
     /// The assignment it moves for (ticket, owner, OS).
     pub assignment: Option<AssignmentSpec>,
+    /// The assignment it leaves (the tenant whose access ends), when the store knows it.
+    pub leaving: Option<AssignmentSpec>,
 }
 
 /// The outside world of a run.
@@ -232,6 +234,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         interrupted: !shared.shutdown.may_start(),
         counts: RunReport::count(&hosts),
         provisioned_clouds: Vec::new(),
+        retired_clouds: Vec::new(),
         hosts,
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
@@ -298,6 +301,13 @@ impl ExecError {
     }
 }
 
+/// What the end of a run needs to retire the clouds whose tenant is out.
+struct RetireSetup {
+    config_spare: String,
+    retirement: Retirement,
+    cancel: CancellationToken,
+}
+
 /// What `quads move-hosts` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct MoveRequest {
@@ -362,6 +372,17 @@ pub async fn move_hosts(
     };
     let lock = store.begin_run(RunKind::MoveHosts, at).await?;
     let run = lock.id();
+    let retire = RetireSetup {
+        config_spare: setup.config.spare_cloud.clone(),
+        retirement: Retirement {
+            run,
+            foreman: setup.ports.foreman.clone(),
+            ledger: Arc::new(store.clone()),
+            infra_location: setup.infra_location.clone(),
+            policy: setup.config.steps.cloud_user.clone(),
+        },
+        cancel: setup.shutdown.aborted().clone(),
+    };
     let outcome = async {
         let resume = ResumeState::load(store, run).await?;
         if !resume.runs.is_empty() {
@@ -393,6 +414,14 @@ pub async fn move_hosts(
                         .find(|a| a.id == id)
                         .map(|a| a.spec.clone())
                 });
+                let leaving = leaving_assignment(
+                    &m.host,
+                    &m.from,
+                    at,
+                    &snapshot.assignments,
+                    &snapshot.schedules,
+                )
+                .map(|a| a.spec.clone());
                 Some(MoveJob {
                     host,
                     from: m.from.clone(),
@@ -400,6 +429,7 @@ pub async fn move_hosts(
                     wipe: m.wipe,
                     schedule: m.schedule,
                     assignment,
+                    leaving,
                 })
             })
             .collect();
@@ -444,6 +474,25 @@ pub async fn move_hosts(
                 CloudStatus::Provisioned
             };
             store.set_cloud_status(cloud, status).await?;
+        }
+        // Every cloud no assignment holds now: its tenant is out, its Foreman user retired.
+        let spare = retire.config_spare.as_str();
+        let active = active_clouds(at, &after.assignments, &after.schedules);
+        let left: Vec<CloudLeft> = after
+            .clouds
+            .iter()
+            .filter(|c| c.name.as_str() != spare && !active.contains(&c.name))
+            .map(|c| CloudLeft {
+                cloud: c.name.clone(),
+                last: last_assignment(&c.name, &after.assignments).map(|a| a.spec.clone()),
+            })
+            .collect();
+        if !report.interrupted && !left.is_empty() {
+            report.retired_clouds = retire_clouds(&retire.retirement, left, &retire.cancel)
+                .await
+                .into_iter()
+                .map(|c| c.to_string())
+                .collect();
         }
         Ok::<RunReport, ExecError>(report)
     }

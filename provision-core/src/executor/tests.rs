@@ -17,7 +17,7 @@ use super::cloud::tenant_password;
 use super::ports::Ledger;
 use super::ports::{
     BmcFleet, BmcPort, BootOrderChange, BootOrders, BuildIds, CloudUser, CloudUserSpec,
-    ForemanHost, ForemanPort, HostSettings, PortError, Power,
+    ForemanHost, ForemanPort, HostSettings, PortError, Power, RetiredUser, RetiredUserSpec,
 };
 use super::progress::RunProgress;
 use super::report::HostStatus;
@@ -38,6 +38,10 @@ use crate::time::{Clock, Timestamp, TokioClock};
 
 const WANTED: [&str; 2] = ["NIC.Integrated.1-1-1", "HardDisk.List.1-1"];
 const OTHER: [&str; 2] = ["NIC.Integrated.1-2-1", "HardDisk.List.1-1"];
+/// The Foreman id of the user the run signs in as (the spare pool's owner by default).
+const ADMIN: u64 = 1;
+/// What a revoked account's password is in the fake (nobody's).
+const REVOKED: &str = "(revoked)";
 
 #[derive(Debug, Default)]
 struct Machine {
@@ -47,6 +51,8 @@ struct Machine {
     pxe: bool,
     installing_until: Option<Instant>,
     account: Option<String>,
+    /// A BMC that answers a revocation but keeps the old password.
+    sticky_account: bool,
     cycles: u32,
     power_ons: u32,
     installs: u32,
@@ -59,6 +65,8 @@ struct Lab {
     machines: Mutex<HashMap<String, Machine>>,
     hosts: Mutex<HashMap<String, ForemanHost>>,
     users: Mutex<BTreeMap<String, u64>>,
+    /// Cloud users retired (disabled, password rotated).
+    retired: Mutex<BTreeSet<String>>,
     user_ensures: AtomicU64,
     polls: AtomicU64,
     /// Logins tried by `login_works`, per host.
@@ -96,6 +104,7 @@ impl Lab {
             machines: Mutex::new(machines),
             hosts: Mutex::new(hosts),
             users: Mutex::new(BTreeMap::new()),
+            retired: Mutex::new(BTreeSet::new()),
             login_probes: Mutex::new(BTreeMap::new()),
             user_ensures: AtomicU64::new(0),
             polls: AtomicU64::new(0),
@@ -158,6 +167,32 @@ impl ForemanPort for Lab {
         })
     }
 
+    async fn retire_cloud_user(&self, spec: &RetiredUserSpec) -> Result<RetiredUser, PortError> {
+        tokio::time::sleep(self.latency).await;
+        if !self.users.lock().unwrap().contains_key(&spec.login) {
+            return Ok(RetiredUser::Absent);
+        }
+        Ok(if self.retired.lock().unwrap().insert(spec.login.clone()) {
+            RetiredUser::Retired
+        } else {
+            RetiredUser::AlreadyRetired
+        })
+    }
+
+    async fn user_id(&self, login: Option<&str>) -> Result<u64, PortError> {
+        tokio::time::sleep(self.latency).await;
+        match login {
+            None => Ok(ADMIN),
+            Some(login) => self
+                .users
+                .lock()
+                .unwrap()
+                .get(login)
+                .copied()
+                .ok_or_else(|| PortError::fatal(format!("foreman has no user {login}"))),
+        }
+    }
+
     async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError> {
         tokio::time::sleep(self.latency).await;
         self.advance(Some(name.as_str()));
@@ -202,6 +237,17 @@ impl ForemanPort for Lab {
             h.parameters.extend(parameters);
         })
         .await;
+        let name = format!("h{:05}.lab.example", current.id - 1);
+        Ok(self.hosts.lock().unwrap()[&name].clone())
+    }
+
+    async fn set_owner(
+        &self,
+        current: &ForemanHost,
+        owner_user: u64,
+    ) -> Result<ForemanHost, PortError> {
+        self.write(current.id, move |h| h.owner_user = Some(owner_user))
+            .await;
         let name = format!("h{:05}.lab.example", current.id - 1);
         Ok(self.hosts.lock().unwrap()[&name].clone())
     }
@@ -281,6 +327,18 @@ impl BmcPort for FakeBmc {
         tokio::time::sleep(self.lab.latency).await;
         let value = format!("{user}:{}", password.expose());
         self.lab.machine(&self.host, |m| m.account = Some(value))
+    }
+
+    async fn revoke_account(&self, user: &str) -> Result<bool, PortError> {
+        tokio::time::sleep(self.lab.latency).await;
+        let prefix = format!("{user}:");
+        self.lab.machine(&self.host, |m| {
+            let found = m.account.as_deref().is_some_and(|a| a.starts_with(&prefix));
+            if found && !m.sticky_account {
+                m.account = Some(format!("{prefix}{REVOKED}"));
+            }
+            found
+        })
     }
 
     async fn boot_order(&self) -> Result<Vec<String>, PortError> {
@@ -447,6 +505,7 @@ fn jobs(names: &[String], os: &str) -> Vec<MoveJob> {
                 to,
                 wipe: Wipe::Yes,
                 schedule: None,
+                leaving: None,
             }
         })
         .collect()
@@ -837,6 +896,66 @@ fn spare_jobs(names: &[String]) -> Vec<MoveJob> {
         .collect()
 }
 
+/// Tenant to spare pool: the tenant account is revoked and verified by the leaving tenant's
+/// password failing, the spare pool's owner (the run's own user) owns the host in Foreman, and
+/// the host is off. A BMC that keeps the old password fails its host with a clear error
+/// naming the tenant, never the password. A move into a cloud no assignment holds is the same.
+#[tokio::test(start_paused = true)]
+async fn leaving_tenants_lose_the_bmc_and_foreman_ownership() {
+    let (rig, names) = Rig::new(4, &[]);
+    let mut all = spare_jobs(&names);
+    for (i, j) in all.iter_mut().enumerate() {
+        let leaving = jobs(&names, "RedHat 9.4")[i].assignment.clone().unwrap();
+        let old = tenant_password("lab", &leaving);
+        let mut machines = rig.lab.machines.lock().unwrap();
+        let m = machines.get_mut(j.host.name.as_str()).unwrap();
+        m.account = Some(format!("quads:{}", old.expose()));
+        m.sticky_account = i == 1;
+        rig.lab
+            .hosts
+            .lock()
+            .unwrap()
+            .get_mut(j.host.name.as_str())
+            .unwrap()
+            .owner_user = Some(77);
+        j.leaving = Some(leaving);
+    }
+    // the last host goes to a cloud with no assignment: nobody's tenant either
+    all[3].to = CloudName::new("cloud09").unwrap();
+    let report = rig
+        .run(1, config(8), all, Shutdown::new(Duration::from_secs(5)))
+        .await;
+    assert_eq!(report.counts.moved, 3, "{:#?}", report.hosts);
+    let failed = &report.hosts[1];
+    assert_eq!(failed.failed_step.as_deref(), Some("bmc-account"));
+    let error = failed.error.as_deref().unwrap();
+    assert!(
+        error.contains("ticket T3") && !error.contains("lab@"),
+        "{error}"
+    );
+    let machines = rig.lab.machines.lock().unwrap();
+    for i in [0, 2, 3] {
+        let n = &names[i];
+        assert_eq!(
+            machines[n].account.as_deref(),
+            Some(format!("quads:{REVOKED}").as_str()),
+            "{n}"
+        );
+        assert!(!machines[n].power_on, "{n}");
+        assert_eq!(
+            rig.lab.hosts.lock().unwrap()[n].owner_user,
+            Some(ADMIN),
+            "{n}"
+        );
+        assert_eq!(
+            count(&rig.ledger, n, "bmc-account", StepOutcome::Verified),
+            1,
+            "{n}"
+        );
+    }
+    assert_eq!(report.hosts[3].to, "cloud09");
+}
+
 #[tokio::test]
 async fn hooks_run_once_per_host_and_a_failing_hook_fails_its_host_only() {
     let (rig, names) = Rig::new(3, &[]);
@@ -874,15 +993,26 @@ async fn hooks_run_once_per_host_and_a_failing_hook_fails_its_host_only() {
         .iter()
         .map(|s| s.step.as_str())
         .collect();
-    assert_eq!(steps, ["power-off", "hook:vlan", "record"]);
-    assert!(
-        rig.lab
-            .machines
-            .lock()
-            .unwrap()
-            .values()
-            .all(|m| !m.power_on)
+    assert_eq!(
+        steps,
+        [
+            "bmc-account",
+            "hook:vlan",
+            "foreman-owner",
+            "power-off",
+            "record"
+        ]
     );
+    // the moved hosts are off, their tenant account revoked and the spare pool owns them
+    let machines = rig.lab.machines.lock().unwrap();
+    for n in [&names[0], &names[2]] {
+        assert!(!machines[n].power_on, "{n}");
+        assert_eq!(
+            machines[n].account, None,
+            "{n}: nobody had an account to revoke"
+        );
+        assert_eq!(rig.lab.hosts.lock().unwrap()[n].owner_user, Some(ADMIN));
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -904,10 +1034,18 @@ async fn a_no_wipe_move_sets_the_tenant_account_and_records_without_power_action
         .iter()
         .map(|s| s.step.as_str())
         .collect();
-    assert_eq!(steps, ["bmc-account", "record"]);
+    assert_eq!(steps, ["bmc-account", "foreman-owner", "record"]);
     for m in rig.lab.machines.lock().unwrap().values() {
         assert_eq!((m.power_ons, m.cycles, m.installs), (0, 0, 0));
         assert!(m.account.as_deref().unwrap().starts_with("quads:lab@T"));
+    }
+    // the new tenant owns each host in Foreman, without a rebuild
+    let users = rig.lab.users.lock().unwrap().clone();
+    for (i, n) in names.iter().enumerate() {
+        let h = rig.lab.hosts.lock().unwrap()[n].clone();
+        let cloud = format!("cloud{:02}", 2 + i % 3);
+        assert_eq!(h.owner_user, Some(users[&cloud]), "{n}");
+        assert!(!h.build, "{n}");
     }
     assert_eq!(
         rig.lab.user_ensures.load(Ordering::SeqCst),

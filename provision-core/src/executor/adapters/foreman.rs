@@ -12,16 +12,18 @@ use async_trait::async_trait;
 use foreman_client::hosts::{Build, Host, HostUpdate, Owner};
 use foreman_client::parameters::NewParameter;
 use foreman_client::roles::{NewFilter, NewRole, hosts_owned_by};
-use foreman_client::users::NewUser;
+use foreman_client::users::{AccountState, NewUser, UserUpdate};
 use foreman_client::{
     ClientConfig, Credentials, ForemanClient, ForemanUrl, PerPage, Search, Transport,
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::config::Secret;
 use crate::executor::adapters::host_reads::BatchedReads;
 use crate::executor::config::{HostReads, HostUpdateStyle, Lookups, Policy};
 use crate::executor::ports::{
     BuildIds, CloudUser, CloudUserSpec, ForemanHost, ForemanPort, HostSettings, PortError,
+    RetiredUser, RetiredUserSpec,
 };
 use crate::model::HostName;
 use crate::retry::{Idempotency, Jitter, RetryPolicy, Retryable, retry};
@@ -175,9 +177,22 @@ impl ForemanAdapter {
     }
 
     async fn password_works(&self, spec: &CloudUserSpec) -> Result<bool, PortError> {
+        self.login_works(&spec.login, &spec.password).await
+    }
+
+    /// Whether a retired cloud user still signs in with its last tenant's password.
+    async fn last_password_works(&self, spec: &RetiredUserSpec) -> Result<bool, PortError> {
+        match &spec.last_password {
+            Some(password) => self.login_works(&spec.login, password).await,
+            None => Ok(false),
+        }
+    }
+
+    /// Whether `login` signs in with `password` (a refusal is `false`, not an error).
+    async fn login_works(&self, login: &str, password: &Secret) -> Result<bool, PortError> {
         let config = ClientConfig::new(
             self.url.clone(),
-            Credentials::password(spec.login.clone(), spec.password.expose()),
+            Credentials::password(login.to_owned(), password.expose()),
         );
         let tenant = ForemanClient::with_transport(self.transport.clone(), config)
             .map_err(|e| PortError::fatal(e.to_string()))?;
@@ -286,11 +301,14 @@ impl ForemanPort for ForemanAdapter {
             })
             .await?;
         let user_id = if let Some(user) = found {
-            if !self.password_works(spec).await? {
+            // a user retired with its cloud's last assignment logs in again only when enabled
+            if user.disabled == Some(true) || !self.password_works(spec).await? {
+                let update = UserUpdate::new()
+                    .password(spec.password.expose())
+                    .account(AccountState::Enabled);
+                let update = &update;
                 self.call(Idempotency::IdempotentWrite, |_| {
-                    c.users()
-                        .set_password(user.id, spec.password.expose())
-                        .send()
+                    c.users().update(user.id, update.clone()).send()
                 })
                 .await?;
                 changed = true;
@@ -344,6 +362,55 @@ impl ForemanPort for ForemanAdapter {
             )));
         }
         Ok(CloudUser { user_id, changed })
+    }
+
+    async fn retire_cloud_user(&self, spec: &RetiredUserSpec) -> Result<RetiredUser, PortError> {
+        let c = &self.client;
+        let login = spec.login.as_str();
+        let Some(user) = self
+            .call(Idempotency::Read, |_| async move {
+                c.users().find_by_login(login).await
+            })
+            .await?
+        else {
+            return Ok(RetiredUser::Absent);
+        };
+        if user.disabled == Some(true) && !self.last_password_works(spec).await? {
+            return Ok(RetiredUser::AlreadyRetired);
+        }
+        // Disabled, and a password nobody keeps for a Foreman that ignores `disabled`.
+        let update = UserUpdate::new()
+            .password(crate::executor::cloud::throwaway_password().expose())
+            .account(AccountState::Disabled);
+        let update = &update;
+        let id = user.id;
+        let after = self
+            .call(Idempotency::IdempotentWrite, |_| {
+                c.users().update(id, update.clone()).send()
+            })
+            .await?;
+        if after.disabled == Some(false) || self.last_password_works(spec).await? {
+            return Err(PortError::retryable(format!(
+                "foreman user {login} still logs in after retiring it"
+            )));
+        }
+        Ok(RetiredUser::Retired)
+    }
+
+    async fn user_id(&self, login: Option<&str>) -> Result<u64, PortError> {
+        let c = &self.client;
+        let Some(login) = login else {
+            let me = self
+                .call(Idempotency::Read, |_| c.users().current().send())
+                .await?;
+            return Ok(me.id);
+        };
+        self.call(Idempotency::Read, |_| async move {
+            c.users().find_by_login(login).await
+        })
+        .await?
+        .map(|u| u.id)
+        .ok_or_else(|| PortError::fatal(format!("foreman has no user {login}")))
     }
 
     async fn host(&self, name: &HostName) -> Result<ForemanHost, PortError> {
@@ -480,6 +547,28 @@ impl ForemanPort for ForemanAdapter {
             .call(Idempotency::Read, |_| c.hosts().show(id).send())
             .await?;
         Ok(foreman_host(&after))
+    }
+
+    async fn set_owner(
+        &self,
+        current: &ForemanHost,
+        owner_user: u64,
+    ) -> Result<ForemanHost, PortError> {
+        if current.owner_user == Some(owner_user) {
+            return Ok(current.clone());
+        }
+        let c = &self.client;
+        let id = current.id;
+        let update = HostUpdate::new().owner(Owner::User(owner_user));
+        let update = &update;
+        let answer = self
+            .call(Idempotency::IdempotentWrite, |_| async move {
+                unless_not_found(c.hosts().update(id, update.clone()).send().await)
+            })
+            .await?;
+        answer
+            .map(|after| foreman_host(&after))
+            .ok_or_else(|| PortError::retryable(format!("foreman host {id} was removed")))
     }
 
     async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError> {

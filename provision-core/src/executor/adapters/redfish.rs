@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use redfish_client::{
     AccountSpec, AccountState, BmcAddress, Credentials, InterfacesFile, PowerState, RedfishClient,
-    Role, RunningJobs, SettingsChange,
+    Revocation, Role, RunningJobs, SettingsChange,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -166,6 +166,16 @@ impl BmcPort for RedfishBmc {
         };
         self.bmc.set_account(&spec).await.map_err(err)?;
         Ok(())
+    }
+
+    async fn revoke_account(&self, user: &str) -> Result<bool, PortError> {
+        let password = crate::executor::cloud::throwaway_password();
+        let revoked = self
+            .bmc
+            .revoke_account(user, &redfish_client::Secret::new(password.expose()))
+            .await
+            .map_err(err)?;
+        Ok(revoked != Revocation::Absent)
     }
 
     async fn boot_order(&self) -> Result<Vec<String>, PortError> {
