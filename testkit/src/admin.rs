@@ -1,6 +1,7 @@
 //! The admin endpoint: counters, the request log and host states as JSON, over plain HTTP.
 //!
-//! Routes: `GET /metrics`, `POST /metrics/reset`, `GET /log?since=N`, `GET /hosts`, `GET /time`.
+//! Routes: `GET /metrics`, `POST /metrics/reset`, `GET /log?since=N`, `GET /hosts`, `GET /time`,
+//! `POST /isolation` (an [`crate::isolation::Expectation`] in, the isolation report out).
 //! Not counted in the metrics it serves.
 
 use std::net::SocketAddr;
@@ -85,6 +86,18 @@ impl Service for Admin {
                 )
             }
             (&Method::GET, "/hosts") => json(StatusCode::OK, &self.hosts()),
+            (&Method::POST, "/isolation") => {
+                match serde_json::from_slice::<crate::isolation::Expectation>(&request.body) {
+                    Ok(expect) => json(
+                        StatusCode::OK,
+                        &serde_json::to_value(lab.isolation(&expect)).unwrap_or_default(),
+                    ),
+                    Err(e) => json(
+                        StatusCode::BAD_REQUEST,
+                        &json!({"error": format!("not an isolation expectation: {e}")}),
+                    ),
+                }
+            }
             (&Method::GET, "/time") => json(
                 StatusCode::OK,
                 &json!({"lab_now": lab.clock.lab_now(), "time_scale": lab.clock.scale(), "seed": lab.clock.seed()}),

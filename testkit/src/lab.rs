@@ -1,5 +1,6 @@
 //! The lab: configuration, the shared state of Foreman and the fleet, and the running servers.
 
+use crate::isolation::{self, Expectation, IsolationReport};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -314,6 +315,13 @@ impl LabShared {
         self.metrics.snapshot()
     }
 
+    /// The isolation report of the lab as it is now against `expect` (see [`crate::isolation`]).
+    #[must_use]
+    pub fn isolation(&self, expect: &Expectation) -> IsolationReport {
+        let state = self.state();
+        isolation::report(&state, &self.config.bmc_admin.username, expect)
+    }
+
     /// Runs `f` on the lab state, after moving every machine forward to now.
     pub fn with_state<T>(&self, f: impl FnOnce(&mut LabState) -> T) -> T {
         let mut state = self.state();
@@ -533,6 +541,12 @@ impl Lab {
     #[must_use]
     pub fn log(&self) -> Vec<LogEntry> {
         self.shared.metrics.log()
+    }
+
+    /// The isolation report against `expect` (also served as `POST /isolation`).
+    #[must_use]
+    pub fn isolation(&self, expect: &Expectation) -> IsolationReport {
+        self.shared.isolation(expect)
     }
 
     /// Runs `f` on the lab state, after moving every machine forward to now.
