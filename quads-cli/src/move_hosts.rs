@@ -329,6 +329,12 @@ pub fn summary(report: &RunReport) -> String {
             report.provisioned_clouds.join(", ")
         }
     ));
+    if !report.retired_clouds.is_empty() {
+        out.push_str(&format!(
+            "retired (no assignment holds them; their foreman users disabled): {}\n",
+            report.retired_clouds.join(", ")
+        ));
+    }
     if report.interrupted {
         out.push_str("interrupted: run `quads move-hosts --resume` to continue\n");
     }
@@ -382,6 +388,7 @@ mod tests {
                 interrupted: 0,
             },
             provisioned_clouds: Vec::new(),
+            retired_clouds: Vec::new(),
             hosts,
             install_polls: 3,
             seconds: 20.0,

@@ -1104,6 +1104,7 @@ mod tests {
             interrupted: false,
             counts: RunReport::count(&hosts),
             provisioned_clouds: Vec::new(),
+            retired_clouds: Vec::new(),
             hosts,
             install_polls: 1,
             seconds: 10.0,

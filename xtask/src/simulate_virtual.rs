@@ -124,6 +124,7 @@ async fn move_all(
             to: to.clone(),
             wipe: Wipe::Yes,
             schedule: None,
+            leaving: None,
             assignment: Some(AssignmentSpec {
                 cloud: to,
                 ticket: format!("{}", 3000 + i % clouds.len()),

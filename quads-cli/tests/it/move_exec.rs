@@ -3,7 +3,7 @@
 //! process killed with SIGKILL at ten moments, run again each time, until the run completes
 //! with no install or boot repeated and a journal that tells one network boot per host.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -14,13 +14,15 @@ use provision_core::model::{
     NewSchedule, RunState, Subject, TimeRange, Wipe,
 };
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
-use testkit::{FaultProfile, Lab, LabConfig};
+use testkit::{Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login};
 
 const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
 
 struct Site {
     lab: Lab,
     dir: tempfile::TempDir,
+    /// `move-hosts --date`.
+    date: &'static str,
 }
 
 fn t(s: &str) -> Timestamp {
@@ -28,11 +30,65 @@ fn t(s: &str) -> Timestamp {
 }
 
 impl Site {
+    /// Runs `move-hosts` until no host but those of `unreachable` fails, at most four times
+    /// (the chaos profile may fail a host now and then: the next run retries it); `n` numbers
+    /// the output files.
+    async fn finish(&self, n: &mut usize, unreachable: &BTreeSet<String>) {
+        let mut last = String::new();
+        for _ in 0..4 {
+            *n += 1;
+            let (code, out) = self.run(&["--format", "json"], *n).await;
+            let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+            let failed: BTreeSet<String> = doc["hosts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|h| h["status"] != "moved")
+                .map(|h| h["host"].as_str().unwrap().to_owned())
+                .collect();
+            if code == 0 || (code == 1 && failed.is_subset(unreachable)) {
+                return;
+            }
+            last = out;
+        }
+        panic!("the moves did not finish in 4 runs; the last said:\n{last}");
+    }
+
+    /// A lab of `hosts`, a store with the spare pool and `CLOUDS`, each cloud with a wipe
+    /// assignment and every host scheduled into one of them for January 2025.
     async fn new(hosts: usize) -> Self {
+        let site = Self::start(hosts, FaultProfile::none()).await;
+        let store = site.store().await;
+        let mut assignments = Vec::new();
+        for (i, cloud) in CLOUDS.iter().enumerate() {
+            assignments.push(
+                store
+                    .add_assignment(assignment(cloud, 2000 + i, Wipe::Yes))
+                    .await
+                    .unwrap(),
+            );
+        }
+        for (i, h) in site.lab.inventory().hosts.iter().enumerate() {
+            store
+                .add_schedule(NewSchedule {
+                    host: HostName::new(h.name.as_str()).unwrap(),
+                    assignment: assignments[i % CLOUDS.len()].id,
+                    range: TimeRange::new(t("2025-01-01"), t("2025-02-01")).unwrap(),
+                })
+                .await
+                .unwrap();
+        }
+        store.close().await;
+        site
+    }
+
+    /// A lab of `hosts` with `faults`, its files and `quads.toml`, and a store holding the
+    /// spare pool and `CLOUDS` (no assignment yet) and every host in the spare pool.
+    async fn start(hosts: usize, faults: FaultProfile) -> Self {
         let lab = Lab::start(LabConfig {
             hosts,
             time_scale: 0.01,
-            faults: FaultProfile::none(),
+            faults,
             ..LabConfig::default()
         })
         .await
@@ -88,7 +144,7 @@ power_on_rate = {{ per_second = 0 }}
         })
         .await
         .unwrap();
-        for name in ["cloud01"].iter().chain(CLOUDS.iter()) {
+        for name in ["cloud01", "cloud05"].iter().chain(CLOUDS.iter()) {
             store
                 .add_cloud(Cloud {
                     name: CloudName::new(*name).unwrap(),
@@ -98,26 +154,7 @@ power_on_rate = {{ per_second = 0 }}
                 .await
                 .unwrap();
         }
-        let mut assignments = Vec::new();
-        for (i, cloud) in CLOUDS.iter().enumerate() {
-            assignments.push(
-                store
-                    .add_assignment(AssignmentSpec {
-                        cloud: CloudName::new(*cloud).unwrap(),
-                        ticket: format!("{}", 2000 + i),
-                        owner: format!("tenant{i}"),
-                        description: String::new(),
-                        wipe: Wipe::Yes,
-                        os: Some("RedHat 9.4".to_owned()),
-                        partition_table: Some("Kickstart default".to_owned()),
-                        medium: Some("RHEL 9 mirror".to_owned()),
-                        boot_type: BootType::Bios,
-                    })
-                    .await
-                    .unwrap(),
-            );
-        }
-        for (i, h) in inventory.hosts.iter().enumerate() {
+        for h in &inventory.hosts {
             let name = HostName::new(h.name.as_str()).unwrap();
             store
                 .add_host(Host {
@@ -131,17 +168,13 @@ power_on_rate = {{ per_second = 0 }}
                 })
                 .await
                 .unwrap();
-            store
-                .add_schedule(NewSchedule {
-                    host: name,
-                    assignment: assignments[i % CLOUDS.len()].id,
-                    range: TimeRange::new(t("2025-01-01"), t("2025-02-01")).unwrap(),
-                })
-                .await
-                .unwrap();
         }
         store.close().await;
-        Self { lab, dir }
+        Self {
+            lab,
+            dir,
+            date: "2025-01-10",
+        }
     }
 
     fn path(&self) -> &Path {
@@ -153,7 +186,7 @@ power_on_rate = {{ per_second = 0 }}
         let out = self.path().join(format!("out-{n}.txt"));
         let err = self.path().join(format!("err-{n}.txt"));
         let child = Command::new(env!("CARGO_BIN_EXE_quads"))
-            .args(["move-hosts", "--date", "2025-01-10"])
+            .args(["move-hosts", "--date", self.date])
             .args(args)
             .env_clear()
             .env("HOME", self.path())
@@ -192,6 +225,21 @@ power_on_rate = {{ per_second = 0 }}
         })
         .await
         .unwrap()
+    }
+}
+
+/// An assignment of `cloud` under `ticket`, its hosts rebuilt or not.
+fn assignment(cloud: &str, ticket: usize, wipe: Wipe) -> AssignmentSpec {
+    AssignmentSpec {
+        cloud: CloudName::new(cloud).unwrap(),
+        ticket: ticket.to_string(),
+        owner: format!("owner{ticket}"),
+        description: String::new(),
+        wipe,
+        os: Some("RedHat 9.4".to_owned()),
+        partition_table: Some("Kickstart default".to_owned()),
+        medium: Some("RHEL 9 mirror".to_owned()),
+        boot_type: BootType::Bios,
     }
 }
 
@@ -307,5 +355,199 @@ async fn killed_ten_times_at_random_moments_the_run_completes_without_repeats() 
             .iter()
             .all(|h| h.current_cloud.as_str() != "cloud01")
     );
+    store.close().await;
+}
+
+/// The handover in every direction, judged by the lab. January puts 4 hosts in each of
+/// cloud02 (wipe), cloud03 (wipe) and cloud04 (no wipe). February: 2 spare hosts join cloud02
+/// (spare to tenant), 2 of cloud02 go to cloud05 (tenant to tenant, wipe), 2 of cloud03 go
+/// to cloud04 (tenant to tenant, no wipe), cloud04's own 4 and cloud03's other 2 go back to
+/// the spare pool, so cloud03's tenant is out. February's run is killed with SIGKILL at six
+/// moments under the chaos profile, then run until it finishes. The lab's isolation report
+/// must show every host opened by exactly its tenant's BMC password (or by none), owned in
+/// Foreman by its tenant's user (or the spare pool's, the admin), cloud03's Foreman user
+/// unable to sign in, and no tenant password anywhere in the output, the log or the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_kills() {
+    let site = Site::start(16, FaultProfile::chaos()).await;
+    // the chaos profile's dead BMC: its host cannot move and stays where it is
+    let dead: BTreeSet<String> = site
+        .lab
+        .shared()
+        .fault_hosts
+        .dead
+        .iter()
+        .map(|&i| site.lab.inventory().hosts[i].name.clone())
+        .collect();
+    assert_eq!(dead.len(), 1);
+    let hosts: Vec<HostName> = site
+        .lab
+        .inventory()
+        .hosts
+        .iter()
+        .map(|h| HostName::new(h.name.as_str()).unwrap())
+        .collect();
+    let store = site.store().await;
+    let mut ids = BTreeMap::new();
+    for (cloud, ticket, wipe) in [
+        ("cloud02", 2000, Wipe::Yes),
+        ("cloud03", 2001, Wipe::Yes),
+        ("cloud04", 2002, Wipe::No),
+        ("cloud05", 2003, Wipe::Yes),
+    ] {
+        let a = store
+            .add_assignment(assignment(cloud, ticket, wipe))
+            .await
+            .unwrap();
+        ids.insert(cloud, (a.id, ticket));
+    }
+    let schedule = |host: usize, cloud: &str, month: (&str, &str)| NewSchedule {
+        host: hosts[host].clone(),
+        assignment: ids[cloud].0,
+        range: TimeRange::new(t(month.0), t(month.1)).unwrap(),
+    };
+    let january = ("2025-01-01", "2025-02-01");
+    let february = ("2025-02-01", "2025-03-01");
+    for h in 0..12 {
+        let cloud = ["cloud02", "cloud03", "cloud04"][h / 4];
+        store
+            .add_schedule(schedule(h, cloud, january))
+            .await
+            .unwrap();
+    }
+    for (h, cloud) in [
+        (0, "cloud02"),
+        (1, "cloud02"),
+        (12, "cloud02"),
+        (13, "cloud02"),
+        (2, "cloud05"),
+        (3, "cloud05"),
+        (4, "cloud04"),
+        (5, "cloud04"),
+    ] {
+        store
+            .add_schedule(schedule(h, cloud, february))
+            .await
+            .unwrap();
+    }
+    store.close().await;
+
+    let mut n = 0;
+    site.finish(&mut n, &dead).await;
+
+    let mut site = site;
+    site.date = "2025-02-10";
+    let mut seed: u64 = 0x150_1a7e;
+    let mut killed = 0;
+    for _ in 0..6 {
+        seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+        let delay = Duration::from_millis(200 + (seed >> 33) % 2_000);
+        let (mut child, _) = site.spawn(&[], n);
+        n += 1;
+        tokio::time::sleep(delay).await;
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        wait(&mut child, Duration::from_secs(30)).await;
+    }
+    assert!(killed >= 3, "only {killed} runs were killed mid-way");
+    site.finish(&mut n, &dead).await;
+
+    let tenant = |cloud: &str| format!("{cloud} #{}", ids[cloud].1);
+    let expect = Expectation {
+        bmc_credentials: ids
+            .iter()
+            .map(|(cloud, (_, ticket))| Login {
+                label: tenant(cloud),
+                user: "quads".to_owned(),
+                password: format!("lab@{ticket}"),
+            })
+            .collect(),
+        hosts: (0..16)
+            .filter(|&h| !dead.contains(hosts[h].as_str()))
+            .map(|h| {
+                let cloud = match h {
+                    0 | 1 | 12 | 13 => Some("cloud02"),
+                    2 | 3 => Some("cloud05"),
+                    4 | 5 => Some("cloud04"),
+                    _ => None,
+                };
+                (
+                    hosts[h].to_string(),
+                    HostExpectation {
+                        tenant: cloud.map(tenant),
+                        owner: cloud.unwrap_or("admin").to_owned(),
+                    },
+                )
+            })
+            .collect(),
+        retired_foreman_users: vec![Login {
+            label: tenant("cloud03"),
+            user: "cloud03".to_owned(),
+            password: "lab@2001".to_owned(),
+        }],
+    };
+    let report = site.lab.isolation(&expect);
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+    // the same report over the admin endpoint, as an operator would ask for it
+    let probe = testkit::Probe::new(site.lab.ca_pem());
+    let served = probe
+        .post(
+            &format!("{}/isolation", site.lab.admin_url()),
+            &serde_json::to_value(&expect).unwrap(),
+        )
+        .await
+        .unwrap()
+        .json();
+    assert_eq!(served["violations"], serde_json::json!([]), "{served}");
+    assert_eq!(served["hosts"].as_array().unwrap().len(), 15);
+    // and the lab agrees a breach would show: the spare hosts' old tenants are named
+    let mut stale = expect.clone();
+    let spare = (8..12)
+        .find(|&h| !dead.contains(hosts[h].as_str()))
+        .unwrap();
+    stale.hosts.get_mut(hosts[spare].as_str()).unwrap().tenant = Some(tenant("cloud04"));
+    let kinds: Vec<String> = site
+        .lab
+        .isolation(&stale)
+        .violations
+        .into_iter()
+        .map(|v| v.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        ["bmc-tenant-locked-out"],
+        "cloud04's password was revoked on a host it left"
+    );
+
+    // no tenant password in any output or log of the runs, nor in the store
+    for entry in std::fs::read_dir(site.path()).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        if name.starts_with("out-") || name.starts_with("err-") || name.starts_with("quads.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            for ticket in 2000..2004 {
+                let secret = format!("lab@{ticket}");
+                assert!(
+                    !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                    "{secret} in {name}"
+                );
+            }
+        }
+    }
+    // every host is where February puts it (the dead one where January left it)
+    let store = site.store().await;
+    for h in store.hosts().await.unwrap() {
+        let i = hosts.iter().position(|n| *n == h.name).unwrap();
+        if dead.contains(h.name.as_str()) {
+            continue;
+        }
+        let want = expect.hosts[h.name.as_str()]
+            .tenant
+            .as_deref()
+            .map_or("cloud01", |t| t.split(' ').next().unwrap());
+        assert_eq!(h.current_cloud.as_str(), want, "host {i}");
+    }
     store.close().await;
 }
