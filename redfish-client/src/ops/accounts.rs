@@ -256,10 +256,13 @@ impl Bmc {
             .await
         {
             Ok(reply) => (reply, true),
-            // a BMC that will not disable accounts: rotating the password closes the door
+            // a BMC that will not disable accounts: rotating the password closes the door (the
+            // refused PATCH changed nothing, so the ETag read with the accounts still holds)
             Err(e) if e.status() == Some(http::StatusCode::BAD_REQUEST) => {
                 let rotate = json!({"Password": password.expose()});
-                let reply = self.patch(&account.path, &rotate).await?;
+                let reply = self
+                    .patch_if_match(&account.path, &rotate, account.etag.clone())
+                    .await?;
                 (reply, false)
             }
             Err(e) => return Err(e),

@@ -779,3 +779,55 @@ async fn accounts_kept_elsewhere_are_found_through_the_account_service() {
     member.assert_async().await;
     patch.assert_async().await;
 }
+
+/// A BMC that refuses `Enabled` in an account PATCH (400) gets the new password alone: the
+/// revocation reports `Rotated`, not `Disabled`, and the password never shows in an error.
+#[tokio::test]
+async fn a_bmc_that_will_not_disable_accounts_gets_the_password_rotated() {
+    let accounts = "/redfish/v1/AccountService/Accounts";
+    let account = json!({"@odata.id": format!("{accounts}/3"), "Id": "3", "UserName": "quads",
+        "RoleId": "Operator", "Enabled": true});
+    let mut fake = Fake::bare(Flavor::Generic).await;
+    fake.sessions().await;
+    fake.get(
+        accounts,
+        &json!({"Members": [{"@odata.id": format!("{accounts}/3")}]}),
+    )
+    .await;
+    let member = fake
+        .mock("GET", format!("{accounts}/3").as_str())
+        .with_body(account.to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let refused = fake
+        .mock("PATCH", format!("{accounts}/3").as_str())
+        .match_body(Matcher::Json(
+            json!({"Password": "rotated-0001", "Enabled": false}),
+        ))
+        .with_status(400)
+        .with_body(
+            json!({"error": {"code": "Base.1.8.PropertyNotWritable", "message": "Enabled is read only"}})
+                .to_string(),
+        )
+        .expect(1)
+        .create_async()
+        .await;
+    let rotated = fake
+        .mock("PATCH", format!("{accounts}/3").as_str())
+        .match_body(Matcher::Json(json!({"Password": "rotated-0001"})))
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let out = fake
+        .bmc(&client)
+        .revoke_account("quads", &Secret::new("rotated-0001"))
+        .await
+        .unwrap();
+    assert_eq!(out, redfish_client::Revocation::Rotated);
+    refused.assert_async().await;
+    rotated.assert_async().await;
+    member.assert_async().await;
+}
