@@ -278,6 +278,8 @@ mod tests {
                     partition_table: None,
                     medium: None,
                     boot_type: BootType::Uefi,
+                    qinq: crate::model::QinQ::Separated,
+                    public_vlan: None,
                 },
             };
             Self {

@@ -24,6 +24,7 @@ use crate::model::{
     AssignmentSpec, CloudName, CloudStatus, Host, HostName, RunId, RunKind, RunState, ScheduleId,
     Wipe,
 };
+use crate::network::{NetworkIndex, NetworkPlan, VlanScheme};
 use crate::plan::{PlanInput, plan};
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
@@ -44,6 +45,8 @@ pub struct MoveJob {
     pub schedule: Option<ScheduleId>,
     /// The assignment it moves for (ticket, owner, OS).
     pub assignment: Option<AssignmentSpec>,
+    /// Its switch ports: old and new VLANs, per switch.
+    pub network: NetworkPlan,
 }
 
 /// The outside world of a run.
@@ -309,6 +312,8 @@ pub struct MoveRequest {
     pub resume: bool,
     /// Hosts never moved.
     pub untouchable: BTreeSet<HostName>,
+    /// The lab's VLAN numbering, for the moves' network plans.
+    pub vlans: VlanScheme,
 }
 
 /// Everything but the store a run needs.
@@ -381,6 +386,7 @@ pub async fn move_hosts(
         for s in &planned.skipped {
             tracing::warn!(host = %s.host, reason = %s.reason, "not moved");
         }
+        let network = NetworkIndex::new(&snapshot, request.vlans);
         let jobs: Vec<MoveJob> = planned
             .moves
             .iter()
@@ -400,6 +406,7 @@ pub async fn move_hosts(
                     wipe: m.wipe,
                     schedule: m.schedule,
                     assignment,
+                    network: network.plan(m, at),
                 })
             })
             .collect();

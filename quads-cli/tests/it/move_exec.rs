@@ -112,6 +112,8 @@ power_on_rate = {{ per_second = 0 }}
                         partition_table: Some("Kickstart default".to_owned()),
                         medium: Some("RHEL 9 mirror".to_owned()),
                         boot_type: BootType::Bios,
+                        qinq: provision_core::model::QinQ::Separated,
+                        public_vlan: None,
                     })
                     .await
                     .unwrap(),
