@@ -734,4 +734,84 @@ mod tests {
         assert_eq!(plan.ports[5].old, None);
         assert_eq!(plan.ports[5].change, PortChange::Move);
     }
+
+    #[test]
+    fn the_index_finds_the_tenancy_a_host_leaves_and_the_one_it_joins() {
+        use crate::model::{Schedule, ScheduleId, TimeRange};
+        use crate::plan::Move;
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let h1 = HostName::new("h1").unwrap();
+        let assignment_with = |id, a: AssignmentSpec| Assignment {
+            id: AssignmentId(id),
+            spec: a,
+        };
+        let snapshot = Snapshot {
+            assignments: vec![
+                assignment_with(1, assignment("cloud02", QinQ::Separated, Some(1401))),
+                assignment_with(2, assignment("cloud03", QinQ::Combined, None)),
+                assignment_with(3, assignment("cloud03", QinQ::Separated, None)),
+            ],
+            schedules: vec![Schedule {
+                id: ScheduleId(1),
+                host: h1.clone(),
+                assignment: AssignmentId(1),
+                range: TimeRange::new(t("2025-01-01"), t("2025-02-01")).unwrap(),
+                build_start: None,
+                build_end: None,
+            }],
+            interfaces: vec![nic("em2", "sw1", "p2"), nic("em1", "sw1", "p1")],
+            ..Snapshot::default()
+        };
+        let index = NetworkIndex::new(&snapshot, scheme());
+        let at = t("2025-02-01");
+        assert_eq!(index.interfaces(&h1).len(), 2);
+        // from cloud02 (its schedule's assignment, public VLAN) to cloud03 by assignment 2
+        let m = Move {
+            host: h1.clone(),
+            from: c("cloud02"),
+            to: c("cloud03"),
+            wipe: Wipe::No,
+            assignment: Some(AssignmentId(2)),
+            schedule: None,
+        };
+        let plan = index.plan(&m, at);
+        let shown: Vec<String> = plan
+            .ports
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} {:?} -> {}",
+                    p.interface,
+                    p.old.map(|o| o.to_string()),
+                    p.new
+                )
+            })
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                "em1 Some(\"access 1110\") -> qinq 1120",
+                "em2 Some(\"trunk 1401\") -> qinq 1120",
+            ]
+        );
+        // back to the spare pool (no assignment): cloud01's VLANs; cloud03 has two
+        // assignments and no schedule of h1, so the old side is unknown to QUADS: spare VLANs
+        let back = Move {
+            from: c("cloud03"),
+            to: c("cloud01"),
+            assignment: None,
+            ..m
+        };
+        let plan = index.plan(&back, at);
+        assert_eq!(plan.ports[1].new.to_string(), "access 1101");
+        assert_eq!(plan.ports[1].change, PortChange::Unchanged);
+        // before its schedule: no schedule says, the cloud's only assignment does
+        assert_eq!(
+            index
+                .tenancy_assignment(&h1, &c("cloud02"), t("2024-12-01"))
+                .and_then(|a| a.public_vlan),
+            Some(VlanId::new(1401).unwrap())
+        );
+        assert!(index.tenancy_assignment(&h1, &c("cloud03"), at).is_none());
+    }
 }
