@@ -122,7 +122,7 @@ pub enum HostCommand {
 #[derive(Debug, Subcommand)]
 pub enum InterfaceCommand {
     /// Add an interface to a host
-    Add(InterfaceAdd),
+    Add(Box<InterfaceAdd>),
 }
 
 #[derive(Debug, Args)]
