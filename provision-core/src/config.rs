@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use crate::model::HostName;
+use crate::network::{DEFAULT_SW_VLAN_FIRST, VlanScheme};
 
 /// Passwords and tokens: the one wrapper both clients use (`Debug` and `Display` print `***`).
 pub use quads_http::Secret;
@@ -21,6 +22,90 @@ pub struct Config {
     pub foreman: Option<ForemanConfig>,
     /// The BMCs' credentials, when configured.
     pub bmc: Option<BmcConfig>,
+    /// The switches: VLAN numbering and how ports are moved.
+    pub network: NetworkConfig,
+}
+
+/// The lab's switches (`[network]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkConfig {
+    /// The first VLAN (cloud01's first NIC), QUADS's `sw_vlan_first`.
+    pub sw_vlan_first: u16,
+    /// How switch ports are moved.
+    pub driver: SwitchDriver,
+}
+
+impl Default for NetworkConfig {
+    fn default() -> Self {
+        Self {
+            sw_vlan_first: DEFAULT_SW_VLAN_FIRST,
+            driver: SwitchDriver::None,
+        }
+    }
+}
+
+impl NetworkConfig {
+    /// The VLAN numbering the planner uses.
+    #[must_use]
+    pub fn scheme(&self) -> VlanScheme {
+        VlanScheme {
+            sw_vlan_first: self.sw_vlan_first,
+        }
+    }
+}
+
+/// How a move's switch ports are reconfigured.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SwitchDriver {
+    /// Not at all: moves have no switch step (ports are someone else's job).
+    #[default]
+    None,
+    /// Junos CLI over SSH, one commit per switch.
+    Junos(JunosConfig),
+    /// An external command per switch batch.
+    Command(SwitchCommand),
+}
+
+impl SwitchDriver {
+    /// The word `[network] driver` takes.
+    #[must_use]
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Junos(_) => "junos",
+            Self::Command(_) => "command",
+        }
+    }
+}
+
+/// How to log in to Junos switches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JunosConfig {
+    /// The switch user.
+    pub username: String,
+    /// Its password.
+    pub password: Secret,
+    /// How the switches' SSH host keys are checked.
+    pub host_keys: HostKeyCheck,
+}
+
+/// How switches' SSH host keys are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostKeyCheck {
+    /// Against a file of known fingerprints (one `switch SHA256:...` a line).
+    Fingerprints(PathBuf),
+    /// Not at all (a lab on a trusted network).
+    Insecure,
+}
+
+/// An external command moving ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchCommand {
+    /// The program.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
 }
 
 /// Where the store lives.
@@ -77,5 +162,20 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("***"), "{shown}");
         assert_eq!(f.password.expose(), "hunter2");
+        let n = NetworkConfig {
+            sw_vlan_first: 1100,
+            driver: SwitchDriver::Junos(JunosConfig {
+                username: "netops".into(),
+                password: Secret::new("sw1tch"),
+                host_keys: HostKeyCheck::Insecure,
+            }),
+        };
+        let shown = format!("{n:?}");
+        assert!(
+            !shown.contains("sw1tch") && shown.contains("***"),
+            "{shown}"
+        );
+        assert_eq!(NetworkConfig::default().scheme().sw_vlan_first, 1100);
+        assert_eq!(NetworkConfig::default().driver.as_str(), "none");
     }
 }

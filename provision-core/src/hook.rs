@@ -2,6 +2,10 @@
 //! async subprocess, its output lines labelled with host and hook in the logs and returned, under
 //! its own timeout, the hooks concurrency limit and an optional lock key (e.g. one at a time per
 //! switch). On timeout or cancellation the command and everything it started are killed.
+//!
+//! A hook sees the whole move ([`HookMove`]): as versioned JSON on its stdin and in
+//! `QUADS_MOVE_JSON`, as `QUADS_*` variables, and as `{field}` placeholders in its arguments,
+//! environment values and lock key.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::process::{ExitStatus, Stdio};
@@ -20,8 +24,16 @@ use crate::limits::{LimitError, Limits, human_duration};
 /// Longest line kept whole; longer ones are split.
 const MAX_LINE: u64 = 64 * 1024;
 
-/// One hook command. In `args`, `env` values and `lock_key`, `{host}` stands for the host's
-/// name; the command also gets `QUADS_HOST` and `QUADS_HOOK` in its environment.
+/// One hook command. In `args`, `env` values and `lock_key`, `{host}`, `{from}`, `{to}`,
+/// `{wipe}` (`yes`/`no`), `{ticket}`, `{owner}`, `{bmc}`, `{hook}`, `{switches}` (the host's
+/// switches, comma-separated) and `{switch}` stand for the move's values (empty when the move
+/// has none; other `{words}` are left as they are). In `args` and `env`, `{switch}` is
+/// `{switches}`; in `lock_key` it takes one lock per switch, in sorted order (so hooks sharing
+/// switches cannot deadlock), and none for a host cabled to no switch.
+///
+/// The command gets the move as JSON ([`HookMove`], `"v": 1`) on stdin and in
+/// `QUADS_MOVE_JSON`, and `QUADS_HOST`, `QUADS_HOOK`, `QUADS_FROM`, `QUADS_TO`, `QUADS_WIPE`,
+/// `QUADS_TICKET`, `QUADS_OWNER`, `QUADS_BMC`, `QUADS_SWITCHES` where the move has them.
 ///
 /// The command runs in its own process group, which is killed when the command exits, times out
 /// or is cancelled: background processes it starts do not outlive it (a daemon must `setsid`).
@@ -41,8 +53,7 @@ pub struct HookSpec {
     /// Time allowed once the command started (waiting for the lock is not counted).
     #[serde(with = "human_duration", default = "default_timeout")]
     pub timeout: Duration,
-    /// Hooks with the same key (after `{host}` substitution) never run at once, e.g.
-    /// `"switch:sw01"`.
+    /// Hooks with the same key (after substitution) never run at once, e.g. `"switch:{switch}"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lock_key: Option<String>,
     /// Output lines kept in the result (all of them are logged).
@@ -71,6 +82,176 @@ impl HookSpec {
             lock_key: None,
             keep_lines: default_keep_lines(),
         }
+    }
+}
+
+/// The version of [`HookMove`]'s JSON.
+pub const HOOK_MOVE_VERSION: u32 = 1;
+
+/// The move a hook runs for, as the hook sees it (JSON on stdin, `"v": 1`; fields are only
+/// ever added). No secret is in it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookMove {
+    /// [`HOOK_MOVE_VERSION`].
+    pub v: u32,
+    /// The hook's name (set when it runs).
+    pub hook: String,
+    /// The host.
+    pub host: String,
+    /// The cloud it leaves.
+    pub from: Option<String>,
+    /// The cloud it moves to.
+    pub to: Option<String>,
+    /// Whether it is rebuilt.
+    pub wipe: Option<bool>,
+    /// The target assignment's ticket.
+    pub ticket: Option<String>,
+    /// The target assignment's owner.
+    pub owner: Option<String>,
+    /// The host's BMC address.
+    pub bmc: Option<String>,
+    /// Its interfaces, in name order, with their switch ports and VLANs old and new.
+    pub interfaces: Vec<HookInterface>,
+    /// Interfaces whose new VLAN could not be computed, as sentences.
+    pub network_problems: Vec<String>,
+}
+
+/// One interface of a [`HookMove`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookInterface {
+    /// Its name (`em1`).
+    pub name: String,
+    /// Its MAC address, if known.
+    pub mac_address: Option<String>,
+    /// The switch it is cabled to.
+    pub switch: String,
+    /// The switch port.
+    pub port: String,
+    /// Where QUADS expects the port now, if known.
+    pub old: Option<HookVlan>,
+    /// Where the port goes.
+    pub new: HookVlan,
+    /// `move`, `unchanged` or `maintenance` (left alone).
+    pub change: String,
+}
+
+/// A port's mode and VLAN in a [`HookMove`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookVlan {
+    /// `access`, `qinq` or `trunk`.
+    pub mode: String,
+    /// The VLAN (a trunk's native VLAN).
+    pub vlan: u16,
+}
+
+impl HookMove {
+    /// A move known only by its host (the fields a bare `run_hook` has).
+    #[must_use]
+    pub fn host_only(host: &str) -> Self {
+        Self {
+            v: HOOK_MOVE_VERSION,
+            host: host.to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// The host's switches, sorted, each once.
+    #[must_use]
+    pub fn switches(&self) -> Vec<&str> {
+        let set: std::collections::BTreeSet<&str> =
+            self.interfaces.iter().map(|i| i.switch.as_str()).collect();
+        set.into_iter().collect()
+    }
+
+    /// The value of a placeholder, `None` for a word that is not one.
+    fn field(&self, name: &str) -> Option<String> {
+        let or_empty = |v: &Option<String>| v.clone().unwrap_or_default();
+        Some(match name {
+            "host" => self.host.clone(),
+            "hook" => self.hook.clone(),
+            "from" => or_empty(&self.from),
+            "to" => or_empty(&self.to),
+            "wipe" => match self.wipe {
+                Some(true) => "yes".to_owned(),
+                Some(false) => "no".to_owned(),
+                None => String::new(),
+            },
+            "ticket" => or_empty(&self.ticket),
+            "owner" => or_empty(&self.owner),
+            "bmc" => or_empty(&self.bmc),
+            "switch" | "switches" => self.switches().join(","),
+            _ => return None,
+        })
+    }
+
+    /// `template` with its placeholders filled (`switch` from `switch` when given).
+    fn fill(&self, template: &str, switch: Option<&str>) -> String {
+        let mut out = String::with_capacity(template.len());
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            let value = after.find('}').and_then(|close| {
+                let name = &after[..close];
+                let value = match (name, switch) {
+                    ("switch", Some(s)) => Some(s.to_owned()),
+                    _ => self.field(name),
+                };
+                value.map(|v| (v, close))
+            });
+            match value {
+                Some((v, close)) => {
+                    out.push_str(&v);
+                    rest = &after[close + 1..];
+                }
+                None => {
+                    out.push('{');
+                    rest = after;
+                }
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// The locks a hook with `lock_key` takes for this move, sorted, each once.
+    #[must_use]
+    pub fn lock_keys(&self, lock_key: &str) -> Vec<String> {
+        let mut keys: Vec<String> = if lock_key.contains("{switch}") {
+            self.switches()
+                .into_iter()
+                .map(|s| self.fill(lock_key, Some(s)))
+                .collect()
+        } else {
+            vec![self.fill(lock_key, None)]
+        };
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    /// The `QUADS_*` variables of this move.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        let mut vars = vec![
+            ("QUADS_HOST", self.host.clone()),
+            ("QUADS_HOOK", self.hook.clone()),
+        ];
+        let optional = [
+            ("QUADS_FROM", self.from.clone()),
+            ("QUADS_TO", self.to.clone()),
+            (
+                "QUADS_WIPE",
+                self.wipe.map(|w| if w { "yes" } else { "no" }.to_owned()),
+            ),
+            ("QUADS_TICKET", self.ticket.clone()),
+            ("QUADS_OWNER", self.owner.clone()),
+            ("QUADS_BMC", self.bmc.clone()),
+        ];
+        vars.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+        if !self.interfaces.is_empty() {
+            vars.push(("QUADS_SWITCHES", self.switches().join(",")));
+        }
+        vars
     }
 }
 
@@ -244,32 +425,57 @@ pub async fn run_hook(
     limits: &Limits,
     cancel: &CancellationToken,
 ) -> Result<HookOutput, HookError> {
-    let span = tracing::info_span!("hook", host = %host, hook = %spec.name);
-    run(spec, host, limits, cancel).instrument(span).await
+    run_move_hook(spec, &HookMove::host_only(host), limits, cancel).await
+}
+
+/// Runs `spec` for a move, as [`run_hook`] does for a host: the move's fields fill the
+/// placeholders and reach the command as `QUADS_*` variables and JSON on stdin.
+///
+/// # Errors
+/// [`HookError`]: could not start, non-zero exit, timeout, cancellation.
+pub async fn run_move_hook(
+    spec: &HookSpec,
+    mv: &HookMove,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<HookOutput, HookError> {
+    let span = tracing::info_span!("hook", host = %mv.host, hook = %spec.name);
+    let mv = HookMove {
+        v: HOOK_MOVE_VERSION,
+        hook: spec.name.clone(),
+        ..mv.clone()
+    };
+    run(spec, &mv, limits, cancel).instrument(span).await
 }
 
 async fn run(
     spec: &HookSpec,
-    host: &str,
+    mv: &HookMove,
     limits: &Limits,
     cancel: &CancellationToken,
 ) -> Result<HookOutput, HookError> {
+    let host = mv.host.as_str();
     let cancelled = || HookError::Cancelled {
         hook: spec.name.clone(),
         host: host.to_owned(),
         output: HookOutput::empty(spec, host),
     };
-    // The lock first: a hook waiting for its switch must not hold one of the hooks places.
-    let _lock = match &spec.lock_key {
-        Some(key) => {
-            let key = key.replace("{host}", host);
-            tokio::select! {
-                guard = limits.locks().lock(key) => Some(guard),
-                () = cancel.cancelled() => return Err(cancelled()),
-            }
+    // The locks first: a hook waiting for its switch must not hold one of the hooks places.
+    // Several (one per switch) are taken in sorted order, so two hooks never wait on each other.
+    let mut held_locks = Vec::new();
+    for key in spec
+        .lock_key
+        .as_deref()
+        .map(|k| mv.lock_keys(k))
+        .unwrap_or_default()
+    {
+        tokio::select! {
+            guard = limits.locks().lock(key) => held_locks.push(guard),
+            () = cancel.cancelled() => return Err(cancelled()),
         }
-        None => None,
-    };
+    }
+    // serializing plain strings and numbers cannot fail
+    let json = serde_json::to_string(mv).unwrap_or_default();
 
     let _place = tokio::select! {
         place = limits.hooks().acquire() => place?,
@@ -277,11 +483,11 @@ async fn run(
     };
     let mut command = Command::new(&spec.command);
     command
-        .args(spec.args.iter().map(|a| a.replace("{host}", host)))
-        .envs(spec.env.iter().map(|(k, v)| (k, v.replace("{host}", host))))
-        .env("QUADS_HOST", host)
-        .env("QUADS_HOOK", &spec.name)
-        .stdin(Stdio::null())
+        .args(spec.args.iter().map(|a| mv.fill(a, None)))
+        .envs(spec.env.iter().map(|(k, v)| (k, mv.fill(v, None))))
+        .envs(mv.env())
+        .env("QUADS_MOVE_JSON", &json)
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true);
@@ -300,6 +506,7 @@ async fn run(
     tracing::debug!(pid, "hook started");
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
+    let stdin = child.stdin.take();
     let sink = Mutex::new(Collected {
         keep: spec.keep_lines,
         lines: VecDeque::new(),
@@ -319,7 +526,8 @@ async fn run(
             status
         };
         let run = async {
-            let ((), (), status) = tokio::join!(
+            let ((), (), (), status) = tokio::join!(
+                feed(stdin, json.as_bytes()),
                 pump(stdout, OutputStream::Stdout, &sink),
                 pump(stderr, OutputStream::Stderr, &sink),
                 exited,
@@ -385,6 +593,21 @@ async fn run(
                 output,
             })
         }
+    }
+}
+
+/// Writes the move's JSON (and a newline) to the command's stdin, then closes it. A command
+/// that does not read it may exit first: the broken pipe is not an error.
+async fn feed(stdin: Option<tokio::process::ChildStdin>, json: &[u8]) {
+    use tokio::io::AsyncWriteExt as _;
+    let Some(mut stdin) = stdin else { return };
+    let written = async {
+        stdin.write_all(json).await?;
+        stdin.write_all(b"\n").await?;
+        stdin.shutdown().await
+    };
+    if let Err(e) = written.await {
+        tracing::debug!(error = %e, "hook did not read its stdin");
     }
 }
 
@@ -721,6 +944,139 @@ mod tests {
         assert_eq!(spec.env["SWITCH_USER"], "admin");
         let again: HookSpec = toml::from_str(&toml::to_string(&spec).unwrap()).unwrap();
         assert_eq!(again, spec);
+    }
+
+    fn a_move(host: &str, switches: &[&str]) -> HookMove {
+        HookMove {
+            from: Some("cloud01".into()),
+            to: Some("cloud03".into()),
+            wipe: Some(true),
+            ticket: Some("T-42".into()),
+            owner: Some("alice".into()),
+            bmc: Some("127.0.9.1".into()),
+            interfaces: switches
+                .iter()
+                .enumerate()
+                .map(|(i, sw)| HookInterface {
+                    name: format!("em{}", i + 1),
+                    mac_address: None,
+                    switch: (*sw).to_owned(),
+                    port: format!("xe-0/0/{i}"),
+                    old: Some(HookVlan {
+                        mode: "access".into(),
+                        vlan: 1100 + u16::try_from(i).unwrap(),
+                    }),
+                    new: HookVlan {
+                        mode: "access".into(),
+                        vlan: 1120 + u16::try_from(i).unwrap(),
+                    },
+                    change: "move".into(),
+                })
+                .collect(),
+            ..HookMove::host_only(host)
+        }
+    }
+
+    #[test]
+    fn placeholders_are_the_moves_fields_and_other_words_stay() {
+        let mv = a_move("h1", &["sw2", "sw1", "sw2"]);
+        assert_eq!(
+            mv.fill(
+                "{host} {from}->{to} wipe={wipe} {ticket} {owner} {bmc} {switch} {nope} {",
+                None
+            ),
+            "h1 cloud01->cloud03 wipe=yes T-42 alice 127.0.9.1 sw1,sw2 {nope} {"
+        );
+        assert_eq!(
+            mv.lock_keys("switch:{switch}"),
+            ["switch:sw1", "switch:sw2"]
+        );
+        assert_eq!(mv.lock_keys("host:{host}"), ["host:h1"]);
+        // no switch, no switch lock; a bare host has empty fields
+        let bare = HookMove::host_only("h2");
+        assert!(bare.lock_keys("switch:{switch}").is_empty());
+        assert_eq!(bare.fill("{host}:{to}:{wipe}", None), "h2::");
+    }
+
+    #[tokio::test]
+    async fn a_hook_gets_the_move_in_its_environment_arguments_and_stdin() {
+        let mut spec = sh(
+            "vlan",
+            "echo \"env $QUADS_HOST $QUADS_HOOK $QUADS_FROM $QUADS_TO $QUADS_WIPE $QUADS_TICKET $QUADS_OWNER $QUADS_BMC $QUADS_SWITCHES $SITE\"; \
+             echo \"args $1 $2\"; echo \"json $QUADS_MOVE_JSON\"; echo \"stdin $(cat)\"",
+        );
+        spec.args
+            .extend(["_".into(), "{to}@{switch}".into(), "{ticket}".into()]);
+        spec.env.insert("SITE".into(), "{owner}/{from}".into());
+        // a hook cannot pass itself off as another host
+        spec.env.insert("QUADS_HOST".into(), "spoofed".into());
+        let mv = a_move("h1", &["sw2", "sw1"]);
+        let out = run_move_hook(&spec, &mv, &limits(), &CancellationToken::new())
+            .await
+            .unwrap();
+        let lines = out.text(OutputStream::Stdout);
+        assert_eq!(
+            lines[0],
+            "env h1 vlan cloud01 cloud03 yes T-42 alice 127.0.9.1 sw1,sw2 alice/cloud01"
+        );
+        assert_eq!(lines[1], "args cloud03@sw1,sw2 T-42");
+        for (prefix, line) in [("json ", lines[2]), ("stdin ", lines[3])] {
+            let doc: serde_json::Value =
+                serde_json::from_str(line.strip_prefix(prefix).unwrap()).unwrap();
+            assert_eq!(doc["v"], 1, "{line}");
+            assert_eq!(doc["hook"], "vlan");
+            assert_eq!(doc["host"], "h1");
+            assert_eq!(doc["to"], "cloud03");
+            assert_eq!(doc["wipe"], true);
+            assert_eq!(doc["owner"], "alice");
+            assert_eq!(doc["bmc"], "127.0.9.1");
+            assert_eq!(doc["interfaces"][1]["switch"], "sw1");
+            assert_eq!(doc["interfaces"][1]["port"], "xe-0/0/1");
+            assert_eq!(doc["interfaces"][1]["old"]["vlan"], 1101);
+            assert_eq!(doc["interfaces"][1]["new"]["vlan"], 1121);
+            let back: HookMove = serde_json::from_value(doc).unwrap();
+            assert_eq!(back.interfaces, mv.interfaces);
+        }
+        // a hook that never reads its stdin is fine
+        let quiet = sh("quiet", "exit 0");
+        run_move_hook(&quiet, &mv, &limits(), &CancellationToken::new())
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_switch_lock_key_takes_every_switch_of_the_host_in_order() {
+        let dir = TempDir::new("switch-locks");
+        let d = dir.0.display().to_string();
+        // inside, a marker per switch only one holder may create
+        let exclusive = format!(
+            "for s in $(echo $QUADS_SWITCHES | tr , ' '); do mkdir {d}/$s || exit 99; done; sleep 0.2; \
+             for s in $(echo $QUADS_SWITCHES | tr , ' '); do rmdir {d}/$s; done"
+        );
+        let mut spec = sh("ports", &exclusive);
+        spec.lock_key = Some("switch:{switch}".into());
+        let limits = limits();
+        let cancel = CancellationToken::new();
+        // h1 and h2 share both switches (listed in opposite orders), h3 shares one with h2
+        let (m1, m2, m3) = (
+            a_move("h1", &["sw1", "sw2"]),
+            a_move("h2", &["sw2", "sw1", "sw3"]),
+            a_move("h3", &["sw3"]),
+        );
+        let t0 = Instant::now();
+        let (r1, r2, r3) = tokio::join!(
+            run_move_hook(&spec, &m1, &limits, &cancel),
+            run_move_hook(&spec, &m2, &limits, &cancel),
+            run_move_hook(&spec, &m3, &limits, &cancel),
+        );
+        r1.unwrap();
+        r2.unwrap();
+        r3.unwrap();
+        assert!(t0.elapsed() >= Duration::from_millis(400));
+        let report = limits.locks().report();
+        assert_eq!(report.acquired, 6);
+        assert!(report.waited >= 1, "{report:?}");
+        assert!(limits.locks().is_empty());
     }
 
     #[tokio::test]

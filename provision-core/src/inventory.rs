@@ -17,6 +17,16 @@
 //!     cloud: cloud02                 # where it is now; default: default_cloud
 //!     broken: false                  # default false
 //!     retired: false                 # default false
+//!     interfaces:                    # optional; QUADS's Interface records
+//!       - name: em1                  # required, unique per host
+//!         switch_ip: 10.1.0.1        # required
+//!         switch_port: xe-0/0/1      # required, one NIC per switch port
+//!         mac_address: 52:54:00:ab:cd:ef
+//!         bios_id: NIC.Integrated.1-1-1
+//!         speed: 25                  # Gb/s
+//!         vendor: Intel
+//!         pxe_boot: true             # default false
+//!         maintenance: false         # default false; true: its port is never moved
 //! assignments:
 //!   - cloud: cloud02
 //!     ticket: "1234"
@@ -27,6 +37,8 @@
 //!     partition_table: generic-lvm
 //!     medium: RHEL mirror
 //!     boot_type: uefi                # uefi (default) or bios
+//!     qinq: 0                        # 0 (default): NICs in separate VLANs; 1: one QinQ group
+//!     vlan: 1401                     # optional public VLAN: the last NIC is trunked into it
 //! schedules:
 //!   - host: host01.example.com
 //!     cloud: cloud02
@@ -41,8 +53,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::model::{
-    AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState, ModelError,
-    TimeRange, Wipe,
+    AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState, Interface,
+    InterfaceName, MacAddress, ModelError, QinQ, TimeRange, VlanId, Wipe,
 };
 use crate::time::Timestamp;
 
@@ -101,6 +113,8 @@ pub struct Inventory {
     pub clouds: Vec<Located<Cloud>>,
     /// Hosts to add.
     pub hosts: Vec<Located<Host>>,
+    /// Host interfaces to add (after the hosts), each with its own line.
+    pub interfaces: Vec<Located<Interface>>,
     /// Assignments to add.
     pub assignments: Vec<Located<AssignmentSpec>>,
     /// Schedules to add.
@@ -149,6 +163,28 @@ struct HostV1 {
     broken: bool,
     #[serde(default)]
     retired: bool,
+    #[serde(default)]
+    interfaces: Vec<InterfaceV1>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InterfaceV1 {
+    name: Spanned<String>,
+    #[serde(default)]
+    bios_id: Option<String>,
+    #[serde(default)]
+    mac_address: Option<String>,
+    switch_ip: String,
+    switch_port: String,
+    #[serde(default)]
+    speed: Option<u32>,
+    #[serde(default)]
+    vendor: Option<String>,
+    #[serde(default)]
+    pxe_boot: bool,
+    #[serde(default)]
+    maintenance: bool,
 }
 
 #[derive(Deserialize)]
@@ -175,6 +211,10 @@ struct AssignmentV1 {
     medium: Option<String>,
     #[serde(default)]
     boot_type: Option<String>,
+    #[serde(default)]
+    qinq: Option<i64>,
+    #[serde(default)]
+    vlan: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -277,6 +317,41 @@ pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
             }
         };
         let bmc_address = nonempty(h.bmc).unwrap_or_else(|| format!("mgmt-{name}"));
+        let mut names = BTreeSet::new();
+        for i in h.interfaces {
+            let line = line_of(&i.name.referenced);
+            let iname = with_line(line, &context, InterfaceName::new(i.name.value))?;
+            let icontext = format!("interface {iname} of host {name}");
+            if !names.insert(iname.clone()) {
+                return Err(invalid(line, format!("{icontext} is listed twice")));
+            }
+            let switch_ip = i.switch_ip.trim().to_owned();
+            let switch_port = i.switch_port.trim().to_owned();
+            if switch_ip.is_empty() || switch_port.is_empty() {
+                return Err(invalid(
+                    line,
+                    format!("{icontext}: switch_ip and switch_port must not be empty"),
+                ));
+            }
+            let mac_address = nonempty(i.mac_address)
+                .map(|m| with_line(line, &icontext, MacAddress::new(&m)))
+                .transpose()?;
+            inv.interfaces.push(Located {
+                line,
+                value: Interface {
+                    host: name.clone(),
+                    name: iname,
+                    bios_id: nonempty(i.bios_id),
+                    mac_address,
+                    switch_ip,
+                    switch_port,
+                    speed: i.speed,
+                    vendor: nonempty(i.vendor),
+                    pxe_boot: i.pxe_boot,
+                    maintenance: i.maintenance,
+                },
+            });
+        }
         inv.hosts.push(Located {
             line,
             value: Host {
@@ -307,6 +382,14 @@ pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
             Some(b) => with_line(line, &context, b.parse())?,
             None => BootType::Uefi,
         };
+        let qinq = match a.qinq {
+            Some(n) => with_line(line, &context, QinQ::from_number(n))?,
+            None => QinQ::Separated,
+        };
+        let public_vlan = a
+            .vlan
+            .map(|v| with_line(line, &format!("{context}: vlan"), VlanId::new(v)))
+            .transpose()?;
         inv.assignments.push(Located {
             line,
             value: AssignmentSpec {
@@ -319,6 +402,8 @@ pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
                 partition_table: nonempty(a.partition_table),
                 medium: nonempty(a.medium),
                 boot_type,
+                qinq,
+                public_vlan,
             },
         });
     }
@@ -410,6 +495,83 @@ schedules:
         parse(text).unwrap_err().to_string()
     }
 
+    const WITH_INTERFACES: &str = r#"
+hosts:
+  - name: h1
+    default_cloud: cloud01
+    interfaces:
+      - name: em2
+        switch_ip: 10.1.0.1
+        switch_port: xe-0/0/2
+        mac_address: 52-54-00-AB-CD-02
+        speed: 25
+        vendor: Intel
+      - name: em1
+        switch_ip: 10.1.0.1
+        switch_port: xe-0/0/1
+        pxe_boot: true
+        maintenance: true
+assignments:
+  - cloud: cloud02
+    ticket: "9"
+    owner: bob
+    wipe: false
+    qinq: 1
+    vlan: 1401
+"#;
+
+    #[test]
+    fn reads_interfaces_and_the_assignment_network() {
+        let inv = parse(WITH_INTERFACES).unwrap();
+        assert_eq!(inv.interfaces.len(), 2);
+        let em2 = &inv.interfaces[0];
+        assert_eq!(em2.line, 6);
+        assert_eq!(em2.value.host.as_str(), "h1");
+        assert_eq!(em2.value.name.as_str(), "em2");
+        assert_eq!(
+            em2.value.mac_address.as_ref().map(MacAddress::as_str),
+            Some("52:54:00:ab:cd:02")
+        );
+        assert_eq!(em2.value.speed, Some(25));
+        assert!(!em2.value.pxe_boot && !em2.value.maintenance);
+        let em1 = &inv.interfaces[1];
+        assert_eq!(em1.line, 12);
+        assert!(em1.value.pxe_boot && em1.value.maintenance);
+        assert_eq!(em1.value.mac_address, None);
+        let a = &inv.assignments[0].value;
+        assert_eq!(a.qinq, QinQ::Combined);
+        assert_eq!(a.public_vlan.map(VlanId::get), Some(1401));
+        // defaults
+        let a = &parse(GOOD).unwrap().assignments[0].value;
+        assert_eq!((a.qinq, a.public_vlan), (QinQ::Separated, None));
+    }
+
+    #[test]
+    fn bad_interfaces_name_the_line_the_host_and_the_interface() {
+        let bad_mac = WITH_INTERFACES.replace("52-54-00-AB-CD-02", "52:54:zz");
+        let e = err(&bad_mac);
+        assert!(
+            e.starts_with("inventory line 6: interface em2 of host h1: invalid MAC address"),
+            "{e}"
+        );
+        let twice = WITH_INTERFACES.replace("name: em1", "name: em2");
+        assert_eq!(
+            err(&twice),
+            "inventory line 12: interface em2 of host h1 is listed twice"
+        );
+        let e = err(
+            "hosts:\n  - name: h1\n    default_cloud: c\n    interfaces:\n      - name: em1\n        switch_ip: s\n",
+        );
+        assert!(e.contains("switch_port"), "{e}");
+        let e = err(
+            "hosts:\n  - name: h1\n    default_cloud: c\n    interfaces:\n      - name: em1\n        switch_ip: ' '\n        switch_port: p\n",
+        );
+        assert!(
+            e.starts_with("inventory line 5: interface em1 of host h1: switch_ip and switch_port"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn syntax_errors_name_the_line() {
         let e = parse("hosts:\n  - name: [unclosed\n").unwrap_err();
@@ -462,6 +624,22 @@ schedules:
         let e =
             err("assignments:\n  - cloud: c2\n    ticket: '1'\n    owner: a\n    wipe: maybe\n");
         assert!(e.contains("line 2: assignment of cloud c2"), "{e}");
+        let e = err(
+            "assignments:\n  - cloud: c2\n    ticket: '1'\n    owner: a\n    wipe: no\n    qinq: 2\n",
+        );
+        assert!(
+            e.starts_with(
+                "inventory line 2: assignment of cloud c2 (ticket \"1\"): invalid qinq 2"
+            ),
+            "{e}"
+        );
+        let e = err(
+            "assignments:\n  - cloud: c2\n    ticket: '1'\n    owner: a\n    wipe: no\n    vlan: 5000\n",
+        );
+        assert!(
+            e.contains("line 2:") && e.contains("vlan: invalid VLAN id 5000"),
+            "{e}"
+        );
         let e = err("version: 7\n");
         assert!(e.contains("version 7 is not supported"), "{e}");
     }

@@ -9,13 +9,17 @@ pub mod inventory;
 pub mod journal;
 pub mod limits;
 pub mod model;
+pub mod network;
 pub mod plan;
 pub mod retry;
 pub mod shutdown;
 pub mod store;
 pub mod time;
 
-pub use config::{BmcConfig, Config, ForemanConfig, MoveConfig, Secret, StoreConfig};
+pub use config::{
+    BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig, Secret,
+    StoreConfig, SwitchCommand, SwitchDriver,
+};
 pub use inventory::{Inventory, InventoryError};
 pub use journal::{Details, Journal, StepAttempt};
 pub use plan::{Move, MovePlan, PlanInput, SkipReason, Skipped, plan};

@@ -1,5 +1,5 @@
 //! The inventory's vocabulary: names, ids, the state enums and the typed records the store keeps
-//! (hosts, clouds, assignments, schedules, runs, journal entries).
+//! (hosts, their network interfaces, clouds, assignments, schedules, runs, journal entries).
 
 use std::fmt;
 use std::str::FromStr;
@@ -37,6 +37,22 @@ pub enum ModelError {
     InvalidTimestamp {
         /// The refused text.
         value: String,
+    },
+    /// A MAC address that is not six hexadecimal octets.
+    #[error("invalid MAC address {value:?}: expected six hexadecimal octets (52:54:00:ab:cd:ef)")]
+    InvalidMac {
+        /// The refused text.
+        value: String,
+    },
+    /// A number outside the range its field accepts.
+    #[error("invalid {kind} {value}: expected {expected}")]
+    OutOfRange {
+        /// What the number is (`qinq`, `VLAN id`).
+        kind: &'static str,
+        /// The refused number.
+        value: i64,
+        /// The accepted range.
+        expected: &'static str,
     },
     /// A time range whose end is not after its start.
     #[error("invalid range {start} .. {end}: the end must be after the start")]
@@ -132,6 +148,11 @@ name_type!(
     /// A cloud (tenant) name such as `cloud02`; `cloud01` is by convention the spare pool.
     CloudName,
     "cloud"
+);
+name_type!(
+    /// A host's network interface name as QUADS keeps it (`em1`, `ens1f0`).
+    InterfaceName,
+    "interface"
 );
 
 macro_rules! id_type {
@@ -445,6 +466,201 @@ pub struct Host {
     pub state: HostState,
 }
 
+/// A MAC address, kept as lower-case colon-separated octets (`52:54:00:ab:cd:ef`); `-` or `.`
+/// separators and upper case are accepted on the way in.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MacAddress(String);
+
+impl MacAddress {
+    /// Validates and normalises a MAC address.
+    ///
+    /// # Errors
+    /// [`ModelError::InvalidMac`] unless it is six hexadecimal octets (`aa:bb:..`, `aa-bb-..`) or
+    /// three groups of four digits (`aabb.ccdd.eeff`).
+    pub fn new(value: &str) -> Result<Self, ModelError> {
+        let refuse = || ModelError::InvalidMac {
+            value: value.to_owned(),
+        };
+        let digits: String = if value.contains('.') {
+            let groups: Vec<&str> = value.split('.').collect();
+            if groups.len() != 3 || groups.iter().any(|g| g.len() != 4) {
+                return Err(refuse());
+            }
+            groups.concat()
+        } else {
+            let sep = if value.contains('-') { '-' } else { ':' };
+            let octets: Vec<&str> = value.split(sep).collect();
+            if octets.len() != 6 || octets.iter().any(|o| o.len() != 2) {
+                return Err(refuse());
+            }
+            octets.concat()
+        };
+        if digits.len() != 12 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(refuse());
+        }
+        let lower = digits.to_ascii_lowercase();
+        let mut out = String::with_capacity(17);
+        for (i, pair) in lower.as_bytes().chunks(2).enumerate() {
+            if i > 0 {
+                out.push(':');
+            }
+            out.extend(pair.iter().map(|&b| char::from(b)));
+        }
+        Ok(Self(out))
+    }
+
+    /// The address as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for MacAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl FromStr for MacAddress {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
+/// A host's network interface and the switch port it is cabled to, as QUADS's `Interface`
+/// record keeps it. Its switch port follows the host's cloud (see [`crate::network`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// The host it belongs to.
+    pub host: HostName,
+    /// Its name (`em1`...); QUADS orders a host's interfaces by it to pick their VLANs.
+    pub name: InterfaceName,
+    /// The firmware's name for it (`NIC.Integrated.1-1-1`), if known.
+    pub bios_id: Option<String>,
+    /// Its MAC address, if known.
+    pub mac_address: Option<MacAddress>,
+    /// The switch it is cabled to (its management address or name).
+    pub switch_ip: String,
+    /// The switch port (`xe-0/0/1`).
+    pub switch_port: String,
+    /// Link speed in Gb/s, if known.
+    pub speed: Option<u32>,
+    /// NIC vendor, if known.
+    pub vendor: Option<String>,
+    /// Whether the host network-boots from it.
+    pub pxe_boot: bool,
+    /// Whether it is out of service: its switch port is never reconfigured.
+    pub maintenance: bool,
+}
+
+/// How a cloud's hosts' NICs are put on the network (QUADS's assignment `qinq`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum QinQ {
+    /// `0`: each NIC (by position) in its own VLAN of the cloud.
+    #[default]
+    Separated,
+    /// `1`: every NIC in the cloud's first VLAN (one QinQ group).
+    Combined,
+}
+
+impl QinQ {
+    /// QUADS's number for it.
+    #[must_use]
+    pub fn as_u8(self) -> u8 {
+        match self {
+            Self::Separated => 0,
+            Self::Combined => 1,
+        }
+    }
+
+    /// From QUADS's number.
+    ///
+    /// # Errors
+    /// [`ModelError::OutOfRange`] unless 0 or 1.
+    pub fn from_number(n: i64) -> Result<Self, ModelError> {
+        match n {
+            0 => Ok(Self::Separated),
+            1 => Ok(Self::Combined),
+            _ => Err(ModelError::OutOfRange {
+                kind: "qinq",
+                value: n,
+                expected: "0 (NICs separated) or 1 (all NICs in one QinQ group)",
+            }),
+        }
+    }
+}
+
+impl fmt::Display for QinQ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.as_u8(), f)
+    }
+}
+
+impl FromStr for QinQ {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let n = s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ModelError::UnknownValue {
+                kind: "qinq",
+                value: s.to_owned(),
+                expected: "0 1",
+            })?;
+        Self::from_number(n)
+    }
+}
+
+/// An 802.1Q VLAN id (1..=4094).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VlanId(u16);
+
+impl VlanId {
+    /// Validates a VLAN id.
+    ///
+    /// # Errors
+    /// [`ModelError::OutOfRange`] outside 1..=4094.
+    pub fn new(n: i64) -> Result<Self, ModelError> {
+        match u16::try_from(n) {
+            Ok(v) if (1..=4094).contains(&v) => Ok(Self(v)),
+            _ => Err(ModelError::OutOfRange {
+                kind: "VLAN id",
+                value: n,
+                expected: "1..=4094",
+            }),
+        }
+    }
+
+    /// The number.
+    #[must_use]
+    pub fn get(self) -> u16 {
+        self.0
+    }
+}
+
+impl fmt::Display for VlanId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl FromStr for VlanId {
+    type Err = ModelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let n = s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| ModelError::OutOfRange {
+                kind: "VLAN id",
+                value: -1,
+                expected: "1..=4094",
+            })?;
+        Self::new(n)
+    }
+}
+
 /// A tenant (or the spare pool).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cloud {
@@ -486,6 +702,10 @@ pub struct AssignmentSpec {
     pub medium: Option<String>,
     /// Firmware boot mode.
     pub boot_type: BootType,
+    /// How its hosts' NICs are put on the network.
+    pub qinq: QinQ,
+    /// The public VLAN its hosts' last NIC is trunked into, if it has one.
+    pub public_vlan: Option<VlanId>,
 }
 
 /// A time range, start inclusive, end exclusive: a host is held at `t` when `start <= t < end`.
@@ -660,6 +880,33 @@ mod tests {
         }
         assert!("hook:".parse::<Step>().is_err());
         assert!("reboot".parse::<Step>().is_err());
+    }
+
+    #[test]
+    fn mac_addresses_are_validated_and_normalised() {
+        for ok in ["52:54:00:AB:cd:ef", "52-54-00-ab-cd-ef", "5254.00ab.cdef"] {
+            assert_eq!(MacAddress::new(ok).unwrap().as_str(), "52:54:00:ab:cd:ef");
+        }
+        for bad in [
+            "",
+            "52:54:00:ab:cd",
+            "52:54:00:ab:cd:eg",
+            "525400abcdef",
+            "5:54:00:ab:cd:eff",
+        ] {
+            let e = MacAddress::new(bad).unwrap_err();
+            assert!(matches!(e, ModelError::InvalidMac { .. }), "{bad:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn qinq_and_vlan_ids_keep_to_their_ranges() {
+        assert_eq!(QinQ::from_number(0), Ok(QinQ::Separated));
+        assert_eq!("1".parse::<QinQ>(), Ok(QinQ::Combined));
+        assert!(QinQ::from_number(2).is_err());
+        assert_eq!(VlanId::new(4094).unwrap().get(), 4094);
+        assert!(VlanId::new(0).is_err() && VlanId::new(4095).is_err());
+        assert!("x".parse::<VlanId>().is_err());
     }
 
     #[test]

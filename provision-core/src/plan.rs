@@ -132,32 +132,6 @@ enum Placement<'a> {
     Refused(SkipReason, Vec<&'a CloudName>),
 }
 
-/// The assignment whose tenant `host` leaves when it moves out of `from` at `at`: of its
-/// schedules into `from` that began by `at`, the latest; without one (hosts placed by an
-/// import, schedules deleted), the newest assignment of `from`. `None` when `from` never had
-/// one (the spare pool).
-#[must_use]
-pub fn leaving_assignment<'a>(
-    host: &HostName,
-    from: &CloudName,
-    at: Timestamp,
-    assignments: &'a [Assignment],
-    schedules: &[Schedule],
-) -> Option<&'a Assignment> {
-    let of_from = |id: AssignmentId| {
-        assignments
-            .iter()
-            .find(|a| a.id == id && a.spec.cloud == *from)
-    };
-    schedules
-        .iter()
-        .filter(|s| s.host == *host && s.range.start() <= at)
-        .filter_map(|s| of_from(s.assignment).map(|a| (s.range.start(), a)))
-        .max_by_key(|(start, a)| (*start, a.id))
-        .map(|(_, a)| a)
-        .or_else(|| last_assignment(from, assignments))
-}
-
 /// The newest assignment of `cloud` (the highest id).
 #[must_use]
 pub fn last_assignment<'a>(
@@ -336,6 +310,8 @@ mod tests {
                     partition_table: None,
                     medium: None,
                     boot_type: BootType::Uefi,
+                    qinq: crate::model::QinQ::Separated,
+                    public_vlan: None,
                 },
             };
             Self {

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
 use provision_core::model::HostName;
-use provision_core::{BmcConfig, Config, ForemanConfig, MoveConfig, Secret, StoreConfig};
+use provision_core::{
+    BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig, Secret,
+    StoreConfig, SwitchCommand, SwitchDriver,
+};
 use serde::Deserialize;
 
 /// The environment, as a lookup (tests pass their own).
@@ -86,6 +89,8 @@ struct FileConfig {
     moves: FileMoves,
     foreman: Option<FileForeman>,
     bmc: Option<FileBmc>,
+    #[serde(default)]
+    network: FileNetwork,
     /// `[executor]`: read by `move_hosts::executor_config`.
     #[allow(dead_code)]
     executor: Option<toml::Table>,
@@ -120,6 +125,23 @@ struct FileBmc {
     password_file: Option<PathBuf>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileNetwork {
+    sw_vlan_first: Option<i64>,
+    driver: Option<String>,
+    /// `driver = "command"`
+    command: Option<String>,
+    #[serde(default)]
+    args: Vec<String>,
+    /// `driver = "junos"`
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    host_key_fingerprints: Option<PathBuf>,
+    #[serde(default)]
+    insecure_host_keys: bool,
+}
+
 /// The file `quads init` writes.
 pub fn template(store_path: &Path) -> String {
     format!(
@@ -144,6 +166,15 @@ untouchable_hosts = []
 # [bmc]
 # username = "root"                           # QUADS_BMC_USERNAME
 # password_file = "/etc/quads/bmc.pass"       # or QUADS_BMC_PASSWORD(_FILE)
+
+# [network]
+# sw_vlan_first = 1100                        # QUADS_SW_VLAN_FIRST; cloud01's first VLAN, as QUADS
+# driver = "none"                             # QUADS_NETWORK_DRIVER: none (no switch step) | junos | command
+# command = "/usr/local/bin/move-ports"       # driver = "command": the program and its args
+# args = ["--switch", "{{switch}}"]
+# username = "netops"                         # driver = "junos": QUADS_SWITCH_USERNAME
+# password_file = "/etc/quads/switch.pass"    # or QUADS_SWITCH_PASSWORD(_FILE)
+# host_key_fingerprints = "/etc/quads/switch-keys"  # or insecure_host_keys = true
 "#,
         store_path
             .display()
@@ -289,12 +320,109 @@ fn resolve(file: FileConfig, loc: &ConfigLocation, env: &dyn Env) -> anyhow::Res
         None => None,
     };
 
+    let network = network(file.network, &base, env).context("[network]")?;
+
     Ok(Config {
         store: StoreConfig { path: store_path },
         moves: MoveConfig { untouchable_hosts },
         foreman,
         bmc,
+        network,
     })
+}
+
+/// `[network]`: the VLAN numbering and the switch driver, with the driver's own keys only.
+fn network(n: FileNetwork, base: &Path, env: &dyn Env) -> anyhow::Result<NetworkConfig> {
+    let first = match env.var("QUADS_SW_VLAN_FIRST") {
+        Some(v) => Some(
+            v.trim()
+                .parse::<i64>()
+                .map_err(|_| anyhow!("QUADS_SW_VLAN_FIRST {v:?} is not a number"))?,
+        ),
+        None => n.sw_vlan_first,
+    };
+    let sw_vlan_first = match first {
+        None => NetworkConfig::default().sw_vlan_first,
+        Some(v) => u16::try_from(v)
+            .ok()
+            .filter(|v| (1..=4094).contains(v))
+            .ok_or_else(|| anyhow!("sw_vlan_first {v} is not a VLAN id (1..=4094)"))?,
+    };
+    let driver = env
+        .var("QUADS_NETWORK_DRIVER")
+        .or(n.driver)
+        .unwrap_or_else(|| "none".to_owned());
+    let junos_keys = n.username.is_some()
+        || n.password_file.is_some()
+        || n.host_key_fingerprints.is_some()
+        || n.insecure_host_keys;
+    let command_keys = n.command.is_some() || !n.args.is_empty();
+    let driver = match driver.as_str() {
+        "none" => {
+            if junos_keys || command_keys {
+                bail!(
+                    "driver \"none\" takes no switch keys (command, args, username, password_file, host keys)"
+                );
+            }
+            SwitchDriver::None
+        }
+        "command" => {
+            if junos_keys {
+                bail!(
+                    "driver \"command\" takes no Junos keys (username, password_file, host keys)"
+                );
+            }
+            let command =
+                nonempty(n.command).ok_or_else(|| anyhow!("driver \"command\" needs `command`"))?;
+            SwitchDriver::Command(SwitchCommand {
+                command,
+                args: n.args,
+            })
+        }
+        "junos" => {
+            if command_keys {
+                bail!("driver \"junos\" takes no `command` or `args`");
+            }
+            let username =
+                nonempty(env.var("QUADS_SWITCH_USERNAME").or(n.username)).ok_or_else(|| {
+                    anyhow!("driver \"junos\" needs `username` (or QUADS_SWITCH_USERNAME)")
+                })?;
+            let password = secret(
+                env,
+                "QUADS_SWITCH_PASSWORD",
+                n.password_file,
+                base,
+                "the switch password",
+            )?
+            .ok_or_else(|| {
+                anyhow!("the switch password is missing (QUADS_SWITCH_PASSWORD, QUADS_SWITCH_PASSWORD_FILE or network.password_file)")
+            })?;
+            let host_keys = match (n.host_key_fingerprints, n.insecure_host_keys) {
+                (Some(path), false) => HostKeyCheck::Fingerprints(expand(&path, base, env)?),
+                (None, true) => HostKeyCheck::Insecure,
+                (Some(_), true) => {
+                    bail!("choose one of `host_key_fingerprints` and `insecure_host_keys`")
+                }
+                (None, false) => bail!(
+                    "driver \"junos\" needs `host_key_fingerprints` (a file of known switch keys) or `insecure_host_keys = true`"
+                ),
+            };
+            SwitchDriver::Junos(JunosConfig {
+                username,
+                password,
+                host_keys,
+            })
+        }
+        other => bail!("unknown driver {other:?}: expected none, junos or command"),
+    };
+    Ok(NetworkConfig {
+        sw_vlan_first,
+        driver,
+    })
+}
+
+fn nonempty(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 #[cfg(test)]
@@ -441,6 +569,87 @@ infra_location = "lab1"
         write("[moves]\nuntouchable_hosts = [\"bad host\"]\n");
         let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
         assert!(err.contains("invalid host name"), "{err}");
+    }
+
+    #[test]
+    fn the_network_section_is_parsed_and_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = env(&[("HOME", "/home/op")]);
+        let write = |text: &str| std::fs::write(dir.path().join("quads.toml"), text).unwrap();
+        let load_err = |e: &MapEnv| format!("{:#}", load(&loc(dir.path()), e, false).unwrap_err());
+
+        write("");
+        let n = load(&loc(dir.path()), &e, false).unwrap().network;
+        assert_eq!((n.sw_vlan_first, n.driver), (1100, SwitchDriver::None));
+
+        write(
+            "[network]\nsw_vlan_first = 2000\ndriver = \"command\"\ncommand = \"/bin/mv-ports\"\nargs = [\"{switch}\"]\n",
+        );
+        let n = load(&loc(dir.path()), &e, false).unwrap().network;
+        assert_eq!(n.sw_vlan_first, 2000);
+        assert_eq!(
+            n.driver,
+            SwitchDriver::Command(SwitchCommand {
+                command: "/bin/mv-ports".into(),
+                args: vec!["{switch}".into()]
+            })
+        );
+
+        std::fs::write(dir.path().join("switch.pass"), "sw1tch\n").unwrap();
+        write(
+            "[network]\ndriver = \"junos\"\nusername = \"netops\"\npassword_file = \"switch.pass\"\nhost_key_fingerprints = \"keys\"\n",
+        );
+        let n = load(&loc(dir.path()), &e, false).unwrap().network;
+        let SwitchDriver::Junos(j) = &n.driver else {
+            panic!("{n:?}")
+        };
+        assert_eq!(j.password.expose(), "sw1tch");
+        assert_eq!(
+            j.host_keys,
+            HostKeyCheck::Fingerprints(dir.path().join("keys"))
+        );
+        assert!(!format!("{n:?}").contains("sw1tch"));
+        // the environment wins
+        let e2 = env(&[
+            ("HOME", "/h"),
+            ("QUADS_SWITCH_PASSWORD", "from-env"),
+            ("QUADS_SW_VLAN_FIRST", "1200"),
+        ]);
+        let n = load(&loc(dir.path()), &e2, false).unwrap().network;
+        let SwitchDriver::Junos(j) = &n.driver else {
+            panic!("{n:?}")
+        };
+        assert_eq!((n.sw_vlan_first, j.password.expose()), (1200, "from-env"));
+
+        for (text, want) in [
+            (
+                "[network]\nsw_vlan_first = 0\n",
+                "sw_vlan_first 0 is not a VLAN id",
+            ),
+            (
+                "[network]\ndriver = \"cisco\"\n",
+                "unknown driver \"cisco\"",
+            ),
+            ("[network]\ndriver = \"command\"\n", "needs `command`"),
+            (
+                "[network]\ncommand = \"x\"\n",
+                "driver \"none\" takes no switch keys",
+            ),
+            (
+                "[network]\ndriver = \"junos\"\nusername = \"u\"\n",
+                "switch password is missing",
+            ),
+            (
+                "[network]\ndriver = \"junos\"\nusername = \"u\"\npassword_file = \"switch.pass\"\n",
+                "needs `host_key_fingerprints`",
+            ),
+            ("[network]\npassword = \"x\"\n", "unknown field `password`"),
+        ] {
+            write(text);
+            let err = load_err(&e);
+            assert!(err.contains(want), "{text}: {err}");
+            assert!(!err.contains("sw1tch"), "{err}");
+        }
     }
 
     #[test]

@@ -237,6 +237,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                     cloud: request.cloud.clone(),
                     resume: request.resume,
                     untouchable: config.moves.untouchable_hosts.clone(),
+                    vlans: config.network.scheme(),
                 },
                 setup,
             ),

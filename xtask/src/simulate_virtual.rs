@@ -135,7 +135,10 @@ async fn move_all(
                 partition_table: Some("Kickstart default".to_owned()),
                 medium: Some("RHEL 9 mirror".to_owned()),
                 boot_type: BootType::Bios,
+                qinq: provision_core::model::QinQ::Separated,
+                public_vlan: None,
             }),
+            network: provision_core::network::NetworkPlan::default(),
         });
     }
     let start: Timestamp = "2026-01-01T00:00:00Z".parse().map_err(|e| anyhow!("{e}"))?;

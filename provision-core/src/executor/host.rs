@@ -25,7 +25,7 @@ use super::report::{HostReport, HostStatus, StepReport};
 use super::resume::{PriorStep, TO};
 use super::run::{MoveJob, Shared};
 use crate::config::Secret;
-use crate::hook::{HookError, HookSpec, run_hook};
+use crate::hook::{HookError, HookSpec, run_move_hook};
 use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
 use crate::retry::{Idempotency, RetryError, RetryPolicy, Retryable, retry};
@@ -947,14 +947,7 @@ impl HostRun {
         let step = Step::Hook(name.to_owned());
         let details = self.details().with("command", spec.command.as_str());
         self.intent(&step, attempt, details.clone()).await?;
-        match run_hook(
-            spec,
-            self.job.host.name.as_str(),
-            &self.shared.limits,
-            cancel,
-        )
-        .await
-        {
+        match run_move_hook(spec, &self.job.hook_move(), &self.shared.limits, cancel).await {
             Ok(out) => Ok(self.done(
                 StepOutcome::Verified,
                 attempt,

@@ -17,6 +17,7 @@
 pub mod adapters;
 mod cloud;
 pub mod config;
+mod hook_move;
 mod host;
 mod memory;
 mod poller;

@@ -24,7 +24,8 @@ use crate::model::{
     AssignmentSpec, CloudName, CloudStatus, Host, HostName, RunId, RunKind, RunState, ScheduleId,
     Wipe,
 };
-use crate::plan::{PlanInput, active_clouds, last_assignment, leaving_assignment, plan};
+use crate::network::{NetworkIndex, NetworkPlan, VlanScheme};
+use crate::plan::{PlanInput, active_clouds, last_assignment, plan};
 use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use crate::time::{Clock, Timestamp};
@@ -46,6 +47,8 @@ pub struct MoveJob {
     pub assignment: Option<AssignmentSpec>,
     /// The assignment it leaves (the tenant whose access ends), when the store knows it.
     pub leaving: Option<AssignmentSpec>,
+    /// Its switch ports: old and new VLANs, per switch.
+    pub network: NetworkPlan,
 }
 
 /// The outside world of a run.
@@ -319,6 +322,8 @@ pub struct MoveRequest {
     pub resume: bool,
     /// Hosts never moved.
     pub untouchable: BTreeSet<HostName>,
+    /// The lab's VLAN numbering, for the moves' network plans.
+    pub vlans: VlanScheme,
 }
 
 /// Everything but the store a run needs.
@@ -402,6 +407,7 @@ pub async fn move_hosts(
         for s in &planned.skipped {
             tracing::warn!(host = %s.host, reason = %s.reason, "not moved");
         }
+        let network = NetworkIndex::new(&snapshot, request.vlans);
         let jobs: Vec<MoveJob> = planned
             .moves
             .iter()
@@ -414,14 +420,9 @@ pub async fn move_hosts(
                         .find(|a| a.id == id)
                         .map(|a| a.spec.clone())
                 });
-                let leaving = leaving_assignment(
-                    &m.host,
-                    &m.from,
-                    at,
-                    &snapshot.assignments,
-                    &snapshot.schedules,
-                )
-                .map(|a| a.spec.clone());
+                let leaving = network
+                    .tenancy_assignment(&m.host, &m.from, at)
+                    .cloned();
                 Some(MoveJob {
                     host,
                     from: m.from.clone(),
@@ -430,6 +431,7 @@ pub async fn move_hosts(
                     schedule: m.schedule,
                     assignment,
                     leaving,
+                    network: network.plan(m, at),
                 })
             })
             .collect();

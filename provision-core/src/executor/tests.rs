@@ -501,11 +501,14 @@ fn jobs(names: &[String], os: &str) -> Vec<MoveJob> {
                     partition_table: Some("Kickstart default".into()),
                     medium: Some("RHEL 9 mirror".into()),
                     boot_type: BootType::Uefi,
+                    qinq: crate::model::QinQ::Separated,
+                    public_vlan: None,
                 }),
                 to,
                 wipe: Wipe::Yes,
                 schedule: None,
                 leaving: None,
+                network: crate::network::NetworkPlan::default(),
             }
         })
         .collect()

@@ -20,7 +20,7 @@ use crate::inventory::Inventory;
 use crate::journal::Journal;
 use crate::model::{
     Assignment, AssignmentId, AssignmentSpec, Cloud, CloudName, CloudStatus, Host, HostName,
-    NewSchedule, RunId, RunKind, RunRecord, RunState, Schedule, ScheduleId, TimeRange,
+    Interface, NewSchedule, RunId, RunKind, RunRecord, RunState, Schedule, ScheduleId, TimeRange,
 };
 use crate::time::{Clock, Timestamp};
 
@@ -185,6 +185,8 @@ pub struct Snapshot {
     pub assignments: Vec<Assignment>,
     /// All schedules, by host then start.
     pub schedules: Vec<Schedule>,
+    /// All hosts' interfaces, by host then name.
+    pub interfaces: Vec<Interface>,
 }
 
 /// What an inventory import added.
@@ -198,6 +200,8 @@ pub struct ImportSummary {
     pub assignments: usize,
     /// Schedules added.
     pub schedules: usize,
+    /// Host interfaces added.
+    pub interfaces: usize,
 }
 
 /// A finished move, to record: the host's current cloud changes only through this.
@@ -526,7 +530,32 @@ impl Store {
             .await
     }
 
-    /// Hosts, clouds, assignments and schedules as of one instant.
+    // ---- interfaces ----
+
+    /// Adds a network interface to a host; the host must exist, the name be new for it and the
+    /// switch port free.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`], [`StoreError::NotFound`], [`StoreError::Invalid`] (port
+    /// taken) or SQLite's.
+    pub async fn add_interface(&self, interface: Interface) -> Result<(), StoreError> {
+        let now = self.now();
+        self.writer()
+            .call(move |c| immediate(c, |tx| sql::insert_interface(tx, &interface, now)))
+            .await
+    }
+
+    /// Interfaces of one host (by name) or of all (by host then name).
+    ///
+    /// # Errors
+    /// SQLite's.
+    pub async fn interfaces(&self, host: Option<HostName>) -> Result<Vec<Interface>, StoreError> {
+        self.reader()
+            .call(move |c| sql::interfaces(c, host.as_ref()))
+            .await
+    }
+
+    /// Hosts, clouds, assignments, schedules and interfaces as of one instant.
     ///
     /// # Errors
     /// SQLite's.
@@ -539,6 +568,7 @@ impl Store {
                     clouds: sql::clouds(&tx)?,
                     assignments: sql::assignments(&tx)?,
                     schedules: sql::schedules(&tx, None)?,
+                    interfaces: sql::interfaces(&tx, None)?,
                 };
                 tx.finish()?;
                 Ok(snapshot)
@@ -625,6 +655,9 @@ fn import(tx: &Connection, inv: &Inventory, now: Timestamp) -> Result<ImportSumm
     for host in &inv.hosts {
         sql::insert_host(tx, &host.value, now).map_err(at(host.line))?;
     }
+    for i in &inv.interfaces {
+        sql::insert_interface(tx, &i.value, now).map_err(at(i.line))?;
+    }
     for a in &inv.assignments {
         sql::insert_assignment(tx, &a.value, now).map_err(at(a.line))?;
     }
@@ -674,6 +707,7 @@ fn import(tx: &Connection, inv: &Inventory, now: Timestamp) -> Result<ImportSumm
         hosts: inv.hosts.len(),
         assignments: inv.assignments.len(),
         schedules: inv.schedules.len(),
+        interfaces: inv.interfaces.len(),
     })
 }
 

@@ -101,10 +101,36 @@ CREATE TABLE journal (
 CREATE INDEX journal_by_step ON journal (run, step, host, cloud);
 ",
     },
+    Migration {
+        version: 3,
+        name: "host interfaces and switch ports; assignment qinq and public VLAN",
+        sql: r"
+CREATE TABLE interfaces (
+    host        TEXT NOT NULL REFERENCES hosts (name),
+    name        TEXT NOT NULL,
+    bios_id     TEXT,
+    mac_address TEXT,
+    switch_ip   TEXT NOT NULL,
+    switch_port TEXT NOT NULL,
+    speed       INTEGER CHECK (speed >= 0),
+    vendor      TEXT,
+    pxe_boot    INTEGER NOT NULL DEFAULT 0 CHECK (pxe_boot IN (0, 1)),
+    maintenance INTEGER NOT NULL DEFAULT 0 CHECK (maintenance IN (0, 1)),
+    created_at  TEXT NOT NULL,
+    PRIMARY KEY (host, name)
+) STRICT;
+
+-- one NIC per switch port
+CREATE UNIQUE INDEX interfaces_by_port ON interfaces (switch_ip, switch_port);
+
+ALTER TABLE assignments ADD COLUMN qinq INTEGER NOT NULL DEFAULT 0 CHECK (qinq IN (0, 1));
+ALTER TABLE assignments ADD COLUMN public_vlan INTEGER CHECK (public_vlan BETWEEN 1 AND 4094);
+",
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST_VERSION: u32 = 2;
+pub const LATEST_VERSION: u32 = 3;
 
 /// The database's schema version (`PRAGMA user_version`).
 pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
@@ -170,10 +196,12 @@ mod tests {
             tables(&conn),
             ["assignments", "clouds", "hosts", "schedules"]
         );
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 2);
+        assert_eq!(migrate_to(&mut conn, 2).unwrap(), 2);
         assert!(tables(&conn).contains(&"journal".to_owned()));
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 3);
+        assert!(tables(&conn).contains(&"interfaces".to_owned()));
         // idempotent
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 2);
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 3);
     }
 
     #[test]

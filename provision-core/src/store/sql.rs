@@ -8,7 +8,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use super::StoreError;
 use crate::model::{
     Assignment, AssignmentId, AssignmentSpec, Cloud, CloudName, CloudStatus, Host, HostName,
-    NewSchedule, Schedule, ScheduleId, TimeRange,
+    Interface, NewSchedule, QinQ, Schedule, ScheduleId, TimeRange, VlanId,
 };
 use crate::time::Timestamp;
 
@@ -263,10 +263,12 @@ type AssignmentRow = (
     Option<String>,
     Option<String>,
     String,
+    i64,
+    Option<i64>,
 );
 
-const ASSIGNMENT_COLUMNS: &str =
-    "id, cloud, ticket, owner, description, wipe, os, partition_table, medium, boot_type";
+const ASSIGNMENT_COLUMNS: &str = "id, cloud, ticket, owner, description, wipe, os, partition_table, medium, boot_type, \
+     qinq, public_vlan";
 
 fn assignment_row(r: &Row<'_>) -> rusqlite::Result<AssignmentRow> {
     Ok((
@@ -280,12 +282,30 @@ fn assignment_row(r: &Row<'_>) -> rusqlite::Result<AssignmentRow> {
         r.get(7)?,
         r.get(8)?,
         r.get(9)?,
+        r.get(10)?,
+        r.get(11)?,
     ))
 }
 
 fn assignment_from(
-    (id, cloud, ticket, owner, description, wipe, os, partition_table, medium, boot_type): AssignmentRow,
+    (
+        id,
+        cloud,
+        ticket,
+        owner,
+        description,
+        wipe,
+        os,
+        partition_table,
+        medium,
+        boot_type,
+        qinq,
+        public_vlan,
+    ): AssignmentRow,
 ) -> Result<Assignment, StoreError> {
+    let corrupt = |column: &str, e: crate::model::ModelError| {
+        StoreError::Corrupt(format!("column {column}: {e}"))
+    };
     Ok(Assignment {
         id: AssignmentId(id),
         spec: AssignmentSpec {
@@ -298,6 +318,11 @@ fn assignment_from(
             partition_table,
             medium,
             boot_type: parse(&boot_type, "assignments.boot_type")?,
+            qinq: QinQ::from_number(qinq).map_err(|e| corrupt("assignments.qinq", e))?,
+            public_vlan: public_vlan
+                .map(VlanId::new)
+                .transpose()
+                .map_err(|e| corrupt("assignments.public_vlan", e))?,
         },
     })
 }
@@ -355,7 +380,8 @@ pub(crate) fn insert_assignment(
     }
     conn.execute(
         "INSERT INTO assignments (cloud, ticket, owner, description, wipe, os, partition_table, \
-         medium, boot_type, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+         medium, boot_type, created_at, qinq, public_vlan) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             a.cloud.as_str(),
             a.ticket,
@@ -366,13 +392,167 @@ pub(crate) fn insert_assignment(
             a.partition_table,
             a.medium,
             a.boot_type.as_str(),
-            now.to_string()
+            now.to_string(),
+            a.qinq.as_u8(),
+            a.public_vlan.map(VlanId::get),
         ],
     )?;
     Ok(Assignment {
         id: AssignmentId(conn.last_insert_rowid()),
         spec: a.clone(),
     })
+}
+
+// ---- interfaces ----
+
+type InterfaceRow = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+    bool,
+    bool,
+);
+
+macro_rules! interface_columns {
+    () => {
+        "host, name, bios_id, mac_address, switch_ip, switch_port, speed, vendor, pxe_boot, \
+         maintenance"
+    };
+}
+
+fn interface_row(r: &Row<'_>) -> rusqlite::Result<InterfaceRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+fn interface_from(
+    (
+        host,
+        name,
+        bios_id,
+        mac_address,
+        switch_ip,
+        switch_port,
+        speed,
+        vendor,
+        pxe_boot,
+        maintenance,
+    ): InterfaceRow,
+) -> Result<Interface, StoreError> {
+    Ok(Interface {
+        host: parse(&host, "interfaces.host")?,
+        name: parse(&name, "interfaces.name")?,
+        bios_id,
+        mac_address: parse_opt(mac_address.as_deref(), "interfaces.mac_address")?,
+        switch_ip,
+        switch_port,
+        speed: speed
+            .map(u32::try_from)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(format!("column interfaces.speed: {e}")))?,
+        vendor,
+        pxe_boot,
+        maintenance,
+    })
+}
+
+/// Interfaces of one host or all, by host then name (QUADS's order).
+pub(crate) fn interfaces(
+    conn: &Connection,
+    host: Option<&HostName>,
+) -> Result<Vec<Interface>, StoreError> {
+    match host {
+        Some(h) => collect(
+            conn,
+            concat!(
+                "SELECT ",
+                interface_columns!(),
+                " FROM interfaces WHERE host = ?1 ORDER BY name"
+            ),
+            [h.as_str()],
+            interface_row,
+            interface_from,
+        ),
+        None => collect(
+            conn,
+            concat!(
+                "SELECT ",
+                interface_columns!(),
+                " FROM interfaces ORDER BY host, name"
+            ),
+            [],
+            interface_row,
+            interface_from,
+        ),
+    }
+}
+
+pub(crate) fn insert_interface(
+    conn: &Connection,
+    i: &Interface,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if host(conn, &i.host)?.is_none() {
+        return Err(StoreError::NotFound {
+            what: format!("host {} (of interface {})", i.host, i.name),
+        });
+    }
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM interfaces WHERE host = ?1 AND name = ?2")?
+        .exists([i.host.as_str(), i.name.as_str()])?;
+    if exists {
+        return Err(StoreError::AlreadyExists {
+            what: format!("interface {} of host {}", i.name, i.host),
+        });
+    }
+    let cabled: Option<(String, String)> = conn
+        .prepare_cached(
+            "SELECT host, name FROM interfaces WHERE switch_ip = ?1 AND switch_port = ?2",
+        )?
+        .query_row([i.switch_ip.as_str(), i.switch_port.as_str()], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .optional()?;
+    if let Some((host, name)) = cabled {
+        return Err(StoreError::Invalid(format!(
+            "interface {} of host {}: switch {} port {} is already cabled to interface {name} of host {host}",
+            i.name, i.host, i.switch_ip, i.switch_port
+        )));
+    }
+    conn.prepare_cached(concat!(
+        "INSERT INTO interfaces (",
+        interface_columns!(),
+        ", created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    ))?
+    .execute(params![
+        i.host.as_str(),
+        i.name.as_str(),
+        i.bios_id,
+        i.mac_address.as_ref().map(crate::model::MacAddress::as_str),
+        i.switch_ip,
+        i.switch_port,
+        i.speed,
+        i.vendor,
+        i.pxe_boot,
+        i.maintenance,
+        now.to_string()
+    ])?;
+    Ok(())
 }
 
 // ---- schedules ----

@@ -13,7 +13,10 @@ use rusqlite::Connection;
 use super::worker::testing;
 use super::*;
 use crate::journal::{Details, JournalRow, StepAttempt};
-use crate::model::{BootType, HostState, Phase, Step, StepOutcome, Subject, Wipe};
+use crate::model::{
+    BootType, HostState, InterfaceName, MacAddress, Phase, QinQ, Step, StepOutcome, Subject,
+    VlanId, Wipe,
+};
 use crate::time::{SystemClock, TokioClock};
 
 fn t(s: &str) -> Timestamp {
@@ -74,6 +77,8 @@ fn spec(cloud: &str, ticket: &str) -> AssignmentSpec {
         partition_table: None,
         medium: None,
         boot_type: BootType::Uefi,
+        qinq: crate::model::QinQ::Separated,
+        public_vlan: None,
     }
 }
 
@@ -332,6 +337,143 @@ async fn upgrades_a_version_1_database_keeping_its_data() {
         .unwrap();
     store.finish_run(lock, RunState::Succeeded).await.unwrap();
     assert_eq!(store.runs(10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn upgrades_a_version_2_database_keeping_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v2.db");
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        assert_eq!(schema::migrate_to(&mut conn, 2).unwrap(), 2);
+        conn.execute_batch(
+            "INSERT INTO clouds (name, description, status, created_at)
+                 VALUES ('cloud01', 'spare', 'pending', '2024-01-01T00:00:00Z'),
+                        ('cloud02', '', 'provisioned', '2024-01-01T00:00:00Z');
+             INSERT INTO hosts (name, bmc_address, model, host_type, default_cloud,
+                 current_cloud, state, created_at)
+                 VALUES ('old-host', 'mgmt-old-host', NULL, NULL, 'cloud01', 'cloud02',
+                 'active', '2024-01-01T00:00:00Z');
+             INSERT INTO assignments (cloud, ticket, owner, description, wipe, os,
+                 partition_table, medium, boot_type, created_at)
+                 VALUES ('cloud02', 'T7', 'alice', '', 'yes', 'RHEL', NULL, NULL, 'uefi',
+                 '2024-01-01T00:00:00Z');
+             INSERT INTO runs (kind, state, pid, started_at, finished_at, target_time)
+                 VALUES ('move-hosts', 'succeeded', 1, '2024-01-02T00:00:00Z',
+                 '2024-01-02T01:00:00Z', '2024-01-02T00:00:00Z');",
+        )
+        .unwrap();
+    }
+    let store = open_at(&path, OpenMode::MustExist).await.unwrap();
+    assert_eq!(store.schema_version().await.unwrap(), 3);
+    let snap = store.snapshot().await.unwrap();
+    assert_eq!(snap.hosts[0].current_cloud, c("cloud02"));
+    let a = &snap.assignments[0].spec;
+    assert_eq!((a.ticket.as_str(), a.owner.as_str()), ("T7", "alice"));
+    // old assignments: NICs separated, no public VLAN (QUADS's defaults)
+    assert_eq!((a.qinq, a.public_vlan), (QinQ::Separated, None));
+    assert!(snap.interfaces.is_empty());
+    assert_eq!(store.runs(10).await.unwrap().len(), 1);
+    // the new table and columns work
+    store
+        .add_interface(nic("old-host", "em1", "sw1", "p1"))
+        .await
+        .unwrap();
+    let mut public = spec("cloud02", "T8");
+    public.qinq = QinQ::Combined;
+    public.public_vlan = Some(VlanId::new(1401).unwrap());
+    store.add_assignment(public.clone()).await.unwrap();
+    let snap = store.snapshot().await.unwrap();
+    assert_eq!(snap.assignments[1].spec, public);
+    assert_eq!(snap.interfaces.len(), 1);
+}
+
+fn nic(host: &str, name: &str, switch: &str, port: &str) -> Interface {
+    Interface {
+        host: h(host),
+        name: InterfaceName::new(name).unwrap(),
+        bios_id: Some("NIC.Integrated.1-1-1".into()),
+        mac_address: Some(MacAddress::new("52:54:00:00:00:01").unwrap()),
+        switch_ip: switch.into(),
+        switch_port: port.into(),
+        speed: Some(25),
+        vendor: Some("Intel".into()),
+        pxe_boot: true,
+        maintenance: false,
+    }
+}
+
+#[tokio::test]
+async fn interfaces_round_trip_and_refuse_what_cannot_be_cabled() {
+    let (_dir, store, _) = lab().await;
+    store
+        .add_interface(nic("a", "em2", "sw1", "p2"))
+        .await
+        .unwrap();
+    let mut em1 = nic("a", "em1", "sw1", "p1");
+    em1.mac_address = None;
+    em1.speed = None;
+    em1.maintenance = true;
+    store.add_interface(em1.clone()).await.unwrap();
+    store
+        .add_interface(nic("b", "em1", "sw2", "p1"))
+        .await
+        .unwrap();
+    let of_a = store.interfaces(Some(h("a"))).await.unwrap();
+    assert_eq!(of_a[0], em1);
+    assert_eq!(of_a[1], nic("a", "em2", "sw1", "p2"));
+    assert_eq!(store.interfaces(None).await.unwrap().len(), 3);
+
+    let err = store
+        .add_interface(nic("a", "em1", "sw9", "p9"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.to_string(), "interface em1 of host a already exists");
+    let err = store
+        .add_interface(nic("b", "em2", "sw1", "p2"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "interface em2 of host b: switch sw1 port p2 is already cabled to interface em2 of host a"
+    );
+    assert!(err.is_refusal());
+    let err = store
+        .add_interface(nic("zz", "em1", "sw9", "p9"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn imports_interfaces_all_or_nothing() {
+    let (_dir, store) = fresh().await;
+    let with_nics = INVENTORY.replace(
+        "  - name: a\n    default_cloud: cloud01\n",
+        "  - name: a\n    default_cloud: cloud01\n    interfaces:\n      - name: em1\n        switch_ip: sw1\n        switch_port: p1\n      - name: em2\n        switch_ip: sw1\n        switch_port: p1\n",
+    );
+    let err = store
+        .import(crate::inventory::parse(&with_nics).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().starts_with(
+            "inventory line 12: interface em2 of host a: switch sw1 port p1 is already cabled"
+        ),
+        "{err}"
+    );
+    let snap = store.snapshot().await.unwrap();
+    assert!(snap.hosts.is_empty() && snap.interfaces.is_empty());
+    let fixed = with_nics.replace(
+        "name: em2\n        switch_ip: sw1\n        switch_port: p1",
+        "name: em2\n        switch_ip: sw1\n        switch_port: p2",
+    );
+    let summary = store
+        .import(crate::inventory::parse(&fixed).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(summary.interfaces, 2);
+    assert_eq!(store.interfaces(Some(h("a"))).await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -871,7 +1013,8 @@ async fn imports_an_inventory() {
             clouds: 2,
             hosts: 2,
             assignments: 1,
-            schedules: 2
+            schedules: 2,
+            interfaces: 0,
         }
     );
     let snap = store.snapshot().await.unwrap();

@@ -81,6 +81,8 @@ async fn rig(hosts: usize, faults: FaultProfile, os: &str) -> Rig {
                 partition_table: Some("Kickstart default".to_owned()),
                 medium: Some("RHEL 9 mirror".to_owned()),
                 boot_type: BootType::Bios,
+                qinq: provision_core::model::QinQ::Separated,
+                public_vlan: None,
             })
             .await
             .unwrap();

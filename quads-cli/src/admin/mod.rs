@@ -14,9 +14,10 @@ use std::sync::Arc;
 use anyhow::{Context as _, anyhow};
 use clap::{Args, Subcommand};
 use provision_core::model::{
-    AssignmentSpec, BootType, CloudName, CloudStatus, Host, HostName, HostState, NewSchedule,
-    RunId, ScheduleId, TimeRange, Wipe,
+    AssignmentSpec, BootType, CloudName, CloudStatus, Host, HostName, HostState, Interface,
+    InterfaceName, MacAddress, NewSchedule, QinQ, RunId, ScheduleId, TimeRange, VlanId, Wipe,
 };
+use provision_core::network::NetworkIndex;
 use provision_core::store::ImportSummary;
 use provision_core::{
     Config, OpenMode, PlanInput, Store, StoreError, StoreOptions, SystemClock, Timestamp,
@@ -106,6 +107,54 @@ pub enum HostCommand {
         #[arg(long)]
         cloud: Option<CloudName>,
     },
+    /// Show one host and its network interfaces
+    Show {
+        /// Host name
+        name: HostName,
+    },
+    /// A host's network interfaces (NIC, switch, port)
+    Interface {
+        #[command(subcommand)]
+        command: InterfaceCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum InterfaceCommand {
+    /// Add an interface to a host
+    Add(Box<InterfaceAdd>),
+}
+
+#[derive(Debug, Args)]
+pub struct InterfaceAdd {
+    /// The host
+    host: HostName,
+    /// Interface name (em1, ...); QUADS orders a host's NICs by it to pick their VLANs
+    name: InterfaceName,
+    /// The switch it is cabled to (address or name)
+    #[arg(long)]
+    switch_ip: String,
+    /// The switch port (xe-0/0/1)
+    #[arg(long)]
+    switch_port: String,
+    /// MAC address
+    #[arg(long)]
+    mac_address: Option<MacAddress>,
+    /// Firmware name of the NIC (NIC.Integrated.1-1-1)
+    #[arg(long)]
+    bios_id: Option<String>,
+    /// Link speed in Gb/s
+    #[arg(long)]
+    speed: Option<u32>,
+    /// NIC vendor
+    #[arg(long)]
+    vendor: Option<String>,
+    /// The host network-boots from it
+    #[arg(long)]
+    pxe_boot: bool,
+    /// In maintenance: its switch port is never moved
+    #[arg(long)]
+    maintenance: bool,
 }
 
 #[derive(Debug, Args)]
@@ -187,6 +236,12 @@ pub struct AssignmentAdd {
     /// uefi or bios
     #[arg(long, default_value = "uefi")]
     boot_type: BootType,
+    /// 0: each NIC in its own VLAN; 1: all NICs in one QinQ group
+    #[arg(long, default_value = "0")]
+    qinq: QinQ,
+    /// Public VLAN the hosts' last NIC is trunked into
+    #[arg(long, value_name = "ID")]
+    vlan: Option<VlanId>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -559,6 +614,48 @@ async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Rep
             }
             Ok(Report::ok(output::hosts(format, &hosts)?))
         }
+        HostCommand::Show { name } => {
+            let host = store
+                .host(name.clone())
+                .await?
+                .ok_or_else(|| Failure::usage(anyhow!("host {name} does not exist")))?;
+            let interfaces = store.interfaces(Some(name)).await?;
+            Ok(Report::ok(output::host_show(format, &host, &interfaces)?))
+        }
+        HostCommand::Interface {
+            command: InterfaceCommand::Add(a),
+        } => {
+            let switch_ip = a.switch_ip.trim().to_owned();
+            let switch_port = a.switch_port.trim().to_owned();
+            if switch_ip.is_empty() || switch_port.is_empty() {
+                return Err(Failure::usage(anyhow!(
+                    "--switch-ip and --switch-port must not be empty"
+                )));
+            }
+            let interface = Interface {
+                host: a.host,
+                name: a.name,
+                bios_id: nonempty(a.bios_id),
+                mac_address: a.mac_address,
+                switch_ip,
+                switch_port,
+                speed: a.speed,
+                vendor: nonempty(a.vendor),
+                pxe_boot: a.pxe_boot,
+                maintenance: a.maintenance,
+            };
+            store.add_interface(interface.clone()).await?;
+            let sentence = format!(
+                "added interface {} of host {} (switch {} port {})",
+                interface.name, interface.host, interface.switch_ip, interface.switch_port
+            );
+            Ok(Report::ok(output::record(
+                format,
+                "interface",
+                output::InterfaceV1::from(&interface),
+                sentence,
+            )?))
+        }
     }
 }
 
@@ -615,6 +712,8 @@ async fn assignment(
                     partition_table: nonempty(a.partition_table),
                     medium: nonempty(a.medium),
                     boot_type: a.boot_type,
+                    qinq: a.qinq,
+                    public_vlan: a.vlan,
                 })
                 .await?;
             let sentence = format!(
@@ -744,7 +843,9 @@ async fn move_hosts(
         cloud: args.cloud.as_ref(),
         untouchable: &config.moves.untouchable_hosts,
     });
-    Ok(Report::ok(output::plan(format, &plan)?))
+    let index = NetworkIndex::new(&snapshot, config.network.scheme());
+    let networks: Vec<_> = plan.moves.iter().map(|m| index.plan(m, at)).collect();
+    Ok(Report::ok(output::plan(format, &plan, &networks)?))
 }
 
 async fn runs(store: &Store, command: RunsCommand, format: Format) -> Result<Report, Failure> {

@@ -5,8 +5,9 @@ use std::collections::BTreeMap;
 
 use comfy_table::{Table, TableStyle};
 use provision_core::model::{
-    Assignment, AssignmentId, Cloud, Host, JournalEntry, RunRecord, Schedule, Subject,
+    Assignment, AssignmentId, Cloud, Host, Interface, JournalEntry, RunRecord, Schedule, Subject,
 };
+use provision_core::network::{NetworkPlan, PortTarget};
 use provision_core::store::ImportSummary;
 use provision_core::{MovePlan, SkipReason};
 use serde::Serialize;
@@ -107,6 +108,101 @@ pub fn hosts(format: Format, hosts: &[Host]) -> anyhow::Result<String> {
     }
 }
 
+#[derive(Serialize)]
+pub struct InterfaceV1 {
+    name: String,
+    bios_id: Option<String>,
+    mac_address: Option<String>,
+    switch_ip: String,
+    switch_port: String,
+    speed: Option<u32>,
+    vendor: Option<String>,
+    pxe_boot: bool,
+    maintenance: bool,
+}
+
+impl From<&Interface> for InterfaceV1 {
+    fn from(i: &Interface) -> Self {
+        Self {
+            name: i.name.to_string(),
+            bios_id: i.bios_id.clone(),
+            mac_address: i.mac_address.as_ref().map(ToString::to_string),
+            switch_ip: i.switch_ip.clone(),
+            switch_port: i.switch_port.clone(),
+            speed: i.speed,
+            vendor: i.vendor.clone(),
+            pxe_boot: i.pxe_boot,
+            maintenance: i.maintenance,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct HostShowV1 {
+    v: u32,
+    host: HostV1,
+    interfaces: Vec<InterfaceV1>,
+}
+
+fn yes(b: bool) -> String {
+    if b { "yes" } else { "-" }.to_owned()
+}
+
+pub fn host_show(format: Format, host: &Host, interfaces: &[Interface]) -> anyhow::Result<String> {
+    match format {
+        Format::Json => json(&HostShowV1 {
+            v: V,
+            host: HostV1::from(host),
+            interfaces: interfaces.iter().map(InterfaceV1::from).collect(),
+        }),
+        Format::Table => {
+            let mut out = format!(
+                "host {}: in {} (default {}), {}, bmc {}, model {}, type {}\n",
+                host.name,
+                host.current_cloud,
+                host.default_cloud,
+                host.state,
+                host.bmc_address,
+                opt(host.model.as_deref()),
+                opt(host.host_type.as_deref()),
+            );
+            if interfaces.is_empty() {
+                out.push_str("no interfaces\n");
+                return Ok(out);
+            }
+            out.push_str(&table(
+                &[
+                    "interface",
+                    "switch",
+                    "port",
+                    "mac",
+                    "speed",
+                    "vendor",
+                    "bios id",
+                    "pxe",
+                    "maintenance",
+                ],
+                interfaces.iter().map(|i| {
+                    vec![
+                        i.name.to_string(),
+                        i.switch_ip.clone(),
+                        i.switch_port.clone(),
+                        i.mac_address
+                            .as_ref()
+                            .map_or_else(|| "-".to_owned(), ToString::to_string),
+                        i.speed.map_or_else(|| "-".to_owned(), |s| s.to_string()),
+                        opt(i.vendor.as_deref()),
+                        opt(i.bios_id.as_deref()),
+                        yes(i.pxe_boot),
+                        yes(i.maintenance),
+                    ]
+                }),
+            ));
+            Ok(out)
+        }
+    }
+}
+
 // ---- clouds ----
 
 #[derive(Serialize)]
@@ -167,6 +263,8 @@ pub struct AssignmentV1 {
     partition_table: Option<String>,
     medium: Option<String>,
     boot_type: &'static str,
+    qinq: u8,
+    vlan: Option<u16>,
 }
 
 impl From<&Assignment> for AssignmentV1 {
@@ -183,6 +281,8 @@ impl From<&Assignment> for AssignmentV1 {
             partition_table: s.partition_table.clone(),
             medium: s.medium.clone(),
             boot_type: s.boot_type.as_str(),
+            qinq: s.qinq.as_u8(),
+            vlan: s.public_vlan.map(provision_core::model::VlanId::get),
         }
     }
 }
@@ -201,7 +301,8 @@ pub fn assignments(format: Format, list: &[Assignment]) -> anyhow::Result<String
         }),
         Format::Table => Ok(table(
             &[
-                "id", "cloud", "ticket", "owner", "wipe", "os", "ptable", "medium", "boot",
+                "id", "cloud", "ticket", "owner", "wipe", "os", "ptable", "medium", "boot", "qinq",
+                "vlan",
             ],
             list.iter().map(|a| {
                 let s = &a.spec;
@@ -215,6 +316,9 @@ pub fn assignments(format: Format, list: &[Assignment]) -> anyhow::Result<String
                     opt(s.partition_table.as_deref()),
                     opt(s.medium.as_deref()),
                     s.boot_type.to_string(),
+                    s.qinq.to_string(),
+                    s.public_vlan
+                        .map_or_else(|| "-".to_owned(), |v| v.to_string()),
                 ]
             }),
         )),
@@ -298,6 +402,49 @@ struct MoveV1 {
     wipe: &'static str,
     assignment: Option<i64>,
     schedule: Option<i64>,
+    /// The host's switch ports (added to v1).
+    ports: Vec<PortV1>,
+    /// Ports the network plan cannot place (added to v1).
+    network_problems: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct TargetV1 {
+    mode: &'static str,
+    vlan: u16,
+}
+
+impl From<&PortTarget> for TargetV1 {
+    fn from(t: &PortTarget) -> Self {
+        Self {
+            mode: t.mode.as_str(),
+            vlan: t.vlan.get(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct PortV1 {
+    interface: String,
+    switch: String,
+    port: String,
+    old: Option<TargetV1>,
+    new: TargetV1,
+    change: &'static str,
+}
+
+fn ports_v1(n: &NetworkPlan) -> Vec<PortV1> {
+    n.ports
+        .iter()
+        .map(|p| PortV1 {
+            interface: p.interface.to_string(),
+            switch: p.switch.clone(),
+            port: p.port.clone(),
+            old: p.old.as_ref().map(TargetV1::from),
+            new: TargetV1::from(&p.new),
+            change: p.change.as_str(),
+        })
+        .collect()
 }
 
 #[derive(Serialize)]
@@ -331,7 +478,10 @@ fn reason_code(r: &SkipReason) -> &'static str {
     }
 }
 
-pub fn plan(format: Format, plan: &MovePlan) -> anyhow::Result<String> {
+/// The plan; `networks` are its moves' network plans, in the same order.
+pub fn plan(format: Format, plan: &MovePlan, networks: &[NetworkPlan]) -> anyhow::Result<String> {
+    let empty = NetworkPlan::default();
+    let network = |i: usize| networks.get(i).unwrap_or(&empty);
     match format {
         Format::Json => json(&PlanV1 {
             v: V,
@@ -340,13 +490,20 @@ pub fn plan(format: Format, plan: &MovePlan) -> anyhow::Result<String> {
             moves: plan
                 .moves
                 .iter()
-                .map(|m| MoveV1 {
+                .enumerate()
+                .map(|(i, m)| MoveV1 {
                     host: m.host.to_string(),
                     from: m.from.to_string(),
                     to: m.to.to_string(),
                     wipe: m.wipe.as_str(),
                     assignment: m.assignment.map(|a| a.0),
                     schedule: m.schedule.map(|s| s.0),
+                    ports: ports_v1(network(i)),
+                    network_problems: network(i)
+                        .problems
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect(),
                 })
                 .collect(),
             skipped: plan
@@ -376,6 +533,50 @@ pub fn plan(format: Format, plan: &MovePlan) -> anyhow::Result<String> {
                         ]
                     }),
                 ));
+            }
+            let vlan_rows: Vec<Vec<String>> = plan
+                .moves
+                .iter()
+                .enumerate()
+                .flat_map(|(i, m)| {
+                    network(i).ports.iter().map(move |p| {
+                        let old = p.old.map_or_else(|| "?".to_owned(), |t| t.to_string());
+                        let change = match p.change {
+                            provision_core::network::PortChange::Move => {
+                                format!("{old} -> {}", p.new)
+                            }
+                            provision_core::network::PortChange::Unchanged => {
+                                format!("{old} (unchanged)")
+                            }
+                            provision_core::network::PortChange::Maintenance => {
+                                format!("{old} (maintenance: left alone)")
+                            }
+                        };
+                        vec![
+                            m.host.to_string(),
+                            p.interface.to_string(),
+                            p.switch.clone(),
+                            p.port.clone(),
+                            change,
+                        ]
+                    })
+                })
+                .collect();
+            if !vlan_rows.is_empty() {
+                out.push_str("switch ports:\n");
+                out.push_str(&table(
+                    &["host", "interface", "switch", "port", "vlan (old -> new)"],
+                    vlan_rows,
+                ));
+            }
+            let problems: Vec<String> = (0..plan.moves.len())
+                .flat_map(|i| network(i).problems.iter().map(ToString::to_string))
+                .collect();
+            if !problems.is_empty() {
+                out.push_str("network problems (these hosts' ports cannot be moved):\n");
+                for p in problems {
+                    out.push_str(&format!("  {p}\n"));
+                }
             }
             if !plan.skipped.is_empty() {
                 out.push_str("skipped:\n");
@@ -575,6 +776,7 @@ struct ImportCountsV1 {
     hosts: usize,
     assignments: usize,
     schedules: usize,
+    interfaces: usize,
 }
 
 pub fn import(format: Format, s: ImportSummary, file: &str) -> anyhow::Result<String> {
@@ -586,11 +788,12 @@ pub fn import(format: Format, s: ImportSummary, file: &str) -> anyhow::Result<St
                 hosts: s.hosts,
                 assignments: s.assignments,
                 schedules: s.schedules,
+                interfaces: s.interfaces,
             },
         }),
         Format::Table => Ok(format!(
-            "imported {file}: {} clouds, {} hosts, {} assignments, {} schedules\n",
-            s.clouds, s.hosts, s.assignments, s.schedules
+            "imported {file}: {} clouds, {} hosts, {} interfaces, {} assignments, {} schedules\n",
+            s.clouds, s.hosts, s.interfaces, s.assignments, s.schedules
         )),
     }
 }

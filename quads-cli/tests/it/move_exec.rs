@@ -240,6 +240,8 @@ fn assignment(cloud: &str, ticket: usize, wipe: Wipe) -> AssignmentSpec {
         partition_table: Some("Kickstart default".to_owned()),
         medium: Some("RHEL 9 mirror".to_owned()),
         boot_type: BootType::Bios,
+        qinq: provision_core::model::QinQ::Separated,
+        public_vlan: None,
     }
 }
 

@@ -226,7 +226,7 @@ fn imports_the_example_inventory() {
     let doc = home.json(&["host", "import", &file]);
     assert_eq!(
         doc["imported"],
-        serde_json::json!({"clouds": 3, "hosts": 4, "assignments": 2, "schedules": 3})
+        serde_json::json!({"clouds": 3, "hosts": 4, "assignments": 2, "schedules": 3, "interfaces": 5})
     );
     let hosts = home.json(&["host", "ls"]);
     let states: Vec<_> = hosts["hosts"]
