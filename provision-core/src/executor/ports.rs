@@ -113,7 +113,7 @@ pub struct RetiredUserSpec {
 pub enum RetiredUser {
     /// Foreman has no such user.
     Absent,
-    /// It was disabled already and its last password refused.
+    /// It was disabled already.
     AlreadyRetired,
     /// Disabled (and its password rotated) now.
     Retired,
@@ -177,8 +177,9 @@ impl HostSettings {
 pub trait ForemanPort: Send + Sync + fmt::Debug {
     /// Makes the cloud's user, role and filter as `spec` says (check, act if needed, verify).
     async fn ensure_cloud_user(&self, spec: &CloudUserSpec) -> Result<CloudUser, PortError>;
-    /// Disables the cloud's user and gives it a password nobody keeps, then verifies that its
-    /// last password no longer logs in. A user that does not exist is left so.
+    /// Disables the cloud's user and gives it a password nobody keeps, verified from
+    /// Foreman's answer (or, where Foreman does not show `disabled`, by its last password
+    /// failing). A user that does not exist, or is disabled already, is left so.
     async fn retire_cloud_user(&self, spec: &RetiredUserSpec) -> Result<RetiredUser, PortError>;
     /// The id of the user `login`, or of the user the client signs in as when `None`; a
     /// login Foreman does not know is a final error.

@@ -375,7 +375,10 @@ impl ForemanPort for ForemanAdapter {
         else {
             return Ok(RetiredUser::Absent);
         };
-        if user.disabled == Some(true) && !self.last_password_works(spec).await? {
+        // A disabled user cannot sign in: Foreman's answer is enough, and no login is tried
+        // (each refused login counts toward Foreman's brute-force guard, which then refuses
+        // every login from this address for minutes).
+        if user.disabled == Some(true) {
             return Ok(RetiredUser::AlreadyRetired);
         }
         // Disabled, and a password nobody keeps for a Foreman that ignores `disabled`.
@@ -389,9 +392,14 @@ impl ForemanPort for ForemanAdapter {
                 c.users().update(id, update.clone()).send()
             })
             .await?;
-        if after.disabled == Some(false) || self.last_password_works(spec).await? {
+        let refused = match after.disabled {
+            Some(disabled) => disabled,
+            // a Foreman that does not show `disabled`: the last tenant's password must fail
+            None => !self.last_password_works(spec).await?,
+        };
+        if !refused {
             return Err(PortError::retryable(format!(
-                "foreman user {login} still logs in after retiring it"
+                "foreman user {login} still signs in after retiring it"
             )));
         }
         Ok(RetiredUser::Retired)
