@@ -396,3 +396,184 @@ pub fn render_set(port: &str, config: &PortState) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::faults::FaultProfile;
+    use crate::lab::{LabConfig, LabShared};
+
+    fn lab(faults: &str) -> Arc<LabShared> {
+        LabShared::build(LabConfig {
+            hosts: 2,
+            faults: FaultProfile::parse(faults).expect("profile"),
+            ..LabConfig::default()
+        })
+        .expect("lab")
+    }
+
+    fn run(cli: &mut SwitchCli, lab: &LabShared, line: &str) -> String {
+        let ctx = lab.switch_context();
+        match cli.execute(&lab.switches, &ctx, line) {
+            Reply::Output(out) | Reply::Close(out) => out,
+            Reply::Commit { lab_secs } => {
+                assert!(lab_secs > 0.0);
+                cli.finish_commit(&lab.switches, &ctx)
+            }
+        }
+    }
+
+    const SET_A: &str = "set interfaces xe-0/0/0 apply-groups QinQ_vl1110";
+    const SET_B: &str =
+        "set interfaces xe-0/0/1 unit 0 family ethernet-switching vlan members [ vlan1111 1112 ]";
+
+    #[test]
+    fn shows_a_port_as_junos_prints_it() {
+        let lab = lab("none");
+        let mut cli = SwitchCli::new(&lab.switches, 0, "quads");
+        assert_eq!(cli.prompt(), "quads@sw01> ");
+        let out = run(&mut cli, &lab, "show configuration interfaces xe-0/0/0");
+        assert_eq!(
+            out,
+            "apply-groups QinQ_vl1100;\nunit 0 {\n    family ethernet-switching {\n        vlan {\n            members vlan1100;\n        }\n    }\n}\n"
+        );
+        let set = run(
+            &mut cli,
+            &lab,
+            "show configuration interfaces xe-0/0/0 | display set",
+        );
+        assert!(
+            set.contains("set interfaces xe-0/0/0 apply-groups QinQ_vl1100\n"),
+            "{set}"
+        );
+        assert!(run(&mut cli, &lab, "show bogus").contains("unknown command."));
+        assert_eq!(
+            run(&mut cli, &lab, "configure private"),
+            "Entering configuration mode\n"
+        );
+        assert_eq!(cli.prompt(), "\n[edit]\nquads@sw01# ");
+        assert_eq!(run(&mut cli, &lab, "frobnicate"), "syntax error.\n");
+        assert!(
+            run(
+                &mut cli,
+                &lab,
+                "set interfaces xe-0/0/99 apply-groups QinQ_vl1"
+            )
+            .starts_with("error:")
+        );
+    }
+
+    #[test]
+    fn a_commit_applies_every_port_or_none() {
+        let failing = lab("switch_commit_fail_rate=1");
+        let mut cli = SwitchCli::new(&failing.switches, 0, "quads");
+        run(&mut cli, &failing, "configure");
+        assert_eq!(run(&mut cli, &failing, SET_A), "");
+        assert_eq!(run(&mut cli, &failing, SET_B), "");
+        let compare = run(&mut cli, &failing, "show | compare");
+        assert!(
+            compare.contains("+   apply-groups QinQ_vl1110;"),
+            "{compare}"
+        );
+        assert!(run(&mut cli, &failing, "commit").contains("commit failed"));
+        let before = failing.switches.ports(0);
+        assert_eq!(
+            failing
+                .switches
+                .port(0, "xe-0/0/0")
+                .and_then(|p| p.qinq_group),
+            Some(1100)
+        );
+        assert_eq!(
+            failing.metrics.snapshot().switches["sw01"].failed_commits,
+            1
+        );
+        assert_eq!(failing.switches.ports(0), before);
+
+        let ok = lab("none");
+        let mut cli = SwitchCli::new(&ok.switches, 0, "quads");
+        run(&mut cli, &ok, "configure");
+        run(&mut cli, &ok, SET_A);
+        run(&mut cli, &ok, SET_B);
+        // Nothing is visible before the commit.
+        assert_eq!(
+            ok.switches.port(0, "xe-0/0/0").and_then(|p| p.qinq_group),
+            Some(1100)
+        );
+        assert!(run(&mut cli, &ok, "commit").contains("commit complete"));
+        assert_eq!(
+            ok.switches.port(0, "xe-0/0/0").and_then(|p| p.qinq_group),
+            Some(1110)
+        );
+        let b = ok.switches.port(0, "xe-0/0/1").expect("port");
+        assert_eq!(
+            b.vlans.into_iter().collect::<Vec<_>>(),
+            vec![1101, 1111, 1112]
+        );
+        assert_eq!(ok.metrics.snapshot().switches["sw01"].commits, 1);
+    }
+
+    #[test]
+    fn leaving_configuration_mode_discards_the_candidate() {
+        let lab = lab("none");
+        let mut cli = SwitchCli::new(&lab.switches, 0, "quads");
+        let before = lab.switches.ports(0);
+        run(&mut cli, &lab, "edit");
+        run(&mut cli, &lab, SET_A);
+        run(&mut cli, &lab, "delete interfaces xe-0/0/1");
+        assert!(cli.has_uncommitted_changes(&lab.switches));
+        assert_eq!(run(&mut cli, &lab, "exit"), "Exiting configuration mode\n");
+        assert_eq!(cli.mode(), Mode::Operational);
+        run(&mut cli, &lab, "configure");
+        assert_eq!(run(&mut cli, &lab, "show | compare"), "");
+        assert!(run(&mut cli, &lab, "commit").contains("commit complete"));
+        assert_eq!(lab.switches.ports(0), before);
+        // `rollback` throws the candidate away too.
+        run(&mut cli, &lab, SET_A);
+        assert_eq!(run(&mut cli, &lab, "rollback"), "load complete\n");
+        assert!(!cli.has_uncommitted_changes(&lab.switches));
+        assert_eq!(
+            run(&mut cli, &lab, "delete interfaces xe-0/0/0 native-vlan-id"),
+            "warning: statement not found\n"
+        );
+    }
+
+    #[test]
+    fn quads_vlans_stanza_sets_membership() {
+        let lab = lab("none");
+        let mut cli = SwitchCli::new(&lab.switches, 0, "quads");
+        run(&mut cli, &lab, "configure");
+        run(&mut cli, &lab, "delete vlans vlan1100 interface xe-0/0/0.0");
+        run(&mut cli, &lab, "set vlans vlan1120 interface xe-0/0/0.0");
+        run(&mut cli, &lab, "commit");
+        let port = lab.switches.port(0, "xe-0/0/0").expect("port");
+        assert_eq!(port.vlans.into_iter().collect::<Vec<_>>(), vec![1120]);
+    }
+
+    #[test]
+    fn hosts_are_wired_in_cloud01() {
+        let lab = lab("none");
+        let ports = lab.switches.host_ports(1);
+        assert!(ports.len() >= 2);
+        assert_eq!(ports[0].interface, "em1");
+        for (i, port) in ports.iter().enumerate() {
+            let vlan = super::super::quads_vlan(1100, 1, i);
+            assert_eq!(port.vlans, vec![vlan]);
+            assert_eq!(port.qinq_group, Some(vlan));
+        }
+        let nic = &lab.switches.interfaces[1][0];
+        assert!(nic.pxe_boot);
+        let machine_mac = {
+            let state = lab.state();
+            let machine = &state.machines[1];
+            machine
+                .devices
+                .iter()
+                .find(|d| d.id == machine.provisioning_nic)
+                .and_then(|d| d.mac.clone())
+        };
+        assert_eq!(machine_mac.as_deref(), Some(nic.mac_address.as_str()));
+    }
+}
