@@ -1,7 +1,8 @@
 //! The admin endpoint: counters, the request log and host states as JSON, over plain HTTP.
 //!
 //! Routes: `GET /metrics`, `POST /metrics/reset`, `GET /log?since=N`, `GET /hosts`, `GET /time`,
-//! `POST /isolation` (an [`crate::isolation::Expectation`] in, the isolation report out).
+//! `POST /isolation` (an [`crate::isolation::Expectation`] in, the isolation report out),
+//! `GET /switches` (every port's committed VLANs and the host NIC wired to it).
 //! Not counted in the metrics it serves.
 
 use std::net::SocketAddr;
@@ -58,6 +59,59 @@ impl Admin {
     }
 }
 
+impl Admin {
+    fn switches(&self) -> serde_json::Value {
+        let lab = &self.lab.switches;
+        let names: Vec<String> = self
+            .lab
+            .state()
+            .machines
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
+        let mut wired = std::collections::BTreeMap::new();
+        for (host, nics) in lab.interfaces.iter().enumerate() {
+            for nic in nics {
+                wired.insert(
+                    (nic.switch, nic.switch_port.clone()),
+                    (
+                        names.get(host).cloned().unwrap_or_default(),
+                        nic.name.clone(),
+                    ),
+                );
+            }
+        }
+        let switches: Vec<serde_json::Value> = lab
+            .switches
+            .iter()
+            .enumerate()
+            .map(|(i, switch)| {
+                let ports: Vec<serde_json::Value> = lab
+                    .ports(i)
+                    .into_iter()
+                    .map(|(port, config)| {
+                        let (host, interface) = wired
+                            .get(&(i, port.clone()))
+                            .cloned()
+                            .map_or((None, None), |(h, n)| (Some(h), Some(n)));
+                        json!({
+                            "port": port,
+                            "host": host,
+                            "interface": interface,
+                            "mode": config.mode,
+                            "vlans": config.vlans,
+                            "qinq_group": config.qinq_group,
+                            "native_vlan": config.native_vlan,
+                        })
+                    })
+                    .collect();
+                json!({"name": switch.name, "ip": switch.ip.to_string(), "ports": ports})
+            })
+            .collect();
+        serde_json::Value::Array(switches)
+    }
+}
+
 impl Service for Admin {
     fn accepts(&self, _local: SocketAddr) -> bool {
         true
@@ -98,6 +152,7 @@ impl Service for Admin {
                     ),
                 }
             }
+            (&Method::GET, "/switches") => json(StatusCode::OK, &self.switches()),
             (&Method::GET, "/time") => json(
                 StatusCode::OK,
                 &json!({"lab_now": lab.clock.lab_now(), "time_scale": lab.clock.scale(), "seed": lab.clock.seed()}),

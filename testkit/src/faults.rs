@@ -1,5 +1,6 @@
 //! Seeded, configurable faults (DESIGN §7): errors, resets, dead and slow BMCs, iDRAC "not
-//! ready", stale sessions, stuck job queues, a short Foreman backlog.
+//! ready", stale sessions, stuck job queues, a short Foreman backlog; switches refusing a login,
+//! failing or slowing a commit.
 //!
 //! A profile is a name (`none`, `chaos`) optionally followed by `key=value` overrides:
 //! `chaos,dead_bmcs=2,bmc_error_rate=0.1`. Which BMCs are dead, slow, full of stale sessions or
@@ -41,6 +42,12 @@ pub struct FaultProfile {
     pub stuck_job_queue_bmcs: usize,
     /// Replaces the model's Foreman backlog (a short queue overflows into 503s sooner).
     pub foreman_backlog: Option<usize>,
+    /// Share of switch logins refused although the credentials are right.
+    pub switch_login_refused_rate: f64,
+    /// Share of switch commits that fail (`error: commit failed`, nothing applied).
+    pub switch_commit_fail_rate: f64,
+    /// Share of switch commits that take `slow_factor` times longer.
+    pub switch_slow_commit_rate: f64,
 }
 
 impl Default for FaultProfile {
@@ -58,6 +65,9 @@ impl Default for FaultProfile {
             stale_session_timeout: 300.0,
             stuck_job_queue_bmcs: 0,
             foreman_backlog: None,
+            switch_login_refused_rate: 0.0,
+            switch_commit_fail_rate: 0.0,
+            switch_slow_commit_rate: 0.0,
         }
     }
 }
@@ -92,6 +102,9 @@ impl FaultProfile {
             stale_session_bmcs: 2,
             stuck_job_queue_bmcs: 1,
             foreman_backlog: Some(20),
+            switch_login_refused_rate: 0.01,
+            switch_commit_fail_rate: 0.02,
+            switch_slow_commit_rate: 0.05,
             ..Self::default()
         }
     }
@@ -159,6 +172,9 @@ impl FaultProfile {
             "stale_session_timeout" => self.stale_session_timeout = positive(value)?,
             "stuck_job_queue_bmcs" => self.stuck_job_queue_bmcs = count(value)?,
             "foreman_backlog" => self.foreman_backlog = Some(count(value)?),
+            "switch_login_refused_rate" => self.switch_login_refused_rate = rate(value)?,
+            "switch_commit_fail_rate" => self.switch_commit_fail_rate = rate(value)?,
+            "switch_slow_commit_rate" => self.switch_slow_commit_rate = rate(value)?,
             other => return Err(format!("unknown key {other:?}")),
         }
         Ok(())

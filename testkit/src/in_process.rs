@@ -32,6 +32,8 @@ pub const FOREMAN_HTTP_PORT: u16 = 9080;
 pub const ADMIN_PORT: u16 = 9081;
 /// The port every BMC of an in-process lab answers on (at its own 127.0.x.y).
 pub const BMC_PORT: u16 = 10443;
+/// The switches' (never bound) SSH port.
+pub const SWITCH_PORT: u16 = 22;
 
 /// What became of a request handed to an [`InProcessLab`], as a client would see it.
 #[derive(Debug)]
@@ -69,6 +71,7 @@ impl InProcessLab {
                 foreman_http: SocketAddr::from((loopback, FOREMAN_HTTP_PORT)),
                 admin: SocketAddr::from((loopback, ADMIN_PORT)),
                 bmc_port: BMC_PORT,
+                switch_port: SWITCH_PORT,
             },
             foreman: ForemanService::new(shared.clone()),
             fleet: BmcFleet::new(shared.clone()),

@@ -27,6 +27,54 @@ pub struct Inventory {
     pub seed: u64,
     /// Every host.
     pub hosts: Vec<InventoryHost>,
+    /// Every switch (absent from files written before the switches existed).
+    #[serde(default)]
+    pub switches: Vec<InventorySwitch>,
+    /// QUADS's `sw_vlan_first` of the lab's VLAN formula.
+    #[serde(default = "default_sw_vlan_first")]
+    pub sw_vlan_first: u16,
+}
+
+fn default_sw_vlan_first() -> u16 {
+    1100
+}
+
+/// One fake Junos switch and how to log in to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventorySwitch {
+    /// `sw01`, ...
+    pub name: String,
+    /// SSH `ip:port`.
+    pub address: String,
+    /// Login.
+    pub username: String,
+    /// Password (a lab fixture).
+    pub password: String,
+    /// The host key's fingerprint, `SHA256:...`.
+    pub host_key_sha256: String,
+}
+
+/// One NIC of a host and its switch port, in QUADS's interface fields.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InventoryInterface {
+    /// `em1`, ...
+    pub name: String,
+    /// MAC address.
+    pub mac_address: String,
+    /// The switch's name.
+    pub switch: String,
+    /// The switch's IP.
+    pub switch_ip: String,
+    /// The switch port.
+    pub switch_port: String,
+    /// Speed in Mb/s.
+    pub speed: u32,
+    /// NIC vendor.
+    pub vendor: String,
+    /// The BIOS's name of the NIC.
+    pub bios_id: String,
+    /// Whether it network-boots.
+    pub pxe_boot: bool,
 }
 
 /// One host of the lab.
@@ -52,6 +100,9 @@ pub struct InventoryHost {
     pub provisioning_nic: String,
     /// That NIC's MAC address.
     pub provisioning_mac: String,
+    /// Its NICs and their switch ports (em1 is the provisioning NIC).
+    #[serde(default)]
+    pub interfaces: Vec<InventoryInterface>,
 }
 
 impl Inventory {

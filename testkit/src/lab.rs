@@ -16,13 +16,14 @@ use crate::capacity::Capacity;
 use crate::clock::{LabClock, mix};
 use crate::faults::{FaultAssignment, FaultProfile};
 use crate::foreman::{ForemanDb, ForemanService};
-use crate::inventory::{Inventory, InventoryHost};
+use crate::inventory::{Inventory, InventoryHost, InventoryInterface, InventorySwitch};
 use crate::machine::{
     BootDevice, DeviceKind, Flavor, Machine, OverrideEnabled, OverrideTarget, Phase, Physics,
 };
 use crate::metrics::{LogEntry, Metrics, MetricsSnapshot};
 use crate::model::LabModel;
 use crate::server::serve;
+use crate::switch::{Context as SwitchContext, HostPort, SwitchLab};
 use crate::tls::LabCa;
 
 /// Plain HTTP or HTTPS.
@@ -62,6 +63,12 @@ pub struct LabConfig {
     pub foreman_admin: Credentials,
     /// The BMCs' initial administrator account.
     pub bmc_admin: Credentials,
+    /// The first switch address; the switches count up from it like the BMCs (127.1.x.y).
+    pub switch_first_ip: Ipv4Addr,
+    /// QUADS's `sw_vlan_first`: cloud01's first VLAN (the VLAN formula's base).
+    pub sw_vlan_first: u16,
+    /// The switches' login.
+    pub switch_admin: Credentials,
 }
 
 /// A login and password (lab secrets: printed in the inventory on purpose).
@@ -113,6 +120,9 @@ impl Default for LabConfig {
             log_limit: 200_000,
             foreman_admin: Credentials::new("admin", "changeme"),
             bmc_admin: Credentials::new("root", "calvin"),
+            switch_first_ip: Ipv4Addr::new(127, 1, 0, 1),
+            sw_vlan_first: 1100,
+            switch_admin: Credentials::new("quads", "junos-lab"),
         }
     }
 }
@@ -222,6 +232,8 @@ pub struct LabShared {
     pub ca: LabCa,
     /// Per-BMC TLS settings, made on first connection.
     pub bmc_tls: Vec<OnceLock<Option<Arc<rustls::ServerConfig>>>>,
+    /// The switch fleet (wiring and committed VLANs, behind its own lock).
+    pub switches: SwitchLab,
     state: Mutex<LabState>,
 }
 
@@ -249,6 +261,7 @@ impl LabShared {
                 machines[i].flavor.is_dell()
             });
         let foreman = ForemanDb::seed(&machines, &config);
+        let switches = SwitchLab::build(&config, &machines);
         let bmcs = machines
             .iter()
             .map(|m| BmcState::new(m, &config, &fault_hosts))
@@ -279,6 +292,7 @@ impl LabShared {
             bmc_tls: (0..config.hosts).map(|_| OnceLock::new()).collect(),
             fault_hosts,
             ca,
+            switches,
             state: Mutex::new(LabState {
                 machines,
                 foreman,
@@ -294,6 +308,28 @@ impl LabShared {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// What the switches need of the lab: clock, faults, counters, commit timings.
+    #[must_use]
+    pub fn switch_context(&self) -> SwitchContext<'_> {
+        SwitchContext {
+            clock: &self.clock,
+            faults: &self.config.faults,
+            metrics: &self.metrics,
+            commit_median: self.config.model.switch.commit,
+            commit_sigma: self.config.model.switch.sigma,
+        }
+    }
+
+    /// A host's switch ports with their committed VLANs, by host name (the isolation report's
+    /// network view).
+    #[must_use]
+    pub fn host_ports(&self, host: &str) -> Vec<HostPort> {
+        let index = self.state().machines.iter().position(|m| m.name == host);
+        index
+            .map(|i| self.switches.host_ports(i))
+            .unwrap_or_default()
     }
 
     /// What machines need to move forward in time.
@@ -356,6 +392,7 @@ pub(crate) struct Addresses {
     pub(crate) foreman_http: SocketAddr,
     pub(crate) admin: SocketAddr,
     pub(crate) bmc_port: u16,
+    pub(crate) switch_port: u16,
 }
 
 impl Addresses {
@@ -381,6 +418,11 @@ impl Addresses {
             Scheme::Https => "https",
         };
         format!("{scheme}://{}", self.bmc_addr(config, index))
+    }
+
+    pub(crate) fn switch_addr(&self, shared: &LabShared, index: usize) -> Option<SocketAddr> {
+        let switch = shared.switches.switches.get(index)?;
+        Some(SocketAddr::from((switch.ip, self.switch_port)))
     }
 
     /// Everything a client needs to use the lab at these addresses.
@@ -415,8 +457,38 @@ impl Addresses {
                         .find(|d| d.id == m.provisioning_nic)
                         .and_then(|d| d.mac.clone())
                         .unwrap_or_default(),
+                    interfaces: shared.switches.interfaces[m.index]
+                        .iter()
+                        .map(|nic| {
+                            let switch = &shared.switches.switches[nic.switch];
+                            InventoryInterface {
+                                name: nic.name.clone(),
+                                mac_address: nic.mac_address.clone(),
+                                switch: switch.name.clone(),
+                                switch_ip: switch.ip.to_string(),
+                                switch_port: nic.switch_port.clone(),
+                                speed: nic.speed,
+                                vendor: nic.vendor.clone(),
+                                bios_id: nic.bios_id.clone(),
+                                pxe_boot: nic.pxe_boot,
+                            }
+                        })
+                        .collect(),
                 })
                 .collect(),
+            switches: (0..shared.switches.switches.len())
+                .filter_map(|i| {
+                    let switch = &shared.switches.switches[i];
+                    Some(InventorySwitch {
+                        name: switch.name.clone(),
+                        address: self.switch_addr(shared, i)?.to_string(),
+                        username: shared.switches.credentials.username.clone(),
+                        password: shared.switches.credentials.password.clone(),
+                        host_key_sha256: shared.switches.host_key_sha256().to_owned(),
+                    })
+                })
+                .collect(),
+            sw_vlan_first: config.sw_vlan_first,
         }
     }
 }
@@ -471,6 +543,7 @@ impl Lab {
         ));
 
         let bmc_port = start_fleet(&shared, &shutdown).await?;
+        let switch_port = crate::switch::ssh::start_switches(&shared, &shutdown).await?;
         Ok(Self {
             shared,
             shutdown,
@@ -479,6 +552,7 @@ impl Lab {
                 foreman_http,
                 admin: admin_addr,
                 bmc_port,
+                switch_port,
             },
         })
     }
@@ -511,6 +585,18 @@ impl Lab {
     #[must_use]
     pub fn bmc_url(&self, index: usize) -> String {
         self.addresses.bmc_url(&self.shared.config, index)
+    }
+
+    /// The SSH address (`ip:port`) of switch `index` (`sw01` is 0).
+    #[must_use]
+    pub fn switch_addr(&self, index: usize) -> Option<SocketAddr> {
+        self.addresses.switch_addr(&self.shared, index)
+    }
+
+    /// A host's switch ports with their committed VLANs (the isolation report's network view).
+    #[must_use]
+    pub fn host_ports(&self, host: &str) -> Vec<HostPort> {
+        self.shared.host_ports(host)
     }
 
     /// The lab CA certificate (PEM) that every lab server's certificate chains to.

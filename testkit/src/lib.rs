@@ -1,8 +1,9 @@
-//! The simulated lab: a fake Foreman and a fleet of fake BMCs sharing one lab state.
+//! The simulated lab: a fake Foreman, a fleet of fake BMCs and fake Junos switches sharing one lab.
 //!
-//! A [`Lab`] serves Foreman's API v2 (HTTPS and HTTP) and one Redfish BMC per host, each on its own
-//! loopback address (127.0.x.y) and one shared port, over HTTPS with certificates from a CA made
-//! at start. A host that boots from the network while Foreman has `build=true` installs for the
+//! A [`Lab`] serves Foreman's API v2 (HTTPS and HTTP) and one Redfish BMC per host, each on its
+//! own loopback address (127.0.x.y) and one shared port, over HTTPS with certificates from a CA
+//! made at start, and a fleet of fake Junos switches over SSH (127.1.x.y, one shared port) to
+//! which every host's NICs are wired ([`switch`]). A host that boots from the network while Foreman has `build=true` installs for the
 //! model's install time, after which Foreman shows it built. Timings follow the lab model
 //! ([`LabModel`], `lab-model-v1.toml`) scaled by a time scale; every wait is on tokio's clock, so
 //! a lab runs in virtual time under `tokio::time::pause`. Faults are seeded ([`FaultProfile`]).
@@ -27,14 +28,16 @@ pub mod metrics;
 pub mod model;
 pub mod probe;
 pub mod server;
+pub mod switch;
 pub mod tls;
 
 pub use faults::FaultProfile;
 pub use in_process::{Exchange, InProcessLab};
-pub use inventory::{Inventory, InventoryHost};
+pub use inventory::{Inventory, InventoryHost, InventoryInterface, InventorySwitch};
 pub use isolation::{Expectation, HostExpectation, IsolationReport, Login, Violation};
 pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme};
 pub use machine::Flavor;
 pub use metrics::{HostCounters, LogEntry, MetricsSnapshot};
 pub use model::LabModel;
 pub use probe::Probe;
+pub use switch::{HostPort, SwitchCli};

@@ -81,6 +81,23 @@ pub struct HostCounters {
     pub bmc_tls_resumed: u64,
 }
 
+/// Counters of one fake Junos switch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SwitchCounters {
+    /// SSH logins accepted (CLI sessions opened).
+    pub sessions_opened: u64,
+    /// Sessions open now.
+    pub sessions_open: u64,
+    /// Most sessions open at once.
+    pub peak_sessions: u64,
+    /// Commits that applied their candidate.
+    pub commits: u64,
+    /// Commits that failed (nothing applied).
+    pub failed_commits: u64,
+    /// Logins refused (wrong credentials or the refused-login fault).
+    pub refused_logins: u64,
+}
+
 /// How a connection the lab accepted began.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectionStart {
@@ -149,6 +166,9 @@ pub struct MetricsSnapshot {
     /// Connections the BMC fleet accepted, all BMCs together (per BMC in [`HostCounters`]).
     #[serde(default)]
     pub bmc_connections: ConnectionCounters,
+    /// Per fake Junos switch, by name.
+    #[serde(default)]
+    pub switches: BTreeMap<String, SwitchCounters>,
 }
 
 impl MetricsSnapshot {
@@ -172,6 +192,12 @@ impl MetricsSnapshot {
     #[must_use]
     pub fn host(&self, name: &str) -> HostCounters {
         self.hosts.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Counters of one switch (zeroes if it was never touched).
+    #[must_use]
+    pub fn switch(&self, name: &str) -> SwitchCounters {
+        self.switches.get(name).cloned().unwrap_or_default()
     }
 
     /// Overlapping writes in all.
@@ -295,6 +321,12 @@ impl Metrics {
         update(inner.snapshot.hosts.entry(name.to_owned()).or_default());
     }
 
+    /// Updates one switch's counters.
+    pub fn switch(&self, name: &str, update: impl FnOnce(&mut SwitchCounters)) {
+        let mut inner = self.lock();
+        update(inner.snapshot.switches.entry(name.to_owned()).or_default());
+    }
+
     /// Counts a Foreman authentication (`password`, `token`, `session` or `failed`).
     pub fn foreman_auth(&self, kind: &str) {
         *self
@@ -383,8 +415,22 @@ impl Metrics {
             .iter()
             .map(|(k, v)| (k.clone(), v.sessions_open))
             .collect();
+        let switches_open: Vec<(String, u64)> = inner
+            .snapshot
+            .switches
+            .iter()
+            .map(|(k, v)| (k.clone(), v.sessions_open))
+            .collect();
         inner.snapshot = MetricsSnapshot::default();
         inner.log.clear();
+        for (switch, sessions_open) in switches_open.into_iter().filter(|(_, n)| *n > 0) {
+            inner
+                .snapshot
+                .switches
+                .entry(switch)
+                .or_default()
+                .sessions_open = sessions_open;
+        }
         for (host, sessions_open) in open.into_iter().filter(|(_, n)| *n > 0) {
             inner.snapshot.hosts.entry(host).or_default().sessions_open = sessions_open;
         }

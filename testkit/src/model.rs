@@ -17,6 +17,28 @@ pub struct LabModel {
     pub foreman: ForemanModel,
     /// Every BMC.
     pub bmc: BmcModel,
+    /// The fake Junos switches (not in the v1 file: defaults below).
+    #[serde(default)]
+    pub switch: SwitchModel,
+}
+
+/// Lab seconds a Junos switch takes (log-normal around these medians).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SwitchModel {
+    /// A `commit` (QFX commits take seconds; QUADS waits up to 120 s).
+    pub commit: f64,
+    /// Spread of the draws.
+    pub sigma: f64,
+}
+
+impl Default for SwitchModel {
+    fn default() -> Self {
+        Self {
+            commit: 4.0,
+            sigma: 0.3,
+        }
+    }
 }
 
 /// Foreman's capacity and service times.

@@ -5,3 +5,4 @@ mod bmc;
 mod expand;
 mod foreman;
 mod lab;
+mod switch;
