@@ -9,12 +9,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::OnceCell;
 use tracing::Instrument as _;
 
-use super::ports::{CloudUserSpec, ForemanPort, Ledger, PortError, RetiredUser, RetiredUserSpec};
+use super::ports::{
+    CloudUserSpec, ForemanPort, Ledger, PortError, RetiredUser, RetiredUserSpec, classify,
+};
 use super::run::Shared;
 use crate::config::Secret;
 use crate::journal::{Details, StepAttempt};
 use crate::model::{AssignmentSpec, CloudName, RunId, Step, StepOutcome, Subject};
-use crate::retry::{Idempotency, RetryPolicy, Retryable, retry};
+use crate::retry::{Idempotency, RetryPolicy, retry};
 
 /// The result of a cloud's setup: the owner id of its hosts, or the error message.
 type CloudResult = Result<u64, String>;
@@ -116,13 +118,7 @@ async fn ensure(shared: &Shared, cloud: &CloudName, assignment: &AssignmentSpec)
     let result = retry(
         &shared.config.steps.cloud_user,
         shared.shutdown.aborted(),
-        Idempotency::IdempotentWrite.classify(|e: &PortError| {
-            if e.is_retryable() {
-                Retryable::Yes
-            } else {
-                Retryable::No
-            }
-        }),
+        Idempotency::IdempotentWrite.classify(classify),
         |attempt| {
             let spec = &spec;
             let subject = subject.clone();
@@ -262,13 +258,7 @@ async fn retire_one(
     let result = retry(
         &r.policy,
         cancel,
-        Idempotency::IdempotentWrite.classify(|e: &PortError| {
-            if e.is_retryable() {
-                Retryable::Yes
-            } else {
-                Retryable::No
-            }
-        }),
+        Idempotency::IdempotentWrite.classify(classify),
         |attempt| async move {
             r.ledger.intent(&at(attempt), details()).await?;
             let done = r.foreman.retire_cloud_user(spec).await;

@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::cloud::tenant_password;
-use super::ports::{BmcPort, BootOrderChange, HostSettings, PortError, Power};
+use super::ports::{BmcPort, BootOrderChange, HostSettings, PortError, Power, classify};
 use super::report::{HostReport, HostStatus, StepReport};
 use super::resume::{PriorStep, TO};
 use super::run::{MoveJob, Shared};
@@ -28,7 +28,7 @@ use crate::config::Secret;
 use crate::hook::{HookError, HookSpec, run_move_hook};
 use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
-use crate::retry::{Idempotency, RetryError, RetryPolicy, Retryable, retry};
+use crate::retry::{Idempotency, RetryError, RetryPolicy, retry};
 use crate::store::{CompletedMove, StoreError};
 use crate::time::Timestamp;
 
@@ -110,14 +110,6 @@ struct HostRun {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn classify(e: &PortError) -> Retryable {
-    if e.is_retryable() {
-        Retryable::Yes
-    } else {
-        Retryable::No
-    }
 }
 
 /// Whether `order` starts with `wanted`. A device matches by its name or, as DMTF services show
@@ -685,14 +677,9 @@ impl HostRun {
         }
         self.intent(&Step::ForemanHost, attempt, details.clone())
             .await?;
-        let after = {
-            let _object = self
-                .shared
-                .limits
-                .lock_foreman_object("host", host.id)
-                .await;
-            foreman.update_host(&host, &settings, &parameters).await?
-        };
+        let after = self
+            .host_write(host.id, foreman.update_host(&host, &settings, &parameters))
+            .await?;
         // verified from what Foreman answered to the write (its view of the saved host)
         if !done(&after) {
             return Err(PortError::retryable(
@@ -700,6 +687,16 @@ impl HostRun {
             ));
         }
         Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    /// Runs `write` to Foreman host `id` alone: writes to one Foreman object never overlap.
+    async fn host_write<T>(
+        &self,
+        id: u64,
+        write: impl Future<Output = Result<T, PortError>>,
+    ) -> Result<T, PortError> {
+        let _object = self.shared.limits.lock_foreman_object("host", id).await;
+        write.await
     }
 
     /// The host's Foreman owner alone: the new tenant's user, or the spare pool's owner.
@@ -721,14 +718,9 @@ impl HostRun {
         }
         self.intent(&Step::ForemanOwner, attempt, details.clone())
             .await?;
-        let after = {
-            let _object = self
-                .shared
-                .limits
-                .lock_foreman_object("host", host.id)
-                .await;
-            foreman.set_owner(&host, owner).await?
-        };
+        let after = self
+            .host_write(host.id, foreman.set_owner(&host, owner))
+            .await?;
         // verified from what Foreman answered to the write
         if after.owner_user != Some(owner) {
             return Err(PortError::retryable(format!(

@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Secret;
 use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{CloudName, Host, HostName, StepOutcome};
+use crate::retry::Retryable;
 use crate::store::{CompletedMove, Store, StoreError};
 
 /// Whether trying again may help.
@@ -65,6 +66,16 @@ impl PortError {
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         self.kind == ErrorKind::Retryable
+    }
+}
+
+/// [`PortError::is_retryable`] as the retry loop's verdict: the classifier every step of the
+/// executor gives [`crate::retry::retry`].
+pub(crate) fn classify(e: &PortError) -> Retryable {
+    if e.is_retryable() {
+        Retryable::Yes
+    } else {
+        Retryable::No
     }
 }
 

@@ -304,13 +304,6 @@ impl ExecError {
     }
 }
 
-/// What the end of a run needs to retire the clouds whose tenant is out.
-struct RetireSetup {
-    config_spare: String,
-    retirement: Retirement,
-    cancel: CancellationToken,
-}
-
 /// What `quads move-hosts` asks for.
 #[derive(Debug, Clone, Default)]
 pub struct MoveRequest {
@@ -377,17 +370,17 @@ pub async fn move_hosts(
     };
     let lock = store.begin_run(RunKind::MoveHosts, at).await?;
     let run = lock.id();
-    let retire = RetireSetup {
-        config_spare: setup.config.spare_cloud.clone(),
-        retirement: Retirement {
-            run,
-            foreman: setup.ports.foreman.clone(),
-            ledger: Arc::new(store.clone()),
-            infra_location: setup.infra_location.clone(),
-            policy: setup.config.steps.cloud_user.clone(),
-        },
-        cancel: setup.shutdown.aborted().clone(),
+    // what the end of the run needs to retire the clouds whose tenant is out (`setup` goes
+    // to the execution)
+    let spare = setup.config.spare_cloud.clone();
+    let retirement = Retirement {
+        run,
+        foreman: setup.ports.foreman.clone(),
+        ledger: Arc::new(store.clone()),
+        infra_location: setup.infra_location.clone(),
+        policy: setup.config.steps.cloud_user.clone(),
     };
+    let aborted = setup.shutdown.aborted().clone();
     let outcome = async {
         let resume = ResumeState::load(store, run).await?;
         if !resume.runs.is_empty() {
@@ -478,7 +471,6 @@ pub async fn move_hosts(
             store.set_cloud_status(cloud, status).await?;
         }
         // Every cloud no assignment holds now: its tenant is out, its Foreman user retired.
-        let spare = retire.config_spare.as_str();
         let active = active_clouds(at, &after.assignments, &after.schedules);
         let left: Vec<CloudLeft> = after
             .clouds
@@ -490,7 +482,7 @@ pub async fn move_hosts(
             })
             .collect();
         if !report.interrupted && !left.is_empty() {
-            report.retired_clouds = retire_clouds(&retire.retirement, left, &retire.cancel)
+            report.retired_clouds = retire_clouds(&retirement, left, &aborted)
                 .await
                 .into_iter()
                 .map(|c| c.to_string())
