@@ -227,12 +227,33 @@ fn required(value: Option<String>, key: &str, env_var: &str) -> anyhow::Result<S
     value.ok_or_else(|| anyhow!("`{key}` is missing (set it in the config file or {env_var})"))
 }
 
+/// What a TOML error says and on which line, without the quoted line itself: toml's own
+/// `Display` prints the offending line, which can hold a password.
+fn toml_error(e: &toml::de::Error, text: &str) -> String {
+    let message = e.message().trim_end();
+    match e.span() {
+        Some(span) => {
+            let line = text
+                .get(..span.start)
+                .map_or(0, |before| before.matches('\n').count())
+                + 1;
+            format!("line {line}: {message}")
+        }
+        None => message.to_owned(),
+    }
+}
+
 /// Reads the configuration: the file (a missing default file means defaults; a missing named
 /// one is an error unless `missing_ok`), then environment overrides, then secrets.
 pub fn load(loc: &ConfigLocation, env: &dyn Env, missing_ok: bool) -> anyhow::Result<Config> {
     let file = match std::fs::read_to_string(&loc.path) {
-        Ok(text) => toml::from_str::<FileConfig>(&text)
-            .with_context(|| format!("invalid config file {}", loc.path.display()))?,
+        Ok(text) => toml::from_str::<FileConfig>(&text).map_err(|e| {
+            anyhow!(
+                "invalid config file {}: {}",
+                loc.path.display(),
+                toml_error(&e, &text)
+            )
+        })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && (!loc.explicit || missing_ok) => {
             FileConfig::default()
         }
@@ -643,7 +664,11 @@ infra_location = "lab1"
                 "[network]\ndriver = \"junos\"\nusername = \"u\"\npassword_file = \"switch.pass\"\n",
                 "needs `host_key_fingerprints`",
             ),
-            ("[network]\npassword = \"x\"\n", "unknown field `password`"),
+            (
+                "[network]\npassword = \"sw1tch\"\n",
+                "line 2: unknown field `password`",
+            ),
+            ("[bmc]\nusername = \"sw1tch\"\n[bmc]\n", "line 3"),
         ] {
             write(text);
             let err = load_err(&e);
