@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use comfy_table::{Table, TableStyle};
+use provision_core::SwitchDriver;
 use provision_core::executor::adapters::{
     ForemanAdapter, InterfacesBootOrders, RedfishFleet, client_config,
 };
@@ -110,6 +111,16 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+    // The switch step is not part of a move yet: a configured driver that silently moved no
+    // port would leave hosts in their old tenant's VLANs.
+    if config.network.driver != SwitchDriver::None {
+        return refuse(anyhow!(
+            "[network] driver = {:?} is not wired into move-hosts yet: leave it \"none\" and move \
+             ports with a hook ([[executor.hooks]] with lock_key = \"switch:{{switch}}\"; the \
+             hook gets the move's ports as JSON on stdin); `move-hosts --dry-run` shows them",
+            config.network.driver.as_str()
+        ));
+    }
     let progress = RunProgress::new();
     let Some(foreman) = config.foreman.clone() else {
         return refuse(anyhow!(

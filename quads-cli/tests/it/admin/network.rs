@@ -388,3 +388,23 @@ fn the_dry_run_shows_each_hosts_vlan_changes_as_quads_computes_them() {
     );
     assert_eq!(doc["moves"][0]["network_problems"], serde_json::json!([]));
 }
+
+/// A switch driver is parsed and checked, but the move has no switch step yet: a real run
+/// refuses it (exit 2, saying what to use instead) rather than leave every port in its old
+/// VLAN, while the dry run still shows the ports.
+#[test]
+fn a_switch_driver_is_refused_by_a_real_run_until_moves_have_a_switch_step() {
+    let home = lab();
+    let mut config = std::fs::read_to_string(home.config_path()).unwrap();
+    config.push_str("\n[network]\ndriver = \"command\"\ncommand = \"/bin/true\"\n");
+    std::fs::write(home.config_path(), config).unwrap();
+    let err = home
+        .quads(&["move-hosts", "--date", "2025-02-01 22:00"])
+        .fails(2);
+    assert!(
+        err.contains("driver = \"command\" is not wired") && err.contains("lock_key"),
+        "{err}"
+    );
+    let doc = home.json(&["move-hosts", "--dry-run", "--date", "2025-02-01 22:00"]);
+    assert!(!ports(&doc, "r640-u02.example.com").is_empty());
+}
