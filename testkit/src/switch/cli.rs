@@ -477,8 +477,8 @@ mod tests {
             compare.contains("+   apply-groups QinQ_vl1110;"),
             "{compare}"
         );
-        assert!(run(&mut cli, &failing, "commit").contains("commit failed"));
         let before = failing.switches.ports(0);
+        assert!(run(&mut cli, &failing, "commit").contains("commit failed"));
         assert_eq!(
             failing
                 .switches
