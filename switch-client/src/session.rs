@@ -176,17 +176,27 @@ impl JunosSwitch {
             switch: switch.clone(),
             reason: e.to_string(),
         };
-        let channel = handle.channel_open_session().await.map_err(session_error)?;
-        channel
-            .request_pty(false, "vt100", 512, 200, 0, 0, &[])
+        let channel = tokio::time::timeout(timeouts.connect, handle.channel_open_session())
             .await
+            .map_err(|_| timeout("opening the ssh channel"))?
             .map_err(session_error)?;
-        channel.request_shell(false).await.map_err(session_error)?;
+        tokio::time::timeout(
+            timeouts.connect,
+            channel.request_pty(false, "vt100", 512, 200, 0, 0, &[]),
+        )
+        .await
+        .map_err(|_| timeout("requesting a terminal"))?
+        .map_err(session_error)?;
+        tokio::time::timeout(timeouts.connect, channel.request_shell(false))
+            .await
+            .map_err(|_| timeout("requesting the shell"))?
+            .map_err(session_error)?;
         let mut session = JunosSession {
             switch,
             handle,
             channel,
             buffer: String::new(),
+            desynced: false,
             timeouts,
         };
         let banner = session
@@ -250,6 +260,9 @@ pub struct JunosSession {
     handle: Handle<HostKeyChecker>,
     channel: russh::Channel<client::Msg>,
     buffer: String,
+    /// A command was sent and its answer has not been read (it timed out, or the call waiting
+    /// for it was dropped): whatever arrives next may be that answer, so no command may follow.
+    desynced: bool,
     timeouts: Timeouts,
 }
 
@@ -303,7 +316,9 @@ impl JunosSession {
     /// # Errors
     /// [`Error::CommitFailed`] (the candidate rolled back: the switch is as it was),
     /// [`Error::Command`] for a refused line (likewise rolled back), or a session error. A
-    /// timeout waiting for the commit's answer leaves the outcome unknown: read the ports.
+    /// timeout (or dropping the call before it returns) leaves the commit's outcome unknown and
+    /// this session out of step with the switch: every later call on it fails with
+    /// [`Error::Session`]; read the ports in a new session.
     #[tracing::instrument(skip_all, fields(switch = %self.switch, ports = changes.len()))]
     pub async fn apply(&mut self, changes: &[PortChange]) -> Result<ApplyReport, Error> {
         let mut seen = std::collections::HashSet::new();
@@ -464,9 +479,18 @@ impl JunosSession {
         Ok(answer)
     }
 
+    /// Sends one line and reads its answer. Refused once an earlier answer went missing: the
+    /// next prompt could be that answer's, and the session cannot tell which command it ends.
     async fn send_and_wait(&mut self, line: &str, limit: Duration) -> Result<Answer, Error> {
+        if self.desynced {
+            return Err(self.protocol(
+                "an earlier command's answer never came, the session is out of step: open a new session",
+            ));
+        }
         tracing::trace!(command = line, "send");
         self.buffer.clear();
+        // Cleared only once the answer is read: a timeout or a dropped future leaves it set.
+        self.desynced = true;
         let mut bytes = line.as_bytes().to_vec();
         bytes.push(b'\n');
         self.channel
@@ -476,7 +500,9 @@ impl JunosSession {
                 switch: self.switch.clone(),
                 reason: e.to_string(),
             })?;
-        self.answer(Some(line), limit, line).await
+        let answer = self.answer(Some(line), limit, line).await?;
+        self.desynced = false;
+        Ok(answer)
     }
 
     /// Reads until the buffer ends with a prompt.

@@ -161,6 +161,57 @@ async fn a_failed_commit_leaves_the_old_vlans_and_names_switch_and_ports() {
 }
 
 #[tokio::test]
+async fn a_session_whose_answer_went_missing_refuses_every_later_command() {
+    // Slow commits at this scale take about a third of a real second; the client waits 20 ms.
+    let lab = Lab::start(LabConfig {
+        hosts: 4,
+        time_scale: 0.02,
+        faults: FaultProfile::parse("switch_slow_commit_rate=1").unwrap(),
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let (_, ports) = first_host_ports(&lab);
+    let batch = |vlan| -> Vec<PortChange> {
+        ports
+            .iter()
+            .map(|p| PortChange::new(p, PortTarget::QinQ { vlan }))
+            .collect()
+    };
+    let assert_out_of_step = |error: &Error| {
+        assert!(matches!(error, Error::Session { .. }), "{error:?}");
+        assert!(error.to_string().contains("new session"), "{error}");
+    };
+
+    // The commit's answer comes after the timeout: the next command must not take it for its own.
+    let mut impatient = config(&lab, PASSWORD, pinned(&lab));
+    impatient.timeouts.commit = Duration::from_millis(20);
+    let mut session = JunosSwitch::connect(&impatient).await.unwrap();
+    let error = session.apply(&batch(1130)).await.unwrap_err();
+    assert!(matches!(error, Error::Timeout { .. }), "{error:?}");
+    assert_out_of_step(&session.read_ports(&ports).await.unwrap_err());
+    assert_out_of_step(&session.apply(&batch(1130)).await.unwrap_err());
+    session.close().await;
+
+    // Dropping `apply` while it waits does the same.
+    let mut session = JunosSwitch::connect(&config(&lab, PASSWORD, pinned(&lab)))
+        .await
+        .unwrap();
+    let dropped =
+        tokio::time::timeout(Duration::from_millis(20), session.apply(&batch(1140))).await;
+    assert!(dropped.is_err(), "{dropped:?}");
+    assert_out_of_step(&session.read_ports(&ports).await.unwrap_err());
+    session.close().await;
+
+    // A new session reads the ports.
+    let mut session = JunosSwitch::connect(&config(&lab, PASSWORD, pinned(&lab)))
+        .await
+        .unwrap();
+    assert_eq!(session.read_ports(&ports).await.unwrap().len(), ports.len());
+    session.close().await;
+}
+
+#[tokio::test]
 async fn a_refused_login_is_not_retryable() {
     let lab = lab("none").await;
     let error = JunosSwitch::connect(&config(&lab, "wrong-password", pinned(&lab)))
