@@ -57,11 +57,7 @@ impl PortConfig {
     /// Whether this configuration is what `target` asks for.
     #[must_use]
     pub fn satisfies(&self, target: &PortTarget) -> bool {
-        let wanted = target.config(&self.port);
-        self.mode == wanted.mode
-            && self.vlans == wanted.vlans
-            && self.qinq_group == wanted.qinq_group
-            && self.native_vlan == wanted.native_vlan
+        *self == target.config(&self.port)
     }
 }
 

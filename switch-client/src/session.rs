@@ -14,23 +14,14 @@ use crate::error::Error;
 use crate::junos::{self, Answer, CliMode, CommitAnswer};
 use crate::model::{ApplyReport, PortChange, PortConfig, PortResult};
 
-/// How the switch's SSH host key is checked.
-#[derive(Clone, PartialEq, Eq)]
+/// How the switch's SSH host key is checked (a public fingerprint: no secret to hide).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKeyCheck {
     /// The key's SHA-256 fingerprint, as `ssh-keygen -lf` prints it (`SHA256:...`; the prefix
     /// and base64 padding are optional).
     Sha256(String),
     /// Accept any key (the operator opted out, as QUADS's `StrictHostKeyChecking=no`).
     Insecure,
-}
-
-impl fmt::Debug for HostKeyCheck {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sha256(fp) => write!(f, "Sha256({fp})"),
-            Self::Insecure => f.write_str("Insecure"),
-        }
-    }
 }
 
 /// How long each part of a session may take.
@@ -293,6 +284,11 @@ impl JunosSession {
         for port in ports {
             self.check_port(port.as_ref())?;
         }
+        self.read_checked(ports).await
+    }
+
+    /// [`Self::read_ports`] of ports already checked.
+    async fn read_checked(&mut self, ports: &[impl AsRef<str>]) -> Result<Vec<PortConfig>, Error> {
         let mut configs = Vec::with_capacity(ports.len());
         for port in ports {
             let port = port.as_ref();
@@ -332,18 +328,16 @@ impl JunosSession {
             }
         }
         let ports: Vec<&str> = changes.iter().map(|c| c.port.as_str()).collect();
-        let before = self.read_ports(&ports).await?;
+        let before = self.read_checked(&ports).await?;
         let lines: Vec<String> = changes
             .iter()
             .zip(&before)
             .flat_map(|(change, current)| junos::change_lines(current, &change.target))
             .collect();
         let committed = !lines.is_empty();
-        if committed {
-            self.commit_lines(&lines, &ports).await?;
-        }
         let after = if committed {
-            self.read_ports(&ports).await?
+            self.commit_lines(&lines, &ports).await?;
+            self.read_checked(&ports).await?
         } else {
             before.clone()
         };
@@ -378,12 +372,7 @@ impl JunosSession {
             if entered.mode == CliMode::Configuration {
                 self.discard().await;
             }
-            return Err(Error::CommitFailed {
-                switch: self.switch.clone(),
-                ports: ports.iter().map(|p| (*p).to_owned()).collect(),
-                message,
-                locked,
-            });
+            return Err(self.commit_failed(ports, message, locked));
         }
         if entered.mode != CliMode::Configuration {
             return Err(self.protocol("`configure private` did not enter configuration mode"));
@@ -408,12 +397,7 @@ impl JunosSession {
             CommitAnswer::Failed { message, locked } => {
                 tracing::warn!(%message, "commit failed");
                 self.discard().await;
-                Err(Error::CommitFailed {
-                    switch: self.switch.clone(),
-                    ports: ports.iter().map(|p| (*p).to_owned()).collect(),
-                    message,
-                    locked,
-                })
+                Err(self.commit_failed(ports, message, locked))
             }
         }
     }
@@ -456,6 +440,15 @@ impl JunosSession {
                 switch: self.switch.clone(),
                 port: port.to_owned(),
             })
+        }
+    }
+
+    fn commit_failed(&self, ports: &[&str], message: String, locked: bool) -> Error {
+        Error::CommitFailed {
+            switch: self.switch.clone(),
+            ports: ports.iter().map(|p| (*p).to_owned()).collect(),
+            message,
+            locked,
         }
     }
 
