@@ -270,15 +270,6 @@ pub struct PortMove {
     pub change: PortChange,
 }
 
-/// One side of a move, for the network: the cloud and the assignment the host is in there.
-#[derive(Debug, Clone, Copy)]
-pub struct Tenancy<'a> {
-    /// The cloud.
-    pub cloud: &'a CloudName,
-    /// Its assignment, if any (none: the spare pool's VLANs, as QUADS).
-    pub assignment: Option<&'a AssignmentSpec>,
-}
-
 /// A host's ports for one move.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NetworkPlan {
@@ -336,8 +327,8 @@ impl NetworkPlan {
 pub fn port_moves(
     host: &HostName,
     interfaces: &[&Interface],
-    from: Tenancy<'_>,
-    to: Tenancy<'_>,
+    from: Option<&AssignmentSpec>,
+    to: Option<&AssignmentSpec>,
     scheme: VlanScheme,
 ) -> NetworkPlan {
     let mut sorted: Vec<&Interface> = interfaces.to_vec();
@@ -346,7 +337,7 @@ pub fn port_moves(
     let mut plan = NetworkPlan::default();
     for (index, i) in sorted.into_iter().enumerate() {
         let last_nic = index == last;
-        let new = match port_target(scheme, to.assignment, index, last_nic) {
+        let new = match port_target(scheme, to, index, last_nic) {
             Ok(t) => t,
             Err(reason) => {
                 plan.problems.push(NetworkError {
@@ -359,7 +350,7 @@ pub fn port_moves(
                 continue;
             }
         };
-        let old = port_target(scheme, from.assignment, index, last_nic).ok();
+        let old = port_target(scheme, from, index, last_nic).ok();
         let change = if i.maintenance {
             PortChange::Maintenance
         } else if old.is_some_and(|o| o.configured_as(&new)) {
@@ -448,26 +439,36 @@ impl<'a> NetworkIndex<'a> {
         })
     }
 
-    /// The network plan of one move planned for `at`.
+    /// An assignment by id.
     #[must_use]
-    pub fn plan(&self, m: &Move, at: Timestamp) -> NetworkPlan {
-        let to_assignment = m
-            .assignment
-            .and_then(|id| self.assignments.get(&id).map(|a| &a.spec))
-            .or_else(|| self.tenancy_assignment(&m.host, &m.to, at));
-        port_moves(
-            &m.host,
-            self.interfaces(&m.host),
-            Tenancy {
-                cloud: &m.from,
-                assignment: self.tenancy_assignment(&m.host, &m.from, at),
-            },
-            Tenancy {
-                cloud: &m.to,
-                assignment: to_assignment,
-            },
-            self.scheme,
+    pub fn assignment(&self, id: AssignmentId) -> Option<&'a AssignmentSpec> {
+        self.assignments.get(&id).map(|a| &a.spec)
+    }
+
+    /// The two sides of move `m` planned for `at`: the assignment the host leaves (see
+    /// [`NetworkIndex::tenancy_assignment`]) and the one it moves for (none for a move to its
+    /// default cloud: the spare pool's VLANs, as QUADS, and nobody's tenant, as the executor).
+    #[must_use]
+    pub fn sides(
+        &self,
+        m: &Move,
+        at: Timestamp,
+    ) -> (Option<&'a AssignmentSpec>, Option<&'a AssignmentSpec>) {
+        (
+            self.tenancy_assignment(&m.host, &m.from, at),
+            m.assignment.and_then(|id| self.assignment(id)),
         )
+    }
+
+    /// The network plan of `host` leaving `from` for `to` (see [`NetworkIndex::sides`]).
+    #[must_use]
+    pub fn plan(
+        &self,
+        host: &HostName,
+        from: Option<&AssignmentSpec>,
+        to: Option<&AssignmentSpec>,
+    ) -> NetworkPlan {
+        port_moves(host, self.interfaces(host), from, to, self.scheme)
     }
 }
 
@@ -597,19 +598,7 @@ mod tests {
         let refs: Vec<&Interface> = nics.iter().collect();
         let to = assignment("cloud03", QinQ::Separated, Some(1401));
         let host = HostName::new("h1").unwrap();
-        let plan = port_moves(
-            &host,
-            &refs,
-            Tenancy {
-                cloud: &c("cloud01"),
-                assignment: None,
-            },
-            Tenancy {
-                cloud: &c("cloud03"),
-                assignment: Some(&to),
-            },
-            scheme(),
-        );
+        let plan = port_moves(&host, &refs, None, Some(&to), scheme());
         assert!(plan.is_complete());
         let got: Vec<(&str, Option<String>, String, bool)> = plan
             .ports
@@ -669,10 +658,7 @@ mod tests {
         // for em1 (position 0), em2 moves from 1111 to 1110
         let from = assignment("cloud02", QinQ::Separated, None);
         let to = assignment("cloud02", QinQ::Combined, None);
-        let side = |a| Tenancy {
-            cloud: &from.cloud,
-            assignment: Some(a),
-        };
+        let side = Some;
         let plan = port_moves(&host, &refs, side(&from), side(&to), scheme());
         assert_eq!(plan.ports[0].change, PortChange::Maintenance);
         assert_eq!(plan.ports[1].change, PortChange::Move);
@@ -696,19 +682,7 @@ mod tests {
         let refs: Vec<&Interface> = nics.iter().collect();
         let host = HostName::new("h1").unwrap();
         let to = assignment("cloud02", QinQ::Separated, None);
-        let plan = port_moves(
-            &host,
-            &refs,
-            Tenancy {
-                cloud: &c("cloud01"),
-                assignment: None,
-            },
-            Tenancy {
-                cloud: &c("cloud02"),
-                assignment: Some(&to),
-            },
-            scheme(),
-        );
+        let plan = port_moves(&host, &refs, None, Some(&to), scheme());
         assert_eq!(plan.ports.len(), 5);
         assert!(!plan.is_complete());
         assert_eq!(
@@ -717,19 +691,7 @@ mod tests {
         );
         // with a public VLAN the sixth (last) NIC is the trunk: QUADS plans it
         let public = assignment("cloud02", QinQ::Separated, Some(1401));
-        let plan = port_moves(
-            &host,
-            &refs,
-            Tenancy {
-                cloud: &c("cloud01"),
-                assignment: None,
-            },
-            Tenancy {
-                cloud: &c("cloud02"),
-                assignment: Some(&public),
-            },
-            scheme(),
-        );
+        let plan = port_moves(&host, &refs, None, Some(&public), scheme());
         assert!(plan.is_complete(), "{:?}", plan.problems);
         assert_eq!(plan.ports[5].old, None);
         assert_eq!(plan.ports[5].change, PortChange::Move);
@@ -774,7 +736,8 @@ mod tests {
             assignment: Some(AssignmentId(2)),
             schedule: None,
         };
-        let plan = index.plan(&m, at);
+        let (from, to) = index.sides(&m, at);
+        let plan = index.plan(&h1, from, to);
         let shown: Vec<String> = plan
             .ports
             .iter()
@@ -802,7 +765,9 @@ mod tests {
             assignment: None,
             ..m
         };
-        let plan = index.plan(&back, at);
+        let (from, to) = index.sides(&back, at);
+        assert!(to.is_none());
+        let plan = index.plan(&h1, from, to);
         assert_eq!(plan.ports[1].new.to_string(), "access 1101");
         assert_eq!(plan.ports[1].change, PortChange::Unchanged);
         // before its schedule: no schedule says, the cloud's only assignment does

@@ -59,7 +59,7 @@ mod tests {
         AssignmentSpec, BootType, CloudName, Host, HostName, HostState, Interface, InterfaceName,
         QinQ,
     };
-    use crate::network::{Tenancy, VlanScheme, port_moves};
+    use crate::network::{VlanScheme, port_moves};
 
     #[test]
     fn a_jobs_hook_move_has_its_clouds_assignment_bmc_and_ports() {
@@ -90,19 +90,7 @@ mod tests {
             qinq: QinQ::Separated,
             public_vlan: None,
         };
-        let network = port_moves(
-            &name,
-            &[&nic],
-            Tenancy {
-                cloud: &c("cloud01"),
-                assignment: None,
-            },
-            Tenancy {
-                cloud: &c("cloud02"),
-                assignment: Some(&to),
-            },
-            VlanScheme::default(),
-        );
+        let network = port_moves(&name, &[&nic], None, Some(&to), VlanScheme::default());
         let job = MoveJob {
             host: Host {
                 name: name.clone(),

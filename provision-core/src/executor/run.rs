@@ -406,25 +406,16 @@ pub async fn move_hosts(
             .iter()
             .filter_map(|m| {
                 let host = snapshot.hosts.iter().find(|h| h.name == m.host)?.clone();
-                let assignment = m.assignment.and_then(|id| {
-                    snapshot
-                        .assignments
-                        .iter()
-                        .find(|a| a.id == id)
-                        .map(|a| a.spec.clone())
-                });
-                let leaving = network
-                    .tenancy_assignment(&m.host, &m.from, at)
-                    .cloned();
+                let (leaving, assignment) = network.sides(m, at);
                 Some(MoveJob {
                     host,
                     from: m.from.clone(),
                     to: m.to.clone(),
                     wipe: m.wipe,
                     schedule: m.schedule,
-                    assignment,
-                    leaving,
-                    network: network.plan(m, at),
+                    network: network.plan(&m.host, leaving, assignment),
+                    assignment: assignment.cloned(),
+                    leaving: leaving.cloned(),
                 })
             })
             .collect();

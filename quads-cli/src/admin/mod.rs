@@ -635,12 +635,12 @@ async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Rep
             let interface = Interface {
                 host: a.host,
                 name: a.name,
-                bios_id: nonempty(a.bios_id),
+                bios_id: config::nonempty(a.bios_id),
                 mac_address: a.mac_address,
                 switch_ip,
                 switch_port,
                 speed: a.speed,
-                vendor: nonempty(a.vendor),
+                vendor: config::nonempty(a.vendor),
                 pxe_boot: a.pxe_boot,
                 maintenance: a.maintenance,
             };
@@ -687,10 +687,6 @@ async fn cloud(store: &Store, command: CloudCommand, format: Format) -> Result<R
     }
 }
 
-fn nonempty(s: Option<String>) -> Option<String> {
-    s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
 async fn assignment(
     store: &Store,
     command: AssignmentCommand,
@@ -708,9 +704,9 @@ async fn assignment(
                     owner: a.owner,
                     description: a.description,
                     wipe: a.wipe,
-                    os: nonempty(a.os),
-                    partition_table: nonempty(a.partition_table),
-                    medium: nonempty(a.medium),
+                    os: config::nonempty(a.os),
+                    partition_table: config::nonempty(a.partition_table),
+                    medium: config::nonempty(a.medium),
                     boot_type: a.boot_type,
                     qinq: a.qinq,
                     public_vlan: a.vlan,
@@ -844,7 +840,14 @@ async fn move_hosts(
         untouchable: &config.moves.untouchable_hosts,
     });
     let index = NetworkIndex::new(&snapshot, config.network.scheme());
-    let networks: Vec<_> = plan.moves.iter().map(|m| index.plan(m, at)).collect();
+    let networks: Vec<_> = plan
+        .moves
+        .iter()
+        .map(|m| {
+            let (from, to) = index.sides(m, at);
+            index.plan(&m.host, from, to)
+        })
+        .collect();
     Ok(Report::ok(output::plan(format, &plan, &networks)?))
 }
 
