@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, anyhow, bail};
-use provision_core::model::HostName;
+use provision_core::model::{HostName, VlanId};
 use provision_core::{
     BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig, Secret,
     StoreConfig, SwitchCommand, SwitchDriver,
@@ -364,10 +364,9 @@ fn network(n: FileNetwork, base: &Path, env: &dyn Env) -> anyhow::Result<Network
     };
     let sw_vlan_first = match first {
         None => NetworkConfig::default().sw_vlan_first,
-        Some(v) => u16::try_from(v)
-            .ok()
-            .filter(|v| (1..=4094).contains(v))
-            .ok_or_else(|| anyhow!("sw_vlan_first {v} is not a VLAN id (1..=4094)"))?,
+        Some(v) => VlanId::new(v)
+            .map_err(|e| anyhow!("sw_vlan_first: {e}"))?
+            .get(),
     };
     let driver = env
         .var("QUADS_NETWORK_DRIVER")
@@ -442,7 +441,8 @@ fn network(n: FileNetwork, base: &Path, env: &dyn Env) -> anyhow::Result<Network
     })
 }
 
-fn nonempty(s: Option<String>) -> Option<String> {
+/// The trimmed text, unless it is empty.
+pub(crate) fn nonempty(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
@@ -645,7 +645,7 @@ infra_location = "lab1"
         for (text, want) in [
             (
                 "[network]\nsw_vlan_first = 0\n",
-                "sw_vlan_first 0 is not a VLAN id",
+                "sw_vlan_first: invalid VLAN id 0: expected 1..=4094",
             ),
             (
                 "[network]\ndriver = \"cisco\"\n",
