@@ -652,10 +652,10 @@ impl FromStr for VlanId {
         let n = s
             .trim()
             .parse::<i64>()
-            .map_err(|_| ModelError::OutOfRange {
+            .map_err(|_| ModelError::UnknownValue {
                 kind: "VLAN id",
-                value: -1,
-                expected: "1..=4094",
+                value: s.to_owned(),
+                expected: "a number in 1..=4094",
             })?;
         Self::new(n)
     }
@@ -906,7 +906,8 @@ mod tests {
         assert!(QinQ::from_number(2).is_err());
         assert_eq!(VlanId::new(4094).unwrap().get(), 4094);
         assert!(VlanId::new(0).is_err() && VlanId::new(4095).is_err());
-        assert!("x".parse::<VlanId>().is_err());
+        let e = "x".parse::<VlanId>().unwrap_err().to_string();
+        assert!(e.contains("\"x\"") && !e.contains("-1"), "{e}");
     }
 
     #[test]
