@@ -310,15 +310,14 @@ impl LabShared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// What the switches need of the lab: clock, faults, counters, commit timings.
+    /// What the switches need of the lab: clock, faults, counters, the model's switch timings.
     #[must_use]
     pub fn switch_context(&self) -> SwitchContext<'_> {
         SwitchContext {
             clock: &self.clock,
             faults: &self.config.faults,
             metrics: &self.metrics,
-            commit_median: self.config.model.switch.commit,
-            commit_sigma: self.config.model.switch.sigma,
+            model: &self.config.model.switch,
         }
     }
 
@@ -665,19 +664,18 @@ fn local(listener: &TcpListener) -> Result<SocketAddr, LabError> {
     })
 }
 
-/// Binds every BMC on one port (the first BMC's ephemeral port), retrying on a collision.
-async fn start_fleet(
-    shared: &Arc<LabShared>,
-    shutdown: &CancellationToken,
-) -> Result<u16, LabError> {
-    let fleet = Arc::new(BmcFleet::new(shared.clone()));
-    let first = shared.config.bmc_first_ip;
+/// Binds a listener on each of `ips`, all on one port (the first one's ephemeral port), trying
+/// again from the start when that port is taken on another address. Returns the port (0 when
+/// `ips` is empty) and the listeners in the order of `ips`.
+pub(crate) async fn bind_on_one_port(
+    ips: &[Ipv4Addr],
+) -> Result<(u16, Vec<TcpListener>), LabError> {
     let mut last_error = None;
     'attempt: for _ in 0..8 {
-        let mut listeners = Vec::with_capacity(shared.config.hosts);
+        let mut listeners = Vec::with_capacity(ips.len());
         let mut port = 0;
-        for index in 0..shared.config.hosts {
-            let addr = SocketAddr::from((bmc_ip(first, index), port));
+        for &ip in ips {
+            let addr = SocketAddr::from((ip, port));
             match TcpListener::bind(addr).await {
                 Ok(listener) => {
                     if port == 0 {
@@ -691,28 +689,42 @@ async fn start_fleet(
                 }
             }
         }
-        for (index, listener) in listeners.into_iter().enumerate() {
-            let tls = match shared.config.bmc_scheme {
-                Scheme::Http => None,
-                Scheme::Https => {
-                    let shared = shared.clone();
-                    let maker: Arc<dyn Fn() -> Option<Arc<rustls::ServerConfig>> + Send + Sync> =
-                        Arc::new(move || {
-                            shared.bmc_tls[index]
-                                .get_or_init(|| {
-                                    let ip = bmc_ip(shared.config.bmc_first_ip, index).to_string();
-                                    shared.ca.server_config(&[ip]).ok()
-                                })
-                                .clone()
-                        });
-                    Some(maker)
-                }
-            };
-            tokio::spawn(serve(listener, tls, fleet.clone(), shutdown.clone()));
-        }
-        return Ok(port);
+        return Ok((port, listeners));
     }
-    Err(last_error.unwrap_or_else(|| LabError::Config("no BMC port".to_owned())))
+    Err(last_error.unwrap_or_else(|| LabError::Config("no free port".to_owned())))
+}
+
+/// Binds every BMC on one port and serves them until `shutdown`.
+async fn start_fleet(
+    shared: &Arc<LabShared>,
+    shutdown: &CancellationToken,
+) -> Result<u16, LabError> {
+    let fleet = Arc::new(BmcFleet::new(shared.clone()));
+    let first = shared.config.bmc_first_ip;
+    let ips: Vec<Ipv4Addr> = (0..shared.config.hosts)
+        .map(|index| bmc_ip(first, index))
+        .collect();
+    let (port, listeners) = bind_on_one_port(&ips).await?;
+    for (index, listener) in listeners.into_iter().enumerate() {
+        let tls = match shared.config.bmc_scheme {
+            Scheme::Http => None,
+            Scheme::Https => {
+                let shared = shared.clone();
+                let maker: Arc<dyn Fn() -> Option<Arc<rustls::ServerConfig>> + Send + Sync> =
+                    Arc::new(move || {
+                        shared.bmc_tls[index]
+                            .get_or_init(|| {
+                                let ip = bmc_ip(shared.config.bmc_first_ip, index).to_string();
+                                shared.ca.server_config(&[ip]).ok()
+                            })
+                            .clone()
+                    });
+                Some(maker)
+            }
+        };
+        tokio::spawn(serve(listener, tls, fleet.clone(), shutdown.clone()));
+    }
+    Ok(port)
 }
 
 /// The address of BMC `index`: counting up from `first`, skipping host parts 0 and 255.
@@ -742,6 +754,18 @@ fn ip_offset(first: Ipv4Addr, ip: Ipv4Addr) -> Option<usize> {
     here.checked_sub(start).map(|x| x as usize)
 }
 
+/// The lab's MAC address number `n` in block `block` (`52:54:<block>:..`): block 0 holds the
+/// machines' boot NICs, block 1 the switch-wired NICs a machine's boot devices do not list.
+#[must_use]
+pub(crate) fn lab_mac(block: u8, n: u64) -> String {
+    format!(
+        "52:54:{block:02x}:{:02x}:{:02x}:{:02x}",
+        (n >> 16) & 0xff,
+        (n >> 8) & 0xff,
+        n & 0xff
+    )
+}
+
 /// The hosts of a lab: names, models, devices, initial boot order and power, all from the seed.
 fn build_machines(config: &LabConfig) -> Vec<Machine> {
     (0..config.hosts)
@@ -751,15 +775,7 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
             let model = models[(index / config.flavors.len()) % models.len()];
             let (rack, unit) = (index / 32 + 1, index % 32 + 1);
             let name = format!("f{rack:02}-h{unit:02}-000-{model}.lab.example");
-            let mac = |nic: u64| {
-                let n = index as u64 * 4 + nic;
-                format!(
-                    "52:54:00:{:02x}:{:02x}:{:02x}",
-                    (n >> 16) & 0xff,
-                    (n >> 8) & 0xff,
-                    n & 0xff
-                )
-            };
+            let mac = |nic: u64| lab_mac(0, index as u64 * 4 + nic);
             let mut devices = vec![
                 BootDevice {
                     id: "NIC.Integrated.1-1-1".into(),

@@ -76,12 +76,14 @@ impl SwitchCli {
     }
 
     /// The session's mode.
+    #[cfg(test)]
     #[must_use]
     pub fn mode(&self) -> Mode {
         self.mode
     }
 
     /// Whether the candidate differs from what the session started editing.
+    #[cfg(test)]
     #[must_use]
     pub fn has_uncommitted_changes(&self, lab: &SwitchLab) -> bool {
         self.candidate

@@ -18,9 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::{LabClock, mix};
 use crate::faults::FaultProfile;
-use crate::lab::{Credentials, LabConfig, bmc_ip};
+use crate::lab::{Credentials, LabConfig, bmc_ip, lab_mac};
 use crate::machine::Machine;
 use crate::metrics::Metrics;
+use crate::model::SwitchModel;
 
 pub use cli::{Reply, SwitchCli};
 
@@ -36,13 +37,6 @@ pub fn quads_vlan(sw_vlan_first: u16, cloud: u16, index: usize) -> u16 {
         .saturating_sub(10)
         .saturating_add(cloud.saturating_mul(10))
         .saturating_add(offset)
-}
-
-/// The number in a cloud's name (`cloud02` = 2); 1 when it has none.
-#[must_use]
-pub fn cloud_number(name: &str) -> u16 {
-    let digits: String = name.chars().filter(char::is_ascii_digit).collect();
-    digits.parse().unwrap_or(1)
 }
 
 /// How a port carries VLANs.
@@ -131,8 +125,6 @@ pub struct SwitchLab {
     pub interfaces: Vec<Vec<HostInterface>>,
     /// The login every switch accepts.
     pub credentials: Credentials,
-    /// `sw_vlan_first` of the VLAN formula.
-    pub vlan_first: u16,
     host_key: PrivateKey,
     fingerprint: String,
     state: Mutex<Vec<SwitchRuntime>>,
@@ -180,18 +172,12 @@ impl SwitchLab {
             let mut slot = 0u64;
             while nics.len() < count {
                 slot += 1;
-                let n = machine.index as u64 * 4 + slot;
                 nics.push((
                     format!("NIC.Slot.4-{slot}-1"),
-                    format!(
-                        "52:54:01:{:02x}:{:02x}:{:02x}",
-                        (n >> 16) & 0xff,
-                        (n >> 8) & 0xff,
-                        n & 0xff
-                    ),
+                    lab_mac(1, machine.index as u64 * 4 + slot),
                 ));
             }
-            nics.truncate(count.max(2));
+            nics.truncate(count);
             let host: Vec<HostInterface> = nics
                 .into_iter()
                 .enumerate()
@@ -199,11 +185,7 @@ impl SwitchLab {
                     let switch = next_port / PORTS_PER_SWITCH;
                     let n = next_port % PORTS_PER_SWITCH;
                     next_port += 1;
-                    let (switch_port, speed) = if switch.is_multiple_of(2) {
-                        (format!("xe-0/0/{n}"), 10_000)
-                    } else {
-                        (format!("et-0/0/{}:{}", n / 4, n % 4), 25_000)
-                    };
+                    let (switch_port, speed) = switch_port(switch, n);
                     HostInterface {
                         name: format!("em{}", i + 1),
                         mac_address,
@@ -234,12 +216,7 @@ impl SwitchLab {
             .collect();
         for (s, rt) in runtime.iter_mut().enumerate() {
             for n in 0..PORTS_PER_SWITCH {
-                let port = if s.is_multiple_of(2) {
-                    format!("xe-0/0/{n}")
-                } else {
-                    format!("et-0/0/{}:{}", n / 4, n % 4)
-                };
-                rt.ports.insert(port, PortState::default());
+                rt.ports.insert(switch_port(s, n).0, PortState::default());
             }
         }
         for host in &interfaces {
@@ -269,7 +246,6 @@ impl SwitchLab {
             switches,
             interfaces,
             credentials: config.switch_admin.clone(),
-            vlan_first: config.sw_vlan_first,
             host_key,
             fingerprint,
             state: Mutex::new(runtime),
@@ -398,10 +374,10 @@ impl SwitchLab {
         let k = key(switch, n);
         let fails = ctx.clock.uniform(0x00c0_3317, k) < ctx.faults.switch_commit_fail_rate;
         let slow = ctx.clock.uniform(0x0005_103c, k) < ctx.faults.switch_slow_commit_rate;
-        let median = ctx.commit_median * if slow { ctx.faults.slow_factor } else { 1.0 };
+        let median = ctx.model.commit * if slow { ctx.faults.slow_factor } else { 1.0 };
         let secs = crate::clock::lognormal(
             median,
-            ctx.commit_sigma,
+            ctx.model.sigma,
             (
                 ctx.clock.uniform(0x00c0_3318, k),
                 ctx.clock.uniform(0x00c0_3319, k),
@@ -454,6 +430,16 @@ impl SwitchLab {
     }
 }
 
+/// Port `n` of switch `switch` and its speed in Mb/s: even switches have 10G ports
+/// `xe-0/0/<n>`, odd ones 25G breakouts `et-0/0/<n / 4>:<n % 4>`.
+fn switch_port(switch: usize, n: usize) -> (String, u32) {
+    if switch.is_multiple_of(2) {
+        (format!("xe-0/0/{n}"), 10_000)
+    } else {
+        (format!("et-0/0/{}:{}", n / 4, n % 4), 25_000)
+    }
+}
+
 fn key(switch: usize, n: u64) -> u64 {
     ((switch as u64) << 40) ^ n
 }
@@ -467,10 +453,8 @@ pub struct Context<'a> {
     pub faults: &'a FaultProfile,
     /// Counters.
     pub metrics: &'a Metrics,
-    /// Median lab seconds of a commit.
-    pub commit_median: f64,
-    /// Its spread.
-    pub commit_sigma: f64,
+    /// The model's switch timings.
+    pub model: &'a SwitchModel,
 }
 
 #[cfg(test)]
@@ -482,7 +466,5 @@ mod tests {
         assert_eq!(quads_vlan(1100, 1, 0), 1100);
         assert_eq!(quads_vlan(1100, 2, 3), 1113);
         assert_eq!(quads_vlan(1100, 3, 9), 1124);
-        assert_eq!(cloud_number("cloud02"), 2);
-        assert_eq!(cloud_number("spare"), 1);
     }
 }

@@ -1,7 +1,7 @@
 //! The switches over SSH: one listener per switch on 127.1.x.y (one shared port), password
 //! login, and an interactive shell (or one `exec` command) driving a [`SwitchCli`].
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
 use super::cli::{Reply, SwitchCli};
-use crate::lab::{LabError, LabShared};
+use crate::lab::{LabError, LabShared, bind_on_one_port};
 
 /// Binds every switch on one port (the first switch's ephemeral port), retrying on a collision,
 /// and serves them until `shutdown`. Returns the port (0 when the lab has no switch).
@@ -36,39 +36,17 @@ pub(crate) async fn start_switches(
     };
     config.keys.push(shared.switches.host_key().clone());
     let config = Arc::new(config);
-    let mut last_error = None;
-    'attempt: for _ in 0..8 {
-        let mut listeners = Vec::with_capacity(switches.len());
-        let mut port = 0;
-        for switch in switches {
-            let addr = SocketAddr::from((switch.ip, port));
-            match TcpListener::bind(addr).await {
-                Ok(listener) => {
-                    if port == 0 {
-                        port = listener
-                            .local_addr()
-                            .map_err(|source| LabError::Bind { addr, source })?
-                            .port();
-                    }
-                    listeners.push(listener);
-                }
-                Err(source) => {
-                    last_error = Some(LabError::Bind { addr, source });
-                    continue 'attempt;
-                }
-            }
-        }
-        for listener in listeners {
-            tokio::spawn(accept_loop(
-                listener,
-                shared.clone(),
-                config.clone(),
-                shutdown.clone(),
-            ));
-        }
-        return Ok(port);
+    let ips: Vec<Ipv4Addr> = switches.iter().map(|s| s.ip).collect();
+    let (port, listeners) = bind_on_one_port(&ips).await?;
+    for listener in listeners {
+        tokio::spawn(accept_loop(
+            listener,
+            shared.clone(),
+            config.clone(),
+            shutdown.clone(),
+        ));
     }
-    Err(last_error.unwrap_or_else(|| LabError::Config("no switch port".to_owned())))
+    Ok(port)
 }
 
 async fn accept_loop(

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use crate::eventually;
 use http::Method;
 use serde_json::{Value, json};
 use testkit::lab::{HostType, interfaces_order};
@@ -83,24 +84,6 @@ fn basic(lab: &Lab) -> String {
         &config.foreman_admin.username,
         &config.foreman_admin.password,
     )
-}
-
-/// Polls `check` until it holds or `within` passes (on tokio's clock).
-async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        if check().await {
-            return true;
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
 }
 
 #[tokio::test]

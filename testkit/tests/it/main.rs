@@ -6,3 +6,23 @@ mod expand;
 mod foreman;
 mod lab;
 mod switch;
+
+use std::time::Duration;
+
+/// Polls `check` until it holds or `within` passes (on tokio's clock).
+async fn eventually<F, Fut>(within: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}

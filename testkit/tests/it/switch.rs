@@ -58,17 +58,6 @@ async fn exec(handle: &Handle<AnyKey>, command: &str) -> String {
     String::from_utf8(out).unwrap()
 }
 
-async fn wait_for(deadline: Duration, mut done: impl FnMut() -> bool) {
-    let end = tokio::time::Instant::now() + deadline;
-    while !done() {
-        assert!(
-            tokio::time::Instant::now() < end,
-            "condition not met in time"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
 #[tokio::test]
 async fn switches_serve_ssh_count_sessions_and_show_ports() {
     let lab = Lab::start(LabConfig {
@@ -111,10 +100,11 @@ async fn switches_serve_ssh_count_sessions_and_show_ports() {
     assert!(shown.starts_with("apply-groups QinQ_vl1100;\n"), "{shown}");
 
     drop(open);
-    wait_for(Duration::from_secs(10), || {
+    let closed = crate::eventually(Duration::from_secs(10), || async {
         lab.metrics().switch("sw01").sessions_open == 0
     })
     .await;
+    assert!(closed, "sessions still open");
     assert_eq!(lab.metrics().switch("sw01").peak_sessions, 3);
 
     // The admin endpoint shows every port, the host wired to it and its VLANs.
