@@ -77,7 +77,14 @@ impl LabClock {
     #[must_use]
     pub fn service_time(&self, median: f64, sigma: f64) -> f64 {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
-        lognormal(median, sigma, self.uniform_pair(0x5e7f_1ce0, n))
+        self.service_time_keyed(median, sigma, 0x5e7f_1ce0, n)
+    }
+
+    /// A log-normal draw around `median` with `sigma` that depends only on the seed, a stream
+    /// and a key (as [`LabClock::uniform`]).
+    #[must_use]
+    pub fn service_time_keyed(&self, median: f64, sigma: f64, stream: u64, key: u64) -> f64 {
+        lognormal(median, sigma, self.uniform_pair(stream, key))
     }
 
     /// A uniform draw in [0, 1) that depends only on the seed, a stream and a key.

@@ -164,7 +164,7 @@ impl SwitchCli {
                     .map_or_else(String::new, |c| render_curly(&c)),
             ),
             (["commit"], None) => {
-                let (lab_secs, fails) = lab.draw_commit(ctx, self.switch);
+                let (lab_secs, fails) = lab.draw_commit(ctx, self.switch, &self.candidate);
                 self.pending_failure = Some(fails);
                 Reply::Commit { lab_secs }
             }
@@ -515,6 +515,30 @@ mod tests {
             vec![1101, 1111, 1112]
         );
         assert_eq!(ok.metrics.snapshot().switches["sw01"].commits, 1);
+    }
+
+    #[test]
+    fn which_commit_fails_does_not_depend_on_the_order_of_sessions() {
+        let outcomes = |order: &[usize]| {
+            let lab = lab("switch_commit_fail_rate=0.5");
+            let mut failed = BTreeMap::new();
+            for &port in order {
+                let mut cli = SwitchCli::new(&lab.switches, 0, "quads");
+                run(&mut cli, &lab, "configure private");
+                run(
+                    &mut cli,
+                    &lab,
+                    &format!("set interfaces xe-0/0/{port} apply-groups QinQ_vl1130"),
+                );
+                let answer = run(&mut cli, &lab, "commit");
+                failed.insert(port, answer.contains("commit failed"));
+            }
+            failed
+        };
+        let forward = outcomes(&[0, 1, 2, 3, 4, 5]);
+        assert_eq!(forward, outcomes(&[5, 4, 3, 2, 1, 0]));
+        // The seed makes some fail and some not, so the orders were put to the test.
+        assert!(forward.values().any(|f| *f) && forward.values().any(|f| !*f));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 pub mod cli;
 pub mod ssh;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::net::Ipv4Addr;
 use std::sync::{Mutex, MutexGuard};
@@ -16,7 +16,7 @@ use std::sync::{Mutex, MutexGuard};
 use russh::keys::{HashAlg, PrivateKey, ssh_key::private::Ed25519Keypair};
 use serde::{Deserialize, Serialize};
 
-use crate::clock::{LabClock, mix};
+use crate::clock::{LabClock, hash_str, mix};
 use crate::faults::FaultProfile;
 use crate::lab::{Credentials, LabConfig, bmc_ip, lab_mac};
 use crate::machine::Machine;
@@ -113,8 +113,8 @@ pub struct SwitchInfo {
 #[derive(Debug, Default)]
 struct SwitchRuntime {
     ports: BTreeMap<String, PortState>,
-    logins: u64,
-    commits: u64,
+    /// How many times each draw's content (a login, a candidate) was seen on this switch.
+    seen: HashMap<u64, u64>,
 }
 
 /// The switch fleet: wiring, committed VLANs, credentials and host key.
@@ -318,25 +318,21 @@ impl SwitchLab {
     }
 
     /// Decides a login: the credentials must match and the refused-login fault must not fire.
-    /// Counts it either way.
+    /// Counts it either way. The fault is drawn for right credentials only, keyed by switch and
+    /// user and how many such logins it saw, so a wrong password moves no later draw (logins
+    /// alike in all but their arrival are told apart by their rank, as Foreman's requests).
     #[must_use]
     pub fn login(&self, ctx: &Context<'_>, switch: usize, user: &str, password: &str) -> bool {
         let Some(info) = self.switches.get(switch) else {
             return false;
         };
-        let n = {
-            let mut state = self.lock();
-            let Some(rt) = state.get_mut(switch) else {
-                return false;
-            };
-            rt.logins += 1;
-            rt.logins
-        };
-        let refused_by_fault =
-            ctx.clock.uniform(0x0053_17c4, key(switch, n)) < ctx.faults.switch_login_refused_rate;
         let ok = user == self.credentials.username
             && password == self.credentials.password
-            && !refused_by_fault;
+            && self
+                .draw_key(switch, &format!("login {} {user}", info.name))
+                .is_some_and(|key| {
+                    ctx.clock.uniform(0x0053_17c4, key) >= ctx.faults.switch_login_refused_rate
+                });
         ctx.metrics.switch(&info.name, |c| {
             if ok {
                 c.sessions_opened += 1;
@@ -358,32 +354,39 @@ impl SwitchLab {
         }
     }
 
-    /// Draws the next commit of `switch`: (lab seconds it takes, whether it fails).
+    /// Draws a commit of `candidate` on `switch`: (lab seconds it takes, whether it fails).
+    /// Keyed by the switch, the candidate's content and how many times that same candidate was
+    /// committed there, so which commit fails does not depend on which session came first.
     #[must_use]
-    pub fn draw_commit(&self, ctx: &Context<'_>, switch: usize) -> (f64, bool) {
-        let n = {
-            let mut state = self.lock();
-            match state.get_mut(switch) {
-                Some(rt) => {
-                    rt.commits += 1;
-                    rt.commits
-                }
-                None => 0,
-            }
-        };
-        let k = key(switch, n);
-        let fails = ctx.clock.uniform(0x00c0_3317, k) < ctx.faults.switch_commit_fail_rate;
-        let slow = ctx.clock.uniform(0x0005_103c, k) < ctx.faults.switch_slow_commit_rate;
+    pub fn draw_commit(
+        &self,
+        ctx: &Context<'_>,
+        switch: usize,
+        candidate: &BTreeMap<String, PortState>,
+    ) -> (f64, bool) {
+        let name = self.switches.get(switch).map_or("", |s| s.name.as_str());
+        let mut content = format!("commit {name}\n");
+        for (port, config) in candidate {
+            content.push_str(&format!("{port}:\n{}", cli::render_set(port, config)));
+        }
+        let key = self.draw_key(switch, &content).unwrap_or(0);
+        let fails = ctx.clock.uniform(0x00c0_3317, key) < ctx.faults.switch_commit_fail_rate;
+        let slow = ctx.clock.uniform(0x0005_103c, key) < ctx.faults.switch_slow_commit_rate;
         let median = ctx.model.commit * if slow { ctx.faults.slow_factor } else { 1.0 };
-        let secs = crate::clock::lognormal(
-            median,
-            ctx.model.sigma,
-            (
-                ctx.clock.uniform(0x00c0_3318, k),
-                ctx.clock.uniform(0x00c0_3319, k),
-            ),
-        );
+        let secs = ctx
+            .clock
+            .service_time_keyed(median, ctx.model.sigma, 0x00c0_3318, key);
         (secs, fails)
+    }
+
+    /// The key of a draw about `content` on `switch`: its hash and how many times the switch saw
+    /// it (counted here), as Foreman keys its faults. `None` when there is no such switch.
+    fn draw_key(&self, switch: usize, content: &str) -> Option<u64> {
+        let hash = hash_str(content);
+        let mut state = self.lock();
+        let seen = state.get_mut(switch)?.seen.entry(hash).or_default();
+        *seen += 1;
+        Some(mix(hash ^ mix(*seen)))
     }
 
     /// Applies a candidate to `switch` atomically (every port or none) and counts the commit;
@@ -438,10 +441,6 @@ fn switch_port(switch: usize, n: usize) -> (String, u32) {
     } else {
         (format!("et-0/0/{}:{}", n / 4, n % 4), 25_000)
     }
-}
-
-fn key(switch: usize, n: u64) -> u64 {
-    ((switch as u64) << 40) ^ n
 }
 
 /// What a switch needs of the lab around it: time draws, faults, counters, the model's timings.
