@@ -321,8 +321,8 @@ impl LabShared {
         }
     }
 
-    /// A host's switch ports with their committed VLANs, by host name (the isolation report's
-    /// network view).
+    /// A host's switch ports with their committed VLANs, by host name (meant for the isolation
+    /// report's network view, which does not read the switches yet).
     #[must_use]
     pub fn host_ports(&self, host: &str) -> Vec<HostPort> {
         let index = self.state().machines.iter().position(|m| m.name == host);
@@ -592,7 +592,8 @@ impl Lab {
         self.addresses.switch_addr(&self.shared, index)
     }
 
-    /// A host's switch ports with their committed VLANs (the isolation report's network view).
+    /// A host's switch ports with their committed VLANs (meant for the isolation report's network
+    /// view, which does not read the switches yet).
     #[must_use]
     pub fn host_ports(&self, host: &str) -> Vec<HostPort> {
         self.shared.host_ports(host)

@@ -113,7 +113,7 @@ async fn a_batch_is_one_commit_and_is_read_back() {
     assert_eq!(report.ports.len(), ports.len());
     assert_eq!(lab.metrics().switch("sw01").commits, 1);
 
-    // The lab's own view (the isolation report's) agrees.
+    // The lab's own view of the committed ports agrees.
     let seen = lab.host_ports(&host);
     let on_sw01: Vec<_> = seen.iter().filter(|p| p.switch == "sw01").collect();
     assert_eq!(on_sw01[0].vlans, vec![1110]);

@@ -84,7 +84,8 @@ pub struct HostInterface {
     pub pxe_boot: bool,
 }
 
-/// A host's port as the isolation report sees it.
+/// A host's port and its committed VLANs, as the lab sees it (for the isolation report's
+/// network view, not wired yet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostPort {
     /// The host's interface (`em1`).
@@ -291,7 +292,8 @@ impl SwitchLab {
             .unwrap_or_default()
     }
 
-    /// A host's ports with their committed VLANs (for the isolation report).
+    /// A host's ports with their committed VLANs (for the isolation report's network view, not
+    /// wired yet: the report does not read the switches).
     #[must_use]
     pub fn host_ports(&self, host: usize) -> Vec<HostPort> {
         let Some(nics) = self.interfaces.get(host) else {
