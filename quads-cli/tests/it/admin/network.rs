@@ -11,11 +11,9 @@ fn lab() -> Home {
     home
 }
 
-/// `(interface, switch, port, old, new, change)` of a move's ports in a dry-run document.
-fn ports(
-    doc: &serde_json::Value,
-    host: &str,
-) -> Vec<(String, String, String, String, String, String)> {
+/// A move's ports in a dry-run document, one line each: `interface switch port old -> new
+/// change` (old is `?` when unknown).
+fn ports(doc: &serde_json::Value, host: &str) -> Vec<String> {
     let target = |t: &serde_json::Value| {
         if t.is_null() {
             "?".to_owned()
@@ -35,34 +33,17 @@ fn ports(
         .iter()
         .map(|p| {
             let s = |k: &str| p[k].as_str().unwrap().to_owned();
-            (
+            format!(
+                "{} {} {} {} -> {} {}",
                 s("interface"),
                 s("switch"),
                 s("port"),
                 target(&p["old"]),
                 target(&p["new"]),
-                s("change"),
+                s("change")
             )
         })
         .collect()
-}
-
-fn port(
-    i: &str,
-    sw: &str,
-    p: &str,
-    old: &str,
-    new: &str,
-    change: &str,
-) -> (String, String, String, String, String, String) {
-    (
-        i.into(),
-        sw.into(),
-        p.into(),
-        old.into(),
-        new.into(),
-        change.into(),
-    )
 }
 
 #[test]
@@ -268,22 +249,8 @@ fn the_dry_run_shows_each_hosts_vlan_changes_as_quads_computes_them() {
     assert_eq!(
         ports(&doc, "r640-u02.example.com"),
         [
-            port(
-                "em1",
-                "192.0.2.1",
-                "xe-0/0/3",
-                "access 1100",
-                "qinq 1120",
-                "move"
-            ),
-            port(
-                "em2",
-                "192.0.2.2",
-                "xe-0/0/3",
-                "access 1101",
-                "qinq 1120",
-                "move"
-            ),
+            "em1 192.0.2.1 xe-0/0/3 access 1100 -> qinq 1120 move",
+            "em2 192.0.2.2 xe-0/0/3 access 1101 -> qinq 1120 move",
         ]
     );
     let table = home
@@ -305,51 +272,16 @@ fn the_dry_run_shows_each_hosts_vlan_changes_as_quads_computes_them() {
     assert_eq!(
         ports(&doc, "r640-u01.example.com"),
         [
-            port(
-                "em1",
-                "192.0.2.1",
-                "xe-0/0/1",
-                "access 1110",
-                "access 1100",
-                "move"
-            ),
-            port(
-                "em2",
-                "192.0.2.1",
-                "xe-0/0/2",
-                "access 1111",
-                "access 1101",
-                "move"
-            ),
-            port(
-                "em3",
-                "192.0.2.2",
-                "xe-0/0/1",
-                "trunk 1401",
-                "access 1102",
-                "maintenance"
-            ),
+            "em1 192.0.2.1 xe-0/0/1 access 1110 -> access 1100 move",
+            "em2 192.0.2.1 xe-0/0/2 access 1111 -> access 1101 move",
+            "em3 192.0.2.2 xe-0/0/1 trunk 1401 -> access 1102 maintenance",
         ]
     );
     assert_eq!(
         ports(&doc, "r640-u02.example.com"),
         [
-            port(
-                "em1",
-                "192.0.2.1",
-                "xe-0/0/3",
-                "access 1100",
-                "access 1110",
-                "move"
-            ),
-            port(
-                "em2",
-                "192.0.2.2",
-                "xe-0/0/3",
-                "access 1101",
-                "trunk 1401",
-                "move"
-            ),
+            "em1 192.0.2.1 xe-0/0/3 access 1100 -> access 1110 move",
+            "em2 192.0.2.2 xe-0/0/3 access 1101 -> trunk 1401 move",
         ]
     );
     let table = home
@@ -368,22 +300,8 @@ fn the_dry_run_shows_each_hosts_vlan_changes_as_quads_computes_them() {
     assert_eq!(
         ports(&doc, "r640-u02.example.com"),
         [
-            port(
-                "em1",
-                "192.0.2.1",
-                "xe-0/0/3",
-                "access 2000",
-                "access 2010",
-                "move"
-            ),
-            port(
-                "em2",
-                "192.0.2.2",
-                "xe-0/0/3",
-                "access 2001",
-                "trunk 1401",
-                "move"
-            ),
+            "em1 192.0.2.1 xe-0/0/3 access 2000 -> access 2010 move",
+            "em2 192.0.2.2 xe-0/0/3 access 2001 -> trunk 1401 move",
         ]
     );
     assert_eq!(doc["moves"][0]["network_problems"], serde_json::json!([]));
