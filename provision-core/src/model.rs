@@ -342,6 +342,8 @@ pub enum Step {
     CloudUser,
     /// Tenant account (password and role) on the host's BMC.
     BmcAccount,
+    /// The host's switch ports moved into its new tenancy's VLANs.
+    SwitchPorts,
     /// Persistent boot order with the provisioning NIC first.
     BootOrder,
     /// Foreman host parameters and the build flag.
@@ -369,6 +371,7 @@ impl Step {
         match self {
             Self::CloudUser => "cloud-user".to_owned(),
             Self::BmcAccount => "bmc-account".to_owned(),
+            Self::SwitchPorts => "switch-ports".to_owned(),
             Self::BootOrder => "boot-order".to_owned(),
             Self::ForemanHost => "foreman-host".to_owned(),
             Self::ForemanOwner => "foreman-owner".to_owned(),
@@ -394,6 +397,7 @@ impl FromStr for Step {
         Ok(match s {
             "cloud-user" => Self::CloudUser,
             "bmc-account" => Self::BmcAccount,
+            "switch-ports" => Self::SwitchPorts,
             "boot-order" => Self::BootOrder,
             "foreman-host" => Self::ForemanHost,
             "foreman-owner" => Self::ForemanOwner,
@@ -408,8 +412,9 @@ impl FromStr for Step {
                     return Err(ModelError::UnknownValue {
                         kind: "step",
                         value: s.to_owned(),
-                        expected: "cloud-user bmc-account boot-order foreman-host network-boot \
-                                   install-wait power-off record hook:NAME",
+                        expected: "cloud-user bmc-account switch-ports boot-order foreman-host \
+                                   foreman-owner network-boot install-wait power-off record \
+                                   cloud-retire hook:NAME",
                     });
                 }
             },
@@ -866,6 +871,7 @@ mod tests {
         for step in [
             Step::CloudUser,
             Step::BmcAccount,
+            Step::SwitchPorts,
             Step::BootOrder,
             Step::ForemanHost,
             Step::ForemanOwner,

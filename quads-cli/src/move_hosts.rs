@@ -232,6 +232,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                 )),
                 boot_orders,
                 clock: Arc::new(SystemClock),
+                switches: None,
             },
             config: executor,
             limits,

@@ -161,6 +161,7 @@ async fn move_all(
                     executor.provisioning_host_type.clone(),
                 )),
                 clock,
+                switches: None,
             },
             shutdown: Shutdown::new(executor.grace),
             config: executor,

@@ -176,6 +176,9 @@ pub struct Policy {
         skip_serializing_if = "Option::is_none"
     )]
     pub boot_order_sleep: Option<Duration>,
+    /// How switch ports are moved: batched per switch, or one host at a time and one commit
+    /// per port (QUADS's `switch_config`).
+    pub switch_moves: SwitchMoves,
 }
 
 impl Policy {
@@ -188,6 +191,7 @@ impl Policy {
             lookups: Lookups::PerHost,
             host_reads: HostReads::PerHost,
             boot_order_sleep: Some(Duration::from_secs(600)),
+            switch_moves: SwitchMoves::PerPort,
         }
     }
 }
@@ -201,6 +205,18 @@ pub enum CloudOrder {
     Concurrent,
     /// One cloud's hosts after another's, in name order.
     Sequential,
+}
+
+/// How the switch-ports step moves ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SwitchMoves {
+    /// The ports of every host that reaches the step while its switch is busy or within a
+    /// short window go in one commit per switch.
+    #[default]
+    Batched,
+    /// One host at a time in the whole run, one commit per port (QUADS).
+    PerPort,
 }
 
 /// How a host's Foreman settings are written.
@@ -246,6 +262,8 @@ pub struct StepPolicies {
     pub cloud_user: RetryPolicy,
     /// Tenant account on the BMC.
     pub bmc_account: RetryPolicy,
+    /// Switch ports into the new tenancy's VLANs (an attempt waits for its switch's batch).
+    pub switch_ports: RetryPolicy,
     /// Persistent boot order.
     pub boot_order: RetryPolicy,
     /// Foreman parameters and the host update.
@@ -259,10 +277,11 @@ pub struct StepPolicies {
 }
 
 impl StepPolicies {
-    fn all_mut(&mut self) -> [&mut RetryPolicy; 7] {
+    fn all_mut(&mut self) -> [&mut RetryPolicy; 8] {
         [
             &mut self.cloud_user,
             &mut self.bmc_account,
+            &mut self.switch_ports,
             &mut self.boot_order,
             &mut self.foreman_host,
             &mut self.network_boot,
@@ -286,6 +305,8 @@ impl Default for StepPolicies {
         Self {
             cloud_user: policy(5, Duration::from_secs(300)),
             bmc_account: policy(4, Duration::from_secs(300)),
+            // a commit takes seconds to minutes (QUADS waits 120 s), behind the batch before it
+            switch_ports: policy(4, Duration::from_secs(600)),
             boot_order: policy(4, Duration::from_secs(900)),
             foreman_host: policy(5, Duration::from_secs(300)),
             // a step attempt sends three or four writes a BMC may refuse with a 500 that

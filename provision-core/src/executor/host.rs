@@ -12,6 +12,7 @@
 //! a crash during the action. Failed and cancelled outcomes are written at once (with what is
 //! held before them).
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -20,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::cloud::tenant_password;
-use super::ports::{BmcPort, BootOrderChange, HostSettings, PortError, Power, classify};
+use super::ports::{BmcPort, BootOrderChange, HostSettings, PortError, PortOrder, Power, classify};
 use super::report::{HostReport, HostStatus, StepReport};
 use super::resume::{PriorStep, TO};
 use super::run::{MoveJob, Shared};
@@ -28,6 +29,7 @@ use crate::config::Secret;
 use crate::hook::{HookError, HookSpec, run_move_hook};
 use crate::journal::{Details, JournalRow, StepAttempt};
 use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
+use crate::network::PortChange;
 use crate::retry::{Idempotency, RetryError, RetryPolicy, retry};
 use crate::store::{CompletedMove, StoreError};
 use crate::time::Timestamp;
@@ -46,11 +48,14 @@ enum Kind {
 }
 
 impl Kind {
-    /// The steps of this kind of move, with the site hooks after the first step.
-    fn steps_with(self, hooks: &[HookSpec]) -> Vec<Step> {
+    /// The steps of this kind of move, with the site hooks after the first step and then,
+    /// when moves move switch ports, the switch-ports step (the network is the new tenant's
+    /// before its host is rebuilt or handed over, as QUADS does it first).
+    fn steps_with(self, hooks: &[HookSpec], switch_ports: bool) -> Vec<Step> {
         let mut steps = self.steps().to_vec();
         let hooks = hooks.iter().map(|h| Step::Hook(h.name.clone()));
-        steps.splice(1..1, hooks);
+        let network = switch_ports.then_some(Step::SwitchPorts);
+        steps.splice(1..1, hooks.chain(network));
         steps
     }
 
@@ -295,7 +300,10 @@ impl HostRun {
     }
 
     async fn drive(&self, log: &mut Vec<StepReport>) -> Result<(), Stop> {
-        for step in &self.kind.steps_with(&self.shared.config.hooks) {
+        let steps = self
+            .kind
+            .steps_with(&self.shared.config.hooks, self.shared.switches.is_some());
+        for step in &steps {
             let prior = self
                 .shared
                 .resume
@@ -418,6 +426,7 @@ impl HostRun {
             // an external command may not be idempotent: it runs once per run
             Step::Hook(_) => &once,
             Step::BmcAccount => &policies.bmc_account,
+            Step::SwitchPorts => &policies.switch_ports,
             Step::BootOrder => &policies.boot_order,
             Step::ForemanHost | Step::ForemanOwner => &policies.foreman_host,
             Step::NetworkBoot => &policies.network_boot,
@@ -434,6 +443,11 @@ impl HostRun {
         } else {
             None
         };
+        // The QUADS 2019 preset moves one host's ports at a time: the wait is not the step's.
+        let _switch_turn = match (&self.shared.switches, step) {
+            (Some(switches), Step::SwitchPorts) => switches.one_host().await,
+            _ => None,
+        };
         let result = retry(
             policy,
             &cancel,
@@ -443,6 +457,7 @@ impl HostRun {
                 async move {
                     let r = match step {
                         Step::BmcAccount => self.bmc_account(attempt).await,
+                        Step::SwitchPorts => self.switch_ports(attempt).await,
                         Step::BootOrder => self.boot_order(attempt, cancel).await,
                         Step::ForemanHost => self.foreman_host(attempt).await,
                         Step::ForemanOwner => self.foreman_owner(attempt).await,
@@ -568,6 +583,115 @@ impl HostRun {
             (StepOutcome::AlreadyDone, "absent")
         };
         Ok(self.done(outcome, attempt, details.with("account", what)))
+    }
+
+    /// The host's switch ports into its new tenancy's VLANs, per switch in the switch's next
+    /// batch (the switches at once). Every port but those in maintenance goes, changed or not:
+    /// the driver reads each and commits only those that differ, so a port someone moved by
+    /// hand is put back, and a resumed step finds its ports done. Verified from the driver's
+    /// read-back.
+    async fn switch_ports(&self, attempt: u32) -> Result<Done, PortError> {
+        let Some(switches) = &self.shared.switches else {
+            return Err(PortError::fatal("no switch driver is configured"));
+        };
+        let host = &self.job.host.name;
+        let plan = &self.job.network;
+        if let Some(problem) = plan.problems.first() {
+            return Err(PortError::fatal(problem.to_string()));
+        }
+        if plan.ports.is_empty() {
+            return Err(PortError::fatal(format!(
+                "{host} has no interfaces in the inventory: its switch ports cannot be moved \
+                 (`quads host interface add`, or interfaces in the imported inventory)"
+            )));
+        }
+        let mut by_switch: BTreeMap<&str, Vec<PortOrder>> = BTreeMap::new();
+        for p in plan
+            .ports
+            .iter()
+            .filter(|p| p.change != PortChange::Maintenance)
+        {
+            by_switch
+                .entry(p.switch.as_str())
+                .or_default()
+                .push(PortOrder {
+                    port: p.port.clone(),
+                    target: p.new,
+                    old: p.old,
+                    host: host.clone(),
+                    interface: p.interface.clone(),
+                });
+        }
+        let names: Vec<&str> = by_switch.keys().copied().collect();
+        let count: usize = by_switch.values().map(Vec::len).sum();
+        let details = self
+            .details()
+            .with("switches", names.join(","))
+            .with("ports", count.to_string());
+        self.intent(&Step::SwitchPorts, attempt, details.clone())
+            .await?;
+        let mut set = tokio::task::JoinSet::new();
+        for (switch, orders) in by_switch {
+            let switches = switches.clone();
+            let switch = switch.to_owned();
+            set.spawn(async move {
+                let r = switches.apply(&switch, orders.clone()).await;
+                (switch, orders, r)
+            });
+        }
+        let mut changed = 0usize;
+        let mut commits = 0usize;
+        let mut first_error: Option<PortError> = None;
+        while let Some(joined) = set.join_next().await {
+            let (switch, orders, result) = joined.map_err(|e| {
+                PortError::retryable(format!("a switch batch ended abnormally: {e}"))
+            })?;
+            let applied = match result {
+                Ok(a) => a,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                    continue;
+                }
+            };
+            commits += usize::from(applied.committed);
+            changed += applied.ports.iter().filter(|p| p.changed).count();
+            let wrong: Vec<String> = applied
+                .ports
+                .iter()
+                .filter(|p| !p.verified)
+                .map(|p| {
+                    let order = orders.iter().find(|o| o.port == p.port);
+                    format!(
+                        "{} ({}) reads back as {}, not {}",
+                        p.port,
+                        order.map_or("?", |o| o.interface.as_str()),
+                        p.found.as_deref().unwrap_or("something else"),
+                        order.map_or_else(String::new, |o| o.target.to_string()),
+                    )
+                })
+                .collect();
+            if !wrong.is_empty() {
+                first_error.get_or_insert(PortError::retryable(format!(
+                    "switch {switch}: {}",
+                    wrong.join("; ")
+                )));
+            }
+        }
+        if let Some(e) = first_error {
+            return Err(e);
+        }
+        let outcome = if changed == 0 {
+            StepOutcome::AlreadyDone
+        } else {
+            StepOutcome::Verified
+        };
+        Ok(self.done(
+            outcome,
+            attempt,
+            details
+                .with("changed", changed.to_string())
+                .with("commits", commits.to_string()),
+        ))
     }
 
     async fn boot_order(

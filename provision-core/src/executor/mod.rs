@@ -8,6 +8,7 @@
 //! - [`adapters`]: those ports over `foreman-client`, `redfish-client` and the interfaces YAML.
 //! - [`run`]: orchestration ([`execute`]) and a whole run against the store ([`move_hosts`]).
 //! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine.
+//! - `switches`: the switch-ports step's batches, one commit per switch per batch.
 //! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
 //! - [`progress`]: hosts per step and per ending as the run goes ([`RunProgress`]).
 //! - [`MemoryLedger`]: the ledger in memory (simulations, tests, library use without a store).
@@ -26,6 +27,7 @@ pub mod progress;
 pub mod report;
 pub mod resume;
 pub mod run;
+mod switches;
 
 #[cfg(test)]
 mod tests;

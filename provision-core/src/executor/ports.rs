@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
 use crate::journal::{Details, JournalRow, StepAttempt};
-use crate::model::{CloudName, Host, HostName, StepOutcome};
+use crate::model::{CloudName, Host, HostName, InterfaceName, StepOutcome};
+use crate::network::PortTarget;
 use crate::retry::Retryable;
 use crate::store::{CompletedMove, Store, StoreError};
 
@@ -302,6 +303,55 @@ pub trait BmcFleet: Send + Sync + fmt::Debug {
     fn connect(&self, host: &Host) -> Result<Arc<dyn BmcPort>, PortError>;
     /// Logs every session out; how many were closed.
     async fn close_all(&self) -> usize;
+}
+
+/// One switch port of a batch and where it must end up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortOrder {
+    /// The switch port (`xe-0/0/12`).
+    pub port: String,
+    /// Its mode and VLAN for the host's new tenancy.
+    pub target: PortTarget,
+    /// Where QUADS expects it now (for drivers that name the old VLAN).
+    pub old: Option<PortTarget>,
+    /// The host it is cabled to.
+    pub host: HostName,
+    /// The host's interface.
+    pub interface: InterfaceName,
+}
+
+/// What became of one port of an applied batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortApplied {
+    /// The switch port.
+    pub port: String,
+    /// Whether it was reconfigured (false: it already was as wanted).
+    pub changed: bool,
+    /// Whether the switch shows it as wanted after the batch.
+    pub verified: bool,
+    /// What the switch shows, in words, when it is not as wanted.
+    pub found: Option<String>,
+}
+
+/// What one batch did on one switch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BatchApplied {
+    /// Whether a commit was made (none when every port already was as wanted).
+    pub committed: bool,
+    /// Every port of the batch.
+    pub ports: Vec<PortApplied>,
+}
+
+/// The switches: moves a batch of ports on one switch at once.
+#[async_trait]
+pub trait SwitchPort: Send + Sync + fmt::Debug {
+    /// Brings every port of `batch` on `switch` (an interface's `switch_ip`) to its target:
+    /// reads them, changes the ones that differ in one commit (none when all are as wanted),
+    /// and reads them back. The executor never calls it twice at once for one switch.
+    ///
+    /// A failed commit leaves every port of the batch as it was and is an error of the whole
+    /// batch; a port read back other than its target is `verified: false` in the answer.
+    async fn apply(&self, switch: &str, batch: &[PortOrder]) -> Result<BatchApplied, PortError>;
 }
 
 /// The provisioning boot order ("foreman" host type) of each host (Badfish interfaces YAML).

@@ -15,10 +15,11 @@ use super::cloud::{CloudLeft, CloudSetups, Retirement, retire_clouds};
 use super::config::{CloudOrder, ExecutorConfig};
 use super::host::move_host;
 use super::poller::InstallPoller;
-use super::ports::{BmcFleet, BootOrders, ForemanPort, Ledger};
+use super::ports::{BmcFleet, BootOrders, ForemanPort, Ledger, SwitchPort};
 use super::progress::{RunProgress, Stages};
 use super::report::{HostReport, HostStatus, REPORT_VERSION, RunReport};
 use super::resume::ResumeState;
+use super::switches::SwitchBatches;
 use crate::limits::{LimitError, Limits};
 use crate::model::{
     AssignmentSpec, CloudName, CloudStatus, Host, HostName, RunId, RunKind, RunState, ScheduleId,
@@ -62,6 +63,9 @@ pub struct Ports {
     pub boot_orders: Arc<dyn BootOrders>,
     /// Where wall-clock times come from (build start and end).
     pub clock: Arc<dyn Clock>,
+    /// The switches, when moves move switch ports (`[network] driver`); `None`: no
+    /// switch-ports step.
+    pub switches: Option<Arc<dyn SwitchPort>>,
 }
 
 /// What one execution needs besides its jobs.
@@ -106,6 +110,8 @@ pub(crate) struct Shared {
     pub(crate) clouds: CloudSetups,
     pub(crate) resume: ResumeState,
     pub(crate) stages: Stages,
+    /// The switch-ports step's batches, when moves move ports.
+    pub(crate) switches: Option<SwitchBatches>,
 }
 
 /// Moves every job at once within the limits; returns when every host finished, failed or was
@@ -119,6 +125,16 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         exec.config.poll_interval,
         stop_polling.clone(),
     ));
+    // the hosts reaching the switch-ports step together share their switches' first batch
+    let gather = crate::time::scale_duration(Duration::from_millis(100), exec.config.time_scale);
+    let switches = exec.ports.switches.map(|driver| {
+        SwitchBatches::new(
+            driver,
+            exec.limits.clone(),
+            gather,
+            exec.config.policy.switch_moves,
+        )
+    });
     let shared = Arc::new(Shared {
         run: exec.run,
         config: exec.config,
@@ -134,6 +150,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         clouds: CloudSetups::default(),
         resume: exec.resume,
         stages: exec.progress.stages(),
+        switches,
     });
     let watcher = {
         let shared = shared.clone();

@@ -553,6 +553,7 @@ struct Rig {
     lab: Arc<Lab>,
     ledger: Arc<MemoryLedger>,
     open: Arc<AtomicU64>,
+    switches: Option<Arc<super::switches::fake::FakeSwitches>>,
 }
 
 impl Rig {
@@ -563,6 +564,7 @@ impl Rig {
                 lab: Lab::new(&names, dead),
                 ledger: Arc::new(MemoryLedger::new()),
                 open: Arc::new(AtomicU64::new(0)),
+                switches: None,
             },
             names,
         )
@@ -620,6 +622,10 @@ impl Rig {
                     }),
                     boot_orders: Arc::new(Orders),
                     clock,
+                    switches: self
+                        .switches
+                        .clone()
+                        .map(|s| s as Arc<dyn super::ports::SwitchPort>),
                 },
                 ledger,
                 shutdown,
@@ -1487,4 +1493,103 @@ async fn a_crash_before_the_power_on_outcome_is_journaled_is_resumed_without_a_s
         "the open step was re-checked and found done"
     );
     assert_eq!(count(&rig.ledger, host, "record", StepOutcome::Verified), 1);
+}
+
+/// Four ports per host on `switches` switches (hosts dealt round-robin), into `vlan`+i.
+fn with_ports(mut jobs: Vec<MoveJob>, switches: usize, vlan: i64) -> Vec<MoveJob> {
+    use crate::network::{PortChange, PortMode, PortMove, PortTarget};
+    for (h, job) in jobs.iter_mut().enumerate() {
+        job.network.ports = (0..4)
+            .map(|i| PortMove {
+                interface: crate::model::InterfaceName::new(format!("em{}", i + 1)).unwrap(),
+                mac_address: None,
+                switch: format!("10.0.0.{}", h % switches + 1),
+                port: format!("xe-0/0/{}", h * 4 + i),
+                index: i,
+                last_nic: i == 3,
+                old: None,
+                new: PortTarget {
+                    mode: PortMode::Access,
+                    vlan: crate::model::VlanId::new(vlan + i64::try_from(i).unwrap()).unwrap(),
+                },
+                change: if i == 2 {
+                    PortChange::Maintenance
+                } else {
+                    PortChange::Move
+                },
+            })
+            .collect();
+    }
+    jobs
+}
+
+#[tokio::test(start_paused = true)]
+async fn switch_ports_move_in_one_commit_per_switch_and_a_resumed_run_finds_them_done() {
+    let (mut rig, names) = Rig::new(40, &[]);
+    let fake = Arc::new(super::switches::fake::FakeSwitches::new(
+        Duration::from_secs(4),
+    ));
+    rig.switches = Some(fake.clone());
+    let mut all = with_ports(jobs(&names, "RedHat 9.4"), 4, 1110);
+    // host 3's port plan has a problem: it fails alone, before touching a switch
+    let host3 = all[3].host.name.clone();
+    all[3].network.problems.push(crate::network::NetworkError {
+        host: host3,
+        interface: crate::model::InterfaceName::new("em5").unwrap(),
+        switch: "10.0.0.4".into(),
+        port: "xe-0/0/99".into(),
+        reason: crate::network::VlanError::CloudNumber(CloudName::new("cloudx").unwrap()),
+    });
+    // host 5 has no interfaces at all
+    all[5].network = crate::network::NetworkPlan::default();
+    let mut cfg = config(512);
+    cfg.steps.switch_ports = fast(3);
+    let report = rig
+        .run(
+            1,
+            cfg.clone(),
+            all.clone(),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 38);
+    for bad in [3, 5] {
+        let h = &report.hosts[bad];
+        assert_eq!(h.failed_step.as_deref(), Some("switch-ports"), "{h:?}");
+        assert_eq!(h.attempts, 1, "a plan problem is not retried");
+    }
+    assert!(report.hosts[3].error.as_deref().unwrap().contains("em5"));
+    assert!(
+        report.hosts[5]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("no interfaces")
+    );
+    // every host reached the step at about the same time: one commit per switch
+    for sw in 1..=4 {
+        assert_eq!(fake.commits(&format!("10.0.0.{sw}")), 1, "10.0.0.{sw}");
+    }
+    assert_eq!(fake.peak(), 1);
+    // the maintenance port was left alone, the others moved
+    assert_eq!(fake.port("10.0.0.1", "xe-0/0/2"), None);
+    assert_eq!(fake.port("10.0.0.1", "xe-0/0/1").unwrap().vlan.get(), 1111);
+    let h0 = &report.hosts[0];
+    let steps: Vec<&str> = h0.steps.iter().map(|s| s.step.as_str()).collect();
+    assert_eq!(&steps[..2], ["bmc-account", "switch-ports"]);
+    assert_eq!(
+        count(
+            &rig.ledger,
+            &names[0],
+            "switch-ports",
+            StepOutcome::Verified
+        ),
+        1
+    );
+    // a new run of the same moves: the step is done before, nothing is committed again
+    let again = rig
+        .run(2, cfg, all, Shutdown::new(Duration::from_secs(5)))
+        .await;
+    assert_eq!(again.hosts[0].steps[1].outcome, "done-before");
+    assert_eq!(fake.commits("10.0.0.1"), 1);
 }

@@ -231,6 +231,7 @@ impl Rig {
                     config.provisioning_host_type.clone(),
                 )),
                 clock: Arc::new(SystemClock),
+                switches: None,
             },
             config,
             limits,

@@ -1,0 +1,522 @@
+//! The switch-ports step's batches. Per switch, the ports of every host that reaches the step
+//! while the switch is busy, or within a short window of the first, go to the switch together:
+//! one session and one commit per switch per batch (QUADS opens a session and commits once per
+//! interface). One batch at a time per switch, under the keyed lock `switch:<switch>` that
+//! hooks with `lock_key = "switch:{switch}"` share, so nothing else configures the switch
+//! meanwhile.
+//!
+//! A batch refused as a whole (a failed commit that is not a locked database) is split in two
+//! and each half applied again, down to one host: the hosts that were fine move, the one whose
+//! ports the switch refuses gets the error, with its ports left as they were (a failed commit
+//! applies nothing). A retryable failure (connection, timeout, locked database) goes to every
+//! host of the batch; each retries under its own step policy, re-checking first.
+//!
+//! The QUADS 2019 preset ([`SwitchMoves::PerPort`]) moves one host at a time in the whole run
+//! and commits each port on its own.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, oneshot};
+
+use super::config::SwitchMoves;
+use super::ports::{BatchApplied, PortApplied, PortError, PortOrder, SwitchPort};
+use crate::limits::Limits;
+
+/// Ports in one batch at most (a switch has about 48; a batch of whole hosts may pass it).
+const MAX_PORTS: usize = 192;
+
+/// What one host's ports on one switch came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostApplied {
+    /// The host's ports, as the batch left them.
+    pub(crate) ports: Vec<PortApplied>,
+    /// Whether the batch it went in committed.
+    pub(crate) committed: bool,
+}
+
+struct Request {
+    orders: Vec<PortOrder>,
+    reply: oneshot::Sender<Result<HostApplied, PortError>>,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: Vec<Request>,
+    busy: bool,
+}
+
+struct Inner {
+    driver: Arc<dyn SwitchPort>,
+    limits: Limits,
+    gather: Duration,
+    moves: SwitchMoves,
+    queues: Mutex<HashMap<String, Queue>>,
+    /// [`SwitchMoves::PerPort`]: one host in the step at a time.
+    one_host: Semaphore,
+}
+
+/// The switches of a run, batched.
+#[derive(Clone)]
+pub(crate) struct SwitchBatches {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SwitchBatches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SwitchBatches")
+            .field("driver", &self.inner.driver)
+            .field("moves", &self.inner.moves)
+            .finish_non_exhaustive()
+    }
+}
+
+fn switch_lock(switch: &str) -> String {
+    format!("switch:{switch}")
+}
+
+impl SwitchBatches {
+    /// Batches over `driver`; the first batch of a switch waits `gather` for the hosts
+    /// arriving with the first one.
+    pub(crate) fn new(
+        driver: Arc<dyn SwitchPort>,
+        limits: Limits,
+        gather: Duration,
+        moves: SwitchMoves,
+    ) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                driver,
+                limits,
+                gather,
+                moves,
+                queues: Mutex::new(HashMap::new()),
+                one_host: Semaphore::new(1),
+            }),
+        }
+    }
+
+    /// Brings one host's ports on `switch` to their targets, in the switch's next batch.
+    pub(crate) async fn apply(
+        &self,
+        switch: &str,
+        orders: Vec<PortOrder>,
+    ) -> Result<HostApplied, PortError> {
+        let (reply, answer) = oneshot::channel();
+        let start = {
+            let mut queues = self
+                .inner
+                .queues
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let queue = queues.entry(switch.to_owned()).or_default();
+            queue.waiting.push(Request { orders, reply });
+            !std::mem::replace(&mut queue.busy, true)
+        };
+        if start {
+            tokio::spawn(self.inner.clone().work(switch.to_owned()));
+        }
+        answer.await.map_err(|_| {
+            PortError::retryable(format!(
+                "switch {switch}: the batch ended without an answer"
+            ))
+        })?
+    }
+
+    /// [`SwitchMoves::PerPort`]: waits for the one place of the step (the caller holds it
+    /// through its attempts); `None` when ports are batched.
+    pub(crate) async fn one_host(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        match self.inner.moves {
+            SwitchMoves::Batched => None,
+            SwitchMoves::PerPort => self.inner.one_host.acquire().await.ok(),
+        }
+    }
+}
+
+impl Inner {
+    /// The switch's worker: batches until nobody waits.
+    async fn work(self: Arc<Self>, switch: String) {
+        if self.moves == SwitchMoves::Batched {
+            tokio::time::sleep(self.gather).await;
+        }
+        while let Some(batch) = self.next_batch(&switch) {
+            let _switch = self.limits.locks().lock(switch_lock(&switch)).await;
+            match self.moves {
+                SwitchMoves::Batched => self.apply_halving(&switch, batch).await,
+                SwitchMoves::PerPort => {
+                    for request in batch {
+                        self.apply_per_port(&switch, request).await;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The requests of the next batch (whole hosts, no port twice, at most [`MAX_PORTS`] ports
+    /// unless one host has more); `None`, and the switch idle, when nobody waits.
+    fn next_batch(&self, switch: &str) -> Option<Vec<Request>> {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        let queue = queues.get_mut(switch)?;
+        // a host that gave up (cancelled, or its attempt timed out) is not applied
+        queue.waiting.retain(|r| !r.reply.is_closed());
+        if queue.waiting.is_empty() {
+            queues.remove(switch);
+            return None;
+        }
+        let mut taken = Vec::new();
+        let mut ports = BTreeSet::new();
+        let mut rest = Vec::new();
+        for request in std::mem::take(&mut queue.waiting) {
+            let fits = taken.is_empty() || ports.len() + request.orders.len() <= MAX_PORTS;
+            let clash = request.orders.iter().any(|o| ports.contains(&o.port));
+            if fits && !clash {
+                ports.extend(request.orders.iter().map(|o| o.port.clone()));
+                taken.push(request);
+            } else {
+                rest.push(request);
+            }
+        }
+        queue.waiting = rest;
+        Some(taken)
+    }
+
+    /// Applies `batch` in one commit; a batch refused as a whole is split in halves, each
+    /// applied again, down to one host.
+    async fn apply_halving(&self, switch: &str, batch: Vec<Request>) {
+        let mut groups = vec![batch];
+        while let Some(mut group) = groups.pop() {
+            let orders: Vec<PortOrder> = group.iter().flat_map(|r| r.orders.clone()).collect();
+            match self.driver.apply(switch, &orders).await {
+                Ok(applied) => answer(group, &applied),
+                Err(e) if !e.is_retryable() && e.kind != super::ports::ErrorKind::Cancelled => {
+                    if group.len() > 1 {
+                        tracing::info!(switch, hosts = group.len(), error = %e, "the switch refused the batch: trying its halves");
+                        let second = group.split_off(group.len() / 2);
+                        groups.push(second);
+                        groups.push(group);
+                    } else {
+                        fail(group, &e);
+                    }
+                }
+                Err(e) => fail(group, &e),
+            }
+        }
+    }
+
+    /// QUADS's way: one commit per port, the host's ports in order; the first failure ends it.
+    async fn apply_per_port(&self, switch: &str, request: Request) {
+        let mut ports = Vec::with_capacity(request.orders.len());
+        let mut committed = false;
+        for order in &request.orders {
+            match self.driver.apply(switch, std::slice::from_ref(order)).await {
+                Ok(applied) => {
+                    committed |= applied.committed;
+                    ports.extend(applied.ports);
+                }
+                Err(e) => {
+                    let _ = request.reply.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let _ = request.reply.send(Ok(HostApplied { ports, committed }));
+    }
+}
+
+/// Gives each request its own ports of the batch's answer.
+fn answer(group: Vec<Request>, applied: &BatchApplied) {
+    for request in group {
+        let ports: Vec<PortApplied> = request
+            .orders
+            .iter()
+            .map(|o| {
+                applied
+                    .ports
+                    .iter()
+                    .find(|p| p.port == o.port)
+                    .cloned()
+                    .unwrap_or_else(|| PortApplied {
+                        port: o.port.clone(),
+                        changed: false,
+                        verified: false,
+                        found: Some("not in the switch's answer".to_owned()),
+                    })
+            })
+            .collect();
+        let _ = request.reply.send(Ok(HostApplied {
+            ports,
+            committed: applied.committed,
+        }));
+    }
+}
+
+fn fail(group: Vec<Request>, e: &PortError) {
+    for request in group {
+        let _ = request.reply.send(Err(e.clone()));
+    }
+}
+
+/// A switch fleet in memory for tests: ports' targets, commits and sessions counted per
+/// switch, a commit taking `commit` of tokio time, and ports whose commit the switch refuses.
+#[cfg(test)]
+pub(crate) mod fake {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use async_trait::async_trait;
+
+    use crate::executor::ports::{BatchApplied, PortApplied, PortError, PortOrder, SwitchPort};
+    use crate::network::PortTarget;
+
+    #[derive(Debug, Default)]
+    pub(crate) struct State {
+        pub(crate) ports: BTreeMap<(String, String), PortTarget>,
+        pub(crate) commits: BTreeMap<String, usize>,
+        pub(crate) failed_commits: BTreeMap<String, usize>,
+        pub(crate) open: BTreeMap<String, usize>,
+        pub(crate) peak: BTreeMap<String, usize>,
+        /// Ports per commit, in order.
+        pub(crate) batches: Vec<usize>,
+    }
+
+    #[derive(Debug, Default)]
+    pub(crate) struct FakeSwitches {
+        pub(crate) state: Mutex<State>,
+        /// A commit including one of these ports fails (nothing applied), not retryable.
+        pub(crate) refused: Mutex<BTreeSet<String>>,
+        pub(crate) commit: Duration,
+    }
+
+    impl FakeSwitches {
+        pub(crate) fn new(commit: Duration) -> Self {
+            Self {
+                commit,
+                ..Self::default()
+            }
+        }
+
+        pub(crate) fn port(&self, switch: &str, port: &str) -> Option<PortTarget> {
+            let state = self.state.lock().unwrap();
+            state
+                .ports
+                .get(&(switch.to_owned(), port.to_owned()))
+                .copied()
+        }
+
+        pub(crate) fn commits(&self, switch: &str) -> usize {
+            let state = self.state.lock().unwrap();
+            state.commits.get(switch).copied().unwrap_or(0)
+        }
+
+        pub(crate) fn peak(&self) -> usize {
+            let state = self.state.lock().unwrap();
+            state.peak.values().copied().max().unwrap_or(0)
+        }
+    }
+
+    #[async_trait]
+    impl SwitchPort for FakeSwitches {
+        async fn apply(
+            &self,
+            switch: &str,
+            batch: &[PortOrder],
+        ) -> Result<BatchApplied, PortError> {
+            let key = |o: &PortOrder| (switch.to_owned(), o.port.clone());
+            let changes: Vec<&PortOrder> = {
+                let mut state = self.state.lock().unwrap();
+                let open = state.open.entry(switch.to_owned()).or_default();
+                *open += 1;
+                let now = *open;
+                let peak = state.peak.entry(switch.to_owned()).or_default();
+                *peak = (*peak).max(now);
+                batch
+                    .iter()
+                    .filter(|o| state.ports.get(&key(o)) != Some(&o.target))
+                    .collect()
+            };
+            let refused = {
+                let refused = self.refused.lock().unwrap();
+                changes.iter().any(|o| refused.contains(&o.port))
+            };
+            if !changes.is_empty() {
+                tokio::time::sleep(self.commit).await;
+            }
+            let mut state = self.state.lock().unwrap();
+            *state.open.entry(switch.to_owned()).or_default() -= 1;
+            if refused {
+                *state.failed_commits.entry(switch.to_owned()).or_default() += 1;
+                let ports: Vec<&str> = batch.iter().map(|o| o.port.as_str()).collect();
+                return Err(PortError::fatal(format!(
+                    "switch {switch}: commit of ports {} failed, nothing applied",
+                    ports.join(", ")
+                )));
+            }
+            if !changes.is_empty() {
+                *state.commits.entry(switch.to_owned()).or_default() += 1;
+                state.batches.push(changes.len());
+            }
+            let changed: BTreeSet<String> = changes.iter().map(|o| o.port.clone()).collect();
+            for o in batch {
+                state.ports.insert(key(o), o.target);
+            }
+            Ok(BatchApplied {
+                committed: !changes.is_empty(),
+                ports: batch
+                    .iter()
+                    .map(|o| PortApplied {
+                        port: o.port.clone(),
+                        changed: changed.contains(&o.port),
+                        verified: true,
+                        found: None,
+                    })
+                    .collect(),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::fake::FakeSwitches;
+    use super::*;
+    use crate::limits::LimitsConfig;
+    use crate::model::{HostName, InterfaceName};
+    use crate::network::{PortMode, PortTarget};
+
+    fn orders(host: usize, ports: usize, vlan: u16) -> Vec<PortOrder> {
+        (0..ports)
+            .map(|i| PortOrder {
+                port: format!("xe-0/0/{}", host * ports + i),
+                target: PortTarget {
+                    mode: PortMode::Access,
+                    vlan: crate::model::VlanId::new(i64::from(vlan) + i64::try_from(i).unwrap())
+                        .unwrap(),
+                },
+                old: None,
+                host: HostName::new(format!("h{host:02}.example.com")).unwrap(),
+                interface: InterfaceName::new(format!("em{}", i + 1)).unwrap(),
+            })
+            .collect()
+    }
+
+    fn batches(driver: &Arc<FakeSwitches>, moves: SwitchMoves) -> SwitchBatches {
+        SwitchBatches::new(
+            driver.clone(),
+            Limits::new(&LimitsConfig::default()).unwrap(),
+            Duration::from_millis(100),
+            moves,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hosts_arriving_together_share_one_commit_per_switch() {
+        let driver = Arc::new(FakeSwitches::new(Duration::from_secs(4)));
+        let b = batches(&driver, SwitchMoves::Batched);
+        let mut set = tokio::task::JoinSet::new();
+        for host in 0..20 {
+            let b = b.clone();
+            let switch = if host % 2 == 0 { "sw01" } else { "sw02" };
+            set.spawn(async move { b.apply(switch, orders(host, 4, 1110)).await });
+        }
+        while let Some(r) = set.join_next().await {
+            let applied = r.unwrap().unwrap();
+            assert!(applied.committed);
+            assert!(applied.ports.iter().all(|p| p.changed && p.verified));
+        }
+        assert_eq!(driver.commits("sw01"), 1);
+        assert_eq!(driver.commits("sw02"), 1);
+        assert_eq!(driver.peak(), 1);
+        // the same again finds every port in place: no commit
+        let again = b.apply("sw01", orders(0, 4, 1110)).await.unwrap();
+        assert!(!again.committed && again.ports.iter().all(|p| !p.changed));
+        assert_eq!(driver.commits("sw01"), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hosts_arriving_during_a_commit_go_in_the_next_one() {
+        let driver = Arc::new(FakeSwitches::new(Duration::from_secs(4)));
+        let b = batches(&driver, SwitchMoves::Batched);
+        let first = {
+            let b = b.clone();
+            tokio::spawn(async move { b.apply("sw01", orders(0, 4, 1110)).await })
+        };
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let mut later = Vec::new();
+        for host in 1..10 {
+            let b = b.clone();
+            later.push(tokio::spawn(async move {
+                b.apply("sw01", orders(host, 4, 1120)).await
+            }));
+        }
+        first.await.unwrap().unwrap();
+        for l in later {
+            l.await.unwrap().unwrap();
+        }
+        assert_eq!(driver.commits("sw01"), 2);
+        assert_eq!(driver.state.lock().unwrap().batches, vec![4, 36]);
+        assert_eq!(driver.peak(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_port_fails_its_host_alone_and_keeps_its_old_vlan() {
+        let driver = Arc::new(FakeSwitches::new(Duration::from_secs(4)));
+        let b = batches(&driver, SwitchMoves::Batched);
+        // every port starts in cloud01's VLANs
+        for host in 0..8 {
+            b.apply("sw01", orders(host, 2, 1100)).await.unwrap();
+        }
+        let before = driver.commits("sw01");
+        driver.refused.lock().unwrap().insert("xe-0/0/11".into()); // host 5's second port
+        let mut set = tokio::task::JoinSet::new();
+        for host in 0..8 {
+            let b = b.clone();
+            set.spawn(async move { (host, b.apply("sw01", orders(host, 2, 1120)).await) });
+        }
+        while let Some(r) = set.join_next().await {
+            let (host, r) = r.unwrap();
+            if host == 5 {
+                let e = r.unwrap_err();
+                assert!(!e.is_retryable());
+                assert!(e.message.contains("xe-0/0/11"), "{e}");
+                assert!(!e.message.contains("xe-0/0/0,"), "only host 5's ports: {e}");
+            } else {
+                assert!(r.unwrap().ports.iter().all(|p| p.verified && p.changed));
+            }
+        }
+        let vlan = |p: &str| driver.port("sw01", p).unwrap().vlan.get();
+        assert_eq!((vlan("xe-0/0/10"), vlan("xe-0/0/11")), (1100, 1101));
+        assert_eq!((vlan("xe-0/0/0"), vlan("xe-0/0/15")), (1120, 1121));
+        // halving: 8 hosts -> 4+4 -> 2+2 -> 1+1 : three failed commits, three good ones
+        let failed = driver.state.lock().unwrap().failed_commits["sw01"];
+        assert_eq!(failed, 4, "the whole batch, then one half at each level");
+        assert_eq!(driver.commits("sw01") - before, 3);
+        assert_eq!(driver.peak(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_quads_preset_commits_each_port_on_its_own() {
+        let driver = Arc::new(FakeSwitches::new(Duration::from_secs(4)));
+        let b = batches(&driver, SwitchMoves::PerPort);
+        let mut set = tokio::task::JoinSet::new();
+        for host in 0..3 {
+            let b = b.clone();
+            set.spawn(async move {
+                let _turn = b.one_host().await;
+                b.apply("sw01", orders(host, 4, 1110)).await
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            r.unwrap().unwrap();
+        }
+        assert_eq!(driver.commits("sw01"), 12);
+        assert_eq!(driver.peak(), 1);
+    }
+}
