@@ -88,6 +88,8 @@ pub struct JunosConfig {
     pub password: Secret,
     /// How the switches' SSH host keys are checked.
     pub host_keys: HostKeyCheck,
+    /// The switches' SSH port (22).
+    pub ssh_port: u16,
 }
 
 /// How switches' SSH host keys are checked.
@@ -168,6 +170,7 @@ mod tests {
                 username: "netops".into(),
                 password: Secret::new("sw1tch"),
                 host_keys: HostKeyCheck::Insecure,
+                ssh_port: 22,
             }),
         };
         let shown = format!("{n:?}");

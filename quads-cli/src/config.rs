@@ -140,6 +140,7 @@ struct FileNetwork {
     host_key_fingerprints: Option<PathBuf>,
     #[serde(default)]
     insecure_host_keys: bool,
+    ssh_port: Option<u16>,
 }
 
 /// The file `quads init` writes.
@@ -174,7 +175,8 @@ untouchable_hosts = []
 # args = ["--switch", "{{switch}}"]
 # username = "netops"                         # driver = "junos": QUADS_SWITCH_USERNAME
 # password_file = "/etc/quads/switch.pass"    # or QUADS_SWITCH_PASSWORD(_FILE)
-# host_key_fingerprints = "/etc/quads/switch-keys"  # or insecure_host_keys = true
+# host_key_fingerprints = "/etc/quads/switch-keys"  # `<switch_ip> SHA256:...` a line; or insecure_host_keys = true
+# ssh_port = 22                               # QUADS_SWITCH_SSH_PORT
 "#,
         store_path
             .display()
@@ -373,6 +375,7 @@ fn network(n: FileNetwork, base: &Path, env: &dyn Env) -> anyhow::Result<Network
         .or(n.driver)
         .unwrap_or_else(|| "none".to_owned());
     let junos_keys = n.username.is_some()
+        || n.ssh_port.is_some()
         || n.password_file.is_some()
         || n.host_key_fingerprints.is_some()
         || n.insecure_host_keys;
@@ -427,10 +430,18 @@ fn network(n: FileNetwork, base: &Path, env: &dyn Env) -> anyhow::Result<Network
                     "driver \"junos\" needs `host_key_fingerprints` (a file of known switch keys) or `insecure_host_keys = true`"
                 ),
             };
+            let ssh_port = match env.var("QUADS_SWITCH_SSH_PORT") {
+                Some(v) => v
+                    .trim()
+                    .parse::<u16>()
+                    .map_err(|_| anyhow!("QUADS_SWITCH_SSH_PORT {v:?} is not a port number"))?,
+                None => n.ssh_port.unwrap_or(22),
+            };
             SwitchDriver::Junos(JunosConfig {
                 username,
                 password,
                 host_keys,
+                ssh_port,
             })
         }
         other => bail!("unknown driver {other:?}: expected none, junos or command"),
@@ -629,6 +640,7 @@ infra_location = "lab1"
             j.host_keys,
             HostKeyCheck::Fingerprints(dir.path().join("keys"))
         );
+        assert_eq!(j.ssh_port, 22);
         assert!(!format!("{n:?}").contains("sw1tch"));
         // the environment wins
         let e2 = env(&[

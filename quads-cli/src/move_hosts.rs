@@ -9,11 +9,10 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
 use comfy_table::{Table, TableStyle};
-use provision_core::SwitchDriver;
 use provision_core::executor::adapters::{
-    ForemanAdapter, InterfacesBootOrders, RedfishFleet, client_config,
+    ForemanAdapter, InterfacesBootOrders, JunosPorts, KnownKeys, RedfishFleet, client_config,
 };
-use provision_core::executor::ports::BootOrders;
+use provision_core::executor::ports::{BootOrders, SwitchPort};
 use provision_core::executor::{
     ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
 };
@@ -21,6 +20,7 @@ use provision_core::limits::Limits;
 use provision_core::model::{CloudName, Host};
 use provision_core::shutdown::Shutdown;
 use provision_core::{Config, OpenMode, Store, StoreOptions, SystemClock, Timestamp};
+use provision_core::{HostKeyCheck, SwitchDriver};
 use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
 
 use crate::run_progress::{self, LogWriter};
@@ -100,6 +100,40 @@ pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
     }
 }
 
+/// The switches of `[network] driver`: none, Junos over SSH (its known host keys read now, so
+/// a bad file stops the run before any move), or a site command.
+fn switch_driver(
+    driver: &SwitchDriver,
+    time_scale: f64,
+) -> anyhow::Result<Option<Arc<dyn SwitchPort>>> {
+    Ok(match driver {
+        SwitchDriver::None => None,
+        SwitchDriver::Junos(j) => {
+            let keys = match &j.host_keys {
+                HostKeyCheck::Insecure => KnownKeys::Insecure,
+                HostKeyCheck::Fingerprints(path) => {
+                    let text = std::fs::read_to_string(path).with_context(|| {
+                        format!("cannot read host_key_fingerprints {}", path.display())
+                    })?;
+                    KnownKeys::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+                }
+            };
+            Some(Arc::new(
+                JunosPorts::new(j.username.clone(), j.password.clone(), keys, j.ssh_port)
+                    .with_time_scale(time_scale),
+            ))
+        }
+        other => {
+            return Err(anyhow!(
+                "driver = {:?} is not wired into move-hosts yet: use \"junos\", or \
+                 \"none\" and a hook ([[executor.hooks]] with lock_key = \"switch:{{switch}}\"; \
+                 the hook gets the move's ports as JSON on stdin)",
+                other.as_str()
+            ));
+        }
+    })
+}
+
 /// Runs the moves; blocking (it owns its runtime). Call before any other runtime exists.
 pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outcome {
     let bars = run_progress::terminal(request.json);
@@ -111,16 +145,10 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
-    // The switch step is not part of a move yet: a configured driver that silently moved no
-    // port would leave hosts in their old tenant's VLANs.
-    if config.network.driver != SwitchDriver::None {
-        return refuse(anyhow!(
-            "[network] driver = {:?} is not wired into move-hosts yet: leave it \"none\" and move \
-             ports with a hook ([[executor.hooks]] with lock_key = \"switch:{{switch}}\"; the \
-             hook gets the move's ports as JSON on stdin); `move-hosts --dry-run` shows them",
-            config.network.driver.as_str()
-        ));
-    }
+    let switches = match switch_driver(&config.network.driver, executor.time_scale) {
+        Ok(s) => s,
+        Err(e) => return refuse(e.context("[network]")),
+    };
     let progress = RunProgress::new();
     let Some(foreman) = config.foreman.clone() else {
         return refuse(anyhow!(
@@ -232,7 +260,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                 )),
                 boot_orders,
                 clock: Arc::new(SystemClock),
-                switches: None,
+                switches,
             },
             config: executor,
             limits,

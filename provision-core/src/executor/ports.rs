@@ -342,6 +342,26 @@ pub struct BatchApplied {
     pub ports: Vec<PortApplied>,
 }
 
+/// Why a batch failed, and whether the switch refused what the batch asked for (a failed
+/// commit, a refused line: a smaller batch may pass) rather than the session (a refused login,
+/// a wrong host key, a timeout: the same for any batch).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchError {
+    /// What went wrong (naming the switch and the batch's ports).
+    pub error: PortError,
+    /// The switch refused the batch's content, applying nothing.
+    pub refused_content: bool,
+}
+
+impl From<PortError> for BatchError {
+    fn from(error: PortError) -> Self {
+        Self {
+            error,
+            refused_content: false,
+        }
+    }
+}
+
 /// The switches: moves a batch of ports on one switch at once.
 #[async_trait]
 pub trait SwitchPort: Send + Sync + fmt::Debug {
@@ -350,8 +370,9 @@ pub trait SwitchPort: Send + Sync + fmt::Debug {
     /// and reads them back. The executor never calls it twice at once for one switch.
     ///
     /// A failed commit leaves every port of the batch as it was and is an error of the whole
-    /// batch; a port read back other than its target is `verified: false` in the answer.
-    async fn apply(&self, switch: &str, batch: &[PortOrder]) -> Result<BatchApplied, PortError>;
+    /// batch (`refused_content`); a port read back other than its target is `verified: false`
+    /// in the answer.
+    async fn apply(&self, switch: &str, batch: &[PortOrder]) -> Result<BatchApplied, BatchError>;
 }
 
 /// The provisioning boot order ("foreman" host type) of each host (Badfish interfaces YAML).

@@ -21,7 +21,7 @@ use std::time::Duration;
 use tokio::sync::{Semaphore, oneshot};
 
 use super::config::SwitchMoves;
-use super::ports::{BatchApplied, PortApplied, PortError, PortOrder, SwitchPort};
+use super::ports::{BatchApplied, BatchError, PortApplied, PortError, PortOrder, SwitchPort};
 use crate::limits::Limits;
 
 /// Ports in one batch at most (a switch has about 48; a batch of whole hosts may pass it).
@@ -189,17 +189,16 @@ impl Inner {
             let orders: Vec<PortOrder> = group.iter().flat_map(|r| r.orders.clone()).collect();
             match self.driver.apply(switch, &orders).await {
                 Ok(applied) => answer(group, &applied),
-                Err(e) if !e.is_retryable() && e.kind != super::ports::ErrorKind::Cancelled => {
-                    if group.len() > 1 {
-                        tracing::info!(switch, hosts = group.len(), error = %e, "the switch refused the batch: trying its halves");
-                        let second = group.split_off(group.len() / 2);
-                        groups.push(second);
-                        groups.push(group);
-                    } else {
-                        fail(group, &e);
-                    }
+                Err(BatchError {
+                    error,
+                    refused_content: true,
+                }) if group.len() > 1 => {
+                    tracing::info!(switch, hosts = group.len(), error = %error, "the switch refused the batch: trying its halves");
+                    let second = group.split_off(group.len() / 2);
+                    groups.push(second);
+                    groups.push(group);
                 }
-                Err(e) => fail(group, &e),
+                Err(e) => fail(group, &e.error),
             }
         }
     }
@@ -215,7 +214,7 @@ impl Inner {
                     ports.extend(applied.ports);
                 }
                 Err(e) => {
-                    let _ = request.reply.send(Err(e));
+                    let _ = request.reply.send(Err(e.error));
                     return;
                 }
             }
@@ -268,7 +267,9 @@ pub(crate) mod fake {
 
     use async_trait::async_trait;
 
-    use crate::executor::ports::{BatchApplied, PortApplied, PortError, PortOrder, SwitchPort};
+    use crate::executor::ports::{
+        BatchApplied, BatchError, PortApplied, PortError, PortOrder, SwitchPort,
+    };
     use crate::network::PortTarget;
 
     #[derive(Debug, Default)]
@@ -323,7 +324,7 @@ pub(crate) mod fake {
             &self,
             switch: &str,
             batch: &[PortOrder],
-        ) -> Result<BatchApplied, PortError> {
+        ) -> Result<BatchApplied, BatchError> {
             let key = |o: &PortOrder| (switch.to_owned(), o.port.clone());
             let changes: Vec<&PortOrder> = {
                 let mut state = self.state.lock().unwrap();
@@ -349,10 +350,13 @@ pub(crate) mod fake {
             if refused {
                 *state.failed_commits.entry(switch.to_owned()).or_default() += 1;
                 let ports: Vec<&str> = batch.iter().map(|o| o.port.as_str()).collect();
-                return Err(PortError::fatal(format!(
-                    "switch {switch}: commit of ports {} failed, nothing applied",
-                    ports.join(", ")
-                )));
+                return Err(BatchError {
+                    error: PortError::fatal(format!(
+                        "switch {switch}: commit of ports {} failed, nothing applied",
+                        ports.join(", ")
+                    )),
+                    refused_content: true,
+                });
             }
             if !changes.is_empty() {
                 *state.commits.entry(switch.to_owned()).or_default() += 1;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use provision_core::model::{
-    AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState,
-    NewSchedule, RunState, Subject, TimeRange, Wipe,
+    AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState, Interface,
+    InterfaceName, MacAddress, NewSchedule, RunState, Subject, TimeRange, Wipe,
 };
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use testkit::{Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login};
@@ -57,7 +57,12 @@ impl Site {
     /// A lab of `hosts`, a store with the spare pool and `CLOUDS`, each cloud with a wipe
     /// assignment and every host scheduled into one of them for January 2025.
     async fn new(hosts: usize) -> Self {
-        let site = Self::start(hosts, FaultProfile::none()).await;
+        Self::scheduled(hosts, FaultProfile::none()).await
+    }
+
+    /// As [`Site::new`], the lab with `faults`.
+    async fn scheduled(hosts: usize, faults: FaultProfile) -> Self {
+        let site = Self::start(hosts, faults).await;
         let store = site.store().await;
         let mut assignments = Vec::new();
         for (i, cloud) in CLOUDS.iter().enumerate() {
@@ -102,6 +107,19 @@ impl Site {
         std::fs::write(p.join("ca.pem"), lab.ca_pem()).unwrap();
         std::fs::write(p.join("foreman.pass"), "changeme\n").unwrap();
         std::fs::write(p.join("bmc.pass"), &inventory.hosts[0].bmc_password).unwrap();
+        // the lab's switches: one SSH port for all, each switch's host key known
+        let switch = &inventory.switches[0];
+        std::fs::write(p.join("switch.pass"), &switch.password).unwrap();
+        let keys: String = inventory
+            .switches
+            .iter()
+            .map(|s| {
+                let ip = s.address.rsplit_once(':').unwrap().0;
+                format!("{ip} {}\n", s.host_key_sha256)
+            })
+            .collect();
+        std::fs::write(p.join("switch.keys"), keys).unwrap();
+        let ssh_port = switch.address.rsplit_once(':').unwrap().1;
         std::fs::write(
             p.join("interfaces.yml"),
             testkit::lab::interfaces_yaml(&models),
@@ -120,6 +138,12 @@ infra_location = "lab"
 [bmc]
 username = "{bmc_user}"
 password_file = "bmc.pass"
+[network]
+driver = "junos"
+username = "{switch_user}"
+password_file = "switch.pass"
+host_key_fingerprints = "switch.keys"
+ssh_port = {ssh_port}
 [executor]
 ca_bundle = "{ca}"
 interfaces_file = "{interfaces}"
@@ -134,6 +158,7 @@ power_on_rate = {{ per_second = 0 }}
                 bmc_user = inventory.hosts[0].bmc_username,
                 ca = p.join("ca.pem").display(),
                 interfaces = p.join("interfaces.yml").display(),
+                switch_user = switch.username,
             ),
         )
         .unwrap();
@@ -168,6 +193,23 @@ power_on_rate = {{ per_second = 0 }}
                 })
                 .await
                 .unwrap();
+            for nic in &h.interfaces {
+                store
+                    .add_interface(Interface {
+                        host: name.clone(),
+                        name: InterfaceName::new(nic.name.as_str()).unwrap(),
+                        bios_id: Some(nic.bios_id.clone()),
+                        mac_address: Some(MacAddress::new(&nic.mac_address).unwrap()),
+                        switch_ip: nic.switch_ip.clone(),
+                        switch_port: nic.switch_port.clone(),
+                        speed: Some(nic.speed / 1000),
+                        vendor: Some(nic.vendor.clone()),
+                        pxe_boot: nic.pxe_boot,
+                        maintenance: false,
+                    })
+                    .await
+                    .unwrap();
+            }
         }
         store.close().await;
         Self {
@@ -270,14 +312,88 @@ async fn move_hosts_runs_end_to_end_with_json_and_table_output() {
     assert_eq!(doc["counts"]["moved"], 6);
     assert_eq!(doc["hosts"][0]["status"], "moved");
     assert_eq!(doc["provisioned_clouds"].as_array().unwrap().len(), 3);
-    for h in site.lab.metrics().hosts.values() {
+    let metrics = site.lab.metrics();
+    for h in metrics.hosts.values() {
         assert_eq!((h.installs, h.boots, h.sessions_open), (1, 1, 0), "{h:?}");
+    }
+    // every port in its new cloud's VLAN (QUADS: sw_vlan_first - 10 + 10 * cloud + NIC
+    // position, in the VLAN's QinQ group), moved in one commit per switch, one session at once
+    for (i, h) in site.lab.inventory().hosts.iter().enumerate() {
+        let cloud = 2 + u16::try_from(i % CLOUDS.len()).unwrap();
+        for (n, port) in site.lab.host_ports(&h.name).iter().enumerate() {
+            let vlan = 1090 + 10 * cloud + u16::try_from(n).unwrap();
+            assert_eq!(
+                (port.vlans.as_slice(), port.qinq_group),
+                (&[vlan][..], Some(vlan)),
+                "{} {port:?}",
+                h.name
+            );
+        }
+    }
+    assert!(!metrics.switches.is_empty());
+    for (name, sw) in &metrics.switches {
+        assert_eq!(
+            (sw.commits, sw.peak_sessions, sw.sessions_open),
+            (1, 1, 0),
+            "{name}: {sw:?}"
+        );
     }
     let (code, out) = site.run(&[], 1).await;
     assert_eq!(code, 0);
     assert!(out.contains("nothing to move"), "{out}");
     let (code, _) = site.run(&["--resume"], 2).await;
     assert_eq!(code, 2, "nothing to resume is a usage error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_switch_commit_keeps_the_old_vlans_and_fails_each_host_with_its_own_ports() {
+    let faults = FaultProfile {
+        switch_commit_fail_rate: 1.0,
+        ..FaultProfile::none()
+    };
+    let site = Site::scheduled(4, faults).await;
+    let before: Vec<_> = site
+        .lab
+        .inventory()
+        .hosts
+        .iter()
+        .map(|h| site.lab.host_ports(&h.name))
+        .collect();
+    let (code, out) = site.run(&["--format", "json"], 0).await;
+    assert_eq!(code, 1, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let inventory = site.lab.inventory();
+    for (h, report) in inventory.hosts.iter().zip(doc["hosts"].as_array().unwrap()) {
+        assert_eq!(report["host"], h.name.as_str());
+        assert_eq!(report["status"], "failed");
+        assert_eq!(report["failed_step"], "switch-ports");
+        let error = report["error"].as_str().unwrap();
+        assert!(error.contains("commit of ports"), "{error}");
+        // the host's own ports are named, no other host's
+        let named = error
+            .split_once("commit of ports ")
+            .and_then(|(_, rest)| rest.split_once(" failed"))
+            .map(|(ports, _)| ports.split(", ").collect::<BTreeSet<_>>())
+            .unwrap();
+        let own: BTreeSet<&str> = h
+            .interfaces
+            .iter()
+            .map(|i| i.switch_port.as_str())
+            .collect();
+        assert_eq!(named, own, "{error}");
+    }
+    // nothing applied: every port as it was, and no host was rebuilt
+    for (h, ports) in inventory.hosts.iter().zip(&before) {
+        assert_eq!(&site.lab.host_ports(&h.name), ports, "{}", h.name);
+        assert_eq!(site.lab.metrics().host(&h.name).installs, 0);
+    }
+    // the batch of four, then halves, then each host alone: 1 + 2 + 4 commits tried
+    let metrics = site.lab.metrics();
+    let switch = &metrics.switches[&inventory.switches[0].name];
+    assert_eq!(
+        (switch.failed_commits, switch.commits, switch.peak_sessions),
+        (7, 0, 1)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
