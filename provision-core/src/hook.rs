@@ -448,13 +448,84 @@ pub async fn run_move_hook(
     run(spec, &mv, limits, cancel).instrument(span).await
 }
 
+/// One start of a hook's command: what it is run for (`host` in its logs and errors), its
+/// arguments and variables filled, its stdin, and the locks it takes first.
+struct Invocation {
+    host: String,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: String,
+    lock_keys: Vec<String>,
+}
+
 async fn run(
     spec: &HookSpec,
     mv: &HookMove,
     limits: &Limits,
     cancel: &CancellationToken,
 ) -> Result<HookOutput, HookError> {
-    let host = mv.host.as_str();
+    // serializing plain strings and numbers cannot fail
+    let json = serde_json::to_string(mv).unwrap_or_default();
+    let mut env: Vec<(String, String)> = spec
+        .env
+        .iter()
+        .map(|(k, v)| (k.clone(), mv.fill(v, None)))
+        .collect();
+    env.extend(mv.env().into_iter().map(|(k, v)| (k.to_owned(), v)));
+    env.push(("QUADS_MOVE_JSON".to_owned(), json.clone()));
+    let invocation = Invocation {
+        host: mv.host.clone(),
+        args: spec.args.iter().map(|a| mv.fill(a, None)).collect(),
+        env,
+        stdin: json,
+        lock_keys: spec
+            .lock_key
+            .as_deref()
+            .map(|k| mv.lock_keys(k))
+            .unwrap_or_default(),
+    };
+    start(spec, invocation, limits, cancel).await
+}
+
+/// Runs a switch driver's site command for one batch on `switch`: `{switch}` in its arguments
+/// and variables is the switch, `stdin` its input (also in `QUADS_SWITCH_JSON`), `QUADS_SWITCH`
+/// the switch. Takes no lock (the caller holds the switch's) but a hooks place; output,
+/// timeout and cancellation as [`run_hook`].
+///
+/// # Errors
+/// [`HookError`]: could not start, non-zero exit, timeout, cancellation.
+pub async fn run_switch_command(
+    spec: &HookSpec,
+    switch: &str,
+    stdin: String,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<HookOutput, HookError> {
+    let fill = |t: &str| t.replace("{switch}", switch);
+    let mut env: Vec<(String, String)> =
+        spec.env.iter().map(|(k, v)| (k.clone(), fill(v))).collect();
+    env.push(("QUADS_SWITCH".to_owned(), switch.to_owned()));
+    env.push(("QUADS_SWITCH_JSON".to_owned(), stdin.clone()));
+    let invocation = Invocation {
+        host: format!("switch {switch}"),
+        args: spec.args.iter().map(|a| fill(a)).collect(),
+        env,
+        stdin,
+        lock_keys: Vec::new(),
+    };
+    let span = tracing::info_span!("switch_command", switch, command = %spec.command);
+    start(spec, invocation, limits, cancel)
+        .instrument(span)
+        .await
+}
+
+async fn start(
+    spec: &HookSpec,
+    invocation: Invocation,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<HookOutput, HookError> {
+    let host = invocation.host.as_str();
     let cancelled = || HookError::Cancelled {
         hook: spec.name.clone(),
         host: host.to_owned(),
@@ -463,19 +534,13 @@ async fn run(
     // The locks first: a hook waiting for its switch must not hold one of the hooks places.
     // Several (one per switch) are taken in sorted order, so two hooks never wait on each other.
     let mut held_locks = Vec::new();
-    for key in spec
-        .lock_key
-        .as_deref()
-        .map(|k| mv.lock_keys(k))
-        .unwrap_or_default()
-    {
+    for key in &invocation.lock_keys {
         tokio::select! {
-            guard = limits.locks().lock(key) => held_locks.push(guard),
+            guard = limits.locks().lock(key.clone()) => held_locks.push(guard),
             () = cancel.cancelled() => return Err(cancelled()),
         }
     }
-    // serializing plain strings and numbers cannot fail
-    let json = serde_json::to_string(mv).unwrap_or_default();
+    let json = invocation.stdin.as_str();
 
     let _place = tokio::select! {
         place = limits.hooks().acquire() => place?,
@@ -483,10 +548,8 @@ async fn run(
     };
     let mut command = Command::new(&spec.command);
     command
-        .args(spec.args.iter().map(|a| mv.fill(a, None)))
-        .envs(spec.env.iter().map(|(k, v)| (k, mv.fill(v, None))))
-        .envs(mv.env())
-        .env("QUADS_MOVE_JSON", &json)
+        .args(&invocation.args)
+        .envs(invocation.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -6,11 +6,13 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
 use comfy_table::{Table, TableStyle};
 use provision_core::executor::adapters::{
-    ForemanAdapter, InterfacesBootOrders, JunosPorts, KnownKeys, RedfishFleet, client_config,
+    CommandPorts, ForemanAdapter, InterfacesBootOrders, JunosPorts, KnownKeys, RedfishFleet,
+    client_config,
 };
 use provision_core::executor::ports::{BootOrders, SwitchPort};
 use provision_core::executor::{
@@ -105,6 +107,8 @@ pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
 fn switch_driver(
     driver: &SwitchDriver,
     time_scale: f64,
+    limits: &Limits,
+    shutdown: &Shutdown,
 ) -> anyhow::Result<Option<Arc<dyn SwitchPort>>> {
     Ok(match driver {
         SwitchDriver::None => None,
@@ -123,14 +127,14 @@ fn switch_driver(
                     .with_time_scale(time_scale),
             ))
         }
-        other => {
-            return Err(anyhow!(
-                "driver = {:?} is not wired into move-hosts yet: use \"junos\", or \
-                 \"none\" and a hook ([[executor.hooks]] with lock_key = \"switch:{{switch}}\"; \
-                 the hook gets the move's ports as JSON on stdin)",
-                other.as_str()
-            ));
-        }
+        SwitchDriver::Command(c) => Some(Arc::new(CommandPorts::new(
+            &c.command,
+            &c.args,
+            Duration::from_secs(300),
+            limits.clone(),
+            shutdown.aborted().clone(),
+        ))),
+        other => return Err(anyhow!("unknown switch driver {:?}", other.as_str())),
     })
 }
 
@@ -145,10 +149,6 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
-    let switches = match switch_driver(&config.network.driver, executor.time_scale) {
-        Ok(s) => s,
-        Err(e) => return refuse(e.context("[network]")),
-    };
     let progress = RunProgress::new();
     let Some(foreman) = config.foreman.clone() else {
         return refuse(anyhow!(
@@ -228,6 +228,10 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             client_config(executor.limits.per_bmc, time_scale),
         );
         let shutdown = Shutdown::new(executor.grace);
+        let switches = match switch_driver(&config.network.driver, time_scale, &limits, &shutdown) {
+            Ok(s) => s,
+            Err(e) => return refuse(e.context("[network]")),
+        };
         let signals = {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {

@@ -223,6 +223,15 @@ power_on_rate = {{ per_second = 0 }}
         self.dir.path()
     }
 
+    /// Replaces `quads.toml`'s `[network]` section with `section`.
+    fn network(&self, section: &str) {
+        let path = self.path().join("quads.toml");
+        let toml = std::fs::read_to_string(&path).unwrap();
+        let (head, rest) = toml.split_once("[network]\n").unwrap();
+        let (_, tail) = rest.split_once("[executor]\n").unwrap();
+        std::fs::write(&path, format!("{head}{section}\n[executor]\n{tail}")).unwrap();
+    }
+
     /// Starts `quads move-hosts --date 2025-01-10 ARGS`, output into files.
     fn spawn(&self, args: &[&str], n: usize) -> (Child, PathBuf) {
         let out = self.path().join(format!("out-{n}.txt"));
@@ -394,6 +403,61 @@ async fn a_failed_switch_commit_keeps_the_old_vlans_and_fails_each_host_with_its
         (switch.failed_commits, switch.commits, switch.peak_sessions),
         (7, 0, 1)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_command_driver_gets_each_switch_batch_as_json_and_its_refusal_fails_the_hosts() {
+    let site = Site::new(5).await;
+    let batches = site.path().join("batches");
+    std::fs::create_dir(&batches).unwrap();
+    // a refusing command first: exit 2, its words in every host's error, nothing moves
+    site.network(
+        "[network]\ndriver = \"command\"\ncommand = \"sh\"\n\
+         args = [\"-c\", \"cat >/dev/null; echo 'vlan unknown on {switch}' >&2; exit 2\"]\n",
+    );
+    let (code, out) = site.run(&["--format", "json"], 0).await;
+    assert_eq!(code, 1, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for h in doc["hosts"].as_array().unwrap() {
+        assert_eq!(h["failed_step"], "switch-ports", "{h}");
+        let error = h["error"].as_str().unwrap();
+        assert!(error.contains("vlan unknown on 127.1.0.1"), "{error}");
+    }
+    // a command that keeps each batch: every host's ports in exactly one batch, QUADS's VLANs
+    site.network(&format!(
+        "[network]\ndriver = \"command\"\ncommand = \"sh\"\n\
+         args = [\"-c\", \"cat > {}/$QUADS_SWITCH-$$.json\"]\n",
+        batches.display()
+    ));
+    let (code, out) = site.run(&["--format", "json"], 1).await;
+    assert_eq!(code, 0, "{out}");
+    let mut seen = BTreeMap::new();
+    for file in std::fs::read_dir(&batches).unwrap() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(file.unwrap().path()).unwrap()).unwrap();
+        assert_eq!(doc["v"], 1);
+        for p in doc["ports"].as_array().unwrap() {
+            let key = (
+                p["host"].as_str().unwrap().to_owned(),
+                p["interface"].as_str().unwrap().to_owned(),
+            );
+            assert!(seen.insert(key, p["new"].clone()).is_none(), "{p} twice");
+        }
+    }
+    for (i, h) in site.lab.inventory().hosts.iter().enumerate() {
+        let cloud = 2 + i % CLOUDS.len();
+        for (n, nic) in h.interfaces.iter().enumerate() {
+            let new = &seen[&(h.name.clone(), nic.name.clone())];
+            assert_eq!(new["mode"], "access");
+            assert_eq!(
+                new["vlan"],
+                1090 + 10 * cloud + n,
+                "{} {}",
+                h.name,
+                nic.name
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
