@@ -264,6 +264,29 @@ fn inventory_yaml(inventory: &Inventory, clouds: &[String]) -> String {
     text
 }
 
+/// The store's record of a lab host's NIC (the lab gives speeds in Mb/s, QUADS in Gb/s).
+///
+/// # Errors
+/// When the lab's interface name or MAC address is not one the store takes.
+pub fn store_interface(
+    host: &provision_core::model::HostName,
+    nic: &testkit::InventoryInterface,
+) -> anyhow::Result<provision_core::model::Interface> {
+    use provision_core::model::{Interface, InterfaceName, MacAddress};
+    Ok(Interface {
+        host: host.clone(),
+        name: InterfaceName::new(nic.name.as_str()).map_err(|e| anyhow::anyhow!(e))?,
+        bios_id: Some(nic.bios_id.clone()),
+        mac_address: Some(MacAddress::new(&nic.mac_address).map_err(|e| anyhow::anyhow!(e))?),
+        switch_ip: nic.switch_ip.clone(),
+        switch_port: nic.switch_port.clone(),
+        speed: Some(nic.speed / 1000),
+        vendor: Some(nic.vendor.clone()),
+        pxe_boot: nic.pxe_boot,
+        maintenance: false,
+    })
+}
+
 /// What the run did, as the lab counted it.
 fn lab_summary(inventory: &Inventory, metrics: &MetricsSnapshot) -> String {
     let hosts: Vec<_> = inventory

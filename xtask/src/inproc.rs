@@ -1,6 +1,6 @@
 //! `InProcessTransport`: the clients' [`Transport`] over testkit's [`InProcessLab`], so the real
 //! Foreman and Redfish clients (and the executor above them) run against the lab under a paused
-//! tokio clock, without sockets.
+//! tokio clock, without sockets. [`InProcessSwitches`] does the same for the switch-ports step.
 //!
 //! Failures look as they do over [`quads_http::HttpsTransport`]: a connection the lab resets is
 //! [`TransportError::Io`] (the request may have been applied), a server that accepts no
@@ -8,11 +8,17 @@
 //! [`TransportError::Connect`] (never sent), and no answer within the request timeout is
 //! [`TransportError::Timeout`], measured on tokio's clock.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use provision_core::executor::ports::{
+    BatchApplied, BatchError, PortApplied, PortError, PortOrder, SwitchPort,
+};
+use provision_core::network::{PortMode, PortTarget};
 use quads_http::{Transport, TransportConfig, TransportError};
+use testkit::switch::PortState;
 use testkit::{Exchange, InProcessLab};
 
 /// Moves requests to an [`InProcessLab`] and back. Cheap to clone.
@@ -302,5 +308,92 @@ mod tests {
         last.power_state().await.expect("the last BMC answers");
         let name = &lab.inventory().hosts[9_999].name;
         assert!(lab.metrics().host(name).bmc_requests > 0);
+    }
+}
+
+/// The switch-ports step's [`SwitchPort`] over the in-process lab's switches: the same login,
+/// commit draws (duration, failure) and counters as the lab's SSH servers, without SSH.
+#[derive(Debug, Clone)]
+pub struct InProcessSwitches {
+    lab: Arc<InProcessLab>,
+}
+
+impl InProcessSwitches {
+    /// The switches of `lab`.
+    #[must_use]
+    pub fn new(lab: Arc<InProcessLab>) -> Self {
+        Self { lab }
+    }
+}
+
+/// The lab's port state a planned target ends in (QUADS's `set_port` and
+/// `convert_port_public`, as `switch-client` writes them).
+fn lab_port(target: PortTarget) -> PortState {
+    let vlan = target.vlan.get();
+    let trunk = target.mode == PortMode::Trunk;
+    PortState {
+        mode: if trunk {
+            testkit::switch::PortMode::Trunk
+        } else {
+            testkit::switch::PortMode::Access
+        },
+        vlans: std::iter::once(vlan).collect(),
+        qinq_group: (!trunk).then_some(vlan),
+        native_vlan: trunk.then_some(vlan),
+    }
+}
+
+#[async_trait::async_trait]
+impl SwitchPort for InProcessSwitches {
+    async fn apply(&self, switch: &str, batch: &[PortOrder]) -> Result<BatchApplied, BatchError> {
+        let shared = self.lab.shared();
+        let lab = &shared.switches;
+        let ctx = shared.switch_context();
+        let index = switch
+            .parse()
+            .ok()
+            .and_then(|ip| lab.switch_at(ip))
+            .ok_or_else(|| PortError::fatal(format!("switch {switch}: not in the lab")))?;
+        let credentials = &lab.credentials;
+        if !lab.login(&ctx, index, &credentials.username, &credentials.password) {
+            return Err(PortError::fatal(format!("switch {switch}: login refused")).into());
+        }
+        let candidate: BTreeMap<String, PortState> = batch
+            .iter()
+            .map(|o| (o.port.clone(), lab_port(o.target)))
+            .filter(|(port, want)| lab.port(index, port).as_ref() != Some(want))
+            .collect();
+        let mut outcome = Ok(());
+        if !candidate.is_empty() {
+            let (lab_secs, fails) = lab.draw_commit(&ctx, index, &candidate);
+            shared.clock.sleep(lab_secs).await;
+            outcome = lab.commit(&ctx, index, &candidate, fails);
+        }
+        lab.logout(&ctx, index);
+        if outcome.is_err() {
+            return Err(BatchError {
+                error: PortError::fatal(format!(
+                    "switch {switch}: commit of ports {} failed, nothing applied",
+                    candidate.keys().cloned().collect::<Vec<_>>().join(", ")
+                )),
+                refused_content: true,
+            });
+        }
+        Ok(BatchApplied {
+            committed: !candidate.is_empty(),
+            ports: batch
+                .iter()
+                .map(|o| {
+                    let after = lab.port(index, &o.port);
+                    let verified = after.as_ref() == Some(&lab_port(o.target));
+                    PortApplied {
+                        port: o.port.clone(),
+                        changed: candidate.contains_key(&o.port),
+                        verified,
+                        found: (!verified).then(|| format!("{after:?}")),
+                    }
+                })
+                .collect(),
+        })
     }
 }

@@ -170,6 +170,10 @@ pub fn bound(model: &LabModel, hosts: usize, changes: usize, clouds: usize, seed
     };
     let mut cp_terms = vec![
         term(
+            "switch commit (the host's ports in its switch's batch)",
+            model.switch.commit,
+        ),
+        term(
             if changes > 0 {
                 "boot order PATCH + config job POST (longest pre-boot branch)"
             } else {
@@ -204,7 +208,8 @@ pub fn bound(model: &LabModel, hosts: usize, changes: usize, clouds: usize, seed
     let f_host: f64 = f_terms.iter().map(|t| t.seconds).sum();
     let capacity = f.capacity.max(1);
     let foreman_bound = n * f_host / capacity as f64;
-    let tail = cp - pre_boot;
+    // what must follow the last host's Foreman write (its switch commit came before)
+    let tail = cp - pre_boot - model.switch.commit;
     let cp_n = slowest_of(model, hosts, changes, seed, pre_boot);
     Bound {
         hosts,
@@ -235,11 +240,18 @@ fn slowest_of(model: &LabModel, hosts: usize, changes: usize, seed: u64, pre_boo
         testkit::clock::lognormal(median, sigma, (u(key - 1), u(key)))
     };
     let fixed = pre_boot + b.action + f.index_base;
+    let sw = &model.switch;
     let mut total = 0.0;
     for _ in 0..TRIALS {
         let mut slowest: f64 = 0.0;
+        let mut commit = 0.0;
         for h in 0..hosts {
+            // about ten hosts share a switch (48 ports) and so one commit's draw
+            if h % 10 == 0 {
+                commit = draw(sw.commit, sw.sigma);
+            }
             let mut path = fixed
+                + commit
                 + draw(b.power_off, b.sigma)
                 + draw(b.power_on_post, b.sigma)
                 + draw(f.install, 0.1);
@@ -300,6 +312,16 @@ pub struct RunResult {
     pub sessions_open: u64,
     /// Overlapping writes to one Foreman object.
     pub overlapping_writes: u64,
+    /// Switch commits, in all, and per switch at most.
+    pub switch_commits: u64,
+    /// The most commits any one switch took.
+    pub switch_commits_max: u64,
+    /// The most sessions open at once on any one switch (must be 1).
+    pub switch_peak_sessions: u64,
+    /// Seconds of the switch-ports step: median and slowest host.
+    pub switch_step_p50: f64,
+    /// The slowest host's switch-ports step, seconds.
+    pub switch_step_max: f64,
     /// The adaptive Foreman write limit's range during the run and the writes' peak in flight.
     pub foreman_write_limit: String,
     /// The orchestrator's CPU seconds (virtual mode: the whole process, lab included).
@@ -730,6 +752,32 @@ pub fn result(
             "{overlapping} overlapping writes to one Foreman object"
         ));
     }
+    let switch_commits: u64 = metrics.switches.values().map(|c| c.commits).sum();
+    let switch_commits_max = metrics
+        .switches
+        .values()
+        .map(|c| c.commits)
+        .max()
+        .unwrap_or(0);
+    let switch_peak_sessions = metrics
+        .switches
+        .values()
+        .map(|c| c.peak_sessions)
+        .max()
+        .unwrap_or(0);
+    if switch_peak_sessions > 1 {
+        problems.push(format!(
+            "{switch_peak_sessions} sessions at once on one switch"
+        ));
+    }
+    let mut switch_step: Vec<f64> = report
+        .hosts
+        .iter()
+        .flat_map(|h| &h.steps)
+        .filter(|s| s.step == "switch-ports")
+        .map(|s| s.seconds)
+        .collect();
+    switch_step.sort_by(f64::total_cmp);
     let w = &report.limits.foreman_writes;
     RunResult {
         policy,
@@ -754,6 +802,14 @@ pub fn result(
         max_boots_per_host: max(&|c| c.boots),
         sessions_open,
         overlapping_writes: overlapping,
+        switch_commits,
+        switch_commits_max,
+        switch_peak_sessions,
+        switch_step_p50: switch_step
+            .get(switch_step.len() / 2)
+            .copied()
+            .unwrap_or(0.0),
+        switch_step_max: switch_step.last().copied().unwrap_or(0.0),
         foreman_write_limit: format!(
             "{}..{} (peak {} in flight)",
             w.min_limit, w.max_limit, w.peak_in_flight
@@ -784,7 +840,9 @@ fn one_line(r: &RunResult) -> String {
     };
     format!(
         "  {}: makespan {:.0} lab s, {}/{} moved, {} failed, {:.1} Foreman + {:.1} BMC req/host, \
-         {connections}CPU {:.2} s ({:.2} ms/host), peak RSS {:.0} MiB, wall {:.1} s{}",
+         switch-ports step {:.1} s median / {:.1} s slowest ({} commits, at most {} on a switch, \
+         {} session(s) at once), {connections}CPU {:.2} s ({:.2} ms/host), peak RSS {:.0} MiB, \
+         wall {:.1} s{}",
         r.policy.name(),
         r.makespan,
         r.moved,
@@ -792,6 +850,11 @@ fn one_line(r: &RunResult) -> String {
         r.failed,
         r.foreman_requests_per_host,
         r.bmc_requests_per_host,
+        r.switch_step_p50,
+        r.switch_step_max,
+        r.switch_commits,
+        r.switch_commits_max,
+        r.switch_peak_sessions,
         r.cpu_seconds,
         r.cpu_ms_per_host,
         r.peak_rss_mib,
@@ -1057,8 +1120,9 @@ mod tests {
     fn the_bound_adds_up_the_model_terms() {
         let model = LabModel::default();
         let b = bound(&model, 700, 233, 3, 1);
-        // 1.5 PATCH + 1.0 job POST, 1.0 ForceOff, 5 off, 10 POST, 60 job, 300 install, 0.05 poll
-        assert!((b.cp - 378.55).abs() < 1e-9, "{}", b.cp);
+        // 4 switch commit, 1.5 PATCH + 1.0 job POST, 1.0 ForceOff, 5 off, 10 POST, 60 job,
+        // 300 install, 0.05 poll
+        assert!((b.cp - 382.55).abs() < 1e-9, "{}", b.cp);
         let sum: f64 = b.f_terms.iter().map(|t| t.seconds).sum();
         assert!((b.f - sum).abs() < 1e-12);
         // one build write carrying the parameters, plus the clouds' RBAC writes shared by all

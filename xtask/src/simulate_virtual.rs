@@ -24,7 +24,7 @@ use provision_core::{Timestamp, TokioClock};
 use quads_http::Transport;
 use testkit::{InProcessLab, LabConfig};
 
-use crate::inproc::InProcessTransport;
+use crate::inproc::{InProcessSwitches, InProcessTransport};
 use crate::simulate::{Costs, RunResult, RunSetup, executor_config, result};
 
 /// One policy's run on a fresh in-process lab in virtual time.
@@ -106,10 +106,38 @@ async fn move_all(
         .map(CloudName::new)
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow!(e))?;
+    let scheme = provision_core::network::VlanScheme {
+        sw_vlan_first: inventory.sw_vlan_first,
+    };
     let mut jobs = Vec::with_capacity(hosts);
     for (i, h) in inventory.hosts.iter().enumerate() {
         let to = clouds[i % clouds.len()].clone();
         let name = HostName::new(h.name.as_str()).map_err(|e| anyhow!(e))?;
+        let assignment = AssignmentSpec {
+            cloud: to.clone(),
+            ticket: format!("{}", 3000 + i % clouds.len()),
+            owner: format!("tenant{}", i % clouds.len()),
+            description: String::new(),
+            wipe: Wipe::Yes,
+            os: Some("RedHat 9.4".to_owned()),
+            partition_table: Some("Kickstart default".to_owned()),
+            medium: Some("RHEL 9 mirror".to_owned()),
+            boot_type: BootType::Bios,
+            qinq: provision_core::model::QinQ::Separated,
+            public_vlan: None,
+        };
+        let nics = h
+            .interfaces
+            .iter()
+            .map(|nic| crate::demo::store_interface(&name, nic))
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let network = provision_core::network::port_moves(
+            &name,
+            &nics.iter().collect::<Vec<_>>(),
+            None,
+            Some(&assignment),
+            scheme,
+        );
         jobs.push(MoveJob {
             host: Host {
                 name,
@@ -125,20 +153,8 @@ async fn move_all(
             wipe: Wipe::Yes,
             schedule: None,
             leaving: None,
-            assignment: Some(AssignmentSpec {
-                cloud: to,
-                ticket: format!("{}", 3000 + i % clouds.len()),
-                owner: format!("tenant{}", i % clouds.len()),
-                description: String::new(),
-                wipe: Wipe::Yes,
-                os: Some("RedHat 9.4".to_owned()),
-                partition_table: Some("Kickstart default".to_owned()),
-                medium: Some("RHEL 9 mirror".to_owned()),
-                boot_type: BootType::Bios,
-                qinq: provision_core::model::QinQ::Separated,
-                public_vlan: None,
-            }),
-            network: provision_core::network::NetworkPlan::default(),
+            assignment: Some(assignment),
+            network,
         });
     }
     let start: Timestamp = "2026-01-01T00:00:00Z".parse().map_err(|e| anyhow!("{e}"))?;
@@ -161,7 +177,7 @@ async fn move_all(
                     executor.provisioning_host_type.clone(),
                 )),
                 clock,
-                switches: None,
+                switches: Some(Arc::new(InProcessSwitches::new(lab.clone()))),
             },
             shutdown: Shutdown::new(executor.grace),
             config: executor,
