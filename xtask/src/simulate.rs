@@ -1141,7 +1141,7 @@ mod tests {
         assert!((big.lb_n - (big.foreman_bound + big.tail)).abs() < 1e-9);
         // without boot-order changes the pre-boot branch is the PXE PATCH and there is no job
         let plain = bound(&model, 10, 0, 1, 1);
-        assert!((plain.cp - (1.5 + 1.0 + 5.0 + 10.0 + 300.0 + 0.05)).abs() < 1e-9);
+        assert!((plain.cp - (4.0 + 1.5 + 1.0 + 5.0 + 10.0 + 300.0 + 0.05)).abs() < 1e-9);
         assert_eq!(bound(&model, 700, 233, 3, 1).cp_n, b.cp_n, "seeded");
     }
 
