@@ -480,6 +480,8 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
                     HostExpectation {
                         tenant: cloud.map(tenant),
                         owner: cloud.unwrap_or("admin").to_owned(),
+                        // the executor does not move ports yet
+                        network: None,
                     },
                 )
             })
