@@ -4,6 +4,7 @@
 
 pub mod config;
 pub mod executor;
+pub mod heal;
 pub mod hook;
 pub mod inventory;
 pub mod journal;

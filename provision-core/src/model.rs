@@ -283,6 +283,8 @@ word_enum!(
     RunKind, "run kind", {
         /// `quads move-hosts`.
         MoveHosts => "move-hosts",
+        /// `quads foreman heal` (holds the run lock so it never races a move).
+        ForemanHeal => "foreman-heal",
     }
 );
 

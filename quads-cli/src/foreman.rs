@@ -1,7 +1,8 @@
 //! `quads foreman`: the first uses of foreman-client from the command line: `host show NAME`,
 //! `host list [--search S] [--per-page N | --all]` and `status`, configured by flags and
 //! `QUADS_FOREMAN_*` variables (the password or token only from the environment or a file,
-//! never from the command line), printed as text or versioned JSON (`-o json`).
+//! never from the command line), printed as text or versioned JSON (`-o json`). `heal` is
+//! declared here but lives in `heal.rs`: it reads quads.toml, as `move-hosts` does.
 //!
 //! Exit codes: 0 done, 1 Foreman answered with an error or could not be reached, 2 bad usage or
 //! configuration.
@@ -75,6 +76,10 @@ pub enum ForemanCommand {
     Host(HostCommand),
     /// Foreman's version and health (`/api/status`, `/api/ping`); proves the credentials.
     Status,
+    /// Makes Foreman follow the schedule: each host owned by its cloud's user (or the spare
+    /// pool's owner), active clouds' users enabled, the others' disabled. Configured by
+    /// quads.toml like move-hosts (the --foreman-* flags are not used).
+    Heal(crate::heal::HealArgs),
 }
 
 /// `quads foreman host` subcommands.
@@ -135,6 +140,9 @@ impl From<foreman_client::Error> for Failure {
 
 /// Runs `quads foreman` and returns the exit code.
 pub fn main(args: &ForemanArgs) -> ExitCode {
+    if let ForemanCommand::Heal(heal) = &args.command {
+        return crate::heal::main(heal, args.output);
+    }
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
@@ -298,6 +306,9 @@ async fn run(args: &ForemanArgs, config: ClientConfig) -> Result<String, Failure
             };
             render(args.output, &doc, HostListV1::text)
         }
+        ForemanCommand::Heal(_) => Err(Failure::usage(anyhow!(
+            "heal reads quads.toml, not the --foreman-* flags"
+        ))),
     }
 }
 

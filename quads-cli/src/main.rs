@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 mod admin;
 mod config;
 mod foreman;
+mod heal;
 mod move_hosts;
 mod oob;
 mod run_progress;
@@ -29,7 +30,8 @@ struct Cli {
 enum Command {
     /// Out-of-band BMC management over Redfish, Badfish-compatible flags (`-H` or `--host-list`).
     Oob(Box<oob::OobArgs>),
-    /// Foreman hosts and health through the Foreman API v2 (`host show`, `host list`, `status`).
+    /// Foreman hosts and health through the Foreman API v2 (`host show`, `host list`, `status`),
+    /// and `heal` (Foreman made to follow the schedule).
     Foreman(Box<foreman::ForemanArgs>),
     #[command(flatten)]
     Admin(admin::AdminCommand),

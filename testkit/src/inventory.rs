@@ -1,4 +1,6 @@
-//! The lab's inventory: what any client needs to use it (addresses, credentials, models, ids).
+//! The lab's inventory: what any client needs to use it (addresses, credentials, models, ids),
+//! and the same fleet as a QUADS-style inventory (`quads-inventory.yaml`, format version 1 of
+//! `quads host import`) with the switches' known host keys (`switches.keys`).
 
 use std::path::{Path, PathBuf};
 
@@ -116,7 +118,107 @@ impl Inventory {
     }
 }
 
-/// Writes `inventory.json`, `host-list.txt`, `interfaces.yml` and `ca.pem` into `dir`.
+/// The spare pool every lab host starts in (QUADS's `cloud01`).
+pub const SPARE_POOL: &str = "cloud01";
+
+/// `quads-inventory.yaml`, version 1 (the wire format `provision-core/src/inventory.rs`
+/// documents): the spare pool and every host, in it, with its BMC and interfaces.
+#[derive(Debug, Serialize)]
+struct QuadsInventory<'a> {
+    version: u32,
+    clouds: Vec<QuadsCloud<'a>>,
+    hosts: Vec<QuadsHost<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct QuadsCloud<'a> {
+    name: &'a str,
+    description: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct QuadsHost<'a> {
+    name: &'a str,
+    bmc: &'a str,
+    model: &'a str,
+    default_cloud: &'a str,
+    interfaces: Vec<QuadsInterface<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+struct QuadsInterface<'a> {
+    name: &'a str,
+    switch_ip: &'a str,
+    switch_port: &'a str,
+    mac_address: &'a str,
+    bios_id: &'a str,
+    /// Gb/s.
+    speed: u32,
+    vendor: &'a str,
+    pxe_boot: bool,
+}
+
+impl Inventory {
+    /// The fleet as a QUADS-style inventory (format version 1): cloud01, the spare pool, and
+    /// every host in it (`bmc` is the BMC's `ip:port`) with its interfaces and switch ports. No
+    /// assignments or schedules: the caller adds its own.
+    ///
+    /// # Errors
+    /// When the YAML cannot be written (it always can: plain strings, numbers, booleans).
+    pub fn quads_inventory_yaml(&self) -> Result<String, serde_saphyr::SerializeError> {
+        let file = QuadsInventory {
+            version: 1,
+            clouds: vec![QuadsCloud {
+                name: SPARE_POOL,
+                description: "spare pool",
+            }],
+            hosts: self
+                .hosts
+                .iter()
+                .map(|h| QuadsHost {
+                    name: &h.name,
+                    bmc: &h.bmc_address,
+                    model: &h.model,
+                    default_cloud: SPARE_POOL,
+                    interfaces: h
+                        .interfaces
+                        .iter()
+                        .map(|i| QuadsInterface {
+                            name: &i.name,
+                            switch_ip: &i.switch_ip,
+                            switch_port: &i.switch_port,
+                            mac_address: &i.mac_address,
+                            bios_id: &i.bios_id,
+                            speed: i.speed / 1000,
+                            vendor: &i.vendor,
+                            pxe_boot: i.pxe_boot,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        };
+        serde_saphyr::to_string(&file)
+    }
+
+    /// The switches' known host keys, one `<switch_ip> SHA256:<fingerprint>` a line (the file
+    /// `[network] host_key_fingerprints` names).
+    #[must_use]
+    pub fn switch_keys(&self) -> String {
+        self.switches
+            .iter()
+            .map(|s| {
+                let ip = s
+                    .address
+                    .rsplit_once(':')
+                    .map_or(s.address.as_str(), |(ip, _)| ip);
+                format!("{ip} {}\n", s.host_key_sha256)
+            })
+            .collect()
+    }
+}
+
+/// Writes `inventory.json`, `host-list.txt`, `interfaces.yml`, `ca.pem`,
+/// `quads-inventory.yaml` and `switches.keys` into `dir`.
 ///
 /// # Errors
 /// When the directory or a file cannot be written.
@@ -133,6 +235,13 @@ pub fn write_files(inventory: &Inventory, dir: &Path) -> std::io::Result<Vec<Pat
         ("host-list.txt", inventory.host_list()),
         ("interfaces.yml", crate::lab::interfaces_yaml(&models)),
         ("ca.pem", inventory.ca_pem.clone()),
+        (
+            "quads-inventory.yaml",
+            inventory
+                .quads_inventory_yaml()
+                .map_err(std::io::Error::other)?,
+        ),
+        ("switches.keys", inventory.switch_keys()),
     ];
     let mut written = Vec::new();
     for (name, text) in files {
@@ -155,4 +264,44 @@ pub fn resident_memory_kib() -> Option<u64> {
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::in_process::InProcessLab;
+    use crate::lab::LabConfig;
+
+    #[test]
+    fn the_quads_inventory_lists_every_host_in_the_spare_pool_with_its_ports() {
+        let lab = InProcessLab::new(LabConfig {
+            hosts: 3,
+            ..LabConfig::default()
+        })
+        .expect("lab");
+        let inventory = lab.inventory();
+        let text = inventory.quads_inventory_yaml().expect("yaml");
+        let file: serde_json::Value = serde_saphyr::from_str(&text).expect("reads back");
+        assert_eq!(file["version"], 1);
+        assert_eq!(file["clouds"][0]["name"], "cloud01");
+        let hosts = file["hosts"].as_array().expect("hosts");
+        assert_eq!(hosts.len(), 3);
+        let (host, wire) = (&hosts[2], &inventory.hosts[2]);
+        assert_eq!(host["name"], wire.name.as_str());
+        assert_eq!(host["bmc"], wire.bmc_address.as_str());
+        assert_eq!(host["default_cloud"], "cloud01");
+        let em1 = &host["interfaces"][0];
+        let nic = &wire.interfaces[0];
+        assert_eq!(em1["mac_address"], nic.mac_address.as_str());
+        assert_eq!(em1["switch_ip"], nic.switch_ip.as_str());
+        assert_eq!(em1["switch_port"], nic.switch_port.as_str());
+        assert_eq!(em1["speed"], nic.speed / 1000);
+        assert_eq!(em1["pxe_boot"], true);
+        assert_eq!(host["interfaces"][1]["pxe_boot"], false);
+
+        let keys = inventory.switch_keys();
+        let switch = &inventory.switches[0];
+        let ip = switch.address.split(':').next().expect("ip");
+        assert_eq!(keys, format!("{ip} {}\n", switch.host_key_sha256));
+        assert!(switch.host_key_sha256.starts_with("SHA256:"));
+    }
 }

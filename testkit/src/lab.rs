@@ -321,8 +321,8 @@ impl LabShared {
         }
     }
 
-    /// A host's switch ports with their committed VLANs, by host name (meant for the isolation
-    /// report's network view, which does not read the switches yet).
+    /// A host's switch ports with their committed VLANs, by host name (the isolation report's
+    /// network view).
     #[must_use]
     pub fn host_ports(&self, host: &str) -> Vec<HostPort> {
         let index = self.state().machines.iter().position(|m| m.name == host);
@@ -354,7 +354,7 @@ impl LabShared {
     #[must_use]
     pub fn isolation(&self, expect: &Expectation) -> IsolationReport {
         let state = self.state();
-        isolation::report(&state, &self.config.bmc_admin.username, expect)
+        isolation::report(self, &state, expect)
     }
 
     /// Runs `f` on the lab state, after moving every machine forward to now.
@@ -592,8 +592,7 @@ impl Lab {
         self.addresses.switch_addr(&self.shared, index)
     }
 
-    /// A host's switch ports with their committed VLANs (meant for the isolation report's network
-    /// view, which does not read the switches yet).
+    /// A host's switch ports with their committed VLANs (the isolation report's network view).
     #[must_use]
     pub fn host_ports(&self, host: &str) -> Vec<HostPort> {
         self.shared.host_ports(host)

@@ -34,7 +34,9 @@ pub mod tls;
 pub use faults::FaultProfile;
 pub use in_process::{Exchange, InProcessLab};
 pub use inventory::{Inventory, InventoryHost, InventoryInterface, InventorySwitch};
-pub use isolation::{Expectation, HostExpectation, IsolationReport, Login, Violation};
+pub use isolation::{
+    Expectation, HostExpectation, IsolationReport, Login, NetworkExpectation, Violation,
+};
 pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme};
 pub use machine::Flavor;
 pub use metrics::{HostCounters, LogEntry, MetricsSnapshot};

@@ -660,6 +660,8 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
                     HostExpectation {
                         tenant: cloud.map(tenant),
                         owner: cloud.unwrap_or("admin").to_owned(),
+                        // the executor does not move ports yet
+                        network: None,
                     },
                 )
             })
@@ -732,4 +734,205 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
         assert_eq!(h.current_cloud.as_str(), want, "host {i}");
     }
     store.close().await;
+}
+
+impl Site {
+    /// Runs `quads foreman heal --date <date> ARGS`: exit code, stdout, stderr.
+    async fn heal(&self, args: &[&str]) -> (i32, String, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_quads"))
+            .args(["foreman", "heal", "--date", self.date])
+            .args(args)
+            .env_clear()
+            .env("HOME", self.path())
+            .env("QUADS_CONFIG", self.path().join("quads.toml"))
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            !stdout.contains("lab@") && !stderr.contains("lab@") && !stderr.contains("changeme"),
+            "no secret printed: {stdout}{stderr}"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+}
+
+/// `quads foreman heal`: owners made wrong on purpose through Foreman's API and a cloud whose
+/// schedule ended early; `--dry-run` lists the repairs and writes nothing, `heal` makes them
+/// (the lab's isolation report agrees), a second `heal` has nothing to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreman_heal_repairs_owners_and_retires_clouds_without_a_tenant() {
+    let site = Site::new(6).await;
+    let mut n = 0;
+    site.finish(&mut n, &BTreeSet::new()).await;
+    let names: Vec<String> = site
+        .lab
+        .inventory()
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
+    // cloud04's tenant leaves early: its schedules are removed (hosts 2 and 5 stay in it)
+    let store = site.store().await;
+    let cloud04 = store
+        .assignments()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.spec.cloud.as_str() == "cloud04")
+        .unwrap();
+    for s in store.schedules(None).await.unwrap() {
+        if s.assignment == cloud04.id {
+            store.remove_schedule(s.id).await.unwrap();
+        }
+    }
+    store.close().await;
+    // owners made wrong by hand: host 0 (cloud02) given to cloud03, host 1 (cloud03) to admin
+    let inventory = site.lab.inventory();
+    let foreman = testkit::Probe::new(site.lab.ca_pem())
+        .with_basic(&inventory.foreman_username, &inventory.foreman_password);
+    let api = format!("{}/api", site.lab.foreman_url());
+    let users = foreman
+        .get(&format!("{api}/users?per_page=all"))
+        .await
+        .unwrap()
+        .json();
+    let user_id = |login: &str| {
+        users["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["login"] == login)
+            .unwrap()["id"]
+            .as_u64()
+            .unwrap()
+    };
+    for (host, owner) in [(0, user_id("cloud03")), (1, user_id("admin"))] {
+        let body = serde_json::json!({"host": {"owner_id": owner, "owner_type": "User"}});
+        let answer = foreman
+            .send(
+                http::Method::PUT,
+                &format!("{api}/hosts/{}", names[host]),
+                &[],
+                Some(&body),
+            )
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 200, "{:?}", answer.json());
+    }
+
+    let tenant = |cloud: &str| {
+        let ticket = 2000 + CLOUDS.iter().position(|c| *c == cloud).unwrap();
+        (format!("{cloud} #{ticket}"), format!("lab@{ticket}"))
+    };
+    let expect = Expectation {
+        bmc_credentials: CLOUDS
+            .iter()
+            .map(|cloud| Login {
+                label: tenant(cloud).0,
+                user: "quads".to_owned(),
+                password: tenant(cloud).1,
+            })
+            .collect(),
+        hosts: names
+            .iter()
+            .enumerate()
+            .map(|(h, name)| {
+                let cloud = CLOUDS[h % 3];
+                // heal is Foreman's side only: cloud04's BMC accounts are the next move's
+                let owner = if cloud == "cloud04" { "admin" } else { cloud };
+                (
+                    name.clone(),
+                    HostExpectation {
+                        tenant: Some(tenant(cloud).0),
+                        owner: owner.to_owned(),
+                        network: None,
+                    },
+                )
+            })
+            .collect(),
+        retired_foreman_users: vec![Login {
+            label: tenant("cloud04").0,
+            user: "cloud04".to_owned(),
+            password: tenant("cloud04").1,
+        }],
+    };
+    let wrong = |report: testkit::IsolationReport| {
+        let mut found: Vec<(String, String)> = report
+            .violations
+            .into_iter()
+            .map(|v| (v.kind, v.subject))
+            .collect();
+        found.sort();
+        found
+    };
+    let broken = wrong(site.lab.isolation(&expect));
+    assert_eq!(
+        broken,
+        [
+            ("foreman-owner".to_owned(), names[0].clone()),
+            ("foreman-owner".to_owned(), names[1].clone()),
+            ("foreman-owner".to_owned(), names[2].clone()),
+            ("foreman-owner".to_owned(), names[5].clone()),
+            ("foreman-retired-user".to_owned(), "cloud04".to_owned()),
+        ]
+    );
+
+    let (code, out, err) = site.heal(&["--dry-run", "-o", "json"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (doc["v"].as_u64(), doc["dry_run"].as_bool()),
+        (Some(1), Some(true))
+    );
+    let mut planned: Vec<(String, String)> = doc["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["status"], "planned");
+            (
+                c["kind"].as_str().unwrap().to_owned(),
+                c["subject"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    planned.sort();
+    let owner = |h: usize| ("owner".to_owned(), names[h].clone());
+    assert_eq!(
+        planned,
+        [
+            owner(0),
+            owner(1),
+            owner(2),
+            owner(5),
+            ("retire-cloud-user".to_owned(), "cloud04".to_owned()),
+        ]
+    );
+    assert_eq!(
+        wrong(site.lab.isolation(&expect)),
+        broken,
+        "a dry run writes nothing"
+    );
+
+    let (code, out, err) = site.heal(&[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.ends_with("5 changes\n"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "host {} (in cloud02): owner cloud03 -> cloud02",
+            names[0]
+        )),
+        "{out}"
+    );
+    assert_eq!(
+        wrong(site.lab.isolation(&expect)),
+        Vec::<(String, String)>::new()
+    );
+
+    let (code, out, err) = site.heal(&[]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(out, "0 changes\n");
 }

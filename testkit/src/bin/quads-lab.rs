@@ -43,7 +43,8 @@ struct Args {
     /// The first BMC address; the fleet counts up from it.
     #[arg(long, default_value = "127.0.1.1")]
     bmc_first_ip: Ipv4Addr,
-    /// Where to write inventory.json, host-list.txt, interfaces.yml and ca.pem.
+    /// Where to write inventory.json, host-list.txt, interfaces.yml, ca.pem,
+    /// quads-inventory.yaml and switches.keys.
     #[arg(long, default_value = "quads-lab")]
     out_dir: PathBuf,
     /// Start, report, and exit at once (for measuring start-up and idle memory).

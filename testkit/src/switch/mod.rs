@@ -84,8 +84,8 @@ pub struct HostInterface {
     pub pxe_boot: bool,
 }
 
-/// A host's port and its committed VLANs, as the lab sees it (for the isolation report's
-/// network view, not wired yet).
+/// A host's port and its committed VLANs, as the lab sees it (the isolation report's network
+/// view).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HostPort {
     /// The host's interface (`em1`).
@@ -100,6 +100,9 @@ pub struct HostPort {
     pub vlans: Vec<u16>,
     /// Committed QinQ group.
     pub qinq_group: Option<u16>,
+    /// Committed native VLAN (a trunk's).
+    #[serde(default)]
+    pub native_vlan: Option<u16>,
 }
 
 /// One switch's identity.
@@ -292,8 +295,8 @@ impl SwitchLab {
             .unwrap_or_default()
     }
 
-    /// A host's ports with their committed VLANs (for the isolation report's network view, not
-    /// wired yet: the report does not read the switches).
+    /// A host's ports with their committed VLANs, in interface order (the isolation report's
+    /// network view).
     #[must_use]
     pub fn host_ports(&self, host: usize) -> Vec<HostPort> {
         let Some(nics) = self.interfaces.get(host) else {
@@ -314,6 +317,7 @@ impl SwitchLab {
                     mode: port.mode,
                     vlans: port.vlans.into_iter().collect(),
                     qinq_group: port.qinq_group,
+                    native_vlan: port.native_vlan,
                 }
             })
             .collect()

@@ -126,3 +126,82 @@ async fn switches_serve_ssh_count_sessions_and_show_ports() {
         .json();
     assert_eq!(metrics["switches"]["sw01"]["sessions_opened"], 3);
 }
+
+#[tokio::test]
+async fn isolation_report_judges_ports_committed_over_ssh() {
+    let lab = Lab::start(LabConfig {
+        hosts: 2,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let inventory = lab.inventory();
+    let host = inventory.hosts[1].clone();
+    let expect = serde_json::json!({
+        "bmc_credentials": [],
+        "retired_foreman_users": [],
+        "hosts": {host.name.clone(): {
+            "tenant": null,
+            "owner": inventory.foreman_username,
+            "network": {"cloud": "cloud01"},
+        }},
+    });
+    let probe = Probe::new(lab.ca_pem());
+    let url = format!("{}/isolation", lab.admin_url());
+    let judge = || async {
+        let answer = probe.post(&url, &expect).await.unwrap();
+        assert_eq!(answer.status, 200);
+        let report: testkit::IsolationReport = serde_json::from_slice(&answer.body).unwrap();
+        report
+    };
+    let spare = judge().await;
+    assert!(spare.violations.is_empty(), "{spare:?}");
+    assert_eq!(spare.hosts[0].ports.len(), host.interfaces.len());
+    assert_eq!(spare.hosts[0].ports[0].qinq_group, Some(1100));
+
+    // Leak em2 into cloud03's VLAN over SSH: the report names it, then the repair clears it.
+    let nic = &host.interfaces[1];
+    let switch = inventory
+        .switches
+        .iter()
+        .position(|s| s.name == nic.switch)
+        .unwrap();
+    let (handle, ok, _) = login(&lab, switch, "junos-lab").await;
+    assert!(ok);
+    let members = format!(
+        "interfaces {} unit 0 family ethernet-switching vlan members vlan1121",
+        nic.switch_port
+    );
+    let out = exec(&handle, &format!("configure\nset {members}\ncommit\nexit")).await;
+    assert!(out.contains("commit complete"), "{out}");
+    let leaked = judge().await;
+    let network: Vec<_> = leaked
+        .violations
+        .iter()
+        .filter(|v| v.kind.starts_with("switch-"))
+        .collect();
+    assert_eq!(network.len(), 1, "{leaked:?}");
+    assert_eq!(network[0].kind, "switch-port-foreign");
+    assert_eq!(network[0].subject, host.name);
+    assert_eq!(
+        network[0].detail,
+        format!(
+            "em2 on {} {}: also a member of vlan1121, vlan1121 is cloud03's",
+            nic.switch, nic.switch_port
+        )
+    );
+    let out = exec(
+        &handle,
+        &format!("configure\ndelete {members}\ncommit\nexit"),
+    )
+    .await;
+    assert!(out.contains("commit complete"), "{out}");
+    let repaired = judge().await;
+    assert!(
+        !repaired
+            .violations
+            .iter()
+            .any(|v| v.kind.starts_with("switch-")),
+        "{repaired:?}"
+    );
+}

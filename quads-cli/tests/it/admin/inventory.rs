@@ -331,3 +331,59 @@ fn a_malformed_inventory_is_refused_naming_the_line_and_nothing_is_imported() {
         assert_untouched(&home);
     }
 }
+
+/// `quads-lab`'s `quads-inventory.yaml` imports as written: the spare pool, every host with
+/// its BMC address, and each NIC with its switch port; `switches.keys` names every switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_labs_quads_inventory_imports_with_its_switch_ports() {
+    let lab = testkit::Lab::start(testkit::LabConfig {
+        hosts: 4,
+        ..testkit::LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let inventory = lab.inventory();
+    let home = Home::initialized();
+    let files = testkit::inventory::write_files(&inventory, &home.path().join("lab")).unwrap();
+    let yaml = files
+        .iter()
+        .find(|p| p.ends_with("quads-inventory.yaml"))
+        .unwrap();
+    let doc = home.json(&["host", "import", &yaml.display().to_string()]);
+    let nics: usize = inventory.hosts.iter().map(|h| h.interfaces.len()).sum();
+    assert_eq!(
+        doc["imported"],
+        serde_json::json!({"clouds": 1, "hosts": 4, "assignments": 0, "schedules": 0, "interfaces": nics})
+    );
+    let host = &inventory.hosts[3];
+    let shown = home.json(&["host", "show", &host.name]);
+    assert_eq!(shown["host"]["bmc_address"], host.bmc_address.as_str());
+    assert_eq!(shown["host"]["current_cloud"], "cloud01");
+    let listed: Vec<(String, String, String)> = shown["interfaces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let s = |k: &str| i[k].as_str().unwrap().to_owned();
+            (s("name"), s("switch_ip"), s("switch_port"))
+        })
+        .collect();
+    let wired: Vec<(String, String, String)> = host
+        .interfaces
+        .iter()
+        .map(|i| (i.name.clone(), i.switch_ip.clone(), i.switch_port.clone()))
+        .collect();
+    assert_eq!(listed, wired);
+    assert_eq!(shown["interfaces"][0]["pxe_boot"], true);
+    assert_eq!(
+        shown["interfaces"][0]["mac_address"],
+        host.provisioning_mac.as_str()
+    );
+
+    let keys = std::fs::read_to_string(home.path().join("lab/switches.keys")).unwrap();
+    assert_eq!(keys.lines().count(), inventory.switches.len());
+    for (line, switch) in keys.lines().zip(&inventory.switches) {
+        let ip = switch.address.rsplit_once(':').unwrap().0;
+        assert_eq!(line, format!("{ip} {}", switch.host_key_sha256));
+    }
+}
