@@ -48,6 +48,9 @@ pub struct FaultProfile {
     pub switch_commit_fail_rate: f64,
     /// Share of switch commits that take `slow_factor` times longer.
     pub switch_slow_commit_rate: f64,
+    /// Share of the QUADS server's host `PATCH`es rolled back yet answered 200 with the old
+    /// row (as QUADS does when the database refuses the commit).
+    pub quads_patch_rollback_rate: f64,
 }
 
 impl Default for FaultProfile {
@@ -68,6 +71,7 @@ impl Default for FaultProfile {
             switch_login_refused_rate: 0.0,
             switch_commit_fail_rate: 0.0,
             switch_slow_commit_rate: 0.0,
+            quads_patch_rollback_rate: 0.0,
         }
     }
 }
@@ -175,6 +179,7 @@ impl FaultProfile {
             "switch_login_refused_rate" => self.switch_login_refused_rate = rate(value)?,
             "switch_commit_fail_rate" => self.switch_commit_fail_rate = rate(value)?,
             "switch_slow_commit_rate" => self.switch_slow_commit_rate = rate(value)?,
+            "quads_patch_rollback_rate" => self.quads_patch_rollback_rate = rate(value)?,
             other => return Err(format!("unknown key {other:?}")),
         }
         Ok(())

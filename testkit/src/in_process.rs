@@ -22,6 +22,7 @@ use crate::foreman::ForemanService;
 use crate::inventory::Inventory;
 use crate::lab::{Addresses, LabConfig, LabError, LabShared, LabState, Scheme};
 use crate::metrics::{LogEntry, MetricsSnapshot};
+use crate::quads::QuadsService;
 use crate::server::{Outcome, Response, Service, into_request};
 
 /// Foreman's HTTPS port in an in-process lab (on 127.0.0.1).
@@ -32,6 +33,8 @@ pub const FOREMAN_HTTP_PORT: u16 = 9080;
 pub const ADMIN_PORT: u16 = 9081;
 /// The port every BMC of an in-process lab answers on (at its own 127.0.x.y).
 pub const BMC_PORT: u16 = 10443;
+/// The QUADS server's port in an in-process lab (on 127.0.0.1, plain HTTP).
+pub const QUADS_PORT: u16 = 9082;
 /// The switches' (never bound) SSH port.
 pub const SWITCH_PORT: u16 = 22;
 
@@ -55,6 +58,7 @@ pub struct InProcessLab {
     foreman: ForemanService,
     fleet: BmcFleet,
     admin: Admin,
+    quads: QuadsService,
 }
 
 impl InProcessLab {
@@ -72,10 +76,12 @@ impl InProcessLab {
                 admin: SocketAddr::from((loopback, ADMIN_PORT)),
                 bmc_port: BMC_PORT,
                 switch_port: SWITCH_PORT,
+                quads: SocketAddr::from((loopback, QUADS_PORT)),
             },
             foreman: ForemanService::new(shared.clone()),
             fleet: BmcFleet::new(shared.clone()),
             admin: Admin::new(shared.clone()),
+            quads: QuadsService::new(shared.clone()),
             shared,
         })
     }
@@ -90,6 +96,7 @@ impl InProcessLab {
         let outcome = match target {
             Target::Foreman(local) => Self::serve(&self.foreman, parts, body, local).await,
             Target::Admin(local) => Self::serve(&self.admin, parts, body, local).await,
+            Target::Quads(local) => Self::serve(&self.quads, parts, body, local).await,
             Target::Bmc(local) => Self::serve(&self.fleet, parts, body, local).await,
         };
         outcome.map_or(Exchange::Refused, |outcome| match outcome {
@@ -125,6 +132,9 @@ impl InProcessLab {
         if local == addresses.foreman_https {
             return https.then_some(Target::Foreman(local));
         }
+        if local == addresses.quads {
+            return (!https).then_some(Target::Quads(local));
+        }
         if local == addresses.foreman_http || local == addresses.admin {
             return (!https).then_some(if local == addresses.admin {
                 Target::Admin(local)
@@ -153,6 +163,12 @@ impl InProcessLab {
     #[must_use]
     pub fn admin_url(&self) -> String {
         self.addresses.admin_url()
+    }
+
+    /// The QUADS server: `http://127.0.0.1:9082`.
+    #[must_use]
+    pub fn quads_url(&self) -> String {
+        self.addresses.quads_url()
     }
 
     /// The address of host `index`'s BMC, e.g. `127.0.1.1:10443`.
@@ -209,6 +225,7 @@ enum Target {
     Foreman(SocketAddr),
     Admin(SocketAddr),
     Bmc(SocketAddr),
+    Quads(SocketAddr),
 }
 
 #[cfg(test)]

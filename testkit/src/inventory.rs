@@ -35,6 +35,15 @@ pub struct Inventory {
     /// QUADS's `sw_vlan_first` of the lab's VLAN formula.
     #[serde(default = "default_sw_vlan_first")]
     pub sw_vlan_first: u16,
+    /// The QUADS server (REST API v3, plain HTTP; absent from older files).
+    #[serde(default)]
+    pub quads_url: String,
+    /// The QUADS admin's login.
+    #[serde(default)]
+    pub quads_username: String,
+    /// The QUADS admin's password (a lab fixture).
+    #[serde(default)]
+    pub quads_password: String,
 }
 
 fn default_sw_vlan_first() -> u16 {

@@ -22,6 +22,7 @@ use crate::machine::{
 };
 use crate::metrics::{LogEntry, Metrics, MetricsSnapshot};
 use crate::model::LabModel;
+use crate::quads::{QuadsDb, QuadsService};
 use crate::server::serve;
 use crate::switch::{Context as SwitchContext, HostPort, SwitchLab};
 use crate::tls::LabCa;
@@ -69,6 +70,11 @@ pub struct LabConfig {
     pub sw_vlan_first: u16,
     /// The switches' login.
     pub switch_admin: Credentials,
+    /// The fake QUADS server's admin (its login is an e-mail address, as in QUADS).
+    pub quads_admin: Credentials,
+    /// The share of hosts the QUADS server starts with scheduled into `cloud02`/`cloud03`
+    /// (so `GET moves` lists them).
+    pub quads_scheduled: f64,
 }
 
 /// A login and password (lab secrets: printed in the inventory on purpose).
@@ -123,6 +129,8 @@ impl Default for LabConfig {
             switch_first_ip: Ipv4Addr::new(127, 1, 0, 1),
             sw_vlan_first: 1100,
             switch_admin: Credentials::new("quads", "junos-lab"),
+            quads_admin: Credentials::new("admin@quads.lab", "quads-lab"),
+            quads_scheduled: 0.5,
         }
     }
 }
@@ -156,6 +164,8 @@ pub struct LabState {
     pub foreman: ForemanDb,
     /// The BMCs' own state (sessions, accounts), by host index.
     pub bmcs: Vec<BmcState>,
+    /// The QUADS server's records.
+    pub quads: QuadsDb,
     /// When the machines' next transitions are due, so that a Foreman request (which sees
     /// every host's `build` flag) moves on only the machines that have something due.
     pub(crate) timeline: Timeline,
@@ -262,6 +272,7 @@ impl LabShared {
             });
         let foreman = ForemanDb::seed(&machines, &config);
         let switches = SwitchLab::build(&config, &machines);
+        let quads = QuadsDb::seed(&machines, &switches, &config, wall_clock_minute());
         let bmcs = machines
             .iter()
             .map(|m| BmcState::new(m, &config, &fault_hosts))
@@ -297,6 +308,7 @@ impl LabShared {
                 machines,
                 foreman,
                 bmcs,
+                quads,
                 timeline: Timeline::stale(),
             }),
             config,
@@ -392,6 +404,7 @@ pub(crate) struct Addresses {
     pub(crate) admin: SocketAddr,
     pub(crate) bmc_port: u16,
     pub(crate) switch_port: u16,
+    pub(crate) quads: SocketAddr,
 }
 
 impl Addresses {
@@ -405,6 +418,10 @@ impl Addresses {
 
     pub(crate) fn admin_url(&self) -> String {
         format!("http://{}", self.admin)
+    }
+
+    pub(crate) fn quads_url(&self) -> String {
+        format!("http://{}", self.quads)
     }
 
     pub(crate) fn bmc_addr(&self, config: &LabConfig, index: usize) -> SocketAddr {
@@ -488,6 +505,9 @@ impl Addresses {
                 })
                 .collect(),
             sw_vlan_first: config.sw_vlan_first,
+            quads_url: self.quads_url(),
+            quads_username: config.quads_admin.username.clone(),
+            quads_password: config.quads_admin.password.clone(),
         }
     }
 }
@@ -520,8 +540,13 @@ impl Lab {
         let https = bind(SocketAddr::from((loopback, shared.config.foreman_port))).await?;
         let http = bind(SocketAddr::from((loopback, 0))).await?;
         let admin = bind(SocketAddr::from((loopback, 0))).await?;
-        let (foreman_https, foreman_http, admin_addr) =
-            (local(&https)?, local(&http)?, local(&admin)?);
+        let quads = bind(SocketAddr::from((loopback, 0))).await?;
+        let (foreman_https, foreman_http, admin_addr, quads_addr) = (
+            local(&https)?,
+            local(&http)?,
+            local(&admin)?,
+            local(&quads)?,
+        );
         let foreman_tls = shared
             .ca
             .server_config(&["127.0.0.1".to_owned(), "localhost".to_owned()])?;
@@ -540,6 +565,12 @@ impl Lab {
             Arc::new(crate::admin::Admin::new(shared.clone())),
             shutdown.clone(),
         ));
+        tokio::spawn(serve(
+            quads,
+            None,
+            Arc::new(QuadsService::new(shared.clone())),
+            shutdown.clone(),
+        ));
 
         let bmc_port = start_fleet(&shared, &shutdown).await?;
         let switch_port = crate::switch::ssh::start_switches(&shared, &shutdown).await?;
@@ -552,8 +583,15 @@ impl Lab {
                 admin: admin_addr,
                 bmc_port,
                 switch_port,
+                quads: quads_addr,
             },
         })
+    }
+
+    /// The QUADS server (REST API v3 below `/api/v3/`), plain HTTP.
+    #[must_use]
+    pub fn quads_url(&self) -> String {
+        self.addresses.quads_url()
     }
 
     /// Foreman over HTTPS, e.g. `https://127.0.0.1:43121`.
@@ -662,6 +700,15 @@ fn local(listener: &TcpListener) -> Result<SocketAddr, LabError> {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
         source,
     })
+}
+
+/// The wall clock now, to the minute, in Unix seconds: the QUADS server's clock at lab time 0
+/// (the server runs at UTC).
+fn wall_clock_minute() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0));
+    now - now.rem_euclid(60)
 }
 
 /// Binds a listener on each of `ips`, all on one port (the first one's ephemeral port), trying

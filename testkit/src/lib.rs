@@ -7,6 +7,8 @@
 //! model's install time, after which Foreman shows it built. Timings follow the lab model
 //! ([`LabModel`], `lab-model-v1.toml`) scaled by a time scale; every wait is on tokio's clock, so
 //! a lab runs in virtual time under `tokio::time::pause`. Faults are seeded ([`FaultProfile`]).
+//! A fake QUADS 2.x server (REST API v3, plain HTTP) holds the lab's clouds, assignments and
+//! schedules over the same host names ([`quads`]).
 //! What the lab saw is in [`Lab::metrics`] and [`Lab::log`], or over the admin endpoint.
 //! [`InProcessLab`] is the same lab without sockets: requests are handed to it directly, so it
 //! runs under a paused clock and scales to tens of thousands of hosts.
@@ -27,6 +29,7 @@ pub mod machine;
 pub mod metrics;
 pub mod model;
 pub mod probe;
+pub mod quads;
 pub mod server;
 pub mod switch;
 pub mod tls;

@@ -5,6 +5,7 @@ mod bmc;
 mod expand;
 mod foreman;
 mod lab;
+mod quads;
 mod switch;
 
 use std::time::Duration;
