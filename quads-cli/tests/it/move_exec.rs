@@ -14,7 +14,9 @@ use provision_core::model::{
     InterfaceName, MacAddress, NewSchedule, RunState, Subject, TimeRange, Wipe,
 };
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
-use testkit::{Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login};
+use testkit::{
+    Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login, NetworkExpectation,
+};
 
 const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
 
@@ -660,8 +662,12 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
                     HostExpectation {
                         tenant: cloud.map(tenant),
                         owner: cloud.unwrap_or("admin").to_owned(),
-                        // the executor does not move ports yet
-                        network: None,
+                        // the lab computes each port's VLAN from the cloud itself
+                        network: Some(NetworkExpectation {
+                            cloud: cloud.unwrap_or("cloud01").to_owned(),
+                            qinq: false,
+                            public_vlan: None,
+                        }),
                     },
                 )
             })
@@ -691,8 +697,14 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
     let spare = (8..12)
         .find(|&h| !dead.contains(hosts[h].as_str()))
         .unwrap();
-    stale.hosts.get_mut(hosts[spare].as_str()).unwrap().tenant = Some(tenant("cloud04"));
-    let kinds: Vec<String> = site
+    let stale_host = stale.hosts.get_mut(hosts[spare].as_str()).unwrap();
+    stale_host.tenant = Some(tenant("cloud04"));
+    stale_host.network = Some(NetworkExpectation {
+        cloud: "cloud04".to_owned(),
+        qinq: false,
+        public_vlan: None,
+    });
+    let kinds: BTreeSet<String> = site
         .lab
         .isolation(&stale)
         .violations
@@ -701,8 +713,11 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
         .collect();
     assert_eq!(
         kinds,
-        ["bmc-tenant-locked-out"],
-        "cloud04's password was revoked on a host it left"
+        BTreeSet::from([
+            "bmc-tenant-locked-out".to_owned(),
+            "switch-port-vlan".to_owned()
+        ]),
+        "cloud04's password was revoked and its VLANs left on a host it left"
     );
 
     // no tenant password in any output or log of the runs, nor in the store
