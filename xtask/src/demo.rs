@@ -13,7 +13,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use provision_core::executor::ExecutorConfig;
-use testkit::{Inventory, MetricsSnapshot, Probe};
+use testkit::{
+    Expectation, HostExpectation, Inventory, IsolationReport, Login, MetricsSnapshot,
+    NetworkExpectation, Probe,
+};
 use tokio::process::Child;
 
 use crate::util::{run, target_dir};
@@ -143,8 +146,16 @@ async fn operate(
 
     let metrics = lab_metrics(inventory).await?;
     println!("\n{}", lab_summary(inventory, &metrics));
+    let isolation = lab_isolation(inventory, &expectation(inventory, CLOUDS)).await?;
+    println!("{}", isolation_summary(&isolation));
     if !moved.success() {
         bail!("quads move-hosts did not move every host ({moved})");
+    }
+    if !isolation.violations.is_empty() {
+        bail!(
+            "{} isolation violations: a host is reachable by someone other than its tenant",
+            isolation.violations.len()
+        );
     }
     Ok(())
 }
@@ -168,6 +179,26 @@ pub fn write_setup(
     let bmc_password = first.map(|h| h.bmc_password.clone()).unwrap_or_default();
     let bmc_user = first.map(|h| h.bmc_username.clone()).unwrap_or_default();
     std::fs::write(dir.join("bmc.pass"), format!("{bmc_password}\n"))?;
+    let network = match inventory.switches.first() {
+        // the lab's switches: one SSH port for all, their host keys in `switches.keys`
+        Some(switch) => {
+            std::fs::write(dir.join("switch.pass"), format!("{}\n", switch.password))?;
+            let port = switch
+                .address
+                .rsplit_once(':')
+                .map_or("22", |(_, port)| port);
+            format!(
+                "[network]\nsw_vlan_first = {}\ndriver = \"junos\"\nusername = \"{}\"\n\
+                 password_file = \"{}/switch.pass\"\nhost_key_fingerprints = \"{}\"\n\
+                 ssh_port = {port}\n\n",
+                inventory.sw_vlan_first,
+                switch.username,
+                dir.display(),
+                lab_dir.join("switches.keys").display(),
+            )
+        }
+        None => String::new(),
+    };
     executor.ca_bundle = Some(lab_dir.join("ca.pem"));
     executor.interfaces_file = Some(lab_dir.join("interfaces.yml"));
     let mut executor_table = toml::Table::new();
@@ -180,7 +211,7 @@ pub fn write_setup(
         format!(
             "[store]\npath = \"{db}\"\n\n[foreman]\nurl = \"{url}\"\nusername = \"{user}\"\n\
              password_file = \"{dir}/foreman.pass\"\ninfra_location = \"lab\"\n\n[bmc]\n\
-             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n{executor}",
+             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n{network}{executor}",
             db = dir.join("quads.db").display(),
             url = inventory.foreman_url,
             user = inventory.foreman_username,
@@ -193,6 +224,77 @@ pub fn write_setup(
         inventory_yaml(inventory, &cloud_names(clouds)),
     )?;
     Ok(config)
+}
+
+/// What the demo's schedule must leave: host `i` in `cloud_names(clouds)[i % clouds]` under
+/// ticket `3000 + i % clouds` (BMC login `quads` / `lab@<ticket>`), owned in Foreman by the
+/// cloud's user, its ports in the cloud's VLANs.
+#[must_use]
+pub fn expectation(inventory: &Inventory, clouds: usize) -> Expectation {
+    let names = cloud_names(clouds);
+    let label = |i: usize| format!("{} #{}", names[i], 3000 + i);
+    Expectation {
+        bmc_credentials: (0..names.len())
+            .map(|i| Login {
+                label: label(i),
+                user: ExecutorConfig::default().tenant_bmc_user,
+                password: format!("lab@{}", 3000 + i),
+            })
+            .collect(),
+        hosts: inventory
+            .hosts
+            .iter()
+            .enumerate()
+            .map(|(h, host)| {
+                let i = h % names.len().max(1);
+                (
+                    host.name.clone(),
+                    HostExpectation {
+                        tenant: Some(label(i)),
+                        owner: names[i].clone(),
+                        network: Some(NetworkExpectation {
+                            cloud: names[i].clone(),
+                            qinq: false,
+                            public_vlan: None,
+                        }),
+                    },
+                )
+            })
+            .collect(),
+        retired_foreman_users: Vec::new(),
+    }
+}
+
+/// The isolation report of a running `quads-lab` (its admin endpoint) for `expect`.
+pub async fn lab_isolation(
+    inventory: &Inventory,
+    expect: &Expectation,
+) -> anyhow::Result<IsolationReport> {
+    let probe = Probe::new(&inventory.ca_pem);
+    serde_json::from_value(
+        probe
+            .post(
+                &format!("{}/isolation", inventory.admin_url),
+                &serde_json::to_value(expect)?,
+            )
+            .await?
+            .json(),
+    )
+    .context("the lab's isolation report does not parse")
+}
+
+/// One line on an isolation report, and its first violations.
+#[must_use]
+pub fn isolation_summary(report: &IsolationReport) -> String {
+    let mut text = format!(
+        "isolation report (the lab's own view: BMC logins, Foreman owners, switch ports): {} hosts, {} violations",
+        report.hosts.len(),
+        report.violations.len()
+    );
+    for v in report.violations.iter().take(5) {
+        let _ = write!(text, "\n  {} {}: {}", v.kind, v.subject, v.detail);
+    }
+    text
 }
 
 /// The counters of a running `quads-lab`, from its admin endpoint.
@@ -241,6 +343,22 @@ fn inventory_yaml(inventory: &Inventory, clouds: &[String]) -> String {
             "  - name: {}\n    bmc: \"{}\"\n    model: {}\n    default_cloud: cloud01",
             host.name, host.bmc_address, host.model
         );
+        if !host.interfaces.is_empty() {
+            text.push_str("    interfaces:\n");
+        }
+        for nic in &host.interfaces {
+            let _ = writeln!(
+                text,
+                "      - name: {}\n        switch_ip: \"{}\"\n        switch_port: \"{}\"\n        \
+                 mac_address: \"{}\"\n        speed: {}\n        pxe_boot: {}",
+                nic.name,
+                nic.switch_ip,
+                nic.switch_port,
+                nic.mac_address,
+                nic.speed / 1000,
+                nic.pxe_boot
+            );
+        }
     }
     text.push_str("assignments:\n");
     for (i, cloud) in clouds.iter().enumerate() {
@@ -300,7 +418,8 @@ fn lab_summary(inventory: &Inventory, metrics: &MetricsSnapshot) -> String {
     format!(
         "lab counters: {} installs; power cycles per host at most {}; sessions opened {} / closed \
          {} / expired when idle {} / open {}; overlapping writes to one Foreman object {}; Foreman requests {:.1} per host \
-         (peak {} in service of capacity, {} refused); BMC requests {:.1} per host",
+         (peak {} in service of capacity, {} refused); BMC requests {:.1} per host; switch commits {} \
+         on {} switches (at most {} on one), at most {} session(s) at once on a switch",
         sum(&|c| c.installs),
         max(&|c| c.power_cycles),
         sum(&|c| c.sessions_opened),
@@ -312,5 +431,19 @@ fn lab_summary(inventory: &Inventory, metrics: &MetricsSnapshot) -> String {
         metrics.foreman_peak_in_service,
         metrics.foreman_refused,
         sum(&|c| c.bmc_requests) as f64 / n,
+        metrics.switches.values().map(|c| c.commits).sum::<u64>(),
+        metrics.switches.len(),
+        metrics
+            .switches
+            .values()
+            .map(|c| c.commits)
+            .max()
+            .unwrap_or(0),
+        metrics
+            .switches
+            .values()
+            .map(|c| c.peak_sessions)
+            .max()
+            .unwrap_or(0),
     )
 }

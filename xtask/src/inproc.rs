@@ -356,7 +356,11 @@ impl SwitchPort for InProcessSwitches {
             .ok_or_else(|| PortError::fatal(format!("switch {switch}: not in the lab")))?;
         let credentials = &lab.credentials;
         if !lab.login(&ctx, index, &credentials.username, &credentials.password) {
-            return Err(PortError::fatal(format!("switch {switch}: login refused")).into());
+            return Err(BatchError {
+                error: PortError::retryable(format!("switch {switch}: login refused")),
+                refused_content: false,
+                login_refused: true,
+            });
         }
         let candidate: BTreeMap<String, PortState> = batch
             .iter()
@@ -372,11 +376,12 @@ impl SwitchPort for InProcessSwitches {
         lab.logout(&ctx, index);
         if outcome.is_err() {
             return Err(BatchError {
-                error: PortError::fatal(format!(
+                error: PortError::retryable(format!(
                     "switch {switch}: commit of ports {} failed, nothing applied",
                     candidate.keys().cloned().collect::<Vec<_>>().join(", ")
                 )),
                 refused_content: true,
+                login_refused: false,
             });
         }
         Ok(BatchApplied {

@@ -312,6 +312,9 @@ pub struct RunResult {
     pub sessions_open: u64,
     /// Overlapping writes to one Foreman object.
     pub overlapping_writes: u64,
+    /// Violations in the lab's isolation report at the end (hosts reachable by someone other
+    /// than their tenant; dead hosts left out). Must be 0.
+    pub isolation_violations: usize,
     /// Switch commits, in all, and per switch at most.
     pub switch_commits: u64,
     /// The most commits any one switch took.
@@ -652,12 +655,42 @@ async fn real_run(
             cpu: measured.cpu_s,
             rss_mib: measured.peak_rss_kib as f64 / 1024.0,
         };
-        Ok(result(setup.policy, &report, &metrics, setup.dead, costs))
+        let mut r = result(setup.policy, &report, &metrics, setup.dead, costs);
+        // the report's step times are real seconds: in lab seconds like the makespan
+        r.switch_step_p50 /= time_scale;
+        r.switch_step_max /= time_scale;
+        let expect = isolation_expectation(&inventory, setup.clouds, setup.dead);
+        judge_isolation(
+            &mut r,
+            &crate::demo::lab_isolation(&inventory, &expect).await?,
+        );
+        Ok(r)
     }
     .await;
     lab.start_kill().ok();
     let _ = lab.wait().await;
     outcome
+}
+
+/// What a simulated run must leave (see [`crate::demo::expectation`]), dead hosts left out.
+#[must_use]
+pub fn isolation_expectation(
+    inventory: &testkit::Inventory,
+    clouds: usize,
+    dead: &[String],
+) -> testkit::Expectation {
+    let mut expect = crate::demo::expectation(inventory, clouds);
+    expect.hosts.retain(|name, _| !dead.contains(name));
+    expect
+}
+
+/// Counts the isolation report's violations into `r` (any is a problem).
+pub fn judge_isolation(r: &mut RunResult, report: &testkit::IsolationReport) {
+    r.isolation_violations = report.violations.len();
+    for v in report.violations.iter().take(10) {
+        r.problems
+            .push(format!("isolation: {} {}: {}", v.kind, v.subject, v.detail));
+    }
 }
 
 /// The names of the hosts whose BMC is dead.
@@ -802,6 +835,7 @@ pub fn result(
         max_boots_per_host: max(&|c| c.boots),
         sessions_open,
         overlapping_writes: overlapping,
+        isolation_violations: 0,
         switch_commits,
         switch_commits_max,
         switch_peak_sessions,
@@ -841,7 +875,7 @@ fn one_line(r: &RunResult) -> String {
     format!(
         "  {}: makespan {:.0} lab s, {}/{} moved, {} failed, {:.1} Foreman + {:.1} BMC req/host, \
          switch-ports step {:.1} s median / {:.1} s slowest ({} commits, at most {} on a switch, \
-         {} session(s) at once), {connections}CPU {:.2} s ({:.2} ms/host), peak RSS {:.0} MiB, \
+         {} session(s) at once), {} isolation violations, {connections}CPU {:.2} s ({:.2} ms/host), peak RSS {:.0} MiB, \
          wall {:.1} s{}",
         r.policy.name(),
         r.makespan,
@@ -855,6 +889,7 @@ fn one_line(r: &RunResult) -> String {
         r.switch_commits,
         r.switch_commits_max,
         r.switch_peak_sessions,
+        r.isolation_violations,
         r.cpu_seconds,
         r.cpu_ms_per_host,
         r.peak_rss_mib,
@@ -962,6 +997,9 @@ pub fn render(report: &SimReport) -> String {
             "max boots/host",
             "sessions open",
             "overlapping writes",
+            "switch-ports step s (median / slowest)",
+            "switch commits (all / most on one)",
+            "isolation violations",
             "CPU s",
             "CPU ms/host",
             "peak RSS MiB",
@@ -991,6 +1029,9 @@ pub fn render(report: &SimReport) -> String {
                     r.max_boots_per_host.to_string(),
                     r.sessions_open.to_string(),
                     r.overlapping_writes.to_string(),
+                    format!("{:.1} / {:.1}", r.switch_step_p50, r.switch_step_max),
+                    format!("{} / {}", r.switch_commits, r.switch_commits_max),
+                    r.isolation_violations.to_string(),
                     format!("{:.2}", r.cpu_seconds),
                     format!("{:.2}", r.cpu_ms_per_host),
                     format!("{:.0}", r.peak_rss_mib),

@@ -36,13 +36,13 @@ pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult>
         .context("cannot start a paused tokio runtime")?;
     let cpu_before = own_cpu_seconds();
     let started = Instant::now();
-    let (report, metrics) = runtime.block_on(move_all(setup, config))?;
+    let (report, metrics, isolation) = runtime.block_on(move_all(setup, config))?;
     let wall = started.elapsed().as_secs_f64();
     let cpu = own_cpu_seconds() - cpu_before;
     let rss =
         crate::bench::proc_status_kib(std::process::id().cast_signed(), "VmHWM:").unwrap_or(0);
     #[allow(clippy::cast_precision_loss)]
-    Ok(result(
+    let mut r = result(
         setup.policy,
         &report,
         &metrics,
@@ -53,7 +53,9 @@ pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult>
             cpu,
             rss_mib: rss as f64 / 1024.0,
         },
-    ))
+    );
+    crate::simulate::judge_isolation(&mut r, &isolation);
+    Ok(r)
 }
 
 fn own_cpu_seconds() -> f64 {
@@ -66,6 +68,7 @@ async fn move_all(
 ) -> anyhow::Result<(
     provision_core::executor::RunReport,
     testkit::MetricsSnapshot,
+    testkit::IsolationReport,
 )> {
     let hosts = config.hosts;
     let lab = Arc::new(InProcessLab::new(config).context("cannot build the lab")?);
@@ -190,5 +193,7 @@ async fn move_all(
         jobs,
     )
     .await;
-    Ok((report, lab.metrics()))
+    let expect = crate::simulate::isolation_expectation(&inventory, setup.clouds, setup.dead);
+    let isolation = lab.shared().isolation(&expect);
+    Ok((report, lab.metrics(), isolation))
 }

@@ -351,6 +351,9 @@ pub struct BatchError {
     pub error: PortError,
     /// The switch refused the batch's content, applying nothing.
     pub refused_content: bool,
+    /// The switch refused the login (the executor stops trying a switch that refuses several
+    /// in a row, so a wrong password cannot lock the account).
+    pub login_refused: bool,
 }
 
 impl From<PortError> for BatchError {
@@ -358,6 +361,7 @@ impl From<PortError> for BatchError {
         Self {
             error,
             refused_content: false,
+            login_refused: false,
         }
     }
 }

@@ -5,11 +5,13 @@
 //! hooks with `lock_key = "switch:{switch}"` share, so nothing else configures the switch
 //! meanwhile.
 //!
-//! A batch refused as a whole (a failed commit that is not a locked database) is split in two
+//! A batch whose content the switch refused (a failed commit, a refused line) is split in two
 //! and each half applied again, down to one host: the hosts that were fine move, the one whose
 //! ports the switch refuses gets the error, with its ports left as they were (a failed commit
-//! applies nothing). A retryable failure (connection, timeout, locked database) goes to every
-//! host of the batch; each retries under its own step policy, re-checking first.
+//! applies nothing). Any other failure (connection, timeout, refused login) goes to every host
+//! of the batch; each retries under its own step policy when the failure is retryable,
+//! re-checking first. A switch that refuses [`MAX_REFUSED_LOGINS`] logins in a row is not
+//! tried again in the run, so a wrong password cannot lock its account.
 //!
 //! The QUADS 2019 preset ([`SwitchMoves::PerPort`]) moves one host at a time in the whole run
 //! and commits each port on its own.
@@ -26,6 +28,10 @@ use crate::limits::Limits;
 
 /// Ports in one batch at most (a switch has about 48; a batch of whole hosts may pass it).
 const MAX_PORTS: usize = 192;
+
+/// Logins a switch may refuse in a row before the run stops trying it (a wrong password must
+/// not lock the account; an occasional refusal is retried).
+const MAX_REFUSED_LOGINS: u32 = 3;
 
 /// What one host's ports on one switch came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +59,8 @@ struct Inner {
     gather: Duration,
     moves: SwitchMoves,
     queues: Mutex<HashMap<String, Queue>>,
+    /// Logins refused in a row, per switch.
+    refused: Mutex<HashMap<String, u32>>,
     /// [`SwitchMoves::PerPort`]: one host in the step at a time.
     one_host: Semaphore,
 }
@@ -92,6 +100,7 @@ impl SwitchBatches {
                 gather,
                 moves,
                 queues: Mutex::new(HashMap::new()),
+                refused: Mutex::new(HashMap::new()),
                 one_host: Semaphore::new(1),
             }),
         }
@@ -181,17 +190,53 @@ impl Inner {
         Some(taken)
     }
 
+    /// The driver's `apply`, unless the switch refused too many logins in a row (then a final
+    /// error, nothing sent); counts refused logins.
+    async fn call(&self, switch: &str, orders: &[PortOrder]) -> Result<BatchApplied, BatchError> {
+        let refused = |n: u32| {
+            PortError::fatal(format!(
+                "switch {switch} refused {n} logins in a row: not tried again in this run \
+                 (check the [network] username and password)"
+            ))
+        };
+        let count = |f: &mut dyn FnMut(&mut u32)| {
+            let mut map = self.refused.lock().unwrap_or_else(PoisonError::into_inner);
+            let n = map.entry(switch.to_owned()).or_default();
+            f(n);
+            *n
+        };
+        let before = count(&mut |_| {});
+        if before >= MAX_REFUSED_LOGINS {
+            return Err(refused(before).into());
+        }
+        let result = self.driver.apply(switch, orders).await;
+        match &result {
+            Err(e) if e.login_refused => {
+                let n = count(&mut |n| *n += 1);
+                if n >= MAX_REFUSED_LOGINS {
+                    return Err(refused(n).into());
+                }
+            }
+            Err(_) => {}
+            Ok(_) => {
+                count(&mut |n| *n = 0);
+            }
+        }
+        result
+    }
+
     /// Applies `batch` in one commit; a batch refused as a whole is split in halves, each
     /// applied again, down to one host.
     async fn apply_halving(&self, switch: &str, batch: Vec<Request>) {
         let mut groups = vec![batch];
         while let Some(mut group) = groups.pop() {
             let orders: Vec<PortOrder> = group.iter().flat_map(|r| r.orders.clone()).collect();
-            match self.driver.apply(switch, &orders).await {
+            match self.call(switch, &orders).await {
                 Ok(applied) => answer(group, &applied),
                 Err(BatchError {
                     error,
                     refused_content: true,
+                    ..
                 }) if group.len() > 1 => {
                     tracing::info!(switch, hosts = group.len(), error = %error, "the switch refused the batch: trying its halves");
                     let second = group.split_off(group.len() / 2);
@@ -208,7 +253,7 @@ impl Inner {
         let mut ports = Vec::with_capacity(request.orders.len());
         let mut committed = false;
         for order in &request.orders {
-            match self.driver.apply(switch, std::slice::from_ref(order)).await {
+            match self.call(switch, std::slice::from_ref(order)).await {
                 Ok(applied) => {
                     committed |= applied.committed;
                     ports.extend(applied.ports);
@@ -288,6 +333,10 @@ pub(crate) mod fake {
         pub(crate) state: Mutex<State>,
         /// A commit including one of these ports fails (nothing applied), not retryable.
         pub(crate) refused: Mutex<BTreeSet<String>>,
+        /// Logins still to refuse.
+        pub(crate) refuse_logins: Mutex<u32>,
+        /// Logins tried.
+        pub(crate) logins: Mutex<u32>,
         pub(crate) commit: Duration,
     }
 
@@ -325,6 +374,18 @@ pub(crate) mod fake {
             switch: &str,
             batch: &[PortOrder],
         ) -> Result<BatchApplied, BatchError> {
+            *self.logins.lock().unwrap() += 1;
+            {
+                let mut refuse = self.refuse_logins.lock().unwrap();
+                if *refuse > 0 {
+                    *refuse -= 1;
+                    return Err(BatchError {
+                        error: PortError::retryable(format!("switch {switch}: login refused")),
+                        refused_content: false,
+                        login_refused: true,
+                    });
+                }
+            }
             let key = |o: &PortOrder| (switch.to_owned(), o.port.clone());
             let changes: Vec<&PortOrder> = {
                 let mut state = self.state.lock().unwrap();
@@ -356,6 +417,7 @@ pub(crate) mod fake {
                         ports.join(", ")
                     )),
                     refused_content: true,
+                    login_refused: false,
                 });
             }
             if !changes.is_empty() {
@@ -503,6 +565,42 @@ mod tests {
         assert_eq!(failed, 4, "the whole batch, then one half at each level");
         assert_eq!(driver.commits("sw01") - before, 3);
         assert_eq!(driver.peak(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_switch_refusing_logins_in_a_row_is_not_tried_again_but_one_refusal_is_forgotten() {
+        let driver = Arc::new(FakeSwitches::new(Duration::from_secs(4)));
+        let b = batches(&driver, SwitchMoves::Batched);
+        *driver.refuse_logins.lock().unwrap() = 1;
+        let once = b.apply("sw01", orders(0, 2, 1110)).await.unwrap_err();
+        assert!(once.is_retryable(), "{once}");
+        b.apply("sw01", orders(0, 2, 1110)).await.unwrap();
+        // a login that works resets the count: three refusals in a row are needed
+        *driver.refuse_logins.lock().unwrap() = 100;
+        for _ in 0..2 {
+            assert!(
+                b.apply("sw01", orders(1, 2, 1110))
+                    .await
+                    .unwrap_err()
+                    .is_retryable()
+            );
+        }
+        let third = b.apply("sw01", orders(1, 2, 1110)).await.unwrap_err();
+        assert!(
+            !third.is_retryable() && third.message.contains("3 logins in a row"),
+            "{third}"
+        );
+        let logins = *driver.logins.lock().unwrap();
+        let later = b.apply("sw01", orders(2, 2, 1110)).await.unwrap_err();
+        assert!(!later.is_retryable(), "{later}");
+        assert_eq!(
+            *driver.logins.lock().unwrap(),
+            logins,
+            "no login tried after the third"
+        );
+        // another switch is not concerned
+        *driver.refuse_logins.lock().unwrap() = 0;
+        b.apply("sw02", orders(3, 2, 1110)).await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]

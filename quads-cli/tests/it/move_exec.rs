@@ -398,13 +398,12 @@ async fn a_failed_switch_commit_keeps_the_old_vlans_and_fails_each_host_with_its
         assert_eq!(&site.lab.host_ports(&h.name), ports, "{}", h.name);
         assert_eq!(site.lab.metrics().host(&h.name).installs, 0);
     }
-    // the batch of four, then halves, then each host alone: 1 + 2 + 4 commits tried
+    // the batch of four, then halves, then each host alone (1 + 2 + 4 commits tried); then
+    // each host's retries, alone or together again: never a commit applied, one session at once
     let metrics = site.lab.metrics();
     let switch = &metrics.switches[&inventory.switches[0].name];
-    assert_eq!(
-        (switch.failed_commits, switch.commits, switch.peak_sessions),
-        (7, 0, 1)
-    );
+    assert!(switch.failed_commits >= 7, "{switch:?}");
+    assert_eq!((switch.commits, switch.peak_sessions), (0, 1), "{switch:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -154,17 +154,22 @@ fn port_error(e: &switch_client::Error) -> PortError {
     }
 }
 
-/// A failure of the batch: the switch refused its content (a commit that failed for another
-/// reason than a locked database, a refused line) or the session failed.
+/// A failure of the batch. A failed commit applied nothing and may pass later or in a smaller
+/// batch (a locked database, a check that failed, a hiccup): retryable, with the batch's
+/// content refused. A refused line is the batch's content too, and will be refused again. A
+/// refused login is retried (switches behind TACACS refuse now and then) but counted.
 fn batch_error(e: &switch_client::Error) -> BatchError {
-    let refused_content = matches!(
-        e,
-        switch_client::Error::CommitFailed { locked: false, .. }
-            | switch_client::Error::Command { .. }
-    );
+    use switch_client::Error as E;
+    let (error, refused_content, login_refused) = match e {
+        E::CommitFailed { .. } => (PortError::retryable(e.to_string()), true, false),
+        E::Command { .. } => (PortError::fatal(e.to_string()), true, false),
+        E::AuthRefused { .. } => (PortError::retryable(e.to_string()), false, true),
+        _ => (port_error(e), false, false),
+    };
     BatchError {
-        error: port_error(e),
+        error,
         refused_content,
+        login_refused,
     }
 }
 
@@ -178,7 +183,7 @@ impl SwitchPort for JunosPorts {
             .collect();
         let mut session = JunosSwitch::connect(&config)
             .await
-            .map_err(|e| port_error(&e))?;
+            .map_err(|e| batch_error(&e))?;
         let result = session.apply(&changes).await;
         session.close().await;
         let report = result.map_err(|e| batch_error(&e))?;

@@ -223,6 +223,7 @@ impl SwitchPort for CommandPorts {
                     Some(EXIT_REFUSED) => BatchError {
                         error: PortError::fatal(message),
                         refused_content: true,
+                        login_refused: false,
                     },
                     Some(EXIT_TEMPFAIL) => PortError::retryable(message).into(),
                     _ => PortError::fatal(message).into(),
