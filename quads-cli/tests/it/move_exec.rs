@@ -258,8 +258,11 @@ power_on_rate = {{ per_second = 0 }}
         let (mut child, out) = self.spawn(args, n);
         let code = wait(&mut child, Duration::from_secs(120)).await;
         let stderr = std::fs::read_to_string(self.path().join(format!("err-{n}.txt"))).unwrap();
+        let switch_password = &self.lab.inventory().switches[0].password;
         assert!(
-            !stderr.contains("lab@") && !stderr.contains("changeme"),
+            !stderr.contains("lab@")
+                && !stderr.contains("changeme")
+                && !stderr.contains(switch_password.as_str()),
             "no secret in the log"
         );
         // stderr is a file: no progress bars, no colours, no cursor movement
@@ -719,14 +722,17 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
         "cloud04's password was revoked and its VLANs left on a host it left"
     );
 
-    // no tenant password in any output or log of the runs, nor in the store
+    // no tenant password (nor the switches') in any output or log of the runs, nor in the store
     for entry in std::fs::read_dir(site.path()).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().to_string();
         if name.starts_with("out-") || name.starts_with("err-") || name.starts_with("quads.db") {
             let bytes = std::fs::read(&path).unwrap();
-            for ticket in 2000..2004 {
-                let secret = format!("lab@{ticket}");
+            let switch_password = site.lab.inventory().switches[0].password.clone();
+            for secret in (2000..2004)
+                .map(|ticket| format!("lab@{ticket}"))
+                .chain([switch_password])
+            {
                 assert!(
                     !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
                     "{secret} in {name}"
