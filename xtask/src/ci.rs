@@ -1,4 +1,4 @@
-//! `cargo xtask ci`: formatting, lints, the peer tools, every test suite, the lab's
+//! `cargo xtask ci`: formatting, the house rules (`tidy`), lints, the peer tools, every test suite, the lab's
 //! conformance (DMTF's validator and sushy against each BMC flavour), and a small simulation
 //! (50 hosts with faults on, ours and the QUADS 2019 preset) checked for correctness only.
 //!
@@ -11,6 +11,7 @@ use crate::util::{run, run_with_env};
 
 pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
+    crate::tidy::run(root)?;
     run(
         root,
         "cargo",

@@ -10,6 +10,7 @@ mod peers;
 mod plot;
 mod simulate;
 mod simulate_virtual;
+mod tidy;
 mod util;
 
 use clap::{Parser, Subcommand};
@@ -23,7 +24,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(
     name = "xtask",
-    about = "Project chores: ci, demo, simulate, bench, conformance, peers"
+    about = "Project chores: ci, tidy, demo, simulate, bench, conformance, peers"
 )]
 struct Args {
     #[command(subcommand)]
@@ -55,6 +56,9 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Move-and-rebuild of N lab hosts, ours and the QUADS 2019 preset, against DESIGN §8's bound.
     Simulate(simulate::SimArgs),
+    /// The house rules: crate edges, module docs, no printing in libraries, no thread sleeps or
+    /// ignored tests, the lint settings.
+    Tidy,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -72,6 +76,7 @@ fn main() -> anyhow::Result<()> {
         Task::Simulate(args) => {
             util::rerun_in_release(&root).unwrap_or_else(|| simulate::run_simulate(&root, &args))
         }
+        Task::Tidy => tidy::run(&root),
         Task::Peers => {
             peers::ensure(&root).map(|venv| println!("peers ready in {}", venv.display()))
         }
