@@ -2,6 +2,7 @@
 //! A single writer thread owns the read-write connection and a second thread owns a read-only
 //! one; async callers reach both through channels, so SQLite never blocks the runtime.
 
+mod lifecycle;
 mod runs;
 mod schema;
 pub(crate) mod sql;
@@ -13,6 +14,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use self::lifecycle::Termination;
 pub use self::runs::RunLock;
 pub use self::schema::LATEST_VERSION;
 use self::worker::Worker;

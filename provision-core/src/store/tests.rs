@@ -1172,3 +1172,187 @@ async fn a_killed_process_releases_the_run_lock() {
     store.finish_run(next, RunState::Succeeded).await.unwrap();
     store.close().await;
 }
+
+/// The database's bytes (WAL checkpointed first), to show a refusal changed nothing.
+async fn bytes(store: &Store) -> Vec<u8> {
+    store
+        .writer()
+        .call(|c| {
+            c.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    std::fs::read(store.path()).unwrap()
+}
+
+#[tokio::test]
+async fn schedules_move_in_time_all_or_nothing_and_never_onto_each_other() {
+    let (_dir, store, a) = lab().await;
+    let add = |host: &str, r: TimeRange| NewSchedule {
+        host: h(host),
+        assignment: a.id,
+        range: r,
+    };
+    let s1 = store
+        .add_schedule(add("a", range("2025-01-01", "2025-01-15")))
+        .await
+        .unwrap();
+    let s2 = store
+        .add_schedule(add("a", range("2025-02-01", "2025-02-15")))
+        .await
+        .unwrap();
+    let s3 = store
+        .add_schedule(add("b", range("2025-01-01", "2025-01-15")))
+        .await
+        .unwrap();
+    // extending both of January's up to February is fine; onto a's February is not, and the
+    // whole change is refused with nothing written
+    let before = bytes(&store).await;
+    let e = store
+        .modify_schedules(vec![
+            (s3.id, range("2025-01-01", "2025-03-01")),
+            (s1.id, range("2025-01-01", "2025-02-08")),
+        ])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, StoreError::Overlap { existing, .. } if existing == s2.id),
+        "{e}"
+    );
+    assert!(e.is_refusal());
+    assert_eq!(
+        bytes(&store).await,
+        before,
+        "a refused change writes nothing"
+    );
+    let e = store
+        .modify_schedules(vec![(ScheduleId(99), range("2025-01-01", "2025-01-02"))])
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+    let old = store
+        .modify_schedules(vec![
+            (s1.id, range("2025-01-01", "2025-02-01")),
+            (s3.id, range("2025-01-01", "2025-03-01")),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(old[0].range, range("2025-01-01", "2025-01-15"));
+    let now = store.schedules(Some(h("a"))).await.unwrap();
+    assert_eq!(now[0].range, range("2025-01-01", "2025-02-01"));
+}
+
+#[tokio::test]
+async fn hosts_leave_and_return_to_service_and_are_removed_only_without_history() {
+    let (_dir, store, a) = lab().await;
+    let broken = store
+        .set_host_state(h("a"), Some(HostState::Active), HostState::Broken)
+        .await
+        .unwrap();
+    assert_eq!(broken.state, HostState::Broken);
+    // repairing a host that is not broken is refused, unchanged
+    let before = bytes(&store).await;
+    let e = store
+        .set_host_state(h("b"), Some(HostState::Broken), HostState::Active)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("host b is active, not broken"),
+        "{e}"
+    );
+    assert_eq!(bytes(&store).await, before);
+    store
+        .set_host_state(h("a"), Some(HostState::Broken), HostState::Active)
+        .await
+        .unwrap();
+    // a host with a schedule keeps its history: refused
+    let s = store
+        .add_schedule(NewSchedule {
+            host: h("b"),
+            assignment: a.id,
+            range: range("2025-01-01", "2025-01-15"),
+        })
+        .await
+        .unwrap();
+    let before = bytes(&store).await;
+    let e = store.remove_host(h("b")).await.unwrap_err();
+    assert!(e.to_string().contains("remove them first"), "{e}");
+    assert_eq!(bytes(&store).await, before);
+    store.remove_schedule(s.id).await.unwrap();
+    store.remove_host(h("b")).await.unwrap();
+    assert!(store.host(h("b")).await.unwrap().is_none());
+    assert!(matches!(
+        store.remove_host(h("b")).await.unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+}
+
+#[tokio::test]
+async fn a_cloud_is_removed_only_when_it_holds_nothing() {
+    let (_dir, store, _a) = lab().await;
+    store.add_cloud(cloud("cloud09")).await.unwrap();
+    let before = bytes(&store).await;
+    for busy in ["cloud01", "cloud02"] {
+        let e = store.remove_cloud(c(busy)).await.unwrap_err();
+        assert!(
+            e.to_string().contains("can be removed once it holds none"),
+            "{e}"
+        );
+    }
+    assert_eq!(bytes(&store).await, before);
+    store.remove_cloud(c("cloud09")).await.unwrap();
+    assert!(
+        !store
+            .clouds()
+            .await
+            .unwrap()
+            .iter()
+            .any(|x| x.name == c("cloud09"))
+    );
+}
+
+#[tokio::test]
+async fn terminating_an_assignment_ends_what_runs_and_removes_what_is_to_come() {
+    let (_dir, store, a) = lab().await;
+    let add = |host: &str, r: TimeRange| NewSchedule {
+        host: h(host),
+        assignment: a.id,
+        range: r,
+    };
+    let past = store
+        .add_schedule(add("a", range("2024-12-01", "2024-12-15")))
+        .await
+        .unwrap();
+    let running = store
+        .add_schedule(add("a", range("2025-01-01", "2025-01-31")))
+        .await
+        .unwrap();
+    let future = store
+        .add_schedule(add("b", range("2025-02-01", "2025-02-15")))
+        .await
+        .unwrap();
+    let done = store
+        .terminate_assignment(a.id, t("2025-01-10"))
+        .await
+        .unwrap();
+    assert_eq!(done.ended.len(), 1);
+    assert_eq!(done.ended[0].range, range("2025-01-01", "2025-01-10"));
+    assert_eq!(
+        done.removed.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [future.id]
+    );
+    let left: Vec<_> = store.schedules(None).await.unwrap();
+    assert_eq!(
+        left.iter().map(|s| s.id).collect::<Vec<_>>(),
+        [past.id, running.id]
+    );
+    // again: nothing runs or is to come, refused and unchanged
+    let before = bytes(&store).await;
+    let e = store
+        .terminate_assignment(a.id, t("2025-01-10"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("over already"), "{e}");
+    assert_eq!(bytes(&store).await, before);
+}
