@@ -1,8 +1,9 @@
 //! The operator's inventory and run commands (`init`, `host`, `cloud`, `assignment`, `schedule`,
 //! `move-hosts`, `runs`): their arguments, the exit codes, and the glue between the config, the
-//! store and the planner. Files are read and the config loaded before the runtime starts or on
+//! store and the planner (`lifecycle`: the day-2 changes). Files are read and the config loaded before the runtime starts or on
 //! its blocking pool; everything printed is assembled first and written once at the end.
 
+mod lifecycle;
 pub(crate) mod output;
 
 use std::collections::BTreeMap;
@@ -117,6 +118,32 @@ pub enum HostCommand {
         #[command(subcommand)]
         command: InterfaceCommand,
     },
+    /// Take an active host out of service for repair (never moved until repaired)
+    Broken {
+        /// Host name
+        name: HostName,
+    },
+    /// Return a broken host to service
+    Repaired {
+        /// Host name
+        name: HostName,
+    },
+    /// Retire a host for good (never moved)
+    Retire {
+        /// Host name
+        name: HostName,
+    },
+    /// Return a retired host to service
+    Unretire {
+        /// Host name
+        name: HostName,
+    },
+    /// Remove a host and its interfaces (refused while a schedule holds it or it is away from
+    /// its default cloud)
+    Remove {
+        /// Host name
+        name: HostName,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,6 +220,11 @@ pub enum CloudCommand {
     },
     /// List clouds
     Ls,
+    /// Remove a cloud (refused while it holds hosts or assignments)
+    Remove {
+        /// Cloud name
+        name: CloudName,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +237,8 @@ pub enum AssignmentCommand {
         #[arg(long)]
         cloud: Option<CloudName>,
     },
+    /// End an assignment: its running schedules end now (or --at), those to come are removed
+    Terminate(lifecycle::Terminate),
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +293,12 @@ pub enum ScheduleCommand {
         /// The schedule's id (see `schedule ls`)
         id: ScheduleId,
     },
+    /// Change a schedule's start or end (refused if it would overlap another of its host)
+    Modify(lifecycle::Modify),
+    /// Move the end of a schedule (or of every running schedule of a cloud) later
+    Extend(lifecycle::EndChange),
+    /// Move the end of a schedule (or of every running schedule of a cloud) earlier
+    Shrink(lifecycle::EndChange),
 }
 
 #[derive(Debug, Args)]
@@ -607,6 +647,15 @@ async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Rep
             })?;
             Ok(Report::ok(output::import(format, summary, &shown)?))
         }
+        HostCommand::Broken { name } => lifecycle::host_state(store, name, "broken", format).await,
+        HostCommand::Repaired { name } => {
+            lifecycle::host_state(store, name, "repaired", format).await
+        }
+        HostCommand::Retire { name } => lifecycle::host_state(store, name, "retire", format).await,
+        HostCommand::Unretire { name } => {
+            lifecycle::host_state(store, name, "unretire", format).await
+        }
+        HostCommand::Remove { name } => lifecycle::host_remove(store, name, format).await,
         HostCommand::Ls { cloud } => {
             let mut hosts = store.hosts().await?;
             if let Some(c) = cloud {
@@ -676,6 +725,7 @@ async fn cloud(store: &Store, command: CloudCommand, format: Format) -> Result<R
                 sentence,
             )?))
         }
+        CloudCommand::Remove { name } => lifecycle::cloud_remove(store, name, format).await,
         CloudCommand::Ls => {
             let snapshot = store.snapshot().await?;
             Ok(Report::ok(output::clouds(
@@ -723,6 +773,7 @@ async fn assignment(
                 sentence,
             )?))
         }
+        AssignmentCommand::Terminate(t) => lifecycle::terminate(store, t, format).await,
         AssignmentCommand::Ls { cloud } => {
             let mut list = store.assignments().await?;
             if let Some(c) = cloud {
@@ -788,6 +839,9 @@ async fn schedule(
                 sentence,
             )?))
         }
+        ScheduleCommand::Modify(m) => lifecycle::modify(store, m, format).await,
+        ScheduleCommand::Extend(c) => lifecycle::change_end(store, c, true, format).await,
+        ScheduleCommand::Shrink(c) => lifecycle::change_end(store, c, false, format).await,
         ScheduleCommand::Ls { host } => {
             let list = store.schedules(host).await?;
             let assignments = store.assignments().await?;
