@@ -2,6 +2,7 @@
 //! the configuration types and the inventory import; the per-host step machine and its limits
 //! build on them.
 
+pub mod availability;
 pub mod config;
 pub mod executor;
 pub mod heal;

@@ -349,3 +349,136 @@ pub async fn cloud_remove(
         format!("removed cloud {name}"),
     )?))
 }
+
+/// `host available`.
+#[derive(Debug, Args)]
+pub struct Available {
+    /// From (inclusive): RFC 3339 or YYYY-MM-DD[ HH:MM] (UTC)
+    #[arg(long)]
+    from: Timestamp,
+    /// To (exclusive)
+    #[arg(long)]
+    to: Timestamp,
+    /// Only this hardware model
+    #[arg(long)]
+    model: Option<String>,
+}
+
+/// `host available`: active hosts no schedule holds during the range.
+pub async fn available(store: &Store, a: Available, format: Format) -> Result<Report, Failure> {
+    if a.to <= a.from {
+        return Err(usage(format!(
+            "--to {} is not after --from {}",
+            a.to, a.from
+        )));
+    }
+    let snapshot = store.snapshot().await?;
+    let hosts: Vec<_> =
+        provision_core::availability::available_hosts(&snapshot, a.from, a.to, a.model.as_deref())
+            .into_iter()
+            .cloned()
+            .collect();
+    Ok(Report::ok(output::hosts(format, &hosts)?))
+}
+
+#[derive(Serialize)]
+struct FreeCloudsV1 {
+    v: u32,
+    at: String,
+    clouds: Vec<String>,
+}
+
+/// `cloud free`: clouds with no host and nothing scheduled at or after the time.
+pub async fn free(
+    store: &Store,
+    at: Option<Timestamp>,
+    spare: &str,
+    format: Format,
+) -> Result<Report, Failure> {
+    let at = at.unwrap_or_else(now);
+    let snapshot = store.snapshot().await?;
+    let clouds: Vec<String> = provision_core::availability::free_clouds(&snapshot, at, spare)
+        .iter()
+        .map(|c| c.name.to_string())
+        .collect();
+    Ok(Report::ok(match format {
+        Format::Json => output::json(&FreeCloudsV1 {
+            v: 1,
+            at: at.to_string(),
+            clouds,
+        })?,
+        Format::Table => output::table(&["free cloud"], clouds.into_iter().map(|c| vec![c])),
+    }))
+}
+
+#[derive(Serialize)]
+struct SummaryRowV1 {
+    cloud: String,
+    hosts: usize,
+    scheduled: usize,
+    owner: Option<String>,
+    ticket: Option<String>,
+    ends: Option<String>,
+    days_left: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct SummaryV1 {
+    v: u32,
+    at: String,
+    clouds: Vec<SummaryRowV1>,
+}
+
+/// `cloud summary`: hosts per cloud, its tenant and days left.
+pub async fn summary(
+    store: &Store,
+    at: Option<Timestamp>,
+    format: Format,
+) -> Result<Report, Failure> {
+    let at = at.unwrap_or_else(now);
+    let snapshot = store.snapshot().await?;
+    let rows: Vec<SummaryRowV1> = provision_core::availability::cloud_summary(&snapshot, at)
+        .into_iter()
+        .map(|c| SummaryRowV1 {
+            cloud: c.cloud.to_string(),
+            hosts: c.hosts,
+            scheduled: c.scheduled,
+            owner: c.owner,
+            ticket: c.ticket,
+            ends: c.ends.map(|t| t.to_string()),
+            days_left: c.days_left,
+        })
+        .collect();
+    Ok(Report::ok(match format {
+        Format::Json => output::json(&SummaryV1 {
+            v: 1,
+            at: at.to_string(),
+            clouds: rows,
+        })?,
+        Format::Table => {
+            let dash = || "-".to_owned();
+            output::table(
+                &[
+                    "cloud",
+                    "hosts",
+                    "scheduled",
+                    "owner",
+                    "ticket",
+                    "ends",
+                    "days left",
+                ],
+                rows.into_iter().map(|r| {
+                    vec![
+                        r.cloud,
+                        r.hosts.to_string(),
+                        r.scheduled.to_string(),
+                        r.owner.unwrap_or_else(dash),
+                        r.ticket.unwrap_or_else(dash),
+                        r.ends.unwrap_or_else(dash),
+                        r.days_left.map_or_else(dash, |d| d.to_string()),
+                    ]
+                }),
+            )
+        }
+    }))
+}

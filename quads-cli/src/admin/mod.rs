@@ -144,6 +144,8 @@ pub enum HostCommand {
         /// Host name
         name: HostName,
     },
+    /// Active hosts no schedule holds during [--from, --to)
+    Available(lifecycle::Available),
 }
 
 #[derive(Debug, Subcommand)]
@@ -224,6 +226,21 @@ pub enum CloudCommand {
     Remove {
         /// Cloud name
         name: CloudName,
+    },
+    /// Clouds free for a new assignment: no host in them, nothing scheduled at or after --date
+    Free {
+        /// The time [default: now]
+        #[arg(long, value_name = "T")]
+        date: Option<Timestamp>,
+        /// The spare pool (never free)
+        #[arg(long, default_value = "cloud01")]
+        spare: String,
+    },
+    /// Hosts per cloud, its owner and ticket, and the days left at --date
+    Summary {
+        /// The time [default: now]
+        #[arg(long, value_name = "T")]
+        date: Option<Timestamp>,
     },
 }
 
@@ -656,6 +673,7 @@ async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Rep
             lifecycle::host_state(store, name, "unretire", format).await
         }
         HostCommand::Remove { name } => lifecycle::host_remove(store, name, format).await,
+        HostCommand::Available(a) => lifecycle::available(store, a, format).await,
         HostCommand::Ls { cloud } => {
             let mut hosts = store.hosts().await?;
             if let Some(c) = cloud {
@@ -726,6 +744,8 @@ async fn cloud(store: &Store, command: CloudCommand, format: Format) -> Result<R
             )?))
         }
         CloudCommand::Remove { name } => lifecycle::cloud_remove(store, name, format).await,
+        CloudCommand::Free { date, spare } => lifecycle::free(store, date, &spare, format).await,
+        CloudCommand::Summary { date } => lifecycle::summary(store, date, format).await,
         CloudCommand::Ls => {
             let snapshot = store.snapshot().await?;
             Ok(Report::ok(output::clouds(

@@ -225,3 +225,70 @@ fn hosts_leave_and_return_to_service_and_clouds_and_hosts_are_removed_when_free(
         "cloud07"
     );
 }
+
+#[test]
+fn available_hosts_free_clouds_and_the_summary_read_the_schedule() {
+    let home = imported();
+    let doc = home.json(&[
+        "host",
+        "available",
+        "--from",
+        "2025-01-16",
+        "--to",
+        "2025-01-20",
+    ]);
+    let hosts: Vec<&str> = doc["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    // u02 is scheduled, u03 broken, u04 retired
+    assert_eq!(hosts, ["r640-u01.example.com"]);
+    let stderr = home
+        .quads(&[
+            "host",
+            "available",
+            "--from",
+            "2025-01-20",
+            "--to",
+            "2025-01-16",
+        ])
+        .fails(2);
+    assert!(stderr.contains("is not after"), "{stderr}");
+
+    let free = home.json(&["cloud", "free", "--date", "2025-03-01"]);
+    assert_eq!(free["clouds"], serde_json::json!(["cloud03"]));
+
+    let sum = home.json(&["cloud", "summary", "--date", "2025-01-12"]);
+    let row = |c: &str| {
+        sum["clouds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["cloud"] == c)
+            .cloned()
+            .unwrap()
+    };
+    let c2 = row("cloud02");
+    assert_eq!(
+        (c2["hosts"].as_u64(), c2["scheduled"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        (c2["owner"].as_str(), c2["ticket"].as_str()),
+        (Some("alice"), Some("1234"))
+    );
+    assert_eq!(
+        (c2["ends"].as_str(), c2["days_left"].as_i64()),
+        (Some("2025-01-15T22:00:00Z"), Some(3))
+    );
+    assert_eq!(row("cloud03")["owner"], "bob");
+    let table = home
+        .quads(&["cloud", "summary", "--date", "2025-01-12"])
+        .ok();
+    assert!(
+        table.contains("DAYS LEFT") && table.contains("alice"),
+        "{table}"
+    );
+}
