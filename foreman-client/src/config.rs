@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use quads_http::TransportConfig;
+use quads_http::{BaseUrl, TransportConfig};
 
 use crate::Secret;
 use crate::error::Error;
@@ -20,9 +20,7 @@ use crate::error::Error;
 /// assert!(ForemanUrl::parse("https://admin:secret@foreman.example.com").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct ForemanUrl {
-    base: String,
-}
+pub struct ForemanUrl(BaseUrl);
 
 impl ForemanUrl {
     /// Checks and normalises a base URL: `http` or `https`, a host, no user name or password,
@@ -32,54 +30,35 @@ impl ForemanUrl {
     /// [`Error::Config`] when the URL is not of that form. The message never repeats a password
     /// found in the URL.
     pub fn parse(url: &str) -> Result<Self, Error> {
-        let config = |reason: &str| Error::Config {
-            reason: format!("invalid Foreman URL: {reason}"),
-        };
-        let trimmed = url.trim();
-        let uri: http::Uri = trimmed
-            .parse()
-            .map_err(|_| config("not a URL (expected https://host[:port][/prefix])"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            _ => return Err(config("the scheme must be http or https")),
-        }
-        let Some(authority) = uri.authority() else {
-            return Err(config("no host"));
-        };
-        if authority.as_str().contains('@') {
-            return Err(config(
-                "credentials do not belong in the URL; give them as user and password",
-            ));
-        }
-        if uri.query().is_some() || trimmed.contains('#') {
-            return Err(config("a base URL has no query or fragment"));
-        }
-        let base = trimmed.trim_end_matches('/').to_owned();
-        Ok(Self { base })
+        BaseUrl::parse(url)
+            .map(Self)
+            .map_err(|reason| Error::Config {
+                reason: format!("invalid Foreman URL: {reason}"),
+            })
     }
 
     /// The base URL as given, without the trailing `/`.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.base
+        self.0.as_str()
     }
 
     /// The absolute URL of `path_and_query` (which starts with `/`).
     #[must_use]
     pub fn join(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.base)
+        self.0.join(path_and_query)
     }
 }
 
 impl fmt::Debug for ForemanUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "ForemanUrl({})", self.base)
+        write!(f, "ForemanUrl({})", self.0)
     }
 }
 
 impl fmt::Display for ForemanUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.base)
+        f.write_str(self.0.as_str())
     }
 }
 

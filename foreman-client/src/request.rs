@@ -6,20 +6,14 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::Method;
-use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use http::header::{HeaderName, HeaderValue};
+use percent_encoding::utf8_percent_encode;
+use quads_http::api::{UNRESERVED, json_request, path_and_query};
 use serde_json::Value;
 
 use crate::Secret;
 use crate::config::ForemanUrl;
 use crate::error::{DecodeError, Error};
-
-/// Characters left as they are in a path segment or query value: RFC 3986 unreserved ones.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT_VALUE: &str = concat!("quads-rs-foreman-client/", env!("CARGO_PKG_VERSION"));
@@ -97,14 +91,7 @@ impl ApiRequest {
     /// Path and encoded query, as sent.
     #[must_use]
     pub fn path_and_query(&self) -> String {
-        let mut out = self.path.clone();
-        for (i, (name, value)) in self.query.iter().enumerate() {
-            out.push(if i == 0 { '?' } else { '&' });
-            out.extend(utf8_percent_encode(name, UNRESERVED));
-            out.push('=');
-            out.extend(utf8_percent_encode(value, UNRESERVED));
-        }
-        out
+        path_and_query(&self.path, &self.query)
     }
 
     /// The HTTP request for the Foreman at `base`, with `headers` (authentication) added.
@@ -116,22 +103,14 @@ impl ApiRequest {
         base: &ForemanUrl,
         headers: &[(HeaderName, HeaderValue)],
     ) -> Result<http::Request<Bytes>, Error> {
-        let mut builder = http::Request::builder()
-            .method(self.method.clone())
-            .uri(base.join(&self.path_and_query()))
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, USER_AGENT_VALUE);
-        let body = match &self.body {
-            Some(value) => {
-                builder = builder.header(CONTENT_TYPE, "application/json");
-                Bytes::from(value.to_string())
-            }
-            None => Bytes::new(),
-        };
-        for (name, value) in headers {
-            builder = builder.header(name, value.clone());
-        }
-        builder.body(body).map_err(|e| Error::InvalidInput {
+        json_request(
+            self.method.clone(),
+            &base.join(&self.path_and_query()),
+            self.body.as_ref().map(Value::to_string),
+            USER_AGENT_VALUE,
+            headers,
+        )
+        .map_err(|e| Error::InvalidInput {
             reason: format!("cannot build {} {}: {e}", self.method, self.path),
         })
     }
@@ -345,6 +324,8 @@ pub(crate) fn api_path(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    use http::header::{ACCEPT, CONTENT_TYPE};
 
     use super::*;
 

@@ -6,7 +6,6 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
-use base64::Engine as _;
 use http::header::{AUTHORIZATION, COOKIE, HeaderName, HeaderValue, SET_COOKIE};
 use http::{HeaderMap, StatusCode};
 
@@ -20,14 +19,11 @@ use crate::error::Error;
 /// # Errors
 /// [`Error::Config`] when the login or secret holds characters a header cannot carry.
 pub fn basic_authorization(credentials: &Credentials) -> Result<HeaderValue, Error> {
-    let raw = format!("{}:{}", credentials.username, credentials.secret.expose());
-    let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-    let mut value =
-        HeaderValue::from_str(&format!("Basic {encoded}")).map_err(|_| Error::Config {
+    quads_http::api::basic_authorization(&credentials.username, &credentials.secret).ok_or_else(
+        || Error::Config {
             reason: "the credentials cannot be sent in an HTTP header".to_owned(),
-        })?;
-    value.set_sensitive(true);
-    Ok(value)
+        },
+    )
 }
 
 /// One `Set-Cookie` header read: the cookie's name, its value, and whether the server asked

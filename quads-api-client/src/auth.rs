@@ -3,7 +3,6 @@
 
 use std::fmt;
 
-use base64::Engine as _;
 use http::HeaderValue;
 use serde::Deserialize;
 use time::UtcOffset;
@@ -19,9 +18,11 @@ use crate::request::{ApiRequest, DecodeError, Endpoint};
 /// # Errors
 /// [`Error::Config`] when the login or password cannot be carried in a header.
 pub fn basic_authorization(credentials: &Credentials) -> Result<HeaderValue, Error> {
-    let raw = format!("{}:{}", credentials.username, credentials.password.expose());
-    let encoded = base64::engine::general_purpose::STANDARD.encode(raw);
-    sensitive(&format!("Basic {encoded}"))
+    quads_http::api::basic_authorization(&credentials.username, &credentials.password).ok_or_else(
+        || Error::Config {
+            reason: "the QUADS credentials cannot be sent in an HTTP header".to_owned(),
+        },
+    )
 }
 
 /// The `Authorization: Bearer` value of a token, marked sensitive.

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use quads_http::TransportConfig;
+use quads_http::{BaseUrl, TransportConfig};
 use time::UtcOffset;
 
 use crate::Secret;
@@ -23,9 +23,7 @@ use crate::error::Error;
 /// assert!(QuadsUrl::parse("http://admin:secret@quads.example.com").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq)]
-pub struct QuadsUrl {
-    base: String,
-}
+pub struct QuadsUrl(BaseUrl);
 
 impl QuadsUrl {
     /// Checks and normalises a base URL: `http` or `https`, a host, no credentials, query or
@@ -34,57 +32,35 @@ impl QuadsUrl {
     /// # Errors
     /// [`Error::Config`] when the URL is not of that form (never repeating a password in it).
     pub fn parse(url: &str) -> Result<Self, Error> {
-        let config = |reason: &str| Error::Config {
-            reason: format!("invalid QUADS URL: {reason}"),
-        };
-        let trimmed = url.trim();
-        let uri: http::Uri = trimmed
-            .parse()
-            .map_err(|_| config("not a URL (expected http[s]://host[:port][/prefix])"))?;
-        match uri.scheme_str() {
-            Some("http" | "https") => {}
-            _ => return Err(config("the scheme must be http or https")),
-        }
-        let Some(authority) = uri.authority() else {
-            return Err(config("no host"));
-        };
-        if authority.as_str().contains('@') {
-            return Err(config(
-                "credentials do not belong in the URL; give them as user and password",
-            ));
-        }
-        if uri.query().is_some() || trimmed.contains('#') {
-            return Err(config("a base URL has no query or fragment"));
-        }
-        let mut base = trimmed.trim_end_matches('/');
-        base = base.strip_suffix("/api/v3").unwrap_or(base);
-        Ok(Self {
-            base: base.trim_end_matches('/').to_owned(),
-        })
+        BaseUrl::parse(url)
+            .map(|base| Self(base.without_suffix("/api/v3")))
+            .map_err(|reason| Error::Config {
+                reason: format!("invalid QUADS URL: {reason}"),
+            })
     }
 
     /// The base URL, without a trailing `/`.
     #[must_use]
     pub fn as_str(&self) -> &str {
-        &self.base
+        self.0.as_str()
     }
 
     /// The absolute URL of `path_and_query` (which starts with `/`).
     #[must_use]
     pub fn join(&self, path_and_query: &str) -> String {
-        format!("{}{path_and_query}", self.base)
+        self.0.join(path_and_query)
     }
 }
 
 impl fmt::Debug for QuadsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "QuadsUrl({})", self.base)
+        write!(f, "QuadsUrl({})", self.0)
     }
 }
 
 impl fmt::Display for QuadsUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.base)
+        f.write_str(self.0.as_str())
     }
 }
 

@@ -6,8 +6,9 @@ use std::fmt;
 
 use bytes::Bytes;
 use http::Method;
-use http::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue, USER_AGENT};
-use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use http::header::{HeaderName, HeaderValue};
+use percent_encoding::utf8_percent_encode;
+use quads_http::api::{UNRESERVED, json_request, path_and_query};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::UtcOffset;
@@ -15,13 +16,6 @@ use time::UtcOffset;
 use crate::config::QuadsUrl;
 use crate::error::Error;
 use crate::time::ServerLocal;
-
-/// Characters left as they are in a path segment or query value: RFC 3986 unreserved ones.
-const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
 
 /// The API's prefix.
 pub const API_PREFIX: &str = "/api/v3";
@@ -95,14 +89,7 @@ impl ApiRequest {
     /// Path and encoded query, as sent.
     #[must_use]
     pub fn path_and_query(&self) -> String {
-        let mut out = self.path.clone();
-        for (i, (name, value)) in self.query.iter().enumerate() {
-            out.push(if i == 0 { '?' } else { '&' });
-            out.extend(utf8_percent_encode(name, UNRESERVED));
-            out.push('=');
-            out.extend(utf8_percent_encode(value, UNRESERVED));
-        }
-        out
+        path_and_query(&self.path, &self.query)
     }
 
     /// The HTTP request for the server at `base`, with `headers` (authentication) added.
@@ -114,22 +101,14 @@ impl ApiRequest {
         base: &QuadsUrl,
         headers: &[(HeaderName, HeaderValue)],
     ) -> Result<http::Request<Bytes>, Error> {
-        let mut builder = http::Request::builder()
-            .method(self.method.clone())
-            .uri(base.join(&self.path_and_query()))
-            .header(ACCEPT, "application/json")
-            .header(USER_AGENT, USER_AGENT_VALUE);
-        let body = match &self.body {
-            Some(value) => {
-                builder = builder.header(CONTENT_TYPE, "application/json");
-                Bytes::from(value.to_string())
-            }
-            None => Bytes::new(),
-        };
-        for (name, value) in headers {
-            builder = builder.header(name, value.clone());
-        }
-        builder.body(body).map_err(|e| Error::InvalidInput {
+        json_request(
+            self.method.clone(),
+            &base.join(&self.path_and_query()),
+            self.body.as_ref().map(Value::to_string),
+            USER_AGENT_VALUE,
+            headers,
+        )
+        .map_err(|e| Error::InvalidInput {
             reason: format!("cannot build {} {}: {e}", self.method, self.path),
         })
     }
@@ -193,6 +172,8 @@ pub(crate) fn decode_list<T: DeserializeOwned + ServerLocal>(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    use http::header::CONTENT_TYPE;
 
     use super::*;
 

@@ -7,8 +7,11 @@
 //! measured on tokio's clock. TLS is verified unless the caller opts out for
 //! every server ([`TlsVerification::Insecure`]) or for named servers only
 //! ([`TlsVerification::InsecureHosts`]). Limits, retries and caches wrap a transport; they are not
-//! in it. [`Secret`] is the one wrapper of passwords and tokens that both clients use.
+//! in it. [`Secret`] is the one wrapper of passwords and tokens that both clients use. [`api`]
+//! has the pure pieces the JSON API clients build requests from (base URL, query encoding, the
+//! request, Basic credentials).
 
+pub mod api;
 mod limit;
 mod pool;
 mod resolve;
@@ -26,6 +29,7 @@ use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::connect::HttpConnector;
 
+pub use api::BaseUrl;
 pub use limit::PerAuthorityLimit;
 pub use secret::Secret;
 pub use tls::TlsError;
