@@ -23,6 +23,10 @@ pub fn show_interface(port: &str) -> String {
     format!("show configuration interfaces {port}")
 }
 
+/// `show configuration interfaces | display set`: every interface's statements in one answer
+/// (read with [`parse_interface`] per port).
+pub const SHOW_ALL_INTERFACES: &str = "show configuration interfaces | display set";
+
 /// Whether `port` is a plain interface name (letters, digits, `-`, `/`, `:`, `.`), so no
 /// command line built from it can carry another statement.
 #[must_use]

@@ -287,8 +287,23 @@ impl JunosSession {
         self.read_checked(ports).await
     }
 
-    /// [`Self::read_ports`] of ports already checked.
+    /// [`Self::read_ports`] of ports already checked: one command for one port, one for all
+    /// interfaces when there are more (`| display set`), each port parsed from it.
     async fn read_checked(&mut self, ports: &[impl AsRef<str>]) -> Result<Vec<PortConfig>, Error> {
+        if ports.len() > 1 {
+            let answer = self.command(junos::SHOW_ALL_INTERFACES).await?;
+            return ports
+                .iter()
+                .map(|port| {
+                    let port = port.as_ref();
+                    junos::parse_interface(port, &answer.output).map_err(|e| Error::Parse {
+                        switch: self.switch.clone(),
+                        port: port.to_owned(),
+                        reason: e.0,
+                    })
+                })
+                .collect();
+        }
         let mut configs = Vec::with_capacity(ports.len());
         for port in ports {
             let port = port.as_ref();
@@ -430,6 +445,8 @@ impl JunosSession {
             .handle
             .disconnect(Disconnect::ByApplication, "", "en")
             .await;
+        // the connection is gone before the next one opens: a switch never sees two of ours
+        let _ = tokio::time::timeout(self.timeouts.command, self.handle).await;
     }
 
     fn check_port(&self, port: &str) -> Result<(), Error> {

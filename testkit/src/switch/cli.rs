@@ -119,6 +119,28 @@ impl SwitchCli {
 
     fn operational(&mut self, lab: &SwitchLab, words: &[&str], pipe: Option<&str>) -> Reply {
         match words {
+            // every interface at once (an unconfigured one prints nothing)
+            ["show", "configuration", "interfaces"] => {
+                let ports = lab.ports(self.switch);
+                Reply::Output(match pipe {
+                    Some("display set") => ports
+                        .iter()
+                        .map(|(port, config)| render_set(port, config))
+                        .collect(),
+                    None | Some("no-more") => ports
+                        .iter()
+                        .filter(|(_, config)| **config != PortState::default())
+                        .map(|(port, config)| {
+                            let body: String = render_curly(config)
+                                .lines()
+                                .map(|l| format!("    {l}\n"))
+                                .collect();
+                            format!("{port} {{\n{body}}}\n")
+                        })
+                        .collect(),
+                    Some(_) => return Reply::Output(SYNTAX_ERROR.to_owned()),
+                })
+            }
             ["show", "configuration", "interfaces", port] => {
                 let Some(config) = lab.port(self.switch, port) else {
                     // Junos prints nothing for an interface with no configuration.
@@ -449,6 +471,22 @@ mod tests {
         assert!(
             set.contains("set interfaces xe-0/0/0 apply-groups QinQ_vl1100\n"),
             "{set}"
+        );
+        // every interface in one answer, each as alone
+        let all = run(
+            &mut cli,
+            &lab,
+            "show configuration interfaces | display set",
+        );
+        assert!(all.starts_with(&set), "{all}");
+        assert!(
+            all.contains("set interfaces xe-0/0/1 apply-groups QinQ_vl1101\n"),
+            "{all}"
+        );
+        let curly = run(&mut cli, &lab, "show configuration interfaces");
+        assert!(
+            curly.starts_with("xe-0/0/0 {\n    apply-groups QinQ_vl1100;\n"),
+            "{curly}"
         );
         assert!(run(&mut cli, &lab, "show bogus").contains("unknown command."));
         assert_eq!(

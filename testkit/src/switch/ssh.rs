@@ -118,14 +118,20 @@ struct Connection {
 
 impl Drop for Connection {
     fn drop(&mut self) {
-        if self.user.is_some() {
-            let ctx = self.shared.switch_context();
-            self.shared.switches.logout(&ctx, self.switch);
-        }
+        self.end_session();
     }
 }
 
 impl Connection {
+    /// The CLI session ended (the client's end of input, or the connection gone): counted
+    /// once, as early as the switch can know it.
+    fn end_session(&mut self) {
+        if self.user.take().is_some() {
+            let ctx = self.shared.switch_context();
+            self.shared.switches.logout(&ctx, self.switch);
+        }
+    }
+
     fn cli(&mut self) -> &mut SwitchCli {
         let user = self.user.clone().unwrap_or_default();
         let shared = &self.shared;
@@ -167,6 +173,17 @@ impl server::Handler for Connection {
         } else {
             Ok(Auth::reject())
         }
+    }
+
+    /// The client closed its input: the CLI exits, as Junos's does, and the session is over.
+    async fn channel_eof(
+        &mut self,
+        channel: ChannelId,
+        session: &mut Session,
+    ) -> Result<(), Self::Error> {
+        self.end_session();
+        session.close(channel)?;
+        Ok(())
     }
 
     async fn channel_open_session(
