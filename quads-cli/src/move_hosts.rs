@@ -102,39 +102,45 @@ pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
     }
 }
 
-/// The switches of `[network] driver`: none, Junos over SSH (its known host keys read now, so
-/// a bad file stops the run before any move), or a site command.
+/// The known switch host keys of a Junos driver, read before anything else (a bad file stops
+/// the run before any move); `None` for other drivers.
+fn known_keys(driver: &SwitchDriver) -> anyhow::Result<Option<KnownKeys>> {
+    let SwitchDriver::Junos(j) = driver else {
+        return Ok(None);
+    };
+    Ok(Some(match &j.host_keys {
+        HostKeyCheck::Insecure => KnownKeys::Insecure,
+        HostKeyCheck::Fingerprints(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read host_key_fingerprints {}", path.display()))?;
+            KnownKeys::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
+        }
+    }))
+}
+
+/// The switches of `[network] driver`: none, Junos over SSH (with `keys`, from
+/// [`known_keys`]), or a site command.
 fn switch_driver(
     driver: &SwitchDriver,
+    keys: Option<KnownKeys>,
     time_scale: f64,
     limits: &Limits,
     shutdown: &Shutdown,
 ) -> anyhow::Result<Option<Arc<dyn SwitchPort>>> {
-    Ok(match driver {
-        SwitchDriver::None => None,
-        SwitchDriver::Junos(j) => {
-            let keys = match &j.host_keys {
-                HostKeyCheck::Insecure => KnownKeys::Insecure,
-                HostKeyCheck::Fingerprints(path) => {
-                    let text = std::fs::read_to_string(path).with_context(|| {
-                        format!("cannot read host_key_fingerprints {}", path.display())
-                    })?;
-                    KnownKeys::parse(&text).map_err(|e| anyhow!("{}: {e}", path.display()))?
-                }
-            };
-            Some(Arc::new(
-                JunosPorts::new(j.username.clone(), j.password.clone(), keys, j.ssh_port)
-                    .with_time_scale(time_scale),
-            ))
-        }
-        SwitchDriver::Command(c) => Some(Arc::new(CommandPorts::new(
+    Ok(match (driver, keys) {
+        (SwitchDriver::None, _) => None,
+        (SwitchDriver::Junos(j), Some(keys)) => Some(Arc::new(
+            JunosPorts::new(j.username.clone(), j.password.clone(), keys, j.ssh_port)
+                .with_time_scale(time_scale),
+        )),
+        (SwitchDriver::Command(c), _) => Some(Arc::new(CommandPorts::new(
             &c.command,
             &c.args,
             Duration::from_secs(300),
             limits.clone(),
             shutdown.aborted().clone(),
         ))),
-        other => return Err(anyhow!("unknown switch driver {:?}", other.as_str())),
+        (other, _) => return Err(anyhow!("switch driver {:?} is not set up", other.as_str())),
     })
 }
 
@@ -149,6 +155,10 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .try_init();
+    let keys = match known_keys(&config.network.driver) {
+        Ok(k) => k,
+        Err(e) => return refuse(e.context("[network]")),
+    };
     let progress = RunProgress::new();
     let Some(foreman) = config.foreman.clone() else {
         return refuse(anyhow!(
@@ -228,10 +238,11 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             client_config(executor.limits.per_bmc, time_scale),
         );
         let shutdown = Shutdown::new(executor.grace);
-        let switches = match switch_driver(&config.network.driver, time_scale, &limits, &shutdown) {
-            Ok(s) => s,
-            Err(e) => return refuse(e.context("[network]")),
-        };
+        let switches =
+            match switch_driver(&config.network.driver, keys, time_scale, &limits, &shutdown) {
+                Ok(s) => s,
+                Err(e) => return refuse(e.context("[network]")),
+            };
         let signals = {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {

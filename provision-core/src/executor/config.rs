@@ -356,6 +356,7 @@ mod tests {
             lookups = "per-host"
             host_reads = "per-host"
             boot_order_sleep = "10m"
+            switch_moves = "per-port"
             "#,
         )
         .unwrap();

@@ -378,6 +378,16 @@ pub(crate) fn insert_assignment(
             what: format!("assignment of cloud {} with ticket {:?}", a.cloud, a.ticket),
         });
     }
+    // Tenant passwords are `{infra_location}@{ticket}`: another cloud's assignment with this
+    // ticket, not over yet, would share its BMC and Foreman password with this one.
+    if let Some(other) = live_assignment_with_ticket(conn, &a.ticket, &a.cloud, now)? {
+        return Err(StoreError::Invalid(format!(
+            "ticket {:?} is already assignment {} of cloud {}, which is not over: tenant \
+             passwords are <infra_location>@<ticket>, so the two tenants would share one \
+             password (use another ticket, or terminate that assignment first)",
+            a.ticket, other.id, other.spec.cloud
+        )));
+    }
     conn.execute(
         "INSERT INTO assignments (cloud, ticket, owner, description, wipe, os, partition_table, \
          medium, boot_type, created_at, qinq, public_vlan) \
@@ -401,6 +411,23 @@ pub(crate) fn insert_assignment(
         id: AssignmentId(conn.last_insert_rowid()),
         spec: a.clone(),
     })
+}
+
+/// An assignment of another cloud than `cloud` with `ticket` that is not over at `now`: one of
+/// its schedules ends later, or it has none yet.
+fn live_assignment_with_ticket(
+    conn: &Connection,
+    ticket: &str,
+    cloud: &CloudName,
+    now: Timestamp,
+) -> Result<Option<Assignment>, StoreError> {
+    let schedules = schedules(conn, None)?;
+    Ok(assignments(conn)?.into_iter().find(|x| {
+        x.spec.ticket == ticket && x.spec.cloud != *cloud && {
+            let mine: Vec<_> = schedules.iter().filter(|s| s.assignment == x.id).collect();
+            mine.is_empty() || mine.iter().any(|s| s.range.end() > now)
+        }
+    }))
 }
 
 // ---- interfaces ----

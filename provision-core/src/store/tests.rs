@@ -1356,3 +1356,26 @@ async fn terminating_an_assignment_ends_what_runs_and_removes_what_is_to_come() 
     assert!(e.to_string().contains("over already"), "{e}");
     assert_eq!(bytes(&store).await, before);
 }
+
+#[tokio::test]
+async fn a_ticket_in_use_by_another_cloud_is_refused_until_that_assignment_is_over() {
+    let (_dir, store, a) = lab().await;
+    store.add_cloud(cloud("cloud03")).await.unwrap();
+    // cloud02's T1 has no schedule yet: it is not over, the ticket is taken
+    let e = store
+        .add_assignment(spec("cloud03", "T1"))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("would share one password"), "{e}");
+    assert!(e.is_refusal());
+    // once its only schedule has ended (the store's clock is now), the ticket is free again
+    store
+        .add_schedule(NewSchedule {
+            host: h("a"),
+            assignment: a.id,
+            range: range("2020-01-01", "2020-01-15"),
+        })
+        .await
+        .unwrap();
+    store.add_assignment(spec("cloud03", "T1")).await.unwrap();
+}

@@ -307,22 +307,28 @@ fn the_dry_run_shows_each_hosts_vlan_changes_as_quads_computes_them() {
     assert_eq!(doc["moves"][0]["network_problems"], serde_json::json!([]));
 }
 
-/// A switch driver is parsed and checked, but the move has no switch step yet: a real run
-/// refuses it (exit 2, saying what to use instead) rather than leave every port in its old
-/// VLAN, while the dry run still shows the ports.
+/// A Junos driver whose known host keys cannot be read stops the real run before any move
+/// (exit 2, naming the file), while the dry run still shows the ports.
 #[test]
-fn a_switch_driver_is_refused_by_a_real_run_until_moves_have_a_switch_step() {
+fn a_switch_driver_without_its_known_keys_refuses_the_run_before_any_move() {
     let home = lab();
+    home.write("switch.pass", "sw1tch\n");
     let mut config = std::fs::read_to_string(home.config_path()).unwrap();
-    config.push_str("\n[network]\ndriver = \"command\"\ncommand = \"/bin/true\"\n");
+    config.push_str(&format!(
+        "\n[network]\ndriver = \"junos\"\nusername = \"netops\"\npassword_file = \"{}\"\n\
+         host_key_fingerprints = \"{}\"\n",
+        home.path().join("switch.pass").display(),
+        home.path().join("no-such-keys").display()
+    ));
     std::fs::write(home.config_path(), config).unwrap();
     let err = home
         .quads(&["move-hosts", "--date", "2025-02-01 22:00"])
         .fails(2);
     assert!(
-        err.contains("driver = \"command\" is not wired") && err.contains("lock_key"),
+        err.contains("[network]") && err.contains("cannot read host_key_fingerprints"),
         "{err}"
     );
+    assert!(!err.contains("sw1tch"), "{err}");
     let doc = home.json(&["move-hosts", "--dry-run", "--date", "2025-02-01 22:00"]);
     assert!(!ports(&doc, "r640-u02.example.com").is_empty());
 }
