@@ -16,7 +16,7 @@ pub use accounts::{AccountOutcome, AccountSpec, AccountState, Revocation, Role};
 pub use bios::{SettingsChange, validate_bios_changes};
 pub use bmc_reset::ResetWait;
 pub use boot::{BootDevice, BootOrder, BootOverride, BootSource, RunningJobs};
-pub use interfaces::InterfacesFile;
+pub use interfaces::{InterfacesFile, interface_keys};
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
 pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};
 pub use power::{PowerOutcome, PowerState, ResetType};
