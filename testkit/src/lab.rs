@@ -75,6 +75,10 @@ pub struct LabConfig {
     /// The share of hosts the QUADS server starts with scheduled into `cloud02`/`cloud03`
     /// (so `GET moves` lists them).
     pub quads_scheduled: f64,
+    /// Hosts (by index) whose BIOS boots in UEFI mode, their `PxeDev1Interface` set to a NIC
+    /// other than the provisioning one (a UEFI network boot tries PxeDev1, whatever the
+    /// persistent order says). Only Dell flavours have the attributes; others ignore it.
+    pub uefi_hosts: Vec<usize>,
 }
 
 /// A login and password (lab secrets: printed in the inventory on purpose).
@@ -131,6 +135,7 @@ impl Default for LabConfig {
             switch_admin: Credentials::new("quads", "junos-lab"),
             quads_admin: Credentials::new("admin@quads.lab", "quads-lab"),
             quads_scheduled: 0.5,
+            uefi_hosts: Vec::new(),
         }
     }
 }
@@ -867,9 +872,21 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 },
             );
             let powered_on = !mix(config.seed ^ 0x9043 ^ mix(index as u64)).is_multiple_of(10);
+            let uefi = flavor.is_dell() && config.uefi_hosts.contains(&index);
             let mut bios = std::collections::BTreeMap::new();
+            if uefi {
+                let other = interfaces_order(model, HostType::Director)[0].clone();
+                for (k, v) in [
+                    ("PxeDev1EnDis", "Enabled"),
+                    ("PxeDev1Interface", other.as_str()),
+                    ("PxeDev2EnDis", "Enabled"),
+                    ("PxeDev2Interface", provisioning_nic.as_str()),
+                ] {
+                    bios.insert(k.to_owned(), serde_json::Value::from(v));
+                }
+            }
             for (k, v) in [
-                ("BootMode", "Bios"),
+                ("BootMode", if uefi { "Uefi" } else { "Bios" }),
                 ("OneTimeBootMode", "Disabled"),
                 ("OneTimeBootSeqDev", "NIC.Integrated.1-1-1"),
                 ("SysProfile", "PerfOptimized"),
@@ -889,7 +906,7 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 provisioning_nic,
                 devices,
                 boot_order,
-                boot_mode: "Bios".to_owned(),
+                boot_mode: if uefi { "Uefi" } else { "Bios" }.to_owned(),
                 override_target: OverrideTarget::None,
                 override_enabled: OverrideEnabled::Disabled,
                 bios,

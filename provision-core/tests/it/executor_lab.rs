@@ -26,6 +26,7 @@ use redfish_client::{InterfacesFile, RedfishClient, WaitPolicy};
 use testkit::{FaultProfile, Lab, LabConfig};
 
 const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
+const UEFI_HOSTS: [usize; 2] = [4, 12];
 
 struct Rig {
     lab: Lab,
@@ -44,6 +45,8 @@ async fn rig(hosts: usize, faults: FaultProfile, os: &str) -> Rig {
         hosts,
         time_scale: 0.01,
         faults,
+        // Dell hosts in UEFI mode whose PxeDev1 is not the provisioning NIC.
+        uefi_hosts: UEFI_HOSTS.to_vec(),
         ..LabConfig::default()
     })
     .await
@@ -417,6 +420,18 @@ async fn twelve_hosts_in_three_clouds_move_with_wipe() {
     );
     rig.check_moved(&report, &BTreeSet::new()).await;
     rig.check_boot_orders_are_badfishs().await;
+    // The UEFI host network-booted (check_moved: one boot, one install) through PxeDev1,
+    // which now is its provisioning NIC.
+    let (uefi, pxe_dev, provisioning) = rig.lab.with_state(|s| {
+        let m = &s.machines[UEFI_HOSTS[0]];
+        (
+            m.bios.get("BootMode").cloned(),
+            m.uefi_pxe_device().map(str::to_owned),
+            m.provisioning_nic.clone(),
+        )
+    });
+    assert_eq!(uefi, Some(serde_json::json!("Uefi")));
+    assert_eq!(pxe_dev, Some(provisioning));
     // Foreman's share of a host: one write carrying the parameters; its read went out in a
     // search with other hosts' (batched reads), not alone
     let metrics = rig.lab.metrics();

@@ -15,7 +15,7 @@ pub mod virtual_media;
 pub use accounts::{AccountOutcome, AccountSpec, AccountState, Revocation, Role};
 pub use bios::{SettingsChange, validate_bios_changes};
 pub use bmc_reset::ResetWait;
-pub use boot::{BootDevice, BootOrder, BootOverride, BootSource, RunningJobs};
+pub use boot::{BootDevice, BootOrder, BootOverride, BootSource, RunningJobs, uefi_pxe_attributes};
 pub use interfaces::{InterfacesFile, interface_keys};
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
 pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};
