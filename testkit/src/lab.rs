@@ -79,6 +79,22 @@ pub struct LabConfig {
     /// other than the provisioning one (a UEFI network boot tries PxeDev1, whatever the
     /// persistent order says). Only Dell flavours have the attributes; others ignore it.
     pub uefi_hosts: Vec<usize>,
+    /// Where the BMCs with a DMTF virtual media collection name it.
+    pub virtual_media_link: VirtualMediaLink,
+}
+
+/// Where a BMC names its DMTF `VirtualMedia` collection (the collection is served at the
+/// flavour's usual path in every case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VirtualMediaLink {
+    /// As the flavour does: a `VirtualMedia` property of the Manager (iDRAC9) or the System
+    /// (iDRAC10, generic).
+    #[default]
+    Property,
+    /// Only under the Manager's `Links` (as some BMCs do).
+    ManagerLinks,
+    /// Nowhere: only the conventional path finds it.
+    Unlinked,
 }
 
 /// A login and password (lab secrets: printed in the inventory on purpose).
@@ -136,6 +152,7 @@ impl Default for LabConfig {
             quads_admin: Credentials::new("admin@quads.lab", "quads-lab"),
             quads_scheduled: 0.5,
             uefi_hosts: Vec::new(),
+            virtual_media_link: VirtualMediaLink::Property,
         }
     }
 }

@@ -442,7 +442,9 @@ impl Bmc {
         } else {
             "BootSeq"
         };
-        let key = if sources.attributes.contains_key(preferred) {
+        // A real iDRAC9 can answer `"Attributes": {}` (nothing bootable listed yet): an empty
+        // order, not a missing feature.
+        let key = if sources.attributes.contains_key(preferred) || sources.attributes.is_empty() {
             preferred.to_owned()
         } else {
             sources
@@ -452,9 +454,14 @@ impl Bmc {
                 .cloned()
                 .ok_or_else(|| self.err_unsupported("BootSources has no boot sequence"))?
         };
-        let entries: Vec<wire::BootSourceEntry> =
-            serde_json::from_value(sources.attributes.get(&key).cloned().unwrap_or(Value::Null))
-                .map_err(|e| self.err_invalid(format!("BootSources {key}: {e}")))?;
+        let entries: Vec<wire::BootSourceEntry> = serde_json::from_value(
+            sources
+                .attributes
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| json!([])),
+        )
+        .map_err(|e| self.err_invalid(format!("BootSources {key}: {e}")))?;
         Ok(DellBootSources {
             path,
             key,

@@ -127,6 +127,35 @@ async fn boot_order_by_host_type_patches_boot_sources_and_creates_a_config_job()
     job.assert_async().await;
 }
 
+/// A real iDRAC9 can list nothing: `BootSources` with empty `Attributes`. That is an empty
+/// order, not a BMC without boot order support.
+#[tokio::test]
+async fn an_idrac_listing_no_boot_sources_has_an_empty_order() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    fake.get(SYS, &json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}, "Boot": {"BootOrder": []}})).await;
+    fake.get(
+        &format!("{SYS}/Bios"),
+        &json!({"Attributes": {"BootMode": "Uefi"}}),
+    )
+    .await;
+    fake.get(
+        &format!("{SYS}/BootSources"),
+        &json!({"@odata.id": format!("{SYS}/BootSources"), "Attributes": {}}),
+    )
+    .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let order = bmc.boot_order().await.unwrap();
+    assert!(order.devices.is_empty(), "{order:?}");
+    let interfaces = InterfacesFile::parse("foreman_r640: NIC.Integrated.1-1-1\n").unwrap();
+    assert_eq!(
+        bmc.boot_order_type(&interfaces, "mgmt-e22-h18-r640")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn a_boot_order_already_in_place_sends_nothing() {
     let mut fake = dell_with_boot_order(&["NIC.Integrated.1-1-1", "HardDisk.List.1-1"]).await;
