@@ -93,7 +93,8 @@ pub struct OobArgs {
     /// Print the power drawn now.
     #[arg(long = "get-power-consumed")]
     pub power_consumed: bool,
-    /// One-time network boot at the next power-on (with -t: after the boot order change).
+    /// One-time network boot at the next power-on: alone, after the boot order change of -t,
+    /// or after any other action (as Badfish).
     #[arg(long)]
     pub pxe: bool,
     /// One-time boot to this device (Dell: OneTimeBootSeqDev via a config job).
@@ -206,6 +207,8 @@ pub enum RoleArg {
 /// The one action a run performs on every host.
 #[derive(Debug, Clone)]
 enum Action {
+    /// No action given: log in (Badfish's behaviour: it checks the credentials).
+    CheckCredentials,
     PowerState,
     PowerOn,
     PowerOff,
@@ -216,7 +219,10 @@ enum Action {
     BootTo(String),
     BootToType(String),
     BootToMac(String),
-    ChangeBoot { host_type: String, pxe: bool },
+    ChangeBoot {
+        host_type: String,
+        pxe: bool,
+    },
     CheckBoot,
     LsJobs,
     CheckJob(String),
@@ -236,7 +242,23 @@ enum Action {
     SetAccount(AccountSpec),
 }
 
+/// What a run does on every host: one action, then (`--pxe` without `-t`, as Badfish) a
+/// one-time network boot.
+#[derive(Debug, Clone)]
+struct Plan {
+    action: Action,
+    then_pxe: bool,
+}
+
 impl OobArgs {
+    fn plan(&self) -> anyhow::Result<Plan> {
+        let action = self.action()?;
+        let then_pxe = self.pxe
+            && self.host_type.is_none()
+            && !matches!(action, Action::Pxe | Action::CheckCredentials);
+        Ok(Plan { action, then_pxe })
+    }
+
     fn action(&self) -> anyhow::Result<Action> {
         let mut chosen: Vec<Action> = Vec::new();
         let mut push = |on: bool, a: Action| {
@@ -302,8 +324,6 @@ impl OobArgs {
                 host_type: t.clone(),
                 pxe: self.pxe,
             });
-        } else if self.pxe {
-            chosen.push(Action::Pxe);
         }
         if let Some(user) = &self.set_account {
             let Some(password) = &self.account_password else {
@@ -325,7 +345,8 @@ impl OobArgs {
             }));
         }
         match chosen.len() {
-            0 => bail!("no action given (for example --power-state, --pxe, -t TYPE, --ls-jobs)"),
+            0 if self.pxe => Ok(Action::Pxe),
+            0 => Ok(Action::CheckCredentials),
             1 => Ok(chosen.remove(0)),
             _ => bail!("give one action at a time"),
         }
@@ -416,7 +437,31 @@ pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(run(args))
+    match runtime.block_on(run(args)) {
+        Err(e) if e.is::<UsageError>() => {
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
+            Ok(ExitCode::from(2))
+        }
+        other => other,
+    }
+}
+
+/// A problem found before any BMC is contacted (arguments, host list, credentials, files):
+/// exit code 2, as for the errors clap finds.
+#[derive(Debug)]
+struct UsageError(anyhow::Error);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(usage)`
+fn usage(e: impl Into<anyhow::Error>) -> anyhow::Error {
+    anyhow::Error::new(UsageError(e.into()))
 }
 
 /// What one host produced.
@@ -459,11 +504,11 @@ impl HostResult {
 /// # Errors
 /// On bad arguments or an unreadable host list / interfaces file.
 pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
-    let action = args.action()?;
-    let hosts = args.hosts()?;
+    let plan = args.plan().map_err(usage)?;
+    let hosts = args.hosts().map_err(usage)?;
     let addresses: Vec<BmcAddress> = hosts
         .iter()
-        .map(|h| BmcAddress::parse(h).map_err(anyhow::Error::from))
+        .map(|h| BmcAddress::parse(h).map_err(usage))
         .collect::<anyhow::Result<_>>()?;
     // Badfish's names first (clap reads them), then ours.
     let user = args
@@ -475,27 +520,33 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .or_else(|| std::env::var("QUADS_BMC_PASSWORD").ok());
     let (Some(user), Some(password)) = (user, password) else {
-        bail!(
+        return Err(usage(anyhow::anyhow!(
             "missing credentials: -u/-p, BADFISH_USERNAME/BADFISH_PASSWORD or \
              QUADS_BMC_USERNAME/QUADS_BMC_PASSWORD"
-        );
+        )));
     };
     let interfaces = match &args.interfaces {
-        Some(path) => Some(Arc::new(InterfacesFile::load(path)?)),
+        Some(path) => Some(Arc::new(InterfacesFile::load(path).map_err(usage)?)),
         None => None,
     };
-    if matches!(action, Action::ChangeBoot { .. } | Action::BootToType(_)) && interfaces.is_none() {
-        bail!("this action needs the interfaces YAML (-i FILE)");
+    if matches!(
+        plan.action,
+        Action::ChangeBoot { .. } | Action::BootToType(_)
+    ) && interfaces.is_none()
+    {
+        return Err(usage(anyhow::anyhow!(
+            "this action needs the interfaces YAML (-i FILE)"
+        )));
     }
-    let client = RedfishClient::new(args.client_config(&addresses))?;
+    let client = RedfishClient::new(args.client_config(&addresses)).map_err(usage)?;
     let cancel = CancellationToken::new();
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for (host, address) in hosts.iter().zip(addresses) {
         let bmc = client.bmc(address, Credentials::new(user.clone(), password.clone()));
-        let (host, action, interfaces, cancel, gate) = (
+        let (host, plan, interfaces, cancel, gate) = (
             host.clone(),
-            action.clone(),
+            plan.clone(),
             interfaces.clone(),
             cancel.clone(),
             gate.clone(),
@@ -516,7 +567,16 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                 };
             }
             let started = tokio::time::Instant::now();
-            let result = perform(&bmc, &host, &action, interfaces.as_deref(), &cancel).await;
+            let mut result =
+                perform(&bmc, &host, &plan.action, interfaces.as_deref(), &cancel).await;
+            if plan.then_pxe
+                && let Ok(lines) = &mut result
+            {
+                match bmc.pxe_once().await {
+                    Ok(change) => lines.push(change_line(&change)),
+                    Err(e) => result = Err(e),
+                }
+            }
             if let Err(e) = bmc.logout().await {
                 tracing::warn!(bmc = %bmc.name(), error = %e, "logout failed");
             }
@@ -664,6 +724,10 @@ async fn perform(
         })
     };
     Ok(match action {
+        Action::CheckCredentials => {
+            bmc.login().await?;
+            vec![json!("credentials accepted")]
+        }
         Action::PowerState => vec![json!(format!("power {}", bmc.power_state().await?))],
         Action::PowerOn => power_line(&bmc.power_on(cancel).await?),
         Action::PowerOff => power_line(&bmc.power_off(cancel).await?),
@@ -686,6 +750,9 @@ async fn perform(
         }
         Action::CheckBoot => {
             let order = bmc.boot_order().await?;
+            if order.devices.is_empty() {
+                return Ok(vec![json!("boot order is empty")]);
+            }
             let mut lines: Vec<Value> = order
                 .devices
                 .iter()
@@ -988,7 +1055,22 @@ mod tests {
                 .action()
                 .is_err()
         );
-        assert!(parse(&["-H", "bmc1"]).action().is_err());
+        // No action checks the credentials, as Badfish does.
+        assert!(matches!(
+            parse(&["-H", "bmc1"]).action().unwrap(),
+            Action::CheckCredentials
+        ));
+        // --pxe combines with another action (after it), not with -t (which takes it along).
+        let p = parse(&["-H", "bmc1", "--power-cycle", "--pxe"])
+            .plan()
+            .unwrap();
+        assert!(matches!(p.action, Action::PowerCycle) && p.then_pxe);
+        let p = parse(&["-H", "bmc1", "--pxe"]).plan().unwrap();
+        assert!(matches!(p.action, Action::Pxe) && !p.then_pxe);
+        let p = parse(&["-H", "bmc1", "-i", "f.yml", "-t", "foreman", "--pxe"])
+            .plan()
+            .unwrap();
+        assert!(!p.then_pxe);
         assert!(
             parse(&["-H", "bmc1", "--set-bios-attribute"])
                 .action()

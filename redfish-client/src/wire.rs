@@ -149,6 +149,7 @@ pub struct ComputerSystem {
     pub processors: Option<Link>,
     pub memory: Option<Link>,
     pub virtual_media: Option<Link>,
+    pub links: Option<Map<String, Value>>,
     pub processor_summary: Option<ProcessorSummary>,
     pub memory_summary: Option<MemorySummary>,
 }
@@ -163,6 +164,7 @@ pub struct Manager {
     pub firmware_version: Option<String>,
     pub actions: Option<ManagerActions>,
     pub virtual_media: Option<Link>,
+    pub links: Option<Map<String, Value>>,
     pub oem: Option<Map<String, Value>>,
 }
 

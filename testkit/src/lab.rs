@@ -75,6 +75,26 @@ pub struct LabConfig {
     /// The share of hosts the QUADS server starts with scheduled into `cloud02`/`cloud03`
     /// (so `GET moves` lists them).
     pub quads_scheduled: f64,
+    /// Hosts (by index) whose BIOS boots in UEFI mode, their `PxeDev1Interface` set to a NIC
+    /// other than the provisioning one (a UEFI network boot tries PxeDev1, whatever the
+    /// persistent order says). Only Dell flavours have the attributes; others ignore it.
+    pub uefi_hosts: Vec<usize>,
+    /// Where the BMCs with a DMTF virtual media collection name it.
+    pub virtual_media_link: VirtualMediaLink,
+}
+
+/// Where a BMC names its DMTF `VirtualMedia` collection (the collection is served at the
+/// flavour's usual path in every case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum VirtualMediaLink {
+    /// As the flavour does: a `VirtualMedia` property of the Manager (iDRAC9) or the System
+    /// (iDRAC10, generic).
+    #[default]
+    Property,
+    /// Only under the Manager's `Links` (as some BMCs do).
+    ManagerLinks,
+    /// Nowhere: only the conventional path finds it.
+    Unlinked,
 }
 
 /// A login and password (lab secrets: printed in the inventory on purpose).
@@ -131,6 +151,8 @@ impl Default for LabConfig {
             switch_admin: Credentials::new("quads", "junos-lab"),
             quads_admin: Credentials::new("admin@quads.lab", "quads-lab"),
             quads_scheduled: 0.5,
+            uefi_hosts: Vec::new(),
+            virtual_media_link: VirtualMediaLink::Property,
         }
     }
 }
@@ -857,7 +879,8 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
             // About a third of the fleet starts in the "director" order (another NIC first) and
             // needs a boot-order change before it can be provisioned.
             let needs_change = mix(config.seed ^ 0xb007 ^ mix(index as u64)).is_multiple_of(3);
-            let boot_order = interfaces_order(
+            let boot_order = interfaces_order_at(
+                &name,
                 model,
                 if needs_change {
                     HostType::Director
@@ -866,9 +889,21 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 },
             );
             let powered_on = !mix(config.seed ^ 0x9043 ^ mix(index as u64)).is_multiple_of(10);
+            let uefi = flavor.is_dell() && config.uefi_hosts.contains(&index);
             let mut bios = std::collections::BTreeMap::new();
+            if uefi {
+                let other = interfaces_order(model, HostType::Director)[0].clone();
+                for (k, v) in [
+                    ("PxeDev1EnDis", "Enabled"),
+                    ("PxeDev1Interface", other.as_str()),
+                    ("PxeDev2EnDis", "Enabled"),
+                    ("PxeDev2Interface", provisioning_nic.as_str()),
+                ] {
+                    bios.insert(k.to_owned(), serde_json::Value::from(v));
+                }
+            }
             for (k, v) in [
-                ("BootMode", "Bios"),
+                ("BootMode", if uefi { "Uefi" } else { "Bios" }),
                 ("OneTimeBootMode", "Disabled"),
                 ("OneTimeBootSeqDev", "NIC.Integrated.1-1-1"),
                 ("SysProfile", "PerfOptimized"),
@@ -888,7 +923,7 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 provisioning_nic,
                 devices,
                 boot_order,
-                boot_mode: "Bios".to_owned(),
+                boot_mode: if uefi { "Uefi" } else { "Bios" }.to_owned(),
                 override_target: OverrideTarget::None,
                 override_enabled: OverrideEnabled::Disabled,
                 bios,
@@ -929,42 +964,122 @@ pub fn provisioning_nic(model: &str) -> &'static str {
     }
 }
 
-/// The persistent boot order of a model for a host type (the lab's interfaces file says the same).
+/// The persistent boot order of a model for a host type (the lab's interfaces file says the
+/// same under `{type}_{model}`).
 #[must_use]
 pub fn interfaces_order(model: &str, host_type: HostType) -> Vec<String> {
-    let provisioning = provisioning_nic(model);
+    entry_order(model, host_type, InterfacesEntry::Model)
+}
+
+/// Which key of the lab's interfaces file Badfish picks for a lab host's BMC, named
+/// `mgmt-<short name>` as QUADS names it (`mgmt-f01-h02-000-r660`: rack `f01`, U location
+/// `h02`, blade `000`, model `r660`). Every entry starts with the model's provisioning NIC
+/// (so any of them provisions the host); the rest of the order tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InterfacesEntry {
+    /// `{type}_{model}`: most hosts.
+    Model,
+    /// `{type}_000_r750`: Badfish tries the blade key first, so every r750.
+    Blade,
+    /// `{type}_f01_h02_000_{model}`: rack, U location and blade.
+    Location,
+    /// `{type}_f01_h03_{model}`: rack and U location.
+    RackUloc,
+    /// `{type}_f01_r650`: the rack's r650s.
+    Rack,
+    /// `{type}_h05_000_{model}`: what a lookup by the host's own FQDN (rack `h05`) would pick;
+    /// Badfish never picks it for a `mgmt-` name.
+    Decoy,
+}
+
+/// The entry Badfish picks for the lab host `name` (`f01-h02-000-r660.lab.example`), from the
+/// lab's naming alone (an independent statement of Badfish's key order for the lab's names).
+#[must_use]
+pub fn interfaces_entry(name: &str, model: &str) -> InterfacesEntry {
+    let short = name.split('.').next().unwrap_or(name);
+    let parts: Vec<&str> = short.split('-').collect();
+    let (rack, unit) = (
+        parts.first().copied().unwrap_or(""),
+        parts.get(1).copied().unwrap_or(""),
+    );
+    if model == "r750" {
+        InterfacesEntry::Blade
+    } else if (rack, unit) == ("f01", "h02") {
+        InterfacesEntry::Location
+    } else if (rack, unit) == ("f01", "h03") {
+        InterfacesEntry::RackUloc
+    } else if rack == "f01" && model == "r650" {
+        InterfacesEntry::Rack
+    } else {
+        InterfacesEntry::Model
+    }
+}
+
+/// The boot order of `entry` for a model and host type.
+#[must_use]
+pub fn entry_order(model: &str, host_type: HostType, entry: InterfacesEntry) -> Vec<String> {
+    let p = provisioning_nic(model);
     let nics = [
         "NIC.Integrated.1-1-1",
         "NIC.Integrated.1-2-1",
         "NIC.Slot.3-1-1",
     ];
-    let others: Vec<&str> = nics
-        .iter()
-        .copied()
-        .filter(|n| *n != provisioning)
-        .collect();
-    let order: Vec<&str> = match host_type {
-        HostType::Foreman => vec![provisioning, others[0], others[1], "HardDisk.List.1-1"],
-        HostType::Director => vec![others[0], provisioning, others[1], "HardDisk.List.1-1"],
+    let others: Vec<&str> = nics.iter().copied().filter(|n| *n != p).collect();
+    let (a, b, d) = (others[0], others[1], "HardDisk.List.1-1");
+    let mut order = match entry {
+        InterfacesEntry::Model => [p, a, b, d],
+        InterfacesEntry::Location => [p, b, a, d],
+        InterfacesEntry::Blade => [p, d, a, b],
+        InterfacesEntry::RackUloc => [p, d, b, a],
+        InterfacesEntry::Rack => [p, a, d, b],
+        InterfacesEntry::Decoy => [p, b, d, a],
     };
+    if host_type == HostType::Director {
+        order.swap(0, 1);
+    }
     order.into_iter().map(str::to_owned).collect()
 }
 
-/// The Badfish-format interfaces YAML for every model in the lab.
+/// The boot order the lab's interfaces file gives the lab host `name` for a host type, as
+/// Badfish picks it for `mgmt-<short name>` (see [`InterfacesEntry`]).
+#[must_use]
+pub fn interfaces_order_at(name: &str, model: &str, host_type: HostType) -> Vec<String> {
+    entry_order(model, host_type, interfaces_entry(name, model))
+}
+
+/// The Badfish-format interfaces YAML for every model in the lab: `{type}_{model}` keys, and
+/// location-specific keys for some hosts (see [`InterfacesEntry`]).
 #[must_use]
 pub fn interfaces_yaml(models: &[&str]) -> String {
     let mut text = String::from(
-        "# Boot order by host type and model, in Badfish's interfaces format (`type_model` keys).\n",
+        "# Boot order by host type and model, in Badfish's interfaces format: `type_model` keys,\n\
+         # and rack/U location/blade keys for some hosts, found from `mgmt-<host>` names.\n",
     );
     for model in models {
         for (name, host_type) in [
             ("director", HostType::Director),
             ("foreman", HostType::Foreman),
         ] {
-            text.push_str(&format!(
-                "{name}_{model}: {}\n",
-                interfaces_order(model, host_type).join(",")
-            ));
+            let mut keys = vec![
+                (format!("{name}_{model}"), InterfacesEntry::Model),
+                (
+                    format!("{name}_f01_h02_000_{model}"),
+                    InterfacesEntry::Location,
+                ),
+                (format!("{name}_f01_h03_{model}"), InterfacesEntry::RackUloc),
+                (format!("{name}_h05_000_{model}"), InterfacesEntry::Decoy),
+            ];
+            match *model {
+                "r650" => keys.push((format!("{name}_f01_r650"), InterfacesEntry::Rack)),
+                "r750" => keys.push((format!("{name}_000_r750"), InterfacesEntry::Blade)),
+                _ => {}
+            }
+            for (key, entry) in keys {
+                text.push_str(&format!(
+                    "{key}: {}\n",
+                    entry_order(model, host_type, entry).join(",")
+                ));
+            }
         }
     }
     text

@@ -40,7 +40,7 @@ pub use inventory::{Inventory, InventoryHost, InventoryInterface, InventorySwitc
 pub use isolation::{
     Expectation, HostExpectation, IsolationReport, Login, NetworkExpectation, Violation,
 };
-pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme};
+pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme, VirtualMediaLink};
 pub use machine::Flavor;
 pub use metrics::{HostCounters, LogEntry, MetricsSnapshot};
 pub use model::LabModel;

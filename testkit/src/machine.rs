@@ -574,14 +574,17 @@ impl Machine {
                 self.override_target = OverrideTarget::None;
             }
             match target {
-                // A PXE override boots the first NIC in the persistent order: it reaches the
-                // provisioning network only if that NIC is the provisioning NIC.
+                // A PXE override boots the first NIC in the persistent order (in UEFI mode the
+                // first enabled `PxeDev{i}Interface`): it reaches the provisioning network only
+                // if that NIC is the provisioning NIC.
                 OverrideTarget::Pxe => {
-                    let first_nic = self
-                        .boot_order
-                        .iter()
-                        .find(|id| self.device_kind(id) == Some(DeviceKind::Nic));
-                    if first_nic == Some(&self.provisioning_nic) {
+                    let first_nic = self.uefi_pxe_device().or_else(|| {
+                        self.boot_order
+                            .iter()
+                            .find(|id| self.device_kind(id) == Some(DeviceKind::Nic))
+                            .map(String::as_str)
+                    });
+                    if first_nic == Some(self.provisioning_nic.as_str()) {
                         return BootedFrom::Network;
                     }
                 }
@@ -602,7 +605,8 @@ impl Machine {
                 Some(DeviceKind::Nic) if nic_tried => {}
                 Some(DeviceKind::Nic) => {
                     nic_tried = true;
-                    if *id == self.provisioning_nic {
+                    // UEFI network boots go through the PXE devices, whatever NIC is listed.
+                    if self.uefi_pxe_device().unwrap_or(id) == self.provisioning_nic {
                         return BootedFrom::Network;
                     }
                 }
@@ -615,6 +619,27 @@ impl Machine {
             }
         }
         BootedFrom::Disk
+    }
+
+    /// The NIC a UEFI network boot tries: the first `PxeDev{i}Interface` (i = 1..4) whose
+    /// `PxeDev{i}EnDis` is not `Disabled`, when the BIOS is in UEFI mode and sets them.
+    #[must_use]
+    pub fn uefi_pxe_device(&self) -> Option<&str> {
+        if self.bios.get("BootMode").and_then(|v| v.as_str()) != Some("Uefi") {
+            return None;
+        }
+        (1..=4).find_map(|i| {
+            let enabled = self
+                .bios
+                .get(&format!("PxeDev{i}EnDis"))
+                .and_then(|v| v.as_str())
+                != Some("Disabled");
+            let device = self
+                .bios
+                .get(&format!("PxeDev{i}Interface"))
+                .and_then(|v| v.as_str());
+            device.filter(|_| enabled)
+        })
     }
 
     /// Booting from one device: a NIC boots only if it is on the provisioning network.
@@ -723,6 +748,30 @@ mod tests {
             installed_at: None,
             bmc_restarting_until: None,
         }
+    }
+
+    #[test]
+    fn a_uefi_pxe_override_boots_pxedev1_not_the_persistent_order() {
+        let mut m = machine(HostType::Foreman, Phase::Off);
+        m.bios.insert("BootMode".into(), "Uefi".into());
+        m.bios
+            .insert("PxeDev1Interface".into(), "NIC.Integrated.1-2-1".into());
+        m.bios
+            .insert("PxeDev2Interface".into(), "NIC.Integrated.1-1-1".into());
+        let pxe_once = |m: &mut Machine| {
+            m.override_target = OverrideTarget::Pxe;
+            m.override_enabled = OverrideEnabled::Once;
+            m.choose_boot()
+        };
+        // The persistent order starts with the provisioning NIC, PxeDev1 is another NIC: no
+        // network boot, neither once nor from the order.
+        assert_eq!(pxe_once(&mut m), BootedFrom::Disk);
+        assert_eq!(m.choose_boot(), BootedFrom::Disk);
+        m.bios.insert("PxeDev1EnDis".into(), "Disabled".into());
+        assert_eq!(m.uefi_pxe_device(), Some("NIC.Integrated.1-1-1"));
+        assert_eq!(pxe_once(&mut m), BootedFrom::Network);
+        m.bios.insert("BootMode".into(), "Bios".into());
+        assert_eq!(m.uefi_pxe_device(), None);
     }
 
     async fn advance_secs(secs: f64) {

@@ -26,6 +26,7 @@ use redfish_client::{InterfacesFile, RedfishClient, WaitPolicy};
 use testkit::{FaultProfile, Lab, LabConfig};
 
 const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
+const UEFI_HOSTS: [usize; 2] = [4, 12];
 
 struct Rig {
     lab: Lab,
@@ -44,6 +45,8 @@ async fn rig(hosts: usize, faults: FaultProfile, os: &str) -> Rig {
         hosts,
         time_scale: 0.01,
         faults,
+        // Dell hosts in UEFI mode whose PxeDev1 is not the provisioning NIC.
+        uefi_hosts: UEFI_HOSTS.to_vec(),
         ..LabConfig::default()
     })
     .await
@@ -119,6 +122,62 @@ async fn rig(hosts: usize, faults: FaultProfile, os: &str) -> Rig {
         ca,
         at: t("2025-01-10"),
     }
+}
+
+/// What Badfish 1.8.2 itself picks for each host's BMC `mgmt-<short name>` as `foreman`
+/// (its `get_interfaces_by_type`, run by the peers venv's python), or `None` without the venv
+/// (`QUADS_PEERS`, set by `cargo xtask ci`).
+#[allow(clippy::print_stderr)]
+async fn badfish_picks(yaml: &str, hosts: &[testkit::InventoryHost]) -> Option<Vec<Vec<String>>> {
+    let Some(venv) = std::env::var_os("QUADS_PEERS") else {
+        eprintln!("badfish: no peers venv (QUADS_PEERS); the lab's own table stands in");
+        return None;
+    };
+    const SCRIPT: &str = "import asyncio, json, logging, sys\n\
+        from badfish.main import Badfish\n\
+        async def pick(host):\n    \
+            b = Badfish.__new__(Badfish)\n    \
+            b.host, b.rack, b.uloc, b.blade = host, None, None, None\n    \
+            b.logger = logging.getLogger('badfish')\n    \
+            return await b.get_interfaces_by_type('foreman', sys.argv[1])\n\
+        for line in sys.stdin.read().split():\n    \
+            print(json.dumps(asyncio.run(pick(line))))\n";
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("interfaces.yml");
+    std::fs::write(&path, yaml).unwrap();
+    let names: String = hosts
+        .iter()
+        .map(|h| format!("mgmt-{}\n", h.name.split('.').next().unwrap()))
+        .collect();
+    let python = std::path::Path::new(&venv).join("bin/python");
+    let out = tokio::task::spawn_blocking(move || {
+        use std::io::Write;
+        let mut child = std::process::Command::new(python)
+            .arg("-c")
+            .arg(SCRIPT)
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(names.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "badfish's python failed");
+    let picks: Vec<Vec<String>> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(picks.len(), hosts.len());
+    Some(picks)
 }
 
 fn quick(attempts: u32, deadline: Duration) -> RetryPolicy {
@@ -264,6 +323,33 @@ impl Rig {
     }
 
     /// What the lab, Foreman, the BMCs and the store show for every moved host.
+    /// Every host's persistent order now starts with the entry Badfish picks for its BMC
+    /// `mgmt-<short name>` in the lab's interfaces file (location-specific keys included): the
+    /// lab's own statement of it, and Badfish's answer itself when the peers venv is there.
+    async fn check_boot_orders_are_badfishs(&self) {
+        let inventory = self.lab.inventory();
+        let models = self.models();
+        let refs: Vec<&str> = models.iter().map(String::as_str).collect();
+        let yaml = testkit::lab::interfaces_yaml(&refs);
+        let badfish = badfish_picks(&yaml, &inventory.hosts).await;
+        let mut location_specific = 0;
+        for (i, h) in inventory.hosts.iter().enumerate() {
+            let want =
+                testkit::lab::interfaces_order_at(&h.name, &h.model, testkit::HostType::Foreman);
+            if testkit::lab::interfaces_entry(&h.name, &h.model)
+                != testkit::lab::InterfacesEntry::Model
+            {
+                location_specific += 1;
+            }
+            if let Some(picks) = &badfish {
+                assert_eq!(picks[i], want, "{}: Badfish picks another entry", h.name);
+            }
+            let got = self.lab.with_state(|s| s.machines[i].boot_order.clone());
+            assert_eq!(got.get(..want.len()), Some(want.as_slice()), "{}", h.name);
+        }
+        assert!(location_specific >= 4, "{location_specific}");
+    }
+
     async fn check_moved(&self, report: &RunReport, except: &BTreeSet<String>) {
         let metrics = self.lab.metrics();
         let inventory = self.lab.inventory();
@@ -333,6 +419,19 @@ async fn twelve_hosts_in_three_clouds_move_with_wipe() {
             .collect::<Vec<_>>()
     );
     rig.check_moved(&report, &BTreeSet::new()).await;
+    rig.check_boot_orders_are_badfishs().await;
+    // The UEFI host network-booted (check_moved: one boot, one install) through PxeDev1,
+    // which now is its provisioning NIC.
+    let (uefi, pxe_dev, provisioning) = rig.lab.with_state(|s| {
+        let m = &s.machines[UEFI_HOSTS[0]];
+        (
+            m.bios.get("BootMode").cloned(),
+            m.uefi_pxe_device().map(str::to_owned),
+            m.provisioning_nic.clone(),
+        )
+    });
+    assert_eq!(uefi, Some(serde_json::json!("Uefi")));
+    assert_eq!(pxe_dev, Some(provisioning));
     // Foreman's share of a host: one write carrying the parameters; its read went out in a
     // search with other hosts' (batched reads), not alone
     let metrics = rig.lab.metrics();

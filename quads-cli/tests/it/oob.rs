@@ -135,10 +135,15 @@ fn bad_arguments_fail_before_any_request() {
         "--power-on",
         "--power-off",
     ]);
-    assert_ne!(out.status.code(), Some(0));
+    // Usage errors found after clap's parsing exit 2 too, as the README says.
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("one action at a time"));
     let out = quads(&["-H", "bmc1", "--power-state"]);
+    assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("missing credentials"));
+    let out = quads(&["--power-state", "-u", "root", "-p", "pw"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("-H"));
     let out = quads(&[
         "-H",
         "bmc1",

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio_util::sync::CancellationToken;
 
 use crate::client::Bmc;
@@ -174,6 +174,29 @@ pub fn reorder_dell(
         .eq(current.iter().map(|e| &e.name))
         && current.iter().enumerate().all(|(i, e)| e.index == i);
     (if unchanged { None } else { Some(ordered) }, unknown)
+}
+
+/// The Dell BIOS attributes that make a UEFI network boot try the NICs of `devices` (Dell
+/// FQDDs, `NIC.`...) in their order: `PxeDev{i}Interface` and `PxeDev{i}EnDis` = `Enabled`
+/// for i from 1 (at most 4), as Badfish's `uefi` host type sets them, less those `current`
+/// (the BIOS attributes now) already has or does not have at all. Badfish also writes non-NIC
+/// devices of the entry there; an iDRAC takes only NICs, so they are left out.
+#[must_use]
+pub fn uefi_pxe_attributes(devices: &[String], current: &Map<String, Value>) -> Map<String, Value> {
+    let mut wanted = Map::new();
+    for (i, nic) in devices
+        .iter()
+        .filter(|d| d.starts_with("NIC."))
+        .take(4)
+        .enumerate()
+    {
+        let n = i + 1;
+        wanted.insert(format!("PxeDev{n}Interface"), Value::from(nic.as_str()));
+        wanted.insert(format!("PxeDev{n}EnDis"), Value::from("Enabled"));
+    }
+    // Only attributes the BIOS has: one without PXE devices is left alone.
+    wanted.retain(|k, v| current.get(k).is_some_and(|now| now != v));
+    wanted
 }
 
 /// DMTF: the new `BootOrder` (references) with `wanted` (references) first.
@@ -419,7 +442,9 @@ impl Bmc {
         } else {
             "BootSeq"
         };
-        let key = if sources.attributes.contains_key(preferred) {
+        // A real iDRAC9 can answer `"Attributes": {}` (nothing bootable listed yet): an empty
+        // order, not a missing feature.
+        let key = if sources.attributes.contains_key(preferred) || sources.attributes.is_empty() {
             preferred.to_owned()
         } else {
             sources
@@ -429,9 +454,14 @@ impl Bmc {
                 .cloned()
                 .ok_or_else(|| self.err_unsupported("BootSources has no boot sequence"))?
         };
-        let entries: Vec<wire::BootSourceEntry> =
-            serde_json::from_value(sources.attributes.get(&key).cloned().unwrap_or(Value::Null))
-                .map_err(|e| self.err_invalid(format!("BootSources {key}: {e}")))?;
+        let entries: Vec<wire::BootSourceEntry> = serde_json::from_value(
+            sources
+                .attributes
+                .get(&key)
+                .cloned()
+                .unwrap_or_else(|| json!([])),
+        )
+        .map_err(|e| self.err_invalid(format!("BootSources {key}: {e}")))?;
         Ok(DellBootSources {
             path,
             key,
@@ -497,7 +527,11 @@ impl Bmc {
         match self.quirks().await?.boot_order {
             BootOrderMethod::DellBootSources => {
                 let DellBootSources {
-                    path, key, entries, ..
+                    path,
+                    key,
+                    entries,
+                    mode,
+                    bios,
                 } = self.dell_boot_sources().await?;
                 let (ordered, unknown) = reorder_dell(&entries, devices);
                 if unknown.len() == devices.len() {
@@ -507,14 +541,28 @@ impl Bmc {
                 if !unknown.is_empty() {
                     tracing::warn!(unknown = %unknown.join(", "), "not boot devices, ignored");
                 }
-                let Some(ordered) = ordered else {
-                    return Ok(SettingsChange::Unchanged);
+                // A UEFI network boot (one-time PXE included) tries the PXE devices, not the
+                // order's first NIC: they follow the order's NICs, as Badfish's `uefi` type.
+                let pxe = if mode.as_deref() == Some("Uefi") {
+                    uefi_pxe_attributes(devices, &bios.1.attributes)
+                } else {
+                    Map::new()
                 };
+                if ordered.is_none() && pxe.is_empty() {
+                    return Ok(SettingsChange::Unchanged);
+                }
                 self.clear_queue_for_config_job(running, cancel).await?;
-                let body = json!({"Attributes": {key: ordered}});
-                self.patch(&format!("{path}/Settings"), &body).await?;
-                let bios = format!("{}/Bios/Settings", self.system_path().await?);
-                let job = self.create_config_job(&bios).await?;
+                if let Some(ordered) = ordered {
+                    let body = json!({"Attributes": {key: ordered}});
+                    self.patch(&format!("{path}/Settings"), &body).await?;
+                }
+                let bios_settings = format!("{}/Bios/Settings", self.system_path().await?);
+                if !pxe.is_empty() {
+                    tracing::info!(pxe_dev1 = ?pxe.get("PxeDev1Interface"), "uefi pxe devices");
+                    self.patch(&bios_settings, &json!({ "Attributes": pxe }))
+                        .await?;
+                }
+                let job = self.create_config_job(&bios_settings).await?;
                 Ok(SettingsChange::Pending { job: Some(job) })
             }
             BootOrderMethod::DmtfBootOrder => {
@@ -688,6 +736,30 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn uefi_pxe_devices_follow_the_orders_nics() {
+        let devices: Vec<String> = [
+            "NIC.Slot.3-1-1",
+            "HardDisk.List.1-1",
+            "NIC.Integrated.1-1-1",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        let mut current = Map::new();
+        current.insert("PxeDev1Interface".into(), json!("NIC.Integrated.1-1-1"));
+        current.insert("PxeDev1EnDis".into(), json!("Enabled"));
+        current.insert("PxeDev2Interface".into(), json!("NIC.Integrated.1-1-1"));
+        current.insert("PxeDev2EnDis".into(), json!("Disabled"));
+        let change = uefi_pxe_attributes(&devices, &current);
+        assert_eq!(
+            Value::Object(change.clone()),
+            json!({"PxeDev1Interface": "NIC.Slot.3-1-1", "PxeDev2EnDis": "Enabled"})
+        );
+        current.extend(change);
+        assert!(uefi_pxe_attributes(&devices, &current).is_empty());
+    }
 
     fn entry(name: &str, index: usize) -> wire::BootSourceEntry {
         wire::BootSourceEntry {

@@ -1,6 +1,7 @@
 //! Badfish's interfaces YAML: which boot devices, in which order, make a host of a given type
 //! (`director`, `foreman`, `uefi`, ...), keyed by type, rack, U location, blade and model
-//! parsed from the host name (`mgmt-e22-h18-b02-fc640.example.com`).
+//! parsed from the BMC's name (`mgmt-e22-h18-b02-fc640.example.com`) exactly as Badfish 1.8.2
+//! does (`get_interfaces_by_type`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,33 +14,46 @@ pub struct InterfacesFile {
     entries: BTreeMap<String, String>,
 }
 
-/// A host name's parts as Badfish reads them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct HostParts {
-    rack: Option<String>,
-    uloc: Option<String>,
-    blade: Option<String>,
-    model: Option<String>,
-}
-
-fn host_parts(host: &str) -> HostParts {
-    let short = host.split('.').next().unwrap_or(host);
+/// The keys Badfish tries, in order, for the BMC named `bmc_host` as a `host_type` host.
+///
+/// The name loses any `:port` and everything after its first `.`, and is split on `-`. With
+/// more than one part the model is the last part, the rack part 1 and the U location part 2
+/// (when there is one); with more than four parts the blade is part 3. Keys are then
+/// `{type}_{blade}_{model}` (blades only), `{type}_{rack}_{uloc}_{blade}_{model}`, dropping the
+/// rightmost location part each time down to `{type}_{model}`; a name without `-` gives
+/// `{type}` alone. `model` replaces the name's last part when given (a stored hardware model,
+/// lower-cased: QUADS stores `R640` where names say `r640`).
+#[must_use]
+pub fn interface_keys(bmc_host: &str, host_type: &str, model: Option<&str>) -> Vec<String> {
+    let host_type = host_type.to_ascii_lowercase();
+    let without_port = bmc_host.split(':').next().unwrap_or(bmc_host);
+    let short = without_port.split('.').next().unwrap_or(without_port);
     let parts: Vec<&str> = short.split('-').collect();
-    if parts.len() < 2 {
-        return HostParts {
-            rack: None,
-            uloc: None,
-            blade: None,
-            model: None,
-        };
+    let mut prefix = vec![host_type.clone()];
+    let mut host_model = None;
+    if parts.len() > 1 {
+        host_model = model
+            .map(str::to_ascii_lowercase)
+            .or_else(|| parts.last().map(|m| (*m).to_owned()));
+        prefix.extend(parts.iter().skip(1).take(2).map(|p| (*p).to_owned()));
     }
-    let at = |i: usize| parts.get(i).map(|s| (*s).to_owned());
-    HostParts {
-        rack: at(1),
-        uloc: at(2),
-        blade: if parts.len() > 4 { at(3) } else { None },
-        model: parts.last().map(|s| (*s).to_owned()),
+    let blade = (parts.len() > 4).then(|| parts[3].to_owned());
+    let mut keys = Vec::new();
+    if let Some(blade) = blade {
+        if let Some(m) = &host_model {
+            keys.push(format!("{host_type}_{blade}_{m}"));
+        }
+        prefix.push(blade);
     }
+    while !prefix.is_empty() {
+        let joined = prefix.join("_");
+        keys.push(match &host_model {
+            Some(m) => format!("{joined}_{m}"),
+            None => joined,
+        });
+        prefix.pop();
+    }
+    keys
 }
 
 impl InterfacesFile {
@@ -80,15 +94,30 @@ impl InterfacesFile {
         types
     }
 
-    /// The boot devices, first to last, for `host` as a `host_type` host.
-    ///
-    /// Keys are tried from the most to the least specific: `type_blade_model` for blades,
-    /// then `type_rack_uloc[_blade]_model`, `type_rack_uloc_model`, `type_rack_model`,
-    /// `type_model` (and `type` alone for a host name without dashes).
+    /// The boot devices, first to last, for `host` (the BMC's name, as given to Badfish's
+    /// `-H`) as a `host_type` host: the entry of the first of [`interface_keys`] the file has.
     ///
     /// # Errors
     /// [`Error::Config`] when the type is unknown or no key matches.
     pub fn interfaces_for(&self, host: &str, host_type: &str) -> Result<Vec<String>, Error> {
+        self.interfaces_for_model(host, host_type, None)
+    }
+
+    /// [`InterfacesFile::interfaces_for`] with the host's hardware `model` (when known)
+    /// instead of the name's last part.
+    ///
+    /// Keys with an empty entry are skipped, as Badfish does. Older files (QUADS') suffix keys
+    /// with `_interfaces`: those are looked for only when no key Badfish tries is there, so a
+    /// file Badfish can read gives Badfish's answer.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the type is unknown or no key matches.
+    pub fn interfaces_for_model(
+        &self,
+        host: &str,
+        host_type: &str,
+        model: Option<&str>,
+    ) -> Result<Vec<String>, Error> {
         let host_type = host_type.to_ascii_lowercase();
         if !self.host_types().contains(&host_type) {
             return Err(Error::Config {
@@ -98,44 +127,26 @@ impl InterfacesFile {
                 ),
             });
         }
-        let parts = host_parts(host);
-        let mut keys = Vec::new();
-        if let (Some(blade), Some(model)) = (&parts.blade, &parts.model) {
-            keys.push(format!("{host_type}_{blade}_{model}"));
+        let keys = interface_keys(host, &host_type, model);
+        let entry = |key: &str| self.entries.get(key).filter(|v| !v.trim().is_empty());
+        let found = keys
+            .iter()
+            .find_map(|k| entry(k))
+            .or_else(|| keys.iter().find_map(|k| entry(&format!("{k}_interfaces"))));
+        match found {
+            Some(devices) => Ok(devices
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(str::to_owned)
+                .collect()),
+            None => Err(Error::Config {
+                reason: format!(
+                    "no interfaces for {host} as {host_type}: tried {}",
+                    keys.join(", ")
+                ),
+            }),
         }
-        let mut prefix = vec![host_type.clone()];
-        prefix.extend(parts.rack.iter().cloned());
-        prefix.extend(parts.uloc.iter().cloned());
-        prefix.extend(parts.blade.iter().cloned());
-        while !prefix.is_empty() {
-            let joined = prefix.join("_");
-            keys.push(match &parts.model {
-                Some(model) => format!("{joined}_{model}"),
-                None => joined,
-            });
-            prefix.pop();
-        }
-        for key in &keys {
-            // Older Badfish files (and QUADS') suffix keys with `_interfaces`.
-            let found = self
-                .entries
-                .get(key)
-                .or_else(|| self.entries.get(&format!("{key}_interfaces")));
-            if let Some(devices) = found {
-                return Ok(devices
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|d| !d.is_empty())
-                    .map(str::to_owned)
-                    .collect());
-            }
-        }
-        Err(Error::Config {
-            reason: format!(
-                "no interfaces for {host} as {host_type}: tried {}",
-                keys.join(", ")
-            ),
-        })
     }
 
     /// Which host type `order` (boot device names, first to last) already is for `host`: the
@@ -226,6 +237,94 @@ mod tests {
             f.interfaces_for("mgmt-e22-h18-r640.example.com", "nosuch")
                 .is_err()
         );
+    }
+
+    /// Badfish 1.8.2's own examples (its test host `f01-h01-000-r630.host.io`, QUADS's
+    /// `mgmt-` names, its README's blade `mgmt-e22-h18-b01-fc640`), keys as its
+    /// `get_interfaces_by_type` tries them.
+    #[test]
+    fn keys_are_badfishs() {
+        let table: &[(&str, Option<&str>, &[&str])] = &[
+            (
+                "f01-h01-000-r630.host.io",
+                None,
+                &["foreman_h01_000_r630", "foreman_h01_r630", "foreman_r630"],
+            ),
+            (
+                "mgmt-f21-h17-000-r620.example.com",
+                None,
+                &[
+                    "foreman_000_r620",
+                    "foreman_f21_h17_000_r620",
+                    "foreman_f21_h17_r620",
+                    "foreman_f21_r620",
+                    "foreman_r620",
+                ],
+            ),
+            (
+                "mgmt-e22-h18-b01-fc640.example.com:8443",
+                None,
+                &[
+                    "foreman_b01_fc640",
+                    "foreman_e22_h18_b01_fc640",
+                    "foreman_e22_h18_fc640",
+                    "foreman_e22_fc640",
+                    "foreman_fc640",
+                ],
+            ),
+            (
+                "mgmt-e22-h18-r640",
+                None,
+                &["foreman_e22_h18_r640", "foreman_e22_r640", "foreman_r640"],
+            ),
+            (
+                "mgmt-r640.example.com",
+                None,
+                &["foreman_r640_r640", "foreman_r640"],
+            ),
+            ("127.0.0.1:8443", None, &["foreman"]),
+            (
+                "mgmt-e22-h18-000-host7",
+                Some("R640"),
+                &[
+                    "foreman_000_r640",
+                    "foreman_e22_h18_000_r640",
+                    "foreman_e22_h18_r640",
+                    "foreman_e22_r640",
+                    "foreman_r640",
+                ],
+            ),
+        ];
+        for (host, model, keys) in table {
+            assert_eq!(interface_keys(host, "Foreman", *model), *keys, "{host}");
+        }
+    }
+
+    #[test]
+    fn the_first_key_present_wins_and_empty_entries_are_skipped() {
+        let f = InterfacesFile::parse(
+            "foreman_r620: A,B\n\
+             foreman_f21_r620: C,D\n\
+             foreman_f21_h17_000_r620: ''\n\
+             foreman_h17_000_r620: E\n\
+             foreman_f21_h17_r620_interfaces: F\n",
+        )
+        .unwrap();
+        let bmc = "mgmt-f21-h17-000-r620.example.com";
+        assert_eq!(f.interfaces_for(bmc, "foreman").unwrap(), ["C", "D"]);
+        // The host's own FQDN reads the name differently (rack `h17`): the decoy.
+        assert_eq!(
+            f.interfaces_for("f21-h17-000-r620.example.com", "foreman")
+                .unwrap(),
+            ["E"]
+        );
+        assert_eq!(
+            f.interfaces_for_model("mgmt-f22-h01-000-box", "foreman", Some("R620"))
+                .unwrap(),
+            ["A", "B"]
+        );
+        let old = InterfacesFile::parse("foreman_f21_h17_r620_interfaces: F\n").unwrap();
+        assert_eq!(old.interfaces_for(bmc, "foreman").unwrap(), ["F"]);
     }
 
     #[test]

@@ -45,6 +45,25 @@ fn slot(path: &str, m: wire::VirtualMedia) -> MediaSlot {
     }
 }
 
+/// The virtual media collection a resource names: its `VirtualMedia` property, else
+/// `Links.VirtualMedia`.
+fn media_link(
+    property: Option<&wire::Link>,
+    links: Option<&serde_json::Map<String, serde_json::Value>>,
+) -> Option<String> {
+    property
+        .map(|l| l.id.clone())
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            links?
+                .get("VirtualMedia")?
+                .get("@odata.id")?
+                .as_str()
+                .filter(|p| !p.is_empty())
+                .map(str::to_owned)
+        })
+}
+
 /// Splits an image URL into Supermicro's `Host` (`scheme://authority`) and `Path`.
 #[must_use]
 pub fn split_image_url(url: &str) -> Option<(String, String)> {
@@ -57,23 +76,43 @@ pub fn split_image_url(url: &str) -> Option<(String, String)> {
 }
 
 impl Bmc {
+    /// Where the virtual media collection is: the Manager's `VirtualMedia`, its
+    /// `Links.VirtualMedia` (some BMCs put it only there), the System's `VirtualMedia` and
+    /// `Links.VirtualMedia`, then the conventional `{manager}/VirtualMedia` and
+    /// `{system}/VirtualMedia` if the BMC serves them; Supermicro's legacy `VM1` last.
     async fn media_method(&self) -> Result<(VirtualMediaMethod, Option<String>), Error> {
-        let manager: wire::Manager = self.get(&self.manager_path().await?).await?;
-        if let Some(link) = manager
-            .virtual_media
-            .map(|l| l.id)
-            .filter(|p| !p.is_empty())
-        {
+        let (manager_path, system_path) =
+            tokio::try_join!(self.manager_path(), self.system_path())?;
+        let manager: wire::Manager = self.get(&manager_path).await?;
+        if let Some(link) = media_link(manager.virtual_media.as_ref(), manager.links.as_ref()) {
             return Ok((VirtualMediaMethod::Dmtf, Some(link)));
         }
-        let system: wire::ComputerSystem = self.get(&self.system_path().await?).await?;
-        if let Some(link) = system.virtual_media.map(|l| l.id).filter(|p| !p.is_empty()) {
+        let system: wire::ComputerSystem = self.get(&system_path).await?;
+        if let Some(link) = media_link(system.virtual_media.as_ref(), system.links.as_ref()) {
             return Ok((VirtualMediaMethod::Dmtf, Some(link)));
         }
-        match self.quirks().await?.virtual_media {
-            VirtualMediaMethod::SupermicroVm1 => Ok((VirtualMediaMethod::SupermicroVm1, None)),
-            VirtualMediaMethod::Dmtf => Err(self.err_unsupported("no VirtualMedia collection")),
+        let method = self.quirks().await?.virtual_media;
+        if method == VirtualMediaMethod::SupermicroVm1 {
+            return Ok((VirtualMediaMethod::SupermicroVm1, None));
         }
+        for path in [
+            format!("{manager_path}/VirtualMedia"),
+            format!("{system_path}/VirtualMedia"),
+        ] {
+            match self.get::<wire::Collection>(&path).await {
+                Ok(_) => return Ok((VirtualMediaMethod::Dmtf, Some(path))),
+                // Absent: 404 (or another refusal of the path, 501 included).
+                Err(e)
+                    if e.status().is_some_and(|s| {
+                        s.is_client_error() || s == http::StatusCode::NOT_IMPLEMENTED
+                    }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Err(self.err_unsupported(
+            "no VirtualMedia collection (looked in the Manager, its Links, the System, its \
+             Links, {manager}/VirtualMedia and {system}/VirtualMedia)",
+        ))
     }
 
     /// Supermicro legacy: (`VM1` path, `VirtualMediaConfig` path, member paths).

@@ -156,6 +156,23 @@ impl Fake {
         fake
     }
 
+    /// [`Fake::new`] with the manager document changed by `edit`.
+    pub async fn with_manager(flavor: Flavor, edit: impl FnOnce(&mut Value)) -> Self {
+        let mut fake = Self::bare(flavor).await;
+        fake.sessions().await;
+        let f = flavor;
+        fake.get("/redfish/v1/Systems", &collection(&[f.system()]))
+            .await;
+        fake.get("/redfish/v1/Managers", &collection(&[f.manager()]))
+            .await;
+        fake.get("/redfish/v1/Chassis", &collection(&[f.chassis()]))
+            .await;
+        let mut manager = f.manager_doc();
+        edit(&mut manager);
+        fake.get(f.manager(), &manager).await;
+        fake
+    }
+
     pub async fn sessions(&mut self) {
         let login = self
             .server

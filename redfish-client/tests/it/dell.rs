@@ -127,6 +127,35 @@ async fn boot_order_by_host_type_patches_boot_sources_and_creates_a_config_job()
     job.assert_async().await;
 }
 
+/// A real iDRAC9 can list nothing: `BootSources` with empty `Attributes`. That is an empty
+/// order, not a BMC without boot order support.
+#[tokio::test]
+async fn an_idrac_listing_no_boot_sources_has_an_empty_order() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    fake.get(SYS, &json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}, "Boot": {"BootOrder": []}})).await;
+    fake.get(
+        &format!("{SYS}/Bios"),
+        &json!({"Attributes": {"BootMode": "Uefi"}}),
+    )
+    .await;
+    fake.get(
+        &format!("{SYS}/BootSources"),
+        &json!({"@odata.id": format!("{SYS}/BootSources"), "Attributes": {}}),
+    )
+    .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let order = bmc.boot_order().await.unwrap();
+    assert!(order.devices.is_empty(), "{order:?}");
+    let interfaces = InterfacesFile::parse("foreman_r640: NIC.Integrated.1-1-1\n").unwrap();
+    assert_eq!(
+        bmc.boot_order_type(&interfaces, "mgmt-e22-h18-r640")
+            .await
+            .unwrap(),
+        None
+    );
+}
+
 #[tokio::test]
 async fn a_boot_order_already_in_place_sends_nothing() {
     let mut fake = dell_with_boot_order(&["NIC.Integrated.1-1-1", "HardDisk.List.1-1"]).await;
@@ -159,6 +188,78 @@ async fn a_boot_order_already_in_place_sends_nothing() {
     assert_eq!(change, SettingsChange::Unchanged);
     patch.assert_async().await;
     post.assert_async().await;
+}
+
+#[tokio::test]
+async fn in_uefi_mode_the_pxe_devices_follow_the_order_in_the_same_config_job() {
+    let mut fake = Fake::new(Flavor::Idrac9).await;
+    fake.get(SYS, &json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}})).await;
+    fake.get(
+        &format!("{SYS}/Bios"),
+        &json!({"Attributes": {"BootMode": "Uefi",
+            "PxeDev1EnDis": "Enabled", "PxeDev1Interface": "NIC.Slot.1-2-1",
+            "PxeDev2EnDis": "Disabled", "PxeDev2Interface": "NIC.Slot.1-2-1"},
+            "@Redfish.Settings": {"SettingsObject": {"@odata.id": format!("{SYS}/Bios/Settings")}}}),
+    )
+    .await;
+    let seq = vec![
+        seq_entry("NIC.Integrated.1-1-1", 0),
+        seq_entry("HardDisk.List.1-1", 1),
+        seq_entry("NIC.Slot.1-2-1", 2),
+    ];
+    fake.get(
+        &format!("{SYS}/BootSources"),
+        &json!({"Attributes": {"UefiBootSeq": seq}}),
+    )
+    .await;
+    fake.get(&format!("{MGR}/Jobs"), &collection(&[])).await;
+    let order_patch = fake
+        .mock("PATCH", format!("{SYS}/BootSources/Settings").as_str())
+        .expect(0)
+        .create_async()
+        .await;
+    let bios_patch = fake
+        .mock("PATCH", format!("{SYS}/Bios/Settings").as_str())
+        .match_body(Matcher::Json(json!({"Attributes": {
+            "PxeDev1Interface": "NIC.Integrated.1-1-1",
+            "PxeDev2EnDis": "Enabled",
+        }})))
+        .with_status(200)
+        .with_body("{}")
+        .expect(1)
+        .create_async()
+        .await;
+    let job = fake
+        .mock("POST", format!("{MGR}/Jobs").as_str())
+        .with_status(200)
+        .with_header("Location", &format!("{MGR}/Jobs/JID_7"))
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let interfaces = InterfacesFile::parse(
+        "foreman_r640: NIC.Integrated.1-1-1,HardDisk.List.1-1,NIC.Slot.1-2-1\n",
+    )
+    .unwrap();
+    let change = bmc
+        .set_boot_order_for_type(
+            &interfaces,
+            "mgmt-e22-h18-r640",
+            "foreman",
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        change,
+        SettingsChange::Pending {
+            job: Some("JID_7".to_owned())
+        }
+    );
+    order_patch.assert_async().await;
+    bios_patch.assert_async().await;
+    job.assert_async().await;
 }
 
 #[tokio::test]

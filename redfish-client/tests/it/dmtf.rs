@@ -831,3 +831,88 @@ async fn a_bmc_that_will_not_disable_accounts_gets_the_password_rotated() {
     rotated.assert_async().await;
     member.assert_async().await;
 }
+
+/// Where a BMC may name its virtual media: every place is followed before "not supported".
+#[tokio::test]
+async fn virtual_media_is_found_in_the_managers_links_the_system_or_the_conventional_paths() {
+    let g = Flavor::Generic;
+    let slot = |path: &str| json!({"@odata.id": path, "Id": "CD1", "MediaTypes": ["CD", "DVD"], "Inserted": false});
+    let no_media = |m: &mut serde_json::Value| {
+        m.as_object_mut().unwrap().remove("VirtualMedia");
+    };
+    // Only under the Manager's Links, at a path nobody would guess.
+    let mut fake = Fake::with_manager(g, |m| {
+        no_media(m);
+        m["Links"] = json!({"VirtualMedia": {"@odata.id": "/redfish/v1/Managers/BMC/VM"}});
+    })
+    .await;
+    fake.get(
+        "/redfish/v1/Managers/BMC/VM",
+        &collection(&["/redfish/v1/Managers/BMC/VM/CD1"]),
+    )
+    .await;
+    fake.get(
+        "/redfish/v1/Managers/BMC/VM/CD1",
+        &slot("/redfish/v1/Managers/BMC/VM/CD1"),
+    )
+    .await;
+    let client = fake.client();
+    let slots = fake.bmc(&client).virtual_media().await.unwrap();
+    assert_eq!(slots[0].path, "/redfish/v1/Managers/BMC/VM/CD1");
+
+    // Under the System.
+    let mut fake = Fake::with_manager(g, no_media).await;
+    let vm = format!("{}/VirtualMedia", g.system());
+    fake.get(
+        g.system(),
+        &json!({"Id": "437XR1138R2", "VirtualMedia": {"@odata.id": vm}}),
+    )
+    .await;
+    fake.get(&vm, &collection(&[&format!("{vm}/CD1")])).await;
+    fake.get(&format!("{vm}/CD1"), &slot(&format!("{vm}/CD1")))
+        .await;
+    let client = fake.client();
+    let slots = fake.bmc(&client).virtual_media().await.unwrap();
+    assert_eq!(slots[0].path, format!("{vm}/CD1"));
+
+    // Named nowhere, served at the conventional path under the System.
+    let mut fake = Fake::with_manager(g, no_media).await;
+    fake.get(g.system(), &json!({"Id": "437XR1138R2"})).await;
+    let missing = fake
+        .mock("GET", format!("{}/VirtualMedia", g.manager()).as_str())
+        .with_status(404)
+        .expect(1)
+        .create_async()
+        .await;
+    fake.get(&vm, &collection(&[&format!("{vm}/CD1")])).await;
+    fake.get(&format!("{vm}/CD1"), &slot(&format!("{vm}/CD1")))
+        .await;
+    let client = fake.client();
+    let slots = fake.bmc(&client).virtual_media().await.unwrap();
+    assert_eq!(slots[0].path, format!("{vm}/CD1"));
+    missing.assert_async().await;
+
+    // Nowhere at all: not supported, saying where it looked.
+    let mut fake = Fake::with_manager(g, no_media).await;
+    fake.get(g.system(), &json!({"Id": "437XR1138R2"})).await;
+    let mut absent = Vec::new();
+    for path in [format!("{}/VirtualMedia", g.manager()), vm.clone()] {
+        absent.push(
+            fake.mock("GET", path.as_str())
+                .with_status(404)
+                .expect(1)
+                .create_async()
+                .await,
+        );
+    }
+    let client = fake.client();
+    let err = fake.bmc(&client).virtual_media().await.unwrap_err();
+    assert!(
+        matches!(err, redfish_client::Error::Unsupported { .. }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("Links"), "{err}");
+    for m in absent {
+        m.assert_async().await;
+    }
+}

@@ -66,6 +66,10 @@ pub(crate) fn boot_sources(cx: &Ctx<'_>) -> Reply {
                 .collect();
         attributes["HddSeq"] = Value::from(seq_entries(cx, "HddSeq", &disks));
     }
+    if cx.m.boot_order.is_empty() {
+        // What a real iDRAC9 answers when nothing is bootable: no sequence at all.
+        attributes = json!({});
+    }
     Reply::resource(json!({
         "@odata.id": uri,
         "@odata.type": "#DellBootSources.v1_1_0.DellBootSources",

@@ -8,6 +8,7 @@ use super::dispatch::Ctx;
 use super::messages;
 use super::query;
 use super::reply::Reply;
+use crate::lab::VirtualMediaLink;
 use crate::machine::Flavor;
 
 /// `/redfish`: the protocol versions.
@@ -160,8 +161,14 @@ pub(crate) fn manager(cx: &Ctx<'_>) -> Reply {
             }
         },
     });
-    if flavor == Flavor::Dell {
-        body["VirtualMedia"] = link(&layout.vmedia_uri());
+    match cx.lab.config.virtual_media_link {
+        VirtualMediaLink::Property if flavor == Flavor::Dell => {
+            body["VirtualMedia"] = link(&layout.vmedia_uri());
+        }
+        VirtualMediaLink::ManagerLinks if flavor != Flavor::Supermicro => {
+            body["Links"]["VirtualMedia"] = link(&layout.vmedia_uri());
+        }
+        _ => {}
     }
     Reply::resource(body)
 }

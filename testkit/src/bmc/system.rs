@@ -235,7 +235,9 @@ pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
             "SupportedApplyTimes": ["Immediate", "OnReset"],
         });
     }
-    if matches!(cx.flavor(), Flavor::Idrac10 | Flavor::Generic) {
+    if matches!(cx.flavor(), Flavor::Idrac10 | Flavor::Generic)
+        && cx.lab.config.virtual_media_link == crate::lab::VirtualMediaLink::Property
+    {
         body["VirtualMedia"] = link(&layout.vmedia_uri());
     }
     Reply::resource(body)

@@ -236,7 +236,11 @@ impl BmcPort for RedfishBmc {
     }
 }
 
-/// Boot orders from a Badfish interfaces file, for one host type (`foreman`).
+/// Boot orders from a Badfish interfaces file, looked up as QUADS asks Badfish: for the BMC
+/// named `mgmt-<short host name>` (so rack, U location and blade come from the host's name by
+/// Badfish's grammar), with the host's stored model in place of the name's last part and its
+/// stored host type when the file defines that type (QUADS's `scalelab`/`vendor` kinds are
+/// not interfaces types: those hosts take the run's type, `foreman` by default).
 #[derive(Debug, Clone)]
 pub struct InterfacesBootOrders {
     file: InterfacesFile,
@@ -252,12 +256,101 @@ impl InterfacesBootOrders {
             host_type: host_type.into(),
         }
     }
+
+    /// The name Badfish is given for `host`'s BMC in QUADS: `mgmt-` and the host's short name.
+    #[must_use]
+    pub fn bmc_name(host: &Host) -> String {
+        let name = host.name.as_str();
+        format!("mgmt-{}", name.split('.').next().unwrap_or(name))
+    }
+
+    /// The interfaces type `host` is provisioned as.
+    fn host_type<'a>(&'a self, host: &'a Host) -> &'a str {
+        match &host.host_type {
+            Some(t) if self.file.host_types().contains(&t.to_ascii_lowercase()) => t,
+            _ => &self.host_type,
+        }
+    }
 }
 
 impl BootOrders for InterfacesBootOrders {
     fn provisioning_order(&self, host: &Host) -> Result<Vec<String>, String> {
         self.file
-            .interfaces_for(host.name.as_str(), &self.host_type)
-            .map_err(|e| e.to_string())
+            .interfaces_for_model(
+                &Self::bmc_name(host),
+                self.host_type(host),
+                host.model.as_deref(),
+            )
+            .map_err(|e| format!("{}: {e}", host.name))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::{CloudName, HostName, HostState};
+
+    fn host(name: &str, model: Option<&str>, host_type: Option<&str>) -> Host {
+        Host {
+            name: HostName::new(name).unwrap(),
+            bmc_address: "127.0.0.1:8443".to_owned(),
+            model: model.map(str::to_owned),
+            host_type: host_type.map(str::to_owned),
+            default_cloud: CloudName::new("cloud01").unwrap(),
+            current_cloud: CloudName::new("cloud01").unwrap(),
+            state: HostState::Active,
+        }
+    }
+
+    #[test]
+    fn location_keys_of_the_bmc_name_win_over_the_model_key() {
+        let file = InterfacesFile::parse(
+            "foreman_r620: A\n\
+             foreman_f21_r620: B\n\
+             foreman_h17_000_r620: DECOY\n\
+             director_r620: D\n",
+        )
+        .unwrap();
+        let orders = InterfacesBootOrders::new(file, "foreman");
+        let order = |h: &Host| orders.provisioning_order(h).unwrap();
+        // The FQDN alone would read rack `h17` and pick the decoy.
+        assert_eq!(
+            order(&host("f21-h17-000-r620.example.com", None, None)),
+            ["B"]
+        );
+        assert_eq!(
+            order(&host("f22-h17-000-r620.example.com", None, None)),
+            ["A"]
+        );
+        // The stored model replaces the name's last part; a known stored type is used.
+        assert_eq!(
+            order(&host("f21-h17-000-box.example.com", Some("R620"), None)),
+            ["B"]
+        );
+        assert_eq!(
+            order(&host(
+                "f22-h01-000-r620.example.com",
+                None,
+                Some("director")
+            )),
+            ["D"]
+        );
+        assert_eq!(
+            order(&host(
+                "f22-h01-000-r620.example.com",
+                None,
+                Some("scalelab")
+            )),
+            ["A"]
+        );
+        let missing = orders
+            .provisioning_order(&host("f22-h01-000-r999.example.com", None, None))
+            .unwrap_err();
+        assert!(
+            missing.contains("f22-h01-000-r999.example.com"),
+            "{missing}"
+        );
     }
 }
