@@ -308,6 +308,9 @@ pub enum ExecError {
     /// `--cloud` names no cloud.
     #[error("cloud {0} does not exist")]
     UnknownCloud(CloudName),
+    /// Worker mode: the QUADS server failed or answered something unusable.
+    #[error("QUADS server, {0}")]
+    QuadsServer(String),
 }
 
 impl ExecError {
@@ -317,6 +320,7 @@ impl ExecError {
         match self {
             Self::Store(e) => e.is_refusal(),
             Self::Limits(_) | Self::NothingToResume | Self::UnknownCloud(_) => true,
+            Self::QuadsServer(_) => false,
         }
     }
 }
