@@ -418,3 +418,49 @@ async fn the_move_command_form_moves_one_host_and_records_its_cloud() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--quads-url"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hosts_returning_to_the_spare_pool_end_their_clouds_assignment() {
+    let site = WorkerSite::start(4, 0.5, FaultProfile::none()).await;
+    let (code, out, err) = site.run(&[], 0).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    // past the schedules' end (two weeks): every host back to its default cloud
+    let later = {
+        use provision_core::Clock as _;
+        provision_core::SystemClock
+            .now()
+            .saturating_add(Duration::from_secs(15 * 86_400))
+    };
+    let date = later.to_string();
+    let (code, out, err) = site.run(&["--date", &date, "--format", "json"], 1).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["counts"]["moved"], 2, "{out}");
+    let mut retired: Vec<&str> = report["retired_clouds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    retired.sort_unstable();
+    assert_eq!(retired, ["cloud02", "cloud03"], "{out}");
+    for (host, _) in site.scheduled(2) {
+        let h = site.quads.host(&host).await.unwrap();
+        assert_eq!(h.cloud_name(), Some("cloud01"), "{host}");
+        // a move to the spare pool rebuilds nothing
+        assert_eq!(
+            site.lab.metrics().host(&host).installs,
+            u64::from(host == site.scheduled(1)[0].0)
+        );
+    }
+    // no current schedule holds cloud02 or cloud03 any more: their assignments ended
+    for cloud in ["cloud02", "cloud03"] {
+        assert_eq!(
+            site.quads.active_assignment(cloud).await.unwrap(),
+            None,
+            "{cloud}"
+        );
+    }
+    let at = quads_api_client::Timestamp::from_unix(later.unix_millis() / 1000);
+    assert!(site.quads.moves(Some(at)).await.unwrap().is_empty());
+}
