@@ -33,12 +33,14 @@
 //!    `--move-command`) makes 1 to 3 only: QUADS's loop makes 4.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use quads_api_client::writes::{AssignmentPatch, HostPatch, SchedulePatch};
 use quads_api_client::{CurrentSchedules, QuadsClient};
+use tokio_util::sync::CancellationToken;
 
 use super::cloud::{CloudLeft, Retirement, retire_clouds};
 use super::ports::Ledger;
@@ -52,6 +54,7 @@ use crate::model::{
 };
 use crate::network::{VlanScheme, port_moves};
 use crate::plan::{Move, MovePlan, SkipReason, Skipped};
+use crate::retry::{Idempotency, RetryPolicy, Retryable, retry};
 use crate::store::{CompletedMove, Store, StoreError};
 use crate::time::{Clock, Timestamp};
 
@@ -541,6 +544,9 @@ pub struct QuadsLedger {
     began: Mutex<BTreeMap<HostName, Timestamp>>,
     /// Assignments set `validated=false` in this run.
     invalidated: tokio::sync::Mutex<BTreeSet<u64>>,
+    /// Retries of the writes no step retries (a move's start, its switch flag).
+    policy: RetryPolicy,
+    cancel: CancellationToken,
 }
 
 impl QuadsLedger {
@@ -562,7 +568,42 @@ impl QuadsLedger {
             ports_moved,
             began: Mutex::new(BTreeMap::new()),
             invalidated: tokio::sync::Mutex::new(BTreeSet::new()),
+            policy: RetryPolicy::once(),
+            cancel: CancellationToken::new(),
         }
+    }
+
+    /// The same ledger retrying a failed write that may succeed later under `policy` (the
+    /// record step's), until `cancel`; the record itself is retried by its step.
+    #[must_use]
+    pub fn with_retries(mut self, policy: RetryPolicy, cancel: CancellationToken) -> Self {
+        self.policy = policy;
+        self.cancel = cancel;
+        self
+    }
+
+    async fn retried<F, Fut>(&self, op: F) -> Result<(), StoreError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<(), StoreError>>,
+    {
+        let classify = |e: &StoreError| match e {
+            StoreError::Remote {
+                retryable: true, ..
+            } => Retryable::Yes,
+            _ => Retryable::No,
+        };
+        retry(
+            &self.policy,
+            &self.cancel,
+            Idempotency::IdempotentWrite.classify(classify),
+            op,
+        )
+        .await
+        .map_err(|e| StoreError::Remote {
+            message: e.to_string(),
+            retryable: false,
+        })
     }
 
     fn server_move(&self, host: &HostName) -> Result<&ServerMove, StoreError> {
@@ -643,15 +684,12 @@ impl Ledger for QuadsLedger {
         lock(&self.began)
             .entry(host.clone())
             .or_insert_with(|| self.clock.now());
-        self.patch_host(
-            host,
-            &HostPatch {
-                switch_config_applied: self.ports_moved.then_some(false),
-                build: Some(false),
-                ..HostPatch::default()
-            },
-        )
-        .await?;
+        let patch = HostPatch {
+            switch_config_applied: self.ports_moved.then_some(false),
+            build: Some(false),
+            ..HostPatch::default()
+        };
+        self.retried(|_| self.patch_host(host, &patch)).await?;
         if let (Wipe::Yes, Some(id)) = (m.wipe, m.assignment) {
             let mut done = self.invalidated.lock().await;
             if !done.contains(&id) {
@@ -659,10 +697,14 @@ impl Ledger for QuadsLedger {
                     validated: Some(false),
                     ..AssignmentPatch::default()
                 };
-                self.client
-                    .patch_assignment_verified(id, &patch)
-                    .await
-                    .map_err(|e| remote(&format!("PATCH assignments/{id} of {}", m.to), &e))?;
+                self.retried(|_| async {
+                    self.client
+                        .patch_assignment_verified(id, &patch)
+                        .await
+                        .map(|_| ())
+                        .map_err(|e| remote(&format!("PATCH assignments/{id} of {}", m.to), &e))
+                })
+                .await?;
                 done.insert(id);
             }
         }
@@ -670,14 +712,11 @@ impl Ledger for QuadsLedger {
     }
 
     async fn switch_ports_applied(&self, host: &HostName) -> Result<(), StoreError> {
-        self.patch_host(
-            host,
-            &HostPatch {
-                switch_config_applied: Some(true),
-                ..HostPatch::default()
-            },
-        )
-        .await
+        let patch = HostPatch {
+            switch_config_applied: Some(true),
+            ..HostPatch::default()
+        };
+        self.retried(|_| self.patch_host(host, &patch)).await
     }
 }
 
@@ -727,13 +766,16 @@ pub async fn move_hosts_from_server(
         for s in &planned.plan.skipped {
             tracing::warn!(host = %s.host, reason = %s.reason, "not moved");
         }
-        let ledger = Arc::new(QuadsLedger::new(
-            store.clone(),
-            client.clone(),
-            setup.ports.clock.clone(),
-            planned.moves.clone(),
-            setup.ports.switches.is_some(),
-        ));
+        let ledger = Arc::new(
+            QuadsLedger::new(
+                store.clone(),
+                client.clone(),
+                setup.ports.clock.clone(),
+                planned.moves.clone(),
+                setup.ports.switches.is_some(),
+            )
+            .with_retries(setup.config.steps.record.clone(), aborted.clone()),
+        );
         let mut report = execute(
             Execution {
                 run,
