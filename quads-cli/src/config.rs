@@ -744,6 +744,50 @@ infra_location = "lab1"
     }
 
     #[test]
+    fn the_quads_section_names_the_server_of_worker_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = env(&[("HOME", "/home/op")]);
+        let write = |text: &str| std::fs::write(dir.path().join("quads.toml"), text).unwrap();
+
+        // no section: standalone, QUADS's BMC names by default
+        write("");
+        let q = load(&loc(dir.path()), &e, false).unwrap().quads;
+        assert_eq!(q, QuadsServerConfig::default());
+        assert_eq!(q.bmc_address, "mgmt-{host}");
+
+        std::fs::write(dir.path().join("quads.pass"), "qu4ds\n").unwrap();
+        write(
+            "[quads]\nurl = \"http://127.0.0.1:9082\"\nusername = \"admin@quads.lab\"\npassword_file = \"quads.pass\"\nbmc_address = \"mgmt-{host}:8443\"\nresolve_file = \"bmc.hosts\"\ndefault_os = \"RHEL 9.4\"\n",
+        );
+        let q = load(&loc(dir.path()), &e, false).unwrap().quads;
+        assert_eq!(q.url.as_deref(), Some("http://127.0.0.1:9082"));
+        assert_eq!(q.username.as_deref(), Some("admin@quads.lab"));
+        assert_eq!(q.password.as_ref().map(Secret::expose), Some("qu4ds"));
+        assert_eq!(q.resolve_file, Some(dir.path().join("bmc.hosts")));
+        assert_eq!(
+            (q.default_os.as_deref(), q.default_medium.as_deref()),
+            (Some("RHEL 9.4"), None)
+        );
+        assert!(!format!("{q:?}").contains("qu4ds"));
+        // the environment wins
+        let e2 = env(&[
+            ("HOME", "/home/op"),
+            ("QUADS_API_URL", "https://quads.example.com"),
+            ("QUADS_API_USERNAME", "ops@example.com"),
+            ("QUADS_API_PASSWORD", "fr0m-env"),
+        ]);
+        let q = load(&loc(dir.path()), &e2, false).unwrap().quads;
+        assert_eq!(q.url.as_deref(), Some("https://quads.example.com"));
+        assert_eq!(q.username.as_deref(), Some("ops@example.com"));
+        assert_eq!(q.password.as_ref().map(Secret::expose), Some("fr0m-env"));
+
+        // a template without the host's name cannot tell BMCs apart
+        write("[quads]\nbmc_address = \"bmc.example.com\"\n");
+        let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
+        assert!(err.contains("[quads]") && err.contains("{host}"), "{err}");
+    }
+
+    #[test]
     fn the_template_is_a_valid_config() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("we\"ird/quads.db");

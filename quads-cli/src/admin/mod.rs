@@ -956,4 +956,35 @@ mod tests {
         );
         assert!(Cli::try_parse_from(["quads", "move-hosts", "--dry-run", "--resume"]).is_err());
     }
+
+    #[test]
+    fn move_hosts_takes_quads_move_command_form() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["quads", "move-hosts"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                AdminCommand::MoveHosts { args, .. } => args,
+                _ => panic!("wrong command"),
+            })
+        };
+        let a = parse(&["h1.example.com", "cloud01", "cloud02", "nowipe"]).unwrap();
+        assert_eq!(
+            a.host.as_ref().map(HostName::as_str),
+            Some("h1.example.com")
+        );
+        assert_eq!(a.new.as_ref().map(CloudName::as_str), Some("cloud02"));
+        assert!(a.nowipe.is_some());
+        assert!(
+            parse(&["h1", "cloud01", "cloud02"])
+                .unwrap()
+                .nowipe
+                .is_none()
+        );
+        // only `nowipe`; HOST needs CURRENT and NEW; one host is not planned for a date
+        assert!(parse(&["h1", "cloud01", "cloud02", "wipe"]).is_err());
+        assert!(parse(&["h1", "cloud01"]).is_err());
+        assert!(parse(&["h1", "cloud01", "cloud02", "--date", "2025-01-02"]).is_err());
+        let a = parse(&["--quads-url", "http://127.0.0.1:9082", "--dry-run"]).unwrap();
+        assert_eq!(a.quads_url.as_deref(), Some("http://127.0.0.1:9082"));
+    }
 }
