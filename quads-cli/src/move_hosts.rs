@@ -146,11 +146,18 @@ fn quads_client(
 
 /// `move-hosts --dry-run` in worker mode: the server's moves as jobs, printed as the plan
 /// (ids are the server's); touches nothing. Blocking (it owns its runtime).
-pub fn dry_run_worker(request: &Request, format: Format) -> Outcome {
+pub fn dry_run_worker(request: &Request, executor: &ExecutorConfig, format: Format) -> Outcome {
     let Some(worker) = &request.worker else {
         return refuse(anyhow!("no QUADS server is configured"));
     };
-    let transport = match HttpsTransport::new(&TransportConfig::default()) {
+    let tls = match &executor.ca_bundle {
+        Some(path) => TlsVerification::CaBundle(path.clone()),
+        None => TlsVerification::Platform,
+    };
+    let transport = match HttpsTransport::new(&TransportConfig {
+        tls,
+        ..TransportConfig::default()
+    }) {
         Ok(t) => Arc::new(t),
         Err(e) => return refuse(anyhow!(e).context("TLS settings")),
     };

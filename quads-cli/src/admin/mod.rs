@@ -475,7 +475,7 @@ fn run_moves(
         worker,
     };
     let outcome = if args.dry_run {
-        crate::move_hosts::dry_run_worker(&request, format)
+        crate::move_hosts::dry_run_worker(&request, &executor, format)
     } else {
         crate::move_hosts::run(&request, config, executor)
     };
