@@ -354,11 +354,6 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         Err(e) => return refuse(anyhow!(e).context("TLS settings")),
     };
     let quads = match &request.worker {
-        Some(_) if request.resume => {
-            return refuse(anyhow!(
-                "--resume is the standalone form: worker mode continues an interrupted run by itself"
-            ));
-        }
         Some(worker) if worker.credentials.is_none() => {
             return refuse(anyhow!(
                 "worker mode writes back to the QUADS server: it needs an admin ([quads] username or QUADS_API_USERNAME, and QUADS_API_PASSWORD(_FILE) or [quads] password_file)"
@@ -490,7 +485,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             Ok(report) => {
                 let code = if report.interrupted {
                     EXIT_INTERRUPTED
-                } else if report.all_moved() {
+                } else if report.all_moved() && report.write_back_errors.is_empty() {
                     EXIT_OK
                 } else {
                     EXIT_FAILED
@@ -577,6 +572,9 @@ pub fn summary(report: &RunReport) -> String {
             report.retired_clouds.join(", ")
         ));
     }
+    for e in &report.write_back_errors {
+        out.push_str(&format!("QUADS write-back failed: {e}\n"));
+    }
     if report.interrupted {
         out.push_str("interrupted: run `quads move-hosts --resume` to continue\n");
     }
@@ -631,6 +629,7 @@ mod tests {
             },
             provisioned_clouds: Vec::new(),
             retired_clouds: Vec::new(),
+            write_back_errors: Vec::new(),
             hosts,
             install_polls: 3,
             seconds: 20.0,
@@ -651,5 +650,15 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("--resume"));
+        assert!(!text.contains("write-back"));
+        let failed_write = RunReport {
+            write_back_errors: vec!["PATCH assignments/1 of cloud02: not applied".to_owned()],
+            ..report
+        };
+        let text = summary(&failed_write);
+        assert!(
+            text.contains("QUADS write-back failed: PATCH assignments/1 of cloud02"),
+            "{text}"
+        );
     }
 }

@@ -797,8 +797,8 @@ pub async fn move_hosts_from_server(
         }
         if let Selection::Listed { at: date, .. } = &request.selection {
             let date = date.map(to_quads);
-            let left = finish_clouds(client, &planned, date, &spare, &request.config, &mut report)
-                .await?;
+            let left =
+                finish_clouds(client, &planned, date, &spare, &request.config, &mut report).await;
             if !left.is_empty() {
                 report.retired_clouds = retire_clouds(&retirement, left, &aborted)
                     .await
@@ -812,14 +812,15 @@ pub async fn move_hosts_from_server(
     .await;
     let state = match &outcome {
         Ok(r) if r.interrupted => RunState::Interrupted,
-        Ok(r) if r.all_moved() => RunState::Succeeded,
+        Ok(r) if r.all_moved() && r.write_back_errors.is_empty() => RunState::Succeeded,
         _ => RunState::Failed,
     };
     store.finish_run(lock, state).await?;
     outcome
 }
 
-/// The end-of-run writes (4 in the module's doc); returns the clouds whose tenant is out.
+/// The end-of-run writes (4 in the module's doc); returns the clouds whose tenant is out. A
+/// write that fails is logged and put in the report (`write_back_errors`); the others go on.
 async fn finish_clouds(
     client: &QuadsClient,
     planned: &ServerPlan,
@@ -827,71 +828,94 @@ async fn finish_clouds(
     spare: &str,
     config: &WorkerConfig,
     report: &mut RunReport,
-) -> Result<Vec<CloudLeft>, ExecError> {
-    let remaining = client
-        .moves(date)
-        .await
-        .map_err(|e| server_error("GET moves after the run", &e))?;
-    for (cloud, (id, wipe)) in &planned.assignments {
-        if remaining.iter().any(|m| m.new == cloud.as_str()) {
-            continue;
+) -> Vec<CloudLeft> {
+    let mut errors = Vec::new();
+    let mut left = Vec::new();
+    match client.moves(date).await {
+        Ok(remaining) => {
+            for (cloud, (id, wipe)) in &planned.assignments {
+                if remaining.iter().any(|m| m.new == cloud.as_str()) {
+                    continue;
+                }
+                let patch = AssignmentPatch {
+                    provisioned: Some(true),
+                    validated: Some(*wipe == Wipe::No),
+                    ..AssignmentPatch::default()
+                };
+                match client.patch_assignment_verified(*id, &patch).await {
+                    Ok(_) => report.provisioned_clouds.push(cloud.to_string()),
+                    Err(e) => errors.push(format!("PATCH assignments/{id} of {cloud}: {e}")),
+                }
+            }
         }
-        let patch = AssignmentPatch {
-            provisioned: Some(true),
-            validated: Some(*wipe == Wipe::No),
-            ..AssignmentPatch::default()
-        };
-        client
-            .patch_assignment_verified(*id, &patch)
-            .await
-            .map_err(|e| server_error(&format!("PATCH assignments/{id} of {cloud}"), &e))?;
-        report.provisioned_clouds.push(cloud.to_string());
+        Err(e) => errors.push(format!("GET moves after the run: {e}")),
     }
-    let moved: BTreeSet<&HostName> = report
+    let moved: BTreeSet<&str> = report
         .hosts
         .iter()
         .filter(|h| h.status == super::report::HostStatus::Moved)
-        .filter_map(|h| planned.moves.keys().find(|k| k.as_str() == h.host))
+        .map(|h| h.host.as_str())
         .collect();
-    let from: BTreeSet<&CloudName> = moved
+    let from: BTreeSet<&CloudName> = planned
+        .moves
         .iter()
-        .filter_map(|h| planned.moves.get(*h).map(|m| &m.from))
+        .filter(|(host, _)| moved.contains(host.as_str()))
+        .map(|(_, m)| &m.from)
         .filter(|c| c.as_str() != spare)
         .collect();
-    let mut left = Vec::new();
     for cloud in from {
-        let held = client
-            .current_schedules(CurrentSchedules {
-                host: None,
-                cloud: Some(cloud.to_string()),
-                date,
-            })
-            .await
-            .map_err(|e| server_error(&format!("current schedules of {cloud}"), &e))?;
-        if !held.is_empty() {
-            continue;
+        match end_assignment(client, cloud, date, config).await {
+            Ok(Some(ended)) => left.push(ended),
+            Ok(None) => {}
+            Err(e) => errors.push(e),
         }
-        let active = match client.active_assignment(cloud.as_str()).await {
-            Ok(a) => a,
-            Err(quads_api_client::Error::NotFound { .. }) => None,
-            Err(e) => return Err(server_error(&format!("active assignment of {cloud}"), &e)),
-        };
-        let Some(a) = active else { continue };
-        let patch = AssignmentPatch {
-            active: Some(false),
-            ..AssignmentPatch::default()
-        };
-        client
-            .patch_assignment_verified(a.id, &patch)
-            .await
-            .map_err(|e| server_error(&format!("PATCH assignments/{} of {cloud}", a.id), &e))?;
-        tracing::info!(cloud = %cloud, assignment = a.id, "assignment ended: no schedule holds the cloud");
-        left.push(CloudLeft {
-            cloud: cloud.clone(),
-            last: assignment_spec(&a, cloud, &config.defaults).ok(),
-        });
     }
-    Ok(left)
+    for e in &errors {
+        tracing::error!(error = %e, "QUADS write-back failed");
+    }
+    report.write_back_errors.extend(errors);
+    left
+}
+
+/// Ends the active assignment of `cloud` (`active=false`) when no current schedule holds it.
+async fn end_assignment(
+    client: &QuadsClient,
+    cloud: &CloudName,
+    date: Option<quads_api_client::Timestamp>,
+    config: &WorkerConfig,
+) -> Result<Option<CloudLeft>, String> {
+    let held = client
+        .current_schedules(CurrentSchedules {
+            host: None,
+            cloud: Some(cloud.to_string()),
+            date,
+        })
+        .await
+        .map_err(|e| format!("current schedules of {cloud}: {e}"))?;
+    if !held.is_empty() {
+        return Ok(None);
+    }
+    let active = match client.active_assignment(cloud.as_str()).await {
+        Ok(a) => a,
+        Err(quads_api_client::Error::NotFound { .. }) => None,
+        Err(e) => return Err(format!("active assignment of {cloud}: {e}")),
+    };
+    let Some(a) = active else {
+        return Ok(None);
+    };
+    let patch = AssignmentPatch {
+        active: Some(false),
+        ..AssignmentPatch::default()
+    };
+    client
+        .patch_assignment_verified(a.id, &patch)
+        .await
+        .map_err(|e| format!("PATCH assignments/{} of {cloud}: {e}", a.id))?;
+    tracing::info!(cloud = %cloud, assignment = a.id, "assignment ended: no schedule holds the cloud");
+    Ok(Some(CloudLeft {
+        cloud: cloud.clone(),
+        last: assignment_spec(&a, cloud, &config.defaults).ok(),
+    }))
 }
 
 #[cfg(test)]

@@ -255,6 +255,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         counts: RunReport::count(&hosts),
         provisioned_clouds: Vec::new(),
         retired_clouds: Vec::new(),
+        write_back_errors: Vec::new(),
         hosts,
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
