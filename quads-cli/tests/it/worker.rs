@@ -267,6 +267,82 @@ async fn a_worker_run_moves_every_scheduled_host_and_writes_back_as_quads_does()
         .unwrap()
         .unwrap();
     assert!(no_wipe.provisioned && no_wipe.validated, "{no_wipe:?}");
+    // the writes, in QUADS's mover's order, per host: rebuilding (build and switch flags
+    // down), switch ports applied, the schedule's build times, the host recorded; a wipe
+    // cloud's assignment invalidated before its first host and provisioned after its last
+    let writes = site.lab.with_state(|s| s.quads.writes.clone());
+    assert!(writes.iter().all(|w| w.method == "PATCH" && !w.rolled_back));
+    let keys = |body: &serde_json::Value| {
+        let mut k: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        k.sort_unstable();
+        k.join(",")
+    };
+    let mut wipe_schedules = Vec::new();
+    for (host, cloud) in &scheduled {
+        let schedule = site.quads.schedules(Some(host)).await.unwrap()[0].id;
+        if *cloud == "cloud02" {
+            wipe_schedules.push(format!("/api/v3/schedules/{schedule}"));
+        }
+        let own: Vec<(&str, String)> = writes
+            .iter()
+            .filter(|w| {
+                w.path == format!("/api/v3/hosts/{host}")
+                    || w.path == format!("/api/v3/schedules/{schedule}")
+            })
+            .map(|w| (w.path.rsplit('/').nth(1).unwrap(), keys(&w.body)))
+            .collect();
+        assert_eq!(
+            own,
+            [
+                ("hosts", "build,switch_config_applied".to_owned()),
+                ("hosts", "switch_config_applied".to_owned()),
+                ("schedules", "build_end,build_start".to_owned()),
+                ("hosts", "build,cloud,last_build,validated".to_owned()),
+            ],
+            "{host}"
+        );
+        let recorded = writes
+            .iter()
+            .rfind(|w| w.path == format!("/api/v3/hosts/{host}"))
+            .unwrap();
+        assert_eq!(recorded.body["cloud"], *cloud);
+        assert_eq!(
+            (&recorded.body["build"], &recorded.body["validated"]),
+            (&serde_json::json!(true), &serde_json::json!(false))
+        );
+    }
+    let at =
+        |pred: &dyn Fn(&testkit::quads::QuadsWrite) -> bool| writes.iter().position(pred).unwrap();
+    let invalidated = at(&|w| {
+        w.path == "/api/v3/assignments/1" && w.body == serde_json::json!({"validated": false})
+    });
+    // after a cloud02 host's rebuilding flag, before any of them was recorded
+    let first_begin = at(&|w| {
+        scheduled
+            .iter()
+            .any(|(h, c)| *c == "cloud02" && w.path == format!("/api/v3/hosts/{h}"))
+    });
+    let first_schedule = at(&|w| wipe_schedules.contains(&w.path));
+    assert!(first_begin < invalidated && invalidated < first_schedule);
+    let provisioned = at(&|w| w.path == "/api/v3/assignments/1" && w.body["provisioned"] == true);
+    let last_recorded = writes
+        .iter()
+        .rposition(|w| w.path.starts_with("/api/v3/hosts/"))
+        .unwrap();
+    assert!(provisioned > last_recorded);
+    assert_eq!(
+        writes
+            .iter()
+            .filter(|w| w.path.starts_with("/api/v3/assignments/"))
+            .count(),
+        3,
+        "cloud02 invalidated once, each cloud provisioned once: {writes:?}"
+    );
     // the unscheduled hosts were not touched
     for h in site.lab.inventory().hosts.iter().skip(4) {
         assert_eq!(metrics.host(&h.name).installs, 0);
