@@ -396,18 +396,29 @@ pub async fn plan_from_server(
         moves: BTreeMap::new(),
         assignments: BTreeMap::new(),
     };
-    for (name, current, new) in listed {
+    let listed: Vec<(String, String, String)> = listed
+        .into_iter()
+        .filter(|(_, _, new)| only_cloud.as_ref().is_none_or(|c| c.as_str() == new))
+        .collect();
+    // each cloud's active assignment once, then every host's records, a few at a time
+    for (_, current, new) in &listed {
+        assignments.active(current).await?;
+        assignments.active(new).await?;
+    }
+    let mut facts = read_hosts(client, &listed, &assignments.known, date).await?;
+    for (index, (name, current, new)) in listed.into_iter().enumerate() {
         let host_name = HostName::new(name.as_str())
             .map_err(|e| ExecError::QuadsServer(format!("host name {name:?}: {e}")))?;
         let from = cloud_name(&current)?;
         let to = cloud_name(&new)?;
-        if only_cloud.as_ref().is_some_and(|c| *c != to) {
+        let Some(HostFacts {
+            record,
+            nics,
+            schedule,
+        }) = facts.remove(&index)
+        else {
             continue;
-        }
-        let record = client
-            .host(&name)
-            .await
-            .map_err(|e| server_error(&format!("host {name}"), &e))?;
+        };
         if let Selection::One(_) = selection
             && record.cloud_name() == Some(new.as_str())
         {
@@ -433,14 +444,6 @@ pub async fn plan_from_server(
             });
             continue;
         }
-        let nics = if record.interfaces.is_empty() {
-            client
-                .interfaces(&name)
-                .await
-                .map_err(|e| server_error(&format!("interfaces of {name}"), &e))?
-        } else {
-            record.interfaces.clone()
-        };
         let interfaces = interface_records(&host_name, &nics).map_err(ExecError::QuadsServer)?;
         let joining = assignments.active(&new).await?;
         let leaving = assignments.active(&current).await?;
@@ -454,20 +457,6 @@ pub async fn plan_from_server(
             .map(|a| assignment_spec(a, &from, &config.defaults))
             .transpose()
             .map_err(ExecError::QuadsServer)?;
-        let schedule = if joining.is_some() {
-            client
-                .current_schedules(CurrentSchedules {
-                    host: Some(name.clone()),
-                    cloud: Some(new.clone()),
-                    date,
-                })
-                .await
-                .map_err(|e| server_error(&format!("current schedule of {name}"), &e))?
-                .first()
-                .map(|s| s.id)
-        } else {
-            None
-        };
         let wipe = match &assignment {
             Some(a) if !no_wipe => a.wipe,
             _ => Wipe::No,
@@ -523,6 +512,81 @@ pub async fn plan_from_server(
             leaving: leaving_spec,
             network,
         });
+    }
+    Ok(out)
+}
+
+/// What the server says about one host of the plan.
+struct HostFacts {
+    record: quads_api_client::Host,
+    nics: Vec<quads_api_client::Interface>,
+    /// Its current schedule into the new cloud (when an assignment holds that cloud).
+    schedule: Option<u64>,
+}
+
+/// How many hosts' records are read at once (QUADS is a Flask application: one worker per
+/// request, tens of milliseconds each).
+const READS_IN_FLIGHT: usize = 8;
+
+/// Reads every listed host's record, interfaces (when the record has none) and schedule into
+/// its new cloud, [`READS_IN_FLIGHT`] hosts at a time; by index in `listed`.
+async fn read_hosts(
+    client: &QuadsClient,
+    listed: &[(String, String, String)],
+    assignments: &BTreeMap<String, Option<quads_api_client::Assignment>>,
+    date: Option<quads_api_client::Timestamp>,
+) -> Result<BTreeMap<usize, HostFacts>, ExecError> {
+    let slots = Arc::new(tokio::sync::Semaphore::new(READS_IN_FLIGHT));
+    let mut set = tokio::task::JoinSet::new();
+    for (index, (name, _, new)) in listed.iter().enumerate() {
+        let client = client.clone();
+        let slots = slots.clone();
+        let (name, new) = (name.clone(), new.clone());
+        let joins_tenant = assignments.get(&new).is_some_and(Option::is_some);
+        set.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            let facts = async {
+                let record = client
+                    .host(&name)
+                    .await
+                    .map_err(|e| server_error(&format!("host {name}"), &e))?;
+                let nics = if record.interfaces.is_empty() {
+                    client
+                        .interfaces(&name)
+                        .await
+                        .map_err(|e| server_error(&format!("interfaces of {name}"), &e))?
+                } else {
+                    record.interfaces.clone()
+                };
+                let schedule = if joins_tenant {
+                    client
+                        .current_schedules(CurrentSchedules {
+                            host: Some(name.clone()),
+                            cloud: Some(new.clone()),
+                            date,
+                        })
+                        .await
+                        .map_err(|e| server_error(&format!("current schedule of {name}"), &e))?
+                        .first()
+                        .map(|s| s.id)
+                } else {
+                    None
+                };
+                Ok::<_, ExecError>(HostFacts {
+                    record,
+                    nics,
+                    schedule,
+                })
+            }
+            .await;
+            (index, facts)
+        });
+    }
+    let mut out = BTreeMap::new();
+    while let Some(joined) = set.join_next().await {
+        let (index, facts) =
+            joined.map_err(|e| ExecError::QuadsServer(format!("a read ended abnormally: {e}")))?;
+        out.insert(index, facts?);
     }
     Ok(out)
 }
