@@ -10,7 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use quads_api_client::{ClientConfig, QuadsClient, QuadsUrl};
-use testkit::{FaultProfile, Lab, LabConfig};
+use testkit::{
+    Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login, NetworkExpectation,
+};
 
 struct WorkerSite {
     lab: Lab,
@@ -176,6 +178,56 @@ power_on_rate = {{ per_second = 0 }}
     }
 }
 
+/// The lab's judgement of the handovers: each of `hosts` (name, its cloud, `None` for the
+/// spare pool) open to its cloud's tenant only, owned by its cloud's Foreman user (the spare
+/// pool's: admin), its ports in its cloud's network (cloud03: QinQ 1 and public VLAN 601);
+/// the seeded tenants' credentials (`lab@<ticket>`) and `retired` clouds' users.
+fn judge(site: &WorkerSite, hosts: &[(String, Option<&str>)], retired: &[&str]) {
+    let label = |cloud: &str| format!("{cloud} #{}", ticket(cloud));
+    let expect = Expectation {
+        bmc_credentials: ["cloud02", "cloud03"]
+            .iter()
+            .map(|c| Login {
+                label: label(c),
+                user: "quads".to_owned(),
+                password: format!("lab@{}", ticket(c)),
+            })
+            .collect(),
+        hosts: hosts
+            .iter()
+            .map(|(host, cloud)| {
+                (
+                    host.clone(),
+                    HostExpectation {
+                        tenant: cloud.map(label),
+                        owner: cloud.unwrap_or("admin").to_owned(),
+                        network: Some(NetworkExpectation {
+                            cloud: cloud.unwrap_or("cloud01").to_owned(),
+                            qinq: *cloud == Some("cloud03"),
+                            public_vlan: (*cloud == Some("cloud03")).then_some(601),
+                        }),
+                    },
+                )
+            })
+            .collect(),
+        retired_foreman_users: retired
+            .iter()
+            .map(|c| Login {
+                label: label(c),
+                user: (*c).to_owned(),
+                password: format!("lab@{}", ticket(c)),
+            })
+            .collect(),
+    };
+    let report = site.lab.isolation(&expect);
+    assert!(report.violations.is_empty(), "{:#?}", report.violations);
+}
+
+/// The lab's QUADS seeds cloud N's assignment with ticket 1000 + N.
+fn ticket(cloud: &str) -> u32 {
+    1000 + cloud.trim_start_matches("cloud").parse::<u32>().unwrap()
+}
+
 /// Waits for the child to exit (polling on tokio's clock), or kills it at the deadline.
 async fn wait(child: &mut Child, deadline: Duration) -> i32 {
     let end = tokio::time::Instant::now() + deadline;
@@ -252,6 +304,11 @@ async fn a_worker_run_moves_every_scheduled_host_and_writes_back_as_quads_does()
         let ports = site.lab.host_ports(host);
         assert!(ports[0].vlans.contains(&first), "{host}: {ports:?}");
     }
+    let moved: Vec<(String, Option<&str>)> = scheduled
+        .iter()
+        .map(|(h, c)| (h.clone(), Some(*c)))
+        .collect();
+    judge(&site, &moved, &[]);
     // assignments: provisioned; validated only where nothing was rebuilt
     let wipe = site
         .quads
@@ -529,6 +586,12 @@ async fn hosts_returning_to_the_spare_pool_end_their_clouds_assignment() {
             u64::from(host == site.scheduled(1)[0].0)
         );
     }
+    let back: Vec<(String, Option<&str>)> = site
+        .scheduled(2)
+        .into_iter()
+        .map(|(h, _)| (h, None))
+        .collect();
+    judge(&site, &back, &["cloud02", "cloud03"]);
     // no current schedule holds cloud02 or cloud03 any more: their assignments ended
     for cloud in ["cloud02", "cloud03"] {
         assert_eq!(
