@@ -24,6 +24,44 @@ pub struct Config {
     pub bmc: Option<BmcConfig>,
     /// The switches: VLAN numbering and how ports are moved.
     pub network: NetworkConfig,
+    /// A QUADS 2.x server whose moves this quads makes (worker mode, `[quads]`).
+    pub quads: QuadsServerConfig,
+}
+
+/// A QUADS 2.x server (`[quads]`): worker mode when its URL is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuadsServerConfig {
+    /// Base URL (`https://quads.example.com`); `None`: standalone (the local store's moves).
+    pub url: Option<String>,
+    /// An admin's login (writes need one).
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<Secret>,
+    /// The BMC address of a host: `{host}` is its name (QUADS reaches `mgmt-<host>`).
+    pub bmc_address: String,
+    /// A hosts(5)-format file mapping the names the template makes to addresses.
+    pub resolve_file: Option<PathBuf>,
+    /// What a wipe installs (QUADS's `foreman_default_os`).
+    pub default_os: Option<String>,
+    /// QUADS's `foreman_default_ptable`.
+    pub default_ptable: Option<String>,
+    /// QUADS's `foreman_default_medium`.
+    pub default_medium: Option<String>,
+}
+
+impl Default for QuadsServerConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            username: None,
+            password: None,
+            bmc_address: "mgmt-{host}".to_owned(),
+            resolve_file: None,
+            default_os: None,
+            default_ptable: None,
+            default_medium: None,
+        }
+    }
 }
 
 /// The lab's switches (`[network]`).

@@ -19,8 +19,8 @@ pub mod store;
 pub mod time;
 
 pub use config::{
-    BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig, Secret,
-    StoreConfig, SwitchCommand, SwitchDriver,
+    BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig,
+    QuadsServerConfig, Secret, StoreConfig, SwitchCommand, SwitchDriver,
 };
 pub use inventory::{Inventory, InventoryError};
 pub use journal::{Details, Journal, StepAttempt};

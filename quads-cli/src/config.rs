@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, anyhow, bail};
 use provision_core::model::{HostName, VlanId};
 use provision_core::{
-    BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig, Secret,
-    StoreConfig, SwitchCommand, SwitchDriver,
+    BmcConfig, Config, ForemanConfig, HostKeyCheck, JunosConfig, MoveConfig, NetworkConfig,
+    QuadsServerConfig, Secret, StoreConfig, SwitchCommand, SwitchDriver,
 };
 use serde::Deserialize;
 
@@ -91,6 +91,8 @@ struct FileConfig {
     bmc: Option<FileBmc>,
     #[serde(default)]
     network: FileNetwork,
+    #[serde(default)]
+    quads: FileQuads,
     /// `[executor]`: read by `move_hosts::executor_config`.
     #[allow(dead_code)]
     executor: Option<toml::Table>,
@@ -123,6 +125,19 @@ struct FileForeman {
 struct FileBmc {
     username: Option<String>,
     password_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuads {
+    url: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    bmc_address: Option<String>,
+    resolve_file: Option<PathBuf>,
+    default_os: Option<String>,
+    default_ptable: Option<String>,
+    default_medium: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -177,6 +192,16 @@ untouchable_hosts = []
 # password_file = "/etc/quads/switch.pass"    # or QUADS_SWITCH_PASSWORD(_FILE)
 # host_key_fingerprints = "/etc/quads/switch-keys"  # `<switch_ip> SHA256:...` a line; or insecure_host_keys = true
 # ssh_port = 22                               # QUADS_SWITCH_SSH_PORT
+
+# [quads]                                     # worker mode: make a QUADS 2.x server's moves
+# url = "https://quads.example.com"           # QUADS_API_URL (or move-hosts --quads-url)
+# username = "admin@example.com"              # QUADS_API_USERNAME; an admin (writes)
+# password_file = "/etc/quads/quads.pass"     # or QUADS_API_PASSWORD(_FILE)
+# bmc_address = "mgmt-{{host}}"                 # QUADS_API_BMC_ADDRESS; may carry a port
+# resolve_file = "/etc/quads/bmc.hosts"       # hosts(5) lines mapping those names to addresses
+# default_os = "RHEL 9.4"                     # QUADS's foreman_default_os (and _ptable, _medium)
+# default_ptable = "Kickstart default"
+# default_medium = "RHEL 9 mirror"
 "#,
         store_path
             .display()
@@ -344,6 +369,7 @@ fn resolve(file: FileConfig, loc: &ConfigLocation, env: &dyn Env) -> anyhow::Res
     };
 
     let network = network(file.network, &base, env).context("[network]")?;
+    let quads = quads(file.quads, &base, env).context("[quads]")?;
 
     Ok(Config {
         store: StoreConfig { path: store_path },
@@ -351,6 +377,34 @@ fn resolve(file: FileConfig, loc: &ConfigLocation, env: &dyn Env) -> anyhow::Res
         foreman,
         bmc,
         network,
+        quads,
+    })
+}
+
+/// `[quads]`: the QUADS server of worker mode (`QUADS_API_*` override it); the password only
+/// from `QUADS_API_PASSWORD(_FILE)` or `password_file`.
+fn quads(q: FileQuads, base: &Path, env: &dyn Env) -> anyhow::Result<QuadsServerConfig> {
+    let defaults = QuadsServerConfig::default();
+    let bmc_address = nonempty(env.var("QUADS_API_BMC_ADDRESS").or(q.bmc_address))
+        .unwrap_or(defaults.bmc_address);
+    if !bmc_address.contains("{host}") {
+        bail!("bmc_address {bmc_address:?} has no {{host}} placeholder");
+    }
+    Ok(QuadsServerConfig {
+        url: nonempty(env.var("QUADS_API_URL").or(q.url)),
+        username: nonempty(env.var("QUADS_API_USERNAME").or(q.username)),
+        password: secret(
+            env,
+            "QUADS_API_PASSWORD",
+            q.password_file,
+            base,
+            "the QUADS password",
+        )?,
+        bmc_address,
+        resolve_file: q.resolve_file.map(|p| expand(&p, base, env)).transpose()?,
+        default_os: nonempty(q.default_os),
+        default_ptable: nonempty(q.default_ptable),
+        default_medium: nonempty(q.default_medium),
     })
 }
 
@@ -687,6 +741,50 @@ infra_location = "lab1"
             assert!(err.contains(want), "{text}: {err}");
             assert!(!err.contains("sw1tch"), "{err}");
         }
+    }
+
+    #[test]
+    fn the_quads_section_names_the_server_of_worker_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = env(&[("HOME", "/home/op")]);
+        let write = |text: &str| std::fs::write(dir.path().join("quads.toml"), text).unwrap();
+
+        // no section: standalone, QUADS's BMC names by default
+        write("");
+        let q = load(&loc(dir.path()), &e, false).unwrap().quads;
+        assert_eq!(q, QuadsServerConfig::default());
+        assert_eq!(q.bmc_address, "mgmt-{host}");
+
+        std::fs::write(dir.path().join("quads.pass"), "qu4ds\n").unwrap();
+        write(
+            "[quads]\nurl = \"http://127.0.0.1:9082\"\nusername = \"admin@quads.lab\"\npassword_file = \"quads.pass\"\nbmc_address = \"mgmt-{host}:8443\"\nresolve_file = \"bmc.hosts\"\ndefault_os = \"RHEL 9.4\"\n",
+        );
+        let q = load(&loc(dir.path()), &e, false).unwrap().quads;
+        assert_eq!(q.url.as_deref(), Some("http://127.0.0.1:9082"));
+        assert_eq!(q.username.as_deref(), Some("admin@quads.lab"));
+        assert_eq!(q.password.as_ref().map(Secret::expose), Some("qu4ds"));
+        assert_eq!(q.resolve_file, Some(dir.path().join("bmc.hosts")));
+        assert_eq!(
+            (q.default_os.as_deref(), q.default_medium.as_deref()),
+            (Some("RHEL 9.4"), None)
+        );
+        assert!(!format!("{q:?}").contains("qu4ds"));
+        // the environment wins
+        let e2 = env(&[
+            ("HOME", "/home/op"),
+            ("QUADS_API_URL", "https://quads.example.com"),
+            ("QUADS_API_USERNAME", "ops@example.com"),
+            ("QUADS_API_PASSWORD", "fr0m-env"),
+        ]);
+        let q = load(&loc(dir.path()), &e2, false).unwrap().quads;
+        assert_eq!(q.url.as_deref(), Some("https://quads.example.com"));
+        assert_eq!(q.username.as_deref(), Some("ops@example.com"));
+        assert_eq!(q.password.as_ref().map(Secret::expose), Some("fr0m-env"));
+
+        // a template without the host's name cannot tell BMCs apart
+        write("[quads]\nbmc_address = \"bmc.example.com\"\n");
+        let err = format!("{:#}", load(&loc(dir.path()), &e, false).unwrap_err());
+        assert!(err.contains("[quads]") && err.contains("{host}"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,10 @@ use provision_core::executor::adapters::{
     client_config,
 };
 use provision_core::executor::ports::{BootOrders, SwitchPort};
+use provision_core::executor::quads_server::{
+    BuildDefaults, HostsFile, OneMove, Selection, WorkerConfig, WorkerRequest,
+    move_hosts_from_server, plan_from_server,
+};
 use provision_core::executor::{
     ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
 };
@@ -23,7 +27,10 @@ use provision_core::model::{CloudName, Host};
 use provision_core::shutdown::Shutdown;
 use provision_core::{Config, OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use provision_core::{HostKeyCheck, SwitchDriver};
+use quads_api_client::{QuadsClient, QuadsUrl};
 use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
+
+use crate::admin::output::Format;
 
 use crate::run_progress::{self, LogWriter};
 
@@ -47,6 +54,162 @@ pub struct Request {
     pub resume: bool,
     /// `--format json`.
     pub json: bool,
+    /// Worker mode: the QUADS server whose moves are made, `None` for the local store's.
+    pub worker: Option<Worker>,
+}
+
+/// Worker mode: where the moves come from and how jobs are built.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    /// The server.
+    pub url: QuadsUrl,
+    /// Its admin, when configured (a real run writes, so needs one).
+    pub credentials: Option<quads_api_client::Credentials>,
+    /// Which moves, and how their jobs are built.
+    pub request: WorkerRequest,
+}
+
+/// The QUADS server's URL: `--quads-url`, else `[quads] url` / `QUADS_API_URL`.
+#[must_use]
+pub fn worker_url<'a>(flag: Option<&'a str>, config: &'a Config) -> Option<&'a str> {
+    flag.or(config.quads.url.as_deref())
+}
+
+/// Worker mode's settings, when a QUADS server is named (reads the resolve file: call before
+/// any runtime). `one` is QUADS's `--move-command` form, which needs a server.
+///
+/// # Errors
+/// A bad URL or resolve file, or `HOST CURRENT NEW` without a server.
+pub fn worker(
+    flag: Option<&str>,
+    config: &Config,
+    at: Option<Timestamp>,
+    cloud: Option<CloudName>,
+    one: Option<OneMove>,
+) -> anyhow::Result<Option<Worker>> {
+    let Some(url) = worker_url(flag, config) else {
+        if one.is_some() {
+            return Err(anyhow!(
+                "`move-hosts HOST CURRENT NEW` moves a QUADS server's host: give --quads-url, [quads] url or QUADS_API_URL"
+            ));
+        }
+        return Ok(None);
+    };
+    let url = QuadsUrl::parse(url).map_err(|e| anyhow!(e).context("the QUADS server's URL"))?;
+    let q = &config.quads;
+    let resolve = match &q.resolve_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read resolve_file {}", path.display()))?;
+            HostsFile::parse(&text).map_err(|e| anyhow!("resolve_file {}: {e}", path.display()))?
+        }
+        None => HostsFile::default(),
+    };
+    let credentials = match (&q.username, &q.password) {
+        (Some(user), Some(password)) => Some(quads_api_client::Credentials::new(
+            user.clone(),
+            password.clone(),
+        )),
+        _ => None,
+    };
+    Ok(Some(Worker {
+        url,
+        credentials,
+        request: WorkerRequest {
+            selection: match one {
+                Some(one) => Selection::One(one),
+                None => Selection::Listed { at, cloud },
+            },
+            config: WorkerConfig {
+                bmc_template: q.bmc_address.clone(),
+                resolve,
+                defaults: BuildDefaults {
+                    os: q.default_os.clone(),
+                    partition_table: q.default_ptable.clone(),
+                    medium: q.default_medium.clone(),
+                },
+                vlans: config.network.scheme(),
+                untouchable: config.moves.untouchable_hosts.clone(),
+            },
+        },
+    }))
+}
+
+fn quads_client(
+    worker: &Worker,
+    transport: Arc<dyn quads_http::Transport>,
+) -> anyhow::Result<QuadsClient> {
+    let mut settings = quads_api_client::ClientConfig::new(worker.url.clone());
+    settings.credentials = worker.credentials.clone();
+    QuadsClient::with_transport(transport, settings).map_err(|e| anyhow!(e).context("[quads]"))
+}
+
+/// `move-hosts --dry-run` in worker mode: the server's moves as jobs, printed as the plan
+/// (ids are the server's); touches nothing. Blocking (it owns its runtime).
+pub fn dry_run_worker(request: &Request, executor: &ExecutorConfig, format: Format) -> Outcome {
+    let Some(worker) = &request.worker else {
+        return refuse(anyhow!("no QUADS server is configured"));
+    };
+    let tls = match &executor.ca_bundle {
+        Some(path) => TlsVerification::CaBundle(path.clone()),
+        None => TlsVerification::Platform,
+    };
+    let transport = match HttpsTransport::new(&TransportConfig {
+        tls,
+        ..TransportConfig::default()
+    }) {
+        Ok(t) => Arc::new(t),
+        Err(e) => return refuse(anyhow!(e).context("TLS settings")),
+    };
+    let client = match quads_client(worker, transport) {
+        Ok(c) => c,
+        Err(e) => return refuse(e),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            return Outcome {
+                stdout: String::new(),
+                code: EXIT_FAILED,
+                error: Some(anyhow!(e).context("cannot start the async runtime")),
+            };
+        }
+    };
+    let at = request.at.unwrap_or_else(|| {
+        use provision_core::Clock as _;
+        SystemClock.now()
+    });
+    let planned = runtime.block_on(plan_from_server(
+        &client,
+        &worker.request.config,
+        &worker.request.selection,
+        at,
+    ));
+    match planned {
+        Ok(p) => {
+            let networks: Vec<_> = p.jobs.iter().map(|j| j.network.clone()).collect();
+            match crate::admin::output::plan(format, &p.plan, &networks) {
+                Ok(stdout) => Outcome {
+                    stdout,
+                    code: EXIT_OK,
+                    error: None,
+                },
+                Err(e) => Outcome {
+                    stdout: String::new(),
+                    code: EXIT_FAILED,
+                    error: Some(e),
+                },
+            }
+        }
+        Err(e) => Outcome {
+            stdout: String::new(),
+            code: EXIT_FAILED,
+            error: Some(anyhow!(e)),
+        },
+    }
 }
 
 /// What to print and how to exit.
@@ -200,6 +363,18 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         Ok(t) => Arc::new(t),
         Err(e) => return refuse(anyhow!(e).context("TLS settings")),
     };
+    let quads = match &request.worker {
+        Some(worker) if worker.credentials.is_none() => {
+            return refuse(anyhow!(
+                "worker mode writes back to the QUADS server: it needs an admin ([quads] username or QUADS_API_USERNAME, and QUADS_API_PASSWORD(_FILE) or [quads] password_file)"
+            ));
+        }
+        Some(worker) => match quads_client(worker, transport.clone()) {
+            Ok(c) => Some(c),
+            Err(e) => return refuse(e),
+        },
+        None => None,
+    };
     let url = match foreman_client::ForemanUrl::parse(&foreman.url) {
         Ok(u) => u,
         Err(e) => return refuse(anyhow!(e).context("foreman.url")),
@@ -253,7 +428,12 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         };
         let store = match Store::open(StoreOptions {
             path: config.store.path.clone(),
-            mode: OpenMode::MustExist,
+            // worker mode keeps only the journal and the run lock here: no `quads init` needed
+            mode: if request.worker.is_some() {
+                OpenMode::CreateIfMissing
+            } else {
+                OpenMode::MustExist
+            },
             clock: Arc::new(SystemClock),
         })
         .await
@@ -282,29 +462,41 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             shutdown,
             progress: progress.clone(),
         };
-        let result = run_progress::watch(
-            bars,
-            &progress,
-            move_hosts(
-                &store,
-                &MoveRequest {
-                    at: request.at,
-                    cloud: request.cloud.clone(),
-                    resume: request.resume,
-                    untouchable: config.moves.untouchable_hosts.clone(),
-                    vlans: config.network.scheme(),
-                },
-                setup,
-            ),
-        )
-        .await;
+        let result = match (&request.worker, quads) {
+            (Some(worker), Some(client)) => {
+                run_progress::watch(
+                    bars,
+                    &progress,
+                    move_hosts_from_server(&store, &client, &worker.request, setup),
+                )
+                .await
+            }
+            _ => {
+                run_progress::watch(
+                    bars,
+                    &progress,
+                    move_hosts(
+                        &store,
+                        &MoveRequest {
+                            at: request.at,
+                            cloud: request.cloud.clone(),
+                            resume: request.resume,
+                            untouchable: config.moves.untouchable_hosts.clone(),
+                            vlans: config.network.scheme(),
+                        },
+                        setup,
+                    ),
+                )
+                .await
+            }
+        };
         store.close().await;
         signals.abort();
         match result {
             Ok(report) => {
                 let code = if report.interrupted {
                     EXIT_INTERRUPTED
-                } else if report.all_moved() {
+                } else if report.all_moved() && report.write_back_errors.is_empty() {
                     EXIT_OK
                 } else {
                     EXIT_FAILED
@@ -391,6 +583,9 @@ pub fn summary(report: &RunReport) -> String {
             report.retired_clouds.join(", ")
         ));
     }
+    for e in &report.write_back_errors {
+        out.push_str(&format!("QUADS write-back failed: {e}\n"));
+    }
     if report.interrupted {
         out.push_str("interrupted: run `quads move-hosts --resume` to continue\n");
     }
@@ -445,6 +640,7 @@ mod tests {
             },
             provisioned_clouds: Vec::new(),
             retired_clouds: Vec::new(),
+            write_back_errors: Vec::new(),
             hosts,
             install_polls: 3,
             seconds: 20.0,
@@ -465,5 +661,15 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("--resume"));
+        assert!(!text.contains("write-back"));
+        let failed_write = RunReport {
+            write_back_errors: vec!["PATCH assignments/1 of cloud02: not applied".to_owned()],
+            ..report
+        };
+        let text = summary(&failed_write);
+        assert!(
+            text.contains("QUADS write-back failed: PATCH assignments/1 of cloud02"),
+            "{text}"
+        );
     }
 }

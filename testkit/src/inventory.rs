@@ -125,6 +125,35 @@ impl Inventory {
             .map(|h| format!("{}\n", h.bmc_address))
             .collect()
     }
+
+    /// A hosts(5) file mapping each host's QUADS BMC name, `mgmt-<host>`, to its BMC's IP (the
+    /// BMCs share one port, named in the header, for a `mgmt-{host}:PORT` template).
+    #[must_use]
+    pub fn hosts_resolve(&self) -> String {
+        let port = self
+            .hosts
+            .first()
+            .and_then(|h| h.bmc_address.rsplit_once(':'))
+            .map_or("443", |(_, port)| port);
+        let mut text = format!("# the lab's BMCs by QUADS's names; they listen on port {port}\n");
+        for h in &self.hosts {
+            let ip = h
+                .bmc_address
+                .rsplit_once(':')
+                .map_or(h.bmc_address.as_str(), |(ip, _)| ip);
+            text.push_str(&format!("{ip} mgmt-{}\n", h.name));
+        }
+        text
+    }
+
+    /// The BMCs' shared port (the `PORT` of a `mgmt-{host}:PORT` template).
+    #[must_use]
+    pub fn bmc_port(&self) -> Option<u16> {
+        self.hosts
+            .first()
+            .and_then(|h| h.bmc_address.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok())
+    }
 }
 
 /// The spare pool every lab host starts in (QUADS's `cloud01`).
@@ -227,7 +256,7 @@ impl Inventory {
 }
 
 /// Writes `inventory.json`, `host-list.txt`, `interfaces.yml`, `ca.pem`,
-/// `quads-inventory.yaml` and `switches.keys` into `dir`.
+/// `quads-inventory.yaml`, `switches.keys` and `hosts.resolve` into `dir`.
 ///
 /// # Errors
 /// When the directory or a file cannot be written.
@@ -251,6 +280,7 @@ pub fn write_files(inventory: &Inventory, dir: &Path) -> std::io::Result<Vec<Pat
                 .map_err(std::io::Error::other)?,
         ),
         ("switches.keys", inventory.switch_keys()),
+        ("hosts.resolve", inventory.hosts_resolve()),
     ];
     let mut written = Vec::new();
     for (name, text) in files {
@@ -312,5 +342,15 @@ mod tests {
         let ip = switch.address.split(':').next().expect("ip");
         assert_eq!(keys, format!("{ip} {}\n", switch.host_key_sha256));
         assert!(switch.host_key_sha256.starts_with("SHA256:"));
+
+        // QUADS's BMC names, `mgmt-<host>`, each to its BMC's IP (the port is shared)
+        let resolve = inventory.hosts_resolve();
+        let (ip, port) = wire.bmc_address.rsplit_once(':').expect("ip:port");
+        assert!(
+            resolve.contains(&format!("\n{ip} mgmt-{}\n", wire.name)),
+            "{resolve}"
+        );
+        assert_eq!(resolve.lines().count(), 4);
+        assert_eq!(inventory.bmc_port(), port.parse().ok());
     }
 }

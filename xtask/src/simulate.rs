@@ -1210,6 +1210,7 @@ mod tests {
             counts: RunReport::count(&hosts),
             provisioned_clouds: Vec::new(),
             retired_clouds: Vec::new(),
+            write_back_errors: Vec::new(),
             hosts,
             install_polls: 1,
             seconds: 10.0,

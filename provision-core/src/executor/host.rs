@@ -303,6 +303,15 @@ impl HostRun {
         let steps = self
             .kind
             .steps_with(&self.shared.config.hooks, self.shared.switches.is_some());
+        // the record of moves hears of the move first (a QUADS server: `build=false`)
+        if let Err(e) = self.shared.ledger.begin_move(&self.job.host.name).await {
+            return Err(Stop {
+                step: steps.first().cloned().unwrap_or(Step::Record),
+                attempts: 1,
+                error: e.to_string(),
+                interrupted: false,
+            });
+        }
         for step in &steps {
             let prior = self
                 .shared
@@ -316,6 +325,7 @@ impl HostRun {
                     attempts: 0,
                     seconds: 0.0,
                 });
+                self.after_step(step).await?;
                 continue;
             }
             let Ok(_guard) = self.shared.shutdown.start_step() else {
@@ -337,12 +347,15 @@ impl HostRun {
             let span = tracing::info_span!("step", step = %step);
             let result = self.run_step(step, &prior).instrument(span).await;
             match result {
-                Ok(done) => log.push(StepReport {
-                    step: step.to_word(),
-                    outcome: done.outcome.as_str().to_owned(),
-                    attempts: done.attempt,
-                    seconds: seconds(started),
-                }),
+                Ok(done) => {
+                    log.push(StepReport {
+                        step: step.to_word(),
+                        outcome: done.outcome.as_str().to_owned(),
+                        attempts: done.attempt,
+                        seconds: seconds(started),
+                    });
+                    self.after_step(step).await?;
+                }
                 Err(stop) => {
                     log.push(StepReport {
                         step: step.to_word(),
@@ -360,6 +373,23 @@ impl HostRun {
             }
         }
         Ok(())
+    }
+
+    /// Tells the record of moves what a done step means to it: the switch ports are in place.
+    async fn after_step(&self, step: &Step) -> Result<(), Stop> {
+        if *step != Step::SwitchPorts {
+            return Ok(());
+        }
+        self.shared
+            .ledger
+            .switch_ports_applied(&self.job.host.name)
+            .await
+            .map_err(|e| Stop {
+                step: step.clone(),
+                attempts: 1,
+                error: e.to_string(),
+                interrupted: false,
+            })
     }
 
     /// Takes over what a step journaled done by an earlier run leaves for later steps.

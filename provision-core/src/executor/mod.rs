@@ -12,6 +12,7 @@
 //! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
 //! - [`progress`]: hosts per step and per ending as the run goes ([`RunProgress`]).
 //! - [`MemoryLedger`]: the ledger in memory (simulations, tests, library use without a store).
+//! - [`quads_server`]: worker mode: the moves of a QUADS 2.x server, written back to it.
 //! - [`report`]: per-host results and the run summary (versioned JSON).
 //! - [`config`]: `[executor]` settings.
 
@@ -24,6 +25,7 @@ mod memory;
 mod poller;
 pub mod ports;
 pub mod progress;
+pub mod quads_server;
 pub mod report;
 pub mod resume;
 pub mod run;

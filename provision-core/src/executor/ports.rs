@@ -82,7 +82,14 @@ pub(crate) fn classify(e: &PortError) -> Retryable {
 
 impl From<StoreError> for PortError {
     fn from(e: StoreError) -> Self {
-        Self::fatal(format!("store: {e}"))
+        match e {
+            StoreError::Remote {
+                message,
+                retryable: true,
+            } => Self::retryable(message),
+            StoreError::Remote { message, .. } => Self::fatal(message),
+            e => Self::fatal(format!("store: {e}")),
+        }
     }
 }
 
@@ -424,6 +431,16 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError>;
     /// Records a successful move.
     async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError>;
+    /// A host's move begins (before its first step, also when a run continues it). The store
+    /// records nothing here; a QUADS server is told the host is being rebuilt.
+    async fn begin_move(&self, _host: &HostName) -> Result<(), StoreError> {
+        Ok(())
+    }
+    /// A host's switch-ports step is done (or was done by the run being continued). The store
+    /// records nothing here; a QUADS server is told its switch configuration is applied.
+    async fn switch_ports_applied(&self, _host: &HostName) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 #[async_trait]

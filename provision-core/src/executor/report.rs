@@ -91,6 +91,10 @@ pub struct RunReport {
     /// Clouds whose tenant is out and whose Foreman user was retired by this run.
     #[serde(default)]
     pub retired_clouds: Vec<String>,
+    /// Worker mode: the QUADS server's cloud-level writes that failed (the hosts' own are in
+    /// their results); absent when none did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub write_back_errors: Vec<String>,
     /// Per host, by host name.
     pub hosts: Vec<HostReport>,
     /// Foreman install-poll queries made.

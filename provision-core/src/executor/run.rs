@@ -255,6 +255,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         counts: RunReport::count(&hosts),
         provisioned_clouds: Vec::new(),
         retired_clouds: Vec::new(),
+        write_back_errors: Vec::new(),
         hosts,
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
@@ -308,6 +309,9 @@ pub enum ExecError {
     /// `--cloud` names no cloud.
     #[error("cloud {0} does not exist")]
     UnknownCloud(CloudName),
+    /// Worker mode: the QUADS server failed or answered something unusable.
+    #[error("QUADS server, {0}")]
+    QuadsServer(String),
 }
 
 impl ExecError {
@@ -317,6 +321,7 @@ impl ExecError {
         match self {
             Self::Store(e) => e.is_refusal(),
             Self::Limits(_) | Self::NothingToResume | Self::UnknownCloud(_) => true,
+            Self::QuadsServer(_) => false,
         }
     }
 }

@@ -119,6 +119,14 @@ pub enum StoreError {
     /// The store's thread is gone (closed, or it panicked).
     #[error("the store is closed")]
     Closed,
+    /// The record of moves is kept elsewhere (a QUADS server, worker mode) and that failed.
+    #[error("{message}")]
+    Remote {
+        /// What failed, naming the server's object (never a secret).
+        message: String,
+        /// Whether trying again may help.
+        retryable: bool,
+    },
 }
 
 fn run_active_message(active: Option<&RunRecord>, lock_path: &Path) -> String {

@@ -351,6 +351,22 @@ pub struct MoveHostsArgs {
     /// Resume the last interrupted run
     #[arg(long, conflicts_with = "dry_run")]
     resume: bool,
+    /// Worker mode: make the moves of this QUADS 2.x server and write them back to it
+    /// (default `[quads] url`, env QUADS_API_URL)
+    #[arg(long, value_name = "URL")]
+    quads_url: Option<String>,
+    /// QUADS's `--move-command` form: move this one host (worker mode) and record it
+    #[arg(value_name = "HOST", requires_all = ["current", "new"], conflicts_with_all = ["date", "cloud", "resume"])]
+    host: Option<HostName>,
+    /// The cloud QUADS says HOST is in
+    #[arg(value_name = "CURRENT")]
+    current: Option<CloudName>,
+    /// The cloud HOST moves to
+    #[arg(value_name = "NEW")]
+    new: Option<CloudName>,
+    /// `nowipe`: hand HOST over without rebuilding it
+    #[arg(value_name = "nowipe", value_parser = ["nowipe"])]
+    nowipe: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -461,7 +477,8 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
     };
     let config = config::load(&location, &env, false).map_err(Failure::usage)?;
     if let AdminCommand::MoveHosts { args, .. } = &command
-        && !args.dry_run
+        && (!args.dry_run
+            || crate::move_hosts::worker_url(args.quads_url.as_deref(), &config).is_some())
     {
         return run_moves(args, &location, &config, common.format);
     }
@@ -488,13 +505,37 @@ fn run_moves(
     format: Format,
 ) -> Result<Report, Failure> {
     let executor = crate::move_hosts::executor_config(&location.path).map_err(Failure::usage)?;
+    let one = match (&args.host, &args.current, &args.new) {
+        (Some(host), Some(current), Some(new)) => {
+            Some(provision_core::executor::quads_server::OneMove {
+                host: host.clone(),
+                current: current.clone(),
+                new: new.clone(),
+                no_wipe: args.nowipe.is_some(),
+            })
+        }
+        _ => None,
+    };
+    let worker = crate::move_hosts::worker(
+        args.quads_url.as_deref(),
+        config,
+        args.date,
+        args.cloud.clone(),
+        one,
+    )
+    .map_err(Failure::usage)?;
     let request = crate::move_hosts::Request {
         at: args.date,
         cloud: args.cloud.clone(),
         resume: args.resume,
         json: format == Format::Json,
+        worker,
     };
-    let outcome = crate::move_hosts::run(&request, config, executor);
+    let outcome = if args.dry_run {
+        crate::move_hosts::dry_run_worker(&request, &executor, format)
+    } else {
+        crate::move_hosts::run(&request, config, executor)
+    };
     match outcome.error {
         None => Ok(Report {
             stdout: outcome.stdout,
@@ -988,5 +1029,36 @@ mod tests {
                 .is_err()
         );
         assert!(Cli::try_parse_from(["quads", "move-hosts", "--dry-run", "--resume"]).is_err());
+    }
+
+    #[test]
+    fn move_hosts_takes_quads_move_command_form() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["quads", "move-hosts"];
+            all.extend_from_slice(args);
+            Cli::try_parse_from(all).map(|cli| match cli.command {
+                AdminCommand::MoveHosts { args, .. } => args,
+                _ => panic!("wrong command"),
+            })
+        };
+        let a = parse(&["h1.example.com", "cloud01", "cloud02", "nowipe"]).unwrap();
+        assert_eq!(
+            a.host.as_ref().map(HostName::as_str),
+            Some("h1.example.com")
+        );
+        assert_eq!(a.new.as_ref().map(CloudName::as_str), Some("cloud02"));
+        assert!(a.nowipe.is_some());
+        assert!(
+            parse(&["h1", "cloud01", "cloud02"])
+                .unwrap()
+                .nowipe
+                .is_none()
+        );
+        // only `nowipe`; HOST needs CURRENT and NEW; one host is not planned for a date
+        assert!(parse(&["h1", "cloud01", "cloud02", "wipe"]).is_err());
+        assert!(parse(&["h1", "cloud01"]).is_err());
+        assert!(parse(&["h1", "cloud01", "cloud02", "--date", "2025-01-02"]).is_err());
+        let a = parse(&["--quads-url", "http://127.0.0.1:9082", "--dry-run"]).unwrap();
+        assert_eq!(a.quads_url.as_deref(), Some("http://127.0.0.1:9082"));
     }
 }

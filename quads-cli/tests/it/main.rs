@@ -8,3 +8,4 @@ mod oob;
 mod oob_lab;
 mod oob_output;
 mod support;
+mod worker;

@@ -44,7 +44,7 @@ struct Args {
     #[arg(long, default_value = "127.0.1.1")]
     bmc_first_ip: Ipv4Addr,
     /// Where to write inventory.json, host-list.txt, interfaces.yml, ca.pem,
-    /// quads-inventory.yaml and switches.keys.
+    /// quads-inventory.yaml, switches.keys and hosts.resolve (`mgmt-<host>` to BMC IPs).
     #[arg(long, default_value = "quads-lab")]
     out_dir: PathBuf,
     /// Start, report, and exit at once (for measuring start-up and idle memory).

@@ -180,6 +180,21 @@ pub struct QuadsDb {
     logins: u64,
     /// Host `PATCH`es rolled back yet answered 200 with the old row.
     pub rolled_back: u64,
+    /// Every write answered 2xx, in order (what a test checks a client's writes against).
+    pub writes: Vec<QuadsWrite>,
+}
+
+/// One write the server answered with success.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuadsWrite {
+    /// `PATCH`, `POST`.
+    pub method: String,
+    /// The path (`/api/v3/hosts/<name>`).
+    pub path: String,
+    /// The JSON body sent (`null` when it was not JSON).
+    pub body: Value,
+    /// Whether the database rolled it back (a host `PATCH` answered 200 with the old row).
+    pub rolled_back: bool,
 }
 
 fn next_id(ids: impl Iterator<Item = u64>) -> u64 {
@@ -302,6 +317,7 @@ impl QuadsDb {
             seed: config.seed,
             logins: 0,
             rolled_back: 0,
+            writes: Vec::new(),
         }
     }
 

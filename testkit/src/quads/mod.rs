@@ -29,8 +29,8 @@ use crate::clock::{hash_str, mix};
 use crate::lab::LabShared;
 use crate::server::{Outcome, Request, Response, Service, json, text};
 
-pub use db::QuadsDb;
 use db::{QuadsAssignment, QuadsSchedule, parse_db_timestamp, parse_minute_space, parse_minute_t};
+pub use db::{QuadsDb, QuadsWrite};
 
 /// The stream of the rollback fault's draws.
 const ROLLBACK_STREAM: u64 = 0x9a_0d_5e_11;
@@ -114,6 +114,18 @@ impl Service for QuadsService {
         let lab_now = self.lab.clock.lab_now();
         let mut state = self.lab.state();
         let response = process(&mut state.quads, &request, lab_now, rollback);
+        if request.method != Method::GET
+            && !request.path.ends_with("/login/")
+            && !request.path.ends_with("/login")
+            && response.status().is_success()
+        {
+            state.quads.writes.push(QuadsWrite {
+                method: request.method.to_string(),
+                path: request.path.clone(),
+                body: serde_json::from_slice(&request.body).unwrap_or(Value::Null),
+                rolled_back: rollback,
+            });
+        }
         drop(state);
         tracing::trace!(method = %request.method, path = %request.path, status = response.status().as_u16(), "quads request");
         Outcome::Respond(response)
