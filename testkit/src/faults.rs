@@ -51,6 +51,15 @@ pub struct FaultProfile {
     /// Share of the QUADS server's host `PATCH`es rolled back yet answered 200 with the old
     /// row (as QUADS does when the database refuses the commit).
     pub quads_patch_rollback_rate: f64,
+    // Install faults (issues 16/17)
+    /// Hosts whose first network boot in build mode fails: no install starts, the host sits
+    /// at a PXE error until it is booted again.
+    pub pxe_fail_hosts: usize,
+    /// Hosts whose install starts and never finishes (Foreman keeps `build=true`).
+    pub install_hang_hosts: usize,
+    /// The install faults apply only to fleets of at least this many hosts (the `chaos`
+    /// profile carries them for fleets of 50 and more).
+    pub install_faults_min_fleet: usize,
 }
 
 impl Default for FaultProfile {
@@ -72,6 +81,9 @@ impl Default for FaultProfile {
             switch_commit_fail_rate: 0.0,
             switch_slow_commit_rate: 0.0,
             quads_patch_rollback_rate: 0.0,
+            pxe_fail_hosts: 0,
+            install_hang_hosts: 0,
+            install_faults_min_fleet: 0,
         }
     }
 }
@@ -109,6 +121,9 @@ impl FaultProfile {
             switch_login_refused_rate: 0.01,
             switch_commit_fail_rate: 0.02,
             switch_slow_commit_rate: 0.05,
+            pxe_fail_hosts: 1,
+            install_hang_hosts: 1,
+            install_faults_min_fleet: 50,
             ..Self::default()
         }
     }
@@ -180,6 +195,9 @@ impl FaultProfile {
             "switch_commit_fail_rate" => self.switch_commit_fail_rate = rate(value)?,
             "switch_slow_commit_rate" => self.switch_slow_commit_rate = rate(value)?,
             "quads_patch_rollback_rate" => self.quads_patch_rollback_rate = rate(value)?,
+            "pxe_fail_hosts" => self.pxe_fail_hosts = count(value)?,
+            "install_hang_hosts" => self.install_hang_hosts = count(value)?,
+            "install_faults_min_fleet" => self.install_faults_min_fleet = count(value)?,
             other => return Err(format!("unknown key {other:?}")),
         }
         Ok(())
@@ -197,6 +215,12 @@ pub struct FaultAssignment {
     pub stale_sessions: BTreeSet<usize>,
     /// Host indexes whose BMC has a stuck job (Dell flavours only).
     pub stuck_jobs: BTreeSet<usize>,
+    /// Host indexes whose first network boot in build mode fails (install faults).
+    #[serde(default)]
+    pub pxe_fail: BTreeSet<usize>,
+    /// Host indexes whose install never finishes (install faults).
+    #[serde(default)]
+    pub install_hang: BTreeSet<usize>,
 }
 
 impl FaultAssignment {
@@ -216,6 +240,18 @@ impl FaultAssignment {
         let dead = take(profile.dead_bmcs);
         let slow = take(profile.slow_bmcs);
         let stale_sessions = take(profile.stale_session_bmcs);
+        // the install faults take the permutation's tail, so they never meet the BMC faults
+        let install = hosts >= profile.install_faults_min_fleet;
+        let mut tail = next.by_ref().rev();
+        let mut take_tail = |n: usize| -> BTreeSet<usize> {
+            if install {
+                tail.by_ref().take(n).collect()
+            } else {
+                BTreeSet::new()
+            }
+        };
+        let pxe_fail = take_tail(profile.pxe_fail_hosts);
+        let install_hang = take_tail(profile.install_hang_hosts);
         let mut stuck_jobs = BTreeSet::new();
         for i in next {
             if stuck_jobs.len() >= profile.stuck_job_queue_bmcs {
@@ -230,6 +266,8 @@ impl FaultAssignment {
             slow,
             stale_sessions,
             stuck_jobs,
+            pxe_fail,
+            install_hang,
         }
     }
 }
@@ -326,6 +364,31 @@ mod tests {
         assert_eq!(all.len(), 8);
         assert_eq!(distinct.len(), 8);
         assert!(a.stuck_jobs.iter().all(|i| i % 2 == 0));
+    }
+
+    #[test]
+    fn chaos_carries_one_install_fault_of_each_kind_from_fifty_hosts() {
+        let chaos = FaultProfile::chaos();
+        let any = |_: usize| true;
+        let small = FaultAssignment::choose(&chaos, 4, 49, &any);
+        assert!(small.pxe_fail.is_empty() && small.install_hang.is_empty());
+        let fleet = FaultAssignment::choose(&chaos, 4, 50, &any);
+        assert_eq!((fleet.pxe_fail.len(), fleet.install_hang.len()), (1, 1));
+        assert_ne!(fleet.pxe_fail, fleet.install_hang);
+        let standing: BTreeSet<usize> = fleet
+            .dead
+            .iter()
+            .chain(&fleet.slow)
+            .chain(&fleet.stale_sessions)
+            .chain(&fleet.stuck_jobs)
+            .copied()
+            .collect();
+        assert!(fleet.pxe_fail.is_disjoint(&standing));
+        assert!(fleet.install_hang.is_disjoint(&standing));
+        let p = FaultProfile::parse("none,pxe_fail_hosts=2,install_hang_hosts=1").expect("keys");
+        assert_eq!((p.pxe_fail_hosts, p.install_hang_hosts), (2, 1));
+        let few = FaultAssignment::choose(&p, 4, 5, &any);
+        assert_eq!((few.pxe_fail.len(), few.install_hang.len()), (2, 1));
     }
 
     #[test]

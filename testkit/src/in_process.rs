@@ -77,6 +77,7 @@ impl InProcessLab {
                 bmc_port: BMC_PORT,
                 switch_port: SWITCH_PORT,
                 quads: SocketAddr::from((loopback, QUADS_PORT)),
+                ssh_port: None,
             },
             foreman: ForemanService::new(shared.clone()),
             fleet: BmcFleet::new(shared.clone()),

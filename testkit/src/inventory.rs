@@ -95,6 +95,10 @@ pub struct InventoryHost {
     pub name: String,
     /// The BMC's `ip:port`.
     pub bmc_address: String,
+    /// The host's own `ip:port` where its SSH port opens once its install finished (none
+    /// when the lab runs no host listeners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     /// The BMC's base URL.
     pub bmc_url: String,
     /// BMC administrator login.
@@ -143,7 +147,32 @@ impl Inventory {
                 .map_or(h.bmc_address.as_str(), |(ip, _)| ip);
             text.push_str(&format!("{ip} mgmt-{}\n", h.name));
         }
+        let hosts: Vec<(&str, &str)> = self
+            .hosts
+            .iter()
+            .filter_map(|h| {
+                let (ip, _) = h.address.as_deref()?.rsplit_once(':')?;
+                Some((ip, h.name.as_str()))
+            })
+            .collect();
+        if let Some(port) = self.ssh_port() {
+            text.push_str(&format!(
+                "# the lab's hosts by name; their SSH port, once installed, is {port}\n"
+            ));
+        }
+        for (ip, name) in hosts {
+            text.push_str(&format!("{ip} {name}\n"));
+        }
         text
+    }
+
+    /// The hosts' shared SSH port, when the lab runs host listeners.
+    #[must_use]
+    pub fn ssh_port(&self) -> Option<u16> {
+        self.hosts
+            .first()
+            .and_then(|h| h.address.as_deref()?.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok())
     }
 
     /// The BMCs' shared port (the `PORT` of a `mgmt-{host}:PORT` template).

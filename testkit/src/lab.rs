@@ -81,6 +81,12 @@ pub struct LabConfig {
     pub uefi_hosts: Vec<usize>,
     /// Where the BMCs with a DMTF virtual media collection name it.
     pub virtual_media_link: VirtualMediaLink,
+    /// The first host address; the hosts count up from it like the BMCs (127.2.x.y). A host's
+    /// SSH port listens there once its install finished (see [`crate::sshd`]).
+    pub host_first_ip: Ipv4Addr,
+    /// The port every host's SSH listener uses: `Some(0)` one free port shared by all hosts
+    /// (tests), `Some(22)` the real one (root), `None` no host listeners at all.
+    pub host_ssh_port: Option<u16>,
 }
 
 /// Where a BMC names its DMTF `VirtualMedia` collection (the collection is served at the
@@ -153,6 +159,8 @@ impl Default for LabConfig {
             quads_scheduled: 0.5,
             uefi_hosts: Vec::new(),
             virtual_media_link: VirtualMediaLink::Property,
+            host_first_ip: Ipv4Addr::new(127, 2, 0, 1),
+            host_ssh_port: Some(0),
         }
     }
 }
@@ -311,6 +319,12 @@ impl LabShared {
                 stuck: true,
             });
         }
+        for &i in &fault_hosts.pxe_fail {
+            machines[i].pxe_fails_once = true;
+        }
+        for &i in &fault_hosts.install_hang {
+            machines[i].install_hangs = true;
+        }
         let backlog = config
             .faults
             .foreman_backlog
@@ -427,6 +441,8 @@ pub(crate) struct Addresses {
     pub(crate) bmc_port: u16,
     pub(crate) switch_port: u16,
     pub(crate) quads: SocketAddr,
+    /// The hosts' shared SSH port (`None`: no host listens).
+    pub(crate) ssh_port: Option<u16>,
 }
 
 impl Addresses {
@@ -458,6 +474,14 @@ impl Addresses {
         format!("{scheme}://{}", self.bmc_addr(config, index))
     }
 
+    pub(crate) fn host_addr(&self, config: &LabConfig, index: usize) -> Option<SocketAddr> {
+        let port = self.ssh_port?;
+        Some(SocketAddr::from((
+            bmc_ip(config.host_first_ip, index),
+            port,
+        )))
+    }
+
     pub(crate) fn switch_addr(&self, shared: &LabShared, index: usize) -> Option<SocketAddr> {
         let switch = shared.switches.switches.get(index)?;
         Some(SocketAddr::from((switch.ip, self.switch_port)))
@@ -482,6 +506,7 @@ impl Addresses {
                 .map(|m| InventoryHost {
                     name: m.name.clone(),
                     bmc_address: self.bmc_addr(config, m.index).to_string(),
+                    address: self.host_addr(config, m.index).map(|a| a.to_string()),
                     bmc_url: self.bmc_url(config, m.index),
                     bmc_username: config.bmc_admin.username.clone(),
                     bmc_password: config.bmc_admin.password.clone(),
@@ -596,6 +621,7 @@ impl Lab {
 
         let bmc_port = start_fleet(&shared, &shutdown).await?;
         let switch_port = crate::switch::ssh::start_switches(&shared, &shutdown).await?;
+        let ssh_port = crate::sshd::start(&shared, &shutdown).await?;
         Ok(Self {
             shared,
             shutdown,
@@ -606,6 +632,7 @@ impl Lab {
                 bmc_port,
                 switch_port,
                 quads: quads_addr,
+                ssh_port,
             },
         })
     }
@@ -638,6 +665,13 @@ impl Lab {
     #[must_use]
     pub fn bmc_addr(&self, index: usize) -> SocketAddr {
         self.addresses.bmc_addr(&self.shared.config, index)
+    }
+
+    /// Host `index`'s own address and SSH port (`127.2.0.1:40222`), where its installed OS
+    /// answers once its install finished (`None` when the lab runs no host listeners).
+    #[must_use]
+    pub fn host_addr(&self, index: usize) -> Option<SocketAddr> {
+        self.addresses.host_addr(&self.shared.config, index)
     }
 
     /// The base URL of host `index`'s BMC, e.g. `https://127.0.1.1:40111`.
@@ -941,6 +975,9 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 build: false,
                 installed_at: None,
                 bmc_restarting_until: None,
+                pxe_fails_once: false,
+                install_hangs: false,
+                network_boots_in_build: 0,
             }
         })
         .collect()

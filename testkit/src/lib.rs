@@ -31,6 +31,7 @@ pub mod model;
 pub mod probe;
 pub mod quads;
 pub mod server;
+pub mod sshd;
 pub mod switch;
 pub mod tls;
 

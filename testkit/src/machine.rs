@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
@@ -131,6 +132,9 @@ pub enum BootedFrom {
     VirtualMedia,
     /// BIOS setup (waits there).
     BiosSetup,
+    /// A network boot that failed (no DHCP answer, no boot file): the host sits at the PXE
+    /// error until it is booted again (the `pxe_fail_hosts` fault).
+    PxeError,
 }
 
 /// The machine's power and boot phase.
@@ -322,6 +326,12 @@ pub struct Machine {
     pub installed_at: Option<f64>,
     /// Seconds the BMC is unreachable after a `Manager.Reset`, until this instant.
     pub bmc_restarting_until: Option<Instant>,
+    /// The next network boot in build mode fails (the `pxe_fail_hosts` fault, once).
+    pub pxe_fails_once: bool,
+    /// Every install of this host hangs (the `install_hang_hosts` fault).
+    pub install_hangs: bool,
+    /// Network boots since Foreman last set `build=true` (a second one is a re-kick).
+    pub network_boots_in_build: u32,
 }
 
 /// What the lab needs to move a machine forward in time.
@@ -526,14 +536,36 @@ impl Machine {
                 .metrics
                 .host(&self.name, |c| c.jobs_applied += applied);
         }
-        let from = self.choose_boot();
+        let mut from = self.choose_boot();
+        if from == BootedFrom::Network && self.build {
+            self.network_boots_in_build += 1;
+            let rekick = self.network_boots_in_build > 1;
+            physics.metrics.host(&self.name, |c| {
+                if rekick {
+                    c.rekicks += 1;
+                }
+            });
+            if std::mem::take(&mut self.pxe_fails_once) {
+                from = BootedFrom::PxeError;
+            }
+        }
         self.phase = match from {
-            BootedFrom::Network if self.build => Phase::Installing {
-                until: at
-                    + physics
+            BootedFrom::Network if self.build => {
+                physics
+                    .metrics
+                    .host(&self.name, |c| c.installs_started += 1);
+                let install = if self.install_hangs {
+                    // never finishes (a century is the lab's "never")
+                    Duration::from_secs(100 * 365 * 86_400)
+                } else {
+                    physics
                         .clock
-                        .duration(physics.clock.service_time(physics.install, 0.1)),
-            },
+                        .duration(physics.clock.service_time(physics.install, 0.1))
+                };
+                Phase::Installing {
+                    until: at + install,
+                }
+            }
             // Foreman's default PXE menu chains to the local disk of a host not in build mode.
             BootedFrom::Network => Phase::Running {
                 from: BootedFrom::Disk,
@@ -660,6 +692,38 @@ impl Machine {
         self.devices.iter().find(|d| d.id == id).map(|d| d.kind)
     }
 
+    /// Whether the host's installed OS is up: running from its disk after an install the lab
+    /// saw finish (its SSH port is open then, and only then).
+    #[must_use]
+    pub fn os_up(&self) -> bool {
+        self.installed_at.is_some()
+            && matches!(
+                self.phase,
+                Phase::Running {
+                    from: BootedFrom::Disk
+                }
+            )
+    }
+
+    /// Redfish `BootProgress.LastState`: how far the last boot got.
+    #[must_use]
+    pub fn boot_progress(&self) -> &'static str {
+        match self.phase {
+            Phase::Off => "None",
+            Phase::Posting { .. } => "PrimaryProcessorInitializationStarted",
+            Phase::Running {
+                from: BootedFrom::PxeError,
+            } => "SystemHardwareInitializationComplete",
+            Phase::Running {
+                from: BootedFrom::BiosSetup,
+            } => "SetupEntered",
+            // the installer is an OS too
+            Phase::ShuttingDown { .. } | Phase::Installing { .. } | Phase::Running { .. } => {
+                "OSRunning"
+            }
+        }
+    }
+
     /// Whether the OS is being installed now.
     #[must_use]
     pub fn installing(&self) -> bool {
@@ -747,6 +811,9 @@ mod tests {
             build: false,
             installed_at: None,
             bmc_restarting_until: None,
+            pxe_fails_once: false,
+            install_hangs: false,
+            network_boots_in_build: 0,
         }
     }
 

@@ -58,6 +58,12 @@ pub struct HostCounters {
     pub resets: BTreeMap<String, u64>,
     /// OS installs completed (network boot while Foreman had `build=true`).
     pub installs: u64,
+    /// OS installs started (a network boot reached the installer while `build=true`).
+    #[serde(default)]
+    pub installs_started: u64,
+    /// Network boots in build mode after the first since Foreman set `build=true` (re-kicks).
+    #[serde(default)]
+    pub rekicks: u64,
     /// Config jobs applied during POST.
     pub jobs_applied: u64,
     /// Sessions created on its BMC.

@@ -547,7 +547,8 @@ fn command_line() -> String {
 }
 
 /// What the lab's seed decides before any run: which hosts need a boot-order change (their
-/// initial order does not start with the provisioning NIC) and whose BMC is dead.
+/// initial order does not start with the provisioning NIC) and which cannot move (a dead BMC,
+/// an install that never finishes).
 fn lab_facts(config: &LabConfig) -> anyhow::Result<(usize, Vec<String>)> {
     let lab = testkit::InProcessLab::new(config.clone()).context("cannot build the lab state")?;
     let changes = lab.with_state(|s| {
@@ -559,7 +560,10 @@ fn lab_facts(config: &LabConfig) -> anyhow::Result<(usize, Vec<String>)> {
             })
             .count()
     });
-    let dead = dead_hosts(&lab.shared().fault_hosts.dead, &lab.inventory());
+    // a host whose install never finishes cannot move either
+    let faults = &lab.shared().fault_hosts;
+    let unmovable = faults.dead.union(&faults.install_hang).copied().collect();
+    let dead = dead_hosts(&unmovable, &lab.inventory());
     Ok((changes, dead))
 }
 

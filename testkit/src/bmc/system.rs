@@ -202,6 +202,7 @@ pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
         "HostName": cx.m.name,
         "BiosVersion": "2.19.1",
         "PowerState": match power { PowerState::On => "On", PowerState::Off => "Off" },
+        "BootProgress": {"LastState": cx.m.boot_progress()},
         "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
         "ProcessorSummary": {
             "Count": 2,

@@ -228,6 +228,9 @@ impl Handler<'_, '_, '_> {
         host.parameters.sort_by(|a, b| a.name.cmp(&b.name));
         self.db.hosts[index] = host;
         if let Some(machine) = self.machines.get_mut(index) {
+            if new_build && !was_building {
+                machine.network_boots_in_build = 0;
+            }
             machine.build = new_build;
         }
         Ok((StatusCode::OK, self.host_json(index)))

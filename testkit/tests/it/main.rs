@@ -6,6 +6,7 @@ mod expand;
 mod foreman;
 mod lab;
 mod quads;
+mod sshd;
 mod switch;
 
 use std::time::Duration;
