@@ -356,6 +356,12 @@ pub enum Step {
     NetworkBoot,
     /// Wait for Foreman to report the install finished.
     InstallWait,
+    /// A second one-time network boot and power cycle of a host whose install did not start
+    /// by the install-start deadline (once per move).
+    Rekick,
+    /// The checks a cloud's tenant would make once its hosts are installed (per host and per
+    /// cloud).
+    Validate,
     /// Power off (moves to the spare pool).
     PowerOff,
     /// Record the host's new cloud in the store.
@@ -379,6 +385,8 @@ impl Step {
             Self::ForemanOwner => "foreman-owner".to_owned(),
             Self::NetworkBoot => "network-boot".to_owned(),
             Self::InstallWait => "install-wait".to_owned(),
+            Self::Rekick => "re-kick".to_owned(),
+            Self::Validate => "validate".to_owned(),
             Self::PowerOff => "power-off".to_owned(),
             Self::Record => "record".to_owned(),
             Self::Hook(name) => format!("hook:{name}"),
@@ -406,6 +414,8 @@ impl FromStr for Step {
             "cloud-retire" => Self::CloudRetire,
             "network-boot" => Self::NetworkBoot,
             "install-wait" => Self::InstallWait,
+            "re-kick" => Self::Rekick,
+            "validate" => Self::Validate,
             "power-off" => Self::PowerOff,
             "record" => Self::Record,
             other => match other.strip_prefix("hook:") {
@@ -415,8 +425,8 @@ impl FromStr for Step {
                         kind: "step",
                         value: s.to_owned(),
                         expected: "cloud-user bmc-account switch-ports boot-order foreman-host \
-                                   foreman-owner network-boot install-wait power-off record \
-                                   cloud-retire hook:NAME",
+                                   foreman-owner network-boot install-wait re-kick power-off record \
+                                   cloud-retire validate hook:NAME",
                     });
                 }
             },
@@ -879,6 +889,8 @@ mod tests {
             Step::ForemanOwner,
             Step::NetworkBoot,
             Step::InstallWait,
+            Step::Rekick,
+            Step::Validate,
             Step::PowerOff,
             Step::Record,
             Step::Hook("vlan".into()),

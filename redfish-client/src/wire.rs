@@ -152,6 +152,14 @@ pub struct ComputerSystem {
     pub links: Option<Map<String, Value>>,
     pub processor_summary: Option<ProcessorSummary>,
     pub memory_summary: Option<MemorySummary>,
+    pub boot_progress: Option<BootProgress>,
+}
+
+/// `ComputerSystem.BootProgress` (v1.13 and later).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "PascalCase")]
+pub struct BootProgress {
+    pub last_state: Option<String>,
 }
 
 /// `Manager`.

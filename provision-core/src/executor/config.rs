@@ -24,6 +24,10 @@ pub struct ExecutorConfig {
     /// How long a host may take to install once it booted from the network.
     #[serde(with = "human_duration")]
     pub install_timeout: Duration,
+    /// How long after its network boot a host's install must have started (its BMC shows an
+    /// OS booting); one that has not is re-kicked once (one-time PXE and power cycle again).
+    #[serde(with = "human_duration")]
+    pub install_start_deadline: Duration,
     /// How often the install poller asks Foreman which hosts still build.
     #[serde(with = "human_duration")]
     pub poll_interval: Duration,
@@ -72,6 +76,7 @@ impl Default for ExecutorConfig {
             limits: LimitsConfig::default(),
             steps: StepPolicies::default(),
             install_timeout: Duration::from_secs(3600),
+            install_start_deadline: Duration::from_secs(600),
             poll_interval: Duration::from_secs(15),
             grace: Duration::from_secs(30),
             progress_interval: Duration::from_secs(30),
@@ -138,6 +143,7 @@ impl ExecutorConfig {
         let d = |d: Duration| scale_duration(d, s);
         let mut c = self;
         c.install_timeout = d(c.install_timeout);
+        c.install_start_deadline = d(c.install_start_deadline);
         c.poll_interval = d(c.poll_interval);
         c.grace = d(c.grace);
         c.progress_interval = d(c.progress_interval);

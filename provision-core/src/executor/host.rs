@@ -21,7 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::cloud::tenant_password;
-use super::ports::{BmcPort, BootOrderChange, HostSettings, PortError, PortOrder, Power, classify};
+use super::ports::{
+    BmcPort, BootOrderChange, BootProgress, HostSettings, PortError, PortOrder, Power, classify,
+};
 use super::report::{HostReport, HostStatus, StepReport};
 use super::resume::{PriorStep, TO};
 use super::run::{MoveJob, Shared};
@@ -108,6 +110,8 @@ struct HostRun {
     build_start: Mutex<Option<Timestamp>>,
     build_end: Mutex<Option<Timestamp>>,
     boot_order_pending: Mutex<bool>,
+    /// This run re-kicked the host.
+    rekicked: Mutex<bool>,
     /// Done outcomes not journaled yet, oldest first: they go with the host's next journal
     /// write (see the module's doc).
     held: Mutex<Vec<JournalRow>>,
@@ -154,6 +158,7 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
         build_start: Mutex::new(None),
         build_end: Mutex::new(None),
         boot_order_pending: Mutex::new(false),
+        rekicked: Mutex::new(false),
         held: Mutex::new(Vec::new()),
     };
     let mut steps = Vec::new();
@@ -985,23 +990,28 @@ impl HostRun {
         self.intent(&step, 1, details.clone())
             .await
             .map_err(|e| stop(e.message, false))?;
-        let timeout = self.shared.config.install_timeout;
-        let waited = tokio::select! {
-            () = self.shared.shutdown.stopping().cancelled() => None,
-            r = tokio::time::timeout(timeout, self.shared.poller.wait_built(self.job.host.name.as_str())) => Some(r.is_ok()),
-        };
+        let config = &self.shared.config;
+        let timeout = config.install_timeout;
+        let started = Instant::now();
+        let host = &self.job.host.name;
+        self.finish_interrupted_rekick().await;
+        // Until the install-start deadline; then a host whose install did not start gets its
+        // one re-kick (unless an earlier run journaled it), and the wait goes on to the end.
+        let mut waited = self
+            .wait_built_until(started + config.install_start_deadline.min(timeout))
+            .await;
+        if waited == Some(false) {
+            if !self.rekicked_before() && self.install_not_started().await {
+                self.rekick().await?;
+            }
+            waited = self.wait_built_until(started + timeout).await;
+        }
         let result = match waited {
             None => Err(stop(
                 "stopped while waiting for the install".to_owned(),
                 true,
             )),
-            Some(false) => Err(stop(
-                format!(
-                    "the install did not finish within {}: Foreman still shows build=true",
-                    human(timeout)
-                ),
-                false,
-            )),
+            Some(false) => Err(stop(self.install_timeout_error(timeout).await, false)),
             Some(true) => self.verify_boot_order_applied().await.map_err(|e| Stop {
                 step: Step::BootOrder,
                 attempts: 1,
@@ -1033,11 +1043,151 @@ impl HostRun {
                     })
                     .await
                 {
-                    tracing::warn!(error = %e, "cannot journal the step's end");
+                    tracing::warn!(host = %host, error = %e, "cannot journal the step's end");
                 }
                 Err(s)
             }
         }
+    }
+
+    /// Waits for Foreman to show the host built until `deadline`: `Some(true)` built,
+    /// `Some(false)` not by then, `None` when the run is stopping.
+    async fn wait_built_until(&self, deadline: Instant) -> Option<bool> {
+        let name = self.job.host.name.as_str();
+        tokio::select! {
+            () = self.shared.shutdown.stopping().cancelled() => None,
+            r = tokio::time::timeout_at(deadline, self.shared.poller.wait_built(name)) => Some(r.is_ok()),
+        }
+    }
+
+    /// Whether this move's re-kick was journaled (done, or begun) by this run or one it
+    /// continues: a host is re-kicked once per move, whatever crashes in between.
+    fn rekicked_before(&self) -> bool {
+        let prior =
+            self.shared
+                .resume
+                .step(&self.job.host.name, &Step::Rekick, self.job.to.as_str());
+        prior.done.is_some() || prior.open_intent.is_some() || *lock(&self.rekicked)
+    }
+
+    /// Whether the host's BMC shows no OS (the installer) started since its network boot. A
+    /// BMC that cannot tell counts as not started, as QUADS re-kicks a host not built.
+    async fn install_not_started(&self) -> bool {
+        let progress = match self.bmc() {
+            Ok(bmc) => bmc.boot_progress().await,
+            Err(e) => Err(e),
+        };
+        match progress {
+            Ok(BootProgress::OsStarted) => false,
+            Ok(BootProgress::NoOs(state)) => {
+                tracing::info!(state = %state, "the install did not start by the deadline");
+                true
+            }
+            Ok(BootProgress::Unknown) => {
+                tracing::info!(
+                    "the install is not done by the start deadline and the bmc does not show how far the boot got"
+                );
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the boot progress; re-kicking");
+                true
+            }
+        }
+    }
+
+    /// A re-kick an earlier run began and did not end may have left the host off: the same
+    /// re-kick is finished (one-time PXE, power on), not a second one made. Best effort: the
+    /// install wait decides.
+    async fn finish_interrupted_rekick(&self) {
+        let prior =
+            self.shared
+                .resume
+                .step(&self.job.host.name, &Step::Rekick, self.job.to.as_str());
+        if prior.done.is_some() || prior.open_intent.is_none() {
+            return;
+        }
+        let Ok(bmc) = self.bmc() else { return };
+        if bmc.power().await != Ok(Power::Off) {
+            return;
+        }
+        tracing::info!("finishing the re-kick an earlier run began");
+        let cancel = self.shared.shutdown.aborted().clone();
+        let finished = async {
+            bmc.pxe_once().await?;
+            self.shared.limits.power_on().await;
+            bmc.power_on_after_off(&cancel).await
+        };
+        if let Err(e) = finished.await {
+            tracing::warn!(error = %e, "cannot finish the earlier re-kick");
+        }
+    }
+
+    /// The re-kick: one-time PXE and a power cycle again, through the BMC port and the power-on
+    /// limit, journaled as `re-kick` (intent before, outcome at once).
+    async fn rekick(&self) -> Result<(), Stop> {
+        let step = Step::Rekick;
+        let details = self.details();
+        *lock(&self.rekicked) = true;
+        tracing::warn!("re-kicking: the install did not start");
+        let cancel = self.shared.shutdown.aborted().clone();
+        let policy = self.shared.config.steps.network_boot.clone();
+        let result = retry(
+            &policy,
+            &cancel,
+            Idempotency::IdempotentWrite.classify(classify),
+            |attempt| {
+                let cancel = &cancel;
+                let details = details.clone();
+                async move {
+                    self.intent(&Step::Rekick, attempt, details).await?;
+                    let bmc = self.bmc()?;
+                    bmc.pxe_then_force_off(cancel).await?;
+                    self.shared.limits.power_on().await;
+                    bmc.power_on_after_off(cancel).await?;
+                    Ok(self.done(StepOutcome::Verified, attempt, self.details()))
+                }
+            },
+        )
+        .await;
+        match result {
+            Ok(done) => {
+                self.hold(&step, &done);
+                if let Err(e) = self.flush().await {
+                    tracing::warn!(error = %e, "cannot journal the re-kick");
+                }
+                Ok(())
+            }
+            Err(e) => {
+                let mut stop = self.stopped(&step, e).await;
+                stop.error = format!("{}: the re-kick failed: {}", self.job.host.name, stop.error);
+                Err(stop)
+            }
+        }
+    }
+
+    /// The install wait's error at `install_timeout`, naming the host and, from its BMC, whether
+    /// the install ever started.
+    async fn install_timeout_error(&self, timeout: Duration) -> String {
+        let progress = match self.bmc() {
+            Ok(bmc) => bmc.boot_progress().await.unwrap_or(BootProgress::Unknown),
+            Err(_) => BootProgress::Unknown,
+        };
+        let rekicked = if self.rekicked_before() {
+            " after one re-kick"
+        } else {
+            ""
+        };
+        let why = match progress {
+            BootProgress::OsStarted => "the installer runs but never reported the build done",
+            BootProgress::NoOs(_) => "no install started",
+            BootProgress::Unknown => "Foreman still shows build=true",
+        };
+        format!(
+            "{}: the install did not finish within {}{rekicked}: {why}",
+            self.job.host.name,
+            human(timeout)
+        )
     }
 
     /// After the install: a boot order staged in a config job must have been applied.

@@ -240,6 +240,29 @@ pub enum Power {
     Other(String),
 }
 
+/// How far a host's last boot got, as its BMC tells it (Redfish `BootProgress.LastState`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BootProgress {
+    /// An OS (an installer is one) started or runs.
+    OsStarted,
+    /// No OS started: off, in POST, in setup, or stopped after POST (a failed network boot).
+    NoOs(String),
+    /// The BMC does not say (no `BootProgress`, or an OEM state).
+    Unknown,
+}
+
+impl BootProgress {
+    /// Reads Redfish's `LastState` (`None` when the BMC does not report it).
+    #[must_use]
+    pub fn from_last_state(state: Option<&str>) -> Self {
+        match state {
+            Some("OSBootStarted" | "OSRunning") => Self::OsStarted,
+            None | Some("OEM") => Self::Unknown,
+            Some(other) => Self::NoOs(other.to_owned()),
+        }
+    }
+}
+
 /// What setting the persistent boot order did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BootOrderChange {
@@ -295,6 +318,11 @@ pub trait BmcPort: Send + Sync + fmt::Debug {
     /// reading the state first).
     async fn power_on_after_off(&self, cancel: &CancellationToken) -> Result<(), PortError> {
         self.power_on(cancel).await
+    }
+    /// How far the host's last boot got (a state read). A BMC that cannot tell says
+    /// [`BootProgress::Unknown`].
+    async fn boot_progress(&self) -> Result<BootProgress, PortError> {
+        Ok(BootProgress::Unknown)
     }
     /// Logs the session out (best effort).
     async fn close(&self);

@@ -16,8 +16,9 @@ use tokio_util::sync::CancellationToken;
 use super::cloud::tenant_password;
 use super::ports::Ledger;
 use super::ports::{
-    BmcFleet, BmcPort, BootOrderChange, BootOrders, BuildIds, CloudUser, CloudUserSpec,
-    ForemanHost, ForemanPort, HostSettings, PortError, Power, RetiredUser, RetiredUserSpec,
+    BmcFleet, BmcPort, BootOrderChange, BootOrders, BootProgress, BuildIds, CloudUser,
+    CloudUserSpec, ForemanHost, ForemanPort, HostSettings, PortError, Power, RetiredUser,
+    RetiredUserSpec,
 };
 use super::progress::RunProgress;
 use super::report::HostStatus;
@@ -416,6 +417,17 @@ impl BmcPort for FakeBmc {
             let pxe = std::mem::take(&mut m.pxe);
             if pxe && build && m.order.first().map(String::as_str) == Some(WANTED[0]) {
                 m.installing_until = Some(Instant::now() + install);
+            }
+        })
+    }
+
+    async fn boot_progress(&self) -> Result<BootProgress, PortError> {
+        // the fake's hosts boot an OS (the installer, or the disk's) whenever they are on
+        self.lab.machine(&self.host, |m| {
+            if m.power_on {
+                BootProgress::OsStarted
+            } else {
+                BootProgress::NoOs("None".to_owned())
             }
         })
     }

@@ -846,3 +846,147 @@ async fn the_host_write_carries_the_parameters_and_survives_a_stale_read() {
         puts + 1
     );
 }
+
+/// The lab's install-fault hosts of `rig`: (PXE-fail, install-hang) names.
+fn install_fault_hosts(rig: &Rig) -> (Vec<String>, Vec<String>) {
+    let inventory = rig.lab.inventory();
+    let faults = &rig.lab.shared().fault_hosts;
+    let names = |set: &BTreeSet<usize>| -> Vec<String> {
+        set.iter()
+            .map(|&i| inventory.hosts[i].name.clone())
+            .collect()
+    };
+    (names(&faults.pxe_fail), names(&faults.install_hang))
+}
+
+/// The executor's configuration for the install-fault runs: the install starts within a
+/// second of the power-on in the lab (POST, a config job), the deadline is 2.5 s after it.
+fn install_fault_config() -> ExecutorConfig {
+    let mut c = config();
+    c.install_start_deadline = Duration::from_millis(2500);
+    c.install_timeout = Duration::from_secs(15);
+    c
+}
+
+/// How many re-kick rows (intent or outcome) the journal of `runs` has for `host`.
+async fn rekick_rows(store: &Store, host: &str) -> usize {
+    let mut n = 0;
+    for run in store.runs(16).await.unwrap() {
+        n += store
+            .journal()
+            .entries(run.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e.step == provision_core::model::Step::Rekick
+                    && e.phase == provision_core::model::Phase::Outcome
+                    && matches!(&e.subject, provision_core::model::Subject::Host(h) if h.as_str() == host)
+            })
+            .count();
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pxe_fail_host_is_rekicked_once_and_an_install_hang_fails_clearly_while_the_rest_move() {
+    let rig = rig(
+        9,
+        FaultProfile::parse("none,pxe_fail_hosts=1,install_hang_hosts=1").unwrap(),
+        "RedHat 9.4",
+    )
+    .await;
+    let (pxe_fail, hang) = install_fault_hosts(&rig);
+    let started = tokio::time::Instant::now();
+    let report = rig
+        .run(
+            install_fault_config(),
+            Shutdown::new(Duration::from_secs(2)),
+        )
+        .await;
+    let metrics = rig.lab.metrics();
+    // the hung install fails after install_timeout, naming its host and why
+    let h = report.hosts.iter().find(|h| h.host == hang[0]).unwrap();
+    assert_eq!(h.status, HostStatus::Failed, "{h:#?}");
+    assert_eq!(h.failed_step.as_deref(), Some("install-wait"));
+    let e = h.error.as_deref().unwrap();
+    assert!(e.starts_with(&hang[0]), "{e}");
+    assert!(e.contains("did not finish within 15.0s"), "{e}");
+    assert!(e.contains("installer runs"), "{e}");
+    assert!(started.elapsed() >= Duration::from_secs(15));
+    let c = metrics.host(&hang[0]);
+    assert_eq!(
+        (c.installs_started, c.installs, c.rekicks),
+        (1, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(rekick_rows(&rig.store, &hang[0]).await, 0);
+    // the PXE-fail host: one failed boot, one re-kick, one install, moved; journaled
+    let p = report.hosts.iter().find(|h| h.host == pxe_fail[0]).unwrap();
+    assert_eq!(p.status, HostStatus::Moved, "{p:#?}");
+    let c = metrics.host(&pxe_fail[0]);
+    assert_eq!(
+        (c.installs_started, c.installs, c.rekicks),
+        (1, 1, 1),
+        "{c:?}"
+    );
+    assert_eq!(c.power_cycles, 2, "{c:?}");
+    assert_eq!(rekick_rows(&rig.store, &pxe_fail[0]).await, 1);
+    // every other host moved as usual, none re-kicked
+    let except: BTreeSet<String> = pxe_fail.iter().chain(&hang).cloned().collect();
+    rig.check_moved(&report, &except).await;
+    assert!(
+        metrics
+            .hosts
+            .iter()
+            .all(|(name, c)| except.contains(name) || c.rekicks == 0),
+        "only the PXE-fail host is re-kicked"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_continued_after_a_stop_during_the_install_wait_does_not_rekick_twice() {
+    let rig = rig(
+        3,
+        FaultProfile::parse("none,pxe_fail_hosts=1").unwrap(),
+        "RedHat 9.4",
+    )
+    .await;
+    let (pxe_fail, _) = install_fault_hosts(&rig);
+    let shutdown = Shutdown::new(Duration::from_millis(200));
+    let stopper = {
+        let shutdown = shutdown.clone();
+        let lab_metrics = rig.lab.shared().clone();
+        let name = pxe_fail[0].clone();
+        tokio::spawn(async move {
+            // stop the run as soon as the lab saw the re-kick's network boot
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            while lab_metrics.snapshot().host(&name).rekicks == 0 {
+                assert!(tokio::time::Instant::now() < deadline, "no re-kick seen");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            shutdown.stop_starting();
+        })
+    };
+    let first = rig.run(install_fault_config(), shutdown).await;
+    stopper.await.unwrap();
+    assert!(first.interrupted, "{first:#?}");
+    let p = first.hosts.iter().find(|h| h.host == pxe_fail[0]).unwrap();
+    assert_eq!(p.status, HostStatus::Interrupted, "{p:#?}");
+    // continued: the install (started by the re-kick) finishes, nobody re-kicks again
+    let second = rig
+        .run(
+            install_fault_config(),
+            Shutdown::new(Duration::from_secs(2)),
+        )
+        .await;
+    let p = second.hosts.iter().find(|h| h.host == pxe_fail[0]).unwrap();
+    assert_eq!(p.status, HostStatus::Moved, "{p:#?}");
+    let c = rig.lab.metrics().host(&pxe_fail[0]);
+    assert_eq!(
+        (c.installs_started, c.installs, c.rekicks),
+        (1, 1, 1),
+        "{c:?}"
+    );
+    assert_eq!(rekick_rows(&rig.store, &pxe_fail[0]).await, 1);
+}

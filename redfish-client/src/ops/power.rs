@@ -160,6 +160,21 @@ impl Bmc {
             .ok_or_else(|| self.err_unsupported("the system reports no PowerState"))
     }
 
+    /// How far the system's last boot got: `BootProgress.LastState` as the BMC spells it
+    /// (`OSRunning`, `SystemHardwareInitializationComplete`, ...), `None` when the BMC does
+    /// not report it. A state read: never cached.
+    ///
+    /// # Errors
+    /// When the system cannot be read.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn boot_progress(&self) -> Result<Option<String>, Error> {
+        let (_, system) = self.system_now().await?;
+        Ok(system
+            .boot_progress
+            .and_then(|p| p.last_state)
+            .filter(|s| !s.is_empty()))
+    }
+
     /// Sends one `ComputerSystem.Reset`; a 202 task is followed to its end. A 409 (already in
     /// that state) is not an error: callers verify the state.
     ///

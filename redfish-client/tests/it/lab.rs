@@ -242,6 +242,37 @@ async fn discovery_and_inventory_share_one_session_per_bmc() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boot_progress_tells_an_os_from_a_pxe_error_on_every_flavour() {
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        bmc.power_off(&rig.cancel).await.unwrap();
+        assert_eq!(bmc.boot_progress().await.unwrap().as_deref(), Some("None"));
+        rig.lab.with_state(|s| {
+            s.machines[i].phase = Phase::Running {
+                from: BootedFrom::PxeError,
+            };
+        });
+        assert_eq!(
+            bmc.boot_progress().await.unwrap().as_deref(),
+            Some("SystemHardwareInitializationComplete"),
+            "{flavor:?}"
+        );
+        rig.lab.with_state(|s| {
+            s.machines[i].phase = Phase::Running {
+                from: BootedFrom::Disk,
+            };
+        });
+        assert_eq!(
+            bmc.boot_progress().await.unwrap().as_deref(),
+            Some("OSRunning"),
+            "{flavor:?}"
+        );
+        bmc.logout().await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn power_operations_wait_on_real_state_and_cycle_once() {
     let rig = rig().await;
     let cancel = &rig.cancel;

@@ -11,7 +11,9 @@ use redfish_client::{
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
-use crate::executor::ports::{BmcFleet, BmcPort, BootOrderChange, BootOrders, PortError, Power};
+use crate::executor::ports::{
+    BmcFleet, BmcPort, BootOrderChange, BootOrders, BootProgress, PortError, Power,
+};
 use crate::model::Host;
 
 fn port_error(e: &redfish_client::Error) -> PortError {
@@ -227,6 +229,11 @@ impl BmcPort for RedfishBmc {
     async fn power_on_after_off(&self, cancel: &CancellationToken) -> Result<(), PortError> {
         self.bmc.power_on_after_off(cancel).await.map_err(err)?;
         Ok(())
+    }
+
+    async fn boot_progress(&self) -> Result<BootProgress, PortError> {
+        let state = self.bmc.boot_progress().await.map_err(err)?;
+        Ok(BootProgress::from_last_state(state.as_deref()))
     }
 
     async fn close(&self) {
