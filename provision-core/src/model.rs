@@ -285,6 +285,8 @@ word_enum!(
         MoveHosts => "move-hosts",
         /// `quads foreman heal` (holds the run lock so it never races a move).
         ForemanHeal => "foreman-heal",
+        /// `quads validate` (the tenant's checks of provisioned clouds, on demand).
+        Validate => "validate",
     }
 );
 

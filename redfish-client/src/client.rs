@@ -193,6 +193,12 @@ impl RedfishClient {
         self.lock_registry().kept_root(address)
     }
 
+    /// Accepts new logins again after [`RedfishClient::close_all`] (a run's checks after its
+    /// moves ended).
+    pub fn reopen(&self) {
+        self.shared.closed.store(false, Ordering::SeqCst);
+    }
+
     /// Logs out every open session of this client and refuses new logins: for Ctrl-C and
     /// shutdown. Returns how many sessions were closed.
     pub async fn close_all(&self) -> usize {

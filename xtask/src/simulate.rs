@@ -1215,6 +1215,8 @@ mod tests {
             provisioned_clouds: Vec::new(),
             retired_clouds: Vec::new(),
             write_back_errors: Vec::new(),
+            validations: Vec::new(),
+            events: Vec::new(),
             hosts,
             install_polls: 1,
             seconds: 10.0,

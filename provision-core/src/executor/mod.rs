@@ -30,6 +30,7 @@ pub mod report;
 pub mod resume;
 pub mod run;
 mod switches;
+pub mod validate;
 
 #[cfg(test)]
 mod tests;
@@ -41,3 +42,7 @@ pub use progress::{HostEnded, ProgressSnapshot, RunProgress};
 pub use report::{HostReport, HostStatus, RunCounts, RunReport, StepReport};
 pub use resume::ResumeState;
 pub use run::{ExecError, Execution, MoveJob, MoveRequest, Ports, RunSetup, execute, move_hosts};
+pub use validate::{
+    CloudEvent, CloudValidation, HostValidation, ValidateRequest, Validation, ValidationConfig,
+    ValidationReport, validate_clouds,
+};

@@ -227,6 +227,27 @@ pub trait ForemanPort: Send + Sync + fmt::Debug {
     ) -> Result<ForemanHost, PortError>;
     /// The names of every host in build mode: one thin query, all pages.
     async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError>;
+    /// What a cloud's tenant sees, signed in as `login` with `password` (two thin queries):
+    /// `None` when Foreman refuses the login.
+    async fn tenant_view(
+        &self,
+        login: &str,
+        password: &Secret,
+    ) -> Result<Option<TenantView>, PortError> {
+        let _ = (login, password);
+        Err(PortError::fatal(
+            "this foreman port cannot sign in as a tenant",
+        ))
+    }
+}
+
+/// The hosts a cloud's tenant sees in Foreman.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TenantView {
+    /// Every host the tenant's user may see, by name.
+    pub visible: BTreeSet<String>,
+    /// Of those, the ones still in build mode.
+    pub building: BTreeSet<String>,
 }
 
 /// A power state as the executor needs it.
@@ -338,6 +359,9 @@ pub trait BmcFleet: Send + Sync + fmt::Debug {
     fn connect(&self, host: &Host) -> Result<Arc<dyn BmcPort>, PortError>;
     /// Logs every session out; how many were closed.
     async fn close_all(&self) -> usize;
+    /// Accepts new sessions again after [`BmcFleet::close_all`] (the validation after a
+    /// run's moves).
+    fn reopen(&self) {}
 }
 
 /// One switch port of a batch and where it must end up.

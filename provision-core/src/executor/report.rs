@@ -4,6 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::validate::{CloudEvent, CloudValidation};
 use crate::limits::LimitsReport;
 
 /// The version of [`RunReport`]'s JSON.
@@ -95,6 +96,13 @@ pub struct RunReport {
     /// their results); absent when none did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub write_back_errors: Vec<String>,
+    /// The validation of each cloud this run provisioned (absent when none was validated).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub validations: Vec<CloudValidation>,
+    /// What happened to clouds, one event each (`cloud-validated`, `validation-failed`), for
+    /// whoever is told (absent when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<CloudEvent>,
     /// Per host, by host name.
     pub hosts: Vec<HostReport>,
     /// Foreman install-poll queries made.
@@ -127,5 +135,11 @@ impl RunReport {
     #[must_use]
     pub fn all_moved(&self) -> bool {
         self.counts.moved == self.counts.planned
+    }
+
+    /// Whether every cloud validated by the run passed (true when none was).
+    #[must_use]
+    pub fn all_validated(&self) -> bool {
+        self.validations.iter().all(|v| v.passed)
     }
 }

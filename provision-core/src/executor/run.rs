@@ -20,6 +20,7 @@ use super::progress::{RunProgress, Stages};
 use super::report::{HostReport, HostStatus, REPORT_VERSION, RunReport};
 use super::resume::ResumeState;
 use super::switches::SwitchBatches;
+use super::validate::{Validation, Validator, clouds_to_validate, validate_all};
 use crate::limits::{LimitError, Limits};
 use crate::model::{
     AssignmentSpec, CloudName, CloudStatus, Host, HostName, RunId, RunKind, RunState, ScheduleId,
@@ -256,6 +257,8 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         provisioned_clouds: Vec::new(),
         retired_clouds: Vec::new(),
         write_back_errors: Vec::new(),
+        validations: Vec::new(),
+        events: Vec::new(),
         hosts,
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
@@ -312,6 +315,9 @@ pub enum ExecError {
     /// Worker mode: the QUADS server failed or answered something unusable.
     #[error("QUADS server, {0}")]
     QuadsServer(String),
+    /// `quads validate --cloud`: no assignment holds the cloud now, or it has no host.
+    #[error("cloud {0} has nothing to validate: no assignment holds it now or it has no host")]
+    NothingToValidate(CloudName),
 }
 
 impl ExecError {
@@ -320,7 +326,10 @@ impl ExecError {
     pub fn is_refusal(&self) -> bool {
         match self {
             Self::Store(e) => e.is_refusal(),
-            Self::Limits(_) | Self::NothingToResume | Self::UnknownCloud(_) => true,
+            Self::Limits(_)
+            | Self::NothingToResume
+            | Self::UnknownCloud(_)
+            | Self::NothingToValidate(_) => true,
             Self::QuadsServer(_) => false,
         }
     }
@@ -339,6 +348,8 @@ pub struct MoveRequest {
     pub untouchable: BTreeSet<HostName>,
     /// The lab's VLAN numbering, for the moves' network plans.
     pub vlans: VlanScheme,
+    /// Validate every cloud the run provisioned, so (`None`: no validation).
+    pub validation: Option<Validation>,
 }
 
 /// Everything but the store a run needs.
@@ -403,6 +414,19 @@ pub async fn move_hosts(
         policy: setup.config.steps.cloud_user.clone(),
     };
     let aborted = setup.shutdown.aborted().clone();
+    // what the validation at the end needs (`setup` goes to the execution)
+    let validator = request.validation.clone().map(|validation| Validator {
+        run,
+        foreman: setup.ports.foreman.clone(),
+        fleet: setup.ports.fleet.clone(),
+        ledger: Arc::new(store.clone()),
+        limits: setup.limits.clone(),
+        config: setup.config.clone(),
+        infra_location: setup.infra_location.clone(),
+        validation,
+        cancel: aborted.clone(),
+    });
+    let fleet = setup.ports.fleet.clone();
     let outcome = async {
         let resume = ResumeState::load(store, run).await?;
         if !resume.runs.is_empty() {
@@ -442,6 +466,10 @@ pub async fn move_hosts(
             })
             .collect();
         let targets: BTreeSet<CloudName> = jobs.iter().map(|j| j.to.clone()).collect();
+        // a cloud a host moves into is not validated until its checks pass again
+        for a in snapshot.assignments.iter().filter(|a| targets.contains(&a.spec.cloud)) {
+            store.set_assignment_validated(a.id, false).await?;
+        }
         let mut report = execute(
             Execution {
                 run,
@@ -501,12 +529,32 @@ pub async fn move_hosts(
                 .map(|c| c.to_string())
                 .collect();
         }
+        // the tenant's checks of every cloud provisioned now
+        if let Some(validator) = validator
+            && !report.interrupted
+        {
+            let provisioned: BTreeSet<CloudName> = report
+                .provisioned_clouds
+                .iter()
+                .filter_map(|c| CloudName::new(c.as_str()).ok())
+                .collect();
+            let clouds = clouds_to_validate(&after, at, Some(&provisioned), &spare);
+            if !clouds.is_empty() {
+                report.validations = validate_all(validator, clouds, store).await;
+                report.events = report
+                    .validations
+                    .iter()
+                    .map(super::validate::CloudValidation::event)
+                    .collect();
+                fleet.close_all().await;
+            }
+        }
         Ok::<RunReport, ExecError>(report)
     }
     .await;
     let state = match &outcome {
         Ok(r) if r.interrupted => RunState::Interrupted,
-        Ok(r) if r.all_moved() => RunState::Succeeded,
+        Ok(r) if r.all_moved() && r.all_validated() => RunState::Succeeded,
         _ => RunState::Failed,
     };
     store.finish_run(lock, state).await?;

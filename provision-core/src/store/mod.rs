@@ -439,6 +439,31 @@ impl Store {
             .await
     }
 
+    /// Marks assignment `id` validated (every host of its cloud passed the tenant's checks)
+    /// or not (a host moved in since, or a check failed).
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] or SQLite's.
+    pub async fn set_assignment_validated(
+        &self,
+        id: AssignmentId,
+        validated: bool,
+    ) -> Result<(), StoreError> {
+        self.writer()
+            .call(move |c| sql::set_assignment_validated(c, id, validated))
+            .await
+    }
+
+    /// The validated assignments' ids.
+    ///
+    /// # Errors
+    /// SQLite's.
+    pub async fn validated_assignments(
+        &self,
+    ) -> Result<std::collections::BTreeSet<AssignmentId>, StoreError> {
+        self.reader().call(|c| sql::validated_assignments(c)).await
+    }
+
     // ---- hosts ----
 
     /// Adds a host; its default and current clouds must exist.

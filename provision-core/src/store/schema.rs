@@ -127,10 +127,17 @@ ALTER TABLE assignments ADD COLUMN qinq INTEGER NOT NULL DEFAULT 0 CHECK (qinq I
 ALTER TABLE assignments ADD COLUMN public_vlan INTEGER CHECK (public_vlan BETWEEN 1 AND 4094);
 ",
     },
+    Migration {
+        version: 4,
+        name: "assignments validated (every host passed the tenant's checks)",
+        sql: r"
+ALTER TABLE assignments ADD COLUMN validated INTEGER NOT NULL DEFAULT 0 CHECK (validated IN (0, 1));
+",
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST_VERSION: u32 = 3;
+pub const LATEST_VERSION: u32 = 4;
 
 /// The database's schema version (`PRAGMA user_version`).
 pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
@@ -198,10 +205,19 @@ mod tests {
         );
         assert_eq!(migrate_to(&mut conn, 2).unwrap(), 2);
         assert!(tables(&conn).contains(&"journal".to_owned()));
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 3);
+        assert_eq!(migrate_to(&mut conn, 3).unwrap(), 3);
         assert!(tables(&conn).contains(&"interfaces".to_owned()));
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 4);
+        let validated: i64 = conn
+            .query_row(
+                "SELECT COUNT(*) FROM assignments WHERE validated = 0",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(validated, 0);
         // idempotent
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 3);
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 4);
     }
 
     #[test]

@@ -117,6 +117,35 @@ pub(crate) fn set_cloud_status(
     Ok(())
 }
 
+/// Marks an assignment validated (every host passed) or not.
+pub(crate) fn set_assignment_validated(
+    conn: &Connection,
+    id: AssignmentId,
+    validated: bool,
+) -> Result<(), StoreError> {
+    let n = conn
+        .prepare_cached("UPDATE assignments SET validated = ?2 WHERE id = ?1")?
+        .execute(params![id.0, i64::from(validated)])?;
+    if n == 0 {
+        return Err(StoreError::NotFound {
+            what: format!("assignment {}", id.0),
+        });
+    }
+    Ok(())
+}
+
+/// The ids of the validated assignments.
+pub(crate) fn validated_assignments(
+    conn: &Connection,
+) -> Result<std::collections::BTreeSet<AssignmentId>, StoreError> {
+    let mut stmt = conn.prepare_cached("SELECT id FROM assignments WHERE validated = 1")?;
+    let ids = stmt
+        .query_map([], |r| r.get::<_, i64>(0))?
+        .map(|r| r.map(AssignmentId))
+        .collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
 // ---- hosts ----
 
 type HostRow = (

@@ -365,7 +365,7 @@ async fn upgrades_a_version_2_database_keeping_its_data() {
         .unwrap();
     }
     let store = open_at(&path, OpenMode::MustExist).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 3);
+    assert_eq!(store.schema_version().await.unwrap(), 4);
     let snap = store.snapshot().await.unwrap();
     assert_eq!(snap.hosts[0].current_cloud, c("cloud02"));
     let a = &snap.assignments[0].spec;
@@ -374,6 +374,13 @@ async fn upgrades_a_version_2_database_keeping_its_data() {
     assert_eq!((a.qinq, a.public_vlan), (QinQ::Separated, None));
     assert!(snap.interfaces.is_empty());
     assert_eq!(store.runs(10).await.unwrap().len(), 1);
+    // an old assignment is not validated; the flag goes on and off
+    let id = snap.assignments[0].id;
+    assert!(store.validated_assignments().await.unwrap().is_empty());
+    store.set_assignment_validated(id, true).await.unwrap();
+    assert!(store.validated_assignments().await.unwrap().contains(&id));
+    store.set_assignment_validated(id, false).await.unwrap();
+    assert!(store.validated_assignments().await.unwrap().is_empty());
     // the new table and columns work
     store
         .add_interface(nic("old-host", "em1", "sw1", "p1"))

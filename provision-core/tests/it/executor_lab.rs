@@ -10,8 +10,11 @@ use std::time::Duration;
 
 use foreman_client::{ForemanClient, ForemanUrl};
 use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
+use provision_core::executor::quads_server::HostsFile;
+use provision_core::executor::validate::{LabIsolation, TcpProbe};
 use provision_core::executor::{
-    ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
+    CloudEvent, ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup,
+    ValidateRequest, Validation, ValidationConfig, move_hosts, validate_clouds,
 };
 use provision_core::limits::{Limits, RateConfig};
 use provision_core::model::{
@@ -237,6 +240,38 @@ impl Rig {
         shutdown: Shutdown,
         bmc_password: Option<&str>,
     ) -> RunReport {
+        self.run_with(config, shutdown, bmc_password, None).await
+    }
+
+    /// The lab's ports, the isolation report as the judge: what the validation needs.
+    fn validation(&self, port_timeout: Duration) -> Validation {
+        let inventory = self.lab.inventory();
+        let hosts = HostsFile::parse(&inventory.hosts_resolve()).unwrap();
+        let transport = Arc::new(HttpsTransport::new(&TransportConfig::default()).unwrap());
+        Validation {
+            config: ValidationConfig {
+                ports: vec![inventory.ssh_port().expect("the lab's hosts listen")],
+                port_timeout,
+                connect_timeout: Duration::from_secs(2),
+                ..ValidationConfig::default()
+            },
+            probe: Arc::new(TcpProbe::new(hosts, Duration::from_secs(2))),
+            isolation: Some(Arc::new(LabIsolation::new(
+                &self.lab.admin_url(),
+                transport,
+            ))),
+            network: false,
+        }
+    }
+
+    /// The run's setup and (for a validation on demand) the same ports.
+    fn setup(
+        &self,
+        config: ExecutorConfig,
+        shutdown: Shutdown,
+        bmc_password: Option<&str>,
+        progress: RunProgress,
+    ) -> RunSetup {
         let limits = Limits::new(&config.limits).unwrap();
         let transport = Arc::new(
             HttpsTransport::new(&TransportConfig {
@@ -273,8 +308,7 @@ impl Rig {
         let model_names = self.models();
         let refs: Vec<&str> = model_names.iter().map(String::as_str).collect();
         let interfaces = InterfacesFile::parse(&testkit::lab::interfaces_yaml(&refs)).unwrap();
-        let progress = RunProgress::new();
-        let setup = RunSetup {
+        RunSetup {
             infra_location: "lab".to_owned(),
             ports: Ports {
                 foreman: Arc::new(ForemanAdapter::new(foreman, foreman_transport)),
@@ -295,12 +329,24 @@ impl Rig {
             config,
             limits,
             shutdown,
-            progress: progress.clone(),
-        };
+            progress,
+        }
+    }
+
+    async fn run_with(
+        &self,
+        config: ExecutorConfig,
+        shutdown: Shutdown,
+        bmc_password: Option<&str>,
+        validation: Option<Validation>,
+    ) -> RunReport {
+        let progress = RunProgress::new();
+        let setup = self.setup(config, shutdown, bmc_password, progress.clone());
         let report = move_hosts(
             &self.store,
             &MoveRequest {
                 at: Some(self.at),
+                validation,
                 ..MoveRequest::default()
             },
             setup,
@@ -989,4 +1035,116 @@ async fn a_run_continued_after_a_stop_during_the_install_wait_does_not_rekick_tw
         "{c:?}"
     );
     assert_eq!(rekick_rows(&rig.store, &pxe_fail[0]).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_ends_with_every_cloud_validated_and_a_closed_port_fails_its_cloud_on_demand() {
+    let rig = rig(6, FaultProfile::none(), "RedHat 9.4").await;
+    let validation = rig.validation(Duration::from_secs(5));
+    let report = rig
+        .run_with(
+            config(),
+            Shutdown::new(Duration::from_secs(2)),
+            None,
+            Some(validation.clone()),
+        )
+        .await;
+    assert!(report.all_moved(), "{report:#?}");
+    // every cloud provisioned is validated: its tenant sees its hosts built, their ports answer,
+    // the tenant's BMC login works, the lab's isolation report is clean
+    assert_eq!(report.validations.len(), CLOUDS.len(), "{report:#?}");
+    for v in &report.validations {
+        assert!(v.passed, "{v:#?}");
+        assert_eq!(v.hosts.len(), 2);
+        assert!(v.hosts.iter().all(|h| !h.rekicked));
+    }
+    let events: Vec<CloudEvent> = CLOUDS
+        .iter()
+        .map(|c| CloudEvent::CloudValidated {
+            cloud: (*c).to_owned(),
+        })
+        .collect();
+    assert_eq!(report.events, events);
+    assert_eq!(rig.store.validated_assignments().await.unwrap().len(), 3);
+    // the lab's install of host 0 (cloud02) never happened as far as its OS goes: its port
+    // stays closed, a re-kick does not open it; on demand, cloud02 fails and is no longer
+    // validated, the others pass
+    let name = rig.lab.inventory().hosts[0].name.clone();
+    rig.lab.with_state(|s| s.machines[0].installed_at = None);
+    let boots = rig.lab.metrics().host(&name).boots;
+    let setup = rig.setup(
+        config(),
+        Shutdown::new(Duration::from_secs(2)),
+        None,
+        RunProgress::new(),
+    );
+    let on_demand = validate_clouds(
+        &rig.store,
+        &ValidateRequest {
+            cloud: None,
+            at: Some(rig.at),
+        },
+        setup,
+        rig.validation(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap();
+    assert!(!on_demand.all_passed());
+    let failed: Vec<&str> = on_demand
+        .clouds
+        .iter()
+        .filter(|c| !c.passed)
+        .map(|c| c.cloud.as_str())
+        .collect();
+    assert_eq!(failed, ["cloud02"]);
+    let cloud02 = &on_demand.clouds[0];
+    let host = cloud02.hosts.iter().find(|h| h.host == name).unwrap();
+    assert!(host.rekicked && !host.passed, "{host:#?}");
+    assert!(
+        host.problems.iter().any(|p| p.starts_with("port ")),
+        "{host:#?}"
+    );
+    assert_eq!(
+        on_demand.events[0],
+        CloudEvent::ValidationFailed {
+            cloud: "cloud02".to_owned(),
+            hosts: vec![name.clone()],
+        }
+    );
+    // the re-kick was one boot (PXE, then the disk: the host is out of build mode)
+    assert_eq!(rig.lab.metrics().host(&name).boots, boots + 1);
+    let validated = rig.store.validated_assignments().await.unwrap();
+    assert_eq!(validated.len(), 2, "{validated:?}");
+    // journaled: each host's result and the cloud's
+    let entries = rig
+        .store
+        .journal()
+        .entries(provision_core::model::RunId(on_demand.run))
+        .await
+        .unwrap();
+    let validate_rows = entries
+        .iter()
+        .filter(|e| e.step == provision_core::model::Step::Validate)
+        .count();
+    // 6 hosts' outcomes, 3 clouds' outcomes, 1 re-kick intent
+    assert_eq!(validate_rows, 10, "{entries:#?}");
+    // asking for a cloud with nothing to validate is refused
+    let setup = rig.setup(
+        config(),
+        Shutdown::new(Duration::from_secs(2)),
+        None,
+        RunProgress::new(),
+    );
+    let refused = validate_clouds(
+        &rig.store,
+        &ValidateRequest {
+            cloud: Some(CloudName::new("cloud01").unwrap()),
+            at: Some(rig.at),
+        },
+        setup,
+        rig.validation(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.is_refusal(), "{refused}");
 }

@@ -23,7 +23,7 @@ use crate::executor::adapters::host_reads::BatchedReads;
 use crate::executor::config::{HostReads, HostUpdateStyle, Lookups, Policy};
 use crate::executor::ports::{
     BuildIds, CloudUser, CloudUserSpec, ForemanHost, ForemanPort, HostSettings, PortError,
-    RetiredUser, RetiredUserSpec,
+    RetiredUser, RetiredUserSpec, TenantView,
 };
 use crate::model::HostName;
 use crate::retry::{Idempotency, Jitter, RetryPolicy, Retryable, retry};
@@ -577,6 +577,42 @@ impl ForemanPort for ForemanAdapter {
         answer
             .map(|after| foreman_host(&after))
             .ok_or_else(|| PortError::retryable(format!("foreman host {id} was removed")))
+    }
+
+    async fn tenant_view(
+        &self,
+        login: &str,
+        password: &Secret,
+    ) -> Result<Option<TenantView>, PortError> {
+        let config = ClientConfig::new(
+            self.url.clone(),
+            Credentials::password(login.to_owned(), password.expose()),
+        );
+        let tenant = ForemanClient::with_transport(self.transport.clone(), config)
+            .map_err(|e| PortError::fatal(e.to_string()))?;
+        let tenant = &tenant;
+        let list = |search: Option<&'static str>| {
+            self.call(Idempotency::Read, move |_| async move {
+                let mut list = tenant.hosts().list_thin().per_page(PerPage::All);
+                if let Some(search) = search {
+                    list = list.search(search);
+                }
+                match list.all().await {
+                    Ok(hosts) => Ok(Some(
+                        hosts.into_iter().map(|h| h.name).collect::<BTreeSet<_>>(),
+                    )),
+                    Err(e) if e.is_unauthorized() => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+        };
+        let Some(visible) = list(None).await? else {
+            return Ok(None);
+        };
+        let Some(building) = list(Some("build = true")).await? else {
+            return Ok(None);
+        };
+        Ok(Some(TenantView { visible, building }))
     }
 
     async fn building_hosts(&self) -> Result<BTreeSet<String>, PortError> {

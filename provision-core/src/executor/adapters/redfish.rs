@@ -102,6 +102,10 @@ impl BmcFleet for RedfishFleet {
     async fn close_all(&self) -> usize {
         self.client.close_all().await
     }
+
+    fn reopen(&self) {
+        self.client.reopen();
+    }
 }
 
 /// One BMC.
