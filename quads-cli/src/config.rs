@@ -96,6 +96,9 @@ struct FileConfig {
     /// `[executor]`: read by `move_hosts::executor_config`.
     #[allow(dead_code)]
     executor: Option<toml::Table>,
+    /// `[validation]`: read by `move_hosts::validation_config`.
+    #[allow(dead_code)]
+    validation: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]

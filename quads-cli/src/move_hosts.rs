@@ -19,8 +19,12 @@ use provision_core::executor::quads_server::{
     BuildDefaults, HostsFile, OneMove, Selection, WorkerConfig, WorkerRequest,
     move_hosts_from_server, plan_from_server,
 };
+use provision_core::executor::validate::{
+    HookIsolation, IsolationCheck, LabIsolation, TcpProbe, ValidationConfig,
+};
 use provision_core::executor::{
-    ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport, RunSetup, move_hosts,
+    CloudValidation, ExecutorConfig, HostStatus, MoveRequest, Ports, RunProgress, RunReport,
+    RunSetup, ValidateRequest, Validation, ValidationReport, move_hosts, validate_clouds,
 };
 use provision_core::limits::Limits;
 use provision_core::model::{CloudName, Host};
@@ -56,6 +60,95 @@ pub struct Request {
     pub json: bool,
     /// Worker mode: the QUADS server whose moves are made, `None` for the local store's.
     pub worker: Option<Worker>,
+    /// Validate the clouds provisioned (`None`: `--no-validate`, or worker mode).
+    pub validation: Option<PreparedValidation>,
+    /// What is run: the moves, or (`quads validate`) only the validation.
+    pub action: Action,
+}
+
+/// What [`run`] does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `move-hosts`: the moves (then the validation of the clouds provisioned).
+    Move,
+    /// `validate`: the validation of every provisioned cloud (or `--cloud`'s), on demand.
+    Validate,
+}
+
+/// `[validation]` and what it names, read before any runtime.
+#[derive(Debug, Clone)]
+pub struct PreparedValidation {
+    /// The checks.
+    pub config: ValidationConfig,
+    /// Its `hosts_file`, read.
+    pub hosts: HostsFile,
+}
+
+/// Reads the `[validation]` table of the config file (defaults when there is none) and its
+/// hosts file.
+///
+/// # Errors
+/// When the file cannot be read, the table is invalid or its hosts file cannot be read.
+pub fn validation_config(config_file: &Path) -> anyhow::Result<PreparedValidation> {
+    let config: ValidationConfig = match std::fs::read_to_string(config_file) {
+        Ok(text) => {
+            let doc: toml::Table = toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", config_file.display()))?;
+            match doc.get("validation") {
+                None => ValidationConfig::default(),
+                Some(table) => table.clone().try_into().with_context(|| {
+                    format!("invalid [validation] in {}", config_file.display())
+                })?,
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ValidationConfig::default(),
+        Err(e) => {
+            return Err(e).with_context(|| format!("cannot read {}", config_file.display()));
+        }
+    };
+    let hosts = match &config.hosts_file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read [validation] hosts_file {}", path.display())
+            })?;
+            HostsFile::parse(&text)
+                .map_err(|e| anyhow!("[validation] hosts_file {}: {e}", path.display()))?
+        }
+        None => HostsFile::default(),
+    };
+    Ok(PreparedValidation { config, hosts })
+}
+
+/// The validation's outside world: TCP probes, and the lab's isolation report or the site's
+/// isolation hook.
+fn validation(
+    prepared: &PreparedValidation,
+    time_scale: f64,
+    transport: Arc<dyn quads_http::Transport>,
+    limits: &Limits,
+    shutdown: &Shutdown,
+    network: bool,
+) -> Validation {
+    let config = prepared.config.clone().in_real_time(time_scale);
+    let isolation: Option<Arc<dyn IsolationCheck>> = match (&config.lab_url, &config.isolation_hook)
+    {
+        (Some(url), _) => Some(Arc::new(LabIsolation::new(url, transport))),
+        (None, Some(hook)) => Some(Arc::new(HookIsolation::new(
+            hook.clone(),
+            limits.clone(),
+            shutdown.aborted().clone(),
+        ))),
+        (None, None) => None,
+    };
+    Validation {
+        probe: Arc::new(TcpProbe::new(
+            prepared.hosts.clone(),
+            config.connect_timeout,
+        )),
+        isolation,
+        network,
+        config,
+    }
 }
 
 /// Worker mode: where the moves come from and how jobs are built.
@@ -409,7 +502,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             Err(e) => return refuse(anyhow!(e)),
         };
         let redfish = redfish_client::RedfishClient::with_transport(
-            limits.bmc_transport(transport),
+            limits.bmc_transport(transport.clone()),
             client_config(executor.limits.per_bmc, time_scale),
         );
         let shutdown = Shutdown::new(executor.grace);
@@ -418,6 +511,16 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                 Ok(s) => s,
                 Err(e) => return refuse(e.context("[network]")),
             };
+        let validation = request.validation.as_ref().map(|v| {
+            validation(
+                v,
+                time_scale,
+                transport.clone(),
+                &limits,
+                &shutdown,
+                !matches!(config.network.driver, SwitchDriver::None),
+            )
+        });
         let signals = {
             let shutdown = shutdown.clone();
             tokio::spawn(async move {
@@ -462,6 +565,24 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             shutdown,
             progress: progress.clone(),
         };
+        if request.action == Action::Validate {
+            let Some(validation) = validation else {
+                return refuse(anyhow!("validate: no validation is configured"));
+            };
+            let result = validate_clouds(
+                &store,
+                &ValidateRequest {
+                    cloud: request.cloud.clone(),
+                    at: request.at,
+                },
+                setup,
+                validation,
+            )
+            .await;
+            store.close().await;
+            signals.abort();
+            return validated(result, request.json);
+        }
         let result = match (&request.worker, quads) {
             (Some(worker), Some(client)) => {
                 run_progress::watch(
@@ -483,7 +604,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                             resume: request.resume,
                             untouchable: config.moves.untouchable_hosts.clone(),
                             vlans: config.network.scheme(),
-                            validation: None,
+                            validation,
                         },
                         setup,
                     ),
@@ -497,7 +618,10 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             Ok(report) => {
                 let code = if report.interrupted {
                     EXIT_INTERRUPTED
-                } else if report.all_moved() && report.write_back_errors.is_empty() {
+                } else if report.all_moved()
+                    && report.all_validated()
+                    && report.write_back_errors.is_empty()
+                {
                     EXIT_OK
                 } else {
                     EXIT_FAILED
@@ -526,6 +650,72 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             },
         }
     })
+}
+
+/// One cloud's validation in a line, then one line per failed host and isolation violation.
+fn validation_line(v: &CloudValidation) -> String {
+    let mut out = if v.passed {
+        format!("{} validated ({} hosts)\n", v.cloud, v.hosts.len())
+    } else {
+        format!("{} FAILED validation\n", v.cloud)
+    };
+    for h in v.hosts.iter().filter(|h| !h.passed) {
+        out.push_str(&format!(
+            "  {}{}: {}\n",
+            h.host,
+            if h.rekicked { " (re-kicked once)" } else { "" },
+            h.problems.join("; ")
+        ));
+    }
+    for i in &v.isolation {
+        out.push_str(&format!("  isolation: {i}\n"));
+    }
+    out
+}
+
+/// `quads validate`'s output and exit code: 0 every cloud passed, 1 one failed, 2 refused.
+fn validated(
+    result: Result<ValidationReport, provision_core::executor::ExecError>,
+    json: bool,
+) -> Outcome {
+    match result {
+        Ok(report) => {
+            let stdout = if json {
+                serde_json::to_string_pretty(&report)
+                    .map(|s| s + "\n")
+                    .unwrap_or_default()
+            } else if report.clouds.is_empty() {
+                "nothing to validate\n".to_owned()
+            } else {
+                let mut out: String = report.clouds.iter().map(validation_line).collect();
+                out.push_str(&format!(
+                    "run {}: {} of {} clouds validated\n",
+                    report.run,
+                    report.clouds.iter().filter(|c| c.passed).count(),
+                    report.clouds.len()
+                ));
+                out
+            };
+            Outcome {
+                stdout,
+                code: if report.all_passed() {
+                    EXIT_OK
+                } else {
+                    EXIT_FAILED
+                },
+                error: None,
+            }
+        }
+        Err(e) => Outcome {
+            stdout: String::new(),
+            code: if e.is_refusal() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            },
+            error: Some(anyhow!(e)),
+        },
+    }
 }
 
 /// The summary table: host, from → to, result, failed step, duration, attempts; then counts.
@@ -583,6 +773,9 @@ pub fn summary(report: &RunReport) -> String {
             "retired (no assignment holds them; their foreman users disabled): {}\n",
             report.retired_clouds.join(", ")
         ));
+    }
+    for v in &report.validations {
+        out.push_str(&validation_line(v));
     }
     for e in &report.write_back_errors {
         out.push_str(&format!("QUADS write-back failed: {e}\n"));

@@ -84,6 +84,15 @@ pub enum AdminCommand {
         #[command(flatten)]
         args: MoveHostsArgs,
     },
+    /// Validate provisioned clouds as their tenants would: Foreman shows every host built,
+    /// every host answers on [validation] ports, the tenant's BMC login works, the isolation
+    /// check is clean; a failing host is re-kicked once, then reported
+    Validate {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: ValidateArgs,
+    },
     /// Runs of move-hosts and their journal
     Runs {
         #[command(flatten)]
@@ -367,6 +376,19 @@ pub struct MoveHostsArgs {
     /// `nowipe`: hand HOST over without rebuilding it
     #[arg(value_name = "nowipe", value_parser = ["nowipe"])]
     nowipe: Option<String>,
+    /// Do not validate the clouds the run provisioned (see `quads validate`)
+    #[arg(long)]
+    no_validate: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// Only this cloud (default: every cloud an assignment holds, but the spare pool)
+    #[arg(long)]
+    cloud: Option<CloudName>,
+    /// Validate as of this time instead of now: RFC 3339 or YYYY-MM-DD[ HH:MM] (UTC)
+    #[arg(long, value_name = "T")]
+    date: Option<Timestamp>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -460,6 +482,7 @@ fn common(command: &AdminCommand) -> &Common {
         | AdminCommand::Assignment { common, .. }
         | AdminCommand::Schedule { common, .. }
         | AdminCommand::MoveHosts { common, .. }
+        | AdminCommand::Validate { common, .. }
         | AdminCommand::Runs { common, .. } => common,
     }
 }
@@ -481,6 +504,9 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
             || crate::move_hosts::worker_url(args.quads_url.as_deref(), &config).is_some())
     {
         return run_moves(args, &location, &config, common.format);
+    }
+    if let AdminCommand::Validate { args, .. } = &command {
+        return run_validate(args, &location, &config, common.format);
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -524,18 +550,58 @@ fn run_moves(
         one,
     )
     .map_err(Failure::usage)?;
+    // worker mode leaves validation to the QUADS server's validate-env
+    let validation = if args.no_validate || args.dry_run || worker.is_some() {
+        None
+    } else {
+        Some(crate::move_hosts::validation_config(&location.path).map_err(Failure::usage)?)
+    };
     let request = crate::move_hosts::Request {
         at: args.date,
         cloud: args.cloud.clone(),
         resume: args.resume,
         json: format == Format::Json,
         worker,
+        validation,
+        action: crate::move_hosts::Action::Move,
     };
     let outcome = if args.dry_run {
         crate::move_hosts::dry_run_worker(&request, &executor, format)
     } else {
         crate::move_hosts::run(&request, config, executor)
     };
+    match outcome.error {
+        None => Ok(Report {
+            stdout: outcome.stdout,
+            code: outcome.code,
+        }),
+        Some(error) => Err(Failure {
+            code: outcome.code,
+            error,
+        }),
+    }
+}
+
+/// `validate`: the validation on demand, on the executor's runtime and signal handling.
+fn run_validate(
+    args: &ValidateArgs,
+    location: &ConfigLocation,
+    config: &Config,
+    format: Format,
+) -> Result<Report, Failure> {
+    let executor = crate::move_hosts::executor_config(&location.path).map_err(Failure::usage)?;
+    let validation =
+        crate::move_hosts::validation_config(&location.path).map_err(Failure::usage)?;
+    let request = crate::move_hosts::Request {
+        at: args.date,
+        cloud: args.cloud.clone(),
+        resume: false,
+        json: format == Format::Json,
+        worker: None,
+        validation: Some(validation),
+        action: crate::move_hosts::Action::Validate,
+    };
+    let outcome = crate::move_hosts::run(&request, config, executor);
     match outcome.error {
         None => Ok(Report {
             stdout: outcome.stdout,
@@ -663,6 +729,10 @@ async fn dispatch(
         AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
         AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
         AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
+        // (`run_validate` runs it on the executor's runtime)
+        AdminCommand::Validate { .. } => {
+            Err(Failure::usage(anyhow!("validate runs on its own runtime")))
+        }
         AdminCommand::Runs { command, .. } => runs(store, command, format).await,
     }
 }

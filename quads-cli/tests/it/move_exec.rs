@@ -154,6 +154,12 @@ install_timeout = "60s"
 grace = "3s"
 [executor.limits]
 power_on_rate = {{ per_second = 0 }}
+[validation]
+ports = [{host_ssh}]
+port_timeout = "3s"
+connect_timeout = "1s"
+hosts_file = "{resolve}"
+lab_url = "{admin}"
 "#,
                 db = p.join("quads.db").display(),
                 url = lab.foreman_url(),
@@ -161,9 +167,13 @@ power_on_rate = {{ per_second = 0 }}
                 ca = p.join("ca.pem").display(),
                 interfaces = p.join("interfaces.yml").display(),
                 switch_user = switch.username,
+                host_ssh = inventory.ssh_port().unwrap(),
+                resolve = p.join("hosts.resolve").display(),
+                admin = lab.admin_url(),
             ),
         )
         .unwrap();
+        std::fs::write(p.join("hosts.resolve"), inventory.hosts_resolve()).unwrap();
         let store = Store::open(StoreOptions {
             path: p.join("quads.db"),
             mode: OpenMode::CreateIfMissing,
@@ -326,6 +336,18 @@ async fn move_hosts_runs_end_to_end_with_json_and_table_output() {
     assert_eq!(doc["counts"]["moved"], 6);
     assert_eq!(doc["hosts"][0]["status"], "moved");
     assert_eq!(doc["provisioned_clouds"].as_array().unwrap().len(), 3);
+    // every cloud provisioned is validated at the end of the run, one event each
+    let validations = doc["validations"].as_array().unwrap();
+    assert_eq!(validations.len(), 3, "{out}");
+    assert!(validations.iter().all(|v| v["passed"] == true), "{out}");
+    assert!(
+        doc["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["event"] == "cloud-validated"),
+        "{out}"
+    );
     let metrics = site.lab.metrics();
     for h in metrics.hosts.values() {
         assert_eq!((h.installs, h.boots, h.sessions_open), (1, 1, 0), "{h:?}");
@@ -433,7 +455,9 @@ async fn the_command_driver_gets_each_switch_batch_as_json_and_its_refusal_fails
          args = [\"-c\", \"cat > {}/$QUADS_SWITCH-$$.json\"]\n",
         batches.display()
     ));
-    let (code, out) = site.run(&["--format", "json"], 1).await;
+    // (the stub keeps the batches and moves no lab port: the validation's isolation check
+    // would rightly fail every cloud)
+    let (code, out) = site.run(&["--format", "json", "--no-validate"], 1).await;
     assert_eq!(code, 0, "{out}");
     let mut seen = BTreeMap::new();
     for file in std::fs::read_dir(&batches).unwrap() {
@@ -754,6 +778,82 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
         assert_eq!(h.current_cloud.as_str(), want, "host {i}");
     }
     store.close().await;
+}
+
+impl Site {
+    /// Runs `quads validate --date <date> ARGS`: exit code, stdout, stderr.
+    async fn validate(&self, args: &[&str]) -> (i32, String, String) {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_quads"))
+            .args(["validate", "--date", self.date])
+            .args(args)
+            .env_clear()
+            .env("HOME", self.path())
+            .env("QUADS_CONFIG", self.path().join("quads.toml"))
+            .stdin(Stdio::null())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            !stdout.contains("lab@") && !stderr.contains("lab@") && !stderr.contains("changeme"),
+            "no secret printed: {stdout}{stderr}"
+        );
+        (out.status.code().unwrap_or(-1), stdout, stderr)
+    }
+}
+
+/// `move-hosts --no-validate` leaves the clouds unvalidated; `quads validate` validates them on
+/// demand (all, or `--cloud`); a host whose OS the lab never finished installing keeps its SSH
+/// port closed: it is re-kicked once, its cloud fails (exit 1) and is no longer validated; a
+/// cloud with nothing to validate is refused (exit 2).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quads_validate_on_demand_passes_installed_clouds_and_fails_a_closed_port() {
+    let site = Site::new(6).await;
+    let (code, out) = site.run(&["--format", "json", "--no-validate"], 0).await;
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(doc.get("validations").is_none(), "{out}");
+    let store = site.store().await;
+    assert!(store.validated_assignments().await.unwrap().is_empty());
+    store.close().await;
+
+    let (code, out, err) = site.validate(&["--format", "json"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["version"], 1);
+    let clouds = doc["clouds"].as_array().unwrap();
+    assert_eq!(clouds.len(), 3, "{out}");
+    assert!(clouds.iter().all(|c| c["passed"] == true), "{out}");
+    let store = site.store().await;
+    assert_eq!(store.validated_assignments().await.unwrap().len(), 3);
+    store.close().await;
+
+    let (code, out, err) = site.validate(&["--cloud", "cloud03"]).await;
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("cloud03 validated (2 hosts)"), "{out}");
+    assert!(!out.contains("cloud02"), "{out}");
+
+    // host 0 (cloud02): the lab never finished its OS, its port stays closed
+    let name = site.lab.inventory().hosts[0].name.clone();
+    site.lab.with_state(|s| s.machines[0].installed_at = None);
+    let (code, out, err) = site.validate(&[]).await;
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("cloud02 FAILED validation"), "{out}");
+    assert!(
+        out.contains(&format!("{name} (re-kicked once): port ")),
+        "{out}"
+    );
+    assert!(out.contains("2 of 3 clouds validated"), "{out}");
+    let store = site.store().await;
+    assert_eq!(store.validated_assignments().await.unwrap().len(), 2);
+    store.close().await;
+
+    let (code, _, err) = site.validate(&["--cloud", "cloud01"]).await;
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("nothing to validate"), "{err}");
+    let (code, _, err) = site.validate(&["--cloud", "cloud09"]).await;
+    assert_eq!(code, 2, "{err}");
 }
 
 impl Site {
