@@ -205,6 +205,13 @@ untouchable_hosts = []
 # default_os = "RHEL 9.4"                     # QUADS's foreman_default_os (and _ptable, _medium)
 # default_ptable = "Kickstart default"
 # default_medium = "RHEL 9 mirror"
+
+# [validation]                                # after move-hosts (unless --no-validate) and `quads validate`
+# ports = [22]                                # TCP ports every host must answer on
+# port_timeout = "5m"                         # how long after the install they may take
+# hosts_file = "/etc/quads/hosts"             # hosts(5) addresses of the hosts (else DNS)
+# check_hook = {{ name = "check", command = "/usr/local/bin/check-host", args = ["{{host}}"] }}
+# isolation_hook = {{ name = "isolation", command = "/usr/local/bin/check-cloud", args = ["{{host}}"] }}
 "#,
         store_path
             .display()

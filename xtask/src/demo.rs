@@ -199,6 +199,17 @@ pub fn write_setup(
         }
         None => String::new(),
     };
+    // the validation after the moves: the hosts' SSH ports on the lab's addresses, the lab's
+    // isolation report as the judge
+    let validation = format!(
+        "\n[validation]\nports = [{}]\nhosts_file = \"{}\"\nlab_url = \"{}\"\n",
+        inventory
+            .ssh_port()
+            .map(|p| p.to_string())
+            .unwrap_or_default(),
+        lab_dir.join("hosts.resolve").display(),
+        inventory.admin_url,
+    );
     executor.ca_bundle = Some(lab_dir.join("ca.pem"));
     executor.interfaces_file = Some(lab_dir.join("interfaces.yml"));
     let mut executor_table = toml::Table::new();
@@ -211,7 +222,7 @@ pub fn write_setup(
         format!(
             "[store]\npath = \"{db}\"\n\n[foreman]\nurl = \"{url}\"\nusername = \"{user}\"\n\
              password_file = \"{dir}/foreman.pass\"\ninfra_location = \"lab\"\n\n[bmc]\n\
-             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n{network}{executor}",
+             username = \"{bmc_user}\"\npassword_file = \"{dir}/bmc.pass\"\n\n{network}{executor}{validation}",
             db = dir.join("quads.db").display(),
             url = inventory.foreman_url,
             user = inventory.foreman_username,
