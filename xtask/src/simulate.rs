@@ -777,8 +777,12 @@ pub fn result(
         if c.installs != 1 {
             problems.push(format!("{} installed {} times", h.host, c.installs));
         }
-        if c.boots != 1 {
-            problems.push(format!("{} booted {} times", h.host, c.boots));
+        // a host whose first network boot failed is booted once more: its one re-kick
+        if c.boots != 1 + c.rekicks || c.rekicks > 1 {
+            problems.push(format!(
+                "{} booted {} times ({} re-kicks)",
+                h.host, c.boots, c.rekicks
+            ));
         }
     }
     let sessions_open = sum(&|c| c.sessions_open);

@@ -527,3 +527,34 @@ impl Ledger for Store {
         Store::complete_move(self, done).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::BootProgress;
+
+    #[test]
+    fn boot_progress_tells_an_os_from_none_and_from_a_bmc_that_cannot_tell() {
+        for os in ["OSBootStarted", "OSRunning"] {
+            assert_eq!(
+                BootProgress::from_last_state(Some(os)),
+                BootProgress::OsStarted
+            );
+        }
+        for none in [
+            "None",
+            "PrimaryProcessorInitializationStarted",
+            "SystemHardwareInitializationComplete",
+            "SetupEntered",
+        ] {
+            assert_eq!(
+                BootProgress::from_last_state(Some(none)),
+                BootProgress::NoOs(none.to_owned())
+            );
+        }
+        assert_eq!(BootProgress::from_last_state(None), BootProgress::Unknown);
+        assert_eq!(
+            BootProgress::from_last_state(Some("OEM")),
+            BootProgress::Unknown
+        );
+    }
+}

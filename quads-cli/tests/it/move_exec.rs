@@ -1056,3 +1056,95 @@ async fn foreman_heal_repairs_owners_and_retires_clouds_without_a_tenant() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(out, "0 changes\n");
 }
+
+/// The install faults through the real binary: a host whose first network boot fails is
+/// re-kicked once and moves; the process is killed with SIGKILL right after that re-kick and run
+/// again: no second re-kick, one install; a host whose install never finishes fails after
+/// `install_timeout` with an error naming it while the rest move (and their clouds validate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pxe_fail_host_is_rekicked_once_across_a_kill_and_a_hung_install_fails_clearly() {
+    let site = Site::scheduled(
+        6,
+        FaultProfile::parse("none,pxe_fail_hosts=1,install_hang_hosts=1").unwrap(),
+    )
+    .await;
+    let path = site.path().join("quads.toml");
+    let toml = std::fs::read_to_string(&path).unwrap().replace(
+        "install_timeout = \"60s\"",
+        "install_timeout = \"15s\"\ninstall_start_deadline = \"2500ms\"",
+    );
+    std::fs::write(&path, toml).unwrap();
+    let inventory = site.lab.inventory();
+    let faults = site.lab.shared().fault_hosts.clone();
+    let pxe_fail = inventory.hosts[*faults.pxe_fail.first().unwrap()]
+        .name
+        .clone();
+    let hang = inventory.hosts[*faults.install_hang.first().unwrap()]
+        .name
+        .clone();
+
+    let (mut child, _) = site.spawn(&[], 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while site.lab.metrics().host(&pxe_fail).rekicks == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "no re-kick seen");
+        assert!(child.try_wait().unwrap().is_none(), "the run ended first");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    wait(&mut child, Duration::from_secs(10)).await;
+
+    let (code, out) = site.run(&["--format", "json"], 1).await;
+    assert_eq!(code, 1, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    for h in doc["hosts"].as_array().unwrap() {
+        if h["host"] == hang.as_str() {
+            assert_eq!(h["status"], "failed", "{h}");
+            assert_eq!(h["failed_step"], "install-wait", "{h}");
+            let error = h["error"].as_str().unwrap();
+            assert!(error.starts_with(&hang), "{error}");
+            assert!(error.contains("did not finish within 15.0s"), "{error}");
+        } else {
+            assert_eq!(h["status"], "moved", "{h}");
+        }
+    }
+    // the hung host's cloud is not provisioned (nor validated); the clouds this run
+    // provisioned validate
+    let hang_cloud = CLOUDS[*faults.install_hang.first().unwrap() % CLOUDS.len()];
+    let provisioned = doc["provisioned_clouds"].as_array().unwrap();
+    assert!(!provisioned.iter().any(|c| c == hang_cloud), "{out}");
+    let validations = doc["validations"].as_array().unwrap();
+    assert_eq!(validations.len(), provisioned.len(), "{out}");
+    assert!(validations.iter().all(|v| v["passed"] == true), "{out}");
+    let metrics = site.lab.metrics();
+    let c = metrics.host(&pxe_fail);
+    assert_eq!(
+        (c.installs_started, c.installs, c.rekicks),
+        (1, 1, 1),
+        "{c:?}"
+    );
+    let c = metrics.host(&hang);
+    assert_eq!(
+        (c.installs_started, c.installs, c.rekicks),
+        (1, 0, 0),
+        "{c:?}"
+    );
+    // one re-kick journaled across the runs
+    let store = site.store().await;
+    let mut rekicks = 0;
+    for run in store.runs(10).await.unwrap() {
+        rekicks += store
+            .journal()
+            .entries(run.id)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| {
+                e.step.to_word() == "re-kick"
+                    && e.outcome.is_some()
+                    && matches!(&e.subject, Subject::Host(h) if h.as_str() == pxe_fail)
+            })
+            .count();
+    }
+    assert_eq!(rekicks, 1);
+    store.close().await;
+}
