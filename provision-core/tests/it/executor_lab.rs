@@ -1128,6 +1128,66 @@ async fn a_run_ends_with_every_cloud_validated_and_a_closed_port_fails_its_cloud
         .count();
     // 6 hosts' outcomes, 3 clouds' outcomes, 1 re-kick intent
     assert_eq!(validate_rows, 10, "{entries:#?}");
+    // the site's checks: a per-host hook failing for one of cloud04's hosts (re-kicked once,
+    // still failing), an isolation hook failing for cloud03
+    let cloud04_host = rig.lab.inventory().hosts[2].name.clone();
+    let mut site = rig.validation(Duration::from_secs(1));
+    site.config.check_hook = Some(provision_core::hook::HookSpec::new(
+        "site-check",
+        "sh",
+        &["-c", &format!("test {{host}} != {cloud04_host}")],
+    ));
+    site.isolation = Some(Arc::new(
+        provision_core::executor::validate::HookIsolation::new(
+            provision_core::hook::HookSpec::new(
+                "site-isolation",
+                "sh",
+                &["-c", "test {to} != cloud03"],
+            ),
+            Limits::new(&config().limits).unwrap(),
+            tokio_util::sync::CancellationToken::new(),
+        ),
+    ));
+    let setup = rig.setup(
+        config(),
+        Shutdown::new(Duration::from_secs(2)),
+        None,
+        RunProgress::new(),
+    );
+    let hooked = validate_clouds(
+        &rig.store,
+        &ValidateRequest {
+            cloud: None,
+            at: Some(rig.at),
+        },
+        setup,
+        site,
+    )
+    .await
+    .unwrap();
+    let by_cloud = |c: &str| hooked.clouds.iter().find(|v| v.cloud == c).unwrap();
+    let cloud03 = by_cloud("cloud03");
+    assert!(
+        !cloud03.passed && cloud03.hosts.iter().all(|h| h.passed),
+        "{cloud03:#?}"
+    );
+    assert!(
+        cloud03.isolation[0].contains("site-isolation"),
+        "{cloud03:#?}"
+    );
+    let cloud04 = by_cloud("cloud04");
+    let failed: Vec<_> = cloud04.hosts.iter().filter(|h| !h.passed).collect();
+    assert_eq!(failed.len(), 1, "{cloud04:#?}");
+    assert_eq!(failed[0].host, cloud04_host);
+    assert!(failed[0].rekicked);
+    assert!(
+        failed[0]
+            .problems
+            .iter()
+            .any(|p| p.starts_with("check hook site-check")),
+        "{cloud04:#?}"
+    );
+    assert!(rig.store.validated_assignments().await.unwrap().is_empty());
     // asking for a cloud with nothing to validate is refused
     let setup = rig.setup(
         config(),
