@@ -43,6 +43,13 @@ struct Args {
     /// The first BMC address; the fleet counts up from it.
     #[arg(long, default_value = "127.0.1.1")]
     bmc_first_ip: Ipv4Addr,
+    /// The hosts' SSH port (open on each host's 127.2.x.y address once its install finished):
+    /// 0 = one free port for all, 22 = the real one (needs root); `--no-host-ssh`: none.
+    #[arg(long, default_value_t = 0)]
+    host_ssh_port: u16,
+    /// Run no host SSH listeners (large fleets: one socket per host less).
+    #[arg(long, conflicts_with = "host_ssh_port")]
+    no_host_ssh: bool,
     /// Where to write inventory.json, host-list.txt, interfaces.yml, ca.pem,
     /// quads-inventory.yaml, switches.keys and hosts.resolve (`mgmt-<host>` to BMC IPs).
     #[arg(long, default_value = "quads-lab")]
@@ -131,6 +138,7 @@ fn config(args: &Args) -> Result<LabConfig, String> {
         },
         bmc_first_ip: args.bmc_first_ip,
         foreman_port: args.foreman_port,
+        host_ssh_port: (!args.no_host_ssh).then_some(args.host_ssh_port),
         ..LabConfig::default()
     })
 }
@@ -164,6 +172,14 @@ async fn run(args: Args, config: LabConfig) -> Result<(), String> {
         last.port()
     );
     println!("  admin     {}", lab.admin_url());
+    if let (Some(first), Some(last)) = (lab.host_addr(0), lab.host_addr(args.hosts - 1)) {
+        println!(
+            "  hosts     ssh://{} .. {} port {} (open once installed)",
+            first.ip(),
+            last.ip(),
+            last.port()
+        );
+    }
     println!(
         "  time      {} real s per lab s, seed {}, faults {}",
         args.time_scale, args.seed, args.faults
