@@ -30,6 +30,7 @@ use super::run::{MoveJob, Shared};
 use crate::config::Secret;
 use crate::hook::{HookError, HookSpec, run_move_hook};
 use crate::journal::{Details, JournalRow, StepAttempt};
+use crate::limits::Limits;
 use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
 use crate::network::PortChange;
 use crate::retry::{Idempotency, RetryError, RetryPolicy, retry};
@@ -111,10 +112,21 @@ struct HostRun {
     build_end: Mutex<Option<Timestamp>>,
     boot_order_pending: Mutex<bool>,
     /// This run re-kicked the host.
-    rekicked: Mutex<bool>,
     /// Done outcomes not journaled yet, oldest first: they go with the host's next journal
     /// write (see the module's doc).
     held: Mutex<Vec<JournalRow>>,
+}
+
+/// A kick: the one-time PXE override and power off, then power on through the power-on limit.
+/// The move's re-kick and the validation's both use it.
+pub(super) async fn kick(
+    bmc: &dyn BmcPort,
+    limits: &Limits,
+    cancel: &CancellationToken,
+) -> Result<(), PortError> {
+    bmc.pxe_then_force_off(cancel).await?;
+    limits.power_on().await;
+    bmc.power_on_after_off(cancel).await
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -158,7 +170,6 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
         build_start: Mutex::new(None),
         build_end: Mutex::new(None),
         boot_order_pending: Mutex::new(false),
-        rekicked: Mutex::new(false),
         held: Mutex::new(Vec::new()),
     };
     let mut steps = Vec::new();
@@ -1000,9 +1011,11 @@ impl HostRun {
         let mut waited = self
             .wait_built_until(started + config.install_start_deadline.min(timeout))
             .await;
+        let mut rekicked = self.rekicked_before();
         if waited == Some(false) {
-            if !self.rekicked_before() && self.install_not_started().await {
+            if !rekicked && self.install_not_started().await {
                 self.rekick().await?;
+                rekicked = true;
             }
             waited = self.wait_built_until(started + timeout).await;
         }
@@ -1011,7 +1024,10 @@ impl HostRun {
                 "stopped while waiting for the install".to_owned(),
                 true,
             )),
-            Some(false) => Err(stop(self.install_timeout_error(timeout).await, false)),
+            Some(false) => Err(stop(
+                self.install_timeout_error(timeout, rekicked).await,
+                false,
+            )),
             Some(true) => self.verify_boot_order_applied().await.map_err(|e| Stop {
                 step: Step::BootOrder,
                 attempts: 1,
@@ -1067,7 +1083,7 @@ impl HostRun {
             self.shared
                 .resume
                 .step(&self.job.host.name, &Step::Rekick, self.job.to.as_str());
-        prior.done.is_some() || prior.open_intent.is_some() || *lock(&self.rekicked)
+        prior.done.is_some() || prior.open_intent.is_some()
     }
 
     /// Whether the host's BMC shows no OS (the installer) started since its network boot. A
@@ -1128,7 +1144,6 @@ impl HostRun {
     async fn rekick(&self) -> Result<(), Stop> {
         let step = Step::Rekick;
         let details = self.details();
-        *lock(&self.rekicked) = true;
         tracing::warn!("re-kicking: the install did not start");
         let cancel = self.shared.shutdown.aborted().clone();
         let policy = self.shared.config.steps.network_boot.clone();
@@ -1141,10 +1156,7 @@ impl HostRun {
                 let details = details.clone();
                 async move {
                     self.intent(&Step::Rekick, attempt, details).await?;
-                    let bmc = self.bmc()?;
-                    bmc.pxe_then_force_off(cancel).await?;
-                    self.shared.limits.power_on().await;
-                    bmc.power_on_after_off(cancel).await?;
+                    kick(&*self.bmc()?, &self.shared.limits, cancel).await?;
                     Ok(self.done(StepOutcome::Verified, attempt, self.details()))
                 }
             },
@@ -1167,17 +1179,13 @@ impl HostRun {
     }
 
     /// The install wait's error at `install_timeout`, naming the host and, from its BMC, whether
-    /// the install ever started.
-    async fn install_timeout_error(&self, timeout: Duration) -> String {
+    /// the install ever started (and whether it was re-kicked first).
+    async fn install_timeout_error(&self, timeout: Duration, rekicked: bool) -> String {
         let progress = match self.bmc() {
             Ok(bmc) => bmc.boot_progress().await.unwrap_or(BootProgress::Unknown),
             Err(_) => BootProgress::Unknown,
         };
-        let rekicked = if self.rekicked_before() {
-            " after one re-kick"
-        } else {
-            ""
-        };
+        let rekicked = if rekicked { " after one re-kick" } else { "" };
         let why = match progress {
             BootProgress::OsStarted => "the installer runs but never reported the build done",
             BootProgress::NoOs(_) => "no install started",

@@ -9,7 +9,7 @@
 //! what still fails is reported. The assignment is marked validated in the store only when every
 //! check passed. Each host's and each cloud's result is journaled under the `validate` step.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cloud::tenant_password;
 use super::config::ExecutorConfig;
+use super::host::kick;
 use super::ports::{BmcFleet, ForemanPort, Ledger, PortError, TenantView};
 use super::quads_server::HostsFile;
 use super::run::{ExecError, RunSetup};
@@ -473,31 +474,32 @@ impl Validator {
         for (host, problems) in first.iter().filter(|(_, p)| !p.is_empty()) {
             self.rekick(&cloud, host, problems).await;
         }
-        let second = if failed.is_empty() {
-            Vec::new()
+        let mut second: BTreeMap<HostName, Vec<String>> = if failed.is_empty() {
+            BTreeMap::new()
         } else {
-            self.hosts(&cloud, &password, &failed).await
+            let checked = self.hosts(&cloud, &password, &failed).await;
+            checked.into_iter().map(|(h, p)| (h.name, p)).collect()
         };
-        let mut hosts = Vec::new();
-        for (host, problems) in first {
-            let rekicked = failed.iter().any(|f| f.name == host.name);
-            let problems = if rekicked {
-                second
-                    .iter()
-                    .find(|(h, _)| h.name == host.name)
-                    .map(|(_, p)| p.clone())
-                    .unwrap_or_default()
-            } else {
-                problems
-            };
-            hosts.push(HostValidation {
-                host: host.name.to_string(),
-                passed: problems.is_empty(),
-                rekicked,
-                problems,
-            });
-        }
-        hosts.sort_by(|a, b| a.host.cmp(&b.host));
+        // `first` is sorted by host name; a re-kicked host whose second check did not report
+        // keeps its first problems
+        let hosts: Vec<(HostName, HostValidation)> = first
+            .into_iter()
+            .map(|(host, problems)| {
+                let rekicked = !problems.is_empty();
+                let problems = if rekicked {
+                    second.remove(&host.name).unwrap_or(problems)
+                } else {
+                    problems
+                };
+                let result = HostValidation {
+                    host: host.name.to_string(),
+                    passed: problems.is_empty(),
+                    rekicked,
+                    problems,
+                };
+                (host.name, result)
+            })
+            .collect();
         let isolation = match &self.validation.isolation {
             None => Vec::new(),
             Some(check) => {
@@ -519,15 +521,13 @@ impl Validator {
                 }
             }
         };
-        let passed = hosts.iter().all(|h| h.passed) && isolation.is_empty();
-        for h in &hosts {
-            let host = HostName::new(h.host.as_str()).ok();
-            let Some(host) = host else { continue };
+        let passed = hosts.iter().all(|(_, h)| h.passed) && isolation.is_empty();
+        for (host, h) in &hosts {
             let details = Details::new()
                 .with("cloud", cloud.as_str())
                 .with("rekicked", h.rekicked.to_string());
             let error = (!h.passed).then(|| h.problems.join("; "));
-            self.journal(Subject::Host(host), |at| JournalRow::Outcome {
+            self.journal(Subject::Host(host.clone()), |at| JournalRow::Outcome {
                 at,
                 outcome: if h.passed {
                     StepOutcome::Verified
@@ -539,6 +539,7 @@ impl Validator {
             })
             .await;
         }
+        let hosts: Vec<HostValidation> = hosts.into_iter().map(|(_, h)| h).collect();
         let failed_hosts: Vec<&str> = hosts
             .iter()
             .filter(|h| !h.passed)
@@ -593,12 +594,7 @@ impl Validator {
         .await;
         let kicked = async {
             let bmc = self.fleet.connect(host)?;
-            let result = async {
-                bmc.pxe_then_force_off(&self.cancel).await?;
-                self.limits.power_on().await;
-                bmc.power_on_after_off(&self.cancel).await
-            }
-            .await;
+            let result = kick(&*bmc, &self.limits, &self.cancel).await;
             bmc.close().await;
             result
         };
