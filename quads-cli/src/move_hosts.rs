@@ -316,6 +316,21 @@ pub struct Outcome {
     pub error: Option<anyhow::Error>,
 }
 
+impl Outcome {
+    /// A run that could not happen or ended early: exit 2 when it was refused, else 1.
+    fn exec_error(e: provision_core::executor::ExecError) -> Self {
+        Self {
+            stdout: String::new(),
+            code: if e.is_refusal() {
+                EXIT_USAGE
+            } else {
+                EXIT_FAILED
+            },
+            error: Some(anyhow!(e)),
+        }
+    }
+}
+
 fn refuse(error: anyhow::Error) -> Outcome {
     Outcome {
         stdout: String::new(),
@@ -627,9 +642,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                     EXIT_FAILED
                 };
                 let stdout = if request.json {
-                    serde_json::to_string_pretty(&report)
-                        .map(|s| s + "\n")
-                        .unwrap_or_default()
+                    pretty_json(&report)
                 } else {
                     summary(&report)
                 };
@@ -639,17 +652,16 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                     error: None,
                 }
             }
-            Err(e) => Outcome {
-                stdout: String::new(),
-                code: if e.is_refusal() {
-                    EXIT_USAGE
-                } else {
-                    EXIT_FAILED
-                },
-                error: Some(anyhow!(e)),
-            },
+            Err(e) => Outcome::exec_error(e),
         }
     })
+}
+
+/// `value` as pretty JSON and a newline.
+fn pretty_json(value: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(value)
+        .map(|s| s + "\n")
+        .unwrap_or_default()
 }
 
 /// One cloud's validation in a line, then one line per failed host and isolation violation.
@@ -681,9 +693,7 @@ fn validated(
     match result {
         Ok(report) => {
             let stdout = if json {
-                serde_json::to_string_pretty(&report)
-                    .map(|s| s + "\n")
-                    .unwrap_or_default()
+                pretty_json(&report)
             } else if report.clouds.is_empty() {
                 "nothing to validate\n".to_owned()
             } else {
@@ -706,15 +716,7 @@ fn validated(
                 error: None,
             }
         }
-        Err(e) => Outcome {
-            stdout: String::new(),
-            code: if e.is_refusal() {
-                EXIT_USAGE
-            } else {
-                EXIT_FAILED
-            },
-            error: Some(anyhow!(e)),
-        },
+        Err(e) => Outcome::exec_error(e),
     }
 }
 

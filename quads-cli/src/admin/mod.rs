@@ -570,6 +570,11 @@ fn run_moves(
     } else {
         crate::move_hosts::run(&request, config, executor)
     };
+    reported(outcome)
+}
+
+/// A run's outcome as the admin commands report it.
+fn reported(outcome: crate::move_hosts::Outcome) -> Result<Report, Failure> {
     match outcome.error {
         None => Ok(Report {
             stdout: outcome.stdout,
@@ -601,17 +606,7 @@ fn run_validate(
         validation: Some(validation),
         action: crate::move_hosts::Action::Validate,
     };
-    let outcome = crate::move_hosts::run(&request, config, executor);
-    match outcome.error {
-        None => Ok(Report {
-            stdout: outcome.stdout,
-            code: outcome.code,
-        }),
-        Some(error) => Err(Failure {
-            code: outcome.code,
-            error,
-        }),
-    }
+    reported(crate::move_hosts::run(&request, config, executor))
 }
 
 /// What `quads init` did to the config file, before opening the store.

@@ -783,8 +783,20 @@ async fn every_move_direction_leaves_each_host_to_its_tenant_alone_even_after_ki
 impl Site {
     /// Runs `quads validate --date <date> ARGS`: exit code, stdout, stderr.
     async fn validate(&self, args: &[&str]) -> (i32, String, String) {
+        self.command(&["validate"], args).await
+    }
+
+    /// Runs `quads foreman heal --date <date> ARGS`: exit code, stdout, stderr.
+    async fn heal(&self, args: &[&str]) -> (i32, String, String) {
+        self.command(&["foreman", "heal"], args).await
+    }
+
+    /// Runs `quads COMMAND --date <date> ARGS` on the site, checking no secret is printed: exit
+    /// code, stdout, stderr.
+    async fn command(&self, command: &[&str], args: &[&str]) -> (i32, String, String) {
         let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_quads"))
-            .args(["validate", "--date", self.date])
+            .args(command)
+            .args(["--date", self.date])
             .args(args)
             .env_clear()
             .env("HOME", self.path())
@@ -854,29 +866,6 @@ async fn quads_validate_on_demand_passes_installed_clouds_and_fails_a_closed_por
     assert!(err.contains("nothing to validate"), "{err}");
     let (code, _, err) = site.validate(&["--cloud", "cloud09"]).await;
     assert_eq!(code, 2, "{err}");
-}
-
-impl Site {
-    /// Runs `quads foreman heal --date <date> ARGS`: exit code, stdout, stderr.
-    async fn heal(&self, args: &[&str]) -> (i32, String, String) {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_quads"))
-            .args(["foreman", "heal", "--date", self.date])
-            .args(args)
-            .env_clear()
-            .env("HOME", self.path())
-            .env("QUADS_CONFIG", self.path().join("quads.toml"))
-            .stdin(Stdio::null())
-            .output()
-            .await
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            !stdout.contains("lab@") && !stderr.contains("lab@") && !stderr.contains("changeme"),
-            "no secret printed: {stdout}{stderr}"
-        );
-        (out.status.code().unwrap_or(-1), stdout, stderr)
-    }
 }
 
 /// `quads foreman heal`: owners made wrong on purpose through Foreman's API and a cloud whose

@@ -188,15 +188,19 @@ impl ForemanAdapter {
         }
     }
 
-    /// Whether `login` signs in with `password` (a refusal is `false`, not an error).
-    async fn login_works(&self, login: &str, password: &Secret) -> Result<bool, PortError> {
+    /// A client of the same Foreman and transport that signs in as `login`.
+    fn signed_in_as(&self, login: &str, password: &Secret) -> Result<ForemanClient, PortError> {
         let config = ClientConfig::new(
             self.url.clone(),
             Credentials::password(login.to_owned(), password.expose()),
         );
-        let tenant = ForemanClient::with_transport(self.transport.clone(), config)
-            .map_err(|e| PortError::fatal(e.to_string()))?;
-        let tenant = &tenant;
+        ForemanClient::with_transport(self.transport.clone(), config)
+            .map_err(|e| PortError::fatal(e.to_string()))
+    }
+
+    /// Whether `login` signs in with `password` (a refusal is `false`, not an error).
+    async fn login_works(&self, login: &str, password: &Secret) -> Result<bool, PortError> {
+        let tenant = &self.signed_in_as(login, password)?;
         self.call(Idempotency::Read, |_| async move {
             match tenant.users().current().send().await {
                 Ok(_) => Ok(true),
@@ -584,13 +588,7 @@ impl ForemanPort for ForemanAdapter {
         login: &str,
         password: &Secret,
     ) -> Result<Option<TenantView>, PortError> {
-        let config = ClientConfig::new(
-            self.url.clone(),
-            Credentials::password(login.to_owned(), password.expose()),
-        );
-        let tenant = ForemanClient::with_transport(self.transport.clone(), config)
-            .map_err(|e| PortError::fatal(e.to_string()))?;
-        let tenant = &tenant;
+        let tenant = &self.signed_in_as(login, password)?;
         let list = |search: Option<&'static str>| {
             self.call(Idempotency::Read, move |_| async move {
                 let mut list = tenant.hosts().list_thin().per_page(PerPage::All);
