@@ -55,6 +55,11 @@
 
 #![warn(missing_docs)]
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 mod cache;
 pub mod catalog;
 pub mod client;

@@ -2,6 +2,11 @@
 //! the configuration types and the inventory import; the per-host step machine and its limits
 //! build on them.
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod availability;
 pub mod config;
 pub mod executor;

@@ -32,6 +32,11 @@
 
 #![warn(missing_docs)]
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod auth;
 pub mod client;
 pub mod config;

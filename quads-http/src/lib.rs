@@ -11,6 +11,11 @@
 //! has the pure pieces the JSON API clients build requests from (base URL, query encoding, the
 //! request, Basic credentials).
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod api;
 mod limit;
 mod pool;

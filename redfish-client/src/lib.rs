@@ -22,6 +22,11 @@
 // excerpt); they are the cold path, so their size is accepted rather than boxed.
 #![allow(clippy::result_large_err)]
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod address;
 pub mod client;
 pub mod config;

@@ -5,6 +5,11 @@
 //! [`JunosSwitch::connect`] opens one SSH connection (password login, host key checked unless
 //! the operator opts out) and drives the Junos shell by its prompts, as QUADS does.
 
+/// The README's example, compiled as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub mod error;
 pub mod junos;
 pub mod model;

@@ -9,6 +9,16 @@ use std::path::Path;
 
 use crate::util::{run, run_with_env};
 
+/// The crates published for other projects to use.
+const LIBRARIES: [&str; 6] = [
+    "quads-http",
+    "foreman-client",
+    "quads-api-client",
+    "redfish-client",
+    "switch-client",
+    "provision-core",
+];
+
 pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
     run(root, "cargo", &["fmt", "--all", "--", "--check"])?;
     crate::tidy::run(root)?;
@@ -24,6 +34,16 @@ pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
             "warnings",
         ],
     )?;
+    // The library crates package (manifests, files, versions of their path dependencies);
+    // the slow tier also builds each package on its own, as a registry user would.
+    let mut package = vec!["package", "--allow-dirty"];
+    for library in LIBRARIES {
+        package.extend(["-p", library]);
+    }
+    if !slow {
+        package.push("--no-verify");
+    }
+    run(root, "cargo", &package)?;
     let venv = crate::peers::ensure(root)?;
     let venv = venv.to_string_lossy();
     let mut env = vec![("QUADS_PEERS", venv.as_ref())];
