@@ -316,3 +316,94 @@ pub fn schedules_ending(snapshot: &Snapshot, now: Timestamp, days_before: &[u32]
     }
     events
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::executor::{CloudValidation, HostReport, HostValidation, RunCounts};
+    use crate::limits::{Limits, LimitsConfig};
+    use crate::model::{AssignmentId, AssignmentSpec, BootType, CloudName, QinQ, Wipe};
+
+    fn failed_host(host: &str, to: &str) -> HostReport {
+        HostReport {
+            host: host.into(),
+            from: "cloud01".into(),
+            to: to.into(),
+            wipe: true,
+            status: HostStatus::Failed,
+            failed_step: Some("install".into()),
+            attempts: 1,
+            error: Some("install timed out".into()),
+            seconds: 1.0,
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn move_and_validation_failures_of_a_cloud_are_one_event_and_the_spare_pool_tells_nobody() {
+        let snapshot = Snapshot {
+            assignments: vec![Assignment {
+                id: AssignmentId(1),
+                spec: AssignmentSpec {
+                    cloud: CloudName::new("cloud02").unwrap(),
+                    ticket: "1234".into(),
+                    owner: "alice".into(),
+                    description: String::new(),
+                    wipe: Wipe::Yes,
+                    os: None,
+                    partition_table: None,
+                    medium: None,
+                    boot_type: BootType::Uefi,
+                    qinq: QinQ::Separated,
+                    public_vlan: None,
+                },
+            }],
+            ..Snapshot::default()
+        };
+        let report = RunReport {
+            version: 1,
+            run: 1,
+            target_time: "2025-01-02T00:00:00Z".into(),
+            interrupted: false,
+            counts: RunCounts::default(),
+            provisioned_clouds: Vec::new(),
+            retired_clouds: Vec::new(),
+            write_back_errors: Vec::new(),
+            validations: vec![CloudValidation {
+                cloud: "cloud02".into(),
+                ticket: "1234".into(),
+                passed: false,
+                hosts: vec![HostValidation {
+                    host: "b".into(),
+                    passed: false,
+                    rekicked: true,
+                    problems: vec!["port 22 closed".into()],
+                }],
+                isolation: Vec::new(),
+            }],
+            events: Vec::new(),
+            notifications: None,
+            hosts: vec![failed_host("a", "cloud02"), failed_host("c", "cloud01")],
+            install_polls: 0,
+            seconds: 1.0,
+            limits: Limits::new(&LimitsConfig::default()).unwrap().report(),
+        };
+        let events = run_events(&report, &snapshot, "2025-01-02".parse().unwrap());
+        assert_eq!(events.len(), 1, "{events:?}");
+        assert_eq!(events[0].id(), "cloud-failed:cloud02:1234:a,b");
+        let Event::CloudFailed { reasons, owner, .. } = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(owner, "alice");
+        assert!(
+            reasons[0].contains("a: move failed at install"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].contains("b: validation failed after a re-kick"),
+            "{reasons:?}"
+        );
+    }
+}
