@@ -17,6 +17,7 @@ pub mod journal;
 pub mod limits;
 pub mod model;
 pub mod network;
+pub mod notify;
 pub mod plan;
 pub mod retry;
 pub mod shutdown;

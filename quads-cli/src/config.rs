@@ -99,6 +99,9 @@ struct FileConfig {
     /// `[validation]`: read by `move_hosts::validation_config`.
     #[allow(dead_code)]
     validation: Option<toml::Table>,
+    /// `[notify]`: read by `notify::notify_config`.
+    #[allow(dead_code)]
+    notify: Option<toml::Table>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +215,19 @@ untouchable_hosts = []
 # hosts_file = "/etc/quads/hosts"             # hosts(5) addresses of the hosts (else DNS)
 # check_hook = {{ name = "check", command = "/usr/local/bin/check-host", args = ["{{host}}"] }}
 # isolation_hook = {{ name = "isolation", command = "/usr/local/bin/check-cloud", args = ["{{host}}"] }}
+
+# [notify]                                    # after move-hosts, and `quads notify` (cron)
+# days_before = [7, 1]                        # notices before a cloud's schedules end
+# [notify.smtp]
+# host = "smtp.example.com"
+# tls = "starttls"                            # or "tls" (port 465), "plain" (loopback only)
+# from = "quads@example.com"
+# to = ["lab-ops@example.com"]
+# username = "quads"                          # optional AUTH
+# password_file = "/etc/quads/smtp.pass"
+# [notify.webhook]
+# url = "https://hooks.example.com/quads"     # JSON POST {{"version": 1, "id": ..., "event": ...}}
+# secret_file = "/etc/quads/webhook.secret"   # signs X-Quads-Signature: sha256=<hex HMAC>
 "#,
         store_path
             .display()

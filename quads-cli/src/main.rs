@@ -9,6 +9,7 @@ mod config;
 mod foreman;
 mod heal;
 mod move_hosts;
+mod notify;
 mod oob;
 mod run_progress;
 

@@ -64,6 +64,8 @@ pub struct Request {
     pub validation: Option<PreparedValidation>,
     /// What is run: the moves, or (`quads validate`) only the validation.
     pub action: Action,
+    /// `[notify]`: who is told after the moves (standalone mode only).
+    pub notify: Option<crate::notify::PreparedNotify>,
 }
 
 /// What [`run`] does.
@@ -90,22 +92,7 @@ pub struct PreparedValidation {
 /// # Errors
 /// When the file cannot be read, the table is invalid or its hosts file cannot be read.
 pub fn validation_config(config_file: &Path) -> anyhow::Result<PreparedValidation> {
-    let config: ValidationConfig = match std::fs::read_to_string(config_file) {
-        Ok(text) => {
-            let doc: toml::Table = toml::from_str(&text)
-                .with_context(|| format!("invalid config file {}", config_file.display()))?;
-            match doc.get("validation") {
-                None => ValidationConfig::default(),
-                Some(table) => table.clone().try_into().with_context(|| {
-                    format!("invalid [validation] in {}", config_file.display())
-                })?,
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => ValidationConfig::default(),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read {}", config_file.display()));
-        }
-    };
+    let config: ValidationConfig = config_table(config_file, "validation")?;
     let hosts = match &config.hosts_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {
@@ -316,18 +303,12 @@ pub struct Outcome {
     pub error: Option<anyhow::Error>,
 }
 
-impl Outcome {
-    /// A run that could not happen or ended early: exit 2 when it was refused, else 1.
-    fn exec_error(e: provision_core::executor::ExecError) -> Self {
-        Self {
-            stdout: String::new(),
-            code: if e.is_refusal() {
-                EXIT_USAGE
-            } else {
-                EXIT_FAILED
-            },
-            error: Some(anyhow!(e)),
-        }
+/// A command that failed: exit 2 when its input was refused, else 1.
+pub fn failure(refusal: bool, error: anyhow::Error) -> Outcome {
+    Outcome {
+        stdout: String::new(),
+        code: if refusal { EXIT_USAGE } else { EXIT_FAILED },
+        error: Some(error),
     }
 }
 
@@ -355,21 +336,33 @@ impl BootOrders for NoInterfaces {
 /// # Errors
 /// When the file cannot be read or the table is invalid.
 pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
+    config_table(config_file, "executor")
+}
+
+/// Reads the table `name` of the config file: its defaults when the file or the table is not
+/// there.
+///
+/// # Errors
+/// When the file cannot be read or parsed, or the table is invalid.
+pub fn config_table<T: serde::de::DeserializeOwned + Default>(
+    config_file: &Path,
+    name: &str,
+) -> anyhow::Result<T> {
     let text = match std::fs::read_to_string(config_file) {
         Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(ExecutorConfig::default()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
         Err(e) => {
             return Err(e).with_context(|| format!("cannot read {}", config_file.display()));
         }
     };
     let doc: toml::Table = toml::from_str(&text)
         .with_context(|| format!("invalid config file {}", config_file.display()))?;
-    match doc.get("executor") {
-        None => Ok(ExecutorConfig::default()),
+    match doc.get(name) {
+        None => Ok(T::default()),
         Some(table) => table
             .clone()
             .try_into()
-            .with_context(|| format!("invalid [executor] in {}", config_file.display())),
+            .with_context(|| format!("invalid [{name}] in {}", config_file.display())),
     }
 }
 
@@ -627,6 +620,19 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                 .await
             }
         };
+        let result = match (result, &request.notify) {
+            (Ok(mut report), Some(prepared)) if request.worker.is_none() && !report.interrupted => {
+                crate::notify::after_run(
+                    &store,
+                    prepared,
+                    &mut report,
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await;
+                Ok(report)
+            }
+            (result, _) => result,
+        };
         store.close().await;
         signals.abort();
         match result {
@@ -652,7 +658,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                     error: None,
                 }
             }
-            Err(e) => Outcome::exec_error(e),
+            Err(e) => failure(e.is_refusal(), anyhow!(e)),
         }
     })
 }
@@ -716,7 +722,7 @@ fn validated(
                 error: None,
             }
         }
-        Err(e) => Outcome::exec_error(e),
+        Err(e) => failure(e.is_refusal(), anyhow!(e)),
     }
 }
 
@@ -779,6 +785,9 @@ pub fn summary(report: &RunReport) -> String {
     for v in &report.validations {
         out.push_str(&validation_line(v));
     }
+    if let Some(n) = &report.notifications {
+        out.push_str(&crate::notify::lines(n));
+    }
     for e in &report.write_back_errors {
         out.push_str(&format!("QUADS write-back failed: {e}\n"));
     }
@@ -839,6 +848,7 @@ mod tests {
             write_back_errors: Vec::new(),
             validations: Vec::new(),
             events: Vec::new(),
+            notifications: None,
             hosts,
             install_polls: 3,
             seconds: 20.0,

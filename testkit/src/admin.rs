@@ -2,7 +2,8 @@
 //!
 //! Routes: `GET /metrics`, `POST /metrics/reset`, `GET /log?since=N`, `GET /hosts`, `GET /time`,
 //! `POST /isolation` (an [`crate::isolation::Expectation`] in, the isolation report out),
-//! `GET /switches` (every port's committed VLANs and the host NIC wired to it).
+//! `GET /switches` (every port's committed VLANs and the host NIC wired to it), `GET /mail` and
+//! `GET /webhooks` (what the notification sinks took).
 //! Not counted in the metrics it serves.
 
 use std::net::SocketAddr;
@@ -153,6 +154,28 @@ impl Service for Admin {
                 }
             }
             (&Method::GET, "/switches") => json(StatusCode::OK, &self.switches()),
+            (&Method::GET, "/mail") => json(
+                StatusCode::OK,
+                &serde_json::to_value(
+                    &*lab
+                        .sinks
+                        .mail
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+                .unwrap_or_default(),
+            ),
+            (&Method::GET, "/webhooks") => json(
+                StatusCode::OK,
+                &serde_json::to_value(
+                    &*lab
+                        .sinks
+                        .webhooks
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                )
+                .unwrap_or_default(),
+            ),
             (&Method::GET, "/time") => json(
                 StatusCode::OK,
                 &json!({"lab_now": lab.clock.lab_now(), "time_scale": lab.clock.scale(), "seed": lab.clock.seed()}),

@@ -44,6 +44,21 @@ pub struct Inventory {
     /// The QUADS admin's password (a lab fixture).
     #[serde(default)]
     pub quads_password: String,
+    /// The fake SMTP server (`127.0.0.1:port`, STARTTLS with the lab CA), when served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_addr: Option<String>,
+    /// Its login, when it wants one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_username: Option<String>,
+    /// Its password (a lab fixture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_password: Option<String>,
+    /// The webhook sink's URL, when served.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_url: Option<String>,
+    /// The secret it checks signatures with (a lab fixture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
 }
 
 fn default_sw_vlan_first() -> u16 {

@@ -87,6 +87,36 @@ pub struct LabConfig {
     /// The port every host's SSH listener uses: `Some(0)` one free port shared by all hosts
     /// (tests), `Some(22)` the real one (root), `None` no host listeners at all.
     pub host_ssh_port: Option<u16>,
+    /// The fake SMTP server and webhook sink that notifications go to (off by default).
+    pub sinks: SinksConfig,
+}
+
+/// Which notification sinks a lab serves ([`crate::smtp`], [`crate::webhook`]).
+#[derive(Debug, Clone, Default)]
+pub struct SinksConfig {
+    /// Serve the fake SMTP server (STARTTLS with a lab certificate for 127.0.0.1).
+    pub smtp: bool,
+    /// The login its mail needs (none: anyone may send).
+    pub smtp_login: Option<Credentials>,
+    /// Serve the webhook sink.
+    pub webhook: bool,
+    /// The HMAC secret the sink checks signatures with.
+    pub webhook_secret: Option<String>,
+    /// Requests the sink answers 503 before taking any.
+    pub webhook_fail_first: usize,
+}
+
+/// What the notification sinks took, and where they listen once started.
+#[derive(Debug, Default)]
+pub struct Sinks {
+    /// The mail the SMTP server took.
+    pub mail: crate::smtp::MailBox,
+    /// The POSTs the webhook sink took.
+    pub webhooks: crate::webhook::WebhookBox,
+    /// The SMTP server's address.
+    pub smtp_addr: OnceLock<SocketAddr>,
+    /// The webhook sink's URL.
+    pub webhook_url: OnceLock<String>,
 }
 
 /// Where a BMC names its DMTF `VirtualMedia` collection (the collection is served at the
@@ -161,6 +191,7 @@ impl Default for LabConfig {
             virtual_media_link: VirtualMediaLink::Property,
             host_first_ip: Ipv4Addr::new(127, 2, 0, 1),
             host_ssh_port: Some(0),
+            sinks: SinksConfig::default(),
         }
     }
 }
@@ -274,6 +305,8 @@ pub struct LabShared {
     pub bmc_tls: Vec<OnceLock<Option<Arc<rustls::ServerConfig>>>>,
     /// The switch fleet (wiring and committed VLANs, behind its own lock).
     pub switches: SwitchLab,
+    /// The notification sinks' records and addresses.
+    pub sinks: Sinks,
     state: Mutex<LabState>,
 }
 
@@ -340,6 +373,7 @@ impl LabShared {
             fault_hosts,
             ca,
             switches,
+            sinks: Sinks::default(),
             state: Mutex::new(LabState {
                 machines,
                 foreman,
@@ -555,6 +589,11 @@ impl Addresses {
             quads_url: self.quads_url(),
             quads_username: config.quads_admin.username.clone(),
             quads_password: config.quads_admin.password.clone(),
+            smtp_addr: shared.sinks.smtp_addr.get().map(ToString::to_string),
+            smtp_username: config.sinks.smtp_login.as_ref().map(|l| l.username.clone()),
+            smtp_password: config.sinks.smtp_login.as_ref().map(|l| l.password.clone()),
+            webhook_url: shared.sinks.webhook_url.get().cloned(),
+            webhook_secret: config.sinks.webhook_secret.clone(),
         }
     }
 }
@@ -622,6 +661,7 @@ impl Lab {
         let bmc_port = start_fleet(&shared, &shutdown).await?;
         let switch_port = crate::switch::ssh::start_switches(&shared, &shutdown).await?;
         let ssh_port = crate::sshd::start(&shared, &shutdown).await?;
+        start_sinks(&shared, &shutdown).await?;
         Ok(Self {
             shared,
             shutdown,
@@ -739,6 +779,40 @@ impl Lab {
         &self.shared
     }
 
+    /// The fake SMTP server's address, when [`SinksConfig::smtp`] is on.
+    #[must_use]
+    pub fn smtp_addr(&self) -> Option<SocketAddr> {
+        self.shared.sinks.smtp_addr.get().copied()
+    }
+
+    /// The webhook sink's URL, when [`SinksConfig::webhook`] is on.
+    #[must_use]
+    pub fn webhook_url(&self) -> Option<String> {
+        self.shared.sinks.webhook_url.get().cloned()
+    }
+
+    /// The mail the SMTP server took, in order (also served as `GET /mail`).
+    #[must_use]
+    pub fn mail(&self) -> Vec<crate::smtp::ReceivedMail> {
+        self.shared
+            .sinks
+            .mail
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The POSTs the webhook sink took, in order (also served as `GET /webhooks`).
+    #[must_use]
+    pub fn webhooks(&self) -> Vec<crate::webhook::ReceivedWebhook> {
+        self.shared
+            .sinks
+            .webhooks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Stops every server.
     pub fn shutdown(&self) {
         self.shutdown.cancel();
@@ -795,6 +869,48 @@ pub(crate) async fn bind_on_one_port(
         return Ok((port, listeners));
     }
     Err(last_error.unwrap_or_else(|| LabError::Config("no free port".to_owned())))
+}
+
+/// Starts the notification sinks `shared.config.sinks` asks for.
+async fn start_sinks(
+    shared: &Arc<LabShared>,
+    shutdown: &CancellationToken,
+) -> Result<(), LabError> {
+    let config = &shared.config.sinks;
+    let bind_error = |source| LabError::Bind {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+        source,
+    };
+    if config.smtp {
+        let tls = shared
+            .ca
+            .server_config(&["127.0.0.1".to_owned(), "localhost".to_owned()])?;
+        let sink = crate::smtp::SmtpSink::start(
+            crate::smtp::SmtpSinkConfig {
+                tls: Some(tls),
+                login: config.smtp_login.clone(),
+            },
+            shared.sinks.mail.clone(),
+            shutdown.clone(),
+        )
+        .await
+        .map_err(bind_error)?;
+        let _ = shared.sinks.smtp_addr.set(sink.addr());
+    }
+    if config.webhook {
+        let sink = crate::webhook::WebhookSink::start(
+            crate::webhook::WebhookSinkConfig {
+                secret: config.webhook_secret.clone(),
+                fail_first: config.webhook_fail_first,
+            },
+            shared.sinks.webhooks.clone(),
+            shutdown.clone(),
+        )
+        .await
+        .map_err(bind_error)?;
+        let _ = shared.sinks.webhook_url.set(sink.url());
+    }
+    Ok(())
 }
 
 /// Binds every BMC on one port and serves them until `shutdown`.

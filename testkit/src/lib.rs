@@ -31,9 +31,11 @@ pub mod model;
 pub mod probe;
 pub mod quads;
 pub mod server;
+pub mod smtp;
 pub mod sshd;
 pub mod switch;
 pub mod tls;
+pub mod webhook;
 
 pub use faults::FaultProfile;
 pub use in_process::{Exchange, InProcessLab};
@@ -41,7 +43,9 @@ pub use inventory::{Inventory, InventoryHost, InventoryInterface, InventorySwitc
 pub use isolation::{
     Expectation, HostExpectation, IsolationReport, Login, NetworkExpectation, Violation,
 };
-pub use lab::{Credentials, HostType, Lab, LabConfig, LabError, Scheme, VirtualMediaLink};
+pub use lab::{
+    Credentials, HostType, Lab, LabConfig, LabError, Scheme, Sinks, SinksConfig, VirtualMediaLink,
+};
 pub use machine::Flavor;
 pub use metrics::{HostCounters, LogEntry, MetricsSnapshot};
 pub use model::LabModel;

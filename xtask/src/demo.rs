@@ -24,6 +24,10 @@ use crate::util::{run, target_dir};
 /// The demo's tenant clouds.
 const CLOUDS: usize = 3;
 
+/// The lab SMTP server's password and the webhook sink's secret (lab fixtures).
+const MAIL_SECRET: &str = "lab-mail-secret";
+const HOOK_SECRET: &str = "lab-hook-secret";
+
 /// Tenant clouds `cloud02`, `cloud03`, ... (`cloud01` is the spare pool).
 pub fn cloud_names(clouds: usize) -> Vec<String> {
     (0..clouds).map(|i| format!("cloud{:02}", i + 2)).collect()
@@ -59,6 +63,11 @@ async fn demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> 
             hosts.to_string(),
             "--time-scale".to_owned(),
             time_scale.to_string(),
+            // where the notifications go: a fake SMTP server with a login, a signed webhook
+            "--smtp".to_owned(),
+            format!("--smtp-login=quads:{MAIL_SECRET}"),
+            "--webhook".to_owned(),
+            format!("--webhook-secret={HOOK_SECRET}"),
         ],
     )
     .await?;
@@ -121,6 +130,7 @@ async fn operate(
     };
     executor.limits.hosts_in_flight = executor.limits.hosts_in_flight.max(inventory.hosts.len());
     let config = write_setup(dir, lab_dir, inventory, executor, CLOUDS)?;
+    write_notify(dir, lab_dir, inventory, &config)?;
     let config_arg = config.to_string_lossy().into_owned();
     for args in [&["init"][..], &["host", "import", "inventory.yaml"][..]] {
         let status = quads_step_in(dir, quads, args, &config_arg)?;
@@ -157,7 +167,141 @@ async fn operate(
             isolation.violations.len()
         );
     }
+    month(quads, dir, &config_arg, inventory).await
+}
+
+/// `[notify]` for the lab's sinks: mail over STARTTLS (the lab CA) with a login, a signed
+/// webhook.
+fn write_notify(
+    dir: &Path,
+    lab_dir: &Path,
+    inventory: &Inventory,
+    config: &Path,
+) -> anyhow::Result<()> {
+    let (Some(smtp), Some(webhook)) = (&inventory.smtp_addr, &inventory.webhook_url) else {
+        bail!("the lab serves no SMTP server or webhook sink");
+    };
+    let port = smtp.rsplit_once(':').map_or("25", |(_, p)| p);
+    std::fs::write(dir.join("smtp.pass"), format!("{MAIL_SECRET}\n"))?;
+    std::fs::write(dir.join("webhook.secret"), format!("{HOOK_SECRET}\n"))?;
+    let mut text = std::fs::read_to_string(config)?;
+    let _ = write!(
+        text,
+        "\n[notify]\ndays_before = [7, 1]\n\n[notify.smtp]\nhost = \"127.0.0.1\"\nport = {port}\n\
+         from = \"quads@lab.example\"\nto = [\"ops@lab.example\"]\nusername = \"quads\"\n\
+         password_file = \"{dir}/smtp.pass\"\nca_bundle = \"{ca}\"\n\n[notify.webhook]\n\
+         url = \"{webhook}\"\nsecret_file = \"{dir}/webhook.secret\"\n",
+        dir = dir.display(),
+        ca = lab_dir.join("ca.pem").display(),
+    );
+    std::fs::write(config, text)?;
     Ok(())
+}
+
+/// The rest of a month in miniature, on the same lab: what the tenants were told, the notices
+/// before the schedules end, an extension, a broken host and the next move skipping it.
+async fn month(
+    quads: &Path,
+    dir: &Path,
+    config: &str,
+    inventory: &Inventory,
+) -> anyhow::Result<()> {
+    println!("\n{}", notifications_summary(inventory).await?);
+    let host = |i: usize| {
+        inventory
+            .hosts
+            .get(i)
+            .map(|h| h.name.clone())
+            .unwrap_or_default()
+    };
+    // host 2 is cloud04's first (round-robin); it breaks before cloud04 hands its hosts back
+    let broken = host(CLOUDS - 1);
+    let last = cloud_names(CLOUDS).pop().unwrap_or_default();
+    let steps: Vec<(Vec<String>, &str)> = vec![
+        (
+            words("notify --date 2098-12-27"),
+            "six days before the schedules end (2099-01-01): the 7-day notices",
+        ),
+        (
+            words("notify --date 2098-12-27"),
+            "a cron rerun: each notice went once",
+        ),
+        (
+            words("schedule extend --cloud cloud02 --weeks 2"),
+            "cloud02's tenant asks for two more weeks",
+        ),
+        (
+            words("notify --date 2099-01-10"),
+            "cloud02 now ends 2099-01-15: its new end gets its own notice",
+        ),
+        (
+            vec!["host".into(), "broken".into(), broken.clone()],
+            "a host breaks",
+        ),
+        (
+            vec![
+                "assignment".into(),
+                "terminate".into(),
+                "--cloud".into(),
+                last.clone(),
+            ],
+            "its cloud's assignment ends now",
+        ),
+        (
+            words("move-hosts --no-validate"),
+            "the next move returns that cloud's hosts to the spare pool, skipping the broken one",
+        ),
+    ];
+    for (args, why) in steps {
+        println!("\n# {why}");
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let status = quads_step_in(dir, quads, &args, config)?;
+        if !status.success() {
+            bail!("quads {} failed ({status})", args.join(" "));
+        }
+    }
+    println!("\n{}", notifications_summary(inventory).await?);
+    Ok(())
+}
+
+fn words(text: &str) -> Vec<String> {
+    text.split(' ').map(str::to_owned).collect()
+}
+
+/// What the lab's SMTP server and webhook sink took.
+async fn notifications_summary(inventory: &Inventory) -> anyhow::Result<String> {
+    let probe = Probe::new(&inventory.ca_pem);
+    let mail: Vec<testkit::smtp::ReceivedMail> = serde_json::from_value(
+        probe
+            .get(&format!("{}/mail", inventory.admin_url))
+            .await?
+            .json(),
+    )
+    .context("the lab's mail does not parse")?;
+    let hooks: Vec<testkit::webhook::ReceivedWebhook> = serde_json::from_value(
+        probe
+            .get(&format!("{}/webhooks", inventory.admin_url))
+            .await?
+            .json(),
+    )
+    .context("the lab's webhooks do not parse")?;
+    let signed = hooks
+        .iter()
+        .filter(|h| h.signature_valid == Some(true))
+        .count();
+    let mut text = format!(
+        "the lab's SMTP server took {} mails, its webhook sink {} POSTs ({signed} with a valid signature):",
+        mail.len(),
+        hooks.len()
+    );
+    for m in &mail {
+        let _ = write!(
+            text,
+            "\n  mail: {}",
+            m.header("Subject").unwrap_or_default()
+        );
+    }
+    Ok(text)
 }
 
 /// Writes what an operator would for a lab: the secrets files, `quads.toml` (store, Foreman,

@@ -1223,6 +1223,7 @@ mod tests {
             write_back_errors: Vec::new(),
             validations: Vec::new(),
             events: Vec::new(),
+            notifications: None,
             hosts,
             install_polls: 1,
             seconds: 10.0,

@@ -103,6 +103,9 @@ pub struct RunReport {
     /// whoever is told (absent when none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub events: Vec<CloudEvent>,
+    /// The notifications sent after the run (absent when none is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<crate::notify::NotifyReport>,
     /// Per host, by host name.
     pub hosts: Vec<HostReport>,
     /// Foreman install-poll queries made.

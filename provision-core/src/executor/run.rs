@@ -259,6 +259,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         write_back_errors: Vec::new(),
         validations: Vec::new(),
         events: Vec::new(),
+        notifications: None,
         hosts,
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),

@@ -3,6 +3,7 @@
 //! one; async callers reach both through channels, so SQLite never blocks the runtime.
 
 mod lifecycle;
+mod notifications;
 mod runs;
 mod schema;
 pub(crate) mod sql;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
 pub use self::lifecycle::Termination;
+pub use self::notifications::{NotificationRecord, QueuedNotification};
 pub use self::runs::RunLock;
 pub use self::schema::LATEST_VERSION;
 use self::worker::Worker;

@@ -134,10 +134,28 @@ ALTER TABLE assignments ADD COLUMN public_vlan INTEGER CHECK (public_vlan BETWEE
 ALTER TABLE assignments ADD COLUMN validated INTEGER NOT NULL DEFAULT 0 CHECK (validated IN (0, 1));
 ",
     },
+    Migration {
+        version: 5,
+        name: "notifications: each event once per channel",
+        sql: r"
+CREATE TABLE notifications (
+    event       TEXT NOT NULL,
+    channel     TEXT NOT NULL CHECK (channel IN ('email', 'webhook')),
+    payload     TEXT NOT NULL,
+    state       TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent')),
+    attempts    INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    last_error  TEXT,
+    created_at  TEXT NOT NULL,
+    sent_at     TEXT,
+    PRIMARY KEY (event, channel),
+    CHECK ((state = 'sent') = (sent_at IS NOT NULL))
+) STRICT;
+",
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST_VERSION: u32 = 4;
+pub const LATEST_VERSION: u32 = 5;
 
 /// The database's schema version (`PRAGMA user_version`).
 pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
@@ -207,7 +225,7 @@ mod tests {
         assert!(tables(&conn).contains(&"journal".to_owned()));
         assert_eq!(migrate_to(&mut conn, 3).unwrap(), 3);
         assert!(tables(&conn).contains(&"interfaces".to_owned()));
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 4);
+        assert_eq!(migrate_to(&mut conn, 4).unwrap(), 4);
         let validated: i64 = conn
             .query_row(
                 "SELECT COUNT(*) FROM assignments WHERE validated = 0",
@@ -216,8 +234,10 @@ mod tests {
             )
             .unwrap();
         assert_eq!(validated, 0);
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 5);
+        assert!(tables(&conn).contains(&"notifications".to_owned()));
         // idempotent
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 4);
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 5);
     }
 
     #[test]

@@ -365,7 +365,7 @@ async fn upgrades_a_version_2_database_keeping_its_data() {
         .unwrap();
     }
     let store = open_at(&path, OpenMode::MustExist).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 4);
+    assert_eq!(store.schema_version().await.unwrap(), 5);
     let snap = store.snapshot().await.unwrap();
     assert_eq!(snap.hosts[0].current_cloud, c("cloud02"));
     let a = &snap.assignments[0].spec;

@@ -93,6 +93,17 @@ pub enum AdminCommand {
         #[command(flatten)]
         args: ValidateArgs,
     },
+    /// Send what is due: notices of schedules ending within [notify] days_before (default 7
+    /// and 1 days), and every notification an earlier run failed to send; each event goes once
+    /// per channel (cron-safe)
+    Notify {
+        #[command(flatten)]
+        common: Common,
+        /// Look for schedules ending as of this time instead of now: RFC 3339 or
+        /// YYYY-MM-DD[ HH:MM] (UTC)
+        #[arg(long, value_name = "T")]
+        date: Option<Timestamp>,
+    },
     /// Runs of move-hosts and their journal
     Runs {
         #[command(flatten)]
@@ -483,6 +494,7 @@ fn common(command: &AdminCommand) -> &Common {
         | AdminCommand::Schedule { common, .. }
         | AdminCommand::MoveHosts { common, .. }
         | AdminCommand::Validate { common, .. }
+        | AdminCommand::Notify { common, .. }
         | AdminCommand::Runs { common, .. } => common,
     }
 }
@@ -507,6 +519,15 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
     }
     if let AdminCommand::Validate { args, .. } = &command {
         return run_validate(args, &location, &config, common.format);
+    }
+    if let AdminCommand::Notify { date, .. } = &command {
+        let prepared = crate::notify::notify_config(&location.path).map_err(Failure::usage)?;
+        return outcome(crate::notify::run(
+            &config.store.path,
+            &prepared,
+            *date,
+            common.format == Format::Json,
+        ));
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -556,6 +577,12 @@ fn run_moves(
     } else {
         Some(crate::move_hosts::validation_config(&location.path).map_err(Failure::usage)?)
     };
+    // worker mode leaves notifications to the QUADS server too
+    let notify = if args.dry_run || worker.is_some() {
+        None
+    } else {
+        Some(crate::notify::notify_config(&location.path).map_err(Failure::usage)?)
+    };
     let request = crate::move_hosts::Request {
         at: args.date,
         cloud: args.cloud.clone(),
@@ -564,17 +591,18 @@ fn run_moves(
         worker,
         validation,
         action: crate::move_hosts::Action::Move,
+        notify,
     };
-    let outcome = if args.dry_run {
+    let result = if args.dry_run {
         crate::move_hosts::dry_run_worker(&request, &executor, format)
     } else {
         crate::move_hosts::run(&request, config, executor)
     };
-    reported(outcome)
+    outcome(result)
 }
 
-/// A run's outcome as the admin commands report it.
-fn reported(outcome: crate::move_hosts::Outcome) -> Result<Report, Failure> {
+/// What a blocking command printed, as a report or a failure.
+fn outcome(outcome: crate::move_hosts::Outcome) -> Result<Report, Failure> {
     match outcome.error {
         None => Ok(Report {
             stdout: outcome.stdout,
@@ -605,8 +633,9 @@ fn run_validate(
         worker: None,
         validation: Some(validation),
         action: crate::move_hosts::Action::Validate,
+        notify: None,
     };
-    reported(crate::move_hosts::run(&request, config, executor))
+    outcome(crate::move_hosts::run(&request, config, executor))
 }
 
 /// What `quads init` did to the config file, before opening the store.
@@ -724,10 +753,10 @@ async fn dispatch(
         AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
         AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
         AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
-        // (`run_validate` runs it on the executor's runtime)
-        AdminCommand::Validate { .. } => {
-            Err(Failure::usage(anyhow!("validate runs on its own runtime")))
-        }
+        // (`run_validate` and `notify::run` run them on their own runtimes)
+        AdminCommand::Validate { .. } | AdminCommand::Notify { .. } => Err(Failure::usage(
+            anyhow!("validate and notify run on their own runtimes"),
+        )),
         AdminCommand::Runs { command, .. } => runs(store, command, format).await,
     }
 }

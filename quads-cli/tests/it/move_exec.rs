@@ -15,10 +15,14 @@ use provision_core::model::{
 };
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use testkit::{
-    Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login, NetworkExpectation,
+    Credentials, Expectation, FaultProfile, HostExpectation, Lab, LabConfig, Login,
+    NetworkExpectation, SinksConfig,
 };
 
 const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
+/// The lab SMTP server's password and the webhook sink's HMAC secret.
+const MAIL_SECRET: &str = "lab-mail-secret";
+const HOOK_SECRET: &str = "lab-hook-secret";
 
 struct Site {
     lab: Lab,
@@ -96,6 +100,14 @@ impl Site {
             hosts,
             time_scale: 0.01,
             faults,
+            // where `[notify]` sends, when a test adds it (`Site::notify`)
+            sinks: SinksConfig {
+                smtp: true,
+                smtp_login: Some(Credentials::new("quads", MAIL_SECRET)),
+                webhook: true,
+                webhook_secret: Some(HOOK_SECRET.to_owned()),
+                webhook_fail_first: 0,
+            },
             ..LabConfig::default()
         })
         .await
@@ -235,6 +247,60 @@ lab_url = "{admin}"
         self.dir.path()
     }
 
+    /// Adds `[notify]` to `quads.toml`: mail to the lab's SMTP server (STARTTLS, the lab CA,
+    /// a login) and the lab's webhook sink (signed).
+    fn notify(&self) {
+        let p = self.path();
+        std::fs::write(p.join("smtp.pass"), format!("{MAIL_SECRET}\n")).unwrap();
+        std::fs::write(p.join("hook.secret"), format!("{HOOK_SECRET}\n")).unwrap();
+        let smtp = self.lab.smtp_addr().unwrap();
+        let section = format!(
+            r#"[notify]
+days_before = [7, 1]
+[notify.smtp]
+host = "127.0.0.1"
+port = {port}
+tls = "starttls"
+from = "quads@lab.example"
+to = ["ops@lab.example", "tenants@lab.example"]
+username = "quads"
+password_file = "{pass}"
+ca_bundle = "{ca}"
+[notify.webhook]
+url = "{url}"
+secret_file = "{secret}"
+"#,
+            port = smtp.port(),
+            pass = p.join("smtp.pass").display(),
+            ca = p.join("ca.pem").display(),
+            url = self.lab.webhook_url().unwrap(),
+            secret = p.join("hook.secret").display(),
+        );
+        let path = p.join("quads.toml");
+        let toml = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, toml + &section).unwrap();
+    }
+
+    /// Runs `quads ARGS` to the end: exit code, stdout and stderr.
+    async fn quads(&self, args: &[&str]) -> (i32, String, String) {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_quads"))
+            .args(args)
+            .env_clear()
+            .env("HOME", self.path())
+            .env("QUADS_CONFIG", self.path().join("quads.toml"))
+            .stdin(Stdio::null())
+            .output();
+        let output = tokio::time::timeout(Duration::from_secs(60), output)
+            .await
+            .unwrap()
+            .unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8(output.stdout).unwrap(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    }
+
     /// Replaces `quads.toml`'s `[network]` section with `section`.
     fn network(&self, section: &str) {
         let path = self.path().join("quads.toml");
@@ -272,7 +338,9 @@ lab_url = "{admin}"
         assert!(
             !stderr.contains("lab@")
                 && !stderr.contains("changeme")
-                && !stderr.contains(switch_password.as_str()),
+                && !stderr.contains(switch_password.as_str())
+                && !stderr.contains(MAIL_SECRET)
+                && !stderr.contains(HOOK_SECRET),
             "no secret in the log"
         );
         // stderr is a file: no progress bars, no colours, no cursor movement
@@ -324,6 +392,79 @@ async fn wait(child: &mut Child, deadline: Duration) -> i32 {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lab_run_sends_one_mail_and_one_webhook_per_event_and_reruns_send_nothing_new() {
+    let site = Site::new(6).await;
+    site.notify();
+    let (code, out) = site.run(&["--format", "json"], 0).await;
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // three clouds, each provisioned and validated: six events, each by both channels
+    let sent = doc["notifications"]["sent"].as_array().unwrap();
+    assert_eq!(sent.len(), 12, "{out}");
+    assert!(
+        doc["notifications"]["failed"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "{out}"
+    );
+    let mail = site.lab.mail();
+    assert_eq!(mail.len(), 6);
+    let mut subjects: Vec<String> = mail.iter().map(|m| m.header("Subject").unwrap()).collect();
+    subjects.sort();
+    assert_eq!(subjects[0], "[quads] cloud02 (2000) provisioned");
+    assert_eq!(
+        subjects[1],
+        "[quads] cloud02 (2000) validated: ready for use"
+    );
+    for m in &mail {
+        assert_eq!((m.user.as_deref(), m.tls), (Some("quads"), true), "{m:?}");
+        assert_eq!(m.to, ["ops@lab.example", "tenants@lab.example"]);
+    }
+    let hooks = site.lab.webhooks();
+    assert_eq!(hooks.len(), 6);
+    let ids: BTreeSet<&str> = hooks
+        .iter()
+        .map(|h| h.body["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 6, "one POST per event: {ids:?}");
+    for h in &hooks {
+        assert_eq!((h.status, h.signature_valid), (200, Some(true)), "{h:?}");
+        assert_eq!(h.body["version"], 1);
+    }
+    // a cron rerun: nothing to move, nothing new to tell
+    let (code, out) = site.run(&["--format", "json"], 1).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!((site.lab.mail().len(), site.lab.webhooks().len()), (6, 6));
+    // six days before the schedules end: one notice per cloud and channel, once
+    let notify = ["notify", "--date", "2025-01-26", "--format", "json"];
+    let (code, out, err) = site.quads(&notify).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["sent"].as_array().unwrap().len(), 6, "{out}");
+    assert!(
+        doc["sent"][0]["event"].as_str().unwrap().ends_with(":7d"),
+        "{out}"
+    );
+    assert_eq!((site.lab.mail().len(), site.lab.webhooks().len()), (9, 9));
+    let (code, out, err) = site.quads(&notify).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (
+            doc["queued"].as_u64(),
+            doc["sent"].as_array().unwrap().len()
+        ),
+        (Some(0), 0)
+    );
+    assert!(
+        !err.contains(MAIL_SECRET) && !err.contains(HOOK_SECRET),
+        "{err}"
+    );
+    assert_eq!(site.lab.mail().len(), 9);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

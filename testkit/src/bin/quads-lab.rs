@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use testkit::{FaultProfile, Flavor, Lab, LabConfig, LabModel, Scheme};
+use testkit::{Credentials, FaultProfile, Flavor, Lab, LabConfig, LabModel, Scheme, SinksConfig};
 
 /// The simulated lab: a fake Foreman and a fleet of fake BMCs on loopback.
 #[derive(Debug, Parser)]
@@ -50,6 +50,19 @@ struct Args {
     /// Run no host SSH listeners (large fleets: one socket per host less).
     #[arg(long, conflicts_with = "host_ssh_port")]
     no_host_ssh: bool,
+    /// Serve a fake SMTP server (STARTTLS with a lab certificate; `GET /mail` on the admin
+    /// address lists what it took).
+    #[arg(long)]
+    smtp: bool,
+    /// The login the fake SMTP server wants (`user:password`, lab fixtures).
+    #[arg(long, requires = "smtp")]
+    smtp_login: Option<String>,
+    /// Serve a webhook sink (`GET /webhooks` on the admin address lists what it took).
+    #[arg(long)]
+    webhook: bool,
+    /// The HMAC secret the webhook sink checks `X-Quads-Signature` with (a lab fixture).
+    #[arg(long, requires = "webhook")]
+    webhook_secret: Option<String>,
     /// Where to write inventory.json, host-list.txt, interfaces.yml, ca.pem,
     /// quads-inventory.yaml, switches.keys and hosts.resolve (`mgmt-<host>` to BMC IPs).
     #[arg(long, default_value = "quads-lab")]
@@ -139,6 +152,21 @@ fn config(args: &Args) -> Result<LabConfig, String> {
         bmc_first_ip: args.bmc_first_ip,
         foreman_port: args.foreman_port,
         host_ssh_port: (!args.no_host_ssh).then_some(args.host_ssh_port),
+        sinks: SinksConfig {
+            smtp: args.smtp,
+            smtp_login: match &args.smtp_login {
+                Some(login) => {
+                    let (user, password) = login
+                        .split_once(':')
+                        .ok_or("--smtp-login takes user:password")?;
+                    Some(Credentials::new(user, password))
+                }
+                None => None,
+            },
+            webhook: args.webhook,
+            webhook_secret: args.webhook_secret.clone(),
+            webhook_fail_first: 0,
+        },
         ..LabConfig::default()
     })
 }
@@ -172,6 +200,12 @@ async fn run(args: Args, config: LabConfig) -> Result<(), String> {
         last.port()
     );
     println!("  admin     {}", lab.admin_url());
+    if let Some(addr) = lab.smtp_addr() {
+        println!("  smtp      {addr} (STARTTLS, lab CA)");
+    }
+    if let Some(url) = lab.webhook_url() {
+        println!("  webhook   {url}");
+    }
     if let (Some(first), Some(last)) = (lab.host_addr(0), lab.host_addr(args.hosts - 1)) {
         println!(
             "  hosts     ssh://{} .. {} port {} (open once installed)",

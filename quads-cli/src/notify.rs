@@ -1,0 +1,165 @@
+//! `[notify]` and `quads notify`: the channels read before any runtime (their secret files
+//! too), the notifications after a `move-hosts` run (its clouds provisioned, validated or
+//! failed) and on demand (schedules ending within `days_before`, and whatever an earlier run
+//! failed to send). Exit codes of `quads notify`: 0 every send went, 1 one failed (it stays
+//! pending), 2 no channel configured.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::anyhow;
+use provision_core::executor::RunReport;
+use provision_core::notify::{self, Notifier, NotifyConfig, NotifyReport};
+use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
+use tokio_util::sync::CancellationToken;
+
+use crate::admin::output::table;
+use crate::move_hosts::{EXIT_FAILED, EXIT_OK, Outcome, failure};
+
+/// `[notify]` and its channels, read before any runtime.
+#[derive(Debug, Clone)]
+pub struct PreparedNotify {
+    /// The table.
+    pub config: NotifyConfig,
+    /// Its channels (none when it names none).
+    pub notifier: Notifier,
+}
+
+/// Reads `[notify]` (nothing configured when there is none) and the files it names.
+///
+/// # Errors
+/// When the file cannot be read, the table is invalid or a secret file cannot be read (its
+/// content never in the message).
+pub fn notify_config(config_file: &Path) -> anyhow::Result<PreparedNotify> {
+    let config: NotifyConfig = crate::move_hosts::config_table(config_file, "notify")?;
+    let notifier = notify::channels(&config).map_err(|e| anyhow!(e))?;
+    Ok(PreparedNotify { config, notifier })
+}
+
+/// After a run: its events, then every pending notification, into `report.notifications`.
+/// A store error is logged, not fatal: the moves are done and recorded.
+pub async fn after_run(
+    store: &Store,
+    prepared: &PreparedNotify,
+    report: &mut RunReport,
+    cancel: &CancellationToken,
+) {
+    if prepared.notifier.is_empty() {
+        return;
+    }
+    let at = report
+        .target_time
+        .parse::<Timestamp>()
+        .unwrap_or_else(|_| Timestamp::from_system_time(std::time::SystemTime::now()));
+    let result = async {
+        let snapshot = store.snapshot().await?;
+        let events = notify::run_events(report, &snapshot, at);
+        notify::notify(store, &prepared.notifier, &events, cancel).await
+    }
+    .await;
+    match result {
+        Ok(n) => report.notifications = Some(n),
+        Err(e) => tracing::warn!(error = %e, "notifications not sent"),
+    }
+}
+
+/// One line per notification sent or failed, for the summaries.
+#[must_use]
+pub fn lines(report: &NotifyReport) -> String {
+    let mut out = String::new();
+    for d in &report.sent {
+        out.push_str(&format!("notified {} by {}\n", d.event, d.channel));
+    }
+    for d in &report.failed {
+        out.push_str(&format!(
+            "NOT notified {} by {} (pending): {}\n",
+            d.event,
+            d.channel,
+            d.error.as_deref().unwrap_or("")
+        ));
+    }
+    out
+}
+
+/// `quads notify [--date T]`: queues the schedules ending within `days_before` of `at` (default
+/// now) and sends every pending notification. Blocking: it owns its runtime.
+#[must_use]
+pub fn run(
+    store_path: &Path,
+    prepared: &PreparedNotify,
+    at: Option<Timestamp>,
+    json: bool,
+) -> Outcome {
+    if prepared.notifier.is_empty() {
+        return failure(
+            true,
+            anyhow!("notify: no channel is configured ([notify.smtp] or [notify.webhook])"),
+        );
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return failure(false, anyhow!(e).context("cannot start the async runtime")),
+    };
+    runtime.block_on(async {
+        let store = match Store::open(StoreOptions {
+            path: store_path.to_owned(),
+            mode: OpenMode::MustExist,
+            clock: Arc::new(SystemClock),
+        })
+        .await
+        {
+            Ok(s) => s,
+            Err(e) => return failure(true, anyhow!(e)),
+        };
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let signals = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.cancel();
+            }
+        });
+        let now = at.unwrap_or_else(|| Timestamp::from_system_time(std::time::SystemTime::now()));
+        let result = async {
+            let snapshot = store.snapshot().await?;
+            let events = notify::schedules_ending(&snapshot, now, &prepared.config.days_before);
+            notify::notify(&store, &prepared.notifier, &events, &cancel).await
+        }
+        .await;
+        signals.abort();
+        store.close().await;
+        match result {
+            Ok(report) => Outcome {
+                stdout: if json {
+                    serde_json::to_string_pretty(&report)
+                        .map(|s| s + "\n")
+                        .unwrap_or_default()
+                } else if report.sent.is_empty() && report.failed.is_empty() {
+                    "nothing to notify\n".to_owned()
+                } else {
+                    let rows = report
+                        .sent
+                        .iter()
+                        .map(|d| vec![d.event.clone(), d.channel.clone(), "sent".to_owned()])
+                        .chain(report.failed.iter().map(|d| {
+                            vec![
+                                d.event.clone(),
+                                d.channel.clone(),
+                                format!("FAILED (pending): {}", d.error.as_deref().unwrap_or("")),
+                            ]
+                        }));
+                    table(&["event", "channel", "result"], rows)
+                },
+                code: if report.failed.is_empty() {
+                    EXIT_OK
+                } else {
+                    EXIT_FAILED
+                },
+                error: None,
+            },
+            Err(e) => failure(e.is_refusal(), anyhow!(e)),
+        }
+    })
+}
