@@ -13,6 +13,7 @@ pub mod limits;
 pub mod model;
 pub mod network;
 pub mod plan;
+pub mod quads_import;
 pub mod retry;
 pub mod shutdown;
 pub mod store;

@@ -3,6 +3,7 @@
 //! store and the planner (`lifecycle`: the day-2 changes). Files are read and the config loaded before the runtime starts or on
 //! its blocking pool; everything printed is assembled first and written once at the end.
 
+mod import;
 mod lifecycle;
 pub(crate) mod output;
 
@@ -92,6 +93,15 @@ pub enum AdminCommand {
         common: Common,
         #[command(flatten)]
         args: ValidateArgs,
+    },
+    /// Copy a QUADS 2.x server's clouds, hosts, assignments and current and future schedules
+    /// into the store: all or nothing, only what the store lacks (a second import adds
+    /// nothing), with a report of what could not be mapped
+    Import {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: import::ImportArgs,
     },
     /// Runs of move-hosts and their journal
     Runs {
@@ -443,6 +453,19 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl Failure {
+    /// A refused import is a usage error (exit 2), a failed one a failure (exit 1).
+    fn import(e: StoreError, from: &str) -> Self {
+        let refusal = e.is_refusal();
+        let error = anyhow::Error::from(e).context(format!("cannot import {from}"));
+        if refusal {
+            Self::usage(error)
+        } else {
+            Self::from(error)
+        }
+    }
+}
+
 /// What to print and how to exit.
 struct Report {
     stdout: String,
@@ -483,6 +506,7 @@ fn common(command: &AdminCommand) -> &Common {
         | AdminCommand::Schedule { common, .. }
         | AdminCommand::MoveHosts { common, .. }
         | AdminCommand::Validate { common, .. }
+        | AdminCommand::Import { common, .. }
         | AdminCommand::Runs { common, .. } => common,
     }
 }
@@ -508,13 +532,29 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
     if let AdminCommand::Validate { args, .. } = &command {
         return run_validate(args, &location, &config, common.format);
     }
+    if let AdminCommand::Import { args, .. } = &command {
+        let prepared = import::prepare(args, &location, &config).map_err(Failure::usage)?;
+        return on_runtime(async move {
+            let store = open(&config, OpenMode::MustExist).await?;
+            let result = import::run(&store, prepared, common.format).await;
+            store.close().await;
+            result
+        });
+    }
+    on_runtime(execute(command, common.format, config, init))
+}
+
+/// Runs `work` on a runtime of its own; Ctrl-C ends it (exit 130).
+fn on_runtime(
+    work: impl std::future::Future<Output = Result<Report, Failure>>,
+) -> Result<Report, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         tokio::select! {
-            r = execute(command, common.format, config, init) => r,
+            r = work => r,
             _ = tokio::signal::ctrl_c() => Err(Failure {
                 code: EXIT_INTERRUPTED,
                 error: anyhow!("interrupted"),
@@ -729,10 +769,11 @@ async fn dispatch(
         AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
         AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
         AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
-        // (`run_validate` runs it on the executor's runtime)
+        // (`run_validate` runs it on the executor's runtime, `run` the import on its own)
         AdminCommand::Validate { .. } => {
             Err(Failure::usage(anyhow!("validate runs on its own runtime")))
         }
+        AdminCommand::Import { .. } => Err(Failure::usage(anyhow!("import runs on its own"))),
         AdminCommand::Runs { command, .. } => runs(store, command, format).await,
     }
 }
@@ -764,15 +805,10 @@ async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Rep
             let inventory = provision_core::inventory::parse(&text)
                 .with_context(|| format!("cannot import {shown}"))
                 .map_err(Failure::usage)?;
-            let summary: ImportSummary = store.import(inventory).await.map_err(|e| {
-                let refusal = e.is_refusal();
-                let error = anyhow::Error::from(e).context(format!("cannot import {shown}"));
-                if refusal {
-                    Failure::usage(error)
-                } else {
-                    Failure::from(error)
-                }
-            })?;
+            let summary: ImportSummary = store
+                .import(inventory)
+                .await
+                .map_err(|e| Failure::import(e, &shown))?;
             Ok(Report::ok(output::import(format, summary, &shown)?))
         }
         HostCommand::Broken { name } => lifecycle::host_state(store, name, "broken", format).await,
