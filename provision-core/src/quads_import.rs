@@ -575,3 +575,159 @@ fn assignment_differences(held: &AssignmentSpec, server: &AssignmentSpec) -> Vec
     );
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::model::{Assignment, AssignmentId, BootType, QinQ, Schedule, ScheduleId, Wipe};
+
+    fn server() -> ServerRecords {
+        let cloud = |id: u64, name: &str| format!(r#"{{"id":{id},"name":"{name}"}}"#);
+        let host = |name: &str| {
+            format!(
+                r#"{{"id":1,"name":"{name}","model":"R650","host_type":"baremetal",
+                "cloud":{},"default_cloud":{}}}"#,
+                cloud(1, "cloud01"),
+                cloud(1, "cloud01")
+            )
+        };
+        let assignment = format!(
+            r#"{{"id":7,"active":true,"ticket":"1002","owner":"t","wipe":true,"qinq":0,"cloud":{}}}"#,
+            cloud(2, "cloud02")
+        );
+        let schedule = |id: u64, host: &str| {
+            format!(
+                r#"{{"id":{id},"start":"Tue, 03 Dec 2024 22:00:00 GMT","end":"Tue, 17 Dec 2024 22:00:00 GMT",
+                "assignment":{assignment},"host":{{"id":1,"name":"{host}"}}}}"#
+            )
+        };
+        ServerRecords {
+            clouds: serde_json::from_str(&format!(
+                "[{},{}]",
+                cloud(1, "cloud01"),
+                cloud(2, "cloud02")
+            ))
+            .unwrap(),
+            hosts: serde_json::from_str(&format!("[{},{}]", host("h1"), host("h2"))).unwrap(),
+            assignments: serde_json::from_str(&format!("[{assignment}]")).unwrap(),
+            schedules: serde_json::from_str(&format!(
+                "[{},{}]",
+                schedule(3, "h1"),
+                schedule(4, "h2")
+            ))
+            .unwrap(),
+        }
+    }
+
+    fn config() -> ImportConfig {
+        ImportConfig {
+            bmc_template: "mgmt-{host}".to_owned(),
+            resolve: HostsFile::default(),
+            defaults: BuildDefaults::default(),
+        }
+    }
+
+    #[test]
+    fn an_empty_store_gets_every_record_mapped() {
+        let plan = plan_import(&server(), &Snapshot::default(), &config());
+        let inv = &plan.inventory;
+        assert_eq!(
+            (
+                inv.clouds.len(),
+                inv.hosts.len(),
+                inv.assignments.len(),
+                inv.schedules.len()
+            ),
+            (2, 2, 1, 2)
+        );
+        assert!(plan.unmapped.is_empty(), "{:?}", plan.unmapped);
+        let h1 = &inv.hosts[0].value;
+        assert_eq!(
+            (h1.model.as_deref(), h1.bmc_address.as_str()),
+            (Some("r650"), "mgmt-h1")
+        );
+        assert_eq!(inv.schedules[0].value.ticket.as_deref(), Some("1002"));
+    }
+
+    #[test]
+    fn a_record_held_otherwise_and_an_overlapping_schedule_are_reported_not_changed() {
+        let name = |n: &str| CloudName::new(n).unwrap();
+        let spec = AssignmentSpec {
+            cloud: name("cloud02"),
+            ticket: "1002".to_owned(),
+            owner: "t".to_owned(),
+            description: String::new(),
+            wipe: Wipe::Yes,
+            os: None,
+            partition_table: None,
+            medium: None,
+            boot_type: BootType::Uefi,
+            qinq: QinQ::Separated,
+            public_vlan: None,
+        };
+        let host = |n: &str, cloud: &str| Host {
+            name: HostName::new(n).unwrap(),
+            bmc_address: format!("mgmt-{n}"),
+            model: Some("r650".to_owned()),
+            host_type: Some("baremetal".to_owned()),
+            default_cloud: name("cloud01"),
+            current_cloud: name(cloud),
+            state: HostState::Active,
+        };
+        let range =
+            |a: &str, b: &str| TimeRange::new(a.parse().unwrap(), b.parse().unwrap()).unwrap();
+        let store = Snapshot {
+            clouds: ["cloud01", "cloud02"]
+                .iter()
+                .map(|c| Cloud {
+                    name: name(c),
+                    description: String::new(),
+                    status: CloudStatus::Pending,
+                })
+                .collect(),
+            hosts: vec![host("h1", "cloud01"), host("h2", "cloud02")],
+            assignments: vec![Assignment {
+                id: AssignmentId(1),
+                spec,
+            }],
+            schedules: vec![Schedule {
+                id: ScheduleId(9),
+                host: HostName::new("h1").unwrap(),
+                assignment: AssignmentId(1),
+                range: range("2024-12-01 00:00", "2024-12-05 00:00"),
+                build_start: None,
+                build_end: None,
+            }],
+            interfaces: Vec::new(),
+        };
+        let plan = plan_import(&server(), &store, &config());
+        let inv = &plan.inventory;
+        assert!(inv.clouds.is_empty() && inv.hosts.is_empty() && inv.assignments.is_empty());
+        assert_eq!(inv.schedules.len(), 1, "h2's schedule is new");
+        assert_eq!(
+            (
+                plan.present.clouds,
+                plan.present.hosts,
+                plan.present.assignments
+            ),
+            (2, 1, 1)
+        );
+        let reasons: Vec<String> = plan
+            .unmapped
+            .iter()
+            .map(|u| format!("{}: {}", u.record, u.reason))
+            .collect();
+        assert_eq!(reasons.len(), 2, "{reasons:?}");
+        assert!(
+            reasons[0].starts_with("host h2: the store holds it with other values (cloud: store cloud02, server cloud01)"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].starts_with("schedule 3 of host h1:")
+                && reasons[1].contains("overlaps the store's schedule 9"),
+            "{reasons:?}"
+        );
+    }
+}
