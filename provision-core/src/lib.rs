@@ -19,6 +19,7 @@ pub mod model;
 pub mod network;
 pub mod notify;
 pub mod plan;
+pub mod quads_import;
 pub mod retry;
 pub mod shutdown;
 pub mod store;

@@ -16,8 +16,8 @@ use crate::config::{AuthMode, ClientConfig, QuadsUrl};
 use crate::error::{Error, excerpt, from_status};
 use crate::model::{Assignment, Cloud, Host, Interface, Move, Schedule};
 use crate::reads::{
-    ActiveAssignment, AssignmentFilter, Assignments, Clouds, CurrentSchedules, HostInterfaces,
-    Hosts, Moves, Schedules, ShowAssignment, ShowHost, ShowSchedule,
+    ActiveAssignment, AssignmentFilter, Assignments, Clouds, CurrentSchedules, FutureSchedules,
+    HostInterfaces, Hosts, Moves, Schedules, ShowAssignment, ShowHost, ShowSchedule,
 };
 use crate::request::{ApiRequest, Endpoint};
 use crate::time::Timestamp;
@@ -371,6 +371,14 @@ impl QuadsClient {
     /// # Errors
     /// Any [`Error`].
     pub async fn current_schedules(&self, query: CurrentSchedules) -> Result<Vec<Schedule>, Error> {
+        self.execute(&query).await
+    }
+
+    /// The schedules not ended yet (current and to come), of a host and/or a cloud.
+    ///
+    /// # Errors
+    /// Any [`Error`].
+    pub async fn future_schedules(&self, query: FutureSchedules) -> Result<Vec<Schedule>, Error> {
         self.execute(&query).await
     }
 

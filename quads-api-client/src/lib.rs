@@ -23,8 +23,8 @@
 //!   told the server's UTC offset ([`ClientConfig::server_utc_offset`], default UTC).
 //! - A host `PATCH` the database refuses is rolled back yet answered 200 with the old row: a
 //!   write is done only when a read shows it (`patch_*_verified`, [`Error::NotApplied`]).
-//! - `GET clouds` answers no clouds as `{}`; `GET schedules/current` ignores a host or cloud it
-//!   does not know (the answer is filtered here).
+//! - `GET clouds` answers no clouds as `{}`; `GET schedules/current` (and `schedules/future`)
+//!   may ignore a host or cloud it does not know (the answer is filtered here).
 //!
 //! Invariants, stated as absences: no printing (only `tracing`, never a body), no password or
 //! token in any error, log line or `Debug` output, no wait on anything but tokio's clock, no
@@ -52,7 +52,7 @@ pub use config::{AuthMode, ClientConfig, Credentials, QuadsUrl, TokenPolicy};
 pub use error::Error;
 pub use model::{Assignment, Cloud, Host, Interface, Move, Schedule, Vlan};
 pub use quads_http::{Secret, TlsVerification, Transport, TransportConfig, TransportError};
-pub use reads::{AssignmentFilter, CurrentSchedules};
+pub use reads::{AssignmentFilter, CurrentSchedules, FutureSchedules};
 pub use request::{ApiRequest, DecodeError, Endpoint};
 pub use time::Timestamp;
 pub use writes::{AssignmentPatch, HostPatch, SchedulePatch};

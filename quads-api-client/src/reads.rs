@@ -232,13 +232,11 @@ impl Endpoint for CurrentSchedules {
     type Output = Vec<Schedule>;
 
     fn request(&self, server: UtcOffset) -> ApiRequest {
-        let mut request = ApiRequest::get(&["schedules", "current"]);
-        if let Some(host) = &self.host {
-            request = request.query("host", host.clone());
-        }
-        if let Some(cloud) = &self.cloud {
-            request = request.query("cloud", cloud.clone());
-        }
+        let mut request = with_names(
+            ApiRequest::get(&["schedules", "current"]),
+            self.host.as_deref(),
+            self.cloud.as_deref(),
+        );
         if let Some(date) = self.date {
             request = request.query("date", date.to_minute(server));
         }
@@ -246,21 +244,71 @@ impl Endpoint for CurrentSchedules {
     }
 
     fn parse(&self, body: &[u8], server: UtcOffset) -> Result<Self::Output, DecodeError> {
-        let schedules: Vec<Schedule> = decode_list(body, server)?;
-        Ok(schedules
-            .into_iter()
-            .filter(|s| {
-                self.host
-                    .as_deref()
-                    .is_none_or(|h| s.host_name() == Some(h))
-            })
-            .filter(|s| {
-                self.cloud
-                    .as_deref()
-                    .is_none_or(|c| s.cloud_name() == Some(c))
-            })
-            .collect())
+        named_schedules(body, server, self.host.as_deref(), self.cloud.as_deref())
     }
+}
+
+/// `GET schedules/future/?host=&cloud=`: the schedules not ended yet at the server's now
+/// (`end >= now`: the current ones and those to come), of a host and/or a cloud.
+///
+/// QUADS takes no date here. The answer is filtered here by the names asked for, as
+/// [`CurrentSchedules`]'s is.
+///
+/// ```
+/// use quads_api_client::{Endpoint, reads::FutureSchedules};
+/// use time::UtcOffset;
+///
+/// let e = FutureSchedules { host: None, cloud: Some("cloud02".into()) };
+/// assert_eq!(e.request(UtcOffset::UTC).path_and_query(), "/api/v3/schedules/future/?cloud=cloud02");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FutureSchedules {
+    /// Only this host's.
+    pub host: Option<String>,
+    /// Only this cloud's.
+    pub cloud: Option<String>,
+}
+
+impl Endpoint for FutureSchedules {
+    type Output = Vec<Schedule>;
+
+    fn request(&self, _server: UtcOffset) -> ApiRequest {
+        with_names(
+            ApiRequest::get(&["schedules", "future", ""]),
+            self.host.as_deref(),
+            self.cloud.as_deref(),
+        )
+    }
+
+    fn parse(&self, body: &[u8], server: UtcOffset) -> Result<Self::Output, DecodeError> {
+        named_schedules(body, server, self.host.as_deref(), self.cloud.as_deref())
+    }
+}
+
+/// `request` asking for `host`'s and `cloud`'s schedules (each when given).
+fn with_names(mut request: ApiRequest, host: Option<&str>, cloud: Option<&str>) -> ApiRequest {
+    if let Some(host) = host {
+        request = request.query("host", host.to_owned());
+    }
+    if let Some(cloud) = cloud {
+        request = request.query("cloud", cloud.to_owned());
+    }
+    request
+}
+
+/// The schedules in `body` of `host` and `cloud` (each when given).
+fn named_schedules(
+    body: &[u8],
+    server: UtcOffset,
+    host: Option<&str>,
+    cloud: Option<&str>,
+) -> Result<Vec<Schedule>, DecodeError> {
+    let schedules: Vec<Schedule> = decode_list(body, server)?;
+    Ok(schedules
+        .into_iter()
+        .filter(|s| host.is_none_or(|h| s.host_name() == Some(h)))
+        .filter(|s| cloud.is_none_or(|c| s.cloud_name() == Some(c)))
+        .collect())
 }
 
 /// `GET schedules/[?host=N]`: every schedule (past, current and future), or a host's.

@@ -224,24 +224,31 @@ fn quads_client(
     QuadsClient::with_transport(transport, settings).map_err(|e| anyhow!(e).context("[quads]"))
 }
 
+/// A client of the worker's server over its own HTTPS transport (`ca_bundle` trusted when
+/// given), for the reads of a dry run and of `quads import --from-quads`.
+///
+/// # Errors
+/// Bad TLS settings or credentials.
+pub fn server_client(worker: &Worker, ca_bundle: Option<&Path>) -> anyhow::Result<QuadsClient> {
+    let tls = match ca_bundle {
+        Some(path) => TlsVerification::CaBundle(path.to_path_buf()),
+        None => TlsVerification::Platform,
+    };
+    let transport = HttpsTransport::new(&TransportConfig {
+        tls,
+        ..TransportConfig::default()
+    })
+    .map_err(|e| anyhow!(e).context("TLS settings"))?;
+    quads_client(worker, Arc::new(transport))
+}
+
 /// `move-hosts --dry-run` in worker mode: the server's moves as jobs, printed as the plan
 /// (ids are the server's); touches nothing. Blocking (it owns its runtime).
 pub fn dry_run_worker(request: &Request, executor: &ExecutorConfig, format: Format) -> Outcome {
     let Some(worker) = &request.worker else {
         return refuse(anyhow!("no QUADS server is configured"));
     };
-    let tls = match &executor.ca_bundle {
-        Some(path) => TlsVerification::CaBundle(path.clone()),
-        None => TlsVerification::Platform,
-    };
-    let transport = match HttpsTransport::new(&TransportConfig {
-        tls,
-        ..TransportConfig::default()
-    }) {
-        Ok(t) => Arc::new(t),
-        Err(e) => return refuse(anyhow!(e).context("TLS settings")),
-    };
-    let client = match quads_client(worker, transport) {
+    let client = match server_client(worker, executor.ca_bundle.as_deref()) {
         Ok(c) => c,
         Err(e) => return refuse(e),
     };

@@ -96,6 +96,9 @@ pub enum StoreError {
         /// Why (part of this error's message, so not its `source`).
         error: Box<StoreError>,
     },
+    /// A record of a planned import (from a QUADS server) was refused; nothing was imported.
+    #[error("{0}; nothing was imported")]
+    ImportRefused(Box<StoreError>),
     /// Another run holds the run lock.
     #[error("{}", run_active_message(.active.as_deref(), .lock_path))]
     RunActive {
@@ -153,7 +156,7 @@ impl StoreError {
     #[must_use]
     pub fn is_refusal(&self) -> bool {
         match self {
-            Self::Import { error, .. } => error.is_refusal(),
+            Self::Import { error, .. } | Self::ImportRefused(error) => error.is_refusal(),
             Self::Missing { .. }
             | Self::SchemaTooNew { .. }
             | Self::AlreadyExists { .. }
@@ -600,13 +603,7 @@ impl Store {
         self.reader()
             .call(|c| {
                 let tx = c.transaction()?;
-                let snapshot = Snapshot {
-                    hosts: sql::hosts(&tx)?,
-                    clouds: sql::clouds(&tx)?,
-                    assignments: sql::assignments(&tx)?,
-                    schedules: sql::schedules(&tx, None)?,
-                    interfaces: sql::interfaces(&tx, None)?,
-                };
+                let snapshot = read_snapshot(&tx)?;
                 tx.finish()?;
                 Ok(snapshot)
             })
@@ -623,7 +620,33 @@ impl Store {
     pub async fn import(&self, inventory: Inventory) -> Result<ImportSummary, StoreError> {
         let now = self.now();
         self.writer()
-            .call(move |c| immediate(c, |tx| import(tx, &inventory, now)))
+            .call(move |c| immediate(c, |tx| import(tx, &inventory, now, Origin::File)))
+            .await
+    }
+
+    /// Adds what `plan` makes of the store as it is, in one transaction: `plan` sees the
+    /// store's records inside it (so nothing changes between its look and the writes) and
+    /// answers the records to add and anything else its caller wants back. All or nothing: on
+    /// `plan`'s error or the first refused record nothing is written
+    /// ([`StoreError::ImportRefused`]); an empty inventory writes nothing at all. The import
+    /// from a QUADS server uses it to add only what the store lacks.
+    ///
+    /// # Errors
+    /// `plan`'s, [`StoreError::ImportRefused`] or SQLite's.
+    pub async fn import_planned<R, F>(&self, plan: F) -> Result<(ImportSummary, R), StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&Snapshot) -> Result<(Inventory, R), StoreError> + Send + 'static,
+    {
+        let now = self.now();
+        self.writer()
+            .call(move |c| {
+                immediate(c, |tx| {
+                    let (inventory, extra) = plan(&read_snapshot(tx)?)?;
+                    let summary = import(tx, &inventory, now, Origin::Planned)?;
+                    Ok((summary, extra))
+                })
+            })
             .await
     }
 
@@ -679,11 +702,38 @@ impl Store {
     }
 }
 
-fn import(tx: &Connection, inv: &Inventory, now: Timestamp) -> Result<ImportSummary, StoreError> {
+fn read_snapshot(tx: &Connection) -> Result<Snapshot, StoreError> {
+    Ok(Snapshot {
+        hosts: sql::hosts(tx)?,
+        clouds: sql::clouds(tx)?,
+        assignments: sql::assignments(tx)?,
+        schedules: sql::schedules(tx, None)?,
+        interfaces: sql::interfaces(tx, None)?,
+    })
+}
+
+/// Where an import's records come from, for its errors.
+#[derive(Debug, Clone, Copy)]
+enum Origin {
+    /// An inventory file: errors name the record's line.
+    File,
+    /// [`Store::import_planned`]: the records have no line; errors name the record.
+    Planned,
+}
+
+fn import(
+    tx: &Connection,
+    inv: &Inventory,
+    now: Timestamp,
+    origin: Origin,
+) -> Result<ImportSummary, StoreError> {
     let at = |line: u32| {
-        move |e: StoreError| StoreError::Import {
-            line,
-            error: Box::new(e),
+        move |e: StoreError| match origin {
+            Origin::File => StoreError::Import {
+                line,
+                error: Box::new(e),
+            },
+            Origin::Planned => StoreError::ImportRefused(Box::new(e)),
         }
     };
     for cloud in &inv.clouds {

@@ -1,7 +1,7 @@
 //! Contract tests of the reads: paths, queries, no credentials sent, answers parsed.
 
 use mockito::Matcher;
-use quads_api_client::{AssignmentFilter, AuthMode, CurrentSchedules, Timestamp};
+use quads_api_client::{AssignmentFilter, AuthMode, CurrentSchedules, FutureSchedules, Timestamp};
 
 use crate::support::{assignment_row, client, host_row, reader, schedule_row};
 
@@ -239,6 +239,70 @@ async fn schedules_current_all_and_by_id() {
         "2024-12-04T08:30"
     );
     for m in [current, all, by_id] {
+        m.assert_async().await;
+    }
+}
+
+#[tokio::test]
+async fn future_schedules_all_and_of_a_cloud_without_credentials() {
+    let mut server = mockito::Server::new_async().await;
+    let all = server
+        .mock("GET", "/api/v3/schedules/future/")
+        .match_query(Matcher::Missing)
+        .match_header("authorization", Matcher::Missing)
+        .with_body(format!(
+            "[{},{}]",
+            schedule_row(9, "h1", None),
+            schedule_row(10, "h2", None)
+        ))
+        .create_async()
+        .await;
+    // a server that ignored the host it does not know answers every schedule: kept to h9's
+    let of_host = server
+        .mock("GET", "/api/v3/schedules/future/")
+        .match_query(Matcher::UrlEncoded("host".into(), "h9".into()))
+        .with_body(format!("[{}]", schedule_row(9, "h1", None)))
+        .create_async()
+        .await;
+    let of_cloud = server
+        .mock("GET", "/api/v3/schedules/future/")
+        .match_query(Matcher::UrlEncoded("cloud".into(), "cloud02".into()))
+        .with_body(format!("[{}]", schedule_row(10, "h2", None)))
+        .create_async()
+        .await;
+    let c = reader(&server);
+    let listed = c
+        .future_schedules(FutureSchedules::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .iter()
+            .map(|s| (s.id, s.host_name()))
+            .collect::<Vec<_>>(),
+        [(9, Some("h1")), (10, Some("h2"))]
+    );
+    assert_eq!(
+        listed[0].end.unwrap().to_minute(time::UtcOffset::UTC),
+        "2024-12-17T22:00"
+    );
+    let none = c
+        .future_schedules(FutureSchedules {
+            host: Some("h9".into()),
+            cloud: None,
+        })
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    let cloud02 = c
+        .future_schedules(FutureSchedules {
+            host: None,
+            cloud: Some("cloud02".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!((cloud02.len(), cloud02[0].id), (1, 10));
+    for m in [all, of_host, of_cloud] {
         m.assert_async().await;
     }
 }

@@ -3,6 +3,7 @@
 //! store and the planner (`lifecycle`: the day-2 changes). Files are read and the config loaded before the runtime starts or on
 //! its blocking pool; everything printed is assembled first and written once at the end.
 
+mod import;
 mod lifecycle;
 pub(crate) mod output;
 
@@ -103,6 +104,15 @@ pub enum AdminCommand {
         /// YYYY-MM-DD[ HH:MM] (UTC)
         #[arg(long, value_name = "T")]
         date: Option<Timestamp>,
+    },
+    /// Copy a QUADS 2.x server's clouds, hosts, assignments and current and future schedules
+    /// into the store: all or nothing, only what the store lacks (a second import adds
+    /// nothing), with a report of what could not be mapped
+    Import {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        args: import::ImportArgs,
     },
     /// Runs of move-hosts and their journal
     Runs {
@@ -454,6 +464,19 @@ impl From<anyhow::Error> for Failure {
     }
 }
 
+impl Failure {
+    /// A refused import is a usage error (exit 2), a failed one a failure (exit 1).
+    fn import(e: StoreError, from: &str) -> Self {
+        let refusal = e.is_refusal();
+        let error = anyhow::Error::from(e).context(format!("cannot import {from}"));
+        if refusal {
+            Self::usage(error)
+        } else {
+            Self::from(error)
+        }
+    }
+}
+
 /// What to print and how to exit.
 struct Report {
     stdout: String,
@@ -495,6 +518,7 @@ fn common(command: &AdminCommand) -> &Common {
         | AdminCommand::MoveHosts { common, .. }
         | AdminCommand::Validate { common, .. }
         | AdminCommand::Notify { common, .. }
+        | AdminCommand::Import { common, .. }
         | AdminCommand::Runs { common, .. } => common,
     }
 }
@@ -529,13 +553,29 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
             common.format == Format::Json,
         ));
     }
+    if let AdminCommand::Import { args, .. } = &command {
+        let prepared = import::prepare(args, &location, &config).map_err(Failure::usage)?;
+        return on_runtime(async move {
+            let store = open(&config, OpenMode::MustExist).await?;
+            let result = import::run(&store, prepared, common.format).await;
+            store.close().await;
+            result
+        });
+    }
+    on_runtime(execute(command, common.format, config, init))
+}
+
+/// Runs `work` on a runtime of its own; Ctrl-C ends it (exit 130).
+fn on_runtime(
+    work: impl std::future::Future<Output = Result<Report, Failure>>,
+) -> Result<Report, Failure> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         tokio::select! {
-            r = execute(command, common.format, config, init) => r,
+            r = work => r,
             _ = tokio::signal::ctrl_c() => Err(Failure {
                 code: EXIT_INTERRUPTED,
                 error: anyhow!("interrupted"),
@@ -753,10 +793,12 @@ async fn dispatch(
         AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
         AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
         AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
-        // (`run_validate` and `notify::run` run them on their own runtimes)
-        AdminCommand::Validate { .. } | AdminCommand::Notify { .. } => Err(Failure::usage(
-            anyhow!("validate and notify run on their own runtimes"),
-        )),
+        // (`run_validate` and `notify::run` run on their own runtimes, `run` the import on its own)
+        AdminCommand::Validate { .. }
+        | AdminCommand::Notify { .. }
+        | AdminCommand::Import { .. } => Err(Failure::usage(anyhow!(
+            "validate, notify and import run on their own runtimes"
+        ))),
         AdminCommand::Runs { command, .. } => runs(store, command, format).await,
     }
 }
@@ -788,15 +830,10 @@ async fn host(store: &Store, command: HostCommand, format: Format) -> Result<Rep
             let inventory = provision_core::inventory::parse(&text)
                 .with_context(|| format!("cannot import {shown}"))
                 .map_err(Failure::usage)?;
-            let summary: ImportSummary = store.import(inventory).await.map_err(|e| {
-                let refusal = e.is_refusal();
-                let error = anyhow::Error::from(e).context(format!("cannot import {shown}"));
-                if refusal {
-                    Failure::usage(error)
-                } else {
-                    Failure::from(error)
-                }
-            })?;
+            let summary: ImportSummary = store
+                .import(inventory)
+                .await
+                .map_err(|e| Failure::import(e, &shown))?;
             Ok(Report::ok(output::import(format, summary, &shown)?))
         }
         HostCommand::Broken { name } => lifecycle::host_state(store, name, "broken", format).await,

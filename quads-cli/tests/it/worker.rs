@@ -116,10 +116,15 @@ power_on_rate = {{ per_second = 0 }}
 
     /// Starts `quads move-hosts ARGS`, output into files numbered `n`.
     fn spawn(&self, args: &[&str], n: usize) -> (Child, PathBuf) {
+        self.spawn_command("move-hosts", args, n)
+    }
+
+    /// Starts `quads COMMAND ARGS`, output into files numbered `n`.
+    fn spawn_command(&self, command: &str, args: &[&str], n: usize) -> (Child, PathBuf) {
         let out = self.path().join(format!("out-{n}.txt"));
         let err = self.path().join(format!("err-{n}.txt"));
         let child = Command::new(env!("CARGO_BIN_EXE_quads"))
-            .arg("move-hosts")
+            .arg(command)
             .args(args)
             .env_clear()
             .env("HOME", self.path())
@@ -133,9 +138,14 @@ power_on_rate = {{ per_second = 0 }}
         (child, out)
     }
 
-    /// Runs to the end (within a deadline); exit code, stdout and stderr.
+    /// Runs `move-hosts ARGS` to the end (within a deadline); exit code, stdout and stderr.
     async fn run(&self, args: &[&str], n: usize) -> (i32, String, String) {
-        let (mut child, out) = self.spawn(args, n);
+        self.run_command("move-hosts", args, n).await
+    }
+
+    /// Runs `quads COMMAND ARGS` to the end (within a deadline); exit code, stdout, stderr.
+    async fn run_command(&self, command: &str, args: &[&str], n: usize) -> (i32, String, String) {
+        let (mut child, out) = self.spawn_command(command, args, n);
         let code = wait(&mut child, Duration::from_secs(120)).await;
         let stderr = std::fs::read_to_string(self.path().join(format!("err-{n}.txt"))).unwrap();
         let inventory = self.lab.inventory();
@@ -602,4 +612,150 @@ async fn hosts_returning_to_the_spare_pool_end_their_clouds_assignment() {
     }
     let at = quads_api_client::Timestamp::from_unix(later.unix_millis() / 1000);
     assert!(site.quads.moves(Some(at)).await.unwrap().is_empty());
+}
+
+/// The store's bytes (its WAL too, if one was left).
+fn store_bytes(site: &WorkerSite) -> Vec<u8> {
+    let mut bytes = std::fs::read(site.path().join("quads.db")).unwrap();
+    if let Ok(wal) = std::fs::read(site.path().join("quads.db-wal")) {
+        bytes.extend(wal);
+    }
+    bytes
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_copies_the_server_all_or_nothing_and_a_second_import_changes_nothing() {
+    let site = WorkerSite::start(6, 0.5, FaultProfile::none()).await;
+    let names: Vec<String> = site
+        .lab
+        .inventory()
+        .hosts
+        .iter()
+        .map(|h| h.name.clone())
+        .collect();
+    // what cannot be mapped: the last host in no cloud, a schedule of a host the server lacks
+    site.lab.with_state(|s| {
+        let db = &mut s.quads;
+        db.hosts[5].cloud = 99;
+        let mut stray = db.schedules[0].clone();
+        stray.id = 50;
+        stray.host = 999;
+        db.schedules.push(stray);
+    });
+    let nics: usize = site
+        .lab
+        .with_state(|s| s.quads.hosts[..5].iter().map(|h| h.interfaces.len()).sum());
+    assert!(nics >= 5, "the lab's hosts have NICs");
+    let (code, _, err) = site.run_command("init", &[], 0).await;
+    assert_eq!(code, 0, "{err}");
+
+    let (code, out, err) = site.run_command("import", &["--format", "json"], 1).await;
+    assert_eq!(code, 0, "{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let added = &doc["added"];
+    assert_eq!(
+        (
+            added["clouds"].as_u64(),
+            added["hosts"].as_u64(),
+            added["interfaces"].as_u64(),
+            added["assignments"].as_u64(),
+            added["schedules"].as_u64()
+        ),
+        (Some(4), Some(5), Some(nics as u64), Some(2), Some(3)),
+        "{doc}"
+    );
+    let unmapped: Vec<String> = doc["unmapped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            format!(
+                "{}: {}",
+                u["record"].as_str().unwrap(),
+                u["reason"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        unmapped,
+        [
+            format!("host {}: in no cloud", names[5]),
+            "schedule 50: names no host".to_owned()
+        ],
+        "{doc}"
+    );
+    // the store holds the server's records: hosts with their clouds, schedules in place
+    let (code, out, _) = site
+        .run_command("host", &["ls", "--format", "json"], 2)
+        .await;
+    assert_eq!(code, 0);
+    let hosts: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let listed = hosts["hosts"].as_array().unwrap();
+    assert_eq!(listed.len(), 5);
+    let first = listed
+        .iter()
+        .find(|h| h["name"] == names[0].as_str())
+        .unwrap();
+    assert_eq!(first["current_cloud"], "cloud01");
+    assert_eq!(first["default_cloud"], "cloud01");
+    assert!(
+        first["bmc_address"].as_str().unwrap().starts_with("127."),
+        "{first}"
+    );
+    let (code, out, _) = site
+        .run_command("schedule", &["ls", "--format", "json"], 3)
+        .await;
+    assert_eq!(code, 0);
+    let schedules: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        schedules["schedules"].as_array().map(Vec::len),
+        Some(3),
+        "{schedules}"
+    );
+
+    // a second import adds nothing and leaves the store byte for byte
+    let before = store_bytes(&site);
+    let (code, out, err) = site.run_command("import", &["--format", "json"], 4).await;
+    assert_eq!(code, 0, "{err}");
+    let again: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(again["present"], doc["added"], "{again}");
+    for kind in ["clouds", "hosts", "interfaces", "assignments", "schedules"] {
+        assert_eq!(again["added"][kind], 0, "{again}");
+    }
+    assert_eq!(
+        store_bytes(&site),
+        before,
+        "a second import changed the store"
+    );
+
+    // a record the store refuses (a new host cabled to another's switch ports) refuses it all
+    site.lab.with_state(|s| {
+        let db = &mut s.quads;
+        let mut twin = db.hosts[0].clone();
+        twin.id = 100;
+        twin.name = "twin.lab.example.com".to_owned();
+        db.hosts.push(twin);
+    });
+    let (code, out, err) = site.run_command("import", &[], 5).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("twin.lab.example.com") && err.contains("nothing was imported"),
+        "{err}"
+    );
+    assert_eq!(
+        store_bytes(&site),
+        before,
+        "a refused import changed the store"
+    );
+    // a server that cannot be read: nothing either
+    let (code, _, err) = site
+        .run_command("import", &["--from-quads", "http://127.0.0.1:9"], 6)
+        .await;
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+    assert_eq!(
+        store_bytes(&site),
+        before,
+        "a failed read changed the store"
+    );
 }

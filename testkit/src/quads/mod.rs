@@ -6,7 +6,8 @@
 //! object is a 400 with `{"error", "message", "status_code"}`; an unknown route an HTML 404; an
 //! id that is not a number or a `?date=` it cannot read an HTML 500; `PATCH` dates and `?date=`
 //! are `YYYY-MM-DDTHH:MM`, `POST schedules` dates `YYYY-MM-DD HH:MM`; answers give dates in RFC
-//! 1123; `GET clouds` answers no clouds as `{}`; `GET schedules/current` ignores an unknown host
+//! 1123; `GET clouds` answers no clouds as `{}`; `GET schedules/current` and `schedules/future`
+//! (not ended at the server's now, QUADS's `get_future_schedules`) ignore an unknown host
 //! or cloud; a write without `Content-Type: application/json` is an HTML 415; a host `PATCH`
 //! whose value the database would refuse (a wrong type, a date PostgreSQL cannot read), or one
 //! drawn by the `quads_patch_rollback_rate` fault, is rolled back and answered 200 with the old
@@ -213,6 +214,7 @@ pub fn process(db: &mut QuadsDb, request: &Request, lab_now: f64, rollback: bool
         }
         (Method::GET, ["schedules"]) => schedules(db, request),
         (Method::GET, ["schedules", "current"]) => current_schedules(db, request, wall),
+        (Method::GET, ["schedules", "future"]) => future_schedules(db, request, wall),
         (Method::POST, ["schedules"]) => create_schedule(db, &body, wall),
         (Method::GET, ["schedules", id]) => {
             with_id(id, |id| match db.schedules.iter().find(|s| s.id == id) {
@@ -662,7 +664,18 @@ fn current_schedules(db: &QuadsDb, request: &Request, wall: i64) -> Response {
         },
         _ => wall,
     };
-    // QUADS looks the names up and filters on what it found: an unknown one filters nothing
+    let (host, cloud) = named(db, request);
+    let list = db
+        .current_schedules(at, host, cloud)
+        .into_iter()
+        .map(|s| db.schedule_json(s))
+        .collect();
+    ok(&Value::Array(list))
+}
+
+/// The ids of the `host` and `cloud` a schedule query names: QUADS looks the names up and
+/// filters on what it found, so an unknown one filters nothing.
+fn named(db: &QuadsDb, request: &Request) -> (Option<u64>, Option<u64>) {
     let host = request
         .query_param("host")
         .and_then(|n| db.host_index(n))
@@ -671,9 +684,21 @@ fn current_schedules(db: &QuadsDb, request: &Request, wall: i64) -> Response {
         .query_param("cloud")
         .and_then(|n| db.cloud_by_name(n))
         .map(|c| c.id);
+    (host, cloud)
+}
+
+/// QUADS's `get_future_schedules`: the schedules not ended at the server's now (`end >= now`),
+/// of a host and a cloud (no date taken; a name it does not know filters nothing).
+fn future_schedules(db: &QuadsDb, request: &Request, wall: i64) -> Response {
+    let (host, cloud) = named(db, request);
     let list = db
-        .current_schedules(at, host, cloud)
-        .into_iter()
+        .schedules
+        .iter()
+        .filter(|s| s.end >= wall)
+        .filter(|s| host.is_none_or(|h| s.host == h))
+        .filter(|s| {
+            cloud.is_none_or(|c| db.assignment(s.assignment).and_then(|a| a.cloud) == Some(c))
+        })
         .map(|s| db.schedule_json(s))
         .collect();
     ok(&Value::Array(list))
