@@ -175,6 +175,18 @@ async fn discovery_and_inventory_share_one_session_per_bmc() {
                 "/redfish/v1/Systems/system",
                 "/redfish/v1/Managers/bmc",
             ),
+            Flavor::Hpe => (
+                Vendor::Hpe,
+                None,
+                "/redfish/v1/Systems/1",
+                "/redfish/v1/Managers/1",
+            ),
+            Flavor::Lenovo => (
+                Vendor::Lenovo,
+                None,
+                "/redfish/v1/Systems/1",
+                "/redfish/v1/Managers/1",
+            ),
         };
         assert_eq!(d.vendor, vendor, "{flavor:?}");
         assert_eq!(d.dell_generation, generation, "{flavor:?}");
@@ -749,7 +761,7 @@ async fn the_account_step_reads_the_accounts_in_one_request_where_the_bmc_expand
             Flavor::Dell | Flavor::Idrac10 => {
                 assert_eq!(expanded, 1, "{flavor:?}: {paths:#?}");
             }
-            Flavor::Generic => {
+            Flavor::Generic | Flavor::Hpe | Flavor::Lenovo => {
                 assert_eq!(expanded, 1, "{flavor:?}: {paths:#?}");
                 expected.insert(member.to_owned(), 1);
             }
