@@ -224,60 +224,42 @@ pub struct Quirks {
 /// The quirk table.
 #[must_use]
 pub fn quirks(vendor: Vendor, generation: Option<DellGeneration>) -> Quirks {
+    // Plain DMTF; the vendors below differ from it where they say.
+    let dmtf = Quirks {
+        device_boot: DeviceBootMethod::BootNext,
+        boot_order: BootOrderMethod::DmtfBootOrder,
+        boot_option_name: BootOptionName::DisplayName,
+        config_jobs: false,
+        boot_override_on_settings: false,
+        virtual_media: VirtualMediaMethod::Dmtf,
+        bmc_reset_types: &["GracefulRestart", "ForceRestart"],
+        firmware_installed_only: false,
+    };
     match vendor {
         Vendor::Dell => Quirks {
             device_boot: DeviceBootMethod::DellOneTimeBootSeq,
             boot_order: BootOrderMethod::DellBootSources,
-            boot_option_name: BootOptionName::DisplayName,
             config_jobs: true,
             boot_override_on_settings: generation == Some(DellGeneration::Idrac10),
-            virtual_media: VirtualMediaMethod::Dmtf,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
             firmware_installed_only: true,
+            ..dmtf
         },
         Vendor::Supermicro => Quirks {
-            device_boot: DeviceBootMethod::BootNext,
-            boot_order: BootOrderMethod::DmtfBootOrder,
-            boot_option_name: BootOptionName::DisplayName,
-            config_jobs: false,
-            boot_override_on_settings: false,
             virtual_media: VirtualMediaMethod::SupermicroVm1,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
-            firmware_installed_only: false,
+            ..dmtf
         },
         // iLO 5/6: boot options named by `Oem.Hpe.StructuredBootString`; `Boot.BootOrder`
         // staged in `Systems/1/Settings` (its `@Redfish.Settings`).
         Vendor::Hpe => Quirks {
-            device_boot: DeviceBootMethod::BootNext,
-            boot_order: BootOrderMethod::DmtfBootOrder,
             boot_option_name: BootOptionName::HpeStructuredBootString,
-            config_jobs: false,
-            boot_override_on_settings: false,
-            virtual_media: VirtualMediaMethod::Dmtf,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
-            firmware_installed_only: false,
+            ..dmtf
         },
         // XCC: `Boot.BootOrder` staged in `Systems/1/Pending`; the BMC restarts gracefully only.
         Vendor::Lenovo => Quirks {
-            device_boot: DeviceBootMethod::BootNext,
-            boot_order: BootOrderMethod::DmtfBootOrder,
-            boot_option_name: BootOptionName::DisplayName,
-            config_jobs: false,
-            boot_override_on_settings: false,
-            virtual_media: VirtualMediaMethod::Dmtf,
             bmc_reset_types: &["GracefulRestart"],
-            firmware_installed_only: false,
+            ..dmtf
         },
-        Vendor::Generic => Quirks {
-            device_boot: DeviceBootMethod::BootNext,
-            boot_order: BootOrderMethod::DmtfBootOrder,
-            boot_option_name: BootOptionName::DisplayName,
-            config_jobs: false,
-            boot_override_on_settings: false,
-            virtual_media: VirtualMediaMethod::Dmtf,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
-            firmware_installed_only: false,
-        },
+        Vendor::Generic => dmtf,
     }
 }
 
