@@ -69,7 +69,7 @@ pub fn detect_vendor(root: &Value, manager: Option<&Value>) -> Vendor {
         Vendor::Dell
     } else if any(&["supermicro", "smc"]) {
         Vendor::Supermicro
-    } else if any(&["hpe", "hewlett", "ilo"]) {
+    } else if any(&["hpe", "hewlett", "ilo"]) || hints.iter().any(|h| h == "hp") {
         Vendor::Hpe
     } else if any(&["lenovo", "xclarity"]) {
         Vendor::Lenovo
@@ -187,13 +187,27 @@ pub enum VirtualMediaMethod {
     SupermicroVm1,
 }
 
+/// Which name of a DMTF `BootOption` operators use (and interfaces files list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootOptionName {
+    /// `DisplayName`, else `Alias`, `Name`, the reference.
+    DisplayName,
+    /// iLO: `Oem.Hpe.StructuredBootString` (`NIC.LOM.1.1.IPv4`), else as
+    /// [`BootOptionName::DisplayName`]; iLO's display names describe the adapter instead.
+    HpeStructuredBootString,
+}
+
 /// The quirk table row for one BMC.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quirks {
     /// One-time boot to a device.
     pub device_boot: DeviceBootMethod,
-    /// Persistent boot order.
+    /// Persistent boot order. For [`BootOrderMethod::DmtfBootOrder`], a system that names a
+    /// settings object (`@Redfish.Settings`: iLO `Systems/1/Settings`, XCC `Systems/1/Pending`)
+    /// gets the new order there, applied at its next reset.
     pub boot_order: BootOrderMethod,
+    /// How boot options are named.
+    pub boot_option_name: BootOptionName,
     /// Whether BIOS and boot-order changes need a config job (Dell).
     pub config_jobs: bool,
     /// Whether `Boot` overrides are PATCHed to `{system}/Settings` (iDRAC10) instead of the system.
@@ -210,34 +224,42 @@ pub struct Quirks {
 /// The quirk table.
 #[must_use]
 pub fn quirks(vendor: Vendor, generation: Option<DellGeneration>) -> Quirks {
+    // Plain DMTF; the vendors below differ from it where they say.
+    let dmtf = Quirks {
+        device_boot: DeviceBootMethod::BootNext,
+        boot_order: BootOrderMethod::DmtfBootOrder,
+        boot_option_name: BootOptionName::DisplayName,
+        config_jobs: false,
+        boot_override_on_settings: false,
+        virtual_media: VirtualMediaMethod::Dmtf,
+        bmc_reset_types: &["GracefulRestart", "ForceRestart"],
+        firmware_installed_only: false,
+    };
     match vendor {
         Vendor::Dell => Quirks {
             device_boot: DeviceBootMethod::DellOneTimeBootSeq,
             boot_order: BootOrderMethod::DellBootSources,
             config_jobs: true,
             boot_override_on_settings: generation == Some(DellGeneration::Idrac10),
-            virtual_media: VirtualMediaMethod::Dmtf,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
             firmware_installed_only: true,
+            ..dmtf
         },
         Vendor::Supermicro => Quirks {
-            device_boot: DeviceBootMethod::BootNext,
-            boot_order: BootOrderMethod::DmtfBootOrder,
-            config_jobs: false,
-            boot_override_on_settings: false,
             virtual_media: VirtualMediaMethod::SupermicroVm1,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
-            firmware_installed_only: false,
+            ..dmtf
         },
-        Vendor::Hpe | Vendor::Lenovo | Vendor::Generic => Quirks {
-            device_boot: DeviceBootMethod::BootNext,
-            boot_order: BootOrderMethod::DmtfBootOrder,
-            config_jobs: false,
-            boot_override_on_settings: false,
-            virtual_media: VirtualMediaMethod::Dmtf,
-            bmc_reset_types: &["GracefulRestart", "ForceRestart"],
-            firmware_installed_only: false,
+        // iLO 5/6: boot options named by `Oem.Hpe.StructuredBootString`; `Boot.BootOrder`
+        // staged in `Systems/1/Settings` (its `@Redfish.Settings`).
+        Vendor::Hpe => Quirks {
+            boot_option_name: BootOptionName::HpeStructuredBootString,
+            ..dmtf
         },
+        // XCC: `Boot.BootOrder` staged in `Systems/1/Pending`; the BMC restarts gracefully only.
+        Vendor::Lenovo => Quirks {
+            bmc_reset_types: &["GracefulRestart"],
+            ..dmtf
+        },
+        Vendor::Generic => dmtf,
     }
 }
 
@@ -427,5 +449,27 @@ mod tests {
         assert_eq!(q.virtual_media, VirtualMediaMethod::SupermicroVm1);
         assert_eq!(q.boot_order, BootOrderMethod::DmtfBootOrder);
         assert!(!quirks(Vendor::Generic, None).config_jobs);
+        let q = quirks(Vendor::Hpe, None);
+        assert_eq!(q.boot_option_name, BootOptionName::HpeStructuredBootString);
+        assert_eq!(q.boot_order, BootOrderMethod::DmtfBootOrder);
+        assert_eq!(
+            quirks(Vendor::Lenovo, None).bmc_reset_types,
+            ["GracefulRestart"]
+        );
+    }
+
+    #[test]
+    fn ilo_and_xcc_roots_name_their_vendor() {
+        let ilo = json!({"Vendor": "HPE", "Product": "ProLiant DL380 Gen10", "Oem": {"Hpe": {}}});
+        assert_eq!(vendor_from_root(&ilo), Some(Vendor::Hpe));
+        let xcc = json!({"Vendor": "Lenovo", "Product": "Lenovo XClarity Controller"});
+        assert_eq!(vendor_from_root(&xcc), Some(Vendor::Lenovo));
+        // iLO 4 roots have no `Vendor`, only `Oem.Hp`.
+        assert_eq!(
+            vendor_from_root(&json!({"Oem": {"Hp": {}}})),
+            Some(Vendor::Hpe)
+        );
+        let manager = json!({"Model": "iLO 5", "Oem": {"Hpe": {}}});
+        assert_eq!(detect_vendor(&json!({}), Some(&manager)), Vendor::Hpe);
     }
 }

@@ -153,6 +153,11 @@ pub struct ComputerSystem {
     pub processor_summary: Option<ProcessorSummary>,
     pub memory_summary: Option<MemorySummary>,
     pub boot_progress: Option<BootProgress>,
+    /// Where settings applied at the next reset are written (iLO `Systems/1/Settings`, XCC
+    /// `Systems/1/Pending`, iDRAC10 `Systems/…/Settings`).
+    #[serde(rename = "@Redfish.Settings")]
+    pub settings: Option<SettingsObject>,
+    pub oem: Option<Map<String, Value>>,
 }
 
 /// `ComputerSystem.BootProgress` (v1.13 and later).
@@ -232,6 +237,8 @@ pub struct BootOption {
     pub alias: Option<String>,
     pub uefi_device_path: Option<String>,
     pub boot_option_enabled: Option<bool>,
+    /// iLO: `Hpe.StructuredBootString` (`NIC.LOM.1.1.IPv4`), the name its tools use.
+    pub oem: Option<Map<String, Value>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

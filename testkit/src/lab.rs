@@ -1073,6 +1073,7 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 provisioning_nic,
                 devices,
                 boot_order,
+                pending_boot_order: None,
                 boot_mode: if uefi { "Uefi" } else { "Bios" }.to_owned(),
                 override_target: OverrideTarget::None,
                 override_enabled: OverrideEnabled::Disabled,
@@ -1112,7 +1113,7 @@ pub enum HostType {
 #[must_use]
 pub fn provisioning_nic(model: &str) -> &'static str {
     match model {
-        "r650" | "r760" | "6029p" => "NIC.Slot.3-1-1",
+        "r650" | "r760" | "6029p" | "dl380" | "sr650" => "NIC.Slot.3-1-1",
         _ => "NIC.Integrated.1-1-1",
     }
 }

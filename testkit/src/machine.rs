@@ -27,10 +27,17 @@ pub enum Flavor {
     Supermicro,
     /// A plain DMTF Redfish service: `Boot.BootOrder`, `BootOptions`, `BootSourceOverride`.
     Generic,
+    /// HPE iLO 5/6: `Systems/1`, `Managers/1`, `Oem.Hpe`; `Boot.BootOrder` is written to the
+    /// system's `@Redfish.Settings` object (`Systems/1/Settings`) and applied at the next POST.
+    Hpe,
+    /// Lenovo XClarity Controller: `Systems/1`, `Managers/1`, `Oem.Lenovo`; `Boot.BootOrder`
+    /// is written to the system's pending settings (`Systems/1/Pending`), applied at the next POST.
+    Lenovo,
 }
 
 impl Flavor {
-    /// Parses `dell`, `idrac9`, `idrac10`, `supermicro`, `generic` (or `dmtf`).
+    /// Parses `dell`, `idrac9`, `idrac10`, `supermicro`, `generic` (or `dmtf`), `hpe` (or
+    /// `ilo`), `lenovo` (or `xcc`).
     #[must_use]
     pub fn parse(text: &str) -> Option<Self> {
         match text.trim().to_ascii_lowercase().as_str() {
@@ -38,8 +45,17 @@ impl Flavor {
             "idrac10" | "dell10" => Some(Self::Idrac10),
             "supermicro" | "smc" => Some(Self::Supermicro),
             "generic" | "dmtf" => Some(Self::Generic),
+            "hpe" | "ilo" | "ilo5" | "ilo6" => Some(Self::Hpe),
+            "lenovo" | "xcc" => Some(Self::Lenovo),
             _ => None,
         }
+    }
+
+    /// Whether the BMC stages `Boot.BootOrder` in the system's `@Redfish.Settings` object (HPE,
+    /// Lenovo) rather than applying it at once.
+    #[must_use]
+    pub fn stages_boot_order(self) -> bool {
+        matches!(self, Self::Hpe | Self::Lenovo)
     }
 
     /// Whether this is a Dell iDRAC (either generation).
@@ -56,6 +72,8 @@ impl Flavor {
             Self::Idrac10 => &["r660", "r760"],
             Self::Supermicro => &["1029p", "6029p"],
             Self::Generic => &["generic"],
+            Self::Hpe => &["dl360", "dl380"],
+            Self::Lenovo => &["sr630", "sr650"],
         }
     }
 
@@ -67,6 +85,8 @@ impl Flavor {
             Self::Idrac10 => "idrac10",
             Self::Supermicro => "supermicro",
             Self::Generic => "generic",
+            Self::Hpe => "hpe",
+            Self::Lenovo => "lenovo",
         }
     }
 }
@@ -302,6 +322,9 @@ pub struct Machine {
     pub devices: Vec<BootDevice>,
     /// The persistent boot order, device ids.
     pub boot_order: Vec<String>,
+    /// A boot order staged in the system's settings object (HPE, Lenovo), applied at the next
+    /// POST.
+    pub pending_boot_order: Option<Vec<String>>,
     /// `Bios` or `Uefi`.
     pub boot_mode: String,
     /// The boot override target.
@@ -491,7 +514,7 @@ impl Machine {
         let mut post = physics
             .clock
             .service_time(physics.bmc.power_on_post, physics.bmc.sigma);
-        let mut jobs_due = false;
+        let mut jobs_due = self.pending_boot_order.is_some();
         for job in &mut self.jobs {
             if job.state == JobState::Scheduled {
                 job.state = JobState::Running;
@@ -517,6 +540,10 @@ impl Machine {
 
     fn finish_post(&mut self, at: Instant, physics: Physics<'_>) {
         let mut applied = 0;
+        if let Some(order) = self.pending_boot_order.take() {
+            self.boot_order = order;
+            applied += 1;
+        }
         for job in &mut self.jobs {
             if job.state == JobState::Running && !job.stuck {
                 job.state = JobState::Completed;
@@ -799,6 +826,7 @@ mod tests {
                 },
             ],
             boot_order: interfaces_order("r640", host_type),
+            pending_boot_order: None,
             boot_mode: "Bios".into(),
             override_target: OverrideTarget::None,
             override_enabled: OverrideEnabled::Disabled,

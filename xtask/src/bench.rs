@@ -47,7 +47,7 @@ pub struct BenchArgs {
         default_value = "power-state,check-boot,power-cycle,boot-to-type"
     )]
     pub actions: Vec<BenchAction>,
-    /// BMC flavours of the lab (dell, idrac10, supermicro, generic).
+    /// BMC flavours of the lab (dell, idrac10, supermicro, generic, hpe, lenovo).
     #[arg(long, value_delimiter = ',', default_value = "dell")]
     pub flavors: Vec<String>,
     /// BMCs `quads oob` works on at once (its default is 64; Badfish starts every host at once).

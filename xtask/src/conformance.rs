@@ -71,6 +71,8 @@ async fn check(venv: &Path, schemas: &Path, out: &Path) -> anyhow::Result<()> {
         Flavor::Idrac10,
         Flavor::Supermicro,
         Flavor::Generic,
+        Flavor::Hpe,
+        Flavor::Lenovo,
     ];
     let lab = Lab::start(LabConfig {
         hosts: flavors.len(),

@@ -26,7 +26,7 @@ use provision_core::shutdown::Shutdown;
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
 use redfish_client::{InterfacesFile, RedfishClient, WaitPolicy};
-use testkit::{FaultProfile, Lab, LabConfig};
+use testkit::{FaultProfile, Flavor, Lab, LabConfig};
 
 const CLOUDS: [&str; 3] = ["cloud02", "cloud03", "cloud04"];
 const UEFI_HOSTS: [usize; 2] = [4, 12];
@@ -44,8 +44,14 @@ fn t(s: &str) -> Timestamp {
 }
 
 async fn rig(hosts: usize, faults: FaultProfile, os: &str) -> Rig {
+    rig_of(hosts, faults, os, LabConfig::default().flavors).await
+}
+
+/// [`rig`] with BMCs of these flavours (round-robin).
+async fn rig_of(hosts: usize, faults: FaultProfile, os: &str, flavors: Vec<Flavor>) -> Rig {
     let lab = Lab::start(LabConfig {
         hosts,
+        flavors,
         time_scale: 0.01,
         faults,
         // Dell hosts in UEFI mode whose PxeDev1 is not the provisioning NIC.
@@ -447,6 +453,40 @@ impl Rig {
             metrics.overlapping_writes
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ilo_and_xcc_hosts_move_with_their_boot_order_staged_for_the_power_cycle() {
+    let rig = rig_of(
+        6,
+        FaultProfile::none(),
+        "RedHat 9.4",
+        vec![Flavor::Hpe, Flavor::Lenovo],
+    )
+    .await;
+    let staged: Vec<bool> = rig.lab.with_state(|s| {
+        s.machines
+            .iter()
+            .map(|m| m.boot_order.first() != Some(&m.provisioning_nic))
+            .collect()
+    });
+    assert!(staged.iter().any(|s| *s), "some host needs a new order");
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert!(report.all_moved(), "{:#?}", report.hosts);
+    // One boot per host: the staged order applied during the network boot's POST.
+    rig.check_moved(&report, &BTreeSet::new()).await;
+    for (i, h) in rig.lab.inventory().hosts.iter().enumerate() {
+        let want = testkit::lab::interfaces_order_at(&h.name, &h.model, testkit::HostType::Foreman);
+        let got = rig.lab.with_state(|s| s.machines[i].boot_order.clone());
+        assert_eq!(got.get(..want.len()), Some(want.as_slice()), "{}", h.name);
+    }
+    let metrics = rig.lab.metrics();
+    let stagings = metrics.endpoint("bmc PATCH /redfish/v1/Systems/:id/Settings")
+        + metrics.endpoint("bmc PATCH /redfish/v1/Systems/:id/Pending");
+    let needing = staged.iter().filter(|s| **s).count() as u64;
+    assert_eq!(stagings, needing, "one staging per host that needed it");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::ops::bios::{SettingsChange, settings_path};
 use crate::ops::interfaces::InterfacesFile;
 use crate::ops::jobs::{ClearJobs, JobState};
-use crate::vendor::{BootOrderMethod, DellResource, DeviceBootMethod};
+use crate::vendor::{BootOptionName, BootOrderMethod, DellResource, DeviceBootMethod};
 use crate::wire;
 
 /// A `BootSourceOverrideTarget`.
@@ -211,14 +211,29 @@ pub fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>
     (ordered != current).then_some(ordered)
 }
 
-fn boot_option_device(option: &wire::BootOption) -> Option<BootDevice> {
+/// iLO's `Oem.Hpe.StructuredBootString` of a boot option.
+fn hpe_structured_boot_string(option: &wire::BootOption) -> Option<String> {
+    option
+        .oem
+        .as_ref()?
+        .get("Hpe")?
+        .get("StructuredBootString")?
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+fn boot_option_device(option: &wire::BootOption, naming: BootOptionName) -> Option<BootDevice> {
     let id = option
         .boot_option_reference
         .clone()
         .or_else(|| option.id.clone())?;
-    let name = option
-        .display_name
-        .clone()
+    let structured = match naming {
+        BootOptionName::HpeStructuredBootString => hpe_structured_boot_string(option),
+        BootOptionName::DisplayName => None,
+    };
+    let name = structured
+        .or_else(|| option.display_name.clone())
         .or_else(|| option.alias.clone())
         .or_else(|| option.name.clone())
         .unwrap_or_else(|| id.clone());
@@ -253,6 +268,8 @@ struct ReadAlong {
 struct DmtfBoot {
     /// The system.
     system: String,
+    /// The system's settings object (`@Redfish.Settings`), where a new order is staged.
+    settings: Option<String>,
     /// The ETag of the system's read.
     etag: Option<String>,
     /// `Boot.BootOrder` references.
@@ -396,6 +413,7 @@ impl Bmc {
                     etag,
                     order,
                     options,
+                    ..
                 } = self.dmtf_boot().await?;
                 let devices = order
                     .iter()
@@ -473,23 +491,30 @@ impl Bmc {
 
     /// DMTF: the system's `BootOrder` references and the devices of `BootOptions`.
     async fn dmtf_boot(&self) -> Result<DmtfBoot, Error> {
-        let system_path = self.system_path().await?;
+        let (quirks, system_path) = tokio::try_join!(self.quirks(), self.system_path())?;
         let (system, etag) = self
             .get_tagged::<wire::ComputerSystem>(&system_path)
             .await?;
+        let settings = system
+            .settings
+            .as_ref()
+            .and_then(|s| s.settings_object.as_ref())
+            .map(|l| l.id.clone())
+            .filter(|p| !p.is_empty() && *p != system_path);
         let boot = system.boot.unwrap_or_default();
         let options = match boot.boot_options.as_ref().map(|l| l.id.clone()) {
             Some(path) if !path.is_empty() => {
                 let options = self.members_all::<wire::BootOption>(&path).await?;
                 options
                     .iter()
-                    .filter_map(|o| boot_option_device(&o.value))
+                    .filter_map(|o| boot_option_device(&o.value, quirks.boot_option_name))
                     .collect()
             }
             _ => Vec::new(),
         };
         Ok(DmtfBoot {
             system: system_path,
+            settings,
             etag,
             order: boot.boot_order,
             options,
@@ -568,6 +593,7 @@ impl Bmc {
             BootOrderMethod::DmtfBootOrder => {
                 let DmtfBoot {
                     system,
+                    settings,
                     etag,
                     order,
                     options,
@@ -588,7 +614,11 @@ impl Bmc {
                     return Err(self
                         .err_invalid(format!("none of {} is a boot option", devices.join(", "))));
                 }
-                let Some(new_order) = reorder_refs(&order, &wanted) else {
+                let new_order = reorder_refs(&order, &wanted);
+                if let Some(settings) = settings {
+                    return self.stage_boot_order(&settings, &order, new_order).await;
+                }
+                let Some(new_order) = new_order else {
                     return Ok(SettingsChange::Unchanged);
                 };
                 self.patch_if_match(&system, &json!({"Boot": {"BootOrder": new_order}}), etag)
@@ -596,6 +626,32 @@ impl Bmc {
                 Ok(SettingsChange::Applied)
             }
         }
+    }
+
+    /// DMTF with a settings object (iLO `Systems/1/Settings`, XCC `Systems/1/Pending`): the
+    /// order the next reset must apply is staged there, unless it already is. `new_order` is
+    /// `None` when the current order is right; an other order staged meanwhile is then undone.
+    async fn stage_boot_order(
+        &self,
+        settings: &str,
+        current: &[String],
+        new_order: Option<Vec<String>>,
+    ) -> Result<SettingsChange, Error> {
+        let (pending, etag) = self.get_tagged::<wire::ComputerSystem>(settings).await?;
+        let staged = pending.boot.map(|b| b.boot_order).unwrap_or_default();
+        let target = match new_order {
+            Some(order) => order,
+            None if staged.is_empty() || staged == current => {
+                return Ok(SettingsChange::Unchanged);
+            }
+            None => current.to_vec(),
+        };
+        if staged != target {
+            tracing::info!(bmc = %self.name(), %settings, "boot order staged for the next reset");
+            self.patch_if_match(settings, &json!({"Boot": {"BootOrder": target}}), etag)
+                .await?;
+        }
+        Ok(SettingsChange::Pending { job: None })
     }
 
     /// Empties the Dell job queue before a config job is created: pending jobs are deleted; a
@@ -847,8 +903,23 @@ mod tests {
             "Id": "Boot0003", "BootOptionReference": "Boot0003", "DisplayName": "NIC.Integrated.1-1-1"
         }))
         .unwrap();
-        let device = boot_option_device(&option).unwrap();
+        let device = boot_option_device(&option, BootOptionName::DisplayName).unwrap();
         assert_eq!(device.name, "NIC.Integrated.1-1-1");
         assert_eq!(device.id, "Boot0003");
+    }
+
+    #[test]
+    fn ilo_boot_options_are_named_by_their_structured_boot_string() {
+        let option: wire::BootOption = serde_json::from_value(json!({
+            "Id": "1", "BootOptionReference": "Boot000A",
+            "DisplayName": "Embedded LOM 1 Port 1 : HPE Ethernet 1Gb 4-port 331i Adapter - NIC (PXE IPv4)",
+            "Oem": {"Hpe": {"StructuredBootString": "NIC.LOM.1.1.IPv4"}}
+        }))
+        .unwrap();
+        let hpe = boot_option_device(&option, BootOptionName::HpeStructuredBootString).unwrap();
+        assert_eq!(hpe.name, "NIC.LOM.1.1.IPv4");
+        assert_eq!(hpe.id, "Boot000A");
+        let plain = boot_option_device(&option, BootOptionName::DisplayName).unwrap();
+        assert!(plain.name.starts_with("Embedded LOM 1 Port 1"));
     }
 }

@@ -1,5 +1,6 @@
 //! Mock BMCs for the contract tests: a mockito server dressed as a Dell iDRAC9/10, a
-//! Supermicro or a generic DMTF service, and a client with millisecond retries and waits.
+//! Supermicro, an HPE iLO 5, a Lenovo XCC or a generic DMTF service, and a client with
+//! millisecond retries and waits.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,13 +22,20 @@ pub enum Flavor {
     Idrac10,
     Supermicro,
     Generic,
+    /// HPE iLO 5: session URIs with a trailing slash, given as absolute URLs.
+    Ilo5,
+    /// Lenovo XClarity Controller.
+    Xcc,
 }
+
+/// iLO 5's session, as its `Location` names it.
+pub const ILO_SESSION: &str = "/redfish/v1/SessionService/Sessions/root0000000067a1b2c3/";
 
 impl Flavor {
     pub fn system(self) -> &'static str {
         match self {
             Self::Idrac9 | Self::Idrac10 => "/redfish/v1/Systems/System.Embedded.1",
-            Self::Supermicro => "/redfish/v1/Systems/1",
+            Self::Supermicro | Self::Ilo5 | Self::Xcc => "/redfish/v1/Systems/1",
             Self::Generic => "/redfish/v1/Systems/437XR1138R2",
         }
     }
@@ -35,7 +43,7 @@ impl Flavor {
     pub fn manager(self) -> &'static str {
         match self {
             Self::Idrac9 | Self::Idrac10 => "/redfish/v1/Managers/iDRAC.Embedded.1",
-            Self::Supermicro => "/redfish/v1/Managers/1",
+            Self::Supermicro | Self::Ilo5 | Self::Xcc => "/redfish/v1/Managers/1",
             Self::Generic => "/redfish/v1/Managers/BMC",
         }
     }
@@ -43,7 +51,7 @@ impl Flavor {
     pub fn chassis(self) -> &'static str {
         match self {
             Self::Idrac9 | Self::Idrac10 => "/redfish/v1/Chassis/System.Embedded.1",
-            Self::Supermicro => "/redfish/v1/Chassis/1",
+            Self::Supermicro | Self::Ilo5 | Self::Xcc => "/redfish/v1/Chassis/1",
             Self::Generic => "/redfish/v1/Chassis/1U",
         }
     }
@@ -74,6 +82,15 @@ impl Flavor {
             Self::Generic => {
                 root["Vendor"] = json!("Contoso");
             }
+            Self::Ilo5 => {
+                root["Vendor"] = json!("HPE");
+                root["Product"] = json!("ProLiant DL360 Gen10");
+                root["Oem"] = json!({"Hpe": {"Manager": [{"ManagerType": "iLO 5"}]}});
+            }
+            Self::Xcc => {
+                root["Vendor"] = json!("Lenovo");
+                root["Product"] = json!("Lenovo XClarity Controller");
+            }
         }
         root
     }
@@ -100,6 +117,14 @@ impl Flavor {
             Self::Supermicro => {
                 m["Model"] = json!("X12");
                 m.as_object_mut().unwrap().remove("VirtualMedia");
+            }
+            Self::Ilo5 => {
+                m["Model"] = json!("iLO 5");
+                m["FirmwareVersion"] = json!("iLO 5 v2.78");
+            }
+            Self::Xcc => {
+                m["Model"] = json!("Lenovo XClarity Controller");
+                m["FirmwareVersion"] = json!("CDI3A4A 4.20");
             }
             Self::Generic => {}
         }
@@ -174,6 +199,9 @@ impl Fake {
     }
 
     pub async fn sessions(&mut self) {
+        if self.flavor == Flavor::Ilo5 {
+            return self.ilo_sessions().await;
+        }
         let login = self
             .server
             .mock("POST", "/redfish/v1/SessionService/Sessions")
@@ -187,6 +215,46 @@ impl Fake {
         let logout = self
             .server
             .mock("DELETE", "/redfish/v1/SessionService/Sessions/1")
+            .with_status(200)
+            .create_async()
+            .await;
+        self.keep.push(login);
+        self.logout = Some(logout);
+    }
+
+    /// iLO 5's login: `Location` is an absolute URL with a trailing slash, the body carries
+    /// `Oem.Hpe`; the logout is a DELETE of that path.
+    async fn ilo_sessions(&mut self) {
+        let location = format!("{}{ILO_SESSION}", self.server.url());
+        let login = self
+            .server
+            .mock("POST", "/redfish/v1/SessionService/Sessions")
+            .match_body(Matcher::PartialJson(json!({"UserName": "root"})))
+            .with_status(201)
+            .with_header("X-Auth-Token", TOKEN)
+            .with_header("Location", &location)
+            .with_body(
+                json!({
+                    "@odata.id": ILO_SESSION,
+                    "@odata.type": "#Session.v1_0_0.Session",
+                    "UserName": "root",
+                    "Oem": {"Hpe": {
+                        "@odata.type": "#HpeiLOSessionsSummary.v2_0_0.HpeiLOSessionsSummary",
+                        "AccessTime": "2024-05-02T09:41:07Z",
+                        "LoginPrivilege": true,
+                        "UserAccount": "root",
+                        "UserTag": "REST",
+                        "UserType": "Local"
+                    }}
+                })
+                .to_string(),
+            )
+            .create_async()
+            .await;
+        let logout = self
+            .server
+            .mock("DELETE", ILO_SESSION)
+            .match_header("x-auth-token", TOKEN)
             .with_status(200)
             .create_async()
             .await;

@@ -10,3 +10,4 @@ mod dmtf;
 mod lab;
 mod power;
 mod sushy;
+mod vendors;

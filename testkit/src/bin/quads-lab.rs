@@ -15,7 +15,7 @@ struct Args {
     /// Number of hosts (one BMC each).
     #[arg(long, default_value_t = 100)]
     hosts: usize,
-    /// BMC flavours, assigned round-robin: dell, idrac10, supermicro, generic.
+    /// BMC flavours, assigned round-robin: dell, idrac10, supermicro, generic, hpe, lenovo.
     #[arg(
         long,
         value_delimiter = ',',
@@ -110,7 +110,7 @@ fn config(args: &Args) -> Result<LabConfig, String> {
         .iter()
         .map(|f| {
             Flavor::parse(f).ok_or_else(|| {
-                format!("unknown flavour {f:?} (dell, idrac10, supermicro, generic)")
+                format!("unknown flavour {f:?} (dell, idrac10, supermicro, generic, hpe, lenovo)")
             })
         })
         .collect::<Result<Vec<_>, _>>()?;

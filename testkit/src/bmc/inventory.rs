@@ -310,6 +310,14 @@ fn components(cx: &Ctx<'_>) -> Vec<(String, &'static str, &'static str)> {
             ("BMC".to_owned(), "BMC Firmware", "2.4.0"),
             ("BIOS".to_owned(), "BIOS Firmware", "1.12.0"),
         ],
+        Flavor::Hpe => vec![
+            ("1".to_owned(), "iLO 5", "2.78"),
+            ("2".to_owned(), "System ROM", "U30 v2.80"),
+        ],
+        Flavor::Lenovo => vec![
+            ("BMC-Primary".to_owned(), "XCC Primary", "4.20"),
+            ("UEFI".to_owned(), "UEFI", "3.30"),
+        ],
     }
 }
 

@@ -40,7 +40,7 @@ pub(crate) enum Expand {
 /// Whether a flavour serves `$expand`.
 pub(crate) fn expands(flavor: Flavor) -> bool {
     match flavor {
-        Flavor::Dell | Flavor::Idrac10 | Flavor::Generic => true,
+        Flavor::Dell | Flavor::Idrac10 | Flavor::Generic | Flavor::Hpe | Flavor::Lenovo => true,
         Flavor::Supermicro => false,
     }
 }
@@ -232,6 +232,8 @@ mod tests {
             Flavor::Idrac10,
             Flavor::Supermicro,
             Flavor::Generic,
+            Flavor::Hpe,
+            Flavor::Lenovo,
         ] {
             let features = protocol_features(flavor);
             let expand = &features["ExpandQuery"];

@@ -6,7 +6,9 @@
 //! `Oem/Dell` (and serves virtual media under the system only); Supermicro uses `Systems/1`,
 //! `Managers/1` and `Managers/1/VM1` (linked from nowhere: the manager offers no DMTF
 //! collection, so clients find it by vendor); the generic flavour is plain DMTF, with virtual
-//! media under the system.
+//! media under the system; HPE iLO and Lenovo XCC use `Systems/1`, `Managers/1`, virtual media
+//! under the manager, and stage `Boot.BootOrder` in the system's settings object (iLO
+//! `Systems/1/Settings`, XCC `Systems/1/Pending`).
 
 use crate::machine::Flavor;
 
@@ -30,7 +32,7 @@ impl Layout {
             Flavor::Dell | Flavor::Idrac10 => {
                 ("System.Embedded.1", "iDRAC.Embedded.1", "System.Embedded.1")
             }
-            Flavor::Supermicro => ("1", "1", "1"),
+            Flavor::Supermicro | Flavor::Hpe | Flavor::Lenovo => ("1", "1", "1"),
             Flavor::Generic => ("system", "bmc", "chassis"),
         };
         Self {
@@ -59,6 +61,16 @@ impl Layout {
     /// `/redfish/v1/Chassis/{id}`.
     pub(crate) fn chassis_uri(self) -> String {
         format!("/redfish/v1/Chassis/{}", self.chassis)
+    }
+
+    /// The system's `@Redfish.Settings` object, where it has one (iDRAC10, HPE, Lenovo).
+    pub(crate) fn system_settings_uri(self) -> Option<String> {
+        let tail = match self.flavor {
+            Flavor::Idrac10 | Flavor::Hpe => "Settings",
+            Flavor::Lenovo => "Pending",
+            Flavor::Dell | Flavor::Supermicro | Flavor::Generic => return None,
+        };
+        Some(format!("{}/{tail}", self.system_uri()))
     }
 
     /// Dell's boot-sources resource.
@@ -98,7 +110,9 @@ impl Layout {
         match self.flavor {
             Flavor::Idrac10 | Flavor::Generic => format!("{}/VirtualMedia", self.system_uri()),
             Flavor::Supermicro => format!("{}/VM1", self.manager_uri()),
-            Flavor::Dell => format!("{}/VirtualMedia", self.manager_uri()),
+            Flavor::Dell | Flavor::Hpe | Flavor::Lenovo => {
+                format!("{}/VirtualMedia", self.manager_uri())
+            }
         }
     }
 
@@ -109,6 +123,8 @@ impl Layout {
             Flavor::Idrac10 => &[("1", true), ("2", false)],
             Flavor::Supermicro => &[("CD1", true)],
             Flavor::Generic => &[("CD1", true), ("USB1", false)],
+            Flavor::Hpe => &[("1", false), ("2", true)],
+            Flavor::Lenovo => &[("EXT1", true), ("EXT2", false)],
         }
     }
 
@@ -149,7 +165,9 @@ pub(crate) enum Route {
     Systems,
     /// The system.
     System,
-    /// iDRAC10's `Systems/{id}/Settings` (where boot overrides are written).
+    /// The system's settings object: iDRAC10's `Systems/{id}/Settings` (where boot overrides
+    /// are written), HPE's `Systems/1/Settings` and Lenovo's `Systems/1/Pending` (where
+    /// `Boot.BootOrder` is staged).
     SystemSettings,
     /// `ComputerSystem.Reset`.
     SystemReset,
@@ -360,8 +378,11 @@ fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
     let dell = layout.dell();
     let r = match rest {
         [] => routed(Route::System, "/redfish/v1/Systems/:id"),
-        ["Settings"] if flavor == Flavor::Idrac10 => {
+        ["Settings"] if matches!(flavor, Flavor::Idrac10 | Flavor::Hpe) => {
             routed(Route::SystemSettings, "/redfish/v1/Systems/:id/Settings")
+        }
+        ["Pending"] if flavor == Flavor::Lenovo => {
+            routed(Route::SystemSettings, "/redfish/v1/Systems/:id/Pending")
         }
         ["Actions", "ComputerSystem.Reset"] => routed(
             Route::SystemReset,
@@ -433,7 +454,9 @@ fn manager_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
             Route::ManagerReset,
             "/redfish/v1/Managers/:id/Actions/Manager.Reset",
         ),
-        ["VirtualMedia", tail @ ..] if flavor == Flavor::Dell => {
+        ["VirtualMedia", tail @ ..]
+            if matches!(flavor, Flavor::Dell | Flavor::Hpe | Flavor::Lenovo) =>
+        {
             vmedia_route(tail, VmediaParent::Manager)?
         }
         ["VM1"] if flavor == Flavor::Supermicro => routed(

@@ -67,6 +67,8 @@ pub(crate) fn manufacturer(flavor: Flavor) -> &'static str {
         Flavor::Dell | Flavor::Idrac10 => "Dell Inc.",
         Flavor::Supermicro => "Supermicro",
         Flavor::Generic => "Contoso",
+        Flavor::Hpe => "HPE",
+        Flavor::Lenovo => "Lenovo",
     }
 }
 
@@ -77,6 +79,8 @@ pub(crate) fn root(cx: &Ctx<'_>) -> Reply {
         Flavor::Dell | Flavor::Idrac10 => ("Integrated Dell Remote Access Controller", "Dell"),
         Flavor::Supermicro => ("Supermicro Redfish Service", "Supermicro"),
         Flavor::Generic => ("quads-lab generic BMC", "Contoso"),
+        Flavor::Hpe => ("ProLiant DL380 Gen10", "HPE"),
+        Flavor::Lenovo => ("Lenovo XClarity Controller", "Lenovo"),
     };
     let mut body = json!({
         "@odata.id": "/redfish/v1",
@@ -103,6 +107,13 @@ pub(crate) fn root(cx: &Ctx<'_>) -> Reply {
             body["Tasks"] = link("/redfish/v1/TaskService");
         }
         Flavor::Supermicro => body["Oem"] = json!({"Supermicro": {}}),
+        Flavor::Hpe => {
+            body["Oem"] = json!({"Hpe": {"Manager": [{
+                "ManagerType": "iLO 5",
+                "ManagerFirmwareVersion": "2.78",
+            }]}});
+        }
+        Flavor::Lenovo => body["Oem"] = json!({"Lenovo": {"FirmwareVersion": "CDI3A4A"}}),
         Flavor::Generic => {}
     }
     Reply::resource(body)
@@ -121,8 +132,10 @@ pub(crate) fn managers(cx: &Ctx<'_>) -> Reply {
 /// The `Manager.Reset` types a flavour accepts.
 fn manager_resets(flavor: Flavor) -> &'static [&'static str] {
     match flavor {
-        Flavor::Dell | Flavor::Idrac10 | Flavor::Supermicro => &["GracefulRestart"],
-        Flavor::Generic => &["GracefulRestart", "ForceRestart"],
+        Flavor::Dell | Flavor::Idrac10 | Flavor::Supermicro | Flavor::Lenovo => {
+            &["GracefulRestart"]
+        }
+        Flavor::Generic | Flavor::Hpe => &["GracefulRestart", "ForceRestart"],
     }
 }
 
@@ -136,6 +149,8 @@ pub(crate) fn manager(cx: &Ctx<'_>) -> Reply {
         Flavor::Idrac10 => ("Manager", "17G Monolithic", "1.20.25.00"),
         Flavor::Supermicro => ("Manager", "X11DPU", "01.73.14"),
         Flavor::Generic => ("Manager", "Contoso BMC 2", "2.4.0"),
+        Flavor::Hpe => ("Manager", "iLO 5", "iLO 5 v2.78"),
+        Flavor::Lenovo => ("Manager", "Lenovo XClarity Controller", "CDI3A4A 4.20"),
     };
     let mut body = json!({
         "@odata.id": uri,
@@ -162,7 +177,9 @@ pub(crate) fn manager(cx: &Ctx<'_>) -> Reply {
         },
     });
     match cx.lab.config.virtual_media_link {
-        VirtualMediaLink::Property if flavor == Flavor::Dell => {
+        VirtualMediaLink::Property
+            if matches!(flavor, Flavor::Dell | Flavor::Hpe | Flavor::Lenovo) =>
+        {
             body["VirtualMedia"] = link(&layout.vmedia_uri());
         }
         VirtualMediaLink::ManagerLinks if flavor != Flavor::Supermicro => {

@@ -174,7 +174,7 @@ impl BmcState {
         let admin_id = match machine.flavor {
             // iDRAC: slot 1 is reserved, root is slot 2; Supermicro's ADMIN is account 2.
             Flavor::Dell | Flavor::Idrac10 | Flavor::Supermicro => 2,
-            Flavor::Generic => 1,
+            Flavor::Generic | Flavor::Hpe | Flavor::Lenovo => 1,
         };
         let mut state = Self {
             accounts: vec![Account {

@@ -5,7 +5,10 @@
 //! Flavour differences follow real BMCs: iDRACs answer 409 to a reset that the power state makes
 //! pointless and keep the persistent order in their `BootSources`; iDRAC10 refuses `Boot` on the
 //! system (`PropertyNotWritable`) and takes it on `Systems/{id}/Settings`; Supermicro accepts
-//! `UsbCd` and answers 200 with a message; the generic flavour answers 204.
+//! `UsbCd` and answers 200 with a message; the generic flavour answers 204. HPE iLO and Lenovo
+//! XCC refuse `Boot.BootOrder` on the system and stage it in the settings object its
+//! `@Redfish.Settings` names (applied at the next POST); iLO names its boot options by
+//! `Oem.Hpe.StructuredBootString`, its display names being the device's description.
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -52,6 +55,24 @@ pub(crate) fn reset_types(flavor: Flavor) -> &'static [&'static str] {
             "PushPowerButton",
             "PowerCycle",
         ],
+        Flavor::Hpe => &[
+            "On",
+            "ForceOff",
+            "GracefulShutdown",
+            "ForceRestart",
+            "Nmi",
+            "PushPowerButton",
+            "GracefulRestart",
+        ],
+        Flavor::Lenovo => &[
+            "On",
+            "Nmi",
+            "GracefulShutdown",
+            "GracefulRestart",
+            "ForceOn",
+            "ForceOff",
+            "ForceRestart",
+        ],
     }
 }
 
@@ -68,7 +89,9 @@ fn boot_targets(flavor: Flavor) -> &'static [&'static str] {
             "BiosSetup",
             "UefiBootNext",
         ],
-        Flavor::Generic => &["None", "Pxe", "Hdd", "Cd", "BiosSetup", "UefiBootNext"],
+        Flavor::Generic | Flavor::Hpe | Flavor::Lenovo => {
+            &["None", "Pxe", "Hdd", "Cd", "BiosSetup", "UefiBootNext"]
+        }
     }
 }
 
@@ -229,12 +252,29 @@ pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
             }
         },
     });
-    if idrac10 {
+    if let Some(settings) = layout.system_settings_uri() {
+        let applies = if idrac10 {
+            json!(["Immediate", "OnReset"])
+        } else {
+            json!(["OnReset"])
+        };
         body["@Redfish.Settings"] = json!({
             "@odata.type": "#Settings.v1_3_5.Settings",
-            "SettingsObject": link(&format!("{uri}/Settings")),
-            "SupportedApplyTimes": ["Immediate", "OnReset"],
+            "SettingsObject": link(&settings),
+            "SupportedApplyTimes": applies,
         });
+    }
+    match cx.flavor() {
+        Flavor::Hpe => {
+            body["Oem"] = json!({"Hpe": {
+                "PostState": if power == PowerState::On { "FinishedPost" } else { "PowerOff" },
+                "PowerRegulatorMode": "Dynamic",
+            }});
+        }
+        Flavor::Lenovo => {
+            body["Oem"] = json!({"Lenovo": {"FrontPanelUSB": {"PortSwitchingTo": "BMC"}}});
+        }
+        _ => {}
     }
     if matches!(cx.flavor(), Flavor::Idrac10 | Flavor::Generic)
         && cx.lab.config.virtual_media_link == crate::lab::VirtualMediaLink::Property
@@ -250,25 +290,39 @@ fn model_name(cx: &Ctx<'_>) -> String {
         Flavor::Dell | Flavor::Idrac10 => format!("PowerEdge {}", cx.m.model.to_uppercase()),
         Flavor::Supermicro => format!("SYS-{}U-TNR", cx.m.model.to_uppercase()),
         Flavor::Generic => "Contoso Server 3000".to_owned(),
+        Flavor::Hpe => format!("ProLiant {} Gen10", cx.m.model.to_uppercase()),
+        Flavor::Lenovo => format!("ThinkSystem {}", cx.m.model.to_uppercase()),
     }
 }
 
-/// iDRAC10's `Systems/{id}/Settings`: where the boot override is written.
+/// The system's settings object: iDRAC10's `Systems/{id}/Settings` (where the boot override is
+/// written); HPE's `Systems/1/Settings` and Lenovo's `Systems/1/Pending`, whose `Boot.BootOrder`
+/// is the order staged for the next POST (the current one when nothing is staged).
 pub(crate) fn system_settings(cx: &Ctx<'_>) -> Reply {
-    let uri = format!("{}/Settings", cx.layout.system_uri());
+    let Some(uri) = cx.layout.system_settings_uri() else {
+        return messages::not_found(&cx.layout.system_uri());
+    };
+    let id = uri.rsplit('/').next().unwrap_or("Settings").to_owned();
+    let boot = if cx.flavor().stages_boot_order() {
+        let order = cx.m.pending_boot_order.as_ref().unwrap_or(&cx.m.boot_order);
+        let refs: Vec<String> = order.iter().filter_map(|d| boot_reference(cx, d)).collect();
+        json!({"BootOrder": refs})
+    } else {
+        boot_object(cx, true)
+    };
     Reply::resource(json!({
         "@odata.id": uri,
         "@odata.type": "#ComputerSystem.v1_20_0.ComputerSystem",
-        "Id": "Settings",
+        "Id": id,
         "Name": "System Settings",
-        "Boot": boot_object(cx, true),
+        "Boot": boot,
     }))
 }
 
 /// The answer to a successful PATCH or action.
 fn done(cx: &Ctx<'_>) -> Reply {
     match cx.flavor() {
-        Flavor::Generic => Reply::empty(StatusCode::NO_CONTENT),
+        Flavor::Generic | Flavor::Lenovo => Reply::empty(StatusCode::NO_CONTENT),
         _ => messages::ok_success(),
     }
 }
@@ -284,6 +338,10 @@ pub(crate) fn patch_system(cx: &mut Ctx<'_>) -> Reply {
             "Boot" if cx.flavor() == Flavor::Idrac10 => {
                 return messages::property_not_writable("Boot");
             }
+            // iLO and XCC take a new order only in the settings object (applied at POST).
+            "Boot" if cx.flavor().stages_boot_order() && value.get("BootOrder").is_some() => {
+                return messages::property_not_writable("Boot/BootOrder");
+            }
             "Boot" => {
                 if let Err(reply) = patch_boot(cx, value) {
                     return reply;
@@ -298,12 +356,16 @@ pub(crate) fn patch_system(cx: &mut Ctx<'_>) -> Reply {
     done(cx)
 }
 
-/// PATCH iDRAC10's system settings: the boot override, applied at once.
+/// PATCH the system's settings object: iDRAC10's boot override, applied at once; HPE's and
+/// Lenovo's `Boot.BootOrder`, staged for the next POST.
 pub(crate) fn patch_system_settings(cx: &mut Ctx<'_>) -> Reply {
     let body = match cx.body() {
         Ok(body) => body,
         Err(reply) => return reply,
     };
+    if cx.flavor().stages_boot_order() {
+        return stage_boot_order(cx, &body);
+    }
     for (key, value) in &body {
         match key.as_str() {
             "Boot" => {
@@ -315,6 +377,41 @@ pub(crate) fn patch_system_settings(cx: &mut Ctx<'_>) -> Reply {
         }
     }
     messages::ok_success()
+}
+
+/// HPE/Lenovo: `{"Boot": {"BootOrder": [...]}}` in the settings object, every reference known
+/// and none twice; staged for the next POST.
+fn stage_boot_order(cx: &mut Ctx<'_>, body: &Map<String, Value>) -> Reply {
+    let mut staged = None;
+    for (key, value) in body {
+        let boot = match (key.as_str(), value.as_object()) {
+            ("Boot", Some(boot)) => boot,
+            ("Boot", None) => return messages::value_type_error(&value.to_string(), "Boot"),
+            _ => return messages::property_not_writable(key),
+        };
+        for (name, v) in boot {
+            if name != "BootOrder" {
+                return messages::property_not_writable(&format!("Boot/{name}"));
+            }
+            let Some(list) = v.as_array() else {
+                return messages::value_type_error(&v.to_string(), "Boot/BootOrder");
+            };
+            let mut devices = Vec::new();
+            for item in list {
+                match device_of_reference(cx, item.as_str().unwrap_or_default()) {
+                    Some(device) if !devices.contains(&device) => devices.push(device),
+                    _ => {
+                        return messages::value_not_in_list(&item.to_string(), "Boot/BootOrder");
+                    }
+                }
+            }
+            staged = Some(devices);
+        }
+    }
+    if let Some(devices) = staged {
+        cx.m.pending_boot_order = Some(devices);
+    }
+    done(cx)
 }
 
 /// A parsed `BootSourceOverrideTarget`.
@@ -533,7 +630,7 @@ pub(crate) fn reset(cx: &mut Ctx<'_>) -> Reply {
         }
         // Supermicro acknowledges even a pointless reset with a message; the generic BMC
         // answers 204 either way.
-        (_, Flavor::Supermicro) => messages::ok_success(),
+        (_, Flavor::Supermicro | Flavor::Hpe) => messages::ok_success(),
         _ => Reply::empty(StatusCode::NO_CONTENT),
     }
 }
@@ -579,6 +676,20 @@ pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
         "BootOptionEnabled": cx.m.boot_order.contains(&device.id),
         "Alias": alias,
     });
+    if cx.flavor() == Flavor::Hpe {
+        // iLO describes the device and gives its name in the OEM structured boot string.
+        let description = match device.kind {
+            DeviceKind::Nic => format!(
+                "{} : HPE Ethernet 10/25Gb 2-port Adapter - NIC (PXE IPv4)",
+                hpe_slot(&device.id)
+            ),
+            DeviceKind::Disk => "Embedded RAID 1 : HPE Smart Array P408i-a SR Gen10".to_owned(),
+            DeviceKind::VirtualCd => "iLO Virtual USB 2 : iLO Virtual CD-ROM".to_owned(),
+        };
+        body["DisplayName"] = json!(description);
+        body["Name"] = json!(description);
+        body["Oem"] = json!({"Hpe": {"StructuredBootString": device.id}});
+    }
     if device.kind == DeviceKind::Nic {
         body["RelatedItem"] = json!([link(&format!(
             "{}/EthernetInterfaces/{}",
@@ -587,4 +698,19 @@ pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
         ))]);
     }
     Reply::resource(body)
+}
+
+/// Where iLO says a NIC sits (`Embedded LOM 1 Port 1`, `Slot 3 Port 1`), from the lab's id.
+fn hpe_slot(id: &str) -> String {
+    let port = id.rsplit('-').nth(1).unwrap_or("1");
+    if id.starts_with("NIC.Slot.") {
+        let slot = id
+            .trim_start_matches("NIC.Slot.")
+            .split('-')
+            .next()
+            .unwrap_or("1");
+        format!("Slot {slot} Port {port}")
+    } else {
+        format!("Embedded LOM 1 Port {port}")
+    }
 }

@@ -104,16 +104,18 @@ fn message_id(answer: &Answer) -> String {
 fn system_path(flavor: Flavor) -> &'static str {
     match flavor {
         Flavor::Dell | Flavor::Idrac10 => "/redfish/v1/Systems/System.Embedded.1",
-        Flavor::Supermicro => "/redfish/v1/Systems/1",
+        Flavor::Supermicro | Flavor::Hpe | Flavor::Lenovo => "/redfish/v1/Systems/1",
         Flavor::Generic => "/redfish/v1/Systems/system",
     }
 }
 
-const ALL: [Flavor; 4] = [
+const ALL: [Flavor; 6] = [
     Flavor::Dell,
     Flavor::Idrac10,
     Flavor::Supermicro,
     Flavor::Generic,
+    Flavor::Hpe,
+    Flavor::Lenovo,
 ];
 
 /// Puts a host in a known state: running from disk, with the given persistent order.
@@ -154,6 +156,8 @@ async fn service_root_and_discovery_per_flavour() {
             }
             Flavor::Supermicro => assert!(root["Oem"]["Supermicro"].is_object()),
             Flavor::Generic => assert!(root.get("Oem").is_none()),
+            Flavor::Hpe => assert!(root["Oem"]["Hpe"].is_object()),
+            Flavor::Lenovo => assert!(root["Oem"]["Lenovo"].is_object()),
         }
         let odata = bmc.anon.get(&bmc.url("/redfish/v1/odata")).await.unwrap();
         assert_eq!(odata.json()["value"][0]["url"], "/redfish/v1/");
@@ -507,12 +511,12 @@ async fn reset_lists_allowable_values_and_refuses_others() {
             .post(&format!("{system}/Actions/ComputerSystem.Reset"), json!({}))
             .await;
         assert!(message_id(&missing).ends_with("ActionParameterMissing"));
-        // "On" while on: iDRAC answers 409, Supermicro 200, the generic BMC 204.
+        // "On" while on: iDRAC answers 409, Supermicro and iLO 200, the generic BMC and XCC 204.
         let on = bmc.reset(system, "On").await;
         let expected = match flavor {
             Flavor::Dell | Flavor::Idrac10 => 409,
-            Flavor::Supermicro => 200,
-            Flavor::Generic => 204,
+            Flavor::Supermicro | Flavor::Hpe => 200,
+            Flavor::Generic | Flavor::Lenovo => 204,
         };
         assert_eq!(on.status, expected, "{flavor:?}");
         if flavor.is_dell() {

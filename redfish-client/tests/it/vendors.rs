@@ -1,0 +1,293 @@
+//! HPE iLO 5 and Lenovo XCC contract tests, and the capture-shaped fixtures of iDRAC9, iLO 5 and
+//! XCC (`tests/fixtures`, see its `SOURCES.md`) decoded by the client's own operations: the
+//! boot order staged in the system's `@Redfish.Settings` object, iLO's structured boot strings,
+//! iLO's absolute session `Location`, virtual media under the manager.
+
+use std::path::Path;
+
+use mockito::Matcher;
+use redfish_client::vendor::BootOptionName;
+use redfish_client::{CancellationToken, PowerState, SettingsChange, Vendor};
+use serde_json::{Value, json};
+
+use crate::common::{Fake, Flavor, TOKEN, collection};
+
+/// A fixture document.
+fn fixture(vendor: &str, file: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(vendor)
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn id_of(doc: &Value) -> String {
+    doc["@odata.id"].as_str().unwrap().to_owned()
+}
+
+/// A mock BMC serving a vendor's fixtures: root, session, the collections naming the fixture's
+/// system, manager and chassis, the system, the manager, and the virtual media slot in the
+/// manager's collection.
+async fn fixture_bmc(flavor: Flavor, vendor: &str) -> (Fake, Value) {
+    let mut fake = Fake::bare(flavor).await;
+    fake.sessions().await;
+    let system = fixture(vendor, "system.json");
+    let manager = fixture(vendor, "manager.json");
+    let chassis = system["Links"]["Chassis"][0]["@odata.id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fake.get("/redfish/v1/Systems", &collection(&[&id_of(&system)]))
+        .await;
+    fake.get("/redfish/v1/Managers", &collection(&[&id_of(&manager)]))
+        .await;
+    fake.get("/redfish/v1/Chassis", &collection(&[&chassis]))
+        .await;
+    fake.get(&id_of(&system), &system).await;
+    fake.get(&id_of(&manager), &manager).await;
+    let media = fixture(vendor, "virtual_media.json");
+    let slots = manager["VirtualMedia"]["@odata.id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    fake.get(&slots, &collection(&[&id_of(&media)])).await;
+    fake.get(&id_of(&media), &media).await;
+    (fake, system)
+}
+
+#[tokio::test]
+async fn idrac9_fixtures_decode() {
+    let (mut fake, system) = fixture_bmc(Flavor::Idrac9, "idrac9").await;
+    let bios = format!("{}/Bios", id_of(&system));
+    fake.get(
+        &bios,
+        &json!({"@odata.id": bios, "Id": "Bios", "Attributes": {"BootMode": "Bios"}}),
+    )
+    .await;
+    let sources = fixture("idrac9", "boot_settings.json");
+    fake.get(&id_of(&sources), &sources).await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let d = bmc.discovery().await.unwrap();
+    assert_eq!(d.vendor, Vendor::Dell);
+    assert_eq!(d.manager_model.as_deref(), Some("14G Monolithic"));
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    let order = bmc.boot_order().await.unwrap();
+    assert_eq!(order.mode.as_deref(), Some("Bios"));
+    assert_eq!(
+        order.names(),
+        [
+            "NIC.Integrated.1-1-1",
+            "HardDisk.List.1-1",
+            "NIC.Integrated.1-2-1",
+            "Optical.iDRACVirtual.1-1"
+        ]
+    );
+    assert!(!order.devices[3].enabled);
+    let slots = bmc.virtual_media().await.unwrap();
+    assert_eq!(slots.len(), 1);
+    assert_eq!(slots[0].id, "CD");
+    assert!(slots[0].is_cd && !slots[0].inserted);
+    assert_eq!(slots[0].image, None);
+    assert!(bmc.logout().await.unwrap());
+}
+
+/// The boot options of the iLO fixture's order: `Boot000A` a disk, `Boot000B` the fixture's
+/// LOM NIC (named by its structured boot string), `Boot000C` a slot NIC.
+async fn ilo_boot_options(fake: &mut Fake) {
+    let lom = fixture("ilo5", "boot_option.json");
+    let options = "/redfish/v1/Systems/1/BootOptions/";
+    let disk = json!({
+        "@odata.id": "/redfish/v1/Systems/1/BootOptions/1/", "Id": "1",
+        "BootOptionReference": "Boot000A",
+        "DisplayName": "Embedded RAID 1 : HPE Smart Array P408i-a SR Gen10 - 447 GiB, RAID1 Logical Drive 1(Target:0, Lun:0)",
+        "Oem": {"Hpe": {"StructuredBootString": "HD.EmbRAID.1.3"}}
+    });
+    let slot = json!({
+        "@odata.id": "/redfish/v1/Systems/1/BootOptions/3/", "Id": "3",
+        "BootOptionReference": "Boot000C",
+        "DisplayName": "Slot 3 Port 1 : Mellanox Network Adapter - 98039B0A1C2D - NIC (PXE IPv4)",
+        "Oem": {"Hpe": {"StructuredBootString": "NIC.Slot.3.1.IPv4"}}
+    });
+    let ids = [id_of(&disk), id_of(&lom), id_of(&slot)];
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    fake.get(options, &collection(&refs)).await;
+    for doc in [disk, lom, slot] {
+        fake.get(&id_of(&doc), &doc).await;
+    }
+}
+
+#[tokio::test]
+async fn ilo5_fixtures_decode_and_the_session_location_is_absolute() {
+    let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
+    ilo_boot_options(&mut fake).await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let d = bmc.discovery().await.unwrap();
+    assert_eq!(d.vendor, Vendor::Hpe);
+    assert_eq!(d.system, "/redfish/v1/Systems/1/");
+    assert_eq!(
+        d.quirks.boot_option_name,
+        BootOptionName::HpeStructuredBootString
+    );
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    let order = bmc.boot_order().await.unwrap();
+    assert_eq!(
+        order.names(),
+        ["HD.EmbRAID.1.3", "NIC.LOM.1.1.IPv4", "NIC.Slot.3.1.IPv4"]
+    );
+    assert_eq!(order.find("NIC.LOM.1.1.IPv4").unwrap().id, "Boot000B");
+    let slots = bmc.virtual_media().await.unwrap();
+    assert_eq!(slots[0].id, "2");
+    assert!(slots[0].is_cd && !slots[0].inserted);
+    assert!(bmc.logout().await.unwrap());
+    assert!(fake.logged_out().await, "DELETE of the session's path");
+}
+
+#[tokio::test]
+async fn ilo5_stages_the_boot_order_in_its_settings_object_with_if_match() {
+    let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
+    ilo_boot_options(&mut fake).await;
+    let pending = fixture("ilo5", "boot_settings.json");
+    let settings = id_of(&pending);
+    let read = fake
+        .mock("GET", settings.as_str())
+        .match_header("x-auth-token", TOKEN)
+        .with_header("ETag", "W/\"8D1E4CE1\"")
+        .with_body(pending.to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let staged = fake
+        .mock("PATCH", settings.as_str())
+        .match_header("if-match", "W/\"8D1E4CE1\"")
+        .match_body(Matcher::Json(
+            json!({"Boot": {"BootOrder": ["Boot000C", "Boot000A", "Boot000B"]}}),
+        ))
+        .with_status(200)
+        .with_body(r#"{"error":{"code":"iLO.0.10.ExtendedInfo","@Message.ExtendedInfo":[{"MessageId":"iLO.2.15.SystemResetRequired"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    let on_system = fake
+        .mock("PATCH", "/redfish/v1/Systems/1/")
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let cancel = CancellationToken::new();
+    let change = bmc
+        .set_boot_order(&["NIC.Slot.3.1.IPv4".to_owned()], &cancel)
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Pending { job: None });
+    // The order the system has now needs nothing staged.
+    let unchanged = bmc
+        .set_boot_order(&["HD.EmbRAID.1.3".to_owned()], &cancel)
+        .await
+        .unwrap();
+    assert_eq!(unchanged, SettingsChange::Unchanged);
+    staged.assert_async().await;
+    on_system.assert_async().await;
+    read.assert_async().await;
+}
+
+#[tokio::test]
+async fn xcc_fixtures_decode_and_an_order_already_pending_is_not_sent_again() {
+    let (mut fake, system) = fixture_bmc(Flavor::Xcc, "xcc").await;
+    let options = system["Boot"]["BootOptions"]["@odata.id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let members: Vec<String> = ["Boot0001", "Boot0002", "Boot0003"]
+        .iter()
+        .map(|id| format!("{options}/{id}"))
+        .collect();
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    fake.get(&options, &collection(&refs)).await;
+    for (id, name) in [
+        (
+            "Boot0001",
+            "Slot 3 Port 1: UEFI PXE IPv4 Intel(R) Ethernet 25G 2P XXV710",
+        ),
+        ("Boot0002", "Hard Disk 0: M.2 SATA SSD"),
+        (
+            "Boot0003",
+            "Onboard LAN Port 1: UEFI PXE IPv4 Intel(R) I350",
+        ),
+    ] {
+        fake.get(
+            &format!("{options}/{id}"),
+            &json!({"@odata.id": format!("{options}/{id}"), "Id": id,
+                    "BootOptionReference": id, "DisplayName": name, "Alias": "Pxe"}),
+        )
+        .await;
+    }
+    // The pending order already puts the slot NIC first.
+    let mut pending = fixture("xcc", "boot_settings.json");
+    pending["Boot"]["BootOrder"] = json!(["Boot0001", "Boot0003", "Boot0002"]);
+    fake.get(&id_of(&pending), &pending).await;
+    let sent = fake
+        .mock("PATCH", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let d = bmc.discovery().await.unwrap();
+    assert_eq!(d.vendor, Vendor::Lenovo);
+    assert_eq!(d.quirks.bmc_reset_types, ["GracefulRestart"]);
+    let order = bmc.boot_order().await.unwrap();
+    assert_eq!(order.devices[0].id, "Boot0003");
+    assert!(order.devices[0].names("IPv4"));
+    let change = bmc
+        .set_boot_order(&["Boot0001".to_owned()], &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Pending { job: None });
+    let slots = bmc.virtual_media().await.unwrap();
+    assert_eq!(slots[0].id, "EXT1");
+    assert!(slots[0].is_cd);
+    sent.assert_async().await;
+}
+
+#[tokio::test]
+async fn xcc_undoes_a_staged_order_when_the_current_one_is_wanted() {
+    let (mut fake, _) = fixture_bmc(Flavor::Xcc, "xcc").await;
+    let options = "/redfish/v1/Systems/1/BootOptions";
+    let members: Vec<String> = ["Boot0003", "Boot0001", "Boot0002"]
+        .iter()
+        .map(|id| format!("{options}/{id}"))
+        .collect();
+    let refs: Vec<&str> = members.iter().map(String::as_str).collect();
+    fake.get(options, &collection(&refs)).await;
+    for id in ["Boot0003", "Boot0001", "Boot0002"] {
+        fake.get(
+            &format!("{options}/{id}"),
+            &json!({"Id": id, "BootOptionReference": id, "DisplayName": format!("Device {id}")}),
+        )
+        .await;
+    }
+    let mut pending = fixture("xcc", "boot_settings.json");
+    pending["Boot"]["BootOrder"] = json!(["Boot0002", "Boot0003", "Boot0001"]);
+    fake.get(&id_of(&pending), &pending).await;
+    let restored = fake
+        .mock("PATCH", "/redfish/v1/Systems/1/Pending")
+        .match_body(Matcher::Json(
+            json!({"Boot": {"BootOrder": ["Boot0003", "Boot0001", "Boot0002"]}}),
+        ))
+        .with_status(204)
+        .expect(1)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let change = bmc
+        .set_boot_order(&["Boot0003".to_owned()], &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Pending { job: None });
+    restored.assert_async().await;
+}
