@@ -211,7 +211,7 @@ pub fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>
     (ordered != current).then_some(ordered)
 }
 
-fn boot_option_device(option: &wire::BootOption) -> Option<BootDevice> {
+pub(crate) fn boot_option_device(option: &wire::BootOption) -> Option<BootDevice> {
     let id = option
         .boot_option_reference
         .clone()
