@@ -8,5 +8,6 @@ mod core;
 mod dell;
 mod dmtf;
 mod lab;
+mod maintenance;
 mod power;
 mod sushy;
