@@ -6,7 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -16,8 +16,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use redfish_client::{
     AccountSpec, AccountState, Bmc, BmcAddress, CancellationToken, ClearJobs, ClientConfig,
-    Credentials, InterfacesFile, JobTarget, RedfishClient, ResetWait, Role, Secret, SettingsChange,
-    TlsVerification, TransportConfig,
+    Credentials, HostLocation, InterfacesFile, JobTarget, RedfishClient, ResetWait, Role, Secret,
+    SettingsChange, TlsVerification, TransportConfig,
 };
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -60,7 +60,7 @@ pub struct OobArgs {
     #[arg(long = "per-bmc", default_value_t = 2)]
     pub per_bmc: usize,
     /// Attempts per request (first included).
-    #[arg(long, default_value_t = 5)]
+    #[arg(short = 'r', long, default_value_t = 5)]
     pub retries: u32,
     /// Seconds allowed for one request to a BMC (connecting takes at most 10 s of it).
     #[arg(long, default_value_t = 60.0, value_parser = positive_seconds)]
@@ -69,8 +69,26 @@ pub struct OobArgs {
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     pub output: Output,
     /// With --clear-jobs: force-clear (restarts the Lifecycle Controller).
-    #[arg(long)]
+    #[arg(short = 'f', long)]
     pub force: bool,
+    /// Print the version (and the Badfish release whose flags are accepted) and exit.
+    #[arg(long)]
+    pub version: bool,
+    /// Debug logging on stderr (`RUST_LOG` still wins when set).
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Write the results to FILE instead of standard output.
+    #[arg(short = 'l', long = "log", value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Rack of the host, instead of the one read from the BMC name (interfaces YAML keys).
+    #[arg(long)]
+    pub rack: Option<String>,
+    /// U location of the host, instead of the one read from the BMC name.
+    #[arg(long)]
+    pub uloc: Option<String>,
+    /// Blade of the host, instead of the one read from the BMC name.
+    #[arg(long)]
+    pub blade: Option<String>,
     /// With --racreset / --bmc-reset: wait until the BMC answers again.
     #[arg(long)]
     pub wait: bool,
@@ -130,6 +148,87 @@ pub struct OobArgs {
     /// BIOS attribute value.
     #[arg(long)]
     pub value: Option<String>,
+    /// `NAME=VALUE` to set with --set-bios-attribute (repeatable: all in one change).
+    #[arg(long = "attribute-value", value_name = "NAME=VALUE")]
+    pub attribute_value: Vec<String>,
+    /// Reset the BIOS to its factory defaults (applied at the next boot).
+    #[arg(long = "factory-reset")]
+    pub factory_reset: bool,
+    /// Enable the boot device of this name if it is disabled, else disable it; then reboot.
+    #[arg(long = "toggle-boot-device", value_name = "DEVICE")]
+    pub toggle_boot_device: Option<String>,
+    /// With --firmware-inventory: the other BMC; prints the firmware whose versions differ.
+    #[arg(long, value_name = "HOST")]
+    pub delta: Option<String>,
+    /// List GPUs and accelerators.
+    #[arg(long = "ls-gpu")]
+    pub ls_gpu: bool,
+    /// Print global SR-IOV (BIOS `SriovGlobalEnable`).
+    #[arg(long = "get-sriov")]
+    pub get_sriov: bool,
+    /// Enable global SR-IOV, then reboot.
+    #[arg(long = "enable-sriov")]
+    pub enable_sriov: bool,
+    /// Disable global SR-IOV, then reboot.
+    #[arg(long = "disable-sriov")]
+    pub disable_sriov: bool,
+    /// Set the BIOS setup password to --new-password (--old-password: the one in force).
+    #[arg(long = "set-bios-password")]
+    pub set_bios_password: bool,
+    /// Remove the BIOS setup password (--old-password: the one in force).
+    #[arg(long = "remove-bios-password")]
+    pub remove_bios_password: bool,
+    /// New BIOS password.
+    #[arg(long = "new-password", hide_env_values = true)]
+    pub new_password: Option<String>,
+    /// BIOS password in force.
+    #[arg(long = "old-password", hide_env_values = true)]
+    pub old_password: Option<String>,
+    /// Dell: save a screenshot of the server's screen (`{host}_screenshot_{time}.png`).
+    #[arg(long)]
+    pub screenshot: bool,
+    /// Dell: print the attach status of the network ISO.
+    #[arg(long = "check-remote-image")]
+    pub check_remote_image: bool,
+    /// Dell: boot to the network ISO `HOST:/path/image.iso` (NFS).
+    #[arg(long = "boot-remote-image", value_name = "NFS_PATH")]
+    pub boot_remote_image: Option<String>,
+    /// Dell: detach the network ISO.
+    #[arg(long = "detach-remote-image")]
+    pub detach_remote_image: bool,
+    /// Dell: list the allowable targets of a Server Configuration Profile export or import.
+    #[arg(long = "get-scp-targets", value_enum)]
+    pub get_scp_targets: Option<ScpOperation>,
+    /// Dell: comma-separated SCP targets (default ALL).
+    #[arg(long = "scp-targets", default_value = "ALL")]
+    pub scp_targets: String,
+    /// Dell: include read-only attributes in the SCP export.
+    #[arg(long = "scp-include-read-only")]
+    pub scp_include_read_only: bool,
+    /// Dell: export the Server Configuration Profile (JSON) to this file.
+    #[arg(long = "export-scp", value_name = "FILE")]
+    pub export_scp: Option<PathBuf>,
+    /// Dell: import the Server Configuration Profile in this JSON file.
+    #[arg(long = "import-scp", value_name = "FILE")]
+    pub import_scp: Option<PathBuf>,
+    /// List the FQDDs of every NIC.
+    #[arg(long = "get-nic-fqdds")]
+    pub get_nic_fqdds: bool,
+    /// Print the attributes of this NIC FQDD (with --attribute: that one's registry entry).
+    #[arg(long = "get-nic-attribute", value_name = "FQDD")]
+    pub get_nic_attribute: Option<String>,
+    /// Set --attribute to --value on this NIC FQDD.
+    #[arg(long = "set-nic-attribute", value_name = "FQDD")]
+    pub set_nic_attribute: Option<String>,
+    /// Badfish's built-in mock iDRAC: here the lab (`quads-lab`) serves that role.
+    #[arg(long = "redfish-emulator")]
+    pub redfish_emulator: bool,
+    /// With --redfish-emulator: address to bind.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// With --redfish-emulator: port to listen on.
+    #[arg(long)]
+    pub port: Option<u16>,
     /// List virtual media slots.
     #[arg(long = "check-virtual-media")]
     pub check_virtual_media: bool,
@@ -193,6 +292,17 @@ pub enum Output {
     Yaml,
 }
 
+/// `--get-scp-targets`: which SCP operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScpOperation {
+    /// Export.
+    #[value(name = "Export")]
+    Export,
+    /// Import.
+    #[value(name = "Import")]
+    Import,
+}
+
 /// Roles for --set-account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoleArg {
@@ -228,7 +338,17 @@ enum Action {
     CheckJob(String),
     ClearJobs(ClearJobs),
     GetBios(Option<String>),
-    SetBios(String, String),
+    SetBios(BTreeMap<String, String>),
+    FactoryReset,
+    ToggleBootDevice(String),
+    FirmwareDelta(String),
+    LsGpu,
+    GetSriov,
+    SetSriov(bool),
+    BiosPassword {
+        old: Secret,
+        new: Secret,
+    },
     CheckVirtualMedia,
     MountVirtualMedia(String),
     UnmountVirtualMedia,
@@ -287,11 +407,19 @@ impl OobArgs {
         push(self.check_virtual_media, Action::CheckVirtualMedia);
         push(self.unmount_virtual_media, Action::UnmountVirtualMedia);
         push(self.boot_to_virtual_media, Action::BootToVirtualMedia);
-        push(self.firmware_inventory, Action::FirmwareInventory);
+        push(
+            self.firmware_inventory && self.delta.is_none(),
+            Action::FirmwareInventory,
+        );
         push(self.ls_serial, Action::LsSerial);
         push(self.ls_processors, Action::LsProcessors);
         push(self.ls_memory, Action::LsMemory);
         push(self.ls_interfaces, Action::LsInterfaces);
+        push(self.factory_reset, Action::FactoryReset);
+        push(self.ls_gpu, Action::LsGpu);
+        push(self.get_sriov, Action::GetSriov);
+        push(self.enable_sriov, Action::SetSriov(true));
+        push(self.disable_sriov, Action::SetSriov(false));
         let wait = if self.wait {
             ResetWait::UntilResponsive
         } else {
@@ -313,11 +441,37 @@ impl OobArgs {
         if let Some(url) = &self.mount_virtual_media {
             chosen.push(Action::MountVirtualMedia(url.clone()));
         }
+        if let Some(d) = &self.toggle_boot_device {
+            chosen.push(Action::ToggleBootDevice(d.clone()));
+        }
+        if let Some(other) = &self.delta {
+            if !self.firmware_inventory {
+                bail!("--delta compares firmware: give it with --firmware-inventory");
+            }
+            chosen.push(Action::FirmwareDelta(other.clone()));
+        }
         if self.set_bios_attribute {
-            let (Some(a), Some(v)) = (&self.attribute, &self.value) else {
-                bail!("--set-bios-attribute needs --attribute and --value");
+            chosen.push(Action::SetBios(self.bios_changes()?));
+        } else if !self.attribute_value.is_empty() {
+            bail!("--attribute-value requires --set-bios-attribute");
+        }
+        if self.set_bios_password || self.remove_bios_password {
+            let old = Secret::new(self.old_password.clone().unwrap_or_default());
+            let new = if self.set_bios_password {
+                match &self.new_password {
+                    Some(p) if !p.is_empty() => Secret::new(p.clone()),
+                    _ => bail!("--set-bios-password needs --new-password"),
+                }
+            } else {
+                if old.is_empty() {
+                    bail!("--remove-bios-password needs --old-password");
+                }
+                Secret::new("")
             };
-            chosen.push(Action::SetBios(a.clone(), v.clone()));
+            chosen.push(Action::BiosPassword { old, new });
+        }
+        if let Some(flag) = self.not_yet_available() {
+            bail!("{flag} is not available in this build of quads oob yet");
         }
         if let Some(t) = &self.host_type {
             chosen.push(Action::ChangeBoot {
@@ -349,6 +503,67 @@ impl OobArgs {
             0 => Ok(Action::CheckCredentials),
             1 => Ok(chosen.remove(0)),
             _ => bail!("give one action at a time"),
+        }
+    }
+
+    /// `--attribute NAME --value V`, or the `--attribute-value NAME=V` pairs (checked as Badfish
+    /// does before any BMC is contacted: well formed, no name twice, not mixed with the others).
+    fn bios_changes(&self) -> anyhow::Result<BTreeMap<String, String>> {
+        if self.attribute_value.is_empty() {
+            let (Some(a), Some(v)) = (&self.attribute, &self.value) else {
+                bail!("--set-bios-attribute needs --attribute and --value, or --attribute-value");
+            };
+            return Ok(BTreeMap::from([(a.clone(), v.clone())]));
+        }
+        if self.attribute.is_some() || self.value.is_some() {
+            bail!("use either --attribute/--value or --attribute-value, not both");
+        }
+        let mut changes = BTreeMap::new();
+        for pair in &self.attribute_value {
+            let (name, value) = pair
+                .split_once('=')
+                .map(|(n, v)| (n.trim(), v.trim()))
+                .filter(|(n, v)| !n.is_empty() && !v.is_empty())
+                .ok_or_else(|| anyhow::anyhow!("invalid attribute/value pair: {pair:?}"))?;
+            if changes
+                .keys()
+                .any(|k: &String| k.eq_ignore_ascii_case(name))
+            {
+                bail!("BIOS attribute {name} given twice");
+            }
+            changes.insert(name.to_owned(), value.to_owned());
+        }
+        Ok(changes)
+    }
+
+    /// The first Badfish flag given whose action this build refuses.
+    fn not_yet_available(&self) -> Option<&'static str> {
+        [
+            (self.screenshot, "--screenshot"),
+            (self.check_remote_image, "--check-remote-image"),
+            (self.boot_remote_image.is_some(), "--boot-remote-image"),
+            (self.detach_remote_image, "--detach-remote-image"),
+            (self.get_scp_targets.is_some(), "--get-scp-targets"),
+            (self.export_scp.is_some(), "--export-scp"),
+            (self.import_scp.is_some(), "--import-scp"),
+            (self.get_nic_fqdds, "--get-nic-fqdds"),
+            (self.get_nic_attribute.is_some(), "--get-nic-attribute"),
+            (self.set_nic_attribute.is_some(), "--set-nic-attribute"),
+            (
+                self.redfish_emulator,
+                "--redfish-emulator (run `quads-lab` for a simulated BMC fleet)",
+            ),
+        ]
+        .into_iter()
+        .find_map(|(on, flag)| on.then_some(flag))
+    }
+
+    /// `--rack`, `--uloc`, `--blade`.
+    fn location(&self) -> HostLocation {
+        HostLocation {
+            rack: self.rack.clone(),
+            uloc: self.uloc.clone(),
+            blade: self.blade.clone(),
         }
     }
 
@@ -427,8 +642,17 @@ pub fn parse_host_list(text: &str) -> Vec<String> {
 /// # Errors
 /// As [`run`], or when the runtime cannot start.
 pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
+    if args.version {
+        let _ = writeln!(
+            std::io::stdout(),
+            "quads oob {} (Badfish {BADFISH_RELEASE} flags)",
+            env!("CARGO_PKG_VERSION")
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    let level = if args.verbose { "debug" } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -444,6 +668,18 @@ pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
         }
         other => other,
     }
+}
+
+/// The Badfish release whose flags and meanings `quads oob` accepts.
+pub const BADFISH_RELEASE: &str = "1.8.2";
+
+/// What every host's action may need beside its BMC.
+#[derive(Debug)]
+struct Context {
+    interfaces: Option<InterfacesFile>,
+    location: HostLocation,
+    /// `--delta HOST`: the other BMC, with the same credentials.
+    peer: Option<(String, Bmc)>,
 }
 
 /// A problem found before any BMC is contacted (arguments, host list, credentials, files):
@@ -526,7 +762,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         )));
     };
     let interfaces = match &args.interfaces {
-        Some(path) => Some(Arc::new(InterfacesFile::load(path).map_err(usage)?)),
+        Some(path) => Some(InterfacesFile::load(path).map_err(usage)?),
         None => None,
     };
     if matches!(
@@ -538,16 +774,37 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
             "this action needs the interfaces YAML (-i FILE)"
         )));
     }
+    let mut out: Box<dyn Write + Send> = match &args.log {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create log file {}", path.display()))
+                .map_err(usage)?,
+        ),
+        None => Box::new(std::io::stdout()),
+    };
     let client = RedfishClient::new(args.client_config(&addresses)).map_err(usage)?;
+    let peer = match &plan.action {
+        Action::FirmwareDelta(other) => {
+            let address = BmcAddress::parse(other).map_err(usage)?;
+            let credentials = Credentials::new(user.clone(), password.clone());
+            Some((other.clone(), client.bmc(address, credentials)))
+        }
+        _ => None,
+    };
+    let context = Arc::new(Context {
+        interfaces,
+        location: args.location(),
+        peer,
+    });
     let cancel = CancellationToken::new();
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut set = tokio::task::JoinSet::new();
     for (host, address) in hosts.iter().zip(addresses) {
         let bmc = client.bmc(address, Credentials::new(user.clone(), password.clone()));
-        let (host, plan, interfaces, cancel, gate) = (
+        let (host, plan, context, cancel, gate) = (
             host.clone(),
             plan.clone(),
-            interfaces.clone(),
+            context.clone(),
             cancel.clone(),
             gate.clone(),
         );
@@ -567,8 +824,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                 };
             }
             let started = tokio::time::Instant::now();
-            let mut result =
-                perform(&bmc, &host, &plan.action, interfaces.as_deref(), &cancel).await;
+            let mut result = perform(&bmc, &host, &plan.action, &context, &cancel).await;
             if plan.then_pxe
                 && let Ok(lines) = &mut result
             {
@@ -594,7 +850,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         tokio::select! {
             joined = set.join_next() => match joined {
                 Some(Ok(r)) => {
-                    progress.suspend(|| print_result(&r, args.output));
+                    progress.suspend(|| print_result(&mut out, &r, args.output));
                     progress.inc(1);
                     results.push(r);
                 }
@@ -616,7 +872,6 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
     progress.finish_and_clear();
     let failed = results.iter().filter(|r| r.lines.is_err()).count();
     if hosts.len() > 1 && args.output == Output::Text {
-        let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{}", results_table(&mut results));
         let _ = writeln!(
             out,
@@ -634,8 +889,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_result(result: &HostResult, output: Output) {
-    let mut out = std::io::stdout().lock();
+fn print_result(out: &mut dyn Write, result: &HostResult, output: Output) {
     match (output, &result.lines) {
         (Output::Text, Ok(lines)) => {
             for line in lines {
@@ -715,9 +969,10 @@ async fn perform(
     bmc: &Bmc,
     host: &str,
     action: &Action,
-    interfaces: Option<&InterfacesFile>,
+    context: &Context,
     cancel: &CancellationToken,
 ) -> Result<Vec<Value>, redfish_client::Error> {
+    let interfaces = context.interfaces.as_ref();
     let interfaces_needed = || {
         interfaces.ok_or_else(|| redfish_client::Error::Config {
             reason: "this action needs -i FILE".into(),
@@ -740,13 +995,15 @@ async fn perform(
         Action::Pxe => vec![change_line(&bmc.pxe_once().await?)],
         Action::BootTo(device) => vec![change_line(&bmc.boot_to_device(device, cancel).await?)],
         Action::BootToType(t) => {
-            let devices = interfaces_needed()?.interfaces_for(host, t)?;
+            let devices = interfaces_needed()?.interfaces_at(host, t, None, &context.location)?;
             let first = devices.first().cloned().unwrap_or_default();
             vec![change_line(&bmc.boot_to_device(&first, cancel).await?)]
         }
         Action::BootToMac(mac) => vec![change_line(&bmc.boot_to_mac(mac, cancel).await?)],
         Action::ChangeBoot { host_type, pxe } => {
-            change_boot(bmc, host, host_type, *pxe, interfaces_needed()?, cancel).await?
+            let devices =
+                interfaces_needed()?.interfaces_at(host, host_type, None, &context.location)?;
+            change_boot(bmc, host_type, &devices, *pxe, cancel).await?
         }
         Action::CheckBoot => {
             let order = bmc.boot_order().await?;
@@ -825,17 +1082,86 @@ async fn perform(
                 allowed.join(", ")
             ))]
         }
-        Action::SetBios(name, value) => {
-            let changes = BTreeMap::from([(name.clone(), value.clone())]);
-            let change = bmc.set_bios_attributes(&changes).await?;
-            let mut lines = vec![change_line(&change)];
-            if let SettingsChange::Pending { job } = &change {
-                lines.extend(power_line(&bmc.graceful_reboot(cancel).await?));
-                if let Some(job) = job {
-                    let done = bmc.wait_job(job, JobTarget::Completed, cancel).await?;
-                    lines.push(json!(format!("job {} {}", done.id, done.state)));
-                }
+        Action::SetBios(changes) => {
+            let change = bmc.set_bios_attributes(changes).await?;
+            reboot_for(bmc, change, cancel).await?
+        }
+        Action::FactoryReset => {
+            bmc.reset_bios().await?;
+            vec![json!(
+                "BIOS reset to factory defaults: applied at the next boot"
+            )]
+        }
+        Action::ToggleBootDevice(device) => {
+            let (enabled, change) = bmc.toggle_boot_device(device, cancel).await?;
+            let state = if enabled { "enabled" } else { "disabled" };
+            let mut lines = vec![json!(format!("{device} {state}")), change_line(&change)];
+            lines.extend(power_line(&bmc.power_cycle(cancel).await?));
+            if let SettingsChange::Pending { job: Some(job) } = &change {
+                let done = bmc.wait_job(job, JobTarget::Completed, cancel).await?;
+                lines.push(json!(format!("job {} {}", done.id, done.state)));
             }
+            lines
+        }
+        Action::FirmwareDelta(other) => {
+            let Some((_, peer)) = &context.peer else {
+                return Err(redfish_client::Error::Config {
+                    reason: "--delta needs the other BMC".into(),
+                });
+            };
+            let (mine, theirs) =
+                tokio::try_join!(bmc.firmware_inventory(), peer.firmware_inventory())?;
+            let delta = redfish_client::firmware_delta(&mine, &theirs);
+            if delta.is_empty() {
+                vec![json!(format!("no firmware version differs from {other}"))]
+            } else {
+                delta
+                    .iter()
+                    .map(|d| {
+                        json!(format!(
+                            "{}: {} here, {} on {other}",
+                            d.name, d.first, d.second
+                        ))
+                    })
+                    .collect()
+            }
+        }
+        Action::LsGpu => {
+            let gpus = bmc.gpus().await?;
+            if gpus.is_empty() {
+                return Ok(vec![json!("no GPUs")]);
+            }
+            let mut count: BTreeMap<String, usize> = BTreeMap::new();
+            for g in &gpus {
+                *count
+                    .entry(g.model.clone().unwrap_or_default())
+                    .or_default() += 1;
+            }
+            let mut lines: Vec<Value> = count
+                .iter()
+                .map(|(model, n)| json!(format!("{n} x {model}")))
+                .collect();
+            lines.extend(gpus.iter().map(|g| {
+                json!(format!(
+                    "{}: {} {} {}",
+                    g.id,
+                    g.model.clone().unwrap_or_default(),
+                    g.manufacturer.clone().unwrap_or_default(),
+                    g.processor_type.clone().unwrap_or_default()
+                ))
+            }));
+            lines
+        }
+        Action::GetSriov => vec![json!(format!("SR-IOV {}", bmc.sriov_mode().await?))],
+        Action::SetSriov(on) => {
+            let change = bmc.set_sriov(*on).await?;
+            reboot_for(bmc, change, cancel).await?
+        }
+        Action::BiosPassword { old, new } => {
+            let change = bmc.change_bios_password(old, new).await?;
+            let what = if new.is_empty() { "removed" } else { "set" };
+            let mut lines = vec![json!(format!("BIOS password {what}"))];
+            lines.extend(reboot_for(bmc, change, cancel).await?);
             lines
         }
         Action::CheckVirtualMedia => bmc
@@ -951,26 +1277,42 @@ async fn perform(
     })
 }
 
-/// `-t TYPE [--pxe]`: if the boot order is not already TYPE's, clear the job queue, set it
-/// (Dell: config job), optionally PXE once, power cycle, and wait for the job to complete.
-async fn change_boot(
+/// A staged BIOS change: its line, then (when pending) a graceful reboot and the wait for its
+/// config job, as Badfish applies BIOS changes.
+async fn reboot_for(
     bmc: &Bmc,
-    host: &str,
-    host_type: &str,
-    pxe: bool,
-    interfaces: &InterfacesFile,
+    change: SettingsChange,
     cancel: &CancellationToken,
 ) -> Result<Vec<Value>, redfish_client::Error> {
-    if bmc.boot_order_type(interfaces, host).await?.as_deref() == Some(host_type) {
+    let mut lines = vec![change_line(&change)];
+    if let SettingsChange::Pending { job } = &change {
+        lines.extend(power_line(&bmc.graceful_reboot(cancel).await?));
+        if let Some(job) = job {
+            let done = bmc.wait_job(job, JobTarget::Completed, cancel).await?;
+            lines.push(json!(format!("job {} {}", done.id, done.state)));
+        }
+    }
+    Ok(lines)
+}
+
+/// `-t TYPE [--pxe]`: if the boot order does not already start with TYPE's `devices`, clear
+/// the job queue, set it (Dell: config job), optionally PXE once, power cycle, and wait for
+/// the job to complete.
+async fn change_boot(
+    bmc: &Bmc,
+    host_type: &str,
+    devices: &[String],
+    pxe: bool,
+    cancel: &CancellationToken,
+) -> Result<Vec<Value>, redfish_client::Error> {
+    if bmc.boot_order().await?.starts_with(devices) {
         let mut lines = vec![json!(format!("boot order already {host_type}"))];
         if pxe {
             lines.push(change_line(&bmc.pxe_once().await?));
         }
         return Ok(lines);
     }
-    let change = bmc
-        .set_boot_order_for_type(interfaces, host, host_type, cancel)
-        .await?;
+    let change = bmc.set_boot_order(devices, cancel).await?;
     let mut lines = vec![change_line(&change)];
     if pxe {
         lines.push(change_line(&bmc.pxe_once().await?));
@@ -1076,6 +1418,72 @@ mod tests {
                 .action()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn badfish_1_8_2_actions_and_their_checks() {
+        let a = parse(&[
+            "-H",
+            "b",
+            "--set-bios-attribute",
+            "--attribute-value",
+            "ProcC1E=Enabled",
+            "--attribute-value",
+            " SriovGlobalEnable = Disabled ",
+        ]);
+        let Action::SetBios(changes) = a.action().unwrap() else {
+            panic!()
+        };
+        assert_eq!(changes.get("SriovGlobalEnable").unwrap(), "Disabled");
+        assert_eq!(changes.len(), 2);
+        for bad in [
+            vec![
+                "--set-bios-attribute",
+                "--attribute-value",
+                "A=1",
+                "--attribute-value",
+                "a=2",
+            ],
+            vec!["--set-bios-attribute", "--attribute-value", "A"],
+            vec!["--attribute-value", "A=1"],
+            vec![
+                "--set-bios-attribute",
+                "--attribute-value",
+                "A=1",
+                "--attribute",
+                "B",
+            ],
+            vec!["--set-bios-password", "--old-password", "x"],
+            vec!["--remove-bios-password"],
+            vec!["--delta", "other"],
+            vec!["--screenshot"],
+        ] {
+            let mut args = vec!["-H", "b"];
+            args.extend(bad.iter().copied());
+            assert!(parse(&args).action().is_err(), "{bad:?}");
+        }
+        let a = parse(&["-H", "b", "--remove-bios-password", "--old-password", "x"]);
+        assert!(matches!(a.action().unwrap(), Action::BiosPassword { new, .. } if new.is_empty()));
+        let a = parse(&["-H", "b", "--firmware-inventory", "--delta", "c"]);
+        assert!(matches!(a.action().unwrap(), Action::FirmwareDelta(h) if h == "c"));
+        let a = parse(&[
+            "-H",
+            "b",
+            "-f",
+            "-r",
+            "3",
+            "-v",
+            "-l",
+            "out.txt",
+            "--clear-jobs",
+        ]);
+        assert!(a.force && a.verbose && a.retries == 3 && a.log.is_some());
+        let a = parse(&["-H", "mgmt-f1-h2-r640", "--rack", "f9", "--blade", "b1"]);
+        assert_eq!(a.location().rack.as_deref(), Some("f9"));
+        assert!(matches!(
+            parse(&["-H", "b", "--enable-sriov"]).action().unwrap(),
+            Action::SetSriov(true)
+        ));
     }
 
     #[test]

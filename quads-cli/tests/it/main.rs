@@ -5,6 +5,8 @@ mod admin;
 mod foreman;
 mod move_exec;
 mod oob;
+mod oob_actions;
+mod oob_flags;
 mod oob_lab;
 mod oob_output;
 mod support;

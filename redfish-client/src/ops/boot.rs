@@ -223,7 +223,10 @@ fn hpe_structured_boot_string(option: &wire::BootOption) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn boot_option_device(option: &wire::BootOption, naming: BootOptionName) -> Option<BootDevice> {
+pub(crate) fn boot_option_device(
+    option: &wire::BootOption,
+    naming: BootOptionName,
+) -> Option<BootDevice> {
     let id = option
         .boot_option_reference
         .clone()

@@ -25,6 +25,31 @@ pub struct InterfacesFile {
 /// lower-cased: QUADS stores `R640` where names say `r640`).
 #[must_use]
 pub fn interface_keys(bmc_host: &str, host_type: &str, model: Option<&str>) -> Vec<String> {
+    interface_keys_at(bmc_host, host_type, model, &HostLocation::default())
+}
+
+/// Where a host is, given on Badfish's command line (`--rack`, `--uloc`, `--blade`): each part
+/// given replaces the one read from the BMC's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostLocation {
+    /// `--rack`.
+    pub rack: Option<String>,
+    /// `--uloc`.
+    pub uloc: Option<String>,
+    /// `--blade`.
+    pub blade: Option<String>,
+}
+
+/// [`interface_keys`] with the location parts `at` gives replacing those of the name, as
+/// Badfish 1.8.2 applies `--rack`/`--uloc` (only to a name with more than one part) and
+/// `--blade` (to any name).
+#[must_use]
+pub fn interface_keys_at(
+    bmc_host: &str,
+    host_type: &str,
+    model: Option<&str>,
+    at: &HostLocation,
+) -> Vec<String> {
     let host_type = host_type.to_ascii_lowercase();
     let without_port = bmc_host.split(':').next().unwrap_or(bmc_host);
     let short = without_port.split('.').next().unwrap_or(without_port);
@@ -35,14 +60,23 @@ pub fn interface_keys(bmc_host: &str, host_type: &str, model: Option<&str>) -> V
         host_model = model
             .map(str::to_ascii_lowercase)
             .or_else(|| parts.last().map(|m| (*m).to_owned()));
-        prefix.extend(parts.iter().skip(1).take(2).map(|p| (*p).to_owned()));
+        let rack = at.rack.clone().unwrap_or_else(|| parts[1].to_owned());
+        let uloc = at
+            .uloc
+            .clone()
+            .or_else(|| parts.get(2).map(|u| (*u).to_owned()));
+        prefix.push(rack);
+        prefix.extend(uloc);
     }
-    let blade = (parts.len() > 4).then(|| parts[3].to_owned());
+    let blade = at
+        .blade
+        .clone()
+        .or_else(|| (parts.len() > 4).then(|| parts[3].to_owned()));
     let mut keys = Vec::new();
     if let Some(blade) = blade {
-        if let Some(m) = &host_model {
-            keys.push(format!("{host_type}_{blade}_{m}"));
-        }
+        // Badfish formats a missing model as `None` in this one key.
+        let m = host_model.as_deref().unwrap_or("None");
+        keys.push(format!("{host_type}_{blade}_{m}"));
         prefix.push(blade);
     }
     while !prefix.is_empty() {
@@ -118,6 +152,21 @@ impl InterfacesFile {
         host_type: &str,
         model: Option<&str>,
     ) -> Result<Vec<String>, Error> {
+        self.interfaces_at(host, host_type, model, &HostLocation::default())
+    }
+
+    /// [`InterfacesFile::interfaces_for_model`] with the location given on the command line
+    /// (see [`interface_keys_at`]).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the type is unknown or no key matches.
+    pub fn interfaces_at(
+        &self,
+        host: &str,
+        host_type: &str,
+        model: Option<&str>,
+        at: &HostLocation,
+    ) -> Result<Vec<String>, Error> {
         let host_type = host_type.to_ascii_lowercase();
         if !self.host_types().contains(&host_type) {
             return Err(Error::Config {
@@ -127,7 +176,7 @@ impl InterfacesFile {
                 ),
             });
         }
-        let keys = interface_keys(host, &host_type, model);
+        let keys = interface_keys_at(host, &host_type, model, at);
         let entry = |key: &str| self.entries.get(key).filter(|v| !v.trim().is_empty());
         let found = keys
             .iter()
@@ -367,5 +416,59 @@ mod tests {
     #[test]
     fn bad_yaml_is_a_config_error() {
         assert!(InterfacesFile::parse("- a\n- b\n").is_err());
+    }
+
+    #[test]
+    fn rack_uloc_and_blade_given_replace_the_names_parts() {
+        let at = |rack: Option<&str>, uloc: Option<&str>, blade: Option<&str>| HostLocation {
+            rack: rack.map(str::to_owned),
+            uloc: uloc.map(str::to_owned),
+            blade: blade.map(str::to_owned),
+        };
+        assert_eq!(
+            interface_keys_at(
+                "mgmt-f21-h17-r620",
+                "foreman",
+                None,
+                &at(Some("f99"), None, None)
+            ),
+            ["foreman_f99_h17_r620", "foreman_f99_r620", "foreman_r620"]
+        );
+        assert_eq!(
+            interface_keys_at(
+                "mgmt-e22-h18-b01-fc640",
+                "director",
+                None,
+                &at(None, Some("h20"), Some("b07"))
+            ),
+            [
+                "director_b07_fc640",
+                "director_e22_h20_b07_fc640",
+                "director_e22_h20_fc640",
+                "director_e22_fc640",
+                "director_fc640"
+            ]
+        );
+        // --rack and --uloc need a name with parts; --blade applies to any name.
+        assert_eq!(
+            interface_keys_at(
+                "bmc7",
+                "foreman",
+                None,
+                &at(Some("f1"), Some("h1"), Some("b2"))
+            ),
+            ["foreman_b2_None", "foreman_b2", "foreman"]
+        );
+        let f = InterfacesFile::parse("foreman_f99_r620: X\nforeman_r620: Y\n").unwrap();
+        assert_eq!(
+            f.interfaces_at(
+                "mgmt-f21-h17-r620",
+                "foreman",
+                None,
+                &at(Some("f99"), None, None)
+            )
+            .unwrap(),
+            ["X"]
+        );
     }
 }

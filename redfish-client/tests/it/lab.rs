@@ -1518,3 +1518,149 @@ async fn a_move_makes_one_full_tls_handshake_per_bmc() {
     }
     rig.assert_all_logged_out();
 }
+
+/// A power cycle, then the config job of a Dell change completed.
+async fn power_cycle_for(rig: &Rig, bmc: &Bmc, change: &SettingsChange) {
+    bmc.power_cycle(&rig.cancel).await.unwrap();
+    if let SettingsChange::Pending { job: Some(job) } = change {
+        let done = bmc
+            .wait_job(job, JobTarget::Completed, &rig.cancel)
+            .await
+            .unwrap();
+        assert_eq!(done.state, JobState::Completed, "{done:?}");
+    }
+}
+
+/// Applies what a settings change staged: a power cycle, then on a Dell its config job, else
+/// the POST that applies BIOS attribute `name` = `want` on host `i`.
+async fn apply(rig: &Rig, i: usize, change: &SettingsChange, (name, want): (&str, &str)) {
+    power_cycle_for(rig, &rig.bmc(i), change).await;
+    let want = serde_json::json!(want);
+    eventually(
+        "the BIOS change at POST",
+        Duration::from_secs(10),
+        || async {
+            // Reading the state moves the machine forward to now.
+            rig.lab
+                .with_state(|s| s.machines[i].bios.get(name) == Some(&want))
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bios_factory_reset_sriov_and_setup_password_on_every_flavour() {
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let bios = |name: &str| {
+            rig.lab
+                .with_state(|s| s.machines[i].bios.get(name).cloned())
+        };
+
+        // --factory-reset: writable attributes back to their defaults.
+        rig.lab.with_state(|s| {
+            s.machines[i]
+                .bios
+                .insert("MemTest".into(), serde_json::json!("Enabled"));
+        });
+        bmc.reset_bios().await.unwrap();
+        assert_eq!(
+            bios("MemTest"),
+            Some(serde_json::json!("Disabled")),
+            "{flavor:?}"
+        );
+
+        // --get-sriov / --enable-sriov: staged, applied by the next boot (Dell: its job).
+        assert_eq!(bmc.sriov_mode().await.unwrap(), "Disabled", "{flavor:?}");
+        let change = bmc.set_sriov(true).await.unwrap();
+        assert!(
+            matches!(change, SettingsChange::Pending { .. }),
+            "{flavor:?}: {change:?}"
+        );
+        apply(&rig, i, &change, ("SriovGlobalEnable", "Enabled")).await;
+        assert_eq!(bmc.sriov_mode().await.unwrap(), "Enabled", "{flavor:?}");
+        assert_eq!(
+            bmc.set_sriov(true).await.unwrap(),
+            SettingsChange::Unchanged,
+            "{flavor:?}"
+        );
+
+        // --set-bios-password / --remove-bios-password: Bios.ChangePassword, where it exists.
+        let (none, pw) = (Secret::new(""), Secret::new("setup-pw-1"));
+        if flavor == Flavor::Supermicro {
+            let e = bmc.change_bios_password(&none, &pw).await.unwrap_err();
+            assert!(matches!(e, Error::Unsupported { .. }), "{e}");
+        } else {
+            let change = bmc.change_bios_password(&none, &pw).await.unwrap();
+            assert_eq!(
+                matches!(change, SettingsChange::Pending { job: Some(_) }),
+                flavor.is_dell(),
+                "{flavor:?}: {change:?}"
+            );
+            apply(&rig, i, &change, ("SetupPassword", "setup-pw-1")).await;
+            let e = bmc.change_bios_password(&none, &none).await.unwrap_err();
+            assert!(
+                !e.to_string().contains("setup-pw-1"),
+                "{flavor:?}: a wrong old password is refused without echoing: {e}"
+            );
+            let change = bmc.change_bios_password(&pw, &none).await.unwrap();
+            apply(&rig, i, &change, ("SetupPassword", "")).await;
+        }
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpus_and_toggling_a_boot_device_on_every_flavour() {
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        // --ls-gpu: the lab's GPU where the flavour has one, never a CPU.
+        let gpus = bmc.gpus().await.unwrap();
+        if flavor == Flavor::Supermicro {
+            assert!(gpus.is_empty(), "{gpus:?}");
+        } else {
+            assert_eq!(gpus.len(), 1, "{flavor:?}: {gpus:?}");
+            assert_eq!(gpus[0].processor_type.as_deref(), Some("GPU"));
+            assert!(gpus[0].model.as_deref().unwrap_or("").contains("A100"));
+        }
+        let cpus = bmc.processors().await.unwrap();
+        assert_eq!(cpus.processors.len(), 2, "{flavor:?}: GPUs are not CPUs");
+
+        // --toggle-boot-device: the last device of the order off, then on again.
+        let order = || rig.lab.with_state(|s| s.machines[i].boot_order.clone());
+        let device = order().last().cloned().unwrap();
+        let name = bmc
+            .boot_order()
+            .await
+            .unwrap()
+            .find(&device)
+            .map(|d| d.name.clone())
+            .unwrap();
+        let (enabled, change) = bmc.toggle_boot_device(&name, &rig.cancel).await.unwrap();
+        assert!(!enabled, "{flavor:?}");
+        if flavor.is_dell() {
+            assert!(
+                order().contains(&device),
+                "{flavor:?}: not before the reboot"
+            );
+            power_cycle_for(&rig, &bmc, &change).await;
+        }
+        assert!(!order().contains(&device), "{flavor:?}: {:?}", order());
+        let (enabled, change) = bmc.toggle_boot_device(&name, &rig.cancel).await.unwrap();
+        assert!(enabled, "{flavor:?}");
+        if flavor.is_dell() {
+            power_cycle_for(&rig, &bmc, &change).await;
+        }
+        assert!(order().contains(&device), "{flavor:?}: {:?}", order());
+        let e = bmc
+            .toggle_boot_device("NoSuchDevice.1", &rig.cancel)
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("NoSuchDevice.1"), "{e}");
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}

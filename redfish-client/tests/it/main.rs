@@ -8,6 +8,7 @@ mod core;
 mod dell;
 mod dmtf;
 mod lab;
+mod maintenance;
 mod power;
 mod sushy;
 mod vendors;

@@ -260,7 +260,7 @@ pub(crate) fn bios(cx: &Ctx<'_>) -> Reply {
     let values: Map<String, Value> = attributes(cx)
         .map(|a| (a.name.to_owned(), current(cx, a)))
         .collect();
-    Reply::resource(json!({
+    let mut body = json!({
         "@odata.id": uri,
         "@odata.type": "#Bios.v1_2_0.Bios",
         "Id": "Bios",
@@ -276,7 +276,12 @@ pub(crate) fn bios(cx: &Ctx<'_>) -> Reply {
         "Actions": {
             "#Bios.ResetBios": {"target": format!("{uri}/Actions/Bios.ResetBios")},
         },
-    }))
+    });
+    if cx.flavor() != Flavor::Supermicro {
+        body["Actions"]["#Bios.ChangePassword"] =
+            json!({"target": format!("{uri}/Actions/Bios.ChangePassword")});
+    }
+    Reply::resource(body)
 }
 
 /// Whether a job applies BIOS settings.
@@ -462,6 +467,46 @@ fn queue_for_next_boot(cx: &mut Ctx<'_>, values: BTreeMap<String, Value>) {
         change: JobChange::Bios(values),
         stuck: false,
     });
+}
+
+/// The BIOS setup password: a write-only attribute outside the served registry, staged like
+/// any BIOS change (Dell: by the next config job; elsewhere at the next boot).
+pub(crate) const SETUP_PASSWORD: &str = "SetupPassword";
+
+/// `Bios.ChangePassword`: the old password must match the one in force.
+pub(crate) fn change_password(cx: &mut Ctx<'_>) -> Reply {
+    const ACTION: &str = "Bios.ChangePassword";
+    let body = match cx.body() {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
+    let Some(name) = text("PasswordName") else {
+        return messages::action_parameter_missing(ACTION, "PasswordName");
+    };
+    if name != SETUP_PASSWORD {
+        return messages::action_value_not_in_list(&name, "PasswordName", ACTION);
+    }
+    let (Some(old), Some(new)) = (text("OldPassword"), text("NewPassword")) else {
+        return messages::action_parameter_missing(ACTION, "OldPassword, NewPassword");
+    };
+    let in_force =
+        cx.m.bios
+            .get(SETUP_PASSWORD)
+            .and_then(Value::as_str)
+            .unwrap_or("");
+    if old != in_force {
+        return messages::action_value_not_in_list("(hidden)", "OldPassword", ACTION);
+    }
+    let change = BTreeMap::from([(SETUP_PASSWORD.to_owned(), Value::from(new))]);
+    if cx.dell() {
+        cx.b.pending_bios
+            .get_or_insert_with(Box::default)
+            .extend(change);
+        return messages::ok_success();
+    }
+    queue_for_next_boot(cx, change);
+    Reply::empty(StatusCode::NO_CONTENT)
 }
 
 /// `Bios.ResetBios`: writable attributes back to their defaults.

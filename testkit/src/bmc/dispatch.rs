@@ -170,9 +170,11 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
         Route::BiosSettings if get => bios::settings(cx),
         Route::BiosSettings if patch => with_if_match(cx, bios::settings, bios::patch_settings),
         Route::BiosReset if post => bios::reset_bios(cx),
+        Route::BiosChangePassword if post => bios::change_password(cx),
         Route::BiosRegistry if get => bios::registry(cx),
         Route::BootOptions if get => system::boot_options(cx),
         Route::BootOption(id) if get => system::boot_option(cx, id),
+        Route::BootOption(id) if patch => system::patch_boot_option(cx, id),
         Route::BootSources if get => dell::boot_sources(cx),
         Route::BootSourcesSettings if get => dell::boot_sources_settings(cx),
         Route::BootSourcesSettings if patch => with_if_match(
@@ -227,12 +229,14 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         | Route::BiosSettings
         | Route::BootSourcesSettings
         | Route::SmcMediaConfig
+        | Route::BootOption(_)
         | Route::Account(_) => "GET, HEAD, PATCH",
         Route::Sessions | Route::Jobs => "GET, HEAD, POST",
         Route::Accounts if !dell => "GET, HEAD, POST",
         Route::Session(_) | Route::Job(_) => "GET, HEAD, DELETE",
         Route::SystemReset
         | Route::BiosReset
+        | Route::BiosChangePassword
         | Route::ManagerReset
         | Route::InsertMedia(_)
         | Route::EjectMedia(_)

@@ -56,12 +56,33 @@ pub(crate) fn memory_gib() -> u32 {
     DIMM_MIB / 1024 * DIMMS.len() as u32
 }
 
-fn processor_ids(cx: &Ctx<'_>) -> [&'static str; 2] {
+fn processor_ids(cx: &Ctx<'_>) -> &'static [&'static str] {
     if cx.dell() {
-        ["CPU.Socket.1", "CPU.Socket.2"]
+        &["CPU.Socket.1", "CPU.Socket.2", GPU_DELL]
+    } else if cx.flavor() == Flavor::Supermicro {
+        &["CPU1", "CPU2"]
     } else {
-        ["CPU1", "CPU2"]
+        &["CPU1", "CPU2", GPU_DMTF]
     }
+}
+
+/// The GPU an iDRAC lists among the processors (Dell names it by slot).
+const GPU_DELL: &str = "Video.Slot.1-1";
+/// The GPU of the generic flavour (Supermicro's lab hosts have none).
+const GPU_DMTF: &str = "GPU1";
+
+/// One GPU.
+fn gpu(uri: &str, id: &str) -> Reply {
+    Reply::resource(json!({
+        "@odata.id": uri,
+        "@odata.type": "#Processor.v1_17_0.Processor",
+        "Id": id,
+        "Name": "GPU 1",
+        "ProcessorType": "GPU",
+        "Manufacturer": "NVIDIA Corporation",
+        "Model": "NVIDIA A100-PCIE-40GB",
+        "Status": {"State": "Enabled", "Health": "OK"},
+    }))
 }
 
 fn dimm_id(cx: &Ctx<'_>, slot: &str) -> String {
@@ -93,6 +114,9 @@ pub(crate) fn processor(cx: &Ctx<'_>, id: &str) -> Reply {
     let Some(socket) = processor_ids(cx).iter().position(|p| *p == id) else {
         return messages::not_found(&uri);
     };
+    if id == GPU_DELL || id == GPU_DMTF {
+        return gpu(&uri, id);
+    }
     let cpu = cpu_of(&cx.m.model);
     Reply::resource(json!({
         "@odata.id": uri,

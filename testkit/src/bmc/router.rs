@@ -189,6 +189,8 @@ pub(crate) enum Route {
     BiosSettings,
     /// `Bios.ResetBios`.
     BiosReset,
+    /// `Bios.ChangePassword` (not on Supermicro).
+    BiosChangePassword,
     /// The BIOS attribute registry (Dell `Bios/BiosRegistry`, or under `Registries`).
     BiosRegistry,
     /// `BootOptions`.
@@ -410,6 +412,10 @@ fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
         ["Bios", "Actions", "Bios.ResetBios"] => routed(
             Route::BiosReset,
             "/redfish/v1/Systems/:id/Bios/Actions/Bios.ResetBios",
+        ),
+        ["Bios", "Actions", "Bios.ChangePassword"] if flavor != Flavor::Supermicro => routed(
+            Route::BiosChangePassword,
+            "/redfish/v1/Systems/:id/Bios/Actions/Bios.ChangePassword",
         ),
         ["Bios", "BiosRegistry"] if dell => routed(
             Route::BiosRegistry,

@@ -644,6 +644,34 @@ pub(crate) fn boot_options(cx: &Ctx<'_>) -> Reply {
     collection(&uri, "BootOptionCollection", "Boot Options", &members)
 }
 
+/// PATCH one boot option: `BootOptionEnabled` takes the device out of the boot order or puts
+/// it back at its end (the lab's order holds the enabled devices).
+pub(crate) fn patch_boot_option(cx: &mut Ctx<'_>, id: &str) -> Reply {
+    let uri = format!("{}/BootOptions/{id}", cx.layout.system_uri());
+    let Some(device) = device_of_reference(cx, id) else {
+        return messages::not_found(&uri);
+    };
+    let body = match cx.body() {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    for (key, value) in &body {
+        match (key.as_str(), value.as_bool()) {
+            ("BootOptionEnabled", Some(true)) => {
+                if !cx.m.boot_order.contains(&device) {
+                    cx.m.boot_order.push(device.clone());
+                }
+            }
+            ("BootOptionEnabled", Some(false)) => cx.m.boot_order.retain(|d| d != &device),
+            ("BootOptionEnabled", None) => {
+                return messages::value_type_error(&value.to_string(), key);
+            }
+            _ => return messages::property_not_writable(key),
+        }
+    }
+    boot_option(cx, id)
+}
+
 /// One boot option.
 pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
     let uri = format!("{}/BootOptions/{id}", cx.layout.system_uri());
