@@ -28,8 +28,8 @@ pub enum Source {
     QuadsServer,
 }
 
-/// The report's mode for a worker-mode run.
-pub const MODE: &str = "real, moves from the lab's QUADS server (worker mode)";
+/// The report's mode for a worker-mode run ("real, worker mode" in its title).
+pub const MODE: &str = "real, worker";
 
 /// One policy's worker-mode run against a fresh `quads-lab` process (same seed: the same fleet).
 ///
