@@ -1,6 +1,6 @@
 //! `quads oob`: the Badfish-compatible out-of-band command on redfish-client, for one BMC
 //! (`-H`) or a `--host-list` of thousands (bounded concurrency, one session per BMC, every
-//! session logged out on exit and on Ctrl-C).
+//! session logged out on exit and on Ctrl-C or SIGTERM).
 
 // redfish-client's errors carry the whole request context; they are returned as they are.
 #![allow(clippy::result_large_err)]
@@ -646,7 +646,7 @@ pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
         let _ = writeln!(
             std::io::stdout(),
             "quads oob {} (Badfish {BADFISH_RELEASE} flags)",
-            env!("CARGO_PKG_VERSION")
+            env!("QUADS_VERSION")
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -735,7 +735,7 @@ impl HostResult {
 }
 
 /// Runs `quads oob`; the exit code is 0 when every host succeeded, 1 when one failed, 130 on
-/// Ctrl-C.
+/// Ctrl-C or SIGTERM.
 ///
 /// # Errors
 /// On bad arguments or an unreadable host list / interfaces file.
@@ -846,6 +846,9 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     let mut interrupted = false;
     let progress = progress_bar(hosts.len());
+    // SIGINT or SIGTERM: in-flight requests cancelled, nothing new started, sessions logged out
+    let signal = crate::signals::interrupted();
+    tokio::pin!(signal);
     loop {
         tokio::select! {
             joined = set.join_next() => match joined {
@@ -857,7 +860,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                 Some(Err(e)) => tracing::error!(error = %e, "a host task failed"),
                 None => break,
             },
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            () = &mut signal, if !interrupted => {
                 interrupted = true;
                 tracing::warn!("interrupted: stopping, logging out");
                 cancel.cancel();
