@@ -16,6 +16,8 @@ mod notify;
 mod oob;
 mod run_progress;
 mod signals;
+#[cfg(test)]
+mod surface;
 
 /// mimalloc instead of the system allocator: a run allocates and frees many small buffers on
 /// several threads (requests, JSON, TLS records), where glibc's malloc spent a sixth of the
