@@ -225,6 +225,7 @@ untouchable_hosts = []
 # to = ["lab-ops@example.com"]
 # username = "quads"                          # optional AUTH
 # password_file = "/etc/quads/smtp.pass"
+# timeout_secs = 60                           # one mail; past it, it stays pending
 # [notify.webhook]
 # url = "https://hooks.example.com/quads"     # JSON POST {{"version": 1, "id": ..., "event": ...}}
 # secret_file = "/etc/quads/webhook.secret"   # signs X-Quads-Signature: sha256=<hex HMAC>

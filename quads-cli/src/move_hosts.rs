@@ -584,7 +584,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             let Some(validation) = validation else {
                 return refuse(anyhow!("validate: no validation is configured"));
             };
-            let result = validate_clouds(
+            let mut result = validate_clouds(
                 &store,
                 &ValidateRequest {
                     cloud: request.cloud.clone(),
@@ -594,6 +594,19 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                 validation,
             )
             .await;
+            if let (Ok(report), Some(prepared)) = (&mut result, &request.notify) {
+                let at = request
+                    .at
+                    .unwrap_or_else(|| Timestamp::from_system_time(std::time::SystemTime::now()));
+                crate::notify::after_validation(
+                    &store,
+                    prepared,
+                    report,
+                    at,
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await;
+            }
             store.close().await;
             signals.abort();
             return validated(result, request.json);
@@ -717,6 +730,9 @@ fn validated(
                     report.clouds.iter().filter(|c| c.passed).count(),
                     report.clouds.len()
                 ));
+                if let Some(n) = &report.notifications {
+                    out.push_str(&crate::notify::lines(n));
+                }
                 out
             };
             Outcome {

@@ -1,14 +1,15 @@
 //! `[notify]` and `quads notify`: the channels read before any runtime (their secret files
 //! too), the notifications after a `move-hosts` run (its clouds provisioned, validated or
-//! failed) and on demand (schedules ending within `days_before`, and whatever an earlier run
-//! failed to send). Exit codes of `quads notify`: 0 every send went, 1 one failed (it stays
-//! pending), 2 no channel configured.
+//! failed), after `quads validate` (its clouds validated or failed) and on demand (schedules
+//! ending within `days_before`, and whatever an earlier run failed to send). Sending holds the
+//! run lock. Exit codes of `quads notify`: 0 every send went, 1 one failed (it stays pending),
+//! 2 no channel configured or another run holds the lock (nothing queued).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use provision_core::executor::RunReport;
+use provision_core::executor::{RunReport, ValidationReport};
 use provision_core::notify::{self, Notifier, NotifyConfig, NotifyReport};
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use tokio_util::sync::CancellationToken;
@@ -54,19 +55,48 @@ pub async fn after_run(
     let result = async {
         let snapshot = store.snapshot().await?;
         let events = notify::run_events(report, &snapshot, at);
-        notify::notify(store, &prepared.notifier, &events, cancel).await
+        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
     }
     .await;
-    match result {
-        Ok(n) => report.notifications = Some(n),
-        Err(e) => tracing::warn!(error = %e, "notifications not sent"),
+    report.notifications = sent(result);
+}
+
+/// After `quads validate`: its clouds validated or failed, then every pending notification,
+/// into `report.notifications`. As [`after_run`], a store error is logged, not fatal.
+pub async fn after_validation(
+    store: &Store,
+    prepared: &PreparedNotify,
+    report: &mut ValidationReport,
+    at: Timestamp,
+    cancel: &CancellationToken,
+) {
+    if prepared.notifier.is_empty() {
+        return;
     }
+    let result = async {
+        let snapshot = store.snapshot().await?;
+        let events = notify::validation_events(&report.clouds, &snapshot, at);
+        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
+    }
+    .await;
+    report.notifications = sent(result);
+}
+
+fn sent(result: Result<NotifyReport, provision_core::StoreError>) -> Option<NotifyReport> {
+    result
+        .inspect_err(|e| tracing::warn!(error = %e, "notifications not sent"))
+        .ok()
 }
 
 /// One line per notification sent or failed, for the summaries.
 #[must_use]
 pub fn lines(report: &NotifyReport) -> String {
     let mut out = String::new();
+    if let Some(why) = &report.deferred {
+        out.push_str(&format!(
+            "notifications left pending for the next round: {why}\n"
+        ));
+    }
     for d in &report.sent {
         out.push_str(&format!("notified {} by {}\n", d.event, d.channel));
     }
@@ -125,7 +155,8 @@ pub fn run(
         let result = async {
             let snapshot = store.snapshot().await?;
             let events = notify::schedules_ending(&snapshot, now, &prepared.config.days_before);
-            notify::notify(&store, &prepared.notifier, &events, &cancel).await
+            // refused (and nothing queued) while a move, a validation or another notify runs
+            notify::notify_locked(&store, &prepared.notifier, &events, now, false, &cancel).await
         }
         .await;
         signals.abort();

@@ -673,7 +673,7 @@ fn run_validate(
         worker: None,
         validation: Some(validation),
         action: crate::move_hosts::Action::Validate,
-        notify: None,
+        notify: Some(crate::notify::notify_config(&location.path).map_err(Failure::usage)?),
     };
     outcome(crate::move_hosts::run(&request, config, executor))
 }
