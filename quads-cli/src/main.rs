@@ -14,6 +14,7 @@ mod heal;
 mod move_hosts;
 mod notify;
 mod oob;
+mod process;
 mod run_progress;
 mod signals;
 #[cfg(test)]
@@ -29,6 +30,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[derive(Debug, Parser)]
 #[command(name = "quads", version = env!("QUADS_VERSION"), about)]
 struct Cli {
+    #[command(flatten)]
+    global: process::GlobalArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -56,18 +59,42 @@ fn print(bytes: &[u8]) {
     let _ = out.flush();
 }
 
-fn main() -> anyhow::Result<ExitCode> {
-    match Cli::parse().command {
-        Command::Oob(args) => oob::main(*args),
-        Command::Foreman(args) => Ok(foreman::main(&args)),
-        Command::Admin(command) => Ok(admin::main(command)),
+fn main() -> ExitCode {
+    let Cli { global, command } = Cli::parse();
+    process::init_tracing(&global);
+    let code = match command {
         Command::Completions(args) => {
             print(&generate::completions(&args, Cli::command()));
-            Ok(ExitCode::SUCCESS)
+            process::EXIT_OK
         }
-        Command::Man(args) => {
-            print(&generate::man(&args, Cli::command())?);
-            Ok(ExitCode::SUCCESS)
+        Command::Man(args) => match generate::man(&args, Cli::command()) {
+            Ok(page) => {
+                print(&page);
+                process::EXIT_OK
+            }
+            Err(e) => fail(process::EXIT_FAILED, &e),
+        },
+        command => {
+            // quads.toml, read once (`quads init` may be about to write it)
+            let init = matches!(command, Command::Admin(admin::AdminCommand::Init(_)));
+            let file = config::locate(global.config.as_deref(), &config::ProcessEnv)
+                .and_then(|location| config::ConfigFile::read(location, init));
+            match file {
+                Err(e) => fail(process::EXIT_USAGE, &e),
+                Ok(file) => match command {
+                    Command::Oob(args) => oob::main(*args, &file),
+                    Command::Foreman(args) => foreman::main(&args, &file),
+                    Command::Admin(command) => admin::main(command, file),
+                    Command::Completions(_) | Command::Man(_) => process::EXIT_OK,
+                },
+            }
         }
-    }
+    };
+    ExitCode::from(code)
+}
+
+/// Says why on stderr; returns `code`.
+fn fail(code: u8, error: &anyhow::Error) -> u8 {
+    let _ = writeln!(std::io::stderr().lock(), "error: {error:#}");
+    code
 }

@@ -122,12 +122,12 @@ fn core(more: &[&'static str]) -> Reads {
 fn reads(path: &[&str]) -> Option<Reads> {
     Some(match path {
         ["oob"] => Reads {
-            sections: vec![],
-            env: &["QUADS_BMC_USERNAME", "QUADS_BMC_PASSWORD", "RUST_LOG"],
+            sections: vec!["bmc"],
+            env: &[],
         },
         ["foreman", "host" | "status", ..] => Reads {
-            sections: vec![],
-            env: &["QUADS_FOREMAN_PASSWORD", "QUADS_FOREMAN_TOKEN", "RUST_LOG"],
+            sections: vec!["foreman"],
+            env: &["QUADS_FOREMAN_TOKEN"],
         },
         ["move-hosts"] => core(&["executor", "validation", "notify"]),
         ["validate"] => core(&["executor", "validation"]),
@@ -161,6 +161,8 @@ fn flag_text(arg: &clap::Arg) -> String {
         .map(|v| v.get_name().to_owned())
         .collect();
     format!("`{}` {}", names.join("/"), values.join("\\|"))
+        .trim_end()
+        .to_owned()
 }
 
 /// The commands that do something (leaves of the tree), with their ancestors' arguments.
@@ -199,9 +201,12 @@ pub fn readme_tables(root: &clap::Command) -> Result<String, String> {
     if !globals.is_empty() {
         text.push_str("| global option | env | what |\n|---|---|---|\n");
         for arg in globals {
-            let env = arg
-                .get_env()
-                .map_or(String::new(), |e| format!("`{}`", e.to_string_lossy()));
+            let env = match (arg.get_env(), arg.get_id().as_str()) {
+                (Some(e), _) => format!("`{}`", e.to_string_lossy()),
+                (None, "verbose" | "quiet") => "`QUADS_LOG` (wins)".to_owned(),
+                (None, "color") => "`NO_COLOR`".to_owned(),
+                (None, _) => String::new(),
+            };
             let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
             let _ = writeln!(
                 text,
@@ -247,6 +252,14 @@ pub fn readme_tables(root: &clap::Command) -> Result<String, String> {
                 .filter_map(|a| a.get_env())
                 .map(|e| e.to_string_lossy().into_owned()),
         );
+        // (those of its sections are in the settings table)
+        for (section, settings) in SETTINGS {
+            if reads.sections.contains(section) {
+                for name in settings.iter().filter_map(|s| s.env) {
+                    env.remove(name);
+                }
+            }
+        }
         let output = args
             .iter()
             .find(|a| matches!(a.get_id().as_str(), "output" | "format") && !a.is_hide_set())
@@ -344,7 +357,7 @@ mod tests {
     #[test]
     fn the_settings_list_names_every_variable_this_file_reads() {
         let source = include_str!("config.rs");
-        let (code, _) = source.split_once("#[cfg(test)]").unwrap();
+        let (code, _) = source.split_once("#[cfg(test)]\nmod tests").unwrap();
         let listed: BTreeSet<&str> = SETTINGS
             .iter()
             .flat_map(|(_, s)| s.iter().filter_map(|s| s.env))

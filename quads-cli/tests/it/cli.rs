@@ -180,3 +180,156 @@ async fn oob_stops_on_sigterm_cancelling_its_waits_and_logging_out() {
         );
     }
 }
+
+#[test]
+fn global_options_go_before_or_after_the_command_and_format_is_output() {
+    let home = crate::support::Home::initialized();
+    let config = home.config_path();
+    let config = config.to_str().unwrap();
+    for args in [
+        &["--config", config, "host", "ls", "-o", "json"][..],
+        &["host", "ls", "--config", config, "--output", "json"],
+        &["host", "-o", "json", "ls", "--config", config],
+        // the former name of -o, and text for table
+        &["--config", config, "host", "ls", "--format", "json"],
+    ] {
+        let doc = home.quads(args).json();
+        assert_eq!(doc["hosts"], serde_json::json!([]), "{args:?}");
+    }
+    let text = home
+        .quads(&["--config", config, "cloud", "ls", "-o", "text"])
+        .ok();
+    assert!(text.contains("NAME"), "{text}");
+    // a named file that is not there is a configuration error (exit 2), for every command
+    for command in [
+        &["host", "ls"][..],
+        &["foreman", "status"],
+        &["oob", "-H", "x", "--power-state"],
+    ] {
+        let mut args = vec!["--config", "/nonexistent/quads.toml"];
+        args.extend_from_slice(command);
+        let err = home.quads(&args).fails(2);
+        assert!(
+            err.contains("cannot read config file"),
+            "{command:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn quads_foreman_reads_its_login_from_quads_toml_under_variables_and_flags() {
+    let mut server = mockito::Server::new();
+    // `admin:fr0m-file`
+    let status = server
+        .mock("GET", "/api/status")
+        .match_header("authorization", "Basic YWRtaW46ZnIwbS1maWxl")
+        .with_body(r#"{"result":"ok","status":200,"version":"3.12.1","api_version":2}"#)
+        .expect(2)
+        .create();
+    server
+        .mock("GET", "/api/ping")
+        .with_status(404)
+        .with_body("{}")
+        .create();
+    let home = crate::support::Home::new();
+    home.write("foreman.pass", "fr0m-file\n");
+    let config = home.write(
+        "quads.toml",
+        &format!(
+            "[foreman]\nurl = \"{}\"\nusername = \"admin\"\npassword_file = \"foreman.pass\"\ninfra_location = \"lab\"\n",
+            server.url()
+        ),
+    );
+    let config = config.to_str().unwrap();
+    let doc = home
+        .quads(&["--config", config, "foreman", "status", "-o", "json"])
+        .json();
+    assert_eq!(doc["version"], "3.12.1");
+    // the variable wins over the file, the flag over the variable
+    let mut env_home = crate::support::Home::new();
+    env_home.set_env("QUADS_FOREMAN_URL", "http://127.0.0.1:1");
+    let copy = env_home.write("quads.toml", &std::fs::read_to_string(config).unwrap());
+    env_home.write("foreman.pass", "fr0m-file\n");
+    let copy = copy.to_str().unwrap();
+    let err = env_home
+        .quads(&["--config", copy, "foreman", "--timeout", "2", "status"])
+        .fails(1);
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    let url = server.url();
+    env_home
+        .quads(&["--config", copy, "foreman", "--foreman-url", &url, "status"])
+        .ok();
+    status.assert();
+}
+
+#[test]
+fn quads_oob_takes_the_bmc_login_from_quads_toml() {
+    let home = crate::support::Home::new();
+    let bare = home
+        .quads(&["oob", "-H", "127.0.0.1:1", "--power-state"])
+        .fails(2);
+    assert!(bare.contains("missing credentials"), "{bare}");
+    home.write("bmc.pass", "calvin\n");
+    let config = home.write(
+        "quads.toml",
+        "[bmc]\nusername = \"root\"\npassword_file = \"bmc.pass\"\n",
+    );
+    // past the credentials: the BMC is unreachable, a host failure (exit 1), not a usage error
+    let run = home.quads(&[
+        "--config",
+        config.to_str().unwrap(),
+        "oob",
+        "-H",
+        "http://127.0.0.1:1",
+        "--power-state",
+        "-r",
+        "1",
+        "--timeout",
+        "2",
+    ]);
+    let err = run.fails(1);
+    assert!(!err.contains("calvin"), "{err}");
+}
+
+#[test]
+fn log_lines_follow_verbosity_format_and_colour() {
+    let home = crate::support::Home::new();
+    let run = |extra: &[&str], env: &[(&str, &str)]| {
+        let mut args = extra.to_vec();
+        args.extend([
+            "foreman",
+            "--foreman-url",
+            "http://127.0.0.1:1",
+            "--foreman-user",
+            "u",
+            "--timeout",
+            "2",
+            "status",
+        ]);
+        let out = Command::new(env!("CARGO_BIN_EXE_quads"))
+            .args(&args)
+            .env_clear()
+            .env("HOME", home.path())
+            .env("QUADS_FOREMAN_PASSWORD", "pw")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    // -v: debug lines, JSON when asked, one object a line
+    let json = run(&["-v", "--log-format", "json"], &[]);
+    let logs: Vec<serde_json::Value> = json
+        .lines()
+        .filter(|l| !l.starts_with("error:"))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(logs.iter().any(|l| l["level"] == "DEBUG"), "{json}");
+    // default: no debug; QUADS_LOG wins over -v
+    assert!(!run(&[], &[]).contains("DEBUG"));
+    let off = run(&["-v"], &[("QUADS_LOG", "off")]);
+    assert_eq!(off.lines().count(), 1, "only the error: {off}");
+    // colours: never into a pipe unless asked, and NO_COLOR is only for auto
+    assert!(!run(&["-v"], &[]).contains('\u{1b}'));
+    assert!(run(&["-v", "--color", "always"], &[("NO_COLOR", "1")]).contains('\u{1b}'));
+}
