@@ -144,6 +144,12 @@ mod tests {
         Cli::try_parse_from(all.chain(["man"])).unwrap().global
     }
 
+    /// clap's own checks of the whole tree (no global flag clashes with a command's).
+    #[test]
+    fn the_command_tree_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
+
     #[test]
     fn verbosity_and_colour_follow_the_flags() {
         assert_eq!(parse(&[]).level(), "info");
