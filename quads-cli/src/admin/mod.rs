@@ -1,7 +1,8 @@
 //! The operator's inventory and run commands (`init`, `host`, `cloud`, `assignment`, `schedule`,
-//! `move-hosts`, `runs`): their arguments, the exit codes, and the glue between the config, the
-//! store and the planner (`lifecycle`: the day-2 changes). Files are read and the config loaded before the runtime starts or on
-//! its blocking pool; everything printed is assembled first and written once at the end.
+//! `move-hosts`, `runs`): their arguments and the glue between the config (read once by
+//! `main`), the store and the planner (`lifecycle`: the day-2 changes); exit codes are
+//! `process`'s. Files are read before the runtime is entered or on its blocking pool;
+//! everything printed is assembled first and written once at the end.
 
 mod import;
 mod lifecycle;
@@ -578,7 +579,7 @@ fn on_runtime(
     })?
 }
 
-/// `move-hosts` without `--dry-run`: the executor, on its own runtime and signal handling.
+/// `move-hosts` without `--dry-run`: the executor, with its own signal handling (on the process's runtime).
 fn run_moves(
     args: &MoveHostsArgs,
     file: &ConfigFile,
@@ -795,11 +796,11 @@ async fn dispatch(
         AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
         AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
         AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
-        // (`run_validate` and `notify::run` run on their own runtimes, `run` the import on its own)
+        // (`run_validate`, `notify::run` and the import are dispatched by `run`, not here)
         AdminCommand::Validate { .. }
         | AdminCommand::Notify { .. }
         | AdminCommand::Import { .. } => Err(Failure::usage(anyhow!(
-            "validate, notify and import run on their own runtimes"
+            "validate, notify and import are dispatched before the store opens"
         ))),
         AdminCommand::Runs { command, .. } => runs(store, command, format).await,
     }
