@@ -15,6 +15,7 @@ use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::output::table;
+use crate::config::ConfigFile;
 use crate::move_hosts::{EXIT_FAILED, EXIT_OK, Outcome, failure};
 
 /// `[notify]` and its channels, read before any runtime.
@@ -26,13 +27,13 @@ pub struct PreparedNotify {
     pub notifier: Notifier,
 }
 
-/// Reads `[notify]` (nothing configured when there is none) and the files it names.
+/// `[notify]` (nothing configured when there is none) and the files it names, read.
 ///
 /// # Errors
-/// When the file cannot be read, the table is invalid or a secret file cannot be read (its
-/// content never in the message).
-pub fn notify_config(config_file: &Path) -> anyhow::Result<PreparedNotify> {
-    let config: NotifyConfig = crate::move_hosts::config_table(config_file, "notify")?;
+/// When the table is invalid or a secret file cannot be read (its content never in the
+/// message).
+pub fn notify_config(file: &ConfigFile) -> anyhow::Result<PreparedNotify> {
+    let config: NotifyConfig = file.table("notify")?;
     let notifier = notify::channels(&config).map_err(|e| anyhow!(e))?;
     Ok(PreparedNotify { config, notifier })
 }
@@ -112,7 +113,7 @@ pub fn lines(report: &NotifyReport) -> String {
 }
 
 /// `quads notify [--date T]`: queues the schedules ending within `days_before` of `at` (default
-/// now) and sends every pending notification. Blocking: it owns its runtime.
+/// now) and sends every pending notification. Blocking (on the process's runtime).
 #[must_use]
 pub fn run(
     store_path: &Path,
@@ -126,12 +127,9 @@ pub fn run(
             anyhow!("notify: no channel is configured ([notify.smtp] or [notify.webhook])"),
         );
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::process::runtime() {
         Ok(r) => r,
-        Err(e) => return failure(false, anyhow!(e).context("cannot start the async runtime")),
+        Err(e) => return failure(false, e),
     };
     runtime.block_on(async {
         let store = match Store::open(StoreOptions {
@@ -147,9 +145,8 @@ pub fn run(
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let signals = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.cancel();
-            }
+            crate::signals::interrupted().await;
+            stop.cancel();
         });
         let now = at.unwrap_or_else(|| Timestamp::from_system_time(std::time::SystemTime::now()));
         let result = async {

@@ -640,7 +640,7 @@ async fn real_run(
                 "--config".to_owned(),
                 config_arg,
             ],
-            &[("HOME", &home), ("RUST_LOG", "warn")],
+            &[("HOME", &home), ("QUADS_LOG", "warn")],
             setup.dir,
             "move-hosts",
         )
