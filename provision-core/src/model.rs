@@ -287,6 +287,9 @@ word_enum!(
         ForemanHeal => "foreman-heal",
         /// `quads validate` (the tenant's checks of provisioned clouds, on demand).
         Validate => "validate",
+        /// Sending notifications (`quads notify`, and after a move or a validation), so two
+        /// processes never send the same pending one.
+        Notify => "notify",
     }
 );
 

@@ -1,6 +1,7 @@
 //! Loading `quads.toml`: where it is (`--config`, `QUADS_CONFIG`, the XDG config dir), its file
 //! format, `QUADS_*` environment overrides and secrets from the environment or `*_file` paths,
-//! resolved into provision-core's typed `Config`. Blocking file IO: call before any runtime.
+//! resolved into provision-core's typed `Config`. Read once per process (`ConfigFile`, by
+//! `main`) and passed down. Blocking file IO: call before any runtime.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -80,7 +81,7 @@ pub fn default_store_path(env: &dyn Env) -> anyhow::Result<PathBuf> {
 
 // ---- file format ----
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     #[serde(default)]
@@ -93,31 +94,31 @@ struct FileConfig {
     network: FileNetwork,
     #[serde(default)]
     quads: FileQuads,
-    /// `[executor]`: read by `move_hosts::executor_config`.
+    /// `[executor]`: read as it is (`ConfigFile::table`, `move_hosts::executor_config`).
     #[allow(dead_code)]
     executor: Option<toml::Table>,
-    /// `[validation]`: read by `move_hosts::validation_config`.
+    /// `[validation]`: read as it is (`move_hosts::validation_config`).
     #[allow(dead_code)]
     validation: Option<toml::Table>,
-    /// `[notify]`: read by `notify::notify_config`.
+    /// `[notify]`: read as it is (`notify::notify_config`).
     #[allow(dead_code)]
     notify: Option<toml::Table>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileStore {
     path: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileMoves {
     #[serde(default)]
     untouchable_hosts: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileForeman {
     url: Option<String>,
@@ -126,14 +127,14 @@ struct FileForeman {
     infra_location: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileBmc {
     username: Option<String>,
     password_file: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileQuads {
     url: Option<String>,
@@ -146,7 +147,7 @@ struct FileQuads {
     default_medium: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileNetwork {
     sw_vlan_first: Option<i64>,
@@ -225,6 +226,7 @@ untouchable_hosts = []
 # to = ["lab-ops@example.com"]
 # username = "quads"                          # optional AUTH
 # password_file = "/etc/quads/smtp.pass"
+# timeout_secs = 60                           # one mail; past it, it stays pending
 # [notify.webhook]
 # url = "https://hooks.example.com/quads"     # JSON POST {{"version": 1, "id": ..., "event": ...}}
 # secret_file = "/etc/quads/webhook.secret"   # signs X-Quads-Signature: sha256=<hex HMAC>
@@ -296,26 +298,142 @@ fn toml_error(e: &toml::de::Error, text: &str) -> String {
     }
 }
 
-/// Reads the configuration: the file (a missing default file means defaults; a missing named
-/// one is an error unless `missing_ok`), then environment overrides, then secrets.
+/// quads.toml as read once per process (`main` reads it before any command runs): where it is,
+/// its settings checked against the file format, and its tables read as they are
+/// (`[executor]`, `[validation]`, `[notify]`).
+#[derive(Debug, Clone)]
+pub struct ConfigFile {
+    /// Where it is.
+    pub location: ConfigLocation,
+    file: FileConfig,
+    doc: toml::Table,
+}
+
+impl ConfigFile {
+    /// Reads the file at `location`: a missing default file means defaults; a missing named
+    /// one is an error unless `missing_ok`.
+    ///
+    /// # Errors
+    /// When the file cannot be read or is not a valid quads.toml (the line, never its text).
+    pub fn read(location: ConfigLocation, missing_ok: bool) -> anyhow::Result<Self> {
+        let (file, doc) = match std::fs::read_to_string(&location.path) {
+            Ok(text) => {
+                let invalid = |e: toml::de::Error| {
+                    anyhow!(
+                        "invalid config file {}: {}",
+                        location.path.display(),
+                        toml_error(&e, &text)
+                    )
+                };
+                let file = toml::from_str::<FileConfig>(&text).map_err(invalid)?;
+                (file, toml::from_str::<toml::Table>(&text).map_err(invalid)?)
+            }
+            Err(e)
+                if e.kind() == std::io::ErrorKind::NotFound
+                    && (!location.explicit || missing_ok) =>
+            {
+                (FileConfig::default(), toml::Table::new())
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot read config file {}", location.path.display())
+                });
+            }
+        };
+        Ok(Self {
+            location,
+            file,
+            doc,
+        })
+    }
+
+    /// The core sections resolved (the environment over the file, secrets read) into
+    /// provision-core's `Config`.
+    ///
+    /// # Errors
+    /// When a setting is missing, invalid, or its secret cannot be read.
+    pub fn resolve(&self, env: &dyn Env) -> anyhow::Result<Config> {
+        resolve(self.file.clone(), &self.location, env)
+    }
+
+    /// The table `name` (`executor`, `validation`, `notify`): its defaults when absent.
+    ///
+    /// # Errors
+    /// When the table does not fit `T`.
+    pub fn table<T: serde::de::DeserializeOwned + Default>(&self, name: &str) -> anyhow::Result<T> {
+        match self.doc.get(name) {
+            None => Ok(T::default()),
+            Some(table) => table
+                .clone()
+                .try_into()
+                .with_context(|| format!("invalid [{name}] in {}", self.location.path.display())),
+        }
+    }
+
+    fn base(&self) -> PathBuf {
+        self.location
+            .path
+            .parent()
+            .map(Path::to_owned)
+            .unwrap_or_default()
+    }
+
+    /// `[foreman]`'s login as far as it is given (`quads foreman` needs no infra location):
+    /// url and username from the environment over the file, the password from
+    /// `QUADS_FOREMAN_PASSWORD(_FILE)` or `foreman.password_file`.
+    ///
+    /// # Errors
+    /// When a named password file cannot be read.
+    pub fn foreman_login(&self, env: &dyn Env) -> anyhow::Result<Login> {
+        let f = self.file.foreman.clone().unwrap_or_default();
+        Ok(Login {
+            url: nonempty(env.var("QUADS_FOREMAN_URL").or(f.url)),
+            username: nonempty(env.var("QUADS_FOREMAN_USERNAME").or(f.username)),
+            password: secret(
+                env,
+                "QUADS_FOREMAN_PASSWORD",
+                f.password_file,
+                &self.base(),
+                "the Foreman password",
+            )?,
+        })
+    }
+
+    /// `[bmc]`'s login as far as it is given (`quads oob`'s defaults).
+    ///
+    /// # Errors
+    /// When a named password file cannot be read.
+    pub fn bmc_login(&self, env: &dyn Env) -> anyhow::Result<Login> {
+        let b = self.file.bmc.clone().unwrap_or_default();
+        Ok(Login {
+            url: None,
+            username: nonempty(env.var("QUADS_BMC_USERNAME").or(b.username)),
+            password: secret(
+                env,
+                "QUADS_BMC_PASSWORD",
+                b.password_file,
+                &self.base(),
+                "the BMC password",
+            )?,
+        })
+    }
+}
+
+/// A login as far as the file and the environment give it.
+#[derive(Debug, Default)]
+pub struct Login {
+    /// The server.
+    pub url: Option<String>,
+    /// The user.
+    pub username: Option<String>,
+    /// The password.
+    pub password: Option<Secret>,
+}
+
+/// Reads and resolves the configuration (`ConfigFile::read`, then `resolve`).
+#[cfg(test)]
 pub fn load(loc: &ConfigLocation, env: &dyn Env, missing_ok: bool) -> anyhow::Result<Config> {
-    let file = match std::fs::read_to_string(&loc.path) {
-        Ok(text) => toml::from_str::<FileConfig>(&text).map_err(|e| {
-            anyhow!(
-                "invalid config file {}: {}",
-                loc.path.display(),
-                toml_error(&e, &text)
-            )
-        })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && (!loc.explicit || missing_ok) => {
-            FileConfig::default()
-        }
-        Err(e) => {
-            return Err(e)
-                .with_context(|| format!("cannot read config file {}", loc.path.display()));
-        }
-    };
-    resolve(file, loc, env)
+    ConfigFile::read(loc.clone(), missing_ok)?.resolve(env)
 }
 
 fn resolve(file: FileConfig, loc: &ConfigLocation, env: &dyn Env) -> anyhow::Result<Config> {

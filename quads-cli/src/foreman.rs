@@ -1,15 +1,15 @@
 //! `quads foreman`: the first uses of foreman-client from the command line: `host show NAME`,
-//! `host list [--search S] [--per-page N | --all]` and `status`, configured by flags and
-//! `QUADS_FOREMAN_*` variables (the password or token only from the environment or a file,
-//! never from the command line), printed as text or versioned JSON (`-o json`). `heal` is
-//! declared here but lives in `heal.rs`: it reads quads.toml, as `move-hosts` does.
+//! `host list [--search S] [--per-page N | --all]` and `status`, configured by quads.toml's
+//! `[foreman]`, then `QUADS_FOREMAN_*` variables, then flags (the password or token only from
+//! the environment or a file, never from the command line), printed as text or versioned JSON
+//! (`-o json`). `heal` is declared here but lives in `heal.rs`: it needs the whole
+//! configuration, as `move-hosts` does.
 //!
-//! Exit codes: 0 done, 1 Foreman answered with an error or could not be reached, 2 bad usage or
-//! configuration.
+//! Exit codes (`process`): 0 done, 1 Foreman answered with an error or could not be reached,
+//! 2 bad usage or configuration.
 
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow};
@@ -21,26 +21,22 @@ use foreman_client::{
 };
 use serde::Serialize;
 
-const EXIT_FAILED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use crate::config::{ConfigFile, Env, Login, ProcessEnv};
+use crate::process::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// Foreman: hosts and health, through the Foreman API v2.
 #[derive(Debug, Args)]
 pub struct ForemanArgs {
-    /// Foreman's base URL (`https://foreman.example.com`).
+    /// Foreman's base URL (`https://foreman.example.com`) [default: foreman.url]
     #[arg(long = "foreman-url", env = "QUADS_FOREMAN_URL", global = true)]
     pub url: Option<String>,
-    /// Foreman login.
-    #[arg(long = "foreman-user", env = "QUADS_FOREMAN_USER", global = true)]
+    /// Foreman login [default: foreman.username]
+    #[arg(long = "foreman-user", env = "QUADS_FOREMAN_USERNAME", global = true)]
     pub user: Option<String>,
     /// File whose first line is the password (or personal access token); otherwise
-    /// QUADS_FOREMAN_PASSWORD or QUADS_FOREMAN_TOKEN is used.
-    #[arg(
-        long = "foreman-password-file",
-        env = "QUADS_FOREMAN_PASSWORD_FILE",
-        value_name = "FILE",
-        global = true
-    )]
+    /// QUADS_FOREMAN_PASSWORD, QUADS_FOREMAN_PASSWORD_FILE, foreman.password_file or
+    /// QUADS_FOREMAN_TOKEN is used.
+    #[arg(long = "foreman-password-file", value_name = "FILE", global = true)]
     pub password_file: Option<PathBuf>,
     /// Accept any certificate from Foreman (unverified TLS).
     #[arg(long, global = true, conflicts_with = "ca_bundle")]
@@ -138,57 +134,47 @@ impl From<foreman_client::Error> for Failure {
     }
 }
 
-/// Runs `quads foreman` and returns the exit code.
-pub fn main(args: &ForemanArgs) -> ExitCode {
+/// Runs `quads foreman` with the config file `main` read, and returns the exit code.
+pub fn main(args: &ForemanArgs, file: &ConfigFile) -> u8 {
     if let ForemanCommand::Heal(heal) = &args.command {
-        return crate::heal::main(heal, args.output);
+        return crate::heal::main(heal, args.output, file);
     }
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    let outcome = settings(args, &|name| std::env::var(name).ok()).and_then(|config| {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| Failure {
+    let outcome = file
+        .foreman_login(&ProcessEnv)
+        .map_err(Failure::usage)
+        .and_then(|login| settings(args, login, &ProcessEnv))
+        .and_then(|config| {
+            crate::process::block_on(run(args, config)).map_err(|e| Failure {
                 code: EXIT_FAILED,
-                error: anyhow!("cannot start the async runtime: {e}"),
-            })?;
-        runtime.block_on(run(args, config))
-    });
+                error: e,
+            })?
+        });
     match outcome {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
             // a closed pipe (`| head`) is not an error worth reporting
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
-            ExitCode::SUCCESS
+            EXIT_OK
         }
         Err(failure) => {
             let _ = writeln!(std::io::stderr().lock(), "error: {:#}", failure.error);
-            ExitCode::from(failure.code)
+            failure.code
         }
     }
 }
 
-/// The client settings from flags, `QUADS_FOREMAN_*` variables and the password file.
-fn settings(
-    args: &ForemanArgs,
-    env: &dyn Fn(&str) -> Option<String>,
-) -> Result<ClientConfig, Failure> {
-    let var = |name: &str| env(name).filter(|v| !v.is_empty());
-    let url = args.url.clone().ok_or_else(|| {
+/// The client settings: flags (their variables) over `login` (`[foreman]`, its variables).
+fn settings(args: &ForemanArgs, login: Login, env: &dyn Env) -> Result<ClientConfig, Failure> {
+    let url = args.url.clone().or(login.url).ok_or_else(|| {
         Failure::usage(anyhow!(
-            "no Foreman URL: give --foreman-url or QUADS_FOREMAN_URL"
+            "no Foreman URL: give --foreman-url, QUADS_FOREMAN_URL or foreman.url"
         ))
     })?;
     let url = ForemanUrl::parse(&url).map_err(|e| Failure::usage(e.into()))?;
-    let user = args.user.clone().ok_or_else(|| {
+    let user = args.user.clone().or(login.username).ok_or_else(|| {
         Failure::usage(anyhow!(
-            "no Foreman user: give --foreman-user or QUADS_FOREMAN_USER"
+            "no Foreman user: give --foreman-user, QUADS_FOREMAN_USERNAME or foreman.username"
         ))
     })?;
     let credentials = if let Some(path) = &args.password_file {
@@ -208,13 +194,13 @@ fn settings(
             )));
         }
         Credentials::password(user, Secret::new(secret))
-    } else if let Some(password) = var("QUADS_FOREMAN_PASSWORD") {
-        Credentials::password(user, Secret::new(password))
-    } else if let Some(token) = var("QUADS_FOREMAN_TOKEN") {
+    } else if let Some(password) = login.password {
+        Credentials::password(user, password)
+    } else if let Some(token) = env.var("QUADS_FOREMAN_TOKEN") {
         Credentials::token(user, Secret::new(token))
     } else {
         return Err(Failure::usage(anyhow!(
-            "no Foreman password: set QUADS_FOREMAN_PASSWORD (or QUADS_FOREMAN_TOKEN), or give --foreman-password-file"
+            "no Foreman password: set QUADS_FOREMAN_PASSWORD (or QUADS_FOREMAN_TOKEN), give --foreman-password-file or foreman.password_file"
         )));
     };
     let mut config = ClientConfig::new(url, credentials);
@@ -563,27 +549,43 @@ mod tests {
             .args
     }
 
+    struct NoEnv;
+
+    impl Env for NoEnv {
+        fn var(&self, _: &str) -> Option<String> {
+            None
+        }
+    }
+
     #[test]
-    fn settings_come_from_flags_and_the_environment() {
+    fn settings_come_from_flags_over_the_config_and_its_variables() {
         let args = parse(&[
             "--foreman-url",
             "https://f.lab/",
-            "--foreman-user",
-            "admin",
             "--ca-bundle",
             "/etc/ca.pem",
             "status",
         ]);
-        let env = |name: &str| (name == "QUADS_FOREMAN_PASSWORD").then(|| "pw".to_owned());
-        let config = settings(&args, &env).ok().unwrap();
+        let login = || Login {
+            url: Some("https://from-file.lab".into()),
+            username: Some("admin".into()),
+            password: Some(Secret::new("pw")),
+        };
+        let config = settings(&args, login(), &NoEnv).ok().unwrap();
         assert_eq!(config.url.as_str(), "https://f.lab");
+        assert_eq!(config.credentials.username, "admin");
         assert_eq!(config.credentials.secret.expose(), "pw");
         assert_eq!(
             config.transport.tls,
             TlsVerification::CaBundle("/etc/ca.pem".into())
         );
-        let none = |_: &str| None;
-        let missing = settings(&args, &none).err().unwrap();
+        let config = settings(&parse(&["status"]), login(), &NoEnv).ok().unwrap();
+        assert_eq!(config.url.as_str(), "https://from-file.lab");
+        let no_password = Login {
+            password: None,
+            ..login()
+        };
+        let missing = settings(&args, no_password, &NoEnv).err().unwrap();
         assert_eq!(missing.code, EXIT_USAGE);
         assert!(missing.error.to_string().contains("QUADS_FOREMAN_PASSWORD"));
     }

@@ -7,8 +7,6 @@
 //! configuration or another run holds the lock.
 
 use std::io::Write as _;
-use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
@@ -22,11 +20,9 @@ use provision_core::{Clock as _, OpenMode, Store, StoreOptions, SystemClock, Tim
 use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
 use serde::Serialize;
 
-use crate::config::{self, ProcessEnv};
+use crate::config::{ConfigFile, ProcessEnv};
 use crate::foreman::Output;
-
-const EXIT_FAILED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
+use crate::process::{EXIT_FAILED, EXIT_OK, EXIT_USAGE};
 
 /// `quads foreman heal`.
 #[derive(Debug, Args)]
@@ -37,9 +33,6 @@ pub struct HealArgs {
     /// Judge the schedule at this time instead of now: RFC 3339 or YYYY-MM-DD[ HH:MM] (UTC).
     #[arg(long, value_name = "T")]
     pub date: Option<Timestamp>,
-    /// Configuration file [env: QUADS_CONFIG] [default: $XDG_CONFIG_HOME/quads/quads.toml].
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
 }
 
 /// The JSON document (`"v": 1`).
@@ -114,16 +107,10 @@ impl HealDocV1 {
 }
 
 /// Runs `quads foreman heal` and returns the exit code.
-pub fn main(args: &HealArgs, output: Output) -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    let (code, text) = match run(args) {
+pub fn main(args: &HealArgs, output: Output, file: &ConfigFile) -> u8 {
+    let (code, text) = match run(args, file) {
         Ok(doc) => {
-            let code = if doc.failed > 0 { EXIT_FAILED } else { 0 };
+            let code = if doc.failed > 0 { EXIT_FAILED } else { EXIT_OK };
             let text = match output {
                 Output::Text => doc.text(),
                 Output::Json => serde_json::to_string_pretty(&doc)
@@ -141,18 +128,16 @@ pub fn main(args: &HealArgs, output: Output) -> ExitCode {
     // a closed pipe (`| head`) is not an error worth reporting
     let _ = out.write_all(text.as_bytes());
     let _ = out.flush();
-    ExitCode::from(code)
+    code
 }
 
 fn usage(error: anyhow::Error) -> (u8, anyhow::Error) {
     (EXIT_USAGE, error)
 }
 
-fn run(args: &HealArgs) -> Result<HealDocV1, (u8, anyhow::Error)> {
-    let env = ProcessEnv;
-    let location = config::locate(args.config.as_deref(), &env).map_err(usage)?;
-    let config = config::load(&location, &env, false).map_err(usage)?;
-    let executor = crate::move_hosts::executor_config(&location.path).map_err(usage)?;
+fn run(args: &HealArgs, file: &ConfigFile) -> Result<HealDocV1, (u8, anyhow::Error)> {
+    let config = file.resolve(&ProcessEnv).map_err(usage)?;
+    let executor = crate::move_hosts::executor_config(file).map_err(usage)?;
     executor.validate().map_err(|e| usage(anyhow!(e)))?;
     let foreman = config.foreman.clone().ok_or_else(|| {
         usage(anyhow!(
@@ -176,16 +161,7 @@ fn run(args: &HealArgs) -> Result<HealDocV1, (u8, anyhow::Error)> {
     );
     let url = foreman_client::ForemanUrl::parse(&foreman.url)
         .map_err(|e| usage(anyhow!(e).context("foreman.url")))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| {
-            (
-                EXIT_FAILED,
-                anyhow!(e).context("cannot start the async runtime"),
-            )
-        })?;
+    let runtime = crate::process::runtime().map_err(|e| (EXIT_FAILED, e))?;
     runtime.block_on(async move {
         let foreman_transport = limits.foreman_transport(transport);
         let client = foreman_client::ForemanClient::with_transport(

@@ -36,16 +36,10 @@ use quads_http::{HttpsTransport, TlsVerification, TransportConfig};
 
 use crate::admin::output::Format;
 
-use crate::run_progress::{self, LogWriter};
+use crate::config::ConfigFile;
+use crate::run_progress;
 
-/// Exit codes.
-pub const EXIT_OK: u8 = 0;
-/// Some host failed.
-pub const EXIT_FAILED: u8 = 1;
-/// Usage or configuration error.
-pub const EXIT_USAGE: u8 = 2;
-/// Stopped by a signal.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub use crate::process::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE};
 
 /// What the operator asked for.
 #[derive(Debug, Clone)]
@@ -86,13 +80,12 @@ pub struct PreparedValidation {
     pub hosts: HostsFile,
 }
 
-/// Reads the `[validation]` table of the config file (defaults when there is none) and its
-/// hosts file.
+/// The `[validation]` table (defaults when there is none) and its hosts file, read.
 ///
 /// # Errors
-/// When the file cannot be read, the table is invalid or its hosts file cannot be read.
-pub fn validation_config(config_file: &Path) -> anyhow::Result<PreparedValidation> {
-    let config: ValidationConfig = config_table(config_file, "validation")?;
+/// When the table is invalid or its hosts file cannot be read.
+pub fn validation_config(file: &ConfigFile) -> anyhow::Result<PreparedValidation> {
+    let config: ValidationConfig = file.table("validation")?;
     let hosts = match &config.hosts_file {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| {
@@ -243,7 +236,7 @@ pub fn server_client(worker: &Worker, ca_bundle: Option<&Path>) -> anyhow::Resul
 }
 
 /// `move-hosts --dry-run` in worker mode: the server's moves as jobs, printed as the plan
-/// (ids are the server's); touches nothing. Blocking (it owns its runtime).
+/// (ids are the server's); touches nothing. Blocking (on the process's runtime).
 pub fn dry_run_worker(request: &Request, executor: &ExecutorConfig, format: Format) -> Outcome {
     let Some(worker) = &request.worker else {
         return refuse(anyhow!("no QUADS server is configured"));
@@ -252,16 +245,13 @@ pub fn dry_run_worker(request: &Request, executor: &ExecutorConfig, format: Form
         Ok(c) => c,
         Err(e) => return refuse(e),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::process::runtime() {
         Ok(r) => r,
         Err(e) => {
             return Outcome {
                 stdout: String::new(),
                 code: EXIT_FAILED,
-                error: Some(anyhow!(e).context("cannot start the async runtime")),
+                error: Some(e),
             };
         }
     };
@@ -338,39 +328,12 @@ impl BootOrders for NoInterfaces {
     }
 }
 
-/// Reads the `[executor]` table of the config file (defaults when there is none).
+/// The `[executor]` table (defaults when there is none).
 ///
 /// # Errors
-/// When the file cannot be read or the table is invalid.
-pub fn executor_config(config_file: &Path) -> anyhow::Result<ExecutorConfig> {
-    config_table(config_file, "executor")
-}
-
-/// Reads the table `name` of the config file: its defaults when the file or the table is not
-/// there.
-///
-/// # Errors
-/// When the file cannot be read or parsed, or the table is invalid.
-pub fn config_table<T: serde::de::DeserializeOwned + Default>(
-    config_file: &Path,
-    name: &str,
-) -> anyhow::Result<T> {
-    let text = match std::fs::read_to_string(config_file) {
-        Ok(text) => text,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(T::default()),
-        Err(e) => {
-            return Err(e).with_context(|| format!("cannot read {}", config_file.display()));
-        }
-    };
-    let doc: toml::Table = toml::from_str(&text)
-        .with_context(|| format!("invalid config file {}", config_file.display()))?;
-    match doc.get(name) {
-        None => Ok(T::default()),
-        Some(table) => table
-            .clone()
-            .try_into()
-            .with_context(|| format!("invalid [{name}] in {}", config_file.display())),
-    }
+/// When the table is invalid.
+pub fn executor_config(file: &ConfigFile) -> anyhow::Result<ExecutorConfig> {
+    file.table("executor")
 }
 
 /// The known switch host keys of a Junos driver, read before anything else (a bad file stops
@@ -415,17 +378,9 @@ fn switch_driver(
     })
 }
 
-/// Runs the moves; blocking (it owns its runtime). Call before any other runtime exists.
+/// Runs the moves; blocking (on the process's runtime, from outside it).
 pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outcome {
     let bars = run_progress::terminal(request.json);
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(LogWriter::new(bars.clone()))
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .try_init();
     let keys = match known_keys(&config.network.driver) {
         Ok(k) => k,
         Err(e) => return refuse(e.context("[network]")),
@@ -487,17 +442,13 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
         Ok(u) => u,
         Err(e) => return refuse(anyhow!(e).context("foreman.url")),
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::process::runtime() {
         Ok(r) => r,
         Err(e) => {
             return Outcome {
                 stdout: String::new(),
                 code: EXIT_FAILED,
-                error: Some(anyhow!(e).context("cannot start the async runtime")),
+                error: Some(e),
             };
         }
     };
@@ -584,7 +535,7 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             let Some(validation) = validation else {
                 return refuse(anyhow!("validate: no validation is configured"));
             };
-            let result = validate_clouds(
+            let mut result = validate_clouds(
                 &store,
                 &ValidateRequest {
                     cloud: request.cloud.clone(),
@@ -594,6 +545,19 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
                 validation,
             )
             .await;
+            if let (Ok(report), Some(prepared)) = (&mut result, &request.notify) {
+                let at = request
+                    .at
+                    .unwrap_or_else(|| Timestamp::from_system_time(std::time::SystemTime::now()));
+                crate::notify::after_validation(
+                    &store,
+                    prepared,
+                    report,
+                    at,
+                    &tokio_util::sync::CancellationToken::new(),
+                )
+                .await;
+            }
             store.close().await;
             signals.abort();
             return validated(result, request.json);
@@ -717,6 +681,9 @@ fn validated(
                     report.clouds.iter().filter(|c| c.passed).count(),
                     report.clouds.len()
                 ));
+                if let Some(n) = &report.notifications {
+                    out.push_str(&crate::notify::lines(n));
+                }
                 out
             };
             Outcome {

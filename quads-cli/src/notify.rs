@@ -1,19 +1,21 @@
 //! `[notify]` and `quads notify`: the channels read before any runtime (their secret files
 //! too), the notifications after a `move-hosts` run (its clouds provisioned, validated or
-//! failed) and on demand (schedules ending within `days_before`, and whatever an earlier run
-//! failed to send). Exit codes of `quads notify`: 0 every send went, 1 one failed (it stays
-//! pending), 2 no channel configured.
+//! failed), after `quads validate` (its clouds validated or failed) and on demand (schedules
+//! ending within `days_before`, and whatever an earlier run failed to send). Sending holds the
+//! run lock. Exit codes of `quads notify`: 0 every send went, 1 one failed (it stays pending),
+//! 2 no channel configured or another run holds the lock (nothing queued).
 
 use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::anyhow;
-use provision_core::executor::RunReport;
+use provision_core::executor::{RunReport, ValidationReport};
 use provision_core::notify::{self, Notifier, NotifyConfig, NotifyReport};
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::output::table;
+use crate::config::ConfigFile;
 use crate::move_hosts::{EXIT_FAILED, EXIT_OK, Outcome, failure};
 
 /// `[notify]` and its channels, read before any runtime.
@@ -25,13 +27,13 @@ pub struct PreparedNotify {
     pub notifier: Notifier,
 }
 
-/// Reads `[notify]` (nothing configured when there is none) and the files it names.
+/// `[notify]` (nothing configured when there is none) and the files it names, read.
 ///
 /// # Errors
-/// When the file cannot be read, the table is invalid or a secret file cannot be read (its
-/// content never in the message).
-pub fn notify_config(config_file: &Path) -> anyhow::Result<PreparedNotify> {
-    let config: NotifyConfig = crate::move_hosts::config_table(config_file, "notify")?;
+/// When the table is invalid or a secret file cannot be read (its content never in the
+/// message).
+pub fn notify_config(file: &ConfigFile) -> anyhow::Result<PreparedNotify> {
+    let config: NotifyConfig = file.table("notify")?;
     let notifier = notify::channels(&config).map_err(|e| anyhow!(e))?;
     Ok(PreparedNotify { config, notifier })
 }
@@ -54,19 +56,48 @@ pub async fn after_run(
     let result = async {
         let snapshot = store.snapshot().await?;
         let events = notify::run_events(report, &snapshot, at);
-        notify::notify(store, &prepared.notifier, &events, cancel).await
+        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
     }
     .await;
-    match result {
-        Ok(n) => report.notifications = Some(n),
-        Err(e) => tracing::warn!(error = %e, "notifications not sent"),
+    report.notifications = sent(result);
+}
+
+/// After `quads validate`: its clouds validated or failed, then every pending notification,
+/// into `report.notifications`. As [`after_run`], a store error is logged, not fatal.
+pub async fn after_validation(
+    store: &Store,
+    prepared: &PreparedNotify,
+    report: &mut ValidationReport,
+    at: Timestamp,
+    cancel: &CancellationToken,
+) {
+    if prepared.notifier.is_empty() {
+        return;
     }
+    let result = async {
+        let snapshot = store.snapshot().await?;
+        let events = notify::validation_events(&report.clouds, &snapshot, at);
+        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
+    }
+    .await;
+    report.notifications = sent(result);
+}
+
+fn sent(result: Result<NotifyReport, provision_core::StoreError>) -> Option<NotifyReport> {
+    result
+        .inspect_err(|e| tracing::warn!(error = %e, "notifications not sent"))
+        .ok()
 }
 
 /// One line per notification sent or failed, for the summaries.
 #[must_use]
 pub fn lines(report: &NotifyReport) -> String {
     let mut out = String::new();
+    if let Some(why) = &report.deferred {
+        out.push_str(&format!(
+            "notifications left pending for the next round: {why}\n"
+        ));
+    }
     for d in &report.sent {
         out.push_str(&format!("notified {} by {}\n", d.event, d.channel));
     }
@@ -82,7 +113,7 @@ pub fn lines(report: &NotifyReport) -> String {
 }
 
 /// `quads notify [--date T]`: queues the schedules ending within `days_before` of `at` (default
-/// now) and sends every pending notification. Blocking: it owns its runtime.
+/// now) and sends every pending notification. Blocking (on the process's runtime).
 #[must_use]
 pub fn run(
     store_path: &Path,
@@ -96,12 +127,9 @@ pub fn run(
             anyhow!("notify: no channel is configured ([notify.smtp] or [notify.webhook])"),
         );
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::process::runtime() {
         Ok(r) => r,
-        Err(e) => return failure(false, anyhow!(e).context("cannot start the async runtime")),
+        Err(e) => return failure(false, e),
     };
     runtime.block_on(async {
         let store = match Store::open(StoreOptions {
@@ -117,15 +145,15 @@ pub fn run(
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
         let signals = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                stop.cancel();
-            }
+            crate::signals::interrupted().await;
+            stop.cancel();
         });
         let now = at.unwrap_or_else(|| Timestamp::from_system_time(std::time::SystemTime::now()));
         let result = async {
             let snapshot = store.snapshot().await?;
             let events = notify::schedules_ending(&snapshot, now, &prepared.config.days_before);
-            notify::notify(&store, &prepared.notifier, &events, &cancel).await
+            // refused (and nothing queued) while a move, a validation or another notify runs
+            notify::notify_locked(&store, &prepared.notifier, &events, now, false, &cancel).await
         }
         .await;
         signals.abort();

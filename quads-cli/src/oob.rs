@@ -1,6 +1,6 @@
 //! `quads oob`: the Badfish-compatible out-of-band command on redfish-client, for one BMC
 //! (`-H`) or a `--host-list` of thousands (bounded concurrency, one session per BMC, every
-//! session logged out on exit and on Ctrl-C).
+//! session logged out on exit and on Ctrl-C or SIGTERM).
 
 // redfish-client's errors carry the whole request context; they are returned as they are.
 #![allow(clippy::result_large_err)]
@@ -8,7 +8,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,9 +73,6 @@ pub struct OobArgs {
     /// Print the version (and the Badfish release whose flags are accepted) and exit.
     #[arg(long)]
     pub version: bool,
-    /// Debug logging on stderr (`RUST_LOG` still wins when set).
-    #[arg(short = 'v', long)]
-    pub verbose: bool,
     /// Write the results to FILE instead of standard output.
     #[arg(short = 'l', long = "log", value_name = "FILE")]
     pub log: Option<PathBuf>,
@@ -636,37 +632,31 @@ pub fn parse_host_list(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Entry point from `main`: logs to stderr (`RUST_LOG`, default `warn`), runs on its own
-/// tokio runtime.
-///
-/// # Errors
-/// As [`run`], or when the runtime cannot start.
-pub fn main(args: OobArgs) -> anyhow::Result<ExitCode> {
+/// Entry point from `main` (Badfish\'s `-v` is the global `-v`): runs on the process\'s
+/// runtime, with the BMC login of `[bmc]` as the last default.
+pub fn main(args: OobArgs, file: &crate::config::ConfigFile) -> u8 {
     if args.version {
         let _ = writeln!(
             std::io::stdout(),
             "quads oob {} (Badfish {BADFISH_RELEASE} flags)",
-            env!("CARGO_PKG_VERSION")
+            env!("QUADS_VERSION")
         );
-        return Ok(ExitCode::SUCCESS);
+        return crate::process::EXIT_OK;
     }
-    let level = if args.verbose { "debug" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    match runtime.block_on(run(args)) {
-        Err(e) if e.is::<UsageError>() => {
+    let outcome = file
+        .bmc_login(&crate::config::ProcessEnv)
+        .map_err(usage)
+        .and_then(|login| crate::process::block_on(run(args, login))?);
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
             let _ = writeln!(std::io::stderr(), "error: {e:#}");
-            Ok(ExitCode::from(2))
+            if e.is::<UsageError>() {
+                crate::process::EXIT_USAGE
+            } else {
+                crate::process::EXIT_FAILED
+            }
         }
-        other => other,
     }
 }
 
@@ -735,30 +725,27 @@ impl HostResult {
 }
 
 /// Runs `quads oob`; the exit code is 0 when every host succeeded, 1 when one failed, 130 on
-/// Ctrl-C.
+/// Ctrl-C or SIGTERM.
 ///
 /// # Errors
 /// On bad arguments or an unreadable host list / interfaces file.
-pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u8> {
     let plan = args.plan().map_err(usage)?;
     let hosts = args.hosts().map_err(usage)?;
     let addresses: Vec<BmcAddress> = hosts
         .iter()
         .map(|h| BmcAddress::parse(h).map_err(usage))
         .collect::<anyhow::Result<_>>()?;
-    // Badfish's names first (clap reads them), then ours.
-    let user = args
-        .user
-        .clone()
-        .or_else(|| std::env::var("QUADS_BMC_USERNAME").ok());
+    // Badfish's flags and names first (clap reads them), then `[bmc]` and its variables.
+    let user = args.user.clone().or(login.username);
     let password = args
         .password
         .clone()
-        .or_else(|| std::env::var("QUADS_BMC_PASSWORD").ok());
+        .or_else(|| login.password.map(|p| p.expose().to_owned()));
     let (Some(user), Some(password)) = (user, password) else {
         return Err(usage(anyhow::anyhow!(
-            "missing credentials: -u/-p, BADFISH_USERNAME/BADFISH_PASSWORD or \
-             QUADS_BMC_USERNAME/QUADS_BMC_PASSWORD"
+            "missing credentials: -u/-p, BADFISH_USERNAME/BADFISH_PASSWORD, \
+             QUADS_BMC_USERNAME/QUADS_BMC_PASSWORD(_FILE) or [bmc] in quads.toml"
         )));
     };
     let interfaces = match &args.interfaces {
@@ -846,6 +833,9 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
     let mut results = Vec::new();
     let mut interrupted = false;
     let progress = progress_bar(hosts.len());
+    // SIGINT or SIGTERM: in-flight requests cancelled, nothing new started, sessions logged out
+    let signal = crate::signals::interrupted();
+    tokio::pin!(signal);
     loop {
         tokio::select! {
             joined = set.join_next() => match joined {
@@ -857,7 +847,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                 Some(Err(e)) => tracing::error!(error = %e, "a host task failed"),
                 None => break,
             },
-            _ = tokio::signal::ctrl_c(), if !interrupted => {
+            () = &mut signal, if !interrupted => {
                 interrupted = true;
                 tracing::warn!("interrupted: stopping, logging out");
                 cancel.cancel();
@@ -881,11 +871,11 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(if interrupted {
-        ExitCode::from(130)
+        crate::process::EXIT_INTERRUPTED
     } else if failed > 0 || results.len() < hosts.len() {
-        ExitCode::from(1)
+        crate::process::EXIT_FAILED
     } else {
-        ExitCode::SUCCESS
+        crate::process::EXIT_OK
     })
 }
 
@@ -1466,18 +1456,8 @@ mod tests {
         assert!(matches!(a.action().unwrap(), Action::BiosPassword { new, .. } if new.is_empty()));
         let a = parse(&["-H", "b", "--firmware-inventory", "--delta", "c"]);
         assert!(matches!(a.action().unwrap(), Action::FirmwareDelta(h) if h == "c"));
-        let a = parse(&[
-            "-H",
-            "b",
-            "-f",
-            "-r",
-            "3",
-            "-v",
-            "-l",
-            "out.txt",
-            "--clear-jobs",
-        ]);
-        assert!(a.force && a.verbose && a.retries == 3 && a.log.is_some());
+        let a = parse(&["-H", "b", "-f", "-r", "3", "-l", "out.txt", "--clear-jobs"]);
+        assert!(a.force && a.retries == 3 && a.log.is_some());
         let a = parse(&["-H", "mgmt-f1-h2-r640", "--rack", "f9", "--blade", "b1"]);
         assert_eq!(a.location().rack.as_deref(), Some("f9"));
         assert!(matches!(

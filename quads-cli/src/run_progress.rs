@@ -5,6 +5,7 @@
 //! nothing here writes anything but the log lines, unchanged.
 
 use std::io::{self, IsTerminal as _};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -15,38 +16,36 @@ use tracing_subscriber::fmt::MakeWriter;
 /// How often the bars show the run's counts.
 const REFRESH: Duration = Duration::from_millis(200);
 
+/// The bars being drawn, which log lines go above.
+static BARS: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
 /// Where bars are drawn, when they are: stderr, if it is a terminal and the output is not JSON.
+/// Log lines go above them from now on.
 #[must_use]
 pub fn terminal(json: bool) -> Option<MultiProgress> {
-    (!json && io::stderr().is_terminal()).then(MultiProgress::new)
+    let bars = (!json && io::stderr().is_terminal()).then(MultiProgress::new);
+    *BARS.lock().unwrap_or_else(PoisonError::into_inner) = bars.clone();
+    bars
 }
 
-/// Tracing's writer: straight to stderr, or above the bars while they are drawn.
-#[derive(Clone, Default)]
-pub struct LogWriter {
-    bars: Option<MultiProgress>,
-}
-
-impl LogWriter {
-    /// Log lines go above `bars` (when drawn).
-    #[must_use]
-    pub fn new(bars: Option<MultiProgress>) -> Self {
-        Self { bars }
-    }
-}
+/// Tracing's writer (the one subscriber's, `process::init_tracing`): straight to stderr, or
+/// above the bars while they are drawn.
+#[derive(Clone, Copy, Default)]
+pub struct LogWriter;
 
 impl<'a> MakeWriter<'a> for LogWriter {
     type Writer = Self;
 
     fn make_writer(&'a self) -> Self {
-        self.clone()
+        *self
     }
 }
 
 impl io::Write for LogWriter {
     /// Tracing writes each formatted event at once, so a line is never split by a redraw.
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match &self.bars {
+        let bars = BARS.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        match &bars {
             Some(bars) => bars.suspend(|| io::stderr().lock().write_all(buf))?,
             None => io::stderr().lock().write_all(buf)?,
         }

@@ -98,6 +98,8 @@ pub struct SinksConfig {
     pub smtp: bool,
     /// The login its mail needs (none: anyone may send).
     pub smtp_login: Option<Credentials>,
+    /// TLS from the first byte (implicit TLS, port 465 style) instead of STARTTLS.
+    pub smtp_implicit_tls: bool,
     /// Serve the webhook sink.
     pub webhook: bool,
     /// The HMAC secret the sink checks signatures with.
@@ -888,6 +890,7 @@ async fn start_sinks(
         let sink = crate::smtp::SmtpSink::start(
             crate::smtp::SmtpSinkConfig {
                 tls: Some(tls),
+                implicit_tls: config.smtp_implicit_tls,
                 login: config.smtp_login.clone(),
             },
             shared.sinks.mail.clone(),

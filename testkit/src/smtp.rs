@@ -1,7 +1,8 @@
 //! A fake SMTP server recording the mail it takes: enough of RFC 5321 for a client such as
 //! lettre (EHLO/HELO, STARTTLS with a lab certificate, AUTH PLAIN and LOGIN, MAIL, RCPT, DATA
-//! with dot-unstuffing, RSET, NOOP, QUIT). With a login configured, mail is refused until the
-//! client authenticated, and AUTH is offered only over TLS when TLS is available.
+//! with dot-unstuffing, RSET, NOOP, QUIT), or the same over TLS from the first byte (implicit
+//! TLS, port 465 style). With a login configured, mail is refused until the client
+//! authenticated, and AUTH is offered only over TLS when TLS is available.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -19,6 +20,9 @@ use crate::lab::Credentials;
 pub struct SmtpSinkConfig {
     /// STARTTLS offered with this certificate (none: plain only).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// With `tls`: TLS from the first byte (implicit TLS) instead of STARTTLS; a client that
+    /// speaks plain SMTP first gets nothing it can read.
+    pub implicit_tls: bool,
     /// The login mail needs (none: anyone may send).
     pub login: Option<Credentials>,
 }
@@ -34,7 +38,7 @@ pub struct ReceivedMail {
     pub data: String,
     /// Who had signed in (`None`: nobody).
     pub user: Option<String>,
-    /// Whether the session was under TLS (STARTTLS).
+    /// Whether the session was under TLS (STARTTLS or implicit).
     pub tls: bool,
 }
 
@@ -136,6 +140,17 @@ async fn connection(stream: tokio::net::TcpStream, config: Arc<SmtpSinkConfig>, 
         tls: false,
         user: None,
     };
+    if config.implicit_tls {
+        let Some(tls) = config.tls.clone() else {
+            return;
+        };
+        let Ok(stream) = tokio_rustls::TlsAcceptor::from(tls).accept(stream).await else {
+            return;
+        };
+        session.tls = true;
+        let _ = session.run(stream, true).await;
+        return;
+    }
     // STARTTLS hands the stream back: the session goes on under TLS, signed out
     if let Ok(Some(stream)) = session.run(stream, true).await {
         let Some(tls) = config.tls.clone() else {

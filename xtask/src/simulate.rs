@@ -684,7 +684,7 @@ pub async fn measure_move_hosts(
     let measured = crate::bench::measure(
         setup.quads,
         &argv,
-        &[("HOME", &home), ("RUST_LOG", "warn")],
+        &[("HOME", &home), ("QUADS_LOG", "warn")],
         setup.dir,
         "move-hosts",
     )

@@ -394,6 +394,9 @@ pub struct ValidationReport {
     pub clouds: Vec<CloudValidation>,
     /// One event per cloud.
     pub events: Vec<CloudEvent>,
+    /// The notifications sent after the validation (absent when none is configured).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<crate::notify::NotifyReport>,
 }
 
 impl ValidationReport {
@@ -835,6 +838,7 @@ pub async fn validate_clouds(
         run: run.0,
         events: clouds.iter().map(CloudValidation::event).collect(),
         clouds,
+        notifications: None,
     };
     let state = if report.all_passed() {
         RunState::Succeeded

@@ -56,9 +56,18 @@ pub struct SmtpConfig {
     /// A CA bundle (PEM) the server's certificate may chain to, besides the platform's roots.
     #[serde(default)]
     pub ca_bundle: Option<PathBuf>,
+    /// Seconds one mail may take, connection to `QUIT` (default 60): a server that accepts and
+    /// never answers (or waits for TLS while the client waits for its greeting) fails the
+    /// send, which stays pending, instead of holding the run.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 impl SmtpConfig {
+    fn deadline(&self) -> Duration {
+        Duration::from_secs(self.timeout_secs.unwrap_or(60).max(1))
+    }
+
     fn port(&self) -> u16 {
         self.port.unwrap_or(match self.tls {
             SmtpTls::Starttls => 587,
@@ -80,6 +89,7 @@ pub struct EmailChannel {
     from: Mailbox,
     to: Vec<Mailbox>,
     transport: AsyncSmtpTransport<Tokio1Executor>,
+    deadline: Duration,
 }
 
 impl EmailChannel {
@@ -114,7 +124,7 @@ impl EmailChannel {
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
             .port(config.port())
             .tls(tls)
-            .timeout(Some(Duration::from_secs(30)));
+            .timeout(Some(config.deadline()));
         match (&config.username, &config.password_file) {
             (Some(user), Some(file)) => {
                 let password: Secret = read_secret(file)?;
@@ -133,6 +143,7 @@ impl EmailChannel {
             from,
             to,
             transport: builder.build(),
+            deadline: config.deadline(),
         })
     }
 
@@ -179,14 +190,17 @@ impl Channel for EmailChannel {
 
     async fn send(&self, _id: &str, event: &Event) -> Result<(), NotifyError> {
         let message = self.message(event)?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| NotifyError::Smtp {
-                server: self.server.clone(),
-                reason: e.to_string(),
-            })
+        let failed = |reason: String| NotifyError::Smtp {
+            server: self.server.clone(),
+            reason,
+        };
+        match tokio::time::timeout(self.deadline, self.transport.send(message)).await {
+            Ok(sent) => sent.map(|_| ()).map_err(|e| failed(e.to_string())),
+            Err(_) => Err(failed(format!(
+                "no answer within {} s",
+                self.deadline.as_secs()
+            ))),
+        }
     }
 }
 
@@ -206,6 +220,7 @@ mod tests {
             username: None,
             password_file: None,
             ca_bundle: None,
+            timeout_secs: None,
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::executor::{HostStatus, RunReport};
+use crate::executor::{CloudValidation, HostReport, HostStatus, RunReport};
 use crate::model::Assignment;
 use crate::store::Snapshot;
 use crate::time::Timestamp;
@@ -204,9 +204,36 @@ fn holding<'a>(snapshot: &'a Snapshot, cloud: &str, at: Timestamp) -> Option<&'a
 /// no assignment holds (the spare pool) tell nobody.
 #[must_use]
 pub fn run_events(report: &RunReport, snapshot: &Snapshot, at: Timestamp) -> Vec<Event> {
+    events_of(
+        &report.provisioned_clouds,
+        &report.hosts,
+        &report.validations,
+        snapshot,
+        at,
+    )
+}
+
+/// The events of an on-demand validation (`quads validate`): each cloud validated, each cloud
+/// some of whose hosts (or whose isolation check) failed.
+#[must_use]
+pub fn validation_events(
+    validations: &[CloudValidation],
+    snapshot: &Snapshot,
+    at: Timestamp,
+) -> Vec<Event> {
+    events_of(&[], &[], validations, snapshot, at)
+}
+
+fn events_of(
+    provisioned: &[String],
+    hosts: &[HostReport],
+    validations: &[CloudValidation],
+    snapshot: &Snapshot,
+    at: Timestamp,
+) -> Vec<Event> {
     let mut events = Vec::new();
     let who = |cloud: &str| holding(snapshot, cloud, at).map(|a| &a.spec);
-    for cloud in &report.provisioned_clouds {
+    for cloud in provisioned {
         let Some(a) = who(cloud) else { continue };
         let hosts = snapshot
             .hosts
@@ -222,11 +249,7 @@ pub fn run_events(report: &RunReport, snapshot: &Snapshot, at: Timestamp) -> Vec
         });
     }
     let mut failed: BTreeMap<String, (BTreeSet<String>, Vec<String>)> = BTreeMap::new();
-    for h in report
-        .hosts
-        .iter()
-        .filter(|h| h.status == HostStatus::Failed)
-    {
+    for h in hosts.iter().filter(|h| h.status == HostStatus::Failed) {
         let entry = failed.entry(h.to.clone()).or_default();
         entry.0.insert(h.host.clone());
         entry.1.push(format!(
@@ -236,7 +259,7 @@ pub fn run_events(report: &RunReport, snapshot: &Snapshot, at: Timestamp) -> Vec
             h.error.as_deref().unwrap_or("unknown error")
         ));
     }
-    for v in &report.validations {
+    for v in validations {
         if v.passed {
             if let Some(a) = who(&v.cloud) {
                 events.push(Event::CloudValidated {

@@ -16,9 +16,11 @@ use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
 
 pub use self::email::{EmailChannel, SmtpConfig, SmtpTls};
-pub use self::events::{Event, run_events, schedules_ending};
+pub use self::events::{Event, run_events, schedules_ending, validation_events};
 pub use self::webhook::{WebhookChannel, WebhookConfig, signature};
+use crate::model::{RunKind, RunState};
 use crate::store::{QueuedNotification, Store, StoreError};
+use crate::time::Timestamp;
 
 /// `[notify]` in quads.toml.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +132,10 @@ pub struct NotifyReport {
     pub sent: Vec<Delivery>,
     /// Tried and failed (still pending).
     pub failed: Vec<Delivery>,
+    /// Why nothing was sent this round although events were queued: another run held the run
+    /// lock (they go with the next round). Absent when the round sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deferred: Option<String>,
 }
 
 impl NotifyReport {
@@ -141,6 +147,7 @@ impl NotifyReport {
             queued: 0,
             sent: Vec::new(),
             failed: Vec::new(),
+            deferred: None,
         }
     }
 }
@@ -161,6 +168,58 @@ pub async fn notify(
     if notifier.is_empty() {
         return Ok(report);
     }
+    report.queued = queue(store, notifier, events).await?;
+    send_pending(store, notifier, cancel, &mut report).await?;
+    Ok(report)
+}
+
+/// [`notify`] as a run of its own, holding the run lock so no other process sends the same
+/// pending notifications at the same time. With `defer` (after a move or a validation), a lock
+/// held by another run queues the events and leaves the sending to the next round, saying so in
+/// [`NotifyReport::deferred`]; without it (`quads notify`), that is an error and nothing changes.
+///
+/// # Errors
+/// The store's, [`StoreError::RunActive`] when another run holds the lock and not `defer`.
+pub async fn notify_locked(
+    store: &Store,
+    notifier: &Notifier,
+    events: &[Event],
+    at: Timestamp,
+    defer: bool,
+    cancel: &CancellationToken,
+) -> Result<NotifyReport, StoreError> {
+    let mut report = NotifyReport::empty();
+    if notifier.is_empty() {
+        return Ok(report);
+    }
+    let lock = match store.begin_run(RunKind::Notify, at).await {
+        Ok(lock) => lock,
+        Err(e @ StoreError::RunActive { .. }) if defer => {
+            report.queued = queue(store, notifier, events).await?;
+            tracing::warn!(error = %e, "notifications left pending for the next round");
+            report.deferred = Some(e.to_string());
+            return Ok(report);
+        }
+        Err(e) => return Err(e),
+    };
+    let result = async {
+        report.queued = queue(store, notifier, events).await?;
+        send_pending(store, notifier, cancel, &mut report).await
+    }
+    .await;
+    let state = if result.is_ok() && cancel.is_cancelled() {
+        RunState::Interrupted
+    } else if result.is_ok() && report.failed.is_empty() {
+        RunState::Succeeded
+    } else {
+        RunState::Failed
+    };
+    store.finish_run(lock, state).await?;
+    result.map(|()| report)
+}
+
+/// Queues `events` once per channel of `notifier`; returns how many were new.
+async fn queue(store: &Store, notifier: &Notifier, events: &[Event]) -> Result<usize, StoreError> {
     let mut queued = Vec::new();
     for event in events {
         let payload = serde_json::to_string(event)
@@ -173,7 +232,17 @@ pub async fn notify(
             });
         }
     }
-    report.queued = store.queue_notifications(queued).await?;
+    store.queue_notifications(queued).await
+}
+
+/// Sends every pending notification of a configured channel, recording each outcome into the
+/// store and `report`; stops starting sends when `cancel` fires.
+async fn send_pending(
+    store: &Store,
+    notifier: &Notifier,
+    cancel: &CancellationToken,
+    report: &mut NotifyReport,
+) -> Result<(), StoreError> {
     for pending in store.pending_notifications().await? {
         if cancel.is_cancelled() {
             break;
@@ -224,7 +293,7 @@ pub async fn notify(
             report.failed.push(delivery);
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Reads a secret file (its first line, trimmed), naming the file but never its content.

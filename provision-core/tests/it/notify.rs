@@ -131,17 +131,7 @@ async fn a_schedule_ending_gets_the_tightest_notice_and_an_extension_is_new() {
 async fn each_event_goes_once_per_channel_and_a_failed_send_goes_next_round() {
     let dir = tempfile::tempdir().unwrap();
     let shutdown = CancellationToken::new();
-    let ca = LabCa::generate().unwrap();
-    let smtp = SmtpSink::start(
-        SmtpSinkConfig {
-            tls: Some(ca.server_config(&["127.0.0.1".to_owned()]).unwrap()),
-            login: Some(testkit::Credentials::new("quads", "mail-secret")),
-        },
-        Arc::default(),
-        shutdown.clone(),
-    )
-    .await
-    .unwrap();
+    let smtp = smtp_sink(dir.path(), false, &shutdown).await;
     // two refusals: the first round's two attempts fail, the next round's first succeeds
     let sink = WebhookSink::start(
         WebhookSinkConfig {
@@ -153,20 +143,8 @@ async fn each_event_goes_once_per_channel_and_a_failed_send_goes_next_round() {
     )
     .await
     .unwrap();
-    std::fs::write(dir.path().join("ca.pem"), ca.pem()).unwrap();
-    std::fs::write(dir.path().join("smtp.pass"), "mail-secret\n").unwrap();
     std::fs::write(dir.path().join("hook.secret"), "hook-secret\n").unwrap();
-    let email = EmailChannel::new(&SmtpConfig {
-        host: "127.0.0.1".into(),
-        port: Some(smtp.addr().port()),
-        tls: SmtpTls::Starttls,
-        from: "quads@lab.example".into(),
-        to: vec!["ops@lab.example".into()],
-        username: Some("quads".into()),
-        password_file: Some(dir.path().join("smtp.pass")),
-        ca_bundle: Some(dir.path().join("ca.pem")),
-    })
-    .unwrap();
+    let email = email_to(dir.path(), smtp.addr().port(), SmtpTls::Starttls);
     let webhook = WebhookChannel::new(&WebhookConfig {
         url: sink.url(),
         secret_file: Some(dir.path().join("hook.secret")),
@@ -259,5 +237,84 @@ async fn each_event_goes_once_per_channel_and_a_failed_send_goes_next_round() {
         );
     }
     store.close().await;
+    shutdown.cancel();
+}
+
+/// The fake SMTP server (STARTTLS or implicit TLS, login quads), its CA and the password file
+/// written into `dir`.
+async fn smtp_sink(
+    dir: &std::path::Path,
+    implicit_tls: bool,
+    shutdown: &CancellationToken,
+) -> SmtpSink {
+    let ca = LabCa::generate().unwrap();
+    std::fs::write(dir.join("ca.pem"), ca.pem()).unwrap();
+    std::fs::write(dir.join("smtp.pass"), "mail-secret\n").unwrap();
+    SmtpSink::start(
+        SmtpSinkConfig {
+            tls: Some(ca.server_config(&["127.0.0.1".to_owned()]).unwrap()),
+            implicit_tls,
+            login: Some(testkit::Credentials::new("quads", "mail-secret")),
+        },
+        Arc::default(),
+        shutdown.clone(),
+    )
+    .await
+    .unwrap()
+}
+
+/// An email channel for the sink at `port`, trusting the lab CA in `dir`, signing in as quads;
+/// a mail may take 5 s.
+fn email_to(dir: &std::path::Path, port: u16, tls: SmtpTls) -> EmailChannel {
+    EmailChannel::new(&SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: Some(port),
+        tls,
+        from: "quads@lab.example".into(),
+        to: vec!["ops@lab.example".into()],
+        username: Some("quads".into()),
+        password_file: Some(dir.join("smtp.pass")),
+        ca_bundle: Some(dir.join("ca.pem")),
+        timeout_secs: Some(5),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn implicit_tls_mail_goes_encrypted_from_the_first_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let shutdown = CancellationToken::new();
+    let smtp = smtp_sink(dir.path(), true, &shutdown).await;
+    let event = Event::CloudValidated {
+        cloud: "cloud02".into(),
+        ticket: "1234".into(),
+        owner: "alice".into(),
+    };
+
+    // a STARTTLS client waits for a greeting the server (waiting for TLS) never sends: the
+    // send fails at its deadline, naming the server, with no secret
+    let starttls = email_to(dir.path(), smtp.addr().port(), SmtpTls::Starttls);
+    let refused = starttls
+        .send(&event.id(), &event)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("no answer within 5 s"), "{refused}");
+    assert!(refused.contains(&smtp.addr().to_string()), "{refused}");
+    assert!(!refused.contains("mail-secret"), "{refused}");
+    assert!(smtp.received().is_empty());
+
+    let tls = email_to(dir.path(), smtp.addr().port(), SmtpTls::Tls);
+    tls.send(&event.id(), &event).await.unwrap();
+    let mail = smtp.received();
+    assert_eq!(mail.len(), 1);
+    assert_eq!(
+        (mail[0].user.as_deref(), mail[0].tls),
+        (Some("quads"), true)
+    );
+    assert_eq!(
+        mail[0].header("Subject").as_deref(),
+        Some("[quads] cloud02 (1234) validated: ready for use")
+    );
     shutdown.cancel();
 }

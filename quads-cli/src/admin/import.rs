@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::output::{self, Format};
 use super::{Failure, Report};
-use crate::config::ConfigLocation;
+use crate::config::ConfigFile;
 
 #[derive(Debug, Clone, Args)]
 pub struct ImportArgs {
@@ -31,11 +31,7 @@ pub struct Prepared {
 
 /// # Errors
 /// No server named, a bad URL, resolve file or TLS setting.
-pub fn prepare(
-    args: &ImportArgs,
-    location: &ConfigLocation,
-    config: &Config,
-) -> anyhow::Result<Prepared> {
+pub fn prepare(args: &ImportArgs, file: &ConfigFile, config: &Config) -> anyhow::Result<Prepared> {
     if crate::move_hosts::worker_url(args.from_quads.as_deref(), config).is_none() {
         return Err(anyhow!(
             "name the QUADS server to import from: --from-quads URL, [quads] url or QUADS_API_URL"
@@ -43,7 +39,7 @@ pub fn prepare(
     }
     let worker = crate::move_hosts::worker(args.from_quads.as_deref(), config, None, None, None)?
         .context("no QUADS server is configured")?;
-    let executor = crate::move_hosts::executor_config(&location.path)?;
+    let executor = crate::move_hosts::executor_config(file)?;
     let client = crate::move_hosts::server_client(&worker, executor.ca_bundle.as_deref())?;
     let w = worker.request.config;
     Ok(Prepared {

@@ -1,7 +1,8 @@
 //! The operator's inventory and run commands (`init`, `host`, `cloud`, `assignment`, `schedule`,
-//! `move-hosts`, `runs`): their arguments, the exit codes, and the glue between the config, the
-//! store and the planner (`lifecycle`: the day-2 changes). Files are read and the config loaded before the runtime starts or on
-//! its blocking pool; everything printed is assembled first and written once at the end.
+//! `move-hosts`, `runs`): their arguments and the glue between the config (read once by
+//! `main`), the store and the planner (`lifecycle`: the day-2 changes); exit codes are
+//! `process`'s. Files are read before the runtime is entered or on its blocking pool;
+//! everything printed is assembled first and written once at the end.
 
 mod import;
 mod lifecycle;
@@ -10,7 +11,6 @@ pub(crate) mod output;
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context as _, anyhow};
@@ -27,21 +27,14 @@ use provision_core::{
 use serde::Serialize;
 
 use self::output::Format;
-use crate::config::{self, ConfigLocation, ProcessEnv};
-
-/// Exit codes: 0 all done, 1 something failed, 2 usage or config error, 130 interrupted.
-const EXIT_FAILED: u8 = 1;
-const EXIT_USAGE: u8 = 2;
-const EXIT_INTERRUPTED: u8 = 130;
+use crate::config::{self, ConfigFile, ConfigLocation, ProcessEnv};
+use crate::process::{EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE};
 
 /// Options every admin command takes.
 #[derive(Debug, Clone, Args)]
 pub struct Common {
-    /// Configuration file [env: QUADS_CONFIG] [default: $XDG_CONFIG_HOME/quads/quads.toml]
-    #[arg(long, global = true, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Output format
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    /// Output format (`--format` is its former name, still accepted)
+    #[arg(short = 'o', long = "output", alias = "format", global = true, value_enum, default_value_t = Format::Table)]
     format: Format,
 }
 
@@ -489,10 +482,10 @@ impl Report {
     }
 }
 
-/// Runs an admin command and returns the process's exit code.
-pub fn main(command: AdminCommand) -> ExitCode {
-    let outcome = run(command);
-    let code = match outcome {
+/// Runs an admin command with the config file `main` read, and returns the exit code.
+pub fn main(command: AdminCommand, file: ConfigFile) -> u8 {
+    let outcome = run(command, file);
+    match outcome {
         Ok(report) => {
             let mut out = std::io::stdout().lock();
             // a closed pipe (`| head`) is not an error worth reporting
@@ -504,8 +497,7 @@ pub fn main(command: AdminCommand) -> ExitCode {
             let _ = writeln!(std::io::stderr().lock(), "error: {:#}", f.error);
             f.code
         }
-    };
-    ExitCode::from(code)
+    }
 }
 
 fn common(command: &AdminCommand) -> &Common {
@@ -523,29 +515,36 @@ fn common(command: &AdminCommand) -> &Common {
     }
 }
 
-fn run(command: AdminCommand) -> Result<Report, Failure> {
+fn run(command: AdminCommand, mut file: ConfigFile) -> Result<Report, Failure> {
     let common = common(&command).clone();
     let env = ProcessEnv;
-    let location = config::locate(common.config.as_deref(), &env).map_err(Failure::usage)?;
     let is_init = matches!(command, AdminCommand::Init(_));
     // before any runtime: blocking file reads are fine here
-    let init = if is_init {
-        Some(prepare_init(&location, &env).map_err(Failure::usage)?)
+    let mut init = if is_init {
+        let (prep, written) = prepare_init(&file.location, &env).map_err(Failure::usage)?;
+        // the file `init` just wrote (or kept) is the configuration from now on
+        if let Some(written) = written {
+            file = written;
+        }
+        Some(prep)
     } else {
         None
     };
-    let config = config::load(&location, &env, false).map_err(Failure::usage)?;
+    let config = file.resolve(&env).map_err(Failure::usage)?;
+    if let Some(prep) = &mut init {
+        prep.store_existed = config.store.path.try_exists().unwrap_or(false);
+    }
     if let AdminCommand::MoveHosts { args, .. } = &command
         && (!args.dry_run
             || crate::move_hosts::worker_url(args.quads_url.as_deref(), &config).is_some())
     {
-        return run_moves(args, &location, &config, common.format);
+        return run_moves(args, &file, &config, common.format);
     }
     if let AdminCommand::Validate { args, .. } = &command {
-        return run_validate(args, &location, &config, common.format);
+        return run_validate(args, &file, &config, common.format);
     }
     if let AdminCommand::Notify { date, .. } = &command {
-        let prepared = crate::notify::notify_config(&location.path).map_err(Failure::usage)?;
+        let prepared = crate::notify::notify_config(&file).map_err(Failure::usage)?;
         return outcome(crate::notify::run(
             &config.store.path,
             &prepared,
@@ -554,7 +553,7 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
         ));
     }
     if let AdminCommand::Import { args, .. } = &command {
-        let prepared = import::prepare(args, &location, &config).map_err(Failure::usage)?;
+        let prepared = import::prepare(args, &file, &config).map_err(Failure::usage)?;
         return on_runtime(async move {
             let store = open(&config, OpenMode::MustExist).await?;
             let result = import::run(&store, prepared, common.format).await;
@@ -565,33 +564,29 @@ fn run(command: AdminCommand) -> Result<Report, Failure> {
     on_runtime(execute(command, common.format, config, init))
 }
 
-/// Runs `work` on a runtime of its own; Ctrl-C ends it (exit 130).
+/// Runs `work` on the process's runtime; SIGINT or SIGTERM ends it (exit 130).
 fn on_runtime(
     work: impl std::future::Future<Output = Result<Report, Failure>>,
 ) -> Result<Report, Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    crate::process::block_on(async move {
         tokio::select! {
             r = work => r,
-            _ = tokio::signal::ctrl_c() => Err(Failure {
+            () = crate::signals::interrupted() => Err(Failure {
                 code: EXIT_INTERRUPTED,
                 error: anyhow!("interrupted"),
             }),
         }
-    })
+    })?
 }
 
-/// `move-hosts` without `--dry-run`: the executor, on its own runtime and signal handling.
+/// `move-hosts` without `--dry-run`: the executor, with its own signal handling (on the process's runtime).
 fn run_moves(
     args: &MoveHostsArgs,
-    location: &ConfigLocation,
+    file: &ConfigFile,
     config: &Config,
     format: Format,
 ) -> Result<Report, Failure> {
-    let executor = crate::move_hosts::executor_config(&location.path).map_err(Failure::usage)?;
+    let executor = crate::move_hosts::executor_config(file).map_err(Failure::usage)?;
     let one = match (&args.host, &args.current, &args.new) {
         (Some(host), Some(current), Some(new)) => {
             Some(provision_core::executor::quads_server::OneMove {
@@ -615,13 +610,13 @@ fn run_moves(
     let validation = if args.no_validate || args.dry_run || worker.is_some() {
         None
     } else {
-        Some(crate::move_hosts::validation_config(&location.path).map_err(Failure::usage)?)
+        Some(crate::move_hosts::validation_config(file).map_err(Failure::usage)?)
     };
     // worker mode leaves notifications to the QUADS server too
     let notify = if args.dry_run || worker.is_some() {
         None
     } else {
-        Some(crate::notify::notify_config(&location.path).map_err(Failure::usage)?)
+        Some(crate::notify::notify_config(file).map_err(Failure::usage)?)
     };
     let request = crate::move_hosts::Request {
         at: args.date,
@@ -658,13 +653,12 @@ fn outcome(outcome: crate::move_hosts::Outcome) -> Result<Report, Failure> {
 /// `validate`: the validation on demand, on the executor's runtime and signal handling.
 fn run_validate(
     args: &ValidateArgs,
-    location: &ConfigLocation,
+    file: &ConfigFile,
     config: &Config,
     format: Format,
 ) -> Result<Report, Failure> {
-    let executor = crate::move_hosts::executor_config(&location.path).map_err(Failure::usage)?;
-    let validation =
-        crate::move_hosts::validation_config(&location.path).map_err(Failure::usage)?;
+    let executor = crate::move_hosts::executor_config(file).map_err(Failure::usage)?;
+    let validation = crate::move_hosts::validation_config(file).map_err(Failure::usage)?;
     let request = crate::move_hosts::Request {
         at: args.date,
         cloud: args.cloud.clone(),
@@ -673,7 +667,7 @@ fn run_validate(
         worker: None,
         validation: Some(validation),
         action: crate::move_hosts::Action::Validate,
-        notify: None,
+        notify: Some(crate::notify::notify_config(file).map_err(Failure::usage)?),
     };
     outcome(crate::move_hosts::run(&request, config, executor))
 }
@@ -685,11 +679,16 @@ struct InitPrep {
     store_existed: bool,
 }
 
-fn prepare_init(location: &ConfigLocation, env: &ProcessEnv) -> anyhow::Result<InitPrep> {
+/// Writes the template unless the file exists; the file written (read back), if it was.
+fn prepare_init(
+    location: &ConfigLocation,
+    env: &ProcessEnv,
+) -> anyhow::Result<(InitPrep, Option<ConfigFile>)> {
     let exists = location
         .path
         .try_exists()
         .with_context(|| format!("cannot check config file {}", location.path.display()))?;
+    let mut written = None;
     if !exists {
         // the config may name the store; without one the default applies
         let store_path = config::default_store_path(env)?;
@@ -699,13 +698,17 @@ fn prepare_init(location: &ConfigLocation, env: &ProcessEnv) -> anyhow::Result<I
         }
         std::fs::write(&location.path, config::template(&store_path))
             .with_context(|| format!("cannot write config file {}", location.path.display()))?;
+        written = Some(ConfigFile::read(location.clone(), false)?);
     }
-    let store_path = config::load(location, env, false)?.store.path;
-    Ok(InitPrep {
-        config_path: location.path.clone(),
-        config_created: !exists,
-        store_existed: store_path.try_exists().unwrap_or(false),
-    })
+    Ok((
+        InitPrep {
+            config_path: location.path.clone(),
+            config_created: !exists,
+            // (the store is checked in `run`, once the file is final)
+            store_existed: false,
+        },
+        written,
+    ))
 }
 
 async fn open(config: &Config, mode: OpenMode) -> Result<Store, Failure> {
@@ -793,11 +796,11 @@ async fn dispatch(
         AdminCommand::Assignment { command, .. } => assignment(store, command, format).await,
         AdminCommand::Schedule { command, .. } => schedule(store, command, format).await,
         AdminCommand::MoveHosts { args, .. } => move_hosts(store, &args, format, config).await,
-        // (`run_validate` and `notify::run` run on their own runtimes, `run` the import on its own)
+        // (`run_validate`, `notify::run` and the import are dispatched by `run`, not here)
         AdminCommand::Validate { .. }
         | AdminCommand::Notify { .. }
         | AdminCommand::Import { .. } => Err(Failure::usage(anyhow!(
-            "validate, notify and import run on their own runtimes"
+            "validate, notify and import are dispatched before the store opens"
         ))),
         AdminCommand::Runs { command, .. } => runs(store, command, format).await,
     }

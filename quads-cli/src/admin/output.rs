@@ -12,10 +12,11 @@ use provision_core::store::ImportSummary;
 use provision_core::{MovePlan, SkipReason};
 use serde::Serialize;
 
-/// `--format`.
+/// `-o/--output` (formerly `--format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Aligned columns for people.
+    /// Aligned columns for people (`text`, as the other commands call it, is accepted).
+    #[value(alias = "text")]
     Table,
     /// One JSON document (versioned: `"v": 1`) for machines.
     Json,

@@ -12,7 +12,7 @@ const HOST: &str = r#"{"id":7,"name":"node07.lab.example","ip":"10.1.0.7","build
 fn home(server: &ServerGuard) -> Home {
     let mut home = Home::new();
     home.set_env("QUADS_FOREMAN_URL", &server.url());
-    home.set_env("QUADS_FOREMAN_USER", "admin");
+    home.set_env("QUADS_FOREMAN_USERNAME", "admin");
     home.set_env("QUADS_FOREMAN_PASSWORD", "s3cret-pw");
     home
 }
@@ -172,7 +172,7 @@ fn exit_codes_and_no_password_in_any_output() {
     // No password at all: a usage error.
     let mut bare = Home::new();
     bare.set_env("QUADS_FOREMAN_URL", &server.url());
-    bare.set_env("QUADS_FOREMAN_USER", "admin");
+    bare.set_env("QUADS_FOREMAN_USERNAME", "admin");
     let stderr = bare.quads(&["foreman", "status"]).fails(2);
     assert!(stderr.contains("QUADS_FOREMAN_PASSWORD"), "{stderr}");
     // Nor is there a flag to put one on the command line.
@@ -198,7 +198,7 @@ fn the_password_can_come_from_a_file() {
         .create();
     let mut home = Home::new();
     let file = home.write("foreman.pw", "s3cret-pw\n");
-    home.set_env("QUADS_FOREMAN_USER", "admin");
+    home.set_env("QUADS_FOREMAN_USERNAME", "admin");
     let url = server.url();
     home.quads(&[
         "foreman",

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use provision_core::model::{
     AssignmentSpec, BootType, Cloud, CloudName, CloudStatus, Host, HostName, HostState, Interface,
-    InterfaceName, MacAddress, NewSchedule, RunState, Subject, TimeRange, Wipe,
+    InterfaceName, MacAddress, NewSchedule, RunKind, RunState, Subject, TimeRange, Wipe,
 };
 use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
 use testkit::{
@@ -104,6 +104,7 @@ impl Site {
             sinks: SinksConfig {
                 smtp: true,
                 smtp_login: Some(Credentials::new("quads", MAIL_SECRET)),
+                smtp_implicit_tls: false,
                 webhook: true,
                 webhook_secret: Some(HOOK_SECRET.to_owned()),
                 webhook_fail_first: 0,
@@ -320,7 +321,7 @@ secret_file = "{secret}"
             .env_clear()
             .env("HOME", self.path())
             .env("QUADS_CONFIG", self.path().join("quads.toml"))
-            .env("RUST_LOG", "info")
+            .env("QUADS_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())
@@ -465,6 +466,32 @@ async fn a_lab_run_sends_one_mail_and_one_webhook_per_event_and_reruns_send_noth
         "{err}"
     );
     assert_eq!(site.lab.mail().len(), 9);
+
+    // while another run holds the run lock, `quads notify` is refused and queues nothing
+    let store = site.store().await;
+    let lock = store
+        .begin_run(RunKind::MoveHosts, t("2025-01-31"))
+        .await
+        .unwrap();
+    let before = store.notifications().await.unwrap();
+    let day_before = ["notify", "--date", "2025-01-31T12:00", "--format", "json"];
+    let (code, out, err) = site.quads(&day_before).await;
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("run"), "{err}");
+    assert_eq!(store.notifications().await.unwrap(), before);
+    assert_eq!(site.lab.mail().len(), 9);
+    store.finish_run(lock, RunState::Succeeded).await.unwrap();
+    store.close().await;
+    // once it is free, the one-day notices go
+    let (code, out, err) = site.quads(&day_before).await;
+    assert_eq!(code, 0, "{out}{err}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["sent"].as_array().unwrap().len(), 6, "{out}");
+    assert!(
+        doc["sent"][0]["event"].as_str().unwrap().ends_with(":1d"),
+        "{out}"
+    );
+    assert_eq!((site.lab.mail().len(), site.lab.webhooks().len()), (12, 12));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -971,6 +998,8 @@ async fn quads_validate_on_demand_passes_installed_clouds_and_fails_a_closed_por
     assert!(store.validated_assignments().await.unwrap().is_empty());
     store.close().await;
 
+    // validation on demand tells whoever `[notify]` names, once per event
+    site.notify();
     let (code, out, err) = site.validate(&["--format", "json"]).await;
     assert_eq!(code, 0, "{out}{err}");
     let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -978,6 +1007,20 @@ async fn quads_validate_on_demand_passes_installed_clouds_and_fails_a_closed_por
     let clouds = doc["clouds"].as_array().unwrap();
     assert_eq!(clouds.len(), 3, "{out}");
     assert!(clouds.iter().all(|c| c["passed"] == true), "{out}");
+    assert_eq!(
+        doc["notifications"]["sent"].as_array().unwrap().len(),
+        6,
+        "{out}"
+    );
+    let mail = site.lab.mail();
+    assert_eq!((mail.len(), site.lab.webhooks().len()), (3, 3));
+    assert!(
+        mail.iter().all(|m| m
+            .header("Subject")
+            .unwrap()
+            .ends_with("validated: ready for use")),
+        "{mail:?}"
+    );
     let store = site.store().await;
     assert_eq!(store.validated_assignments().await.unwrap().len(), 3);
     store.close().await;
@@ -998,6 +1041,9 @@ async fn quads_validate_on_demand_passes_installed_clouds_and_fails_a_closed_por
         "{out}"
     );
     assert!(out.contains("2 of 3 clouds validated"), "{out}");
+    assert!(out.contains("notified cloud-failed:cloud02"), "{out}");
+    // the failure is new (mail and webhook); cloud03's validation was told already
+    assert_eq!((site.lab.mail().len(), site.lab.webhooks().len()), (4, 4));
     let store = site.store().await;
     assert_eq!(store.validated_assignments().await.unwrap().len(), 2);
     store.close().await;

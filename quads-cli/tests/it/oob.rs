@@ -54,7 +54,7 @@ fn quads(args: &[&str]) -> std::process::Output {
         .args(args)
         .env_remove("BADFISH_USERNAME")
         .env_remove("BADFISH_PASSWORD")
-        .env("RUST_LOG", "off")
+        .env("QUADS_LOG", "off")
         .output()
         .unwrap()
 }

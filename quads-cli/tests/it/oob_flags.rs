@@ -24,7 +24,8 @@ fn options(help: &str) -> BTreeMap<String, bool> {
             .any(|p| p.split_whitespace().nth(1).is_some());
         for part in spec.split(", ") {
             if let Some(flag) = part.split_whitespace().next() {
-                out.insert(flag.to_owned(), takes_value);
+                // (clap writes a counted flag, the global `-v...`, with an ellipsis)
+                out.insert(flag.trim_end_matches("...").to_owned(), takes_value);
             }
         }
     }

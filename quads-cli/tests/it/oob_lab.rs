@@ -40,7 +40,7 @@ async fn power_state_of_500_lab_bmcs_with_one_session_each_logged_out() {
         .env_clear()
         .env("HOME", dir.path())
         .env("BADFISH_PASSWORD", &admin.bmc_password)
-        .env("RUST_LOG", "warn")
+        .env("QUADS_LOG", "warn")
         .kill_on_drop(true)
         .output()
         .await
@@ -119,7 +119,7 @@ async fn oob(lab: &Lab, args: &[&str], password: Option<&str>) -> std::process::
             "BADFISH_PASSWORD",
             password.unwrap_or(admin.bmc_password.as_str()),
         )
-        .env("RUST_LOG", "off")
+        .env("QUADS_LOG", "off")
         .kill_on_drop(true)
         .output()
         .await

@@ -129,7 +129,7 @@ power_on_rate = {{ per_second = 0 }}
             .env_clear()
             .env("HOME", self.path())
             .env("QUADS_CONFIG", self.path().join("quads.toml"))
-            .env("RUST_LOG", "info")
+            .env("QUADS_LOG", "info")
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out).unwrap())
             .stderr(std::fs::File::create(&err).unwrap())

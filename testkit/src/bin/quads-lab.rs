@@ -57,6 +57,10 @@ struct Args {
     /// The login the fake SMTP server wants (`user:password`, lab fixtures).
     #[arg(long, requires = "smtp")]
     smtp_login: Option<String>,
+    /// The fake SMTP server speaks TLS from the first byte (port 465 style) instead of
+    /// offering STARTTLS.
+    #[arg(long, requires = "smtp")]
+    smtp_implicit_tls: bool,
     /// Serve a webhook sink (`GET /webhooks` on the admin address lists what it took).
     #[arg(long)]
     webhook: bool,
@@ -166,6 +170,7 @@ fn config(args: &Args) -> Result<LabConfig, String> {
         quads_scheduled: args.quads_scheduled,
         sinks: SinksConfig {
             smtp: args.smtp,
+            smtp_implicit_tls: args.smtp_implicit_tls,
             smtp_login: match &args.smtp_login {
                 Some(login) => {
                     let (user, password) = login
