@@ -5,6 +5,14 @@
 //! clouds with a wipe, then runs the real binary: `quads init`, `quads host import`,
 //! `quads move-hosts --dry-run`, `quads move-hosts` (progress and the summary table), and reads the
 //! lab's counters to show what the run did to Foreman and the BMCs. Stops the lab at the end.
+//!
+//! `--quads-server` runs it in worker mode instead: the lab's fake QUADS server holds the
+//! schedules (`quads-lab --quads-scheduled 1`: every host, alternately into cloud02, a wipe, and
+//! cloud03, no wipe with QinQ and a public VLAN), no store is prepared, and the real
+//! `quads move-hosts --quads-url URL` (its dry run first) makes the server's moves; then the
+//! server's state is printed and judged (`crate::worker_site`): `GET moves` empty, every host's
+//! `cloud`/`last_build`, the schedules' build times, the assignments' `provisioned`/`validated`
+//! as QUADS's own mover leaves them, and the lab's isolation report clean.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -33,7 +41,21 @@ pub fn cloud_names(clouds: usize) -> Vec<String> {
     (0..clouds).map(|i| format!("cloud{:02}", i + 2)).collect()
 }
 
-pub fn run_demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> {
+/// Where the demo's moves come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DemoSource {
+    /// The local store (`quads init`, `quads host import`).
+    Store,
+    /// The lab's QUADS server (worker mode).
+    QuadsServer,
+}
+
+pub fn run_demo(
+    root: &Path,
+    hosts: usize,
+    time_scale: f64,
+    source: DemoSource,
+) -> anyhow::Result<()> {
     run(
         root,
         "cargo",
@@ -46,35 +68,174 @@ pub fn run_demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()
             "quads-cli",
         ],
     )?;
-    crate::util::runtime()?.block_on(demo(root, hosts, time_scale))
+    crate::util::runtime()?.block_on(demo(root, hosts, time_scale, source))
 }
 
-async fn demo(root: &Path, hosts: usize, time_scale: f64) -> anyhow::Result<()> {
+/// The worker's part: configure, plan against the server, move; then the server and the lab.
+async fn work(
+    quads: &Path,
+    dir: &Path,
+    lab_dir: &Path,
+    inventory: &Inventory,
+) -> anyhow::Result<()> {
+    let server = crate::worker_site::client(inventory)?;
+    let before = server.moves(None).await?;
+    println!(
+        "\nthe QUADS server at {} lists {} moves (GET moves); no local store is prepared",
+        inventory.quads_url,
+        before.len()
+    );
+    let config =
+        crate::worker_site::write_setup(dir, lab_dir, inventory, demo_executor(inventory))?;
+    let config_arg = config.to_string_lossy().into_owned();
+    let url = inventory.quads_url.as_str();
+    print_dry_run(quads, dir, &["--quads-url", url], &config_arg)?;
+    let started = unix_now();
+    let moved = quads_step_in(dir, quads, &["move-hosts", "--quads-url", url], &config_arg)?;
+
+    let state = crate::worker_site::read_state(&server).await?;
+    println!("\n{}", crate::worker_site::summary(&before, &state));
+    let metrics = lab_metrics(inventory).await?;
+    println!("\n{}", lab_summary(inventory, &metrics));
+    // no faults: every listed host must have moved
+    let outcomes = before.iter().map(|m| (m.host.clone(), None)).collect();
+    let expect = crate::worker_site::expectation(&before, &outcomes, &state);
+    let isolation = lab_isolation(inventory, &expect).await?;
+    println!("{}", isolation_summary(&isolation));
+    let problems = crate::worker_site::judge(&before, &outcomes, &state, started);
+    if !moved.success() {
+        bail!("quads move-hosts did not move every host ({moved})");
+    }
+    if before.is_empty() {
+        bail!("the QUADS server listed no moves: nothing was shown");
+    }
+    if !problems.is_empty() {
+        bail!(
+            "the QUADS server is not as QUADS's mover would leave it:\n  {}",
+            problems.join("\n  ")
+        );
+    }
+    if !isolation.violations.is_empty() {
+        bail!(
+            "{} isolation violations: a host is reachable by someone other than its tenant",
+            isolation.violations.len()
+        );
+    }
+    println!(
+        "\nchecks: GET moves empty, {} hosts recorded, schedules and assignments as QUADS's mover leaves them",
+        before.len()
+    );
+    Ok(())
+}
+
+/// Seconds since the Unix epoch, by the system clock.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// The demo's executor settings: the lab's clock, every host in flight at once.
+fn demo_executor(inventory: &Inventory) -> ExecutorConfig {
+    let mut executor = ExecutorConfig {
+        // the lab's clock; at scale 0 (no latency at all) the run keeps real-time deadlines
+        time_scale: if inventory.time_scale > 0.0 {
+            inventory.time_scale
+        } else {
+            1.0
+        },
+        ..ExecutorConfig::default()
+    };
+    executor.limits.hosts_in_flight = executor.limits.hosts_in_flight.max(inventory.hosts.len());
+    executor
+}
+
+/// Runs `quads move-hosts --dry-run EXTRA` and prints its first lines.
+fn print_dry_run(quads: &Path, dir: &Path, extra: &[&str], config: &str) -> anyhow::Result<()> {
+    let plan = Command::new(quads)
+        .args(["move-hosts", "--dry-run"])
+        .args(extra)
+        .args(["--config", config])
+        .current_dir(dir)
+        .env("HOME", dir)
+        .output()
+        .context("cannot run quads move-hosts --dry-run")?;
+    let plan_text = String::from_utf8_lossy(&plan.stdout);
+    println!(
+        "\n$ quads move-hosts --dry-run {}  (first lines of {})",
+        extra.join(" "),
+        plan_text.lines().count()
+    );
+    for line in plan_text.lines().take(8) {
+        println!("{line}");
+    }
+    if !plan.status.success() {
+        bail!(
+            "quads move-hosts --dry-run failed ({}): {}",
+            plan.status,
+            String::from_utf8_lossy(&plan.stderr)
+        );
+    }
+    Ok(())
+}
+
+async fn demo(
+    root: &Path,
+    hosts: usize,
+    time_scale: f64,
+    source: DemoSource,
+) -> anyhow::Result<()> {
     let bin = target_dir(root).join("debug");
-    let dir = target_dir(root).join("demo");
+    let dir = target_dir(root).join(match source {
+        DemoSource::Store => "demo",
+        DemoSource::QuadsServer => "demo-worker",
+    });
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir)?;
     let lab_dir = dir.join("lab");
-    let (mut lab, inventory) = start_lab(
-        &bin.join("quads-lab"),
-        &lab_dir,
-        &[
-            "--hosts".to_owned(),
-            hosts.to_string(),
-            "--time-scale".to_owned(),
-            time_scale.to_string(),
-            // where the notifications go: a fake SMTP server with a login, a signed webhook
+    let mut args = vec![
+        "--hosts".to_owned(),
+        hosts.to_string(),
+        "--time-scale".to_owned(),
+        time_scale.to_string(),
+    ];
+    args.extend(match source {
+        // where the notifications go: a fake SMTP server with a login, a signed webhook
+        DemoSource::Store => vec![
             "--smtp".to_owned(),
             format!("--smtp-login=quads:{MAIL_SECRET}"),
             "--webhook".to_owned(),
             format!("--webhook-secret={HOOK_SECRET}"),
         ],
+        // the server's schedules: every host, alternately into cloud02 and cloud03
+        DemoSource::QuadsServer => vec!["--quads-scheduled".to_owned(), "1".to_owned()],
+    });
+    let quads = bin.join("quads");
+    with_lab(
+        &bin.join("quads-lab"),
+        &lab_dir,
+        &args,
+        async |inventory| match source {
+            DemoSource::Store => operate(&quads, &dir, &lab_dir, inventory).await,
+            DemoSource::QuadsServer => work(&quads, &dir, &lab_dir, inventory).await,
+        },
     )
-    .await?;
-    let result = operate(&bin.join("quads"), &dir, &lab_dir, &inventory).await;
+    .await
+}
+
+/// Runs `body` against a `quads-lab` started with `args` (its files in `lab_dir`), then stops
+/// the lab, whatever `body` gave.
+pub async fn with_lab<T>(
+    quads_lab: &Path,
+    lab_dir: &Path,
+    args: &[String],
+    body: impl AsyncFnOnce(&Inventory) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let (mut lab, inventory) = start_lab(quads_lab, lab_dir, args).await?;
+    let outcome = body(&inventory).await;
     lab.start_kill().ok();
     let _ = lab.wait().await;
-    result
+    outcome
 }
 
 /// Starts `quads-lab` with `args`, writing its files into `lab_dir`; returns once its
@@ -119,17 +280,7 @@ async fn operate(
     lab_dir: &Path,
     inventory: &Inventory,
 ) -> anyhow::Result<()> {
-    let mut executor = ExecutorConfig {
-        // the lab's clock; at scale 0 (no latency at all) the run keeps real-time deadlines
-        time_scale: if inventory.time_scale > 0.0 {
-            inventory.time_scale
-        } else {
-            1.0
-        },
-        ..ExecutorConfig::default()
-    };
-    executor.limits.hosts_in_flight = executor.limits.hosts_in_flight.max(inventory.hosts.len());
-    let config = write_setup(dir, lab_dir, inventory, executor, CLOUDS)?;
+    let config = write_setup(dir, lab_dir, inventory, demo_executor(inventory), CLOUDS)?;
     write_notify(dir, lab_dir, inventory, &config)?;
     let config_arg = config.to_string_lossy().into_owned();
     for args in [&["init"][..], &["host", "import", "inventory.yaml"][..]] {
@@ -138,20 +289,7 @@ async fn operate(
             bail!("quads {} failed ({status})", args.join(" "));
         }
     }
-    let plan = Command::new(quads)
-        .args(["move-hosts", "--dry-run", "--config", &config_arg])
-        .current_dir(dir)
-        .env("HOME", dir)
-        .output()
-        .context("cannot run quads move-hosts --dry-run")?;
-    let plan_text = String::from_utf8_lossy(&plan.stdout);
-    println!(
-        "\n$ quads move-hosts --dry-run   (first lines of {})",
-        plan_text.lines().count()
-    );
-    for line in plan_text.lines().take(8) {
-        println!("{line}");
-    }
+    print_dry_run(quads, dir, &[], &config_arg)?;
     let moved = quads_step_in(dir, quads, &["move-hosts"], &config_arg)?;
 
     let metrics = lab_metrics(inventory).await?;

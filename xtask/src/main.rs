@@ -9,9 +9,11 @@ mod inproc;
 mod peers;
 mod plot;
 mod simulate;
+mod simulate_quads;
 mod simulate_virtual;
 mod tidy;
 mod util;
+mod worker_site;
 
 use clap::{Parser, Subcommand};
 
@@ -47,6 +49,10 @@ enum Task {
         /// Real seconds per lab second.
         #[arg(long, default_value_t = 0.01)]
         time_scale: f64,
+        /// Worker mode: the moves come from the lab's QUADS server (`quads move-hosts
+        /// --quads-url`), and its state is checked afterwards.
+        #[arg(long)]
+        quads_server: bool,
     },
     /// Checks the lab's BMCs with DMTF's Redfish Service Validator and OpenStack's sushy client.
     Conformance,
@@ -66,7 +72,18 @@ fn main() -> anyhow::Result<()> {
     let root = util::project_root();
     match args.task {
         Task::Ci { slow } => ci::run_ci(&root, slow),
-        Task::Demo { hosts, time_scale } => demo::run_demo(&root, hosts, time_scale),
+        Task::Demo {
+            hosts,
+            time_scale,
+            quads_server,
+        } => {
+            let source = if quads_server {
+                demo::DemoSource::QuadsServer
+            } else {
+                demo::DemoSource::Store
+            };
+            demo::run_demo(&root, hosts, time_scale, source)
+        }
         Task::Conformance => conformance::run(&root),
         Task::Bench(args) => {
             util::rerun_in_release(&root).unwrap_or_else(|| bench::run_bench(&root, &args))

@@ -29,6 +29,7 @@ use testkit::lab::{HostType, interfaces_order};
 use testkit::{FaultProfile, LabConfig, LabModel, MetricsSnapshot};
 
 use crate::plot::{self, Chart, Scale, Series};
+use crate::simulate_quads::Source;
 use crate::util::{run, target_dir};
 
 /// Arguments of `cargo xtask simulate`.
@@ -70,6 +71,10 @@ pub struct SimArgs {
     /// Where the sweep's plot and table go (default: target/simulate).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Where the moves come from: the local store, or the lab's QUADS server (worker mode;
+    /// real mode only).
+    #[arg(long, value_enum, default_value = "local")]
+    pub source: Source,
 }
 
 /// The policies to run.
@@ -419,6 +424,10 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
     if sizes.contains(&0) {
         bail!("a fleet of 0 hosts moves nothing");
     }
+    let worker = args.source == Source::QuadsServer;
+    if worker && args.in_virtual_time {
+        bail!("--source quads-server runs in real mode only (the lab's QUADS server over HTTP)");
+    }
     let profile = if args.debug { "debug" } else { "release" };
     if !args.in_virtual_time {
         let mut build = vec![
@@ -444,6 +453,8 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
     let mut report = SimReport {
         mode: if args.in_virtual_time {
             "virtual"
+        } else if worker {
+            crate::simulate_quads::MODE
         } else {
             "real"
         },
@@ -491,6 +502,12 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
             };
             let mut result = if args.in_virtual_time {
                 crate::simulate_virtual::run(&setup, lab_config.clone())?
+            } else if worker {
+                crate::util::runtime()?.block_on(crate::simulate_quads::real_run(
+                    &setup,
+                    &lab_config,
+                    &args.faults,
+                ))?
             } else {
                 crate::util::runtime()?.block_on(real_run(&setup, &lab_config, &args.faults))?
             };
@@ -581,6 +598,21 @@ pub struct RunSetup<'a> {
     pub dead: &'a [String],
 }
 
+/// `quads-lab`'s arguments for a simulated run's lab: its size, time scale, seed and faults.
+#[must_use]
+pub fn lab_args(config: &LabConfig, faults: &str) -> Vec<String> {
+    vec![
+        "--hosts".to_owned(),
+        config.hosts.to_string(),
+        "--time-scale".to_owned(),
+        config.time_scale.to_string(),
+        "--seed".to_owned(),
+        config.seed.to_string(),
+        "--faults".to_owned(),
+        faults.to_owned(),
+    ]
+}
+
 /// One policy's run against a fresh `quads-lab` process (same seed: the same fleet) and the
 /// real `quads` binary, both from the same build.
 async fn real_run(
@@ -592,90 +624,92 @@ async fn real_run(
     let hosts = config.hosts;
     let lab_dir = setup.dir.join("lab");
     let quads_lab = setup.quads.with_file_name("quads-lab");
-    let (mut lab, inventory) = crate::demo::start_lab(
+    crate::demo::with_lab(
         &quads_lab,
         &lab_dir,
-        &[
-            "--hosts".to_owned(),
-            hosts.to_string(),
-            "--time-scale".to_owned(),
-            time_scale.to_string(),
-            "--seed".to_owned(),
-            config.seed.to_string(),
-            "--faults".to_owned(),
-            faults.to_owned(),
-        ],
+        &lab_args(config, faults),
+        async |inventory| {
+            let executor = executor_config(setup.policy, hosts, time_scale);
+            let config =
+                crate::demo::write_setup(setup.dir, &lab_dir, inventory, executor, setup.clouds)?;
+            let config_arg = config.to_string_lossy().into_owned();
+            for args in [&["init"][..], &["host", "import", "inventory.yaml"][..]] {
+                let out = std::process::Command::new(setup.quads)
+                    .args(args)
+                    .args(["--config", &config_arg])
+                    .current_dir(setup.dir)
+                    .env("HOME", setup.dir)
+                    .output()
+                    .with_context(|| format!("cannot run quads {}", args.join(" ")))?;
+                if !out.status.success() {
+                    bail!(
+                        "quads {} failed: {}",
+                        args.join(" "),
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                }
+            }
+            // the moves alone are measured (the QUADS 2019 preset has no validation either)
+            let (mut r, _) =
+                measure_move_hosts(setup, inventory, &["--no-validate"], &config, time_scale)
+                    .await?;
+            let expect = isolation_expectation(inventory, setup.clouds, setup.dead);
+            judge_isolation(
+                &mut r,
+                &crate::demo::lab_isolation(inventory, &expect).await?,
+            );
+            Ok(r)
+        },
+    )
+    .await
+}
+
+/// Runs the measured `quads move-hosts ARGS --format json` of a simulated run (its
+/// `quads.toml` at `config`) and makes its result from the run's report and the lab's
+/// counters, times in lab seconds.
+pub async fn measure_move_hosts(
+    setup: &RunSetup<'_>,
+    inventory: &testkit::Inventory,
+    args: &[&str],
+    config: &Path,
+    time_scale: f64,
+) -> anyhow::Result<(RunResult, RunReport)> {
+    let home = setup.dir.to_string_lossy().into_owned();
+    let mut argv: Vec<String> = std::iter::once("move-hosts")
+        .chain(args.iter().copied())
+        .chain(["--format", "json", "--config"])
+        .map(str::to_owned)
+        .collect();
+    argv.push(config.to_string_lossy().into_owned());
+    let measured = crate::bench::measure(
+        setup.quads,
+        &argv,
+        &[("HOME", &home), ("QUADS_LOG", "warn")],
+        setup.dir,
+        "move-hosts",
     )
     .await?;
-    let outcome = async {
-        let executor = executor_config(setup.policy, hosts, time_scale);
-        let config =
-            crate::demo::write_setup(setup.dir, &lab_dir, &inventory, executor, setup.clouds)?;
-        let config_arg = config.to_string_lossy().into_owned();
-        for args in [&["init"][..], &["host", "import", "inventory.yaml"][..]] {
-            let out = std::process::Command::new(setup.quads)
-                .args(args)
-                .args(["--config", &config_arg])
-                .current_dir(setup.dir)
-                .env("HOME", setup.dir)
-                .output()
-                .with_context(|| format!("cannot run quads {}", args.join(" ")))?;
-            if !out.status.success() {
-                bail!(
-                    "quads {} failed: {}",
-                    args.join(" "),
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
-        let home = setup.dir.to_string_lossy().into_owned();
-        let measured = crate::bench::measure(
-            setup.quads,
-            &[
-                "move-hosts".to_owned(),
-                // the moves alone are measured (the QUADS 2019 preset has no validation either)
-                "--no-validate".to_owned(),
-                "--format".to_owned(),
-                "json".to_owned(),
-                "--config".to_owned(),
-                config_arg,
-            ],
-            &[("HOME", &home), ("QUADS_LOG", "warn")],
-            setup.dir,
-            "move-hosts",
+    let stdout = std::fs::read_to_string(setup.dir.join("move-hosts.stdout"))?;
+    let report: RunReport = serde_json::from_str(&stdout).with_context(|| {
+        format!(
+            "quads move-hosts gave no report (exit {:?}); see {}",
+            measured.exit_code,
+            setup.dir.join("move-hosts.stderr").display()
         )
-        .await?;
-        let stdout = std::fs::read_to_string(setup.dir.join("move-hosts.stdout"))?;
-        let report: RunReport = serde_json::from_str(&stdout).with_context(|| {
-            format!(
-                "quads move-hosts gave no report (exit {:?}); see {}",
-                measured.exit_code,
-                setup.dir.join("move-hosts.stderr").display()
-            )
-        })?;
-        let metrics = crate::demo::lab_metrics(&inventory).await?;
-        #[allow(clippy::cast_precision_loss)]
-        let costs = Costs {
-            makespan: report.seconds / time_scale,
-            wall: measured.wall.as_secs_f64(),
-            cpu: measured.cpu_s,
-            rss_mib: measured.peak_rss_kib as f64 / 1024.0,
-        };
-        let mut r = result(setup.policy, &report, &metrics, setup.dead, costs);
-        // the report's step times are real seconds: in lab seconds like the makespan
-        r.switch_step_p50 /= time_scale;
-        r.switch_step_max /= time_scale;
-        let expect = isolation_expectation(&inventory, setup.clouds, setup.dead);
-        judge_isolation(
-            &mut r,
-            &crate::demo::lab_isolation(&inventory, &expect).await?,
-        );
-        Ok(r)
-    }
-    .await;
-    lab.start_kill().ok();
-    let _ = lab.wait().await;
-    outcome
+    })?;
+    let metrics = crate::demo::lab_metrics(inventory).await?;
+    #[allow(clippy::cast_precision_loss)]
+    let costs = Costs {
+        makespan: report.seconds / time_scale,
+        wall: measured.wall.as_secs_f64(),
+        cpu: measured.cpu_s,
+        rss_mib: measured.peak_rss_kib as f64 / 1024.0,
+    };
+    let mut r = result(setup.policy, &report, &metrics, setup.dead, costs);
+    // the report's step times are real seconds: in lab seconds like the makespan
+    r.switch_step_p50 /= time_scale;
+    r.switch_step_max /= time_scale;
+    Ok((r, report))
 }
 
 /// What a simulated run must leave (see [`crate::demo::expectation`]), dead hosts left out.

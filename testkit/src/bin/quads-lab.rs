@@ -67,6 +67,11 @@ struct Args {
     /// The HMAC secret the webhook sink checks `X-Quads-Signature` with (a lab fixture).
     #[arg(long, requires = "webhook")]
     webhook_secret: Option<String>,
+    /// The share of hosts the fake QUADS server starts with scheduled (0 to 1: the first ones,
+    /// alternately into cloud02, a wipe, and cloud03, no wipe with QinQ and a public VLAN), so
+    /// its `GET moves` lists them for worker mode.
+    #[arg(long, default_value_t = LabConfig::default().quads_scheduled)]
+    quads_scheduled: f64,
     /// Where to write inventory.json, host-list.txt, interfaces.yml, ca.pem,
     /// quads-inventory.yaml, switches.keys and hosts.resolve (`mgmt-<host>` to BMC IPs).
     #[arg(long, default_value = "quads-lab")]
@@ -132,6 +137,12 @@ fn config(args: &Args) -> Result<LabConfig, String> {
             args.time_scale
         ));
     }
+    if !(0.0..=1.0).contains(&args.quads_scheduled) {
+        return Err(format!(
+            "--quads-scheduled {} is not a share between 0 and 1",
+            args.quads_scheduled
+        ));
+    }
     if args.hosts == 0 {
         return Err("--hosts must be at least 1".to_owned());
     }
@@ -156,6 +167,7 @@ fn config(args: &Args) -> Result<LabConfig, String> {
         bmc_first_ip: args.bmc_first_ip,
         foreman_port: args.foreman_port,
         host_ssh_port: (!args.no_host_ssh).then_some(args.host_ssh_port),
+        quads_scheduled: args.quads_scheduled,
         sinks: SinksConfig {
             smtp: args.smtp,
             smtp_implicit_tls: args.smtp_implicit_tls,
@@ -205,6 +217,11 @@ async fn run(args: Args, config: LabConfig) -> Result<(), String> {
         last.port()
     );
     println!("  admin     {}", lab.admin_url());
+    println!(
+        "  quads     {}/api/v3/ ({:.0}% of the hosts scheduled)",
+        lab.quads_url(),
+        args.quads_scheduled * 100.0
+    );
     if let Some(addr) = lab.smtp_addr() {
         println!("  smtp      {addr} (STARTTLS, lab CA)");
     }
