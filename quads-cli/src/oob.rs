@@ -5,6 +5,8 @@
 // redfish-client's errors carry the whole request context; they are returned as they are.
 #![allow(clippy::result_large_err)]
 
+mod badfish_out;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -290,6 +292,9 @@ pub enum Output {
     Json,
     /// One YAML document per host.
     Yaml,
+    /// Badfish's own text, line for line (its log records on standard error, `[host]` in
+    /// front over a host list, then its RESULTS), and its exit codes.
+    Badfish,
 }
 
 /// `--get-scp-targets`: which SCP operation.
@@ -706,6 +711,8 @@ struct HostResult {
     host: String,
     lines: Result<Vec<Value>, String>,
     duration: Duration,
+    /// `-o badfish`: what Badfish would have logged for this host.
+    badfish: Option<badfish_out::HostLog>,
 }
 
 /// One host's result as JSON and YAML print it (version 1 of that shape).
@@ -755,7 +762,24 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         .password
         .clone()
         .or_else(|| std::env::var("QUADS_BMC_PASSWORD").ok());
+    let badfish_shape = (args.output == Output::Badfish).then(|| badfish_out::RunShape {
+        multi_host: args.host_list.is_some(),
+        password_on_command_line: args.password.is_some()
+            && std::env::var("BADFISH_PASSWORD").ok() != args.password,
+    });
     let (Some(user), Some(password)) = (user, password) else {
+        if let Some(shape) = badfish_shape {
+            let mut out = log_output(args.log.as_deref())?;
+            badfish_out::print_failure(
+                &hosts,
+                shape,
+                "Missing credentials. Please provide credentials via CLI arguments or \
+                 environment variables.",
+                args.log.is_some(),
+                &mut out,
+            );
+            return Ok(ExitCode::from(1));
+        }
         return Err(usage(anyhow::anyhow!(
             "missing credentials: -u/-p, BADFISH_USERNAME/BADFISH_PASSWORD or \
              QUADS_BMC_USERNAME/QUADS_BMC_PASSWORD"
@@ -774,14 +798,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
             "this action needs the interfaces YAML (-i FILE)"
         )));
     }
-    let mut out: Box<dyn Write + Send> = match &args.log {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create log file {}", path.display()))
-                .map_err(usage)?,
-        ),
-        None => Box::new(std::io::stdout()),
-    };
+    let mut out = log_output(args.log.as_deref())?;
     let client = RedfishClient::new(args.client_config(&addresses)).map_err(usage)?;
     let peer = match &plan.action {
         Action::FirmwareDelta(other) => {
@@ -814,6 +831,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                     host,
                     lines: Err("stopped".into()),
                     duration: Duration::ZERO,
+                    badfish: None,
                 };
             };
             if cancel.is_cancelled() {
@@ -821,9 +839,26 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                     host,
                     lines: Err("not started: interrupted".into()),
                     duration: Duration::ZERO,
+                    badfish: None,
                 };
             }
             let started = tokio::time::Instant::now();
+            if let Some(shape) = badfish_shape {
+                let log = badfish_out::perform(&bmc, &host, &plan, &context, &cancel, shape).await;
+                if let Err(e) = bmc.logout().await {
+                    tracing::warn!(bmc = %bmc.name(), error = %e, "logout failed");
+                }
+                return HostResult {
+                    host,
+                    lines: if log.ok {
+                        Ok(Vec::new())
+                    } else {
+                        Err("failed".into())
+                    },
+                    duration: started.elapsed(),
+                    badfish: Some(log),
+                };
+            }
             let mut result = perform(&bmc, &host, &plan.action, &context, &cancel).await;
             if plan.then_pxe
                 && let Ok(lines) = &mut result
@@ -840,6 +875,7 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
                 host,
                 lines: result.map_err(|e| e.to_string()),
                 duration: started.elapsed(),
+                badfish: None,
             }
         });
     }
@@ -871,6 +907,9 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
     }
     progress.finish_and_clear();
     let failed = results.iter().filter(|r| r.lines.is_err()).count();
+    if let Some(shape) = badfish_shape {
+        badfish_out::print(&mut results, &hosts, shape, args.log.is_some(), &mut out);
+    }
     if hosts.len() > 1 && args.output == Output::Text {
         let _ = writeln!(out, "{}", results_table(&mut results));
         let _ = writeln!(
@@ -886,6 +925,18 @@ pub async fn run(args: OobArgs) -> anyhow::Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Where results go: the `-l` file, else standard output.
+fn log_output(log: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match log {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create log file {}", path.display()))
+                .map_err(usage)?,
+        ),
+        None => Box::new(std::io::stdout()),
     })
 }
 
@@ -907,6 +958,8 @@ fn print_result(out: &mut dyn Write, result: &HostResult, output: Output) {
             let text = serde_json::to_string(&result.report()).unwrap_or_default();
             let _ = writeln!(out, "{text}");
         }
+        // Badfish prints everything at the end.
+        (Output::Badfish, _) => {}
         (Output::Yaml, _) => match serde_saphyr::to_string(&result.report()) {
             Ok(text) => {
                 let _ = write!(out, "---\n{text}");
@@ -1026,10 +1079,12 @@ async fn perform(
             if let Some(file) = interfaces {
                 lines.insert(
                     0,
-                    json!(match file.matching_type(host, &order.names()) {
-                        Some(t) => format!("boot order is {t}"),
-                        None => "boot order matches no host type".to_owned(),
-                    }),
+                    json!(
+                        match file.matching_type_at(host, &order.names(), &context.location) {
+                            Some(t) => format!("boot order is {t}"),
+                            None => "boot order matches no host type".to_owned(),
+                        }
+                    ),
                 );
             }
             lines
