@@ -374,6 +374,9 @@ pub struct SoftwareInventory {
     pub manufacturer: Option<String>,
     pub updateable: Option<bool>,
     pub status: Option<Status>,
+    /// Every other property (`ReleaseDate`, `SoftwareId`, ...), for tools that print them all.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
 }
 
 /// `UpdateService`.

@@ -6,6 +6,7 @@
 //! wording is not reproduced here print this tool's own result lines as INFO records. The
 //! goldens in `tests/data/badfish-1.8.2-out/` are Badfish's real output against the lab.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
@@ -391,12 +392,111 @@ async fn said(
                 }
             }
         }
+        Action::FirmwareInventory => bmc
+            .firmware_inventory()
+            .await?
+            .iter()
+            .filter(|f| f.id.as_deref().is_some_and(|id| id.contains("Installed")))
+            .flat_map(firmware_records)
+            .collect(),
+        Action::LsInterfaces => bmc
+            .ethernet_interfaces()
+            .await?
+            .iter()
+            .flat_map(interface_records)
+            .collect(),
+        Action::CheckVirtualMedia => bmc
+            .virtual_media()
+            .await?
+            .iter()
+            .flat_map(|slot| {
+                // Badfish prints `ImageName`: the image's file name.
+                let image = slot.image.as_deref().filter(|i| !i.is_empty()).map_or_else(
+                    || "None".to_owned(),
+                    |i| i.rsplit('/').next().unwrap_or(i).to_owned(),
+                );
+                [
+                    info(format!("{}:", slot.id)),
+                    info(format!(
+                        "    Name: {}",
+                        slot.name.as_deref().unwrap_or("None")
+                    )),
+                    info(format!("    ImageName: {image}")),
+                    info(format!(
+                        "    Inserted: {}",
+                        if slot.inserted { "True" } else { "False" }
+                    )),
+                ]
+            })
+            .collect(),
         other => super::perform(bmc, host, other, context, cancel)
             .await?
             .iter()
             .map(|line| info(super::plain(line)))
             .collect(),
     })
+}
+
+/// One installed firmware as Badfish lists it: `Id:`, then every property but the OData,
+/// `Description` and `Oem` ones, as `    Key: value` in the resource's key order (sorted here:
+/// the lab and many BMCs serve them so).
+fn firmware_records(f: &redfish_client::wire::SoftwareInventory) -> Vec<Record> {
+    let mut properties: BTreeMap<String, Value> = f.other.clone().into_iter().collect();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            properties.insert(key.to_owned(), value);
+        }
+    };
+    put("Id", f.id.clone().map(Value::String));
+    put("Name", f.name.clone().map(Value::String));
+    put("Version", f.version.clone().map(Value::String));
+    put("Manufacturer", f.manufacturer.clone().map(Value::String));
+    put("Updateable", f.updateable.map(Value::Bool));
+    put("Status", f.status.as_ref().map(status_value));
+    let mut records = vec![info(format!("{}:", f.id.as_deref().unwrap_or_default()))];
+    records.extend(
+        properties
+            .iter()
+            .filter(|(k, _)| {
+                !["odata", "Description", "Oem"]
+                    .iter()
+                    .any(|s| k.contains(s))
+            })
+            .map(|(k, v)| info(format!("    {k}: {}", python_str(v)))),
+    );
+    records
+}
+
+/// A `Status` object as the JSON it came from.
+fn status_value(status: &redfish_client::wire::Status) -> Value {
+    let mut map = serde_json::Map::new();
+    if let Some(h) = &status.health {
+        map.insert("Health".into(), Value::String(h.clone()));
+    }
+    if let Some(s) = &status.state {
+        map.insert("State".into(), Value::String(s.clone()));
+    }
+    Value::Object(map)
+}
+
+/// One NIC as Badfish's `--ls-interfaces` lists it: its fields in Badfish's order, empty ones
+/// left out.
+fn interface_records(i: &redfish_client::wire::EthernetInterface) -> Vec<Record> {
+    let mut records = vec![info(format!("{}:", i.id.as_deref().unwrap_or("None")))];
+    let health = i.status.as_ref().and_then(|s| s.health.clone());
+    let speed = i.speed_mbps.filter(|s| *s != 0).map(|s| s.to_string());
+    for (key, value) in [
+        ("Name", i.name.clone()),
+        ("MACAddress", i.mac_address.clone()),
+        ("Health", health),
+        ("LinkStatus", i.link_status.clone()),
+        ("SpeedMbps", speed),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            records.push(info(format!("    {key}: {value}")));
+        }
+    }
+    records
 }
 
 /// Everything Badfish prints at the end of a run: with a host list, every host's records in

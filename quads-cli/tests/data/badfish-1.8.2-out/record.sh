@@ -11,15 +11,19 @@ badfish="$root/target/peers/bin/badfish"
 lab_bin="$root/target/debug/quads-lab"
 "$badfish" --version 2>&1 | grep -q "1.8.2" || { echo "needs Badfish 1.8.2 in target/peers" >&2; exit 1; }
 work="$(mktemp -d)"
-trap 'kill "${lab_pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
-grep -v '^#' "$here/cases.txt" | while IFS=';' read -r name args; do
+lab_pid=""
+trap '[ -z "$lab_pid" ] || kill "$lab_pid" 2>/dev/null; rm -rf "$work"' EXIT
+while IFS=';' read -r name args; do
   [ -n "$name" ] || continue
   name="${name#!}"
-  rm -rf "$work/lab"
+  rm -rf "$work/lab" "$work/lab.log"
   "$lab_bin" --hosts 2 --flavors dell --time-scale 0 --seed 1 --no-host-ssh \
     --out-dir "$work/lab" > "$work/lab.log" 2>&1 &
   lab_pid=$!
-  for _ in $(seq 100); do grep -q "serving until" "$work/lab.log" && break; sleep 0.1; done
+  for _ in $(seq 100); do
+    grep -qs "serving until" "$work/lab.log" && [ -s "$work/lab/host-list.txt" ] && break
+    sleep 0.1
+  done
   bmc="$(head -1 "$work/lab/host-list.txt")"
   dead="127.0.9.9:${bmc##*:}"
   printf '%s\n' "$bmc" > "$work/list"
@@ -40,5 +44,6 @@ grep -v '^#' "$here/cases.txt" | while IFS=';' read -r name args; do
   { sed -e "s/$bmc/{bmc}/g" -e "s/$dead/{dead}/g" "$work/err"; echo "exit: $code"; } \
     > "$here/$name.txt"
   kill "$lab_pid"; wait "$lab_pid" 2>/dev/null || true
+  lab_pid=""
   echo "$name: exit $code"
-done
+done < <(grep -v '^#' "$here/cases.txt")
