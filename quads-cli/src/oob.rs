@@ -354,6 +354,7 @@ enum Action {
         old: Secret,
         new: Secret,
     },
+    Screenshot,
     CheckVirtualMedia,
     MountVirtualMedia(String),
     UnmountVirtualMedia,
@@ -422,6 +423,7 @@ impl OobArgs {
         push(self.ls_interfaces, Action::LsInterfaces);
         push(self.factory_reset, Action::FactoryReset);
         push(self.ls_gpu, Action::LsGpu);
+        push(self.screenshot, Action::Screenshot);
         push(self.get_sriov, Action::GetSriov);
         push(self.enable_sriov, Action::SetSriov(true));
         push(self.disable_sriov, Action::SetSriov(false));
@@ -544,7 +546,6 @@ impl OobArgs {
     /// The first Badfish flag given whose action this build refuses.
     fn not_yet_available(&self) -> Option<&'static str> {
         [
-            (self.screenshot, "--screenshot"),
             (self.check_remote_image, "--check-remote-image"),
             (self.boot_remote_image.is_some(), "--boot-remote-image"),
             (self.detach_remote_image, "--detach-remote-image"),
@@ -1219,6 +1220,19 @@ async fn perform(
             lines.extend(reboot_for(bmc, change, cancel).await?);
             lines
         }
+        Action::Screenshot => {
+            let image = bmc.screenshot().await?;
+            let name = screenshot_file_name(bmc.address().host(), std::time::SystemTime::now());
+            let path = name.clone();
+            tokio::task::spawn_blocking(move || std::fs::write(path, image))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|written| written)
+                .map_err(|e| redfish_client::Error::Config {
+                    reason: format!("cannot write {name}: {e}"),
+                })?;
+            vec![json!(format!("Image saved: {name}"))]
+        }
         Action::CheckVirtualMedia => bmc
             .virtual_media()
             .await?
@@ -1380,6 +1394,22 @@ async fn change_boot(
     Ok(lines)
 }
 
+/// Badfish's screenshot file name: `{BMC host name up to the first dot}_screenshot_{YYYYmmdd-HHMMSS}.png`
+/// (the time in UTC; no scheme or port, which Badfish never sees in a name), in the working
+/// directory.
+fn screenshot_file_name(host: &str, at: std::time::SystemTime) -> String {
+    let stamp = provision_core::Timestamp::from_system_time(at).to_string();
+    let date: String = stamp.chars().take(10).filter(|c| *c != '-').collect();
+    let time: String = stamp
+        .chars()
+        .skip(11)
+        .take(8)
+        .filter(|c| *c != ':')
+        .collect();
+    let short = host.split('.').next().unwrap_or(host);
+    format!("{short}_screenshot_{date}-{time}.png")
+}
+
 fn power_line(out: &redfish_client::PowerOutcome) -> Vec<Value> {
     let actions: Vec<&str> = out.actions.iter().map(|a| a.as_str()).collect();
     vec![json!(if actions.is_empty() {
@@ -1511,7 +1541,8 @@ mod tests {
             vec!["--set-bios-password", "--old-password", "x"],
             vec!["--remove-bios-password"],
             vec!["--delta", "other"],
-            vec!["--screenshot"],
+            vec!["--screenshot", "--ls-gpu"],
+            vec!["--check-remote-image"],
         ] {
             let mut args = vec!["-H", "b"];
             args.extend(bad.iter().copied());
@@ -1539,6 +1570,15 @@ mod tests {
             parse(&["-H", "b", "--enable-sriov"]).action().unwrap(),
             Action::SetSriov(true)
         ));
+    }
+
+    #[test]
+    fn screenshot_files_are_named_as_badfish_names_them() {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+        assert_eq!(
+            screenshot_file_name("mgmt-h1.example.com", at),
+            "mgmt-h1_screenshot_20251206-054640.png"
+        );
     }
 
     #[test]

@@ -441,3 +441,12 @@ pub struct PowerControl {
 pub struct Power {
     pub power_control: Vec<PowerControl>,
 }
+
+/// The answer of Dell's `DellLCService.ExportServerScreenShot`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DellScreenshot {
+    /// The image, base64-encoded.
+    #[serde(rename = "ServerScreenShotFile")]
+    pub file: Option<String>,
+}

@@ -132,7 +132,7 @@ pub(super) async fn perform(
                 log.records.extend(records);
             }
             Err(e) => {
-                log.records.push(error(action_error(&e)));
+                log.records.push(error(action_error(action, &e)));
                 log.ok = false;
             }
         }
@@ -140,7 +140,7 @@ pub(super) async fn perform(
             match bmc.pxe_once().await {
                 Ok(_) => log.records.push(pxe_passed()),
                 Err(e) => {
-                    log.records.push(error(action_error(&e)));
+                    log.records.push(error(action_error(&Action::Pxe, &e)));
                     log.ok = false;
                 }
             }
@@ -164,10 +164,15 @@ fn login_error(host: &str, e: &redfish_client::Error) -> String {
 }
 
 /// An action's failure: Badfish's wording where it has one for the case, else ours.
-fn action_error(e: &redfish_client::Error) -> String {
-    match e {
-        redfish_client::Error::Unsupported { .. } => "Operation not supported by vendor.".into(),
-        other => other.to_string(),
+fn action_error(action: &Action, e: &redfish_client::Error) -> String {
+    match (action, e) {
+        (Action::Screenshot, redfish_client::Error::Unsupported { .. }) => {
+            "DellLCService not supported by this host.".into()
+        }
+        (_, redfish_client::Error::Unsupported { .. }) => {
+            "Operation not supported by vendor.".into()
+        }
+        (_, other) => other.to_string(),
     }
 }
 

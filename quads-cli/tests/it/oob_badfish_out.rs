@@ -2,7 +2,8 @@
 //! `tests/data/badfish-1.8.2-out/cases.txt` runs the built `quads` on a fresh lab like the one
 //! the goldens were recorded on (`record.sh` there: the real Badfish 1.8.2 against `quads-lab`),
 //! and its standard error and exit code must be the golden's, line for line. Only the BMC
-//! addresses (the lab's port varies) are replaced by `{bmc}`/`{dead}`; over a host list whose
+//! addresses (the lab's port varies) are replaced by `{bmc}`/`{dead}` and a screenshot's time
+//! by `{time}`; over a host list whose
 //! hosts share a logger name, Badfish's line order follows completion, so those cases compare
 //! the host lines as a set and the RESULTS exactly. Cases marked `!` are recorded for reference
 //! only (cases.txt says why).
@@ -67,6 +68,7 @@ async fn run_case(args: &str) -> String {
         .env_clear()
         .env("HOME", dir.path())
         .env("BADFISH_USERNAME", "root")
+        .current_dir(dir.path())
         .kill_on_drop(true);
     if !expanded.iter().any(|a| a == "-p") {
         command.env("BADFISH_PASSWORD", &inventory.hosts[0].bmc_password);
@@ -80,7 +82,40 @@ async fn run_case(args: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr)
         .replace(&bmc, "{bmc}")
         .replace(&dead, "{dead}");
-    format!("{stderr}exit: {}\n", out.status.code().unwrap_or(-1))
+    format!(
+        "{}exit: {}\n",
+        without_screenshot_time(&stderr),
+        out.status.code().unwrap_or(-1)
+    )
+}
+
+/// A screenshot's file name with its time (`_screenshot_YYYYmmdd-HHMMSS`) as `{time}`.
+fn without_screenshot_time(text: &str) -> String {
+    const MARK: &str = "_screenshot_";
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + MARK.len()..];
+        let stamp = after.get(..15).filter(|s| {
+            s.bytes().enumerate().all(|(i, b)| {
+                if i == 8 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+        });
+        out.push_str(&rest[..at + MARK.len()]);
+        match stamp {
+            Some(_) => {
+                out.push_str("{time}");
+                rest = &after[15..];
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Over a host list: the lines of the hosts as a sorted set, then the RESULTS as they are.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Re-records the Badfish output goldens of this directory: for every case of cases.txt, a fresh
 # lab (the quads-lab binary), the real Badfish of the peers venv against its first BMC, its
-# standard error and exit code into <case>.txt with the BMC's address replaced by {bmc}.
+# standard error and exit code into <case>.txt with the BMC's address replaced by {bmc} and a
+# screenshot's time by {time}.
 # Run from the repository root after `cargo build -p testkit --bin quads-lab` and
 # `cargo xtask peers`:  quads-cli/tests/data/badfish-1.8.2-out/record.sh
 set -euo pipefail
@@ -37,11 +38,13 @@ while IFS=';' read -r name args; do
   case " $expanded " in *" -p "*) ;; *) env+=(BADFISH_PASSWORD=calvin) ;; esac
   # shellcheck disable=SC2086 # the case's arguments are split on spaces on purpose
   set +e
-  env -i PATH="$PATH" HOME="$work" "${env[@]}" "$badfish" --insecure $expanded \
-    > /dev/null 2> "$work/err"
+  (cd "$work" && env -i PATH="$PATH" HOME="$work" "${env[@]}" "$badfish" --insecure $expanded \
+    > /dev/null 2> "$work/err")
   code=$?
   set -e
-  { sed -e "s/$bmc/{bmc}/g" -e "s/$dead/{dead}/g" "$work/err"; echo "exit: $code"; } \
+  { sed -e "s/$bmc/{bmc}/g" -e "s/$dead/{dead}/g" \
+      -e 's/_screenshot_[0-9]\{8\}-[0-9]\{6\}/_screenshot_{time}/g' "$work/err"
+    echo "exit: $code"; } \
     > "$here/$name.txt"
   kill "$lab_pid"; wait "$lab_pid" 2>/dev/null || true
   lab_pid=""
