@@ -5,6 +5,8 @@
 // redfish-client's errors carry the whole request context; they are returned as they are.
 #![allow(clippy::result_large_err)]
 
+mod badfish_out;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -286,6 +288,9 @@ pub enum Output {
     Json,
     /// One YAML document per host.
     Yaml,
+    /// Badfish's own text, line for line (its log records on standard error, `[host]` in
+    /// front over a host list, then its RESULTS), and its exit codes.
+    Badfish,
 }
 
 /// `--get-scp-targets`: which SCP operation.
@@ -345,6 +350,7 @@ enum Action {
         old: Secret,
         new: Secret,
     },
+    Screenshot,
     CheckVirtualMedia,
     MountVirtualMedia(String),
     UnmountVirtualMedia,
@@ -413,6 +419,7 @@ impl OobArgs {
         push(self.ls_interfaces, Action::LsInterfaces);
         push(self.factory_reset, Action::FactoryReset);
         push(self.ls_gpu, Action::LsGpu);
+        push(self.screenshot, Action::Screenshot);
         push(self.get_sriov, Action::GetSriov);
         push(self.enable_sriov, Action::SetSriov(true));
         push(self.disable_sriov, Action::SetSriov(false));
@@ -535,7 +542,6 @@ impl OobArgs {
     /// The first Badfish flag given whose action this build refuses.
     fn not_yet_available(&self) -> Option<&'static str> {
         [
-            (self.screenshot, "--screenshot"),
             (self.check_remote_image, "--check-remote-image"),
             (self.boot_remote_image.is_some(), "--boot-remote-image"),
             (self.detach_remote_image, "--detach-remote-image"),
@@ -696,6 +702,8 @@ struct HostResult {
     host: String,
     lines: Result<Vec<Value>, String>,
     duration: Duration,
+    /// `-o badfish`: what Badfish would have logged for this host.
+    badfish: Option<badfish_out::HostLog>,
 }
 
 /// One host's result as JSON and YAML print it (version 1 of that shape).
@@ -742,7 +750,24 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
         .password
         .clone()
         .or_else(|| login.password.map(|p| p.expose().to_owned()));
+    let badfish_shape = (args.output == Output::Badfish).then(|| badfish_out::RunShape {
+        multi_host: args.host_list.is_some(),
+        password_on_command_line: args.password.is_some()
+            && std::env::var("BADFISH_PASSWORD").ok() != args.password,
+    });
     let (Some(user), Some(password)) = (user, password) else {
+        if let Some(shape) = badfish_shape {
+            let mut out = log_output(args.log.as_deref())?;
+            badfish_out::print_failure(
+                &hosts,
+                shape,
+                "Missing credentials. Please provide credentials via CLI arguments or \
+                 environment variables.",
+                args.log.is_some(),
+                &mut out,
+            );
+            return Ok(1);
+        }
         return Err(usage(anyhow::anyhow!(
             "missing credentials: -u/-p, BADFISH_USERNAME/BADFISH_PASSWORD, \
              QUADS_BMC_USERNAME/QUADS_BMC_PASSWORD(_FILE) or [bmc] in quads.toml"
@@ -761,14 +786,7 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
             "this action needs the interfaces YAML (-i FILE)"
         )));
     }
-    let mut out: Box<dyn Write + Send> = match &args.log {
-        Some(path) => Box::new(
-            std::fs::File::create(path)
-                .with_context(|| format!("cannot create log file {}", path.display()))
-                .map_err(usage)?,
-        ),
-        None => Box::new(std::io::stdout()),
-    };
+    let mut out = log_output(args.log.as_deref())?;
     let client = RedfishClient::new(args.client_config(&addresses)).map_err(usage)?;
     let peer = match &plan.action {
         Action::FirmwareDelta(other) => {
@@ -801,6 +819,7 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
                     host,
                     lines: Err("stopped".into()),
                     duration: Duration::ZERO,
+                    badfish: None,
                 };
             };
             if cancel.is_cancelled() {
@@ -808,9 +827,26 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
                     host,
                     lines: Err("not started: interrupted".into()),
                     duration: Duration::ZERO,
+                    badfish: None,
                 };
             }
             let started = tokio::time::Instant::now();
+            if let Some(shape) = badfish_shape {
+                let log = badfish_out::perform(&bmc, &host, &plan, &context, &cancel, shape).await;
+                if let Err(e) = bmc.logout().await {
+                    tracing::warn!(bmc = %bmc.name(), error = %e, "logout failed");
+                }
+                return HostResult {
+                    host,
+                    lines: if log.ok {
+                        Ok(Vec::new())
+                    } else {
+                        Err("failed".into())
+                    },
+                    duration: started.elapsed(),
+                    badfish: Some(log),
+                };
+            }
             let mut result = perform(&bmc, &host, &plan.action, &context, &cancel).await;
             if plan.then_pxe
                 && let Ok(lines) = &mut result
@@ -827,6 +863,7 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
                 host,
                 lines: result.map_err(|e| e.to_string()),
                 duration: started.elapsed(),
+                badfish: None,
             }
         });
     }
@@ -861,6 +898,9 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
     }
     progress.finish_and_clear();
     let failed = results.iter().filter(|r| r.lines.is_err()).count();
+    if let Some(shape) = badfish_shape {
+        badfish_out::print(&mut results, &hosts, shape, args.log.is_some(), &mut out);
+    }
     if hosts.len() > 1 && args.output == Output::Text {
         let _ = writeln!(out, "{}", results_table(&mut results));
         let _ = writeln!(
@@ -876,6 +916,18 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
         crate::process::EXIT_FAILED
     } else {
         crate::process::EXIT_OK
+    })
+}
+
+/// Where results go: the `-l` file, else standard output.
+fn log_output(log: Option<&std::path::Path>) -> anyhow::Result<Box<dyn Write + Send>> {
+    Ok(match log {
+        Some(path) => Box::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("cannot create log file {}", path.display()))
+                .map_err(usage)?,
+        ),
+        None => Box::new(std::io::stdout()),
     })
 }
 
@@ -897,6 +949,8 @@ fn print_result(out: &mut dyn Write, result: &HostResult, output: Output) {
             let text = serde_json::to_string(&result.report()).unwrap_or_default();
             let _ = writeln!(out, "{text}");
         }
+        // Badfish prints everything at the end.
+        (Output::Badfish, _) => {}
         (Output::Yaml, _) => match serde_saphyr::to_string(&result.report()) {
             Ok(text) => {
                 let _ = write!(out, "---\n{text}");
@@ -1016,10 +1070,12 @@ async fn perform(
             if let Some(file) = interfaces {
                 lines.insert(
                     0,
-                    json!(match file.matching_type(host, &order.names()) {
-                        Some(t) => format!("boot order is {t}"),
-                        None => "boot order matches no host type".to_owned(),
-                    }),
+                    json!(
+                        match file.matching_type_at(host, &order.names(), &context.location) {
+                            Some(t) => format!("boot order is {t}"),
+                            None => "boot order matches no host type".to_owned(),
+                        }
+                    ),
                 );
             }
             lines
@@ -1153,6 +1209,19 @@ async fn perform(
             let mut lines = vec![json!(format!("BIOS password {what}"))];
             lines.extend(reboot_for(bmc, change, cancel).await?);
             lines
+        }
+        Action::Screenshot => {
+            let image = bmc.screenshot().await?;
+            let name = screenshot_file_name(bmc.address().host(), std::time::SystemTime::now());
+            let path = name.clone();
+            tokio::task::spawn_blocking(move || std::fs::write(path, image))
+                .await
+                .map_err(std::io::Error::other)
+                .and_then(|written| written)
+                .map_err(|e| redfish_client::Error::Config {
+                    reason: format!("cannot write {name}: {e}"),
+                })?;
+            vec![json!(format!("Image saved: {name}"))]
         }
         Action::CheckVirtualMedia => bmc
             .virtual_media()
@@ -1315,6 +1384,22 @@ async fn change_boot(
     Ok(lines)
 }
 
+/// Badfish's screenshot file name: `{BMC host name up to the first dot}_screenshot_{YYYYmmdd-HHMMSS}.png`
+/// (the time in UTC; no scheme or port, which Badfish never sees in a name), in the working
+/// directory.
+fn screenshot_file_name(host: &str, at: std::time::SystemTime) -> String {
+    let stamp = provision_core::Timestamp::from_system_time(at).to_string();
+    let date: String = stamp.chars().take(10).filter(|c| *c != '-').collect();
+    let time: String = stamp
+        .chars()
+        .skip(11)
+        .take(8)
+        .filter(|c| *c != ':')
+        .collect();
+    let short = host.split('.').next().unwrap_or(host);
+    format!("{short}_screenshot_{date}-{time}.png")
+}
+
 fn power_line(out: &redfish_client::PowerOutcome) -> Vec<Value> {
     let actions: Vec<&str> = out.actions.iter().map(|a| a.as_str()).collect();
     vec![json!(if actions.is_empty() {
@@ -1446,7 +1531,8 @@ mod tests {
             vec!["--set-bios-password", "--old-password", "x"],
             vec!["--remove-bios-password"],
             vec!["--delta", "other"],
-            vec!["--screenshot"],
+            vec!["--screenshot", "--ls-gpu"],
+            vec!["--check-remote-image"],
         ] {
             let mut args = vec!["-H", "b"];
             args.extend(bad.iter().copied());
@@ -1464,6 +1550,15 @@ mod tests {
             parse(&["-H", "b", "--enable-sriov"]).action().unwrap(),
             Action::SetSriov(true)
         ));
+    }
+
+    #[test]
+    fn screenshot_files_are_named_as_badfish_names_them() {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+        assert_eq!(
+            screenshot_file_name("mgmt-h1.example.com", at),
+            "mgmt-h1_screenshot_20251206-054640.png"
+        );
     }
 
     #[test]

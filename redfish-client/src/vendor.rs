@@ -128,6 +128,8 @@ pub enum DellResource {
     Jobs,
     /// `DellJobService` (`/redfish/v1/Dell/Managers/…` / `Managers/…/Oem/Dell/…`).
     JobService,
+    /// `DellLCService` (`/redfish/v1/Dell/Managers/…` / `Managers/…/Oem/Dell/…`).
+    LcService,
 }
 
 /// Candidate paths for a Dell resource, most likely first for `generation`.
@@ -151,6 +153,10 @@ pub fn dell_candidates(
         DellResource::JobService => (
             format!("/redfish/v1/Dell/Managers/{manager_id}/DellJobService"),
             format!("{manager}/Oem/Dell/DellJobService"),
+        ),
+        DellResource::LcService => (
+            format!("/redfish/v1/Dell/Managers/{manager_id}/DellLCService"),
+            format!("{manager}/Oem/Dell/DellLCService"),
         ),
     };
     match generation {

@@ -374,6 +374,9 @@ pub struct SoftwareInventory {
     pub manufacturer: Option<String>,
     pub updateable: Option<bool>,
     pub status: Option<Status>,
+    /// Every other property (`ReleaseDate`, `SoftwareId`, ...), for tools that print them all.
+    #[serde(flatten)]
+    pub other: Map<String, Value>,
 }
 
 /// `UpdateService`.
@@ -437,4 +440,13 @@ pub struct PowerControl {
 #[serde(default, rename_all = "PascalCase")]
 pub struct Power {
     pub power_control: Vec<PowerControl>,
+}
+
+/// The answer of Dell's `DellLCService.ExportServerScreenShot`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DellScreenshot {
+    /// The image, base64-encoded.
+    #[serde(rename = "ServerScreenShotFile")]
+    pub file: Option<String>,
 }

@@ -36,6 +36,16 @@ pub enum Flavor {
 }
 
 impl Flavor {
+    /// Every flavour, in the order `quads-lab --flavors` lists them.
+    pub const EVERY: [Self; 6] = [
+        Self::Dell,
+        Self::Idrac10,
+        Self::Supermicro,
+        Self::Generic,
+        Self::Hpe,
+        Self::Lenovo,
+    ];
+
     /// Parses `dell`, `idrac9`, `idrac10`, `supermicro`, `generic` (or `dmtf`), `hpe` (or
     /// `ilo`), `lenovo` (or `xcc`).
     #[must_use]

@@ -7,6 +7,7 @@ mod foreman;
 mod move_exec;
 mod oob;
 mod oob_actions;
+mod oob_badfish_out;
 mod oob_flags;
 mod oob_lab;
 mod oob_output;

@@ -1,6 +1,7 @@
 //! The Badfish 1.8.2 actions added to `quads oob`, through the built binary against a lab with
 //! one BMC of each flavour: `--ls-gpu`, `--get-sriov`, `--firmware-inventory --delta`, and
-//! `-l FILE` (results written there, not on standard output).
+//! `-l FILE` (results written there, not on standard output), and `--screenshot` (Dell OEM: the
+//! image written, Badfish's file name; refused by name on the other vendors).
 
 use testkit::{Flavor, Lab, LabConfig};
 
@@ -30,6 +31,7 @@ async fn oob(lab: &Lab, dir: &std::path::Path, i: usize, args: &[&str]) -> Run {
         .env_clear()
         .env("HOME", dir)
         .env("BADFISH_PASSWORD", &host.bmc_password)
+        .current_dir(dir)
         .kill_on_drop(true)
         .output()
         .await
@@ -93,11 +95,56 @@ async fn gpus_sriov_firmware_delta_and_log_file_on_every_flavour() {
         );
     }
     // Refused before any BMC is contacted: usage, exit 2.
-    let refused = oob(&lab, dir.path(), 0, &["--screenshot"]).await;
+    let refused = oob(&lab, dir.path(), 0, &["--check-remote-image"]).await;
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("--screenshot"),
+        refused.stderr.contains("--check-remote-image"),
         "{}",
         refused.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshot_is_saved_on_dell_flavours_and_refused_elsewhere() {
+    let every = Flavor::EVERY;
+    let lab = Lab::start(LabConfig {
+        hosts: every.len(),
+        flavors: every.to_vec(),
+        time_scale: 0.0,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    for (i, flavor) in every.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let shot = oob(&lab, dir.path(), i, &["--screenshot"]).await;
+        let saved: Vec<std::path::PathBuf> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "png"))
+            .collect();
+        if matches!(flavor, Flavor::Dell | Flavor::Idrac10) {
+            assert_eq!(shot.code, Some(0), "{flavor:?}: {}", shot.stderr);
+            assert_eq!(saved.len(), 1, "{flavor:?}");
+            let name = saved[0].file_name().unwrap().to_string_lossy().into_owned();
+            // The BMC's host name (`127.0.1.1`) up to the first dot, as Badfish names it.
+            assert!(name.starts_with("127_screenshot_"), "{name}");
+            assert!(
+                shot.stdout.contains(&format!("Image saved: {name}")),
+                "{}",
+                shot.stdout
+            );
+            let image = std::fs::read(&saved[0]).unwrap();
+            assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"), "{flavor:?}");
+        } else {
+            assert_eq!(shot.code, Some(1), "{flavor:?}: {}", shot.stdout);
+            assert!(saved.is_empty(), "{flavor:?}");
+            let host = &lab.inventory().hosts[i];
+            assert!(
+                shot.stdout.contains("not supported") && shot.stdout.contains(&host.bmc_address),
+                "{flavor:?}: {}",
+                shot.stdout
+            );
+        }
+    }
 }

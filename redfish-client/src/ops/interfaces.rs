@@ -202,10 +202,24 @@ impl InterfacesFile {
     /// first type whose devices are exactly the head of the order.
     #[must_use]
     pub fn matching_type(&self, host: &str, order: &[String]) -> Option<String> {
-        self.matching_type_by(host, |devices| {
-            !devices.is_empty()
-                && devices.len() <= order.len()
-                && devices.iter().zip(order).all(|(want, have)| want == have)
+        self.matching_type_at(host, order, &HostLocation::default())
+    }
+
+    /// [`InterfacesFile::matching_type`] with the location given on the command line (see
+    /// [`interface_keys_at`]), as Badfish's `--check-boot` applies `--rack`/`--uloc`/`--blade`.
+    #[must_use]
+    pub fn matching_type_at(
+        &self,
+        host: &str,
+        order: &[String],
+        at: &HostLocation,
+    ) -> Option<String> {
+        self.host_types().into_iter().find(|t| {
+            self.interfaces_at(host, t, None, at).is_ok_and(|devices| {
+                !devices.is_empty()
+                    && devices.len() <= order.len()
+                    && devices.iter().zip(order).all(|(want, have)| want == have)
+            })
         })
     }
 
@@ -396,6 +410,26 @@ mod tests {
         assert_eq!(
             f.matching_type("mgmt-e23-h01-r640.example.com", &order[1..]),
             None
+        );
+    }
+
+    #[test]
+    fn the_current_order_is_recognised_at_the_location_given() {
+        let f = file();
+        let order: Vec<String> = ["NIC.Slot.9-1-1", "HardDisk.List.1-1", "Optical.1"]
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let host = "mgmt-e23-h01-r640.example.com";
+        assert_eq!(f.matching_type(host, &order), None);
+        let at = HostLocation {
+            rack: Some("e22".into()),
+            uloc: Some("h18".into()),
+            blade: None,
+        };
+        assert_eq!(
+            f.matching_type_at(host, &order, &at).as_deref(),
+            Some("foreman")
         );
     }
 

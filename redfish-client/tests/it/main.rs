@@ -6,6 +6,7 @@
 mod common;
 mod core;
 mod dell;
+mod dell_oem;
 mod dmtf;
 mod lab;
 mod maintenance;

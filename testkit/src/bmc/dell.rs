@@ -394,6 +394,10 @@ pub(crate) fn lc_service(cx: &Ctx<'_>) -> Reply {
             "#DellLCService.GetRemoteServicesAPIStatus": {
                 "target": format!("{uri}/Actions/DellLCService.GetRemoteServicesAPIStatus"),
             },
+            "#DellLCService.ExportServerScreenShot": {
+                "target": format!("{uri}/Actions/DellLCService.ExportServerScreenShot"),
+                "FileType@Redfish.AllowableValues": ["LastCrashScreenShot", "Preview", "ServerScreenShot"],
+            },
         },
     }))
 }
@@ -419,6 +423,33 @@ pub(crate) fn lc_status(cx: &mut Ctx<'_>) -> Reply {
     body["Status"] = json!(ready);
     body["TelemetryStatus"] = json!("Ready");
     Reply::json(StatusCode::OK, body)
+}
+
+/// The lab's server screen: an 8x4 PNG (dark green), base64 as the iDRAC sends it.
+pub(crate) const SCREENSHOT_PNG_BASE64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAgAAAAECAIAAAA8r+mnAAAAEElEQVR4nGNgUGDAjqgnAQDIZAQB+j7RyQAAAABJRU5ErkJggg==";
+
+/// `DellLCService.ExportServerScreenShot`: `FileType` one of the allowed values, the image
+/// in `ServerScreenShotFile`; refused while the Lifecycle Controller restarts.
+pub(crate) fn export_screenshot(cx: &mut Ctx<'_>) -> Reply {
+    let body = match cx.body() {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    if let Some(key) = body.keys().find(|k| k.as_str() != "FileType") {
+        return messages::property_unknown(key);
+    }
+    let Some(kind) = body.get("FileType").and_then(Value::as_str) else {
+        return messages::property_missing("FileType");
+    };
+    if !["LastCrashScreenShot", "Preview", "ServerScreenShot"].contains(&kind) {
+        return messages::value_not_in_list(kind, "FileType");
+    }
+    if cx.lc_restarting() {
+        return messages::idrac_not_ready();
+    }
+    let mut reply = messages::success_body();
+    reply["ServerScreenShotFile"] = json!(SCREENSHOT_PNG_BASE64);
+    Reply::json(StatusCode::OK, reply)
 }
 
 /// `TaskService`: an iDRAC shows its jobs as DMTF tasks too.

@@ -206,6 +206,7 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
         Route::DeleteJobQueue if post => dell::delete_job_queue(cx),
         Route::LcService if get => dell::lc_service(cx),
         Route::LcStatus if post => dell::lc_status(cx),
+        Route::LcScreenshot if post => dell::export_screenshot(cx),
         Route::UpdateService if get => inventory::update_service(cx),
         Route::FirmwareInventory if get => inventory::firmware_inventory(cx),
         Route::Firmware(id) if get => inventory::firmware(cx, id),
@@ -243,7 +244,8 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         | Route::SmcMount
         | Route::SmcUnmount
         | Route::DeleteJobQueue
-        | Route::LcStatus => "POST",
+        | Route::LcStatus
+        | Route::LcScreenshot => "POST",
         _ => "GET, HEAD",
     }
 }

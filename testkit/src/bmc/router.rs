@@ -237,6 +237,8 @@ pub(crate) enum Route {
     DeleteJobQueue,
     /// `DellLCService`.
     LcService,
+    /// `DellLCService.ExportServerScreenShot`.
+    LcScreenshot,
     /// `DellLCService.GetRemoteServicesAPIStatus`.
     LcStatus,
     /// `UpdateService`.
@@ -361,6 +363,14 @@ pub(crate) fn route(layout: Layout, path: &str) -> Option<Routed> {
                 ] => routed(
                     Route::LcStatus,
                     "/redfish/v1/Dell/Managers/:id/DellLCService/Actions/DellLCService.GetRemoteServicesAPIStatus",
+                ),
+                [
+                    "DellLCService",
+                    "Actions",
+                    "DellLCService.ExportServerScreenShot",
+                ] => routed(
+                    Route::LcScreenshot,
+                    "/redfish/v1/Dell/Managers/:id/DellLCService/Actions/DellLCService.ExportServerScreenShot",
                 ),
                 _ => return None,
             }
@@ -513,6 +523,14 @@ fn manager_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
             ] => routed(
                 Route::LcStatus,
                 "/redfish/v1/Managers/:id/Oem/Dell/DellLCService/Actions/DellLCService.GetRemoteServicesAPIStatus",
+            ),
+            [
+                "DellLCService",
+                "Actions",
+                "DellLCService.ExportServerScreenShot",
+            ] => routed(
+                Route::LcScreenshot,
+                "/redfish/v1/Managers/:id/Oem/Dell/DellLCService/Actions/DellLCService.ExportServerScreenShot",
             ),
             _ => return None,
         },

@@ -1,0 +1,653 @@
+//! `quads oob -o badfish`: Badfish 1.8.2's own text output, line for line: its log records
+//! (`- INFO     - message`, `[host] ` in front when run over a `--host-list`), its messages per
+//! action, all printed at the end on standard error (or into `-l FILE`), exit code 0 or 1.
+//!
+//! Each action's messages are those Badfish logs for the same outcome; actions whose Badfish
+//! wording is not reproduced here print this tool's own result lines as INFO records. The
+//! goldens in `tests/data/badfish-1.8.2-out/` are Badfish's real output against the lab.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::Write;
+
+use redfish_client::{
+    Bmc, CancellationToken, PowerOutcome, PowerState, QueueClear, ResetType, Vendor,
+};
+use serde_json::Value;
+
+use super::{Action, Context, Plan};
+
+/// A record's level, as Badfish's logger names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Level {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Info => "INFO",
+            Self::Warning => "WARNING",
+            Self::Error => "ERROR",
+        }
+    }
+}
+
+/// One log record of one host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Record {
+    pub(super) level: Level,
+    pub(super) message: String,
+}
+
+fn info(message: impl Into<String>) -> Record {
+    Record {
+        level: Level::Info,
+        message: message.into(),
+    }
+}
+
+fn warning(message: impl Into<String>) -> Record {
+    Record {
+        level: Level::Warning,
+        message: message.into(),
+    }
+}
+
+fn error(message: impl Into<String>) -> Record {
+    Record {
+        level: Level::Error,
+        message: message.into(),
+    }
+}
+
+/// The logger name Badfish gives a host of a host list: its name up to the first dot.
+pub(super) fn logger_name(host: &str) -> &str {
+    host.trim().split('.').next().unwrap_or(host)
+}
+
+/// One record as Badfish's console formatter writes it (no colour: it is not a terminal).
+fn format_record(logger: Option<&str>, record: &Record) -> String {
+    let prefix = logger.map(|l| format!("[{l}] ")).unwrap_or_default();
+    format!("{prefix}- {:<8} - {}", record.level.name(), record.message)
+}
+
+/// What one host logged and whether Badfish would count it a success.
+#[derive(Debug, Clone, Default)]
+pub(super) struct HostLog {
+    pub(super) records: Vec<Record>,
+    pub(super) ok: bool,
+}
+
+/// The records Badfish logs before an action: the warning about a password on the command line.
+fn preamble(password_on_command_line: bool) -> Vec<Record> {
+    if password_on_command_line {
+        vec![warning(
+            "Passing secrets via command line arguments can be unsafe. Consider using \
+             environment variables (BADFISH_USERNAME, BADFISH_PASSWORD).",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+/// How a run was started, as far as Badfish's output depends on it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct RunShape {
+    /// Over a `--host-list`: each host is announced once logged in, its records end with a
+    /// line of stars, and every record carries the host's logger name.
+    pub(super) multi_host: bool,
+    /// `-p` given on the command line (Badfish warns about it, once per host).
+    pub(super) password_on_command_line: bool,
+}
+
+/// Runs the plan on one BMC and says it as Badfish does.
+pub(super) async fn perform(
+    bmc: &Bmc,
+    host: &str,
+    plan: &Plan,
+    context: &Context,
+    cancel: &CancellationToken,
+    shape: RunShape,
+) -> HostLog {
+    let multi_host = shape.multi_host;
+    let action = &plan.action;
+    let mut log = HostLog {
+        records: preamble(shape.password_on_command_line),
+        ok: true,
+    };
+    if let Err(e) = bmc.login().await {
+        log.records.push(error(login_error(host, &e)));
+        log.ok = false;
+    } else {
+        if multi_host {
+            log.records
+                .push(info(format!("Executing actions on host: {host}")));
+        }
+        match said(bmc, host, action, context, cancel).await {
+            Ok(records) => {
+                log.ok = !records.iter().any(|r| r.level == Level::Error);
+                log.records.extend(records);
+            }
+            Err(e) => {
+                log.records.push(error(action_error(action, &e)));
+                log.ok = false;
+            }
+        }
+        if plan.then_pxe && log.records.last().is_none_or(|r| r.level != Level::Error) {
+            match bmc.pxe_once().await {
+                Ok(_) => log.records.push(pxe_passed()),
+                Err(e) => {
+                    log.records.push(error(action_error(&Action::Pxe, &e)));
+                    log.ok = false;
+                }
+            }
+        }
+    }
+    if multi_host {
+        log.records.push(info("*".repeat(48)));
+    }
+    log
+}
+
+/// Badfish's words for a refused or failed login.
+fn login_error(host: &str, e: &redfish_client::Error) -> String {
+    match e {
+        redfish_client::Error::Auth { .. } => {
+            format!("Failed to authenticate. Verify your credentials for {host}")
+        }
+        redfish_client::Error::Transport { .. } => "Failed to communicate with server.".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+/// An action's failure: Badfish's wording where it has one for the case, else ours.
+fn action_error(action: &Action, e: &redfish_client::Error) -> String {
+    match (action, e) {
+        (Action::Screenshot, redfish_client::Error::Unsupported { .. }) => {
+            "DellLCService not supported by this host.".into()
+        }
+        (_, redfish_client::Error::Unsupported { .. }) => {
+            "Operation not supported by vendor.".into()
+        }
+        (_, other) => other.to_string(),
+    }
+}
+
+/// A reset `sent`, or (not needed) Badfish's words for the BMC's refusal of a reset to the
+/// state the host is already in: INFO for On, WARNING for the others.
+fn reset_record(sent: bool, reset: ResetType) -> Record {
+    if sent {
+        return reset_passed(reset.as_str());
+    }
+    let message = format!(
+        "Command failed to {} server, host appears to be already in that state.",
+        reset.as_str()
+    );
+    if reset == ResetType::On {
+        info(message)
+    } else {
+        warning(message)
+    }
+}
+
+/// The line of a one-time network boot set.
+fn pxe_passed() -> Record {
+    info("PATCH command passed to set next boot onetime boot device to: \"Pxe\".")
+}
+
+/// The `send_reset` line Badfish logs for a reset that was accepted.
+fn reset_passed(reset: &str) -> Record {
+    info(format!(
+        "Command passed to {reset} server, code return is 204."
+    ))
+}
+
+async fn controller(bmc: &Bmc) -> &'static str {
+    if matches!(bmc.vendor().await, Ok(Vendor::Dell)) {
+        "iDRAC"
+    } else {
+        "BMC"
+    }
+}
+
+/// `--power-cycle` (`graceful` false) and `--reboot-only`, from what the client did: each
+/// reset it sent, in Badfish's words. (`--reboot-only` here shuts down gracefully and powers on;
+/// Badfish sends `GracefulRestart`, so their lines differ there.)
+async fn reboot_records(bmc: &Bmc, out: &PowerOutcome, graceful: bool) -> Vec<Record> {
+    let mut records = vec![info(format!(
+        "Current server state is {}.",
+        out.before.to_string().to_uppercase()
+    ))];
+    if out.before == PowerState::On {
+        for reset in out.actions.iter().filter(|a| **a != ResetType::On) {
+            if *reset == ResetType::ForceOff && graceful {
+                records.push(warning(
+                    "Unable to graceful shutdown the server, will perform forced shutdown now.",
+                ));
+            }
+            records.push(reset_passed(reset.as_str()));
+        }
+        records.push(info("Polling for host state: Not Down"));
+        records.push(reset_record(
+            out.actions.contains(&ResetType::On),
+            ResetType::On,
+        ));
+    } else {
+        records.push(info(format!(
+            "Issuing a power-on request to the {}.",
+            controller(bmc).await
+        )));
+        records.push(reset_passed("On"));
+    }
+    records
+}
+
+/// A BIOS value as Badfish prints it (Python's `str` of the decoded JSON).
+fn python_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => python_repr(other),
+    }
+}
+
+fn python_repr(v: &Value) -> String {
+    match v {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'")),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(map) => {
+            let inner: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("'{k}': {}", python_repr(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+/// A number of watts as Python prints the JSON number (`293`, `293.5`).
+fn watts(w: f64) -> String {
+    if w.fract() == 0.0 && w.abs() < 1e15 {
+        format!("{w:.0}")
+    } else {
+        w.to_string()
+    }
+}
+
+/// What Badfish logs for `action` when it succeeds.
+async fn said(
+    bmc: &Bmc,
+    host: &str,
+    action: &Action,
+    context: &Context,
+    cancel: &CancellationToken,
+) -> Result<Vec<Record>, redfish_client::Error> {
+    Ok(match action {
+        Action::CheckCredentials => Vec::new(),
+        Action::PowerState => vec![
+            info("Power state:"),
+            info(format!("    {host}: '{}'", bmc.power_state().await?)),
+        ],
+        Action::PowerOn => {
+            let sent = !bmc.power_on(cancel).await?.actions.is_empty();
+            vec![reset_record(sent, ResetType::On)]
+        }
+        Action::PowerOff => {
+            let sent = !bmc.power_off(cancel).await?.actions.is_empty();
+            vec![reset_record(sent, ResetType::ForceOff)]
+        }
+        Action::PowerCycle => reboot_records(bmc, &bmc.power_cycle(cancel).await?, false).await,
+        Action::RebootOnly => reboot_records(bmc, &bmc.graceful_reboot(cancel).await?, true).await,
+        Action::PowerConsumed => vec![info(format!(
+            "Current watts consumed: {}",
+            bmc.power_consumed_watts()
+                .await?
+                .map_or_else(|| "N/A. Try to `--racreset`.".to_owned(), watts)
+        ))],
+        Action::Pxe => {
+            bmc.pxe_once().await?;
+            vec![pxe_passed()]
+        }
+        Action::CheckBoot => {
+            let order = bmc.boot_order().await?;
+            let mut records = Vec::new();
+            if let Some(file) = &context.interfaces {
+                match file.matching_type_at(host, &order.names(), &context.location) {
+                    Some(t) => {
+                        return Ok(vec![warning(format!("Current boot order is set to: {t}."))]);
+                    }
+                    None => records.push(warning(
+                        "Current boot order does not match any of the given.",
+                    )),
+                }
+            }
+            records.push(info("Current boot order:"));
+            records.extend(order.devices.iter().enumerate().map(|(i, d)| {
+                info(format!(
+                    "{}: {}{}",
+                    i + 1,
+                    d.name,
+                    if d.enabled { "" } else { " (DISABLED)" }
+                ))
+            }));
+            records
+        }
+        Action::LsJobs => {
+            let jobs = bmc.jobs().await?;
+            if jobs.is_empty() {
+                vec![info("Found active jobs: None")]
+            } else {
+                let mut records = vec![info("Found active jobs:")];
+                records.extend(jobs.iter().map(|j| info(format!("    JobID: {}", j.id))));
+                records
+            }
+        }
+        Action::ClearJobs(mode) => match bmc.clear_jobs(*mode, cancel).await? {
+            QueueClear::AlreadyEmpty => vec![warning(format!(
+                "Job queue already cleared for iDRAC {host}, DELETE command will not execute."
+            ))],
+            QueueClear::Cleared => vec![info(format!(
+                "Job queue for iDRAC {host} successfully cleared."
+            ))],
+        },
+        Action::CheckJob(id) => match bmc.job(id).await {
+            Ok(j) => vec![
+                info(format!("JobID: {}", j.id)),
+                info(format!("Name: {}", j.name.unwrap_or_default())),
+                info(format!("Message: {}", j.message.unwrap_or_default())),
+                info(format!("PercentComplete: {}", j.percent.unwrap_or(0))),
+            ],
+            Err(e) => match e.status() {
+                Some(status) => vec![error(format!(
+                    "Command failed to check job status, return code is {}",
+                    status.as_u16()
+                ))],
+                None => return Err(e),
+            },
+        },
+        Action::GetBios(None) => bmc
+            .bios_attributes()
+            .await?
+            .iter()
+            .map(|(k, v)| info(format!("{k}: {}", python_str(v))))
+            .collect(),
+        Action::LsSerial => {
+            let s = bmc.serial().await?;
+            match (s.service_tag, s.serial_number) {
+                (Some(tag), _) => vec![info("ServiceTag:"), info(format!("    {host}: {tag}"))],
+                (None, Some(serial)) => {
+                    vec![
+                        info("Serial Number:"),
+                        info(format!("    {host}: {serial}")),
+                    ]
+                }
+                (None, None) => {
+                    return Err(redfish_client::Error::Config {
+                        reason: "Server does not support this functionality".into(),
+                    });
+                }
+            }
+        }
+        Action::FirmwareInventory => bmc
+            .firmware_inventory()
+            .await?
+            .iter()
+            .filter(|f| f.id.as_deref().is_some_and(|id| id.contains("Installed")))
+            .flat_map(firmware_records)
+            .collect(),
+        Action::LsInterfaces => bmc
+            .ethernet_interfaces()
+            .await?
+            .iter()
+            .flat_map(interface_records)
+            .collect(),
+        Action::CheckVirtualMedia => bmc
+            .virtual_media()
+            .await?
+            .iter()
+            .flat_map(|slot| {
+                // Badfish prints `ImageName`: the image's file name.
+                let image = slot.image.as_deref().filter(|i| !i.is_empty()).map_or_else(
+                    || "None".to_owned(),
+                    |i| i.rsplit('/').next().unwrap_or(i).to_owned(),
+                );
+                [
+                    info(format!("{}:", slot.id)),
+                    info(format!(
+                        "    Name: {}",
+                        slot.name.as_deref().unwrap_or("None")
+                    )),
+                    info(format!("    ImageName: {image}")),
+                    info(format!(
+                        "    Inserted: {}",
+                        if slot.inserted { "True" } else { "False" }
+                    )),
+                ]
+            })
+            .collect(),
+        other => super::perform(bmc, host, other, context, cancel)
+            .await?
+            .iter()
+            .map(|line| info(super::plain(line)))
+            .collect(),
+    })
+}
+
+/// One installed firmware as Badfish lists it: `Id:`, then every property but the OData,
+/// `Description` and `Oem` ones, as `    Key: value` in the resource's key order (sorted here:
+/// the lab and many BMCs serve them so).
+fn firmware_records(f: &redfish_client::wire::SoftwareInventory) -> Vec<Record> {
+    let mut properties: BTreeMap<String, Value> = f.other.clone().into_iter().collect();
+    let mut put = |key: &str, value: Option<Value>| {
+        if let Some(value) = value {
+            properties.insert(key.to_owned(), value);
+        }
+    };
+    put("Id", f.id.clone().map(Value::String));
+    put("Name", f.name.clone().map(Value::String));
+    put("Version", f.version.clone().map(Value::String));
+    put("Manufacturer", f.manufacturer.clone().map(Value::String));
+    put("Updateable", f.updateable.map(Value::Bool));
+    put("Status", f.status.as_ref().map(status_value));
+    let mut records = vec![info(format!("{}:", f.id.as_deref().unwrap_or_default()))];
+    records.extend(
+        properties
+            .iter()
+            .filter(|(k, _)| {
+                !["odata", "Description", "Oem"]
+                    .iter()
+                    .any(|s| k.contains(s))
+            })
+            .map(|(k, v)| info(format!("    {k}: {}", python_str(v)))),
+    );
+    records
+}
+
+/// A `Status` object as the JSON it came from.
+fn status_value(status: &redfish_client::wire::Status) -> Value {
+    let mut map = serde_json::Map::new();
+    if let Some(h) = &status.health {
+        map.insert("Health".into(), Value::String(h.clone()));
+    }
+    if let Some(s) = &status.state {
+        map.insert("State".into(), Value::String(s.clone()));
+    }
+    Value::Object(map)
+}
+
+/// One NIC as Badfish's `--ls-interfaces` lists it: its fields in Badfish's order, empty ones
+/// left out.
+fn interface_records(i: &redfish_client::wire::EthernetInterface) -> Vec<Record> {
+    let mut records = vec![info(format!("{}:", i.id.as_deref().unwrap_or("None")))];
+    let health = i.status.as_ref().and_then(|s| s.health.clone());
+    let speed = i.speed_mbps.filter(|s| *s != 0).map(|s| s.to_string());
+    for (key, value) in [
+        ("Name", i.name.clone()),
+        ("MACAddress", i.mac_address.clone()),
+        ("Health", health),
+        ("LinkStatus", i.link_status.clone()),
+        ("SpeedMbps", speed),
+    ] {
+        if let Some(value) = value.filter(|v| !v.is_empty()) {
+            records.push(info(format!("    {key}: {value}")));
+        }
+    }
+    records
+}
+
+/// Everything Badfish prints at the end of a run: with a host list, every host's records in
+/// the list's order (each prefixed with its logger name), then the results; else the one
+/// host's records. `hosts` pairs each host with its log, in the list's order.
+pub(super) fn render(hosts: &[(String, HostLog)], multi_host: bool) -> String {
+    let mut out = String::new();
+    if !multi_host {
+        for (_, log) in hosts {
+            for record in &log.records {
+                let _ = writeln!(out, "{}", format_record(None, record));
+            }
+        }
+        return out;
+    }
+    for (host, log) in hosts {
+        for record in &log.records {
+            let _ = writeln!(out, "{}", format_record(Some(logger_name(host)), record));
+        }
+    }
+    let main = Some("badfish.helpers.logger");
+    let _ = writeln!(out, "{}", format_record(main, &info("RESULTS:")));
+    for (host, log) in hosts {
+        let verdict = if log.ok { "SUCCESSFUL" } else { "FAILED" };
+        let _ = writeln!(
+            out,
+            "{}",
+            format_record(main, &info(format!("{host}: {verdict}")))
+        );
+    }
+    out
+}
+
+/// Prints a finished run as Badfish does: into the log file when `-l` was given (`out`), else
+/// on standard error; the hosts in the list's order.
+pub(super) fn print(
+    results: &mut [super::HostResult],
+    hosts: &[String],
+    shape: RunShape,
+    to_log_file: bool,
+    out: &mut dyn Write,
+) {
+    let logs: Vec<(String, HostLog)> = hosts
+        .iter()
+        .map(|h| {
+            let log = results
+                .iter_mut()
+                .find(|r| &r.host == h && r.badfish.is_some())
+                .and_then(|r| r.badfish.take())
+                .unwrap_or_else(|| HostLog {
+                    records: vec![error("Badfish terminated")],
+                    ok: false,
+                });
+            (h.clone(), log)
+        })
+        .collect();
+    emit(&render(&logs, shape.multi_host), to_log_file, out);
+}
+
+/// A run that stops before any BMC is contacted, as Badfish reports it: `message` as the
+/// error of every host (Badfish checks the credentials per host).
+pub(super) fn print_failure(
+    hosts: &[String],
+    shape: RunShape,
+    message: &str,
+    to_log_file: bool,
+    out: &mut dyn Write,
+) {
+    let logs: Vec<(String, HostLog)> = hosts
+        .iter()
+        .map(|h| {
+            let mut records = preamble(shape.password_on_command_line);
+            records.push(error(message));
+            if shape.multi_host {
+                records.push(info("*".repeat(48)));
+            }
+            (h.clone(), HostLog { records, ok: false })
+        })
+        .collect();
+    emit(&render(&logs, shape.multi_host), to_log_file, out);
+}
+
+/// Badfish's last step: the whole text at once, into the log file or on standard error.
+fn emit(text: &str, to_log_file: bool, out: &mut dyn Write) {
+    let text = text.strip_suffix('\n').unwrap_or(text);
+    if to_log_file {
+        let _ = writeln!(out, "{text}");
+    } else if !text.is_empty() {
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_formatted_as_badfish_logs_them() {
+        assert_eq!(
+            format_record(None, &info("Power state:")),
+            "- INFO     - Power state:"
+        );
+        assert_eq!(
+            format_record(Some("mgmt-f01-h01-000-r640"), &warning("x")),
+            "[mgmt-f01-h01-000-r640] - WARNING  - x"
+        );
+        assert_eq!(logger_name("mgmt-a.example.com"), "mgmt-a");
+        assert_eq!(logger_name("127.0.1.1:443"), "127");
+    }
+
+    #[test]
+    fn values_print_as_python_does() {
+        let v = serde_json::json!({"Health": "OK", "On": true, "N": null, "L": [1, "a"]});
+        assert_eq!(
+            python_str(&v),
+            "{'Health': 'OK', 'L': [1, 'a'], 'N': None, 'On': True}"
+        );
+        assert_eq!(python_str(&serde_json::json!("Bios")), "Bios");
+        assert_eq!(watts(293.0), "293");
+        assert_eq!(watts(293.5), "293.5");
+    }
+
+    #[test]
+    fn a_host_list_run_ends_with_the_results() {
+        let hosts = vec![
+            (
+                "a.example".to_owned(),
+                HostLog {
+                    records: vec![info("one")],
+                    ok: true,
+                },
+            ),
+            (
+                "b.example".to_owned(),
+                HostLog {
+                    records: vec![error("two")],
+                    ok: false,
+                },
+            ),
+        ];
+        assert_eq!(
+            render(&hosts, true),
+            "[a] - INFO     - one\n[b] - ERROR    - two\n\
+             [badfish.helpers.logger] - INFO     - RESULTS:\n\
+             [badfish.helpers.logger] - INFO     - a.example: SUCCESSFUL\n\
+             [badfish.helpers.logger] - INFO     - b.example: FAILED\n"
+        );
+    }
+}
