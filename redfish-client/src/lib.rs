@@ -18,6 +18,7 @@
 //! or token in any error, log line or `Debug` output, no dependency on other quads crates but
 //! `quads-http`.
 
+#![warn(missing_docs)]
 // Errors carry the whole request context (BMC, method, path, the BMC's message, a body
 // excerpt); they are the cold path, so their size is accepted rather than boxed.
 #![allow(clippy::result_large_err)]
