@@ -9,7 +9,8 @@
 //!   each fetched only when an operation needs it, cached per BMC with concurrent callers
 //!   coalesced. State is never cached across operations (a read is reused within one).
 //! - [`vendor`]: the quirk table and the "busy, try later" answers, pure.
-//! - [`request`] / [`wire`]: requests built and responses decoded without IO.
+//! - `request` / `wire` (crate-private): requests built and responses decoded without IO; the
+//!   raw wire shapes stay inside, callers get the typed models of [`ops`].
 //! - [`ops`]: the operations (power, boot, boot order, jobs, BIOS, accounts, virtual media,
 //!   firmware, inventory, BMC reset, power draw); every wait polls real state with a deadline
 //!   on tokio's clock and takes a cancellation token.
@@ -37,7 +38,7 @@ pub mod ops;
 pub(crate) mod request;
 pub mod vendor;
 mod wait;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use address::BmcAddress;
 pub use client::{Bmc, RedfishClient, SessionGuard};

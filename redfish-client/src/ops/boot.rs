@@ -144,7 +144,7 @@ impl BootDevice {
 /// the others after them in their current order; `Index` is renumbered. `None` when the order
 /// already starts that way. Unknown names are ignored (returned second).
 #[must_use]
-pub fn reorder_dell(
+pub(crate) fn reorder_dell(
     entries: &[wire::BootSourceEntry],
     wanted: &[String],
 ) -> (Option<Vec<wire::BootSourceEntry>>, Vec<String>) {
@@ -201,7 +201,7 @@ pub fn uefi_pxe_attributes(devices: &[String], current: &Map<String, Value>) -> 
 
 /// DMTF: the new `BootOrder` (references) with `wanted` (references) first.
 #[must_use]
-pub fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>> {
+pub(crate) fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>> {
     let mut ordered: Vec<String> = wanted
         .iter()
         .filter(|w| current.contains(w))
