@@ -197,7 +197,7 @@ pub struct ApiError {
     pub missing_permissions: Vec<String>,
     /// The start of the body (HTML reduced to its text), secrets removed.
     pub body: String,
-    /// `Retry-After`, when the server sent one (in seconds).
+    /// `Retry-After`, when the server sent one (seconds or an HTTP date).
     pub retry_after: Option<Duration>,
     /// `Location` of a redirect (for example from `http://` to `https://`).
     pub location: Option<String>,
@@ -407,11 +407,7 @@ impl RequestLabel<'_> {
     pub(crate) fn status(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Error {
         let parsed = ErrorBody::parse(body);
         let scrub = |s: String| redact(&s, self.secrets);
-        let retry_after = headers
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = quads_http::retry_after(headers);
         let location = if status.is_redirection() {
             headers
                 .get(http::header::LOCATION)
@@ -655,6 +651,11 @@ mod tests {
         assert!(e.is_retryable());
         assert!(!e.request_may_have_been_applied());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(12)));
+        // an HTTP date (here one long past: retry at once) is read too
+        let long_past = "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap();
+        let dated = HeaderMap::from_iter([(http::header::RETRY_AFTER, long_past)]);
+        let d = label(&[]).status(StatusCode::SERVICE_UNAVAILABLE, &dated, b"");
+        assert_eq!(d.retry_after(), Some(Duration::ZERO));
         let body = &e.api().unwrap().body;
         assert!(
             body.starts_with("Service Unavailable This website is under heavy load (queue full)"),

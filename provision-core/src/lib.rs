@@ -2,6 +2,8 @@
 //! the configuration types and the inventory import; the per-host step machine and its limits
 //! build on them.
 
+#![warn(missing_docs)]
+
 /// The README's example, compiled as a doc test.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

@@ -164,7 +164,29 @@ pub fn active_clouds(
         .collect()
 }
 
-/// Plans the moves at `input.at`.
+/// Plans the moves at `input.at`. Pure: the same input gives the same plan.
+///
+/// ```no_run
+/// use std::collections::BTreeSet;
+///
+/// use provision_core::{Clock as _, PlanInput, Store, SystemClock, plan};
+///
+/// # async fn example(store: Store) -> Result<(), provision_core::StoreError> {
+/// let snapshot = store.snapshot().await?;
+/// let plan = plan(&PlanInput {
+///     hosts: &snapshot.hosts,
+///     clouds: &snapshot.clouds,
+///     assignments: &snapshot.assignments,
+///     schedules: &snapshot.schedules,
+///     at: SystemClock.now(),
+///     cloud: None,
+///     untouchable: &BTreeSet::new(),
+/// });
+/// for m in &plan.moves {
+///     println!("{} {} -> {}", m.host, m.from, m.to);
+/// }
+/// # Ok(()) }
+/// ```
 #[must_use]
 pub fn plan(input: &PlanInput<'_>) -> MovePlan {
     let assignments: BTreeMap<AssignmentId, &Assignment> =

@@ -14,6 +14,7 @@ use std::hash::{BuildHasher, Hasher};
 use std::time::{Duration, SystemTime};
 
 use quads_http::TransportError;
+pub use quads_http::retry_after;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -379,22 +380,6 @@ impl Idempotency {
             AttemptError::TimedOut(_) => self.on_attempt_timeout(),
         }
     }
-}
-
-/// The delay a `Retry-After` header asks for: delta-seconds or an HTTP date (measured against
-/// the wall clock).
-#[must_use]
-pub fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
-    let value = headers
-        .get(http::header::RETRY_AFTER)?
-        .to_str()
-        .ok()?
-        .trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = httpdate::parse_http_date(value).ok()?;
-    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
 /// Runs `op` until it succeeds, `classify` says its error is final, the attempts run out, the
@@ -926,31 +911,6 @@ mod tests {
         assert_eq!(Idempotency::of_method(&http::Method::GET), read);
         assert_eq!(Idempotency::of_method(&http::Method::PUT), put);
         assert_eq!(Idempotency::of_method(&http::Method::POST), post);
-    }
-
-    #[test]
-    fn retry_after_reads_seconds_and_dates() {
-        let mut h = http::HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert(http::header::RETRY_AFTER, " 120 ".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
-        let later = SystemTime::now() + Duration::from_secs(90);
-        h.insert(
-            http::header::RETRY_AFTER,
-            httpdate::fmt_http_date(later).parse().unwrap(),
-        );
-        let d = retry_after(&h).unwrap();
-        assert!(
-            d > Duration::from_secs(85) && d <= Duration::from_secs(90),
-            "{d:?}"
-        );
-        h.insert(
-            http::header::RETRY_AFTER,
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&h), Some(Duration::ZERO));
-        h.insert(http::header::RETRY_AFTER, "soon".parse().unwrap());
-        assert_eq!(retry_after(&h), None);
     }
 
     #[test]

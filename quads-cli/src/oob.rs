@@ -1371,7 +1371,9 @@ async fn change_boot(
         }
         return Ok(lines);
     }
-    let change = bmc.set_boot_order(devices, cancel).await?;
+    let change = bmc
+        .set_boot_order(&redfish_client::BootOrderRequest::new(devices), cancel)
+        .await?;
     let mut lines = vec![change_line(&change)];
     if pxe {
         lines.push(change_line(&bmc.pxe_once().await?));

@@ -9,7 +9,8 @@
 //! ([`TlsVerification::InsecureHosts`]). Limits, retries and caches wrap a transport; they are not
 //! in it. [`Secret`] is the one wrapper of passwords and tokens that both clients use. [`api`]
 //! has the pure pieces the JSON API clients build requests from (base URL, query encoding, the
-//! request, Basic credentials).
+//! request, Basic credentials). [`retry_after`] reads `Retry-After` (seconds or an HTTP date) for
+//! every client.
 
 /// The README's example, compiled as a doc test.
 #[cfg(doctest)]
@@ -20,6 +21,7 @@ pub mod api;
 mod limit;
 mod pool;
 mod resolve;
+mod retry_after;
 mod secret;
 mod sessions;
 mod tls;
@@ -36,6 +38,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 
 pub use api::BaseUrl;
 pub use limit::PerAuthorityLimit;
+pub use retry_after::{parse_retry_after, retry_after};
 pub use secret::Secret;
 pub use tls::TlsError;
 

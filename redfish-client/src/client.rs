@@ -25,6 +25,21 @@ use crate::wire;
 /// A Redfish client for a fleet of BMCs: one pooled transport, a per-BMC concurrency limit,
 /// and a registry of the BMC handles so that [`RedfishClient::close_all`] can log every
 /// session out (Ctrl-C). Cheap to clone.
+///
+/// ```no_run
+/// use redfish_client::{BmcAddress, ClientConfig, Credentials, RedfishClient};
+///
+/// # async fn example() -> Result<(), redfish_client::Error> {
+/// let client = RedfishClient::new(ClientConfig::default())?;
+/// let bmc = client.bmc(
+///     BmcAddress::parse("https://mgmt-host01.example.com")?,
+///     Credentials::new("root", "calvin"),
+/// );
+/// let state = bmc.power_state().await?;
+/// bmc.logout().await?;
+/// # let _ = state;
+/// # Ok(()) }
+/// ```
 #[derive(Clone)]
 pub struct RedfishClient {
     shared: Arc<Shared>,

@@ -297,11 +297,7 @@ impl RequestLabel {
         body: &[u8],
     ) -> Error {
         let info = ExtendedInfo::parse(body);
-        let retry_after = headers
-            .get(http::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = quads_http::retry_after(headers);
         Error::Status {
             bmc: self.bmc.clone(),
             method: self.method.clone(),
@@ -413,6 +409,11 @@ mod tests {
         let long = "x".repeat(1000);
         let e = label().status(http::StatusCode::BAD_GATEWAY, &headers, long.as_bytes());
         assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+        // an HTTP date (here one long past: retry at once) is read too
+        let long_past = "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap();
+        let dated = http::HeaderMap::from_iter([(http::header::RETRY_AFTER, long_past)]);
+        let d = label().status(http::StatusCode::SERVICE_UNAVAILABLE, &dated, b"");
+        assert_eq!(d.retry_after(), Some(Duration::ZERO));
         match e {
             Error::Status { body, .. } => assert_eq!(body.chars().count(), BODY_EXCERPT_CHARS + 1),
             other => panic!("{other}"),

@@ -9,7 +9,8 @@
 //!   each fetched only when an operation needs it, cached per BMC with concurrent callers
 //!   coalesced. State is never cached across operations (a read is reused within one).
 //! - [`vendor`]: the quirk table and the "busy, try later" answers, pure.
-//! - [`request`] / [`wire`]: requests built and responses decoded without IO.
+//! - `request` / `wire` (crate-private): requests built and responses decoded without IO; the
+//!   raw wire shapes stay inside, callers get the typed models of [`ops`].
 //! - [`ops`]: the operations (power, boot, boot order, jobs, BIOS, accounts, virtual media,
 //!   firmware, inventory, BMC reset, power draw); every wait polls real state with a deadline
 //!   on tokio's clock and takes a cancellation token.
@@ -18,6 +19,7 @@
 //! or token in any error, log line or `Debug` output, no dependency on other quads crates but
 //! `quads-http`.
 
+#![warn(missing_docs)]
 // Errors carry the whole request context (BMC, method, path, the BMC's message, a body
 // excerpt); they are the cold path, so their size is accepted rather than boxed.
 #![allow(clippy::result_large_err)]
@@ -36,7 +38,7 @@ pub mod ops;
 pub(crate) mod request;
 pub mod vendor;
 mod wait;
-pub mod wire;
+pub(crate) mod wire;
 
 pub use address::BmcAddress;
 pub use client::{Bmc, RedfishClient, SessionGuard};
@@ -49,3 +51,6 @@ pub use ops::*;
 pub use quads_http::{Secret, TlsVerification, TransportConfig};
 pub use tokio_util::sync::CancellationToken;
 pub use vendor::{DellGeneration, Transient, Vendor};
+/// The answers callers read as they are: firmware inventory members, their `Status`, and
+/// Ethernet interfaces (the rest of the wire shapes stay crate-private).
+pub use wire::{EthernetInterface, SoftwareInventory, Status};

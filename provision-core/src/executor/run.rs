@@ -375,6 +375,65 @@ pub struct RunSetup {
 ///
 /// # Errors
 /// [`ExecError`] when the run cannot start (another run active, nothing to resume, ...).
+///
+/// The setup over the real clients (the limits' transports wrap one shared HTTPS transport):
+///
+/// ```no_run
+/// use std::sync::Arc;
+///
+/// use foreman_client::{ForemanClient, ForemanUrl};
+/// use provision_core::executor::adapters::{ForemanAdapter, InterfacesBootOrders, RedfishFleet};
+/// use provision_core::executor::{
+///     ExecutorConfig, MoveRequest, Ports, RunProgress, RunSetup, move_hosts,
+/// };
+/// use provision_core::limits::Limits;
+/// use provision_core::shutdown::Shutdown;
+/// use provision_core::{Store, SystemClock};
+/// use quads_http::{HttpsTransport, TransportConfig};
+/// use redfish_client::{InterfacesFile, RedfishClient};
+///
+/// # async fn example(store: Store) -> Result<(), Box<dyn std::error::Error>> {
+/// let config = ExecutorConfig::default();
+/// let limits = Limits::new(&config.limits)?;
+/// let transport = Arc::new(HttpsTransport::new(&TransportConfig::default())?);
+/// let foreman_transport = limits.foreman_transport(transport.clone());
+/// let foreman = ForemanClient::with_transport(
+///     foreman_transport.clone(),
+///     foreman_client::ClientConfig::new(
+///         ForemanUrl::parse("https://foreman.example.com")?,
+///         foreman_client::Credentials::password("admin", "changeme"),
+///     ),
+/// )?;
+/// let redfish = RedfishClient::with_transport(
+///     limits.bmc_transport(transport),
+///     redfish_client::ClientConfig::default(),
+/// );
+/// let interfaces = InterfacesFile::parse(&std::fs::read_to_string("idrac_interfaces.yml")?)?;
+/// let shutdown = Shutdown::new(config.grace);
+/// let setup = RunSetup {
+///     infra_location: "lab".to_owned(),
+///     ports: Ports {
+///         foreman: Arc::new(ForemanAdapter::new(foreman, foreman_transport)),
+///         fleet: Arc::new(RedfishFleet::new(
+///             redfish,
+///             redfish_client::Credentials::new("root", "calvin"),
+///         )),
+///         boot_orders: Arc::new(InterfacesBootOrders::new(
+///             interfaces,
+///             config.provisioning_host_type.clone(),
+///         )),
+///         clock: Arc::new(SystemClock),
+///         switches: None,
+///     },
+///     config,
+///     limits,
+///     shutdown,
+///     progress: RunProgress::default(),
+/// };
+/// let report = move_hosts(&store, &MoveRequest::default(), setup).await?;
+/// println!("{} hosts", report.hosts.len());
+/// # Ok(()) }
+/// ```
 pub async fn move_hosts(
     store: &Store,
     request: &MoveRequest,

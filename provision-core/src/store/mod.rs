@@ -338,6 +338,24 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Missing`], [`StoreError::Open`], [`StoreError::SchemaTooNew`] or SQLite's.
+    ///
+    /// ```no_run
+    /// use std::sync::Arc;
+    ///
+    /// use provision_core::{OpenMode, Store, StoreOptions, SystemClock};
+    ///
+    /// # async fn example() -> Result<(), provision_core::StoreError> {
+    /// let store = Store::open(StoreOptions {
+    ///     path: "quads.db".into(),
+    ///     mode: OpenMode::CreateIfMissing,
+    ///     clock: Arc::new(SystemClock),
+    /// })
+    /// .await?;
+    /// let snapshot = store.snapshot().await?;
+    /// println!("{} hosts", snapshot.hosts.len());
+    /// store.close().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn open(options: StoreOptions) -> Result<Self, StoreError> {
         let StoreOptions { path, mode, clock } = options;
         let writer_path = path.clone();

@@ -445,7 +445,7 @@ async fn said(
 /// One installed firmware as Badfish lists it: `Id:`, then every property but the OData,
 /// `Description` and `Oem` ones, as `    Key: value` in the resource's key order (sorted here:
 /// the lab and many BMCs serve them so).
-fn firmware_records(f: &redfish_client::wire::SoftwareInventory) -> Vec<Record> {
+fn firmware_records(f: &redfish_client::SoftwareInventory) -> Vec<Record> {
     let mut properties: BTreeMap<String, Value> = f.other.clone().into_iter().collect();
     let mut put = |key: &str, value: Option<Value>| {
         if let Some(value) = value {
@@ -473,7 +473,7 @@ fn firmware_records(f: &redfish_client::wire::SoftwareInventory) -> Vec<Record> 
 }
 
 /// A `Status` object as the JSON it came from.
-fn status_value(status: &redfish_client::wire::Status) -> Value {
+fn status_value(status: &redfish_client::Status) -> Value {
     let mut map = serde_json::Map::new();
     if let Some(h) = &status.health {
         map.insert("Health".into(), Value::String(h.clone()));
@@ -486,7 +486,7 @@ fn status_value(status: &redfish_client::wire::Status) -> Value {
 
 /// One NIC as Badfish's `--ls-interfaces` lists it: its fields in Badfish's order, empty ones
 /// left out.
-fn interface_records(i: &redfish_client::wire::EthernetInterface) -> Vec<Record> {
+fn interface_records(i: &redfish_client::EthernetInterface) -> Vec<Record> {
     let mut records = vec![info(format!("{}:", i.id.as_deref().unwrap_or("None")))];
     let health = i.status.as_ref().and_then(|s| s.health.clone());
     let speed = i.speed_mbps.filter(|s| *s != 0).map(|s| s.to_string());

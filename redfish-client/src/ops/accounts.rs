@@ -99,7 +99,7 @@ pub enum Revocation {
 
 /// The PATCH body for an existing account.
 #[must_use]
-pub fn account_patch(spec: &AccountSpec, set_name: bool) -> Value {
+pub(crate) fn account_patch(spec: &AccountSpec, set_name: bool) -> Value {
     let mut body = Map::new();
     if set_name {
         body.insert("UserName".into(), json!(spec.username));

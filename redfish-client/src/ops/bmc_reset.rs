@@ -25,7 +25,7 @@ pub enum ResetWait {
 
 /// The reset type to send: the first of `preferred` the BMC allows (any, when it lists none).
 #[must_use]
-pub fn choose_manager_reset(preferred: &[&str], allowed: &[String]) -> Option<String> {
+pub(crate) fn choose_manager_reset(preferred: &[&str], allowed: &[String]) -> Option<String> {
     if allowed.is_empty() {
         return preferred.first().map(|s| (*s).to_owned());
     }

@@ -144,7 +144,7 @@ impl BootDevice {
 /// the others after them in their current order; `Index` is renumbered. `None` when the order
 /// already starts that way. Unknown names are ignored (returned second).
 #[must_use]
-pub fn reorder_dell(
+pub(crate) fn reorder_dell(
     entries: &[wire::BootSourceEntry],
     wanted: &[String],
 ) -> (Option<Vec<wire::BootSourceEntry>>, Vec<String>) {
@@ -201,7 +201,7 @@ pub fn uefi_pxe_attributes(devices: &[String], current: &Map<String, Value>) -> 
 
 /// DMTF: the new `BootOrder` (references) with `wanted` (references) first.
 #[must_use]
-pub fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>> {
+pub(crate) fn reorder_refs(current: &[String], wanted: &[String]) -> Option<Vec<String>> {
     let mut ordered: Vec<String> = wanted
         .iter()
         .filter(|w| current.contains(w))
@@ -256,6 +256,59 @@ pub enum RunningJobs {
     /// Force-clear the queue (`JID_CLEARALL_FORCE`). For callers that know the host is not in
     /// a POST, where a running job can only be stuck, and blocks the queue for good.
     ForceClear,
+}
+
+/// What [`Bmc::set_boot_order`] puts at the head of the persistent boot order, and what it
+/// does with a Dell job found `Running` (by default: waits for it).
+///
+/// ```
+/// use redfish_client::{BootOrderRequest, RunningJobs};
+///
+/// let request = BootOrderRequest::new(["NIC.Integrated.1-1-1", "NIC.Slot.2-1-1"])
+///     .running_jobs(RunningJobs::ForceClear);
+/// assert_eq!(request.devices().len(), 2);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BootOrderRequest {
+    devices: Vec<String>,
+    running: RunningJobs,
+}
+
+impl BootOrderRequest {
+    /// `devices` (names as in the interfaces YAML) first, in this order.
+    #[must_use]
+    pub fn new(devices: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        Self {
+            devices: devices.into_iter().map(Into::into).collect(),
+            running: RunningJobs::default(),
+        }
+    }
+
+    /// The devices of `host` as a `host_type` host in the interfaces file (`-i FILE -t TYPE`).
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the file has no entry for the host.
+    pub fn for_host_type(
+        interfaces: &InterfacesFile,
+        host: &str,
+        host_type: &str,
+    ) -> Result<Self, Error> {
+        Ok(Self::new(interfaces.interfaces_for(host, host_type)?))
+    }
+
+    /// What to do with a Dell job found `Running` when the queue must be cleared for the new
+    /// config job.
+    #[must_use]
+    pub fn running_jobs(mut self, running: RunningJobs) -> Self {
+        self.running = running;
+        self
+    }
+
+    /// The devices put first.
+    #[must_use]
+    pub fn devices(&self) -> &[String] {
+        &self.devices
+    }
 }
 
 /// What reading the boot order read along with it, for the write that may follow in the same
@@ -524,34 +577,21 @@ impl Bmc {
         })
     }
 
-    /// Makes `devices` (names as in the interfaces YAML) the head of the persistent boot order.
-    /// Dell: clears the job queue, PATCHes `BootSources/Settings` and creates the config job
-    /// (returned; applied at the next reboot). DMTF: PATCHes `Boot.BootOrder`.
+    /// Makes the request's devices (names as in the interfaces YAML) the head of the persistent
+    /// boot order. Dell: clears the job queue (a `Running` job as the request says), PATCHes
+    /// `BootSources/Settings` and creates the config job (returned; applied at the next
+    /// reboot). DMTF: PATCHes `Boot.BootOrder`. Nothing is read beyond what the change itself
+    /// needs: an order already in place costs its read only.
     ///
     /// # Errors
     /// [`Error::Invalid`] when none of the devices exists; request errors.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn set_boot_order(
         &self,
-        devices: &[String],
+        request: &BootOrderRequest,
         cancel: &CancellationToken,
     ) -> Result<SettingsChange, Error> {
-        self.set_boot_order_with(devices, RunningJobs::Wait, cancel)
-            .await
-    }
-
-    /// [`Bmc::set_boot_order`], saying what to do with a Dell job found `Running` when the
-    /// queue must be cleared for the new config job. Nothing is read beyond what the change
-    /// itself needs: an order already in place costs its read only.
-    ///
-    /// # Errors
-    /// As [`Bmc::set_boot_order`].
-    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
-    pub async fn set_boot_order_with(
-        &self,
-        devices: &[String],
-        running: RunningJobs,
-        cancel: &CancellationToken,
-    ) -> Result<SettingsChange, Error> {
+        let (devices, running) = (request.devices(), request.running);
         match self.quirks().await?.boot_order {
             BootOrderMethod::DellBootSources => {
                 let DellBootSources {
@@ -677,21 +717,6 @@ impl Bmc {
         }
         self.clear_jobs(ClearJobs::Pending, cancel).await?;
         Ok(())
-    }
-
-    /// Sets the persistent boot order for `host` as a `host_type` host (`-i FILE -t TYPE`).
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the file has no entry for the host; as [`Bmc::set_boot_order`].
-    pub async fn set_boot_order_for_type(
-        &self,
-        interfaces: &InterfacesFile,
-        host: &str,
-        host_type: &str,
-        cancel: &CancellationToken,
-    ) -> Result<SettingsChange, Error> {
-        let devices = interfaces.interfaces_for(host, host_type)?;
-        self.set_boot_order(&devices, cancel).await
     }
 
     /// Which host type the current boot order is for `host` (`--check-boot`).

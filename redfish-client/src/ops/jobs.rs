@@ -139,7 +139,7 @@ pub enum QueueClear {
 
 /// The job id at the end of a `Location` (`/redfish/v1/Managers/iDRAC.Embedded.1/Jobs/JID_1`).
 #[must_use]
-pub fn job_id_from_location(location: &str) -> Option<String> {
+pub(crate) fn job_id_from_location(location: &str) -> Option<String> {
     location
         .trim_end_matches('/')
         .rsplit('/')

@@ -17,7 +17,10 @@ pub mod virtual_media;
 pub use accounts::{AccountOutcome, AccountSpec, AccountState, Revocation, Role};
 pub use bios::{SettingsChange, validate_bios_changes};
 pub use bmc_reset::ResetWait;
-pub use boot::{BootDevice, BootOrder, BootOverride, BootSource, RunningJobs, uefi_pxe_attributes};
+pub use boot::{
+    BootDevice, BootOrder, BootOrderRequest, BootOverride, BootSource, RunningJobs,
+    uefi_pxe_attributes,
+};
 pub use dell_oem::decode_screenshot;
 pub use interfaces::{HostLocation, InterfacesFile, interface_keys, interface_keys_at};
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};

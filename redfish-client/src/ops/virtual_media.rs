@@ -66,7 +66,7 @@ fn media_link(
 
 /// Splits an image URL into Supermicro's `Host` (`scheme://authority`) and `Path`.
 #[must_use]
-pub fn split_image_url(url: &str) -> Option<(String, String)> {
+pub(crate) fn split_image_url(url: &str) -> Option<(String, String)> {
     let (scheme, rest) = url.split_once("://")?;
     let slash = rest.find('/')?;
     Some((

@@ -94,7 +94,10 @@ async fn boot_order_by_host_type_patches_boot_sources_and_creates_a_config_job()
     let host = "mgmt-e22-h18-r640.example.com";
     assert_eq!(bmc.boot_order_type(&interfaces, host).await.unwrap(), None);
     let change = bmc
-        .set_boot_order_for_type(&interfaces, host, "foreman", &cancel)
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::for_host_type(&interfaces, host, "foreman").unwrap(),
+            &cancel,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -182,7 +185,10 @@ async fn a_boot_order_already_in_place_sends_nothing() {
         Some("foreman")
     );
     let change = bmc
-        .set_boot_order_for_type(&interfaces, host, "foreman", &CancellationToken::new())
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::for_host_type(&interfaces, host, "foreman").unwrap(),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(change, SettingsChange::Unchanged);
@@ -243,10 +249,13 @@ async fn in_uefi_mode_the_pxe_devices_follow_the_order_in_the_same_config_job() 
     )
     .unwrap();
     let change = bmc
-        .set_boot_order_for_type(
-            &interfaces,
-            "mgmt-e22-h18-r640",
-            "foreman",
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::for_host_type(
+                &interfaces,
+                "mgmt-e22-h18-r640",
+                "foreman",
+            )
+            .unwrap(),
             &CancellationToken::new(),
         )
         .await

@@ -91,14 +91,17 @@ async fn supermicro_boot_order_is_patched_with_if_match() {
     );
     let change = bmc
         .set_boot_order(
-            &["NIC.Integrated.1-1-1".to_owned()],
+            &redfish_client::BootOrderRequest::new(["NIC.Integrated.1-1-1".to_owned()]),
             &CancellationToken::new(),
         )
         .await
         .unwrap();
     assert_eq!(change, SettingsChange::Applied);
     let unchanged = bmc
-        .set_boot_order(&["HardDisk.List.1-1".to_owned()], &CancellationToken::new())
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["HardDisk.List.1-1".to_owned()]),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(unchanged, SettingsChange::Unchanged);
@@ -123,9 +126,12 @@ async fn a_changed_etag_is_read_again_once() {
         .await;
     let client = fake.client();
     let bmc = fake.bmc(&client);
-    bmc.set_boot_order(&["Boot0002".to_owned()], &CancellationToken::new())
-        .await
-        .unwrap();
+    bmc.set_boot_order(
+        &redfish_client::BootOrderRequest::new(["Boot0002".to_owned()]),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap();
     stale.assert_async().await;
     ok.assert_async().await;
 }

@@ -382,7 +382,11 @@ async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
         );
         let jobs_applied = rig.counters(i).jobs_applied;
         let change = bmc
-            .set_boot_order_for_type(&interfaces, &bmc_name, "foreman", cancel)
+            .set_boot_order(
+                &redfish_client::BootOrderRequest::for_host_type(&interfaces, &bmc_name, "foreman")
+                    .unwrap(),
+                cancel,
+            )
             .await
             .unwrap();
         let order = || rig.lab.with_state(|s| s.machines[i].boot_order.clone());
@@ -407,9 +411,17 @@ async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
             assert!(order().starts_with(&director), "not before the reboot");
             // Asking again before the reboot finds it staged and stages nothing more.
             assert_eq!(
-                bmc.set_boot_order_for_type(&interfaces, &bmc_name, "foreman", cancel)
-                    .await
+                bmc.set_boot_order(
+                    &redfish_client::BootOrderRequest::for_host_type(
+                        &interfaces,
+                        &bmc_name,
+                        "foreman"
+                    )
                     .unwrap(),
+                    cancel
+                )
+                .await
+                .unwrap(),
                 SettingsChange::Pending { job: None }
             );
             bmc.power_cycle(cancel).await.unwrap();
@@ -448,9 +460,13 @@ async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
         );
         // Asking again changes nothing.
         assert_eq!(
-            bmc.set_boot_order_for_type(&interfaces, &bmc_name, "foreman", cancel)
-                .await
-                .unwrap(),
+            bmc.set_boot_order(
+                &redfish_client::BootOrderRequest::for_host_type(&interfaces, &bmc_name, "foreman")
+                    .unwrap(),
+                cancel
+            )
+            .await
+            .unwrap(),
             SettingsChange::Unchanged
         );
         bmc.logout().await.unwrap();
@@ -1417,7 +1433,11 @@ async fn a_boot_order_change_force_clears_a_stuck_job_only_when_asked_and_needed
             wanted
         };
         let change = bmc
-            .set_boot_order_with(&first, redfish_client::RunningJobs::ForceClear, cancel)
+            .set_boot_order(
+                &redfish_client::BootOrderRequest::new(&first)
+                    .running_jobs(RunningJobs::ForceClear),
+                cancel,
+            )
             .await
             .unwrap();
         assert!(
@@ -1437,7 +1457,11 @@ async fn a_boot_order_change_force_clears_a_stuck_job_only_when_asked_and_needed
         let now = bmc.boot_order().await.unwrap();
         let in_place: Vec<String> = now.devices.iter().map(|d| d.name.clone()).collect();
         let change = bmc
-            .set_boot_order_with(&in_place, redfish_client::RunningJobs::ForceClear, cancel)
+            .set_boot_order(
+                &redfish_client::BootOrderRequest::new(&in_place)
+                    .running_jobs(RunningJobs::ForceClear),
+                cancel,
+            )
             .await
             .unwrap();
         assert_eq!(change, SettingsChange::Unchanged);
@@ -1491,9 +1515,12 @@ async fn a_move_makes_one_full_tls_handshake_per_bmc() {
         let wanted = interfaces
             .interfaces_for(&rig.hosts[i].name, "foreman")
             .unwrap();
-        bmc.set_boot_order_with(&wanted, RunningJobs::ForceClear, cancel)
-            .await
-            .unwrap();
+        bmc.set_boot_order(
+            &redfish_client::BootOrderRequest::new(&wanted).running_jobs(RunningJobs::ForceClear),
+            cancel,
+        )
+        .await
+        .unwrap();
         after.push(("boot order", connections()));
         bmc.pxe_once_then_power_off(cancel).await.unwrap();
         after.push(("pxe and power-off", connections()));

@@ -179,13 +179,19 @@ async fn ilo5_stages_the_boot_order_in_its_settings_object_with_if_match() {
     let bmc = fake.bmc(&client);
     let cancel = CancellationToken::new();
     let change = bmc
-        .set_boot_order(&["NIC.Slot.3.1.IPv4".to_owned()], &cancel)
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["NIC.Slot.3.1.IPv4".to_owned()]),
+            &cancel,
+        )
         .await
         .unwrap();
     assert_eq!(change, SettingsChange::Pending { job: None });
     // The order the system has now needs nothing staged.
     let unchanged = bmc
-        .set_boot_order(&["HD.EmbRAID.1.3".to_owned()], &cancel)
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["HD.EmbRAID.1.3".to_owned()]),
+            &cancel,
+        )
         .await
         .unwrap();
     assert_eq!(unchanged, SettingsChange::Unchanged);
@@ -243,7 +249,10 @@ async fn xcc_fixtures_decode_and_an_order_already_pending_is_not_sent_again() {
     assert_eq!(order.devices[0].id, "Boot0003");
     assert!(order.devices[0].names("IPv4"));
     let change = bmc
-        .set_boot_order(&["Boot0001".to_owned()], &CancellationToken::new())
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["Boot0001".to_owned()]),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(change, SettingsChange::Pending { job: None });
@@ -285,7 +294,10 @@ async fn xcc_undoes_a_staged_order_when_the_current_one_is_wanted() {
     let client = fake.client();
     let bmc = fake.bmc(&client);
     let change = bmc
-        .set_boot_order(&["Boot0003".to_owned()], &CancellationToken::new())
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["Boot0003".to_owned()]),
+            &CancellationToken::new(),
+        )
         .await
         .unwrap();
     assert_eq!(change, SettingsChange::Pending { job: None });

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use redfish_client::{
-    AccountSpec, AccountState, BmcAddress, Credentials, InterfacesFile, PowerState, RedfishClient,
-    Revocation, Role, RunningJobs, SettingsChange,
+    AccountSpec, AccountState, BmcAddress, BootOrderRequest, Credentials, InterfacesFile,
+    PowerState, RedfishClient, Revocation, Role, RunningJobs, SettingsChange,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -197,7 +197,10 @@ impl BmcPort for RedfishBmc {
         // settings during a POST, it is stuck, and only a forced clear removes it.
         match self
             .bmc
-            .set_boot_order_with(devices, RunningJobs::ForceClear, cancel)
+            .set_boot_order(
+                &BootOrderRequest::new(devices).running_jobs(RunningJobs::ForceClear),
+                cancel,
+            )
             .await
             .map_err(err)?
         {
