@@ -40,7 +40,7 @@ pub struct SimArgs {
     /// Real seconds per lab second (real mode; `--virtual` runs in virtual lab seconds).
     #[arg(long, default_value_t = 0.02)]
     pub time_scale: f64,
-    /// The lab's fault profile: none, chaos, with overrides (`chaos,dead_bmcs=2`).
+    /// The lab's fault profile: none, chaos, hard, with overrides (`chaos,dead_bmcs=2`).
     #[arg(long, default_value = "none")]
     pub faults: String,
     /// Seed of every random choice of the lab.
@@ -1067,6 +1067,8 @@ fn fault_name(f: &FaultProfile) -> &'static str {
         "none"
     } else if *f == FaultProfile::chaos() {
         "chaos"
+    } else if *f == FaultProfile::hard() {
+        "hard"
     } else {
         "custom"
     }
