@@ -466,6 +466,8 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
     };
     let transport = match HttpsTransport::new(&TransportConfig {
         tls,
+        request_timeout: executor.request_timeout,
+        connect_timeout: executor.connect_timeout,
         ..TransportConfig::default()
     }) {
         Ok(t) => Arc::new(t),

@@ -256,6 +256,25 @@ impl RedfishClient {
             .count()
     }
 
+    /// The session paths (no trailing slash) the handles of this client hold on `authority`.
+    fn session_locations(&self, authority: &str) -> std::collections::HashSet<String> {
+        let registry = self.lock_registry();
+        registry
+            .handles
+            .get(authority)
+            .into_iter()
+            .flatten()
+            .filter_map(Weak::upgrade)
+            .filter_map(|inner| match &*inner.lock_auth() {
+                AuthState::Session(s) => s
+                    .location
+                    .as_deref()
+                    .map(|l| l.trim_end_matches('/').to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.shared
             .registry
@@ -594,7 +613,8 @@ impl Bmc {
                     })?
             }
         };
-        let mut call = Call::post(sessions, &login_body(&self.inner.credentials)).unauthenticated();
+        let mut call =
+            Call::post(sessions.clone(), &login_body(&self.inner.credentials)).unauthenticated();
         call.retry_session_limit = !fallback;
         let mut attempt = self.execute_plain(&call).await;
         if let Err(e) = &attempt
@@ -606,6 +626,13 @@ impl Bmc {
             if idle.logout().await.is_ok() {
                 attempt = self.execute_plain(&call).await;
             }
+        }
+        // A login whose answer was lost may have opened a session nobody holds the token
+        // of: log in again, then settle it from the session collection (below).
+        let lost_login = matches!(&attempt, Err(e) if e.may_have_been_applied());
+        if lost_login {
+            tracing::info!(bmc = %self.name(), "the login's answer was lost: logging in again, then closing the session it may have opened");
+            attempt = self.execute_plain(&call).await;
         }
         let reply = match attempt {
             Ok(reply) => reply,
@@ -657,7 +684,83 @@ impl Bmc {
             generation,
             _slot: slot,
         });
-        Ok(AuthHeader::Token { token, generation })
+        let auth = AuthHeader::Token { token, generation };
+        if lost_login {
+            self.close_unknown_sessions(&sessions, &auth).await;
+        }
+        Ok(auth)
+    }
+
+    /// After a login whose answer was lost: deletes the sessions of our user on this BMC that
+    /// no handle of this client holds (the lost login's, if it was applied). Best effort, each
+    /// request once (the caller holds the login lock, so nothing here may log in again).
+    async fn close_unknown_sessions(&self, collection: &str, auth: &AuthHeader) {
+        let known = self
+            .client()
+            .session_locations(self.inner.address.authority());
+        let listed = match self.send_once(&Call::get(collection), auth).await {
+            Ok(reply) => reply.json::<wire::Collection>().map(|c| c.paths()),
+            Err(e) => Err(e),
+        };
+        let paths = match listed {
+            Ok(paths) => paths,
+            Err(e) => {
+                tracing::warn!(bmc = %self.name(), error = %e, "cannot list the sessions to close the lost login's");
+                return;
+            }
+        };
+        let user = &self.inner.credentials.username;
+        for path in paths {
+            if known.contains(path.trim_end_matches('/')) {
+                continue;
+            }
+            let owner = match self.send_once(&Call::get(path.as_str()), auth).await {
+                Ok(reply) => reply
+                    .json::<Value>()
+                    .ok()
+                    .and_then(|v| v.get("UserName").and_then(Value::as_str).map(str::to_owned)),
+                Err(_) => None,
+            };
+            if owner.as_deref() != Some(user.as_str()) {
+                continue;
+            }
+            match self.send_once(&Call::delete(path.as_str()), auth).await {
+                Ok(_) => {
+                    tracing::info!(bmc = %self.name(), session = %path, "closed a session of ours nobody held (a lost login)");
+                }
+                Err(e) => {
+                    tracing::warn!(bmc = %self.name(), session = %path, error = %e, "cannot close a session of ours nobody holds");
+                }
+            }
+        }
+    }
+
+    /// A manager reset met mid-operation: the BMC answered before (its service root is known)
+    /// and now refuses connections. Waits on tokio's clock, within `waits.bmc_reset`, until it
+    /// answers again (its sessions are gone then: the next request's 401 logs in again).
+    /// False at once for a BMC never heard from, or an error other than a refused connection.
+    async fn wait_out_manager_reset(&self, error: &Error) -> bool {
+        if !error.never_sent() || self.inner.root.get().is_none() {
+            return false;
+        }
+        tracing::warn!(bmc = %self.name(), "the BMC refuses connections after answering: waiting for it to come back (manager reset?)");
+        let never = tokio_util::sync::CancellationToken::new();
+        let policy = self.inner.shared.config.waits.bmc_reset;
+        let root = Call::get("/redfish/v1/").unauthenticated();
+        crate::wait::poll_until(
+            self.name(),
+            "the BMC to answer again",
+            policy,
+            &never,
+            || async {
+                match self.send_once(&root, &AuthHeader::None).await {
+                    Err(e) if e.never_sent() => Ok(crate::wait::Poll::Pending(e.to_string())),
+                    _ => Ok(crate::wait::Poll::Ready(())),
+                }
+            },
+        )
+        .await
+        .is_ok()
     }
 
     fn no_session_service(&self, fallback: bool, why: &str) -> Result<AuthHeader, Error> {
@@ -679,12 +782,17 @@ impl Bmc {
     pub(crate) async fn execute_plain(&self, call: &Call) -> Result<Reply, Error> {
         let policy = &self.inner.shared.config.retry;
         let mut attempt: u32 = 0;
+        let mut waited = false;
         loop {
             attempt += 1;
             let error = match self.send_once(call, &AuthHeader::None).await {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
             };
+            if !waited && self.wait_out_manager_reset(&error).await {
+                waited = true;
+                continue;
+            }
             if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
                 return Err(error);
             }
@@ -702,6 +810,7 @@ impl Bmc {
         let policy = &self.inner.shared.config.retry;
         let mut attempt: u32 = 0;
         let mut relogged = false;
+        let mut waited = false;
         loop {
             attempt += 1;
             let auth = self.authorization().await?;
@@ -716,6 +825,12 @@ impl Bmc {
                 relogged = true;
                 attempt -= 1;
                 self.relogin(generation).await?;
+                continue;
+            }
+            if !waited && self.wait_out_manager_reset(&error).await {
+                // the reset dropped the session: the next attempt's 401 logs in again
+                waited = true;
+                relogged = false;
                 continue;
             }
             if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
