@@ -22,6 +22,18 @@ use crate::request::{AuthHeader, Call, Reply, RetryClass};
 use crate::vendor::{DellResource, Transient, Vendor};
 use crate::wire;
 
+/// Where a client reports the sessions it opens and closes (the BMC's base URL,
+/// `https://host:port`, and the session's path; never the token), so that a run can close those a crash left open. A
+/// session is reported opened before the login returns and closed once its DELETE succeeded
+/// or the BMC said it was gone.
+#[async_trait::async_trait]
+pub trait SessionLog: Send + Sync {
+    /// A session was opened on `bmc`.
+    async fn opened(&self, bmc: &str, session: &str);
+    /// A session on `bmc` is closed.
+    async fn closed(&self, bmc: &str, session: &str);
+}
+
 /// A Redfish client for a fleet of BMCs: one pooled transport, a per-BMC concurrency limit,
 /// and a registry of the BMC handles so that [`RedfishClient::close_all`] can log every
 /// session out (Ctrl-C). Cheap to clone.
@@ -43,6 +55,7 @@ pub(crate) struct Shared {
     pub(crate) config: ClientConfig,
     registry: Mutex<Registry>,
     closed: AtomicBool,
+    session_log: std::sync::OnceLock<Arc<dyn SessionLog>>,
 }
 
 #[derive(Default)]
@@ -93,8 +106,18 @@ impl RedfishClient {
                 config,
                 registry: Mutex::new(Registry::default()),
                 closed: AtomicBool::new(false),
+                session_log: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Reports every session this client opens and closes to `log` from now on (once; a
+    /// second log is refused and returned).
+    ///
+    /// # Errors
+    /// The log given, when one is set already.
+    pub fn set_session_log(&self, log: Arc<dyn SessionLog>) -> Result<(), Arc<dyn SessionLog>> {
+        self.shared.session_log.set(log)
     }
 
     /// The settings this client runs with.
@@ -394,15 +417,25 @@ impl Drop for BmcInner {
             token: session.token.clone(),
             generation: session.generation,
         };
-        let Ok(request) = Call::delete(location).to_http(&self.address, &auth) else {
+        let Ok(request) = Call::delete(location.clone()).to_http(&self.address, &auth) else {
             return;
         };
         let transport = self.shared.transport.clone();
         let bmc = self.name.clone();
+        let log = self.shared.session_log.get().cloned();
+        let authority = self.address.url("");
         handle.spawn(async move {
             let _slot = session;
-            if let Err(e) = transport.send(request).await {
-                tracing::debug!(%bmc, error = %e, "logout on drop failed");
+            match transport.send(request).await {
+                Ok(answer) if answer.status().is_success() || answer.status().is_client_error() => {
+                    if let Some(log) = log {
+                        log.closed(&authority, &location).await;
+                    }
+                }
+                Ok(answer) => {
+                    tracing::debug!(%bmc, status = %answer.status(), "logout on drop refused");
+                }
+                Err(e) => tracing::debug!(%bmc, error = %e, "logout on drop failed"),
             }
         });
     }
@@ -490,7 +523,7 @@ impl Bmc {
             token: session.token.clone(),
             generation: session.generation,
         };
-        let call = Call::delete(location);
+        let call = Call::delete(location.clone());
         let mut result = self.send_once(&call, &auth).await;
         // Deleting a session is idempotent: a transient failure (5xx, reset) is retried so
         // that the session is not left open on the BMC.
@@ -508,7 +541,7 @@ impl Bmc {
             result = self.send_once(&call, &auth).await;
         }
         drop(session);
-        match result {
+        let gone = match result {
             Ok(_) => {
                 tracing::debug!("session deleted");
                 Ok(true)
@@ -522,7 +555,11 @@ impl Bmc {
                 Ok(true)
             }
             Err(e) => Err(e),
+        };
+        if gone.is_ok() {
+            self.report_session(&location, false).await;
         }
+        gone
     }
 
     /// Forgets the session without deleting it: the BMC dropped it (after a BMC reset).
@@ -680,15 +717,47 @@ impl Bmc {
         tracing::debug!(bmc = %self.name(), session = ?location, "logged in");
         *self.inner.lock_auth() = AuthState::Session(Session {
             token: token.clone(),
-            location,
+            location: location.clone(),
             generation,
             _slot: slot,
         });
+        if let Some(location) = &location {
+            self.report_session(location, true).await;
+        }
         let auth = AuthHeader::Token { token, generation };
         if lost_login {
             self.close_unknown_sessions(&sessions, &auth).await;
         }
         Ok(auth)
+    }
+
+    /// Tells the client's [`SessionLog`], if any, that `session` was opened or closed.
+    async fn report_session(&self, session: &str, opened: bool) {
+        if let Some(log) = self.inner.shared.session_log.get() {
+            let bmc = self.inner.address.url("");
+            let bmc = bmc.as_str();
+            if opened {
+                log.opened(bmc, session).await;
+            } else {
+                log.closed(bmc, session).await;
+            }
+        }
+    }
+
+    /// Deletes a session by its path on this BMC (one a crashed run left open), with this
+    /// handle's own authentication; a session already gone counts as deleted. Reported to the
+    /// [`SessionLog`] as closed.
+    ///
+    /// # Errors
+    /// When the DELETE fails otherwise.
+    pub async fn delete_session(&self, session: &str) -> Result<(), Error> {
+        match self.delete(session).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        self.report_session(session, false).await;
+        Ok(())
     }
 
     /// After a login whose answer was lost: deletes the sessions of our user on this BMC that

@@ -309,6 +309,10 @@ impl Rig {
                 ..redfish_client::ClientConfig::default()
             },
         );
+        // as `quads move-hosts` does: every BMC session recorded in the store while open
+        let _ = redfish.set_session_log(Arc::new(
+            provision_core::executor::adapters::StoreSessionLog::new(self.store.clone()),
+        ));
         let inventory = self.lab.inventory();
         let admin = &inventory.hosts[0];
         let model_names = self.models();
@@ -835,6 +839,47 @@ async fn bad_input_fails_clearly_and_disturbs_nothing_else() {
 
 async fn rig_with_ok_os(hosts: usize) -> Rig {
     rig(hosts, FaultProfile::none(), "RedHat 9.4").await
+}
+
+/// A run killed before logging out leaves its BMC sessions open and recorded in the store;
+/// the next run closes them before its hosts log in, and ends with none of ours open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_a_killed_run_left_open_are_closed_by_the_next_run() {
+    let rig = rig(4, FaultProfile::none(), "RedHat 9.4").await;
+    let killed = rig.setup(
+        config(),
+        Shutdown::new(Duration::from_secs(2)),
+        None,
+        RunProgress::new(),
+    );
+    for host in rig.store.hosts().await.unwrap() {
+        let bmc = killed.ports.fleet.connect(&host).unwrap();
+        bmc.power().await.unwrap();
+        // never logged out: the process is gone
+        std::mem::forget(bmc);
+    }
+    std::mem::forget(killed);
+    let left = rig.store.bmc_sessions().await.unwrap();
+    assert_eq!(left.len(), 4, "{left:?}");
+    let open =
+        |m: &testkit::MetricsSnapshot| m.hosts.values().map(|c| c.sessions_open).sum::<u64>();
+    assert_eq!(open(&rig.lab.metrics()), 4);
+    for row in &left {
+        assert!(
+            !row.session.contains("token"),
+            "a path, never a token: {row:?}"
+        );
+    }
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(report.counts.failed, 0, "{report:#?}");
+    let metrics = rig.lab.metrics();
+    assert_eq!(open(&metrics), 0, "no session of ours left open");
+    assert!(rig.store.bmc_sessions().await.unwrap().is_empty());
+    for (host, c) in &metrics.hosts {
+        assert_eq!(c.sessions_opened, c.sessions_closed, "{host}: {c:?}");
+    }
 }
 
 /// The parameters the host-write tests want.
