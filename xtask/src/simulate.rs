@@ -342,6 +342,8 @@ pub struct RunResult {
     pub vs_lb_n: f64,
     /// What is wrong (empty when every check passed).
     pub problems: Vec<String>,
+    /// Faults the lab injected, by service and kind (`"foreman applied-504"`).
+    pub faults: std::collections::BTreeMap<String, u64>,
 }
 
 /// One fleet size's results.
@@ -869,7 +871,20 @@ pub fn result(
         vs_lb: f64::NAN,
         vs_lb_n: f64::NAN,
         problems,
+        faults: metrics.faults.clone(),
     }
+}
+
+/// The faults a run met, as one line (`bmc hang 3, foreman applied-504 12`), `none` if none.
+fn faults_line(r: &RunResult) -> String {
+    if r.faults.is_empty() {
+        return "none".to_owned();
+    }
+    r.faults
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn one_line(r: &RunResult) -> String {
@@ -1052,6 +1067,13 @@ pub fn render(report: &SimReport) -> String {
         out.push_str(&plot::markdown_table(&headers, &rows));
         if let Some(x) = size.speedup {
             out.push_str(&format!("\nQUADS 2019 makespan / ours: **{x:.1}×**\n"));
+        }
+        for r in &size.runs {
+            out.push_str(&format!(
+                "\n- faults injected ({}): {}",
+                r.policy.name(),
+                faults_line(r)
+            ));
         }
         for r in &size.runs {
             for p in r.problems.iter().take(10) {
