@@ -167,8 +167,6 @@ impl FaultProfile {
             foreman_applied_504_rate: 0.002,
             foreman_gateway_rate: 0.005,
             foreman_hang_rate: 0.0005,
-            manager_reset_bmcs: 1,
-            cert_change_bmcs: 1,
             ..Self::default()
         }
     }
