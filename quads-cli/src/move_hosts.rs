@@ -421,6 +421,8 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
     };
     let transport = match HttpsTransport::new(&TransportConfig {
         tls,
+        request_timeout: executor.request_timeout,
+        connect_timeout: executor.connect_timeout,
         ..TransportConfig::default()
     }) {
         Ok(t) => Arc::new(t),
@@ -510,6 +512,11 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             Ok(s) => s,
             Err(e) => return refuse(anyhow!(e)),
         };
+        // every BMC session is recorded while open, so a run killed before logging out
+        // leaves its sessions for the next run to close
+        let _ = redfish.set_session_log(Arc::new(
+            provision_core::executor::adapters::StoreSessionLog::new(store.clone()),
+        ));
         let setup = RunSetup {
             infra_location: foreman.infra_location.clone(),
             ports: Ports {

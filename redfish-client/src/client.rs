@@ -22,6 +22,18 @@ use crate::request::{AuthHeader, Call, Reply, RetryClass};
 use crate::vendor::{DellResource, Transient, Vendor};
 use crate::wire;
 
+/// Where a client reports the sessions it opens and closes (the BMC's base URL,
+/// `https://host:port`, and the session's path; never the token), so that a run can close those a crash left open. A
+/// session is reported opened before the login returns and closed once its DELETE succeeded
+/// or the BMC said it was gone.
+#[async_trait::async_trait]
+pub trait SessionLog: Send + Sync {
+    /// A session was opened on `bmc`.
+    async fn opened(&self, bmc: &str, session: &str);
+    /// A session on `bmc` is closed.
+    async fn closed(&self, bmc: &str, session: &str);
+}
+
 /// A Redfish client for a fleet of BMCs: one pooled transport, a per-BMC concurrency limit,
 /// and a registry of the BMC handles so that [`RedfishClient::close_all`] can log every
 /// session out (Ctrl-C). Cheap to clone.
@@ -58,6 +70,7 @@ pub(crate) struct Shared {
     pub(crate) config: ClientConfig,
     registry: Mutex<Registry>,
     closed: AtomicBool,
+    session_log: std::sync::OnceLock<Arc<dyn SessionLog>>,
 }
 
 #[derive(Default)]
@@ -108,8 +121,18 @@ impl RedfishClient {
                 config,
                 registry: Mutex::new(Registry::default()),
                 closed: AtomicBool::new(false),
+                session_log: std::sync::OnceLock::new(),
             }),
         }
+    }
+
+    /// Reports every session this client opens and closes to `log` from now on (once; a
+    /// second log is refused and returned).
+    ///
+    /// # Errors
+    /// The log given, when one is set already.
+    pub fn set_session_log(&self, log: Arc<dyn SessionLog>) -> Result<(), Arc<dyn SessionLog>> {
+        self.shared.session_log.set(log)
     }
 
     /// The settings this client runs with.
@@ -271,6 +294,25 @@ impl RedfishClient {
             .count()
     }
 
+    /// The session paths (no trailing slash) the handles of this client hold on `authority`.
+    fn session_locations(&self, authority: &str) -> std::collections::HashSet<String> {
+        let registry = self.lock_registry();
+        registry
+            .handles
+            .get(authority)
+            .into_iter()
+            .flatten()
+            .filter_map(Weak::upgrade)
+            .filter_map(|inner| match &*inner.lock_auth() {
+                AuthState::Session(s) => s
+                    .location
+                    .as_deref()
+                    .map(|l| l.trim_end_matches('/').to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
     fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.shared
             .registry
@@ -390,15 +432,25 @@ impl Drop for BmcInner {
             token: session.token.clone(),
             generation: session.generation,
         };
-        let Ok(request) = Call::delete(location).to_http(&self.address, &auth) else {
+        let Ok(request) = Call::delete(location.clone()).to_http(&self.address, &auth) else {
             return;
         };
         let transport = self.shared.transport.clone();
         let bmc = self.name.clone();
+        let log = self.shared.session_log.get().cloned();
+        let authority = self.address.url("");
         handle.spawn(async move {
             let _slot = session;
-            if let Err(e) = transport.send(request).await {
-                tracing::debug!(%bmc, error = %e, "logout on drop failed");
+            match transport.send(request).await {
+                Ok(answer) if answer.status().is_success() || answer.status().is_client_error() => {
+                    if let Some(log) = log {
+                        log.closed(&authority, &location).await;
+                    }
+                }
+                Ok(answer) => {
+                    tracing::debug!(%bmc, status = %answer.status(), "logout on drop refused");
+                }
+                Err(e) => tracing::debug!(%bmc, error = %e, "logout on drop failed"),
             }
         });
     }
@@ -486,7 +538,7 @@ impl Bmc {
             token: session.token.clone(),
             generation: session.generation,
         };
-        let call = Call::delete(location);
+        let call = Call::delete(location.clone());
         let mut result = self.send_once(&call, &auth).await;
         // Deleting a session is idempotent: a transient failure (5xx, reset) is retried so
         // that the session is not left open on the BMC.
@@ -504,7 +556,7 @@ impl Bmc {
             result = self.send_once(&call, &auth).await;
         }
         drop(session);
-        match result {
+        let gone = match result {
             Ok(_) => {
                 tracing::debug!("session deleted");
                 Ok(true)
@@ -518,7 +570,11 @@ impl Bmc {
                 Ok(true)
             }
             Err(e) => Err(e),
+        };
+        if gone.is_ok() {
+            self.report_session(&location, false).await;
         }
+        gone
     }
 
     /// Forgets the session without deleting it: the BMC dropped it (after a BMC reset).
@@ -609,7 +665,8 @@ impl Bmc {
                     })?
             }
         };
-        let mut call = Call::post(sessions, &login_body(&self.inner.credentials)).unauthenticated();
+        let mut call =
+            Call::post(sessions.clone(), &login_body(&self.inner.credentials)).unauthenticated();
         call.retry_session_limit = !fallback;
         let mut attempt = self.execute_plain(&call).await;
         if let Err(e) = &attempt
@@ -621,6 +678,13 @@ impl Bmc {
             if idle.logout().await.is_ok() {
                 attempt = self.execute_plain(&call).await;
             }
+        }
+        // A login whose answer was lost may have opened a session nobody holds the token
+        // of: log in again, then settle it from the session collection (below).
+        let lost_login = matches!(&attempt, Err(e) if e.may_have_been_applied());
+        if lost_login {
+            tracing::info!(bmc = %self.name(), "the login's answer was lost: logging in again, then closing the session it may have opened");
+            attempt = self.execute_plain(&call).await;
         }
         let reply = match attempt {
             Ok(reply) => reply,
@@ -668,11 +732,119 @@ impl Bmc {
         tracing::debug!(bmc = %self.name(), session = ?location, "logged in");
         *self.inner.lock_auth() = AuthState::Session(Session {
             token: token.clone(),
-            location,
+            location: location.clone(),
             generation,
             _slot: slot,
         });
-        Ok(AuthHeader::Token { token, generation })
+        if let Some(location) = &location {
+            self.report_session(location, true).await;
+        }
+        let auth = AuthHeader::Token { token, generation };
+        if lost_login {
+            self.close_unknown_sessions(&sessions, &auth).await;
+        }
+        Ok(auth)
+    }
+
+    /// Tells the client's [`SessionLog`], if any, that `session` was opened or closed.
+    async fn report_session(&self, session: &str, opened: bool) {
+        if let Some(log) = self.inner.shared.session_log.get() {
+            let bmc = self.inner.address.url("");
+            let bmc = bmc.as_str();
+            if opened {
+                log.opened(bmc, session).await;
+            } else {
+                log.closed(bmc, session).await;
+            }
+        }
+    }
+
+    /// Deletes a session by its path on this BMC (one a crashed run left open), with this
+    /// handle's own authentication; a session already gone counts as deleted. Reported to the
+    /// [`SessionLog`] as closed.
+    ///
+    /// # Errors
+    /// When the DELETE fails otherwise.
+    pub async fn delete_session(&self, session: &str) -> Result<(), Error> {
+        match self.delete(session).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => return Err(e),
+        }
+        self.report_session(session, false).await;
+        Ok(())
+    }
+
+    /// After a login whose answer was lost: deletes the sessions of our user on this BMC that
+    /// no handle of this client holds (the lost login's, if it was applied). Best effort, each
+    /// request once (the caller holds the login lock, so nothing here may log in again).
+    async fn close_unknown_sessions(&self, collection: &str, auth: &AuthHeader) {
+        let known = self
+            .client()
+            .session_locations(self.inner.address.authority());
+        let listed = match self.send_once(&Call::get(collection), auth).await {
+            Ok(reply) => reply.json::<wire::Collection>().map(|c| c.paths()),
+            Err(e) => Err(e),
+        };
+        let paths = match listed {
+            Ok(paths) => paths,
+            Err(e) => {
+                tracing::warn!(bmc = %self.name(), error = %e, "cannot list the sessions to close the lost login's");
+                return;
+            }
+        };
+        let user = &self.inner.credentials.username;
+        for path in paths {
+            if known.contains(path.trim_end_matches('/')) {
+                continue;
+            }
+            let owner = match self.send_once(&Call::get(path.as_str()), auth).await {
+                Ok(reply) => reply
+                    .json::<Value>()
+                    .ok()
+                    .and_then(|v| v.get("UserName").and_then(Value::as_str).map(str::to_owned)),
+                Err(_) => None,
+            };
+            if owner.as_deref() != Some(user.as_str()) {
+                continue;
+            }
+            match self.send_once(&Call::delete(path.as_str()), auth).await {
+                Ok(_) => {
+                    tracing::info!(bmc = %self.name(), session = %path, "closed a session of ours nobody held (a lost login)");
+                }
+                Err(e) => {
+                    tracing::warn!(bmc = %self.name(), session = %path, error = %e, "cannot close a session of ours nobody holds");
+                }
+            }
+        }
+    }
+
+    /// A manager reset met mid-operation: the BMC answered before (its service root is known)
+    /// and now refuses connections. Waits on tokio's clock, within `waits.bmc_reset`, until it
+    /// answers again (its sessions are gone then: the next request's 401 logs in again).
+    /// False at once for a BMC never heard from, or an error other than a refused connection.
+    async fn wait_out_manager_reset(&self, error: &Error) -> bool {
+        if !error.never_sent() || self.inner.root.get().is_none() {
+            return false;
+        }
+        tracing::warn!(bmc = %self.name(), "the BMC refuses connections after answering: waiting for it to come back (manager reset?)");
+        let never = tokio_util::sync::CancellationToken::new();
+        let policy = self.inner.shared.config.waits.bmc_reset;
+        let root = Call::get("/redfish/v1/").unauthenticated();
+        crate::wait::poll_until(
+            self.name(),
+            "the BMC to answer again",
+            policy,
+            &never,
+            || async {
+                match self.send_once(&root, &AuthHeader::None).await {
+                    Err(e) if e.never_sent() => Ok(crate::wait::Poll::Pending(e.to_string())),
+                    _ => Ok(crate::wait::Poll::Ready(())),
+                }
+            },
+        )
+        .await
+        .is_ok()
     }
 
     fn no_session_service(&self, fallback: bool, why: &str) -> Result<AuthHeader, Error> {
@@ -694,12 +866,17 @@ impl Bmc {
     pub(crate) async fn execute_plain(&self, call: &Call) -> Result<Reply, Error> {
         let policy = &self.inner.shared.config.retry;
         let mut attempt: u32 = 0;
+        let mut waited = false;
         loop {
             attempt += 1;
             let error = match self.send_once(call, &AuthHeader::None).await {
                 Ok(reply) => return Ok(reply),
                 Err(e) => e,
             };
+            if !waited && self.wait_out_manager_reset(&error).await {
+                waited = true;
+                continue;
+            }
             if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
                 return Err(error);
             }
@@ -717,6 +894,7 @@ impl Bmc {
         let policy = &self.inner.shared.config.retry;
         let mut attempt: u32 = 0;
         let mut relogged = false;
+        let mut waited = false;
         loop {
             attempt += 1;
             let auth = self.authorization().await?;
@@ -731,6 +909,12 @@ impl Bmc {
                 relogged = true;
                 attempt -= 1;
                 self.relogin(generation).await?;
+                continue;
+            }
+            if !waited && self.wait_out_manager_reset(&error).await {
+                // the reset dropped the session: the next attempt's 401 logs in again
+                waited = true;
+                relogged = false;
                 continue;
             }
             if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {

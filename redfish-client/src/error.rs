@@ -167,6 +167,22 @@ impl Error {
         }
     }
 
+    /// Whether the BMC may have received and applied the request although no success came
+    /// back: a connection broken mid-request, a timeout, or a 5xx that is not a "busy"
+    /// answer. A refused connection, a "busy" answer and every 4xx prove nothing was applied.
+    #[must_use]
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Self::Transport { source, .. } => source.request_may_have_been_applied(),
+            Self::Status { status, .. } => {
+                status.is_server_error()
+                    && *status != http::StatusCode::SERVICE_UNAVAILABLE
+                    && self.transient().is_none()
+            }
+            _ => false,
+        }
+    }
+
     /// The kind of "busy, try later" answer this is, if it is one: it proves nothing was
     /// applied, so even writes may be sent again.
     #[must_use]

@@ -2,7 +2,13 @@
 //! ready", stale sessions, stuck job queues, a short Foreman backlog; switches refusing a login,
 //! failing or slowing a commit.
 //!
-//! A profile is a name (`none`, `chaos`) optionally followed by `key=value` overrides:
+//! The `hard` profile (issue 16) adds the ambiguous ones: a write applied whose answer is lost (a
+//! reset after the commit, Foreman's proxy answering 504 after Rails applied a `PUT`), a
+//! connection accepted and never answered, Foreman 502/503/504 HTML pages from its proxy, a BMC
+//! whose manager resets mid-run (unreachable for `manager_reset` lab seconds, its sessions gone)
+//! and a BMC whose certificate changes; `chaos` carries them at low rates.
+//!
+//! A profile is a name (`none`, `chaos`, `hard`) optionally followed by `key=value` overrides:
 //! `chaos,dead_bmcs=2,bmc_error_rate=0.1`. Which BMCs are dead, slow, full of stale sessions or
 //! stuck is a pure function of the seed; so is every per-request decision (keyed by host and the
 //! host's request number).
@@ -60,6 +66,28 @@ pub struct FaultProfile {
     /// The install faults apply only to fleets of at least this many hosts (the `chaos`
     /// profile carries them for fleets of 50 and more).
     pub install_faults_min_fleet: usize,
+    // Ambiguous faults (issue 16)
+    /// Share of BMC writes applied whose connection is then reset without an answer.
+    pub bmc_applied_reset_rate: f64,
+    /// Share of BMC requests whose connection is accepted and never answered (nothing applied).
+    pub bmc_hang_rate: f64,
+    /// Share of Foreman writes applied whose connection is then reset without an answer.
+    pub foreman_applied_reset_rate: f64,
+    /// Share of Foreman writes applied and then answered 504 by the proxy (Rails committed).
+    pub foreman_applied_504_rate: f64,
+    /// Share of Foreman requests answered 502, 503 or 504 with the proxy's HTML page (nothing
+    /// applied).
+    pub foreman_gateway_rate: f64,
+    /// Share of Foreman requests whose connection is accepted and never answered (nothing
+    /// applied).
+    pub foreman_hang_rate: f64,
+    /// BMCs whose manager resets once mid-run: the request that meets it is reset unanswered,
+    /// the BMC refuses connections for `manager_reset` lab seconds and forgets every session.
+    pub manager_reset_bmcs: usize,
+    /// Lab seconds a manager reset of `manager_reset_bmcs` lasts (the model's by default).
+    pub manager_reset: Option<f64>,
+    /// BMCs whose TLS certificate changes once mid-run (a new key, signed by the lab CA).
+    pub cert_change_bmcs: usize,
 }
 
 impl Default for FaultProfile {
@@ -84,6 +112,15 @@ impl Default for FaultProfile {
             pxe_fail_hosts: 0,
             install_hang_hosts: 0,
             install_faults_min_fleet: 0,
+            bmc_applied_reset_rate: 0.0,
+            bmc_hang_rate: 0.0,
+            foreman_applied_reset_rate: 0.0,
+            foreman_applied_504_rate: 0.0,
+            foreman_gateway_rate: 0.0,
+            foreman_hang_rate: 0.0,
+            manager_reset_bmcs: 0,
+            manager_reset: None,
+            cert_change_bmcs: 0,
         }
     }
 }
@@ -124,7 +161,32 @@ impl FaultProfile {
             pxe_fail_hosts: 1,
             install_hang_hosts: 1,
             install_faults_min_fleet: 50,
+            bmc_applied_reset_rate: 0.002,
+            bmc_hang_rate: 0.0005,
+            foreman_applied_reset_rate: 0.002,
+            foreman_applied_504_rate: 0.002,
+            foreman_gateway_rate: 0.005,
+            foreman_hang_rate: 0.0005,
             ..Self::default()
+        }
+    }
+
+    /// `chaos` with the ambiguous faults at rates a run meets many times: writes applied with
+    /// their answer lost, hung connections, proxy pages, manager resets and certificate changes,
+    /// and both install faults from the smallest fleet.
+    #[must_use]
+    pub fn hard() -> Self {
+        Self {
+            bmc_applied_reset_rate: 0.02,
+            bmc_hang_rate: 0.003,
+            foreman_applied_reset_rate: 0.03,
+            foreman_applied_504_rate: 0.03,
+            foreman_gateway_rate: 0.03,
+            foreman_hang_rate: 0.003,
+            manager_reset_bmcs: 3,
+            cert_change_bmcs: 3,
+            install_faults_min_fleet: 0,
+            ..Self::chaos()
         }
     }
 
@@ -141,12 +203,17 @@ impl FaultProfile {
         let mut profile = match parts.next() {
             None | Some("none") => Self::none(),
             Some("chaos" | "on") => Self::chaos(),
+            Some("hard") => Self::hard(),
             Some(first) if first.contains('=') => {
                 let mut profile = Self::none();
                 profile.set(first).map_err(error)?;
                 profile
             }
-            Some(other) => return Err(error(format!("unknown profile {other:?} (none, chaos)"))),
+            Some(other) => {
+                return Err(error(format!(
+                    "unknown profile {other:?} (none, chaos, hard)"
+                )));
+            }
         };
         for part in parts {
             profile.set(part).map_err(error)?;
@@ -198,6 +265,15 @@ impl FaultProfile {
             "pxe_fail_hosts" => self.pxe_fail_hosts = count(value)?,
             "install_hang_hosts" => self.install_hang_hosts = count(value)?,
             "install_faults_min_fleet" => self.install_faults_min_fleet = count(value)?,
+            "bmc_applied_reset_rate" => self.bmc_applied_reset_rate = rate(value)?,
+            "bmc_hang_rate" => self.bmc_hang_rate = rate(value)?,
+            "foreman_applied_reset_rate" => self.foreman_applied_reset_rate = rate(value)?,
+            "foreman_applied_504_rate" => self.foreman_applied_504_rate = rate(value)?,
+            "foreman_gateway_rate" => self.foreman_gateway_rate = rate(value)?,
+            "foreman_hang_rate" => self.foreman_hang_rate = rate(value)?,
+            "manager_reset_bmcs" => self.manager_reset_bmcs = count(value)?,
+            "manager_reset" => self.manager_reset = Some(positive(value)?),
+            "cert_change_bmcs" => self.cert_change_bmcs = count(value)?,
             other => return Err(format!("unknown key {other:?}")),
         }
         Ok(())
@@ -221,6 +297,12 @@ pub struct FaultAssignment {
     /// Host indexes whose install never finishes (install faults).
     #[serde(default)]
     pub install_hang: BTreeSet<usize>,
+    /// Host indexes whose BMC manager resets once mid-run.
+    #[serde(default)]
+    pub manager_reset: BTreeSet<usize>,
+    /// Host indexes whose BMC certificate changes once mid-run.
+    #[serde(default)]
+    pub cert_change: BTreeSet<usize>,
 }
 
 impl FaultAssignment {
@@ -240,6 +322,8 @@ impl FaultAssignment {
         let dead = take(profile.dead_bmcs);
         let slow = take(profile.slow_bmcs);
         let stale_sessions = take(profile.stale_session_bmcs);
+        let manager_reset = take(profile.manager_reset_bmcs);
+        let cert_change = take(profile.cert_change_bmcs);
         // the install faults take the permutation's tail, so they never meet the BMC faults
         let install = hosts >= profile.install_faults_min_fleet;
         let mut tail = next.by_ref().rev();
@@ -268,7 +352,16 @@ impl FaultAssignment {
             stuck_jobs,
             pxe_fail,
             install_hang,
+            manager_reset,
+            cert_change,
         }
+    }
+
+    /// The request number (1-based, of the BMC's requests) at which a once-only fault of a
+    /// BMC strikes: between its 4th and 19th request, seeded per host and kind.
+    #[must_use]
+    pub fn strikes_at(seed: u64, index: usize, kind: u64) -> u64 {
+        4 + mix(seed ^ mix(index as u64 ^ kind)) % 16
     }
 }
 
@@ -283,6 +376,14 @@ pub enum RequestFault {
     Reset,
     /// Answer 503 "iDRAC is not ready" (Dell writes).
     NotReady,
+    /// Apply the request, then close the connection without answering (writes).
+    AppliedReset,
+    /// Apply the request, then answer 504 from the proxy (Foreman writes).
+    Applied504,
+    /// Answer 502, 503 or 504 with the proxy's HTML page, applying nothing.
+    Gateway,
+    /// Accept the request and never answer, applying nothing.
+    Hang,
 }
 
 impl fmt::Display for RequestFault {
@@ -292,30 +393,66 @@ impl fmt::Display for RequestFault {
             Self::Error => "error",
             Self::Reset => "reset",
             Self::NotReady => "not-ready",
+            Self::AppliedReset => "applied-reset",
+            Self::Applied504 => "applied-504",
+            Self::Gateway => "gateway",
+            Self::Hang => "hang",
         })
+    }
+}
+
+/// The rates of one service's per-request faults for one request (zero where a kind does not
+/// apply, e.g. the applied ones to a read).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Rates {
+    /// [`RequestFault::Reset`].
+    pub reset: f64,
+    /// [`RequestFault::Error`].
+    pub error: f64,
+    /// [`RequestFault::NotReady`].
+    pub not_ready: f64,
+    /// [`RequestFault::AppliedReset`].
+    pub applied_reset: f64,
+    /// [`RequestFault::Applied504`].
+    pub applied_504: f64,
+    /// [`RequestFault::Gateway`].
+    pub gateway: f64,
+    /// [`RequestFault::Hang`].
+    pub hang: f64,
+}
+
+impl Rates {
+    /// Whether no fault can be drawn.
+    #[must_use]
+    pub fn is_zero(&self) -> bool {
+        self.kinds().iter().all(|(rate, _)| *rate <= 0.0)
+    }
+
+    fn kinds(&self) -> [(f64, RequestFault); 7] {
+        [
+            (self.reset, RequestFault::Reset),
+            (self.error, RequestFault::Error),
+            (self.not_ready, RequestFault::NotReady),
+            (self.applied_reset, RequestFault::AppliedReset),
+            (self.applied_504, RequestFault::Applied504),
+            (self.gateway, RequestFault::Gateway),
+            (self.hang, RequestFault::Hang),
+        ]
     }
 }
 
 /// Draws per-request faults for one service.
 #[must_use]
-pub fn draw(
-    clock: &LabClock,
-    stream: u64,
-    key: u64,
-    error_rate: f64,
-    reset_rate: f64,
-    not_ready_rate: f64,
-) -> RequestFault {
+pub fn draw(clock: &LabClock, stream: u64, key: u64, rates: &Rates) -> RequestFault {
     let u = clock.uniform(stream, key);
-    if u < reset_rate {
-        RequestFault::Reset
-    } else if u < reset_rate + error_rate {
-        RequestFault::Error
-    } else if u < reset_rate + error_rate + not_ready_rate {
-        RequestFault::NotReady
-    } else {
-        RequestFault::None
+    let mut below = 0.0;
+    for (rate, fault) in rates.kinds() {
+        below += rate;
+        if u < below {
+            return fault;
+        }
     }
+    RequestFault::None
 }
 
 #[cfg(test)]
@@ -337,6 +474,25 @@ mod tests {
         assert!(FaultProfile::parse("bogus").is_err());
         assert!(FaultProfile::parse("none,bmc_error_rate=2").is_err());
         assert!(FaultProfile::parse("none,nope=1").is_err());
+        let hard = FaultProfile::parse("hard,install_hang_hosts=0").expect("hard");
+        assert_eq!(hard.install_hang_hosts, 0);
+        assert!(hard.foreman_applied_504_rate > FaultProfile::chaos().foreman_applied_504_rate);
+        assert!(FaultProfile::chaos().bmc_applied_reset_rate > 0.0);
+        let q = FaultProfile::parse("none,manager_reset=30,cert_change_bmcs=2").expect("keys");
+        assert_eq!((q.manager_reset, q.cert_change_bmcs), (Some(30.0), 2));
+    }
+
+    #[test]
+    fn once_only_bmc_faults_are_disjoint_and_strike_early() {
+        let hard = FaultProfile::hard();
+        let any = |_: usize| true;
+        let a = FaultAssignment::choose(&hard, 5, 30, &any);
+        assert_eq!((a.manager_reset.len(), a.cert_change.len()), (3, 3));
+        assert!(a.manager_reset.is_disjoint(&a.cert_change));
+        assert!(a.manager_reset.is_disjoint(&a.dead));
+        for i in 0..30 {
+            assert!((4..20).contains(&FaultAssignment::strikes_at(5, i, 1)));
+        }
     }
 
     #[test]
@@ -395,13 +551,23 @@ mod tests {
     fn request_fault_rates_hold() {
         let clock = LabClock::new(1.0, 3);
         let n = 20_000u64;
-        let errors = (0..n)
-            .filter(|k| draw(&clock, 1, *k, 0.05, 0.01, 0.0) == RequestFault::Error)
-            .count();
-        let resets = (0..n)
-            .filter(|k| draw(&clock, 1, *k, 0.05, 0.01, 0.0) == RequestFault::Reset)
-            .count();
+        let rates = Rates {
+            error: 0.05,
+            reset: 0.01,
+            hang: 0.02,
+            ..Rates::default()
+        };
+        let count = |kind| {
+            (0..n)
+                .filter(|k| draw(&clock, 1, *k, &rates) == kind)
+                .count()
+        };
+        let errors = count(RequestFault::Error);
+        let resets = count(RequestFault::Reset);
+        let hangs = count(RequestFault::Hang);
         assert!((800..1200).contains(&errors), "errors {errors}");
         assert!((120..280).contains(&resets), "resets {resets}");
+        assert!((300..500).contains(&hangs), "hangs {hangs}");
+        assert_eq!(count(RequestFault::Applied504), 0);
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::isolation::{self, Expectation, IsolationReport};
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BTreeMap, BinaryHeap};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -286,6 +286,13 @@ impl LabState {
     }
 }
 
+/// A BMC's certificate after the certificate-change fault.
+#[derive(Debug, Default)]
+struct ChangedCert {
+    struck: std::sync::atomic::AtomicBool,
+    config: OnceLock<Option<Arc<rustls::ServerConfig>>>,
+}
+
 /// The parts every service shares.
 #[derive(Debug)]
 pub struct LabShared {
@@ -305,6 +312,8 @@ pub struct LabShared {
     pub ca: LabCa,
     /// Per-BMC TLS settings, made on first connection.
     pub bmc_tls: Vec<OnceLock<Option<Arc<rustls::ServerConfig>>>>,
+    /// The certificate-change fault's BMCs: whether it struck, and the new settings.
+    bmc_tls_changed: BTreeMap<usize, ChangedCert>,
     /// The switch fleet (wiring and committed VLANs, behind its own lock).
     pub switches: SwitchLab,
     /// The notification sinks' records and addresses.
@@ -372,6 +381,11 @@ impl LabShared {
                 .map(|_| Capacity::new(config.model.bmc.concurrency, config.model.bmc.queue))
                 .collect(),
             bmc_tls: (0..config.hosts).map(|_| OnceLock::new()).collect(),
+            bmc_tls_changed: fault_hosts
+                .cert_change
+                .iter()
+                .map(|&i| (i, ChangedCert::default()))
+                .collect(),
             fault_hosts,
             ca,
             switches,
@@ -385,6 +399,32 @@ impl LabShared {
             }),
             config,
         }))
+    }
+
+    /// The TLS settings BMC `index` presents now: its first certificate, or a new one (new key,
+    /// signed by the lab CA) once its certificate-change fault struck.
+    #[must_use]
+    pub fn bmc_server_config(&self, index: usize) -> Option<Arc<rustls::ServerConfig>> {
+        let make = || {
+            let ip = bmc_ip(self.config.bmc_first_ip, index).to_string();
+            self.ca.server_config(&[ip]).ok()
+        };
+        if let Some(changed) = self.bmc_tls_changed.get(&index)
+            && changed.struck.load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return changed.config.get_or_init(make).clone();
+        }
+        self.bmc_tls.get(index)?.get_or_init(make).clone()
+    }
+
+    /// Strikes BMC `index`'s certificate-change fault: its next connections get a new
+    /// certificate. False when it has none or it already struck.
+    pub fn change_bmc_cert(&self, index: usize) -> bool {
+        self.bmc_tls_changed.get(&index).is_some_and(|changed| {
+            !changed
+                .struck
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        })
     }
 
     /// Locks the lab state (never held across an await).
@@ -933,14 +973,7 @@ async fn start_fleet(
             Scheme::Https => {
                 let shared = shared.clone();
                 let maker: Arc<dyn Fn() -> Option<Arc<rustls::ServerConfig>> + Send + Sync> =
-                    Arc::new(move || {
-                        shared.bmc_tls[index]
-                            .get_or_init(|| {
-                                let ip = bmc_ip(shared.config.bmc_first_ip, index).to_string();
-                                shared.ca.server_config(&[ip]).ok()
-                            })
-                            .clone()
-                    });
+                    Arc::new(move || shared.bmc_server_config(index));
                 Some(maker)
             }
         };

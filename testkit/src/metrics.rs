@@ -20,6 +20,17 @@ pub enum ServiceKind {
     Bmc,
 }
 
+impl ServiceKind {
+    /// The service's name in counter keys (`foreman`, `bmc`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Foreman => "foreman",
+            Self::Bmc => "bmc",
+        }
+    }
+}
+
 /// One request as the lab saw it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LogEntry {
@@ -175,6 +186,10 @@ pub struct MetricsSnapshot {
     /// Per fake Junos switch, by name.
     #[serde(default)]
     pub switches: BTreeMap<String, SwitchCounters>,
+    /// Faults injected, by service and kind (`"bmc applied-reset"`, `"foreman applied-504"`,
+    /// `"bmc manager-reset"`, `"bmc cert-change"`, ...).
+    #[serde(default)]
+    pub faults: BTreeMap<String, u64>,
 }
 
 impl MetricsSnapshot {
@@ -204,6 +219,12 @@ impl MetricsSnapshot {
     #[must_use]
     pub fn switch(&self, name: &str) -> SwitchCounters {
         self.switches.get(name).cloned().unwrap_or_default()
+    }
+
+    /// Faults of one key such as `"foreman hang"` injected so far.
+    #[must_use]
+    pub fn faults_of(&self, key: &str) -> u64 {
+        self.faults.get(key).copied().unwrap_or(0)
     }
 
     /// Overlapping writes in all.
@@ -287,10 +308,7 @@ impl Metrics {
     /// Records a finished request.
     pub fn record(&self, entry: LogEntry) {
         let mut inner = self.lock();
-        let service = match entry.service {
-            ServiceKind::Foreman => "foreman",
-            ServiceKind::Bmc => "bmc",
-        };
+        let service = entry.service.name();
         let snapshot = &mut inner.snapshot;
         snapshot.requests += 1;
         *snapshot
@@ -331,6 +349,17 @@ impl Metrics {
     pub fn switch(&self, name: &str, update: impl FnOnce(&mut SwitchCounters)) {
         let mut inner = self.lock();
         update(inner.snapshot.switches.entry(name.to_owned()).or_default());
+    }
+
+    /// Counts one injected fault of `kind` at `service`.
+    pub fn fault(&self, service: ServiceKind, kind: &str) {
+        let service = service.name();
+        *self
+            .lock()
+            .snapshot
+            .faults
+            .entry(format!("{service} {kind}"))
+            .or_default() += 1;
     }
 
     /// Counts a Foreman authentication (`password`, `token`, `session` or `failed`).

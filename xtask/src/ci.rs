@@ -78,6 +78,24 @@ pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
             "0.02",
         ],
     )?;
+    // The ambiguous faults (issue 16): writes applied with their answer lost, hung
+    // connections, proxy pages, manager resets, certificate changes; about 20 s real.
+    run(
+        root,
+        "cargo",
+        &[
+            "xtask",
+            "simulate",
+            "--hosts",
+            "30",
+            "--faults",
+            "hard,install_hang_hosts=0",
+            "--policy",
+            "ours",
+            "--debug",
+            "--check",
+        ],
+    )?;
     Ok(())
 }
 

@@ -41,7 +41,7 @@ pub struct SimArgs {
     /// Real seconds per lab second (real mode; `--virtual` runs in virtual lab seconds).
     #[arg(long, default_value_t = 0.02)]
     pub time_scale: f64,
-    /// The lab's fault profile: none, chaos, with overrides (`chaos,dead_bmcs=2`).
+    /// The lab's fault profile: none, chaos, hard, with overrides (`chaos,dead_bmcs=2`).
     #[arg(long, default_value = "none")]
     pub faults: String,
     /// Seed of every random choice of the lab.
@@ -347,6 +347,8 @@ pub struct RunResult {
     pub vs_lb_n: f64,
     /// What is wrong (empty when every check passed).
     pub problems: Vec<String>,
+    /// Faults the lab injected, by service and kind (`"foreman applied-504"`).
+    pub faults: std::collections::BTreeMap<String, u64>,
 }
 
 /// One fleet size's results.
@@ -903,7 +905,20 @@ pub fn result(
         vs_lb: f64::NAN,
         vs_lb_n: f64::NAN,
         problems,
+        faults: metrics.faults.clone(),
     }
+}
+
+/// The faults a run met, as one line (`bmc hang 3, foreman applied-504 12`), `none` if none.
+fn faults_line(r: &RunResult) -> String {
+    if r.faults.is_empty() {
+        return "none".to_owned();
+    }
+    r.faults
+        .iter()
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn one_line(r: &RunResult) -> String {
@@ -1088,6 +1103,13 @@ pub fn render(report: &SimReport) -> String {
             out.push_str(&format!("\nQUADS 2019 makespan / ours: **{x:.1}×**\n"));
         }
         for r in &size.runs {
+            out.push_str(&format!(
+                "\n- faults injected ({}): {}",
+                r.policy.name(),
+                faults_line(r)
+            ));
+        }
+        for r in &size.runs {
             for p in r.problems.iter().take(10) {
                 out.push_str(&format!("\n- problem ({}): {p}", r.policy.name()));
             }
@@ -1101,6 +1123,8 @@ fn fault_name(f: &FaultProfile) -> &'static str {
         "none"
     } else if *f == FaultProfile::chaos() {
         "chaos"
+    } else if *f == FaultProfile::hard() {
+        "hard"
     } else {
         "custom"
     }

@@ -6,7 +6,7 @@
 //! real run. CPU and peak RSS are this process's, the lab included.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, anyhow};
 use provision_core::executor::adapters::{
@@ -75,9 +75,9 @@ async fn move_all(
     let inventory = lab.inventory();
     let executor = executor_config(setup.policy, hosts, 1.0).in_real_time();
     let limits = Limits::new(&executor.limits).map_err(|e| anyhow!(e))?;
-    // as long as a real run at time scale 0.2 would allow (60 s real)
+    // the executor's request timeout, as a real run has it
     let transport: Arc<dyn Transport> = Arc::new(
-        InProcessTransport::new(lab.clone()).with_request_timeout(Duration::from_secs(300)),
+        InProcessTransport::new(lab.clone()).with_request_timeout(executor.request_timeout),
     );
     let foreman_transport = limits.foreman_transport(transport.clone());
     let client = foreman_client::ForemanClient::with_transport(

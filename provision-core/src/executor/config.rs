@@ -31,6 +31,14 @@ pub struct ExecutorConfig {
     /// How often the install poller asks Foreman which hosts still build.
     #[serde(with = "human_duration")]
     pub poll_interval: Duration,
+    /// The longest a request to Foreman or a BMC may wait for its whole answer: a connection
+    /// accepted and never answered costs at most this (then the request is settled as any
+    /// whose answer was lost).
+    #[serde(with = "human_duration")]
+    pub request_timeout: Duration,
+    /// The longest a connection to Foreman or a BMC may take to open.
+    #[serde(with = "human_duration")]
+    pub connect_timeout: Duration,
     /// How long in-flight writes may finish after Ctrl-C or SIGTERM.
     #[serde(with = "human_duration")]
     pub grace: Duration,
@@ -78,6 +86,8 @@ impl Default for ExecutorConfig {
             install_timeout: Duration::from_secs(3600),
             install_start_deadline: Duration::from_secs(600),
             poll_interval: Duration::from_secs(15),
+            request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
             grace: Duration::from_secs(30),
             progress_interval: Duration::from_secs(30),
             tenant_bmc_user: "quads".to_owned(),
@@ -145,6 +155,8 @@ impl ExecutorConfig {
         c.install_timeout = d(c.install_timeout);
         c.install_start_deadline = d(c.install_start_deadline);
         c.poll_interval = d(c.poll_interval);
+        c.request_timeout = d(c.request_timeout);
+        c.connect_timeout = d(c.connect_timeout);
         c.grace = d(c.grace);
         c.progress_interval = d(c.progress_interval);
         for p in c.steps.all_mut() {

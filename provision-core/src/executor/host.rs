@@ -13,6 +13,7 @@
 //! held before them).
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -124,8 +125,25 @@ pub(super) async fn kick(
     limits: &Limits,
     cancel: &CancellationToken,
 ) -> Result<(), PortError> {
+    kick_settled(bmc, limits, cancel, &AtomicBool::new(false)).await
+}
+
+/// [`kick`] for a caller that retries it: `power_on_sent` remembers across attempts that a
+/// power-on went out, so an attempt after one whose answer was lost reads the power state
+/// first, and a host on is the kick done (a second power cycle would boot it twice).
+pub(super) async fn kick_settled(
+    bmc: &dyn BmcPort,
+    limits: &Limits,
+    cancel: &CancellationToken,
+    power_on_sent: &AtomicBool,
+) -> Result<(), PortError> {
+    if power_on_sent.load(Ordering::SeqCst) && bmc.power().await? == Power::On {
+        tracing::info!("the kick's power-on was applied although its answer was lost");
+        return Ok(());
+    }
     bmc.pxe_then_force_off(cancel).await?;
     limits.power_on().await;
+    power_on_sent.store(true, Ordering::SeqCst);
     bmc.power_on_after_off(cancel).await
 }
 
@@ -1147,6 +1165,7 @@ impl HostRun {
         tracing::warn!("re-kicking: the install did not start");
         let cancel = self.shared.shutdown.aborted().clone();
         let policy = self.shared.config.steps.network_boot.clone();
+        let power_on_sent = AtomicBool::new(false);
         let result = retry(
             &policy,
             &cancel,
@@ -1154,9 +1173,10 @@ impl HostRun {
             |attempt| {
                 let cancel = &cancel;
                 let details = details.clone();
+                let sent = &power_on_sent;
                 async move {
                     self.intent(&Step::Rekick, attempt, details).await?;
-                    kick(&*self.bmc()?, &self.shared.limits, cancel).await?;
+                    kick_settled(&*self.bmc()?, &self.shared.limits, cancel, sent).await?;
                     Ok(self.done(StepOutcome::Verified, attempt, self.details()))
                 }
             },

@@ -14,6 +14,7 @@
 //! - [`MemoryLedger`]: the ledger in memory (simulations, tests, library use without a store).
 //! - [`quads_server`]: worker mode: the moves of a QUADS 2.x server, written back to it.
 //! - [`report`]: per-host results and the run summary (versioned JSON).
+//! - [`sessions`]: the BMC sessions a killed run left open, closed by the next one.
 //! - [`config`]: `[executor]` settings.
 
 pub mod adapters;
@@ -29,6 +30,7 @@ pub mod quads_server;
 pub mod report;
 pub mod resume;
 pub mod run;
+pub mod sessions;
 mod switches;
 pub mod validate;
 

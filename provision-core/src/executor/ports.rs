@@ -362,6 +362,15 @@ pub trait BmcFleet: Send + Sync + fmt::Debug {
     /// Accepts new sessions again after [`BmcFleet::close_all`] (the validation after a
     /// run's moves).
     fn reopen(&self) {}
+    /// Deletes a session an earlier run left open on `bmc` (as its session log recorded it:
+    /// the BMC's base URL and the session's path). A fleet that keeps no session log has none.
+    ///
+    /// # Errors
+    /// The BMC's, when it does not delete it.
+    async fn close_left_session(&self, bmc: &str, session: &str) -> Result<(), PortError> {
+        let _ = (bmc, session);
+        Ok(())
+    }
 }
 
 /// One switch port of a batch and where it must end up.

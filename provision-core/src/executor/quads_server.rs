@@ -810,6 +810,10 @@ pub async fn move_hosts_from_server(
         _ => setup.ports.clock.now(),
     };
     let lock = store.begin_run(RunKind::MoveHosts, at).await?;
+    if let Err(e) = crate::executor::sessions::close_left_sessions(store, &*setup.ports.fleet).await
+    {
+        tracing::warn!(error = %e, "cannot read the BMC sessions earlier runs left open");
+    }
     let run = lock.id();
     let retirement = Retirement {
         run,

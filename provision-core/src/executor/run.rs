@@ -462,6 +462,10 @@ pub async fn move_hosts(
         _ => setup.ports.clock.now(),
     };
     let lock = store.begin_run(RunKind::MoveHosts, at).await?;
+    if let Err(e) = crate::executor::sessions::close_left_sessions(store, &*setup.ports.fleet).await
+    {
+        tracing::warn!(error = %e, "cannot read the BMC sessions earlier runs left open");
+    }
     let run = lock.id();
     // what the end of the run needs to retire the clouds whose tenant is out (`setup` goes
     // to the execution)

@@ -2,6 +2,7 @@
 //! A single writer thread owns the read-write connection and a second thread owns a read-only
 //! one; async callers reach both through channels, so SQLite never blocks the runtime.
 
+mod bmc_sessions;
 mod lifecycle;
 mod notifications;
 mod runs;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use self::bmc_sessions::BmcSessionRecord;
 pub use self::lifecycle::Termination;
 pub use self::notifications::{NotificationRecord, QueuedNotification};
 pub use self::runs::RunLock;

@@ -152,10 +152,22 @@ CREATE TABLE notifications (
 ) STRICT;
 ",
     },
+    Migration {
+        version: 6,
+        name: "bmc_sessions: every BMC session a run holds open (its path, never its token)",
+        sql: r"
+CREATE TABLE bmc_sessions (
+    bmc         TEXT NOT NULL,
+    session     TEXT NOT NULL,
+    opened_at   TEXT NOT NULL,
+    PRIMARY KEY (bmc, session)
+) STRICT;
+",
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST_VERSION: u32 = 5;
+pub const LATEST_VERSION: u32 = 6;
 
 /// The database's schema version (`PRAGMA user_version`).
 pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
@@ -234,10 +246,12 @@ mod tests {
             )
             .unwrap();
         assert_eq!(validated, 0);
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 5);
+        assert_eq!(migrate_to(&mut conn, 5).unwrap(), 5);
         assert!(tables(&conn).contains(&"notifications".to_owned()));
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 6);
+        assert!(tables(&conn).contains(&"bmc_sessions".to_owned()));
         // idempotent
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 5);
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 6);
     }
 
     #[test]

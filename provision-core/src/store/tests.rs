@@ -365,7 +365,7 @@ async fn upgrades_a_version_2_database_keeping_its_data() {
         .unwrap();
     }
     let store = open_at(&path, OpenMode::MustExist).await.unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), 5);
+    assert_eq!(store.schema_version().await.unwrap(), LATEST_VERSION);
     let snap = store.snapshot().await.unwrap();
     assert_eq!(snap.hosts[0].current_cloud, c("cloud02"));
     let a = &snap.assignments[0].spec;
@@ -1385,4 +1385,38 @@ async fn a_ticket_in_use_by_another_cloud_is_refused_until_that_assignment_is_ov
         .await
         .unwrap();
     store.add_assignment(spec("cloud03", "T1")).await.unwrap();
+}
+
+#[tokio::test]
+async fn bmc_sessions_are_recorded_once_and_forgotten() {
+    use super::BmcSessionRecord;
+    let (_dir, store) = fresh().await;
+    let s = |b: &str, p: &str| (b.to_owned(), p.to_owned());
+    let (b, p) = s("127.0.1.1:443", "/redfish/v1/SessionService/Sessions/7");
+    store
+        .record_bmc_session(b.clone(), p.clone())
+        .await
+        .unwrap();
+    store
+        .record_bmc_session(b.clone(), p.clone())
+        .await
+        .unwrap();
+    let (b2, p2) = s("127.0.1.2:443", "/redfish/v1/SessionService/Sessions/1");
+    store
+        .record_bmc_session(b2.clone(), p2.clone())
+        .await
+        .unwrap();
+    assert_eq!(store.bmc_sessions().await.unwrap().len(), 2);
+    store.forget_bmc_session(b, p).await.unwrap();
+    store
+        .forget_bmc_session(b2.clone(), "/other".to_owned())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.bmc_sessions().await.unwrap(),
+        [BmcSessionRecord {
+            bmc: b2,
+            session: p2
+        }]
+    );
 }

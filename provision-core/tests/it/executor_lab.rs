@@ -309,6 +309,10 @@ impl Rig {
                 ..redfish_client::ClientConfig::default()
             },
         );
+        // as `quads move-hosts` does: every BMC session recorded in the store while open
+        let _ = redfish.set_session_log(Arc::new(
+            provision_core::executor::adapters::StoreSessionLog::new(self.store.clone()),
+        ));
         let inventory = self.lab.inventory();
         let admin = &inventory.hosts[0];
         let model_names = self.models();
@@ -837,15 +841,66 @@ async fn rig_with_ok_os(hosts: usize) -> Rig {
     rig(hosts, FaultProfile::none(), "RedHat 9.4").await
 }
 
-/// The Foreman adapter's one host write: parameters the host has are changed in place by id,
-/// missing ones created, all in the same PUT; a parameter removed since the read makes the
-/// write a retryable failure (the step reads again), never a duplicate or a fatal error.
-#[tokio::test]
-async fn the_host_write_carries_the_parameters_and_survives_a_stale_read() {
-    use foreman_client::parameters::NewParameter;
-    use provision_core::executor::ports::{ForemanPort, HostSettings};
+/// A run killed before logging out leaves its BMC sessions open and recorded in the store;
+/// the next run closes them before its hosts log in, and ends with none of ours open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_a_killed_run_left_open_are_closed_by_the_next_run() {
+    let rig = rig(4, FaultProfile::none(), "RedHat 9.4").await;
+    let killed = rig.setup(
+        config(),
+        Shutdown::new(Duration::from_secs(2)),
+        None,
+        RunProgress::new(),
+    );
+    for host in rig.store.hosts().await.unwrap() {
+        let bmc = killed.ports.fleet.connect(&host).unwrap();
+        bmc.power().await.unwrap();
+        // never logged out: the process is gone
+        std::mem::forget(bmc);
+    }
+    std::mem::forget(killed);
+    let left = rig.store.bmc_sessions().await.unwrap();
+    assert_eq!(left.len(), 4, "{left:?}");
+    let open =
+        |m: &testkit::MetricsSnapshot| m.hosts.values().map(|c| c.sessions_open).sum::<u64>();
+    assert_eq!(open(&rig.lab.metrics()), 4);
+    for row in &left {
+        assert!(
+            !row.session.contains("token"),
+            "a path, never a token: {row:?}"
+        );
+    }
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(report.counts.failed, 0, "{report:#?}");
+    let metrics = rig.lab.metrics();
+    assert_eq!(open(&metrics), 0, "no session of ours left open");
+    assert!(rig.store.bmc_sessions().await.unwrap().is_empty());
+    for (host, c) in &metrics.hosts {
+        assert_eq!(c.sessions_opened, c.sessions_closed, "{host}: {c:?}");
+    }
+}
 
-    let rig = rig(1, FaultProfile::none(), "RedHat 9.4").await;
+/// The parameters the host-write tests want.
+const WANTED: [(&str, &str); 3] = [
+    ("quads_cloud", "cloud02"),
+    ("quads_ticket", "1"),
+    ("quads_owner", "alice"),
+];
+
+/// Host 0's name, a Foreman client as the lab's admin, the Foreman adapter over it and the
+/// settings of a move to the admin.
+async fn host_writer(
+    rig: &Rig,
+) -> (
+    String,
+    ForemanClient,
+    ForemanAdapter,
+    provision_core::executor::ports::HostSettings,
+) {
+    use provision_core::executor::ports::ForemanPort;
+
     let name = rig.lab.inventory().hosts[0].name.clone();
     let transport: Arc<dyn quads_http::Transport> = Arc::new(
         HttpsTransport::new(&TransportConfig {
@@ -862,28 +917,78 @@ async fn the_host_write_carries_the_parameters_and_survives_a_stale_read() {
         ),
     )
     .unwrap();
-    let params = client.hosts().parameters(name.as_str());
-    for (k, v) in [("quads_cloud", "cloud01"), ("quads_ticket", "1")] {
-        params.upsert(NewParameter::new(k, v)).await.unwrap();
-    }
     let adapter = ForemanAdapter::new(client.clone(), transport);
-    let host_name = HostName::new(name.as_str()).unwrap();
     let build = adapter
         .resolve("RedHat 9.4", "Kickstart default", "RHEL 9 mirror")
         .await
         .unwrap();
-    let settings = HostSettings {
+    let settings = provision_core::executor::ports::HostSettings {
         build,
         owner_user: rig
             .lab
             .with_state(|s| s.foreman.user_by_login("admin").map(|u| u.id))
             .unwrap(),
     };
-    let wanted = [
-        ("quads_cloud", "cloud02"),
-        ("quads_ticket", "1"),
-        ("quads_owner", "alice"),
-    ];
+    (name, client, adapter, settings)
+}
+
+/// The host write applied with its answer lost (a reset after the commit, the proxy's 504):
+/// sent once, settled by a read of the host, never repeated (its nested parameters would be
+/// created twice, which Foreman refuses).
+#[tokio::test]
+async fn a_host_write_whose_answer_is_lost_is_settled_by_a_read_not_repeated() {
+    use provision_core::executor::ports::ForemanPort;
+
+    for faults in [
+        FaultProfile {
+            foreman_applied_504_rate: 1.0,
+            ..FaultProfile::none()
+        },
+        FaultProfile {
+            foreman_applied_reset_rate: 1.0,
+            ..FaultProfile::none()
+        },
+    ] {
+        let rig = rig(1, faults, "RedHat 9.4").await;
+        let (name, _client, adapter, settings) = host_writer(&rig).await;
+        let host_name = HostName::new(name.as_str()).unwrap();
+        let before = adapter.host(&host_name).await.unwrap();
+        let after = adapter
+            .update_host(&before, &settings, &WANTED)
+            .await
+            .unwrap();
+        let metrics = rig.lab.metrics();
+        assert_eq!(
+            metrics.endpoint("foreman PUT /api/hosts/:id"),
+            1,
+            "sent once"
+        );
+        assert!(settings.matches(&after), "{after:?}");
+        for (k, v) in WANTED {
+            assert_eq!(after.parameters.get(k).map(String::as_str), Some(v), "{k}");
+        }
+        let faults =
+            metrics.faults_of("foreman applied-504") + metrics.faults_of("foreman applied-reset");
+        assert_eq!(faults, 1);
+    }
+}
+
+/// The Foreman adapter's one host write: parameters the host has are changed in place by id,
+/// missing ones created, all in the same PUT; a parameter removed since the read makes the
+/// write a retryable failure (the step reads again), never a duplicate or a fatal error.
+#[tokio::test]
+async fn the_host_write_carries_the_parameters_and_survives_a_stale_read() {
+    use foreman_client::parameters::NewParameter;
+    use provision_core::executor::ports::ForemanPort;
+
+    let rig = rig(1, FaultProfile::none(), "RedHat 9.4").await;
+    let (name, client, adapter, settings) = host_writer(&rig).await;
+    let params = client.hosts().parameters(name.as_str());
+    for (k, v) in [("quads_cloud", "cloud01"), ("quads_ticket", "1")] {
+        params.upsert(NewParameter::new(k, v)).await.unwrap();
+    }
+    let host_name = HostName::new(name.as_str()).unwrap();
+    let wanted = WANTED;
     // read, then someone removes a parameter the read showed
     let stale = adapter.host(&host_name).await.unwrap();
     params.delete("quads_cloud").send().await.unwrap();

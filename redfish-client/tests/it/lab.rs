@@ -944,6 +944,72 @@ async fn a_bmc_reset_is_waited_out_and_a_new_session_follows() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manager_reset_mid_run_is_waited_out_then_the_client_logs_in_again() {
+    // Every BMC's manager resets once, at a seeded request between its 4th and 19th, and stays
+    // away for 30 lab seconds (150 ms): reads keep working through it.
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            manager_reset_bmcs: ALL.len(),
+            manager_reset: Some(30.0),
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        for _ in 0..20 {
+            bmc.power_state()
+                .await
+                .unwrap_or_else(|e| panic!("{flavor:?}: {e}"));
+        }
+        let c = rig.counters(i);
+        assert_eq!(
+            c.sessions_opened, 2,
+            "{flavor:?}: a new session after the reset: {c:?}"
+        );
+        assert!(bmc.logout().await.unwrap());
+        assert_eq!(rig.counters(i).sessions_open, 0, "{flavor:?}");
+    }
+    assert_eq!(
+        rig.lab.metrics().faults_of("bmc manager-reset"),
+        ALL.len() as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_whose_answer_was_lost_leaves_no_session_open() {
+    // A third of the writes are applied and their answer lost, logins included: the client
+    // logs in again and closes the session the lost login opened.
+    let rig = rig_with(|c| {
+        c.hosts = 24;
+        c.faults = FaultProfile {
+            bmc_applied_reset_rate: 0.3,
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let mut lost_logins = 0;
+    for i in 0..rig.hosts.len() {
+        let bmc = rig.bmc(i);
+        let Ok(_) = bmc.power_state().await else {
+            continue;
+        };
+        let c = rig.counters(i);
+        if c.sessions_opened > 1 {
+            lost_logins += 1;
+            assert_eq!(
+                c.sessions_open, 1,
+                "only the session the client holds: {c:?}"
+            );
+        }
+        // a logout whose answer is lost was applied all the same
+        let _ = bmc.logout().await;
+        assert_eq!(rig.counters(i).sessions_open, 0, "host {i}");
+    }
+    assert!(lost_logins > 0, "the faults met a login");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_bmc_fails_with_an_error_naming_it_and_the_others_work() {
     let rig = rig_with(|c| {
         c.faults = FaultProfile {

@@ -25,7 +25,7 @@ struct Args {
     /// Real seconds per lab second (1 = real life, 0.01 = 100x faster, 0 = no latency).
     #[arg(long, default_value_t = 1.0)]
     time_scale: f64,
-    /// Fault profile: none, chaos, optionally with key=value overrides (chaos,dead_bmcs=2).
+    /// Fault profile: none, chaos, hard, optionally with key=value overrides (chaos,dead_bmcs=2).
     #[arg(long, default_value = "none")]
     faults: String,
     /// Seed of every random choice.

@@ -4,7 +4,10 @@
 //! A request goes through the pipeline a real BMC imposes, in order:
 //! 1. a BMC restarting after `Manager.Reset` drops the connection;
 //! 2. admission to the BMC's tiny web server ([`crate::capacity::Capacity`]; full → 503);
-//! 3. the per-request fault draw (500, connection reset, iDRAC "not ready" on Dell writes);
+//! 3. the once-only faults (a manager reset: this request reset, the BMC away for a while, its
+//!    sessions gone; a certificate change for the next connections) and the per-request fault
+//!    draw (500, connection reset, iDRAC "not ready" on Dell writes, a hang that never answers,
+//!    a write applied whose connection is then reset); every fault is counted;
 //! 4. authentication (session token or Basic; the service root, `$metadata`, `odata` and the
 //!    login are public) and the role's privileges;
 //! 5. the flavour's route, applied to the lab state under its lock (machines advanced first),
@@ -45,7 +48,7 @@ use tokio::time::Instant;
 
 pub use state::{Account, BmcState, MediaConfig, Role, STALE_USER, Session};
 
-use crate::faults::{RequestFault, draw};
+use crate::faults::{FaultAssignment, Rates, RequestFault, draw};
 use crate::lab::{LabShared, LabState};
 use crate::metrics::{ConnectionStart, LogEntry, ServiceKind};
 use crate::server::{Outcome, Request, Service};
@@ -55,6 +58,13 @@ use router::{Layout, Routed};
 
 /// The stream of per-request BMC fault draws.
 const FAULT_STREAM: u64 = 0xb3c0_fa17;
+/// The key of the manager-reset fault's moment ([`FaultAssignment::strikes_at`]).
+const MANAGER_RESET_KIND: u64 = 0x3a4a_6e55;
+/// The key of the certificate-change fault's moment.
+const CERT_CHANGE_KIND: u64 = 0xce27_c4a6;
+/// Lab seconds a hung request holds its connection before the lab lets go of it (clients give
+/// up long before).
+pub const HANG_SECONDS: f64 = 3600.0;
 
 /// Serves every BMC of the lab; the local address says which.
 #[derive(Debug)]
@@ -67,6 +77,36 @@ impl BmcFleet {
     #[must_use]
     pub fn new(lab: Arc<LabShared>) -> Self {
         Self { lab }
+    }
+
+    /// The manager-reset fault: whether BMC `index` resets at its request `number` (then it
+    /// refuses connections for the fault's time and every session is gone).
+    fn manager_resets_now(&self, index: usize, host: &str, number: u64) -> bool {
+        let lab = &*self.lab;
+        if !lab.fault_hosts.manager_reset.contains(&index)
+            || number != FaultAssignment::strikes_at(lab.config.seed, index, MANAGER_RESET_KIND)
+        {
+            return false;
+        }
+        let seconds = lab
+            .config
+            .faults
+            .manager_reset
+            .unwrap_or(lab.config.model.bmc.manager_reset);
+        let dropped = {
+            let mut state = lab.state();
+            let LabState { machines, bmcs, .. } = &mut *state;
+            let (Some(m), Some(b)) = (machines.get_mut(index), bmcs.get_mut(index)) else {
+                return false;
+            };
+            m.bmc_restarting_until = Some(lab.clock.after(seconds));
+            b.drop_sessions()
+        };
+        lab.metrics.host(host, |c| {
+            c.sessions_open = c.sessions_open.saturating_sub(dropped);
+        });
+        lab.metrics.fault(ServiceKind::Bmc, "manager-reset");
+        true
     }
 
     /// Steps 4 and 5: authentication, privileges and the route, under the lab lock; with the
@@ -215,6 +255,17 @@ impl Service for BmcFleet {
             record(0);
             return Outcome::Reset;
         }
+        if self.manager_resets_now(index, &host, number) {
+            record(0);
+            return Outcome::Reset;
+        }
+        let seed = lab.config.seed;
+        if lab.fault_hosts.cert_change.contains(&index)
+            && number == FaultAssignment::strikes_at(seed, index, CERT_CHANGE_KIND)
+            && lab.change_bmc_cert(index)
+        {
+            lab.metrics.fault(ServiceKind::Bmc, "cert-change");
+        }
         let Some(admission) = lab.bmc_capacity[index].admit().await else {
             let reply = messages::busy(1);
             record(reply.status.as_u16());
@@ -237,26 +288,54 @@ impl Service for BmcFleet {
         let mut service = lab.clock.service_time(work.median(model), model.sigma) * slow;
         let config_write =
             flavor.is_dell() && matches!(work, dispatch::Work::Patch | dispatch::Work::Action);
-        let fault = draw(
-            &lab.clock,
-            FAULT_STREAM,
-            ((index as u64) << 32) ^ number,
-            faults.bmc_error_rate,
-            faults.bmc_reset_rate,
-            if config_write {
+        let write = !matches!(request.method, Method::GET | Method::HEAD);
+        let rates = Rates {
+            reset: faults.bmc_reset_rate,
+            error: faults.bmc_error_rate,
+            not_ready: if config_write {
                 faults.idrac_not_ready_rate
             } else {
                 0.0
             },
+            applied_reset: if write {
+                faults.bmc_applied_reset_rate
+            } else {
+                0.0
+            },
+            hang: faults.bmc_hang_rate,
+            ..Rates::default()
+        };
+        let fault = draw(
+            &lab.clock,
+            FAULT_STREAM,
+            ((index as u64) << 32) ^ number,
+            &rates,
         );
+        if fault != RequestFault::None {
+            lab.metrics.fault(ServiceKind::Bmc, &fault.to_string());
+        }
         let reply = match fault {
-            RequestFault::Reset => {
+            RequestFault::Reset | RequestFault::Hang => {
+                drop((in_flight, admission));
+                let held = if fault == RequestFault::Hang {
+                    HANG_SECONDS
+                } else {
+                    service
+                };
+                lab.clock.sleep(held).await;
+                record(0);
+                return Outcome::Reset;
+            }
+            RequestFault::AppliedReset => {
+                drop(self.process(index, layout, &request, routed.as_ref()));
                 lab.clock.sleep(service).await;
                 drop((in_flight, admission));
                 record(0);
                 return Outcome::Reset;
             }
-            RequestFault::Error => messages::internal_error(),
+            RequestFault::Error | RequestFault::Applied504 | RequestFault::Gateway => {
+                messages::internal_error()
+            }
             RequestFault::NotReady => messages::idrac_not_ready(),
             RequestFault::None => {
                 let (reply, expanded) = self.process(index, layout, &request, routed.as_ref());

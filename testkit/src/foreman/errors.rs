@@ -255,6 +255,20 @@ pub fn service_unavailable() -> Response {
     )
 }
 
+/// The page a proxy in front of Foreman sends with `status` (502, 503 or 504) when its backend
+/// failed, hung or is restarting.
+#[must_use]
+pub fn gateway_page(status: StatusCode) -> Response {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let code = status.as_u16();
+    let body = format!(
+        "<!DOCTYPE HTML PUBLIC \"-//IETF//DTD HTML 2.0//EN\">\n<html><head>\n<title>{code} {reason}</title>\n\
+         </head><body>\n<h1>{reason}</h1>\n<p>The proxy server received an invalid response or no \
+         response in time from an upstream server.</p>\n</body></html>\n"
+    );
+    text(status, "text/html; charset=iso-8859-1", body)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

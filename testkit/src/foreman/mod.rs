@@ -2,7 +2,9 @@
 //!
 //! Every request goes through the same pipeline ([`ForemanService::handle`]): admission into
 //! Foreman's capacity (past the backlog, Apache's 503 HTML page), a seeded per-request fault
-//! (connection reset or 500, nothing applied), then authentication, routing, permissions and the
+//! (nothing applied: connection reset, 500, the proxy's 502/503/504 HTML page, a connection
+//! that never answers; or a write applied and its answer lost: a reset, or the proxy's 504 after
+//! Rails committed; each counted), then authentication, routing, permissions and the
 //! action on the lab state ([`api::process`]), then the model's service time while the request
 //! holds its place in service (and a write holds its object), then the answer and the log entry.
 //!
@@ -30,7 +32,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use crate::clock::{hash_str, mix};
-use crate::faults::{RequestFault, draw};
+use crate::faults::{Rates, RequestFault, draw};
 use crate::lab::LabShared;
 use crate::metrics::{ConnectionStart, LogEntry, ServiceKind};
 use crate::server::{Outcome, Request, Service};
@@ -62,7 +64,18 @@ impl ForemanService {
 
     fn fault(&self, request: &Request) -> RequestFault {
         let faults = &self.lab.config.faults;
-        if faults.foreman_error_rate <= 0.0 && faults.foreman_reset_rate <= 0.0 {
+        let write = !matches!(request.method, http::Method::GET | http::Method::HEAD);
+        let applied = |rate: f64| if write { rate } else { 0.0 };
+        let rates = Rates {
+            reset: faults.foreman_reset_rate,
+            error: faults.foreman_error_rate,
+            applied_reset: applied(faults.foreman_applied_reset_rate),
+            applied_504: applied(faults.foreman_applied_504_rate),
+            gateway: faults.foreman_gateway_rate,
+            hang: faults.foreman_hang_rate,
+            ..Rates::default()
+        };
+        if rates.is_zero() {
             return RequestFault::None;
         }
         let line = hash_str(&format!("{} {}", request.method, request.path_and_query()));
@@ -75,14 +88,18 @@ impl ForemanService {
             *count += 1;
             *count
         };
-        draw(
+        let fault = draw(
             &self.lab.clock,
             FAULT_STREAM,
             mix(line ^ mix(count)),
-            faults.foreman_error_rate,
-            faults.foreman_reset_rate,
-            0.0,
-        )
+            &rates,
+        );
+        if fault != RequestFault::None {
+            self.lab
+                .metrics
+                .fault(ServiceKind::Foreman, &fault.to_string());
+        }
+        fault
     }
 
     /// The name of the host a request addresses, if any and if it exists.
@@ -149,36 +166,64 @@ impl Service for ForemanService {
             self.record(&request, &routed, host, response.status().as_u16(), arrived);
             return Outcome::Respond(response);
         };
-        match self.fault(&request) {
-            RequestFault::Reset => {
-                lab.clock
-                    .sleep(lab.clock.service_time(model.status, model.sigma))
-                    .await;
+        let fault = self.fault(&request);
+        let unapplied = match fault {
+            RequestFault::None
+            | RequestFault::NotReady
+            | RequestFault::AppliedReset
+            | RequestFault::Applied504 => None,
+            RequestFault::Reset => Some(None),
+            RequestFault::Hang => {
+                // the proxy holds the connection; the backend never sees the request
                 drop(admission);
+                lab.clock.sleep(crate::bmc::HANG_SECONDS).await;
                 let host = self.host_of(&routed);
                 self.record(&request, &routed, host, 0, arrived);
                 return Outcome::Reset;
             }
-            RequestFault::Error => {
-                lab.clock
-                    .sleep(lab.clock.service_time(model.status, model.sigma))
-                    .await;
-                let response = errors::ApiError::Internal {
+            RequestFault::Error => Some(Some(
+                errors::ApiError::Internal {
                     message: errors::INTERNAL_ERROR.to_owned(),
                 }
-                .response();
-                drop(admission);
-                let host = self.host_of(&routed);
-                self.record(&request, &routed, host, 500, arrived);
-                return Outcome::Respond(response);
+                .response(),
+            )),
+            RequestFault::Gateway => {
+                let status =
+                    match mix(hash_str(&request.path_and_query()) ^ mix(arrived.to_bits())) % 3 {
+                        0 => http::StatusCode::BAD_GATEWAY,
+                        1 => http::StatusCode::SERVICE_UNAVAILABLE,
+                        _ => http::StatusCode::GATEWAY_TIMEOUT,
+                    };
+                Some(Some(errors::gateway_page(status)))
             }
-            RequestFault::None | RequestFault::NotReady => {}
+        };
+        if let Some(response) = unapplied {
+            lab.clock
+                .sleep(lab.clock.service_time(model.status, model.sigma))
+                .await;
+            drop(admission);
+            let host = self.host_of(&routed);
+            let status = response.as_ref().map_or(0, |r| r.status().as_u16());
+            self.record(&request, &routed, host, status, arrived);
+            return response.map_or(Outcome::Reset, Outcome::Respond);
         }
         let mut work = api::Work::new(&lab.metrics, model);
-        let response = api::process(lab, &request, &routed, &mut work);
+        let mut response = api::process(lab, &request, &routed, &mut work);
         lab.clock
             .sleep(lab.clock.service_time(work.median, model.sigma))
             .await;
+        match fault {
+            RequestFault::AppliedReset => {
+                self.record(&request, &routed, work.host.take(), 0, arrived);
+                drop(work);
+                drop(admission);
+                return Outcome::Reset;
+            }
+            RequestFault::Applied504 => {
+                response = errors::gateway_page(http::StatusCode::GATEWAY_TIMEOUT);
+            }
+            _ => {}
+        }
         let status = response.status().as_u16();
         self.record(&request, &routed, work.host.take(), status, arrived);
         drop(work);

@@ -1466,3 +1466,120 @@ async fn dell_uefi_mode_uses_uefi_boot_seq() {
     let system = bmc.get(system_path(Flavor::Dell)).await.json();
     assert_eq!(system["Boot"]["BootSourceOverrideMode"], "UEFI");
 }
+
+#[tokio::test]
+async fn a_login_applied_with_its_answer_lost_leaves_a_session_the_lab_counts() {
+    let faults = FaultProfile {
+        bmc_applied_reset_rate: 0.3,
+        ..FaultProfile::none()
+    };
+    let lab = lab(&[Flavor::Generic], 0.0, faults).await;
+    let bmc = Bmc::of(&lab, 0);
+    let sessions = bmc.url("/redfish/v1/SessionService/Sessions");
+    let (mut answered, mut lost) = (0u64, 0u64);
+    for _ in 0..12 {
+        let body = json!({"UserName": "root", "Password": "calvin"});
+        match bmc.anon.post(&sessions, &body).await {
+            Ok(answer) => {
+                assert_eq!(answer.status, 201);
+                answered += 1;
+                let location = answer.header("location").unwrap().to_owned();
+                let token = answer.header("x-auth-token").unwrap().to_owned();
+                let closed = bmc
+                    .anon
+                    .with_token(&token)
+                    .delete(&bmc.url(&location))
+                    .await;
+                // the delete is a write too: its answer may be lost after it applied
+                if let Ok(closed) = closed {
+                    assert!(closed.status.is_success(), "{}", closed.status);
+                }
+            }
+            Err(_) => lost += 1,
+        }
+    }
+    assert!(lost > 0 && answered > 0, "lost {lost}, answered {answered}");
+    let metrics = lab.metrics();
+    let counters = metrics.host(&bmc.name);
+    assert_eq!(counters.sessions_opened, 12, "every login was applied");
+    assert_eq!(
+        metrics.faults_of("bmc applied-reset"),
+        metrics.statuses.get("bmc 0").copied().unwrap_or(0)
+    );
+    assert_eq!(
+        counters.sessions_open, lost,
+        "the lost logins' sessions stay open"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_request_never_answers_and_is_counted() {
+    let faults = FaultProfile {
+        bmc_hang_rate: 1.0,
+        ..FaultProfile::none()
+    };
+    let lab = lab(&[Flavor::Generic], 1.0, faults).await;
+    let bmc = Bmc::of(&lab, 0);
+    let start = Instant::now();
+    let answer = tokio::time::timeout(Duration::from_secs(60), bmc.anon.get(&bmc.url(ROOT))).await;
+    assert!(answer.is_err(), "no answer within the client's deadline");
+    assert!(start.elapsed() >= Duration::from_secs(60));
+    assert_eq!(lab.metrics().faults_of("bmc hang"), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_manager_reset_fault_strikes_once_mid_run_and_drops_the_sessions() {
+    let faults = FaultProfile {
+        manager_reset_bmcs: 1,
+        manager_reset: Some(40.0),
+        ..FaultProfile::none()
+    };
+    let lab = lab(&[Flavor::Dell], 1.0, faults).await;
+    let bmc = Bmc::of(&lab, 0);
+    let login = bmc.login("root", "calvin").await;
+    let token = login.header("x-auth-token").unwrap().to_owned();
+    let session = bmc.anon.with_token(&token);
+    let mut served = 1;
+    let struck = loop {
+        match session.get(&bmc.url("/redfish/v1/Systems")).await {
+            Ok(answer) => assert_eq!(answer.status, 200),
+            Err(_) => break Instant::now(),
+        }
+        served += 1;
+        assert!(served < 30, "the reset never struck");
+    };
+    assert!((3..20).contains(&served), "struck after {served} requests");
+    assert_eq!(lab.metrics().faults_of("bmc manager-reset"), 1);
+    assert_eq!(lab.metrics().host(&bmc.name).sessions_open, 0);
+    assert!(bmc.anon.get(&bmc.url(ROOT)).await.is_err(), "restarting");
+    sleep_until(struck + Duration::from_secs(41)).await;
+    assert_eq!(bmc.anon.get(&bmc.url(ROOT)).await.unwrap().status, 200);
+    let old = session.get(&bmc.url("/redfish/v1/Systems")).await.unwrap();
+    assert_eq!(old.status, 401, "sessions do not survive the reset");
+    for _ in 0..30 {
+        assert_eq!(bmc.anon.get(&bmc.url(ROOT)).await.unwrap().status, 200);
+    }
+    assert_eq!(lab.metrics().faults_of("bmc manager-reset"), 1, "once");
+}
+
+#[tokio::test]
+async fn a_certificate_change_gives_new_connections_a_new_certificate() {
+    let faults = FaultProfile {
+        cert_change_bmcs: 1,
+        ..FaultProfile::none()
+    };
+    let lab = lab(&[Flavor::Generic], 0.0, faults).await;
+    let bmc = Bmc::of(&lab, 0);
+    let before = lab.shared().bmc_server_config(0).unwrap();
+    for _ in 0..25 {
+        // a client trusting the lab CA carries on: the new certificate is signed by it too
+        assert_eq!(bmc.anon.get(&bmc.url(ROOT)).await.unwrap().status, 200);
+    }
+    let after = lab.shared().bmc_server_config(0).unwrap();
+    assert!(
+        !std::sync::Arc::ptr_eq(&before, &after),
+        "a new certificate"
+    );
+    assert_eq!(lab.metrics().faults_of("bmc cert-change"), 1);
+    assert!(!lab.shared().change_bmc_cert(0), "once only");
+}

@@ -972,23 +972,30 @@ where
     out
 }
 
+/// A one-host lab with `faults`, the admin's probe and the host's URL.
+async fn one_host(seed: u64, faults: FaultProfile) -> (Lab, Probe, String) {
+    let lab = Lab::start(LabConfig {
+        hosts: 1,
+        seed,
+        faults,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let probe = admin(&lab);
+    let url = api(&lab, "hosts/1");
+    (lab, probe, url)
+}
+
 #[tokio::test]
 async fn seeded_faults_happen_at_their_rate_and_apply_nothing() {
     let outcomes = |seed: u64| async move {
-        let lab = Lab::start(LabConfig {
-            hosts: 1,
-            seed,
-            faults: FaultProfile {
-                foreman_error_rate: 0.25,
-                foreman_reset_rate: 0.1,
-                ..FaultProfile::none()
-            },
-            ..LabConfig::default()
-        })
-        .await
-        .unwrap();
-        let probe = admin(&lab);
-        let url = api(&lab, "hosts/1");
+        let faults = FaultProfile {
+            foreman_error_rate: 0.25,
+            foreman_reset_rate: 0.1,
+            ..FaultProfile::none()
+        };
+        let (lab, probe, url) = one_host(seed, faults).await;
         let mut outcomes = Vec::new();
         for i in 0..200 {
             let answer = probe
@@ -1030,6 +1037,88 @@ async fn seeded_faults_happen_at_their_rate_and_apply_nothing() {
         outcomes(7).await,
         "faults are a function of the seed"
     );
+}
+
+#[tokio::test]
+async fn ambiguous_faults_apply_what_they_say_and_are_counted() {
+    let faults = FaultProfile {
+        foreman_applied_reset_rate: 0.15,
+        foreman_applied_504_rate: 0.15,
+        foreman_gateway_rate: 0.15,
+        ..FaultProfile::none()
+    };
+    let (lab, probe, url) = one_host(11, faults).await;
+    let (mut lost_applied, mut unapplied, mut gateway_statuses) = (0u64, 0u64, Vec::new());
+    for i in 0..200 {
+        let body = json!({"host": {"comment": format!("c{i}")}});
+        let answer = probe.send(Method::PUT, &url, &[], Some(&body)).await;
+        let applied = lab.with_state(|s| s.foreman.hosts[0].comment.clone()) == format!("c{i}");
+        match answer {
+            Ok(a) if a.status == 200 => assert!(applied),
+            Ok(a) => {
+                assert!([502, 503, 504].contains(&a.status.as_u16()), "{}", a.status);
+                assert!(a.text().contains("<html>"), "the proxy's HTML page");
+                gateway_statuses.push(a.status.as_u16());
+                if applied {
+                    assert_eq!(a.status, 504, "only a 504 may follow an applied write");
+                    lost_applied += 1;
+                } else {
+                    unapplied += 1;
+                }
+            }
+            Err(_) => {
+                assert!(applied, "a reset here is always after the commit");
+                lost_applied += 1;
+            }
+        }
+    }
+    let metrics = lab.metrics();
+    let applied_faults =
+        metrics.faults_of("foreman applied-reset") + metrics.faults_of("foreman applied-504");
+    assert_eq!(lost_applied, applied_faults);
+    assert_eq!(unapplied, metrics.faults_of("foreman gateway"));
+    assert!(metrics.faults_of("foreman applied-504") > 10);
+    assert!(metrics.faults_of("foreman applied-reset") > 10);
+    for status in [502, 503, 504] {
+        assert!(gateway_statuses.contains(&status), "{status} seen");
+    }
+    // reads are never applied-and-lost: only the proxy pages can meet them
+    for _ in 0..50 {
+        if let Ok(a) = probe.get(&url).await {
+            assert!([200, 502, 503, 504].contains(&a.status.as_u16()));
+        } else {
+            panic!("a read is never reset by the applied faults");
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hung_foreman_request_never_answers() {
+    let lab = Lab::start(LabConfig {
+        hosts: 1,
+        time_scale: 1.0,
+        faults: FaultProfile {
+            foreman_hang_rate: 1.0,
+            ..FaultProfile::none()
+        },
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let probe = admin(&lab);
+    let url = api(&lab, "hosts/1");
+    let body = json!({"host": {"comment": "hung"}});
+    let answer = tokio::time::timeout(
+        Duration::from_secs(60),
+        probe.send(Method::PUT, &url, &[], Some(&body)),
+    )
+    .await;
+    assert!(answer.is_err(), "no answer within the deadline");
+    assert_ne!(
+        lab.with_state(|s| s.foreman.hosts[0].comment.clone()),
+        "hung"
+    );
+    assert_eq!(lab.metrics().faults_of("foreman hang"), 1);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ use crate::executor::ports::{
     RetiredUser, RetiredUserSpec, TenantView,
 };
 use crate::model::HostName;
-use crate::retry::{Idempotency, Jitter, RetryPolicy, Retryable, retry};
+use crate::retry::{Idempotency, Jitter, RetryError, RetryPolicy, Retryable, retry};
 
 /// Foreman through `foreman-client`.
 #[derive(Debug, Clone)]
@@ -149,8 +149,95 @@ impl ForemanAdapter {
         }
     }
 
+    /// The Foreman step's one `PUT` (the build, the owner and the parameters as nested
+    /// attributes). Never repeated blind: it is retried only while an error proves nothing was
+    /// applied; when its answer is lost (reset, timeout, a 5xx other than 503) the host is read,
+    /// and that read decides: the settings shown are done, and whatever it lacks is sent again
+    /// as a new `PUT` made from the read (a parameter created by the lost one is then updated
+    /// by id, not created twice).
+    async fn put_host_settled(
+        &self,
+        current: &ForemanHost,
+        settings: &HostSettings,
+        parameters: &[(&str, &str)],
+    ) -> Result<ForemanHost, PortError> {
+        let c = &self.client;
+        let id = current.id;
+        let mut current = current.clone();
+        let most = self.requests.max_attempts.max(1);
+        for _ in 0..most {
+            let update = single_update(&current, settings, parameters);
+            if update.is_empty() {
+                return Ok(current);
+            }
+            let update = &update;
+            match self
+                .write_once(|_| async move {
+                    unless_not_found(c.hosts().update(id, update.clone()).send().await)
+                })
+                .await
+            {
+                // a parameter (or the host) removed since the read: read again and retry
+                Ok(None) => {
+                    return Err(PortError::retryable(format!(
+                        "foreman host {id} or one of its parameters was removed during the update"
+                    )));
+                }
+                Ok(Some(after)) => return Ok(foreman_host(&after)),
+                Err(Written::Failed(e)) => return Err(e),
+                Err(Written::Unknown(why)) => {
+                    tracing::info!(host = id, %why, "the host update's answer was lost: reading the host to decide");
+                    let read = self
+                        .call(Idempotency::Read, |_| c.hosts().show(id).send())
+                        .await?;
+                    current = foreman_host(&read);
+                }
+            }
+        }
+        Err(PortError::retryable(format!(
+            "foreman host {id}: the update's answer was lost {most} times"
+        )))
+    }
+
+    /// Runs one write that must not be repeated blind: retried only while an error proves it
+    /// was not applied. An error that leaves it unknown (reset mid-request, timeout, a 5xx
+    /// but 503) is [`Written::Unknown`], for the caller to settle by a read.
+    async fn write_once<T, F, Fut>(&self, op: F) -> Result<T, Written>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, foreman_client::Error>>,
+    {
+        self.retried(Idempotency::NonIdempotentWrite, op)
+            .await
+            .map_err(|e| match e.into_last_error() {
+                Some(last) if last.request_may_have_been_applied() => {
+                    Written::Unknown(last.to_string())
+                }
+                Some(last) => Written::Failed(port_error(&last)),
+                None => Written::Unknown("no answer in time".to_owned()),
+            })
+    }
+
     /// Runs one request, retrying it while `idempotency` allows.
     async fn call<T, F, Fut>(&self, idempotency: Idempotency, op: F) -> Result<T, PortError>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = Result<T, foreman_client::Error>>,
+    {
+        self.retried(idempotency, op)
+            .await
+            .map_err(|e| match e.into_last_error() {
+                Some(last) => port_error(&last),
+                None => PortError::retryable("foreman request timed out"),
+            })
+    }
+
+    /// [`ForemanAdapter::call`] with the retry's own error.
+    async fn retried<T, F, Fut>(
+        &self,
+        idempotency: Idempotency,
+        op: F,
+    ) -> Result<T, RetryError<foreman_client::Error>>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, foreman_client::Error>>,
@@ -170,10 +257,6 @@ impl ForemanAdapter {
             op,
         )
         .await
-        .map_err(|e| match e.into_last_error() {
-            Some(last) => port_error(&last),
-            None => PortError::retryable("foreman request timed out"),
-        })
     }
 
     async fn password_works(&self, spec: &CloudUserSpec) -> Result<bool, PortError> {
@@ -486,6 +569,9 @@ impl ForemanPort for ForemanAdapter {
         settings: &HostSettings,
         parameters: &[(&str, &str)],
     ) -> Result<ForemanHost, PortError> {
+        if self.host_update == HostUpdateStyle::Single {
+            return self.put_host_settled(current, settings, parameters).await;
+        }
         let c = &self.client;
         let id = current.id;
         let b = &settings.build;
@@ -496,38 +582,6 @@ impl ForemanPort for ForemanAdapter {
         let last = HostUpdate::new()
             .owner(Owner::User(settings.owner_user))
             .build(Build::Enabled);
-        if self.host_update == HostUpdateStyle::Single {
-            // one PUT: the build, the owner and the parameters as nested attributes
-            let mut update = if settings_differ {
-                last.operatingsystem(b.os_id)
-                    .ptable(b.ptable_id)
-                    .medium(b.medium_id)
-            } else {
-                HostUpdate::new()
-            };
-            for (k, v) in missing {
-                let wanted = NewParameter::new(*k, *v);
-                update = match current.parameter_ids.get(*k) {
-                    Some(pid) => update.update_parameter(*pid, wanted),
-                    None => update.add_parameter(wanted),
-                };
-            }
-            if update.is_empty() {
-                return Ok(current.clone());
-            }
-            let update = &update;
-            let answer = self
-                .call(Idempotency::IdempotentWrite, |_| async move {
-                    unless_not_found(c.hosts().update(id, update.clone()).send().await)
-                })
-                .await?;
-            // a parameter (or the host) removed since the read: read again and retry
-            return answer.map(|after| foreman_host(&after)).ok_or_else(|| {
-                PortError::retryable(format!(
-                    "foreman host {id} or one of its parameters was removed during the update"
-                ))
-            });
-        }
         // QUADS 2019: a request per parameter, four host writes, then a read
         for (k, v) in missing {
             let present = current.parameters.contains_key(*k);
@@ -629,6 +683,45 @@ impl ForemanPort for ForemanAdapter {
 }
 
 /// `None` for Foreman's 404: the object is not there (or hidden from the API user).
+/// The one `PUT` that brings `current` to `settings` and `parameters` (empty when it has them).
+fn single_update(
+    current: &ForemanHost,
+    settings: &HostSettings,
+    parameters: &[(&str, &str)],
+) -> HostUpdate {
+    let b = &settings.build;
+    let mut update = if settings.matches(current) {
+        HostUpdate::new()
+    } else {
+        HostUpdate::new()
+            .owner(Owner::User(settings.owner_user))
+            .build(Build::Enabled)
+            .operatingsystem(b.os_id)
+            .ptable(b.ptable_id)
+            .medium(b.medium_id)
+    };
+    for (k, v) in parameters {
+        if current.parameters.get(*k).map(String::as_str) == Some(*v) {
+            continue;
+        }
+        let wanted = NewParameter::new(*k, *v);
+        update = match current.parameter_ids.get(*k) {
+            Some(pid) => update.update_parameter(*pid, wanted),
+            None => update.add_parameter(wanted),
+        };
+    }
+    update
+}
+
+/// A write of [`ForemanAdapter::write_once`] that did not succeed.
+#[derive(Debug)]
+enum Written {
+    /// It failed and the error proves nothing was applied, or it may not be retried.
+    Failed(PortError),
+    /// Its answer was lost: it may have been applied.
+    Unknown(String),
+}
+
 fn unless_not_found<T>(
     answer: Result<T, foreman_client::Error>,
 ) -> Result<Option<T>, foreman_client::Error> {

@@ -11,7 +11,7 @@ mod switch_command;
 
 pub use foreman::ForemanAdapter;
 pub use junos::{JunosPorts, KnownKeys, switch_target};
-pub use redfish::{InterfacesBootOrders, RedfishFleet, client_config};
+pub use redfish::{InterfacesBootOrders, RedfishFleet, StoreSessionLog, client_config};
 pub use switch_command::{
     COMMAND_BATCH_VERSION, CommandAnswer, CommandBatch, CommandPortAnswer, CommandPorts,
     EXIT_REFUSED, EXIT_TEMPFAIL,

@@ -68,6 +68,51 @@ pub fn client_config(per_bmc: usize, time_scale: f64) -> redfish_client::ClientC
     }
 }
 
+/// The store as the Redfish client's [`redfish_client::SessionLog`]: a row per session the
+/// run holds open (BMC and path, never the token), removed when it is closed, so the next run
+/// finds those a crash left open. A failed write is logged, never fatal to the run.
+#[derive(Clone)]
+pub struct StoreSessionLog {
+    store: crate::store::Store,
+}
+
+impl std::fmt::Debug for StoreSessionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreSessionLog").finish_non_exhaustive()
+    }
+}
+
+impl StoreSessionLog {
+    /// The log over `store`.
+    #[must_use]
+    pub fn new(store: crate::store::Store) -> Self {
+        Self { store }
+    }
+}
+
+#[async_trait]
+impl redfish_client::SessionLog for StoreSessionLog {
+    async fn opened(&self, bmc: &str, session: &str) {
+        if let Err(e) = self
+            .store
+            .record_bmc_session(bmc.to_owned(), session.to_owned())
+            .await
+        {
+            tracing::warn!(%bmc, %session, error = %e, "cannot record the BMC session");
+        }
+    }
+
+    async fn closed(&self, bmc: &str, session: &str) {
+        if let Err(e) = self
+            .store
+            .forget_bmc_session(bmc.to_owned(), session.to_owned())
+            .await
+        {
+            tracing::warn!(%bmc, %session, error = %e, "cannot forget the closed BMC session");
+        }
+    }
+}
+
 /// The fleet's BMCs through one [`RedfishClient`], logged in as the lab's administrator.
 #[derive(Debug, Clone)]
 pub struct RedfishFleet {
@@ -101,6 +146,16 @@ impl BmcFleet for RedfishFleet {
 
     async fn close_all(&self) -> usize {
         self.client.close_all().await
+    }
+
+    async fn close_left_session(&self, bmc: &str, session: &str) -> Result<(), PortError> {
+        let address = BmcAddress::parse(bmc)
+            .map_err(|e| PortError::fatal(format!("bad BMC address {bmc:?}: {e}")))?;
+        self.client
+            .bmc(address, self.admin.clone())
+            .delete_session(session)
+            .await
+            .map_err(err)
     }
 
     fn reopen(&self) {
