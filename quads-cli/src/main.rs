@@ -23,6 +23,8 @@ mod surface;
 /// mimalloc instead of the system allocator: a run allocates and frees many small buffers on
 /// several threads (requests, JSON, TLS records), where glibc's malloc spent a sixth of the
 /// process's CPU.
+/// (Feature `mimalloc`, on by default; off for heap profiling.)
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -711,6 +711,7 @@ pub struct Measured {
 
 /// Runs `program`, sampling its peak RSS (`VmHWM`), and reads its CPU time from
 /// `/proc/<pid>/stat` once it has exited but before it is reaped (`waitid` with `WNOWAIT`).
+/// With `XTASK_WRAP` set, `program` runs under that command (a profiler).
 pub async fn measure(
     program: &Path,
     args: &[String],
@@ -720,8 +721,20 @@ pub async fn measure(
 ) -> anyhow::Result<Measured> {
     let stdout_path = dir.join(format!("{stem}.stdout"));
     let stderr_path = dir.join(format!("{stem}.stderr"));
+    // `XTASK_WRAP="heaptrack -o /tmp/quads"` runs the measured command under a profiler (the
+    // figures are then the wrapper's)
+    let wrap = std::env::var("XTASK_WRAP").unwrap_or_default();
+    let mut wrap = wrap.split_whitespace();
+    let mut command = match wrap.next() {
+        Some(tool) => {
+            let mut c = std::process::Command::new(tool);
+            c.args(wrap).arg(program);
+            c
+        }
+        None => std::process::Command::new(program),
+    };
     let started = Instant::now();
-    let mut child = std::process::Command::new(program)
+    let mut child = command
         .args(args)
         .envs(env.iter().copied())
         .stdin(Stdio::null())

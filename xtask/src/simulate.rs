@@ -443,6 +443,10 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
         if !args.debug {
             build.push("--release");
         }
+        if std::env::var_os("XTASK_WRAP").is_some() {
+            // under a heap profiler (see `bench::measure`): the system allocator, which it sees
+            build.push("--no-default-features");
+        }
         run(root, "cargo", &build)?;
     }
     let quads = target_dir(root).join(profile).join("quads");
