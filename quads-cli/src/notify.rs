@@ -10,8 +10,8 @@ use std::sync::Arc;
 
 use anyhow::anyhow;
 use provision_core::executor::{RunReport, ValidationReport};
-use provision_core::notify::{self, Notifier, NotifyConfig, NotifyReport};
-use provision_core::{OpenMode, Store, StoreOptions, SystemClock, Timestamp};
+use provision_core::notify::{self, Event, Notifier, NotifyConfig, NotifyReport};
+use provision_core::{OpenMode, Snapshot, Store, StoreOptions, SystemClock, Timestamp};
 use tokio_util::sync::CancellationToken;
 
 use crate::admin::output::table;
@@ -46,20 +46,13 @@ pub async fn after_run(
     report: &mut RunReport,
     cancel: &CancellationToken,
 ) {
-    if prepared.notifier.is_empty() {
-        return;
-    }
     let at = report
         .target_time
         .parse::<Timestamp>()
         .unwrap_or_else(|_| Timestamp::from_system_time(std::time::SystemTime::now()));
-    let result = async {
-        let snapshot = store.snapshot().await?;
-        let events = notify::run_events(report, &snapshot, at);
-        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
-    }
-    .await;
-    report.notifications = sent(result);
+    let events = |snapshot: &Snapshot| notify::run_events(report, snapshot, at);
+    let sent = send_after(store, prepared, at, cancel, events).await;
+    report.notifications = sent;
 }
 
 /// After `quads validate`: its clouds validated or failed, then every pending notification,
@@ -71,22 +64,30 @@ pub async fn after_validation(
     at: Timestamp,
     cancel: &CancellationToken,
 ) {
-    if prepared.notifier.is_empty() {
-        return;
-    }
-    let result = async {
-        let snapshot = store.snapshot().await?;
-        let events = notify::validation_events(&report.clouds, &snapshot, at);
-        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
-    }
-    .await;
-    report.notifications = sent(result);
+    let events = |snapshot: &Snapshot| notify::validation_events(&report.clouds, snapshot, at);
+    let sent = send_after(store, prepared, at, cancel, events).await;
+    report.notifications = sent;
 }
 
-fn sent(result: Result<NotifyReport, provision_core::StoreError>) -> Option<NotifyReport> {
-    result
-        .inspect_err(|e| tracing::warn!(error = %e, "notifications not sent"))
-        .ok()
+/// The events `events` finds in the store's snapshot, sent (or deferred) under the run lock;
+/// `None` when no channel is configured or the store failed (logged).
+async fn send_after(
+    store: &Store,
+    prepared: &PreparedNotify,
+    at: Timestamp,
+    cancel: &CancellationToken,
+    events: impl FnOnce(&Snapshot) -> Vec<Event>,
+) -> Option<NotifyReport> {
+    if prepared.notifier.is_empty() {
+        return None;
+    }
+    async {
+        let events = events(&store.snapshot().await?);
+        notify::notify_locked(store, &prepared.notifier, &events, at, true, cancel).await
+    }
+    .await
+    .inspect_err(|e| tracing::warn!(error = %e, "notifications not sent"))
+    .ok()
 }
 
 /// One line per notification sent or failed, for the summaries.

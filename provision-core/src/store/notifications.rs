@@ -4,6 +4,7 @@
 
 use rusqlite::{Connection, OptionalExtension as _, params};
 
+use super::sql::{parse, parse_opt};
 use super::{Store, StoreError, immediate};
 use crate::time::Timestamp;
 
@@ -74,11 +75,6 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     ))
 }
 
-fn parse_time(text: &str) -> Result<Timestamp, StoreError> {
-    text.parse()
-        .map_err(|_| StoreError::Corrupt(format!("notification time {text:?}")))
-}
-
 fn select(conn: &Connection, pending_only: bool) -> Result<Vec<NotificationRecord>, StoreError> {
     let sql = if pending_only {
         "SELECT event, channel, payload, state, attempts, last_error, created_at, sent_at
@@ -101,8 +97,8 @@ fn select(conn: &Connection, pending_only: bool) -> Result<Vec<NotificationRecor
                     sent: state == "sent",
                     attempts,
                     last_error,
-                    created_at: parse_time(&created)?,
-                    sent_at: sent.as_deref().map(parse_time).transpose()?,
+                    created_at: parse(&created, "notifications.created_at")?,
+                    sent_at: parse_opt(sent.as_deref(), "notifications.sent_at")?,
                 })
             },
         )
