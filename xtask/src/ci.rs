@@ -1,7 +1,8 @@
 //! `cargo xtask ci`: formatting, the house rules (`tidy`), lints, the peer tools, every test suite, the lab's
 //! conformance (DMTF's validator and sushy against each BMC flavour), and small simulations
 //! checked for correctness only: 50 hosts with faults on, ours and the QUADS 2019 preset, and
-//! 20 hosts in worker mode (moves from the lab's QUADS server, one dead BMC).
+//! 20 hosts in worker mode (moves from the lab's QUADS server, one dead BMC), 30 hosts under the
+//! hard faults, and the release step's layout (`dist --debug`).
 //!
 //! The test suites find the peers venv through `QUADS_PEERS` (tests that drive sushy-tools or
 //! Badfish need it). `--slow` sets `QUADS_SLOW=1`, which makes suites run their large tiers too.
@@ -96,6 +97,8 @@ pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
             "--check",
         ],
     )?;
+    // The release step's layout (man pages, completions) from the debug build the tests made.
+    crate::dist::run_dist(root, true)?;
     Ok(())
 }
 

@@ -27,7 +27,7 @@ use testkit::{
 };
 use tokio::process::Child;
 
-use crate::util::{run, target_dir};
+use crate::util::target_dir;
 
 /// The demo's tenant clouds.
 const CLOUDS: usize = 3;
@@ -56,18 +56,7 @@ pub fn run_demo(
     time_scale: f64,
     source: DemoSource,
 ) -> anyhow::Result<()> {
-    run(
-        root,
-        "cargo",
-        &[
-            "build",
-            "--quiet",
-            "--package",
-            "testkit",
-            "--package",
-            "quads-cli",
-        ],
-    )?;
+    crate::util::build_binaries(root, false, false)?;
     crate::util::runtime()?.block_on(demo(root, hosts, time_scale, source))
 }
 

@@ -5,6 +5,7 @@ mod bench;
 mod ci;
 mod conformance;
 mod demo;
+mod dist;
 mod inproc;
 mod peers;
 mod plot;
@@ -62,6 +63,13 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Move-and-rebuild of N lab hosts, ours and the QUADS 2019 preset, against DESIGN §8's bound.
     Simulate(simulate::SimArgs),
+    /// The release step: `quads` and `quads-lab` in release with man pages, shell completions,
+    /// README and LICENSE, laid out in target/dist/ and archived.
+    Dist {
+        /// Lay out the debug build instead (no release compile).
+        #[arg(long)]
+        debug: bool,
+    },
     /// The house rules: crate edges, module docs, no printing in libraries, no thread sleeps or
     /// ignored tests, the lint settings.
     Tidy,
@@ -93,6 +101,14 @@ fn main() -> anyhow::Result<()> {
         Task::Simulate(args) => {
             util::rerun_in_release(&root).unwrap_or_else(|| simulate::run_simulate(&root, &args))
         }
+        Task::Dist { debug } => dist::run_dist(&root, debug).map(|d| {
+            println!(
+                "{} ({} man pages)\n{}",
+                d.dir.display(),
+                d.pages,
+                d.archive.display()
+            );
+        }),
         Task::Tidy => tidy::run(&root),
         Task::Peers => {
             peers::ensure(&root).map(|venv| println!("peers ready in {}", venv.display()))

@@ -37,6 +37,27 @@ pub fn run_with_env(
     Ok(())
 }
 
+/// Builds the `quads` and `quads-lab` binaries (`release` or debug), the one build `demo`,
+/// `simulate` and `dist` share so that none of them rebuilds after another. `system_allocator`
+/// builds `quads` without its default allocator (for heap profilers).
+pub fn build_binaries(root: &Path, release: bool, system_allocator: bool) -> anyhow::Result<()> {
+    let mut build = vec![
+        "build",
+        "--quiet",
+        "--package",
+        "quads-cli",
+        "--package",
+        "testkit",
+    ];
+    if release {
+        build.push("--release");
+    }
+    if system_allocator {
+        build.push("--no-default-features");
+    }
+    run(root, "cargo", &build)
+}
+
 /// A multi-threaded tokio runtime for the chores that talk to a lab.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
