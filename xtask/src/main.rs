@@ -10,8 +10,6 @@ mod inproc;
 mod peers;
 mod plot;
 mod simulate;
-mod simulate_quads;
-mod simulate_virtual;
 mod tidy;
 mod util;
 mod worker_site;

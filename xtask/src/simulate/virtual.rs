@@ -24,8 +24,10 @@ use provision_core::{Timestamp, TokioClock};
 use quads_http::Transport;
 use testkit::{InProcessLab, LabConfig};
 
+use super::check::{Costs, isolation_expectation, judge_isolation, result};
+use super::report::RunResult;
+use super::run::{RunSetup, executor_config};
 use crate::inproc::{InProcessSwitches, InProcessTransport};
-use crate::simulate::{Costs, RunResult, RunSetup, executor_config, result};
 
 /// One policy's run on a fresh in-process lab in virtual time.
 pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult> {
@@ -54,7 +56,7 @@ pub fn run(setup: &RunSetup<'_>, config: LabConfig) -> anyhow::Result<RunResult>
             rss_mib: rss as f64 / 1024.0,
         },
     );
-    crate::simulate::judge_isolation(&mut r, &isolation);
+    judge_isolation(&mut r, &isolation);
     Ok(r)
 }
 
@@ -193,7 +195,7 @@ async fn move_all(
         jobs,
     )
     .await;
-    let expect = crate::simulate::isolation_expectation(&inventory, setup.clouds, setup.dead);
+    let expect = isolation_expectation(&inventory, setup.clouds, setup.dead);
     let isolation = lab.shared().isolation(&expect);
     Ok((report, lab.metrics(), isolation))
 }

@@ -6,7 +6,7 @@
 //! host scheduled into `--clouds` clouds round-robin, every assignment a wipe:
 //! `crate::worker_site::seed_wipe_schedules`), then measures the real
 //! `quads move-hosts --quads-url URL --format json` with no store prepared. The figures are
-//! the local source's (`crate::simulate::result`, against the same bound); on top, the
+//! the local source's (`super::check::result`, against the same bound); on top, the
 //! server's state is judged (`crate::worker_site::judge`: `GET moves` afterwards lists exactly
 //! the hosts that failed, each with its error in the run, and every moved host, schedule and
 //! assignment is as QUADS's own mover leaves it), and any finding is a problem `--check` fails on.
@@ -16,7 +16,8 @@ use std::collections::BTreeSet;
 use anyhow::bail;
 use testkit::LabConfig;
 
-use crate::simulate::{RunResult, RunSetup};
+use super::report::RunResult;
+use super::run::RunSetup;
 use crate::worker_site;
 
 /// Where a simulated run's moves come from.
@@ -43,7 +44,7 @@ pub async fn real_run(
     let time_scale = config.time_scale;
     let lab_dir = setup.dir.join("lab");
     let quads_lab = setup.quads.with_file_name("quads-lab");
-    let mut args = crate::simulate::lab_args(config, faults);
+    let mut args = super::run::lab_args(config, faults);
     args.extend(["--quads-scheduled".to_owned(), "0".to_owned()]);
     crate::demo::with_lab(&quads_lab, &lab_dir, &args, async |inventory| {
         let server = worker_site::client(inventory)?;
@@ -58,10 +59,10 @@ pub async fn real_run(
                 hosts.len()
             );
         }
-        let executor = crate::simulate::executor_config(setup.policy, config.hosts, time_scale);
+        let executor = super::run::executor_config(setup.policy, config.hosts, time_scale);
         let quads_toml = worker_site::write_setup(setup.dir, &lab_dir, inventory, executor)?;
         let started = crate::demo::unix_now();
-        let (mut r, report) = crate::simulate::measure_move_hosts(
+        let (mut r, report) = super::run::measure_move_hosts(
             setup,
             inventory,
             &["--quads-url", &inventory.quads_url],
@@ -94,7 +95,7 @@ pub async fn real_run(
         );
         let expect = worker_site::expectation(&before, &outcomes, &state);
         let isolation = crate::demo::lab_isolation(inventory, &expect).await?;
-        crate::simulate::judge_isolation(&mut r, &isolation);
+        super::check::judge_isolation(&mut r, &isolation);
         Ok(r)
     })
     .await
