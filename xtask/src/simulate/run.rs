@@ -15,7 +15,7 @@ use super::bound::bound;
 use super::check::{Costs, dead_hosts, isolation_expectation, judge_isolation, result};
 use super::quads::Source;
 use super::report::{RunResult, SimReport, SizeResult, one_line, render, write_sweep};
-use crate::util::{run, target_dir};
+use crate::util::target_dir;
 
 /// The executor settings of a simulated run, in lab time (`time_scale` converts them).
 #[must_use]
@@ -64,22 +64,9 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
     }
     let profile = if args.debug { "debug" } else { "release" };
     if !args.in_virtual_time {
-        let mut build = vec![
-            "build",
-            "--quiet",
-            "--package",
-            "quads-cli",
-            "--package",
-            "testkit",
-        ];
-        if !args.debug {
-            build.push("--release");
-        }
-        if std::env::var_os("XTASK_WRAP").is_some() {
-            // under a heap profiler (see `bench::measure`): the system allocator, which it sees
-            build.push("--no-default-features");
-        }
-        run(root, "cargo", &build)?;
+        // under a heap profiler (see `bench::measure`): the system allocator, which it sees
+        let profiled = std::env::var_os("XTASK_WRAP").is_some();
+        crate::util::build_binaries(root, !args.debug, profiled)?;
     }
     let quads = target_dir(root).join(profile).join("quads");
     let out = args
