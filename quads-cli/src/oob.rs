@@ -100,7 +100,8 @@ pub struct OobArgs {
     /// Force off and wait for Off.
     #[arg(long = "power-off")]
     pub power_off: bool,
-    /// Force off, wait for Off, power on, wait for On.
+    /// Power cycle: the BMC's own PowerCycle where it lists one (one action), otherwise force
+    /// off, wait for Off, power on, wait for On.
     #[arg(long = "power-cycle")]
     pub power_cycle: bool,
     /// Graceful shutdown (forced after a deadline), then power on.
@@ -1030,7 +1031,7 @@ async fn perform(
         Action::PowerState => vec![json!(format!("power {}", bmc.power_state().await?))],
         Action::PowerOn => power_line(&bmc.power_on(cancel).await?),
         Action::PowerOff => power_line(&bmc.power_off(cancel).await?),
-        Action::PowerCycle => power_line(&bmc.power_cycle(cancel).await?),
+        Action::PowerCycle => power_line(&bmc.power_cycle_by_bmc(cancel).await?),
         Action::RebootOnly => power_line(&bmc.graceful_reboot(cancel).await?),
         Action::PowerConsumed => vec![match bmc.power_consumed_watts().await? {
             Some(w) => json!(format!("power consumed {w} W")),

@@ -557,6 +557,9 @@ impl Bench<'_> {
             Tool::Badfish => badfish_failures(&output, hosts),
             Tool::Quads => quads_failures(&output, hosts),
         };
+        if action == BenchAction::PowerCycle {
+            settle(lab).await;
+        }
         let mut check_problem = lab_check(lab, action);
         if action == BenchAction::CheckBoot {
             // Every host's boot order is one of the file's types: each must be reported.
@@ -606,6 +609,23 @@ fn tool_name(tool: Tool) -> &'static str {
     match tool {
         Tool::Badfish => "badfish",
         Tool::Quads => "quads",
+    }
+}
+
+/// Waits (untimed: the tool has exited) until no machine is still going down or posting: a
+/// BMC's own `PowerCycle` answers at once and the machine comes up after the tool is done.
+async fn settle(lab: &Lab) {
+    use testkit::machine::Phase;
+    for _ in 0..3_000 {
+        let busy = lab.with_state(|s| {
+            s.machines
+                .iter()
+                .any(|m| matches!(m.phase, Phase::ShuttingDown { .. } | Phase::Posting { .. }))
+        });
+        if !busy {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
 

@@ -11,5 +11,6 @@ mod oob_badfish_out;
 mod oob_flags;
 mod oob_lab;
 mod oob_output;
+mod oob_power_cycle;
 mod support;
 mod worker;

@@ -12,13 +12,25 @@ const ALL: [Flavor; 4] = [
     Flavor::Generic,
 ];
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+/// A lab at time scale 0 with one host of each flavour given, in that order.
+pub(crate) async fn lab_of(flavors: &[Flavor]) -> Lab {
+    Lab::start(LabConfig {
+        hosts: flavors.len(),
+        flavors: flavors.to_vec(),
+        time_scale: 0.0,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap()
 }
 
-async fn oob(lab: &Lab, dir: &std::path::Path, i: usize, args: &[&str]) -> Run {
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+pub(crate) async fn oob(lab: &Lab, dir: &std::path::Path, i: usize, args: &[&str]) -> Run {
     let host = &lab.inventory().hosts[i];
     let ca = dir.join("ca.pem");
     std::fs::write(&ca, lab.ca_pem()).unwrap();
@@ -45,14 +57,7 @@ async fn oob(lab: &Lab, dir: &std::path::Path, i: usize, args: &[&str]) -> Run {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpus_sriov_firmware_delta_and_log_file_on_every_flavour() {
-    let lab = Lab::start(LabConfig {
-        hosts: ALL.len(),
-        flavors: ALL.to_vec(),
-        time_scale: 0.0,
-        ..LabConfig::default()
-    })
-    .await
-    .unwrap();
+    let lab = lab_of(&ALL).await;
     let dir = tempfile::tempdir().unwrap();
     for (i, flavor) in ALL.into_iter().enumerate() {
         let gpu = oob(&lab, dir.path(), i, &["--ls-gpu"]).await;
@@ -107,14 +112,7 @@ async fn gpus_sriov_firmware_delta_and_log_file_on_every_flavour() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshot_is_saved_on_dell_flavours_and_refused_elsewhere() {
     let every = Flavor::EVERY;
-    let lab = Lab::start(LabConfig {
-        hosts: every.len(),
-        flavors: every.to_vec(),
-        time_scale: 0.0,
-        ..LabConfig::default()
-    })
-    .await
-    .unwrap();
+    let lab = lab_of(&every).await;
     for (i, flavor) in every.into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let shot = oob(&lab, dir.path(), i, &["--screenshot"]).await;

@@ -347,21 +347,68 @@ impl Bmc {
     }
 
     /// Power cycle: if on, force off and wait for `Off`; then power on and wait for `On`.
+    /// Both states are seen, so a caller can count on the system having gone down and come up
+    /// (a job staged for the next POST runs). After the `ForceOff` the state is read once at
+    /// once: a BMC that applies it before answering is seen `Off` without the wait's first
+    /// pause.
     ///
     /// # Errors
     /// When a reset is refused, a wait times out or is cancelled.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn power_cycle(&self, cancel: &CancellationToken) -> Result<PowerOutcome, Error> {
         let (path, system) = self.system_now().await?;
+        self.off_then_on(&path, &system, cancel).await
+    }
+
+    /// Power cycle by the BMC itself where it offers one: a system that is on, on a BMC listing
+    /// `PowerCycle` among its reset types, gets that one action (the BMC powers it off and on;
+    /// `after` is `Cycling`, as the BMC reports no end to wait for). Elsewhere, or when the
+    /// system is off, [`Bmc::power_cycle`]. One request instead of a force-off, the polls for
+    /// `Off` and a power-on: the operator's `--power-cycle`, as `racadm serveraction powercycle`.
+    ///
+    /// # Errors
+    /// When a reset is refused, a wait times out or is cancelled.
+    #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
+    pub async fn power_cycle_by_bmc(
+        &self,
+        cancel: &CancellationToken,
+    ) -> Result<PowerOutcome, Error> {
+        let (path, system) = self.system_now().await?;
         let before = current(&system);
-        let (target, _) = reset_target(&path, &system);
+        let (target, allowed_types) = reset_target(&path, &system);
+        // listed, not merely "nothing listed": an unlisted PowerCycle may be refused
+        let listed = allowed_types
+            .iter()
+            .any(|t| t == ResetType::PowerCycle.as_str());
+        if before != PowerState::On || !listed {
+            return self.off_then_on(&path, &system, cancel).await;
+        }
+        self.send_reset(&target, ResetType::PowerCycle, cancel)
+            .await?;
+        Ok(PowerOutcome {
+            before,
+            after: PowerState::Unknown("Cycling".to_owned()),
+            actions: vec![ResetType::PowerCycle],
+        })
+    }
+
+    async fn off_then_on(
+        &self,
+        path: &str,
+        system: &wire::ComputerSystem,
+        cancel: &CancellationToken,
+    ) -> Result<PowerOutcome, Error> {
+        let before = current(system);
+        let (target, _) = reset_target(path, system);
         let mut actions = Vec::new();
         if before != PowerState::Off {
             self.send_reset(&target, ResetType::ForceOff, cancel)
                 .await?;
             actions.push(ResetType::ForceOff);
-            self.wait_power(&PowerState::Off, self.waits().power_off, cancel)
-                .await?;
+            if !matches!(self.power_state().await, Ok(PowerState::Off)) {
+                self.wait_power(&PowerState::Off, self.waits().power_off, cancel)
+                    .await?;
+            }
         }
         self.send_reset(&target, ResetType::On, cancel).await?;
         actions.push(ResetType::On);

@@ -16,6 +16,8 @@ struct Machine {
     resets: Vec<String>,
     /// Accept resets but never change state (a wedged host).
     wedged: bool,
+    /// Polls before a reset shows (0: applied before the action answers).
+    lag: u32,
 }
 
 impl Machine {
@@ -43,6 +45,7 @@ async fn powered(
         heading: None,
         resets: vec![],
         wedged: false,
+        lag: 2,
     }));
     let sys = flavor.system();
     let reset_path = format!("{sys}/Actions/ComputerSystem.Reset");
@@ -77,8 +80,8 @@ async fn powered(
             let mut m = m.lock().unwrap();
             m.heading = match reset.as_str() {
                 _ if m.wedged => None,
-                "On" => Some(("On", 2)),
-                "ForceOff" => Some(("Off", 2)),
+                "On" => Some(("On", m.lag)),
+                "ForceOff" => Some(("Off", m.lag)),
                 // This host's OS ignores graceful shutdowns.
                 _ => m.heading,
             };
@@ -150,6 +153,70 @@ async fn power_cycle_goes_through_off() {
         "a host that is off is just powered on"
     );
     assert_eq!(machine.lock().unwrap().resets, ["On"]);
+}
+
+#[tokio::test]
+async fn power_cycle_by_bmc_is_one_action_where_the_bmc_lists_it() {
+    let (fake, machine) = powered(Flavor::Idrac9, "On", &["On", "ForceOff", "PowerCycle"]).await;
+    let client = fake.client();
+    let out = fake
+        .bmc(&client)
+        .power_cycle_by_bmc(&CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out.actions, [ResetType::PowerCycle]);
+    assert_eq!(out.after, PowerState::Unknown("Cycling".into()));
+    assert_eq!(machine.lock().unwrap().resets, ["PowerCycle"]);
+
+    // not listed (nothing listed counts too: an unlisted PowerCycle may be refused)
+    for allow in [&["On", "ForceOff"][..], &[][..]] {
+        let (fake, machine) = powered(Flavor::Generic, "On", allow).await;
+        let client = fake.client();
+        let out = fake
+            .bmc(&client)
+            .power_cycle_by_bmc(&CancellationToken::new())
+            .await
+            .unwrap();
+        assert_eq!(
+            out.actions,
+            [ResetType::ForceOff, ResetType::On],
+            "{allow:?}"
+        );
+        assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
+    }
+
+    // off: just powered on, as power_cycle does
+    let (fake, machine) = powered(Flavor::Idrac9, "Off", &["On", "PowerCycle"]).await;
+    let client = fake.client();
+    let out = fake
+        .bmc(&client)
+        .power_cycle_by_bmc(&CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out.actions, [ResetType::On]);
+    assert_eq!(machine.lock().unwrap().resets, ["On"]);
+}
+
+#[tokio::test]
+async fn a_force_off_applied_before_its_answer_is_seen_without_the_first_pause() {
+    let (fake, machine) = powered(Flavor::Supermicro, "On", &[]).await;
+    machine.lock().unwrap().lag = 0;
+    let mut config = crate::common::test_config();
+    // the first look for Off an hour away: only the read at once can see it in time
+    let hour = std::time::Duration::from_secs(3600);
+    config.waits.power_off =
+        redfish_client::Wait::every(std::time::Duration::from_secs(1), hour).first_poll_after(hour);
+    let client = crate::common::client_with(config);
+    let bmc = fake.bmc(&client);
+    let out = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        bmc.power_cycle(&CancellationToken::new()),
+    )
+    .await
+    .expect("Off was read at once, not after the first pause")
+    .unwrap();
+    assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
+    assert_eq!(out.after, PowerState::On);
 }
 
 #[tokio::test]
