@@ -11,7 +11,7 @@ use redfish_client::{
 use serde_json::json;
 
 use crate::common::{Fake, Flavor, PASSWORD, TOKEN, client_with, json_body, test_config};
-use crate::mock_bmc::MockBmc;
+use crate::mock_bmc::{MockBmc, SESSIONS};
 
 fn system_on(flavor: Flavor) -> serde_json::Value {
     json!({"@odata.id": flavor.system(), "Id": "1", "PowerState": "On"})
@@ -21,7 +21,7 @@ fn system_on(flavor: Flavor) -> serde_json::Value {
 async fn one_session_is_shared_by_concurrent_requests_and_deleted_on_logout() {
     let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let login = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .match_body(Matcher::Json(
             json!({"UserName": "root", "Password": PASSWORD}),
         ))
@@ -181,7 +181,7 @@ fn base64_of(text: &str) -> String {
 async fn session_limit_falls_back_to_basic_auth() {
     let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let full = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(503)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
         .expect(1)
@@ -226,7 +226,7 @@ async fn session_limit_falls_back_to_basic_auth() {
 async fn session_limit_is_retried_when_basic_is_not_allowed() {
     let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let full = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(503)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
         .expect(2)
@@ -254,7 +254,7 @@ async fn session_limit_is_retried_when_basic_is_not_allowed() {
 async fn a_401_mid_run_logs_in_again_once() {
     let mut fake = MockBmc::new(Flavor::Generic).bare().build().await;
     let first = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(201)
         .with_header("X-Auth-Token", "old")
         .with_header("Location", "/redfish/v1/SessionService/Sessions/1")
@@ -262,7 +262,7 @@ async fn a_401_mid_run_logs_in_again_once() {
         .create_async()
         .await;
     let second = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(201)
         .with_header("X-Auth-Token", TOKEN)
         .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
@@ -307,7 +307,7 @@ async fn a_second_401_is_an_error_not_a_loop() {
 async fn refused_credentials_name_the_user_not_the_password() {
     let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let _refused = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(401)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"Unable to complete the operation because an invalid username and/or password is entered.","MessageId":"IDRAC.2.8.SYS415"}]}}"#)
         .create_async()

@@ -9,7 +9,7 @@ use redfish_client::{
 use serde_json::json;
 
 use crate::common::{Fake, Flavor, collection};
-use crate::mock_bmc::MockBmc;
+use crate::mock_bmc::{MockBmc, TENANT_TOKEN};
 
 async fn with_boot_options(flavor: Flavor) -> Fake {
     let sys = flavor.system();
@@ -270,12 +270,7 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
             .expect(2)
             .create_async()
             .await;
-        let tenant_logout = fake
-            .mock("DELETE", "/redfish/v1/SessionService/Sessions/9")
-            .with_status(204)
-            .expect(2)
-            .create_async()
-            .await;
+        let tenant_logout = fake.tenant_logout(9).expect(2).create_async().await;
         let client = fake.client();
         let bmc = fake.bmc(&client);
         let spec = cloud02(AccountState::Enabled);
@@ -480,21 +475,18 @@ async fn tenant_account_is_set_and_verified_by_logging_in() {
         .expect(1)
         .create_async()
         .await;
+    // the whole body this time: the tenant's password too
     let tenant_login = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .tenant_session("cloud02", 9)
         .match_body(Matcher::Json(
             json!({"UserName": "cloud02", "Password": "lab@ticket42"}),
         ))
-        .with_status(201)
-        .with_header("X-Auth-Token", "tenant-token")
-        .with_header("Location", "/redfish/v1/SessionService/Sessions/9")
         .expect(1)
         .create_async()
         .await;
     let tenant_logout = fake
-        .mock("DELETE", "/redfish/v1/SessionService/Sessions/9")
-        .match_header("x-auth-token", "tenant-token")
-        .with_status(204)
+        .tenant_logout(9)
+        .match_header("x-auth-token", TENANT_TOKEN)
         .expect(1)
         .create_async()
         .await;

@@ -131,4 +131,11 @@ impl Fake {
             .with_header("X-Auth-Token", TENANT_TOKEN)
             .with_header("Location", &format!("{SESSIONS}/{id}"))
     }
+
+    /// The logout of a tenant's session `id` (answered 204), for the caller to finish and
+    /// create.
+    pub fn tenant_logout(&mut self, id: u32) -> Mock {
+        self.mock("DELETE", format!("{SESSIONS}/{id}").as_str())
+            .with_status(204)
+    }
 }
