@@ -8,7 +8,7 @@
 //! - [`adapters`]: those ports over `foreman-client`, `redfish-client` and the interfaces YAML.
 //! - [`run`]: orchestration ([`execute`]) and a whole run against the store ([`move_hosts`]).
 //! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine;
-//!   `host_state`: a host's run state (one lock); `step_details`: what its steps journal, typed.
+//!   `host_state`: a host's run state (one lock); `step_details`: what the steps journal, typed.
 //! - `switches`: the switch-ports step's batches, one commit per switch per batch.
 //! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
 //! - [`progress`]: hosts per step and per ending as the run goes ([`RunProgress`]).

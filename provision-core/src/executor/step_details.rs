@@ -1,7 +1,8 @@
-//! The facts a host's move steps journal, as types: [`StepDetails`] renders them into the
-//! journal's text pairs ([`Details`], stored as `{"v":1,"fields":{...}}`) exactly as the
-//! executor has always written them, so the stored format does not change; the readers below
-//! take back what a later step or run needs from a done step's or an open intent's pairs.
+//! The facts the executor journals, as types: [`StepDetails`] (a host's move steps) and
+//! [`RunDetails`] (the cloud-level steps and the validation) render them into the journal's
+//! text pairs ([`Details`], stored as `{"v":1,"fields":{...}}`) exactly as the executor has
+//! always written them, so the stored format does not change; the readers below take back what
+//! a later step or run needs from a done step's or an open intent's pairs.
 
 use std::time::Duration;
 
@@ -225,6 +226,60 @@ impl StepDetails {
     }
 }
 
+/// The facts of the journal rows that are not a host's move steps (they carry no `to`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum RunDetails {
+    /// A cloud's Foreman user made or retired.
+    CloudUser {
+        /// Its login (the cloud's name).
+        login: String,
+        /// Its Foreman id, once made (outcome of the cloud-user step only).
+        user_id: Option<u64>,
+    },
+    /// A host's validation ended.
+    HostValidated {
+        /// The cloud validated.
+        cloud: String,
+        /// Whether the host was re-kicked on the way.
+        rekicked: bool,
+    },
+    /// A cloud's validation ended.
+    CloudValidated {
+        /// The ticket of its assignment.
+        ticket: String,
+    },
+    /// A host that failed its validation checks is re-kicked.
+    ValidationRekick {
+        /// The cloud validated.
+        cloud: String,
+        /// What the checks found.
+        problems: Vec<String>,
+    },
+}
+
+impl RunDetails {
+    /// The journal's text pairs, as the executor has always written them.
+    pub(super) fn render(&self) -> Details {
+        match self {
+            Self::CloudUser { login, user_id } => {
+                let d = Details::new().with("login", login.as_str());
+                match user_id {
+                    None => d,
+                    Some(id) => d.with("user_id", id.to_string()),
+                }
+            }
+            Self::HostValidated { cloud, rekicked } => Details::new()
+                .with("cloud", cloud.as_str())
+                .with("rekicked", rekicked.to_string()),
+            Self::CloudValidated { ticket } => Details::new().with("ticket", ticket.as_str()),
+            Self::ValidationRekick { cloud, problems } => Details::new()
+                .with("cloud", cloud.as_str())
+                .with("action", "re-kick")
+                .with("problems", problems.join("; ")),
+        }
+    }
+}
+
 /// When a done network boot or install wait says the build started or ended.
 pub(super) fn done_at(done: &Details) -> Option<Timestamp> {
     done.get(AT).and_then(|t| t.parse().ok())
@@ -438,6 +493,60 @@ mod tests {
             format!(r#"{{"v":1,"fields":{{"at":"{AT_TEXT}","to":"cloud02"}}}}"#)
         );
         assert_eq!(done_at(&d.render("cloud02")), Some(at()));
+    }
+
+    fn stored_run(details: &RunDetails) -> String {
+        details.render().to_json().expect("details serialize")
+    }
+
+    #[test]
+    fn cloud_user_names_the_login_and_once_made_its_id() {
+        let d = |user_id| RunDetails::CloudUser {
+            login: "cloud02".to_owned(),
+            user_id,
+        };
+        assert_eq!(
+            stored_run(&d(None)),
+            r#"{"v":1,"fields":{"login":"cloud02"}}"#
+        );
+        assert_eq!(
+            stored_run(&d(Some(41))),
+            r#"{"v":1,"fields":{"login":"cloud02","user_id":"41"}}"#
+        );
+    }
+
+    #[test]
+    fn host_validated_names_the_cloud_and_the_rekick() {
+        for (rekicked, word) in [(true, "true"), (false, "false")] {
+            let d = RunDetails::HostValidated {
+                cloud: "cloud02".to_owned(),
+                rekicked,
+            };
+            assert_eq!(
+                stored_run(&d),
+                format!(r#"{{"v":1,"fields":{{"cloud":"cloud02","rekicked":"{word}"}}}}"#)
+            );
+        }
+    }
+
+    #[test]
+    fn cloud_validated_names_the_ticket() {
+        let d = RunDetails::CloudValidated {
+            ticket: "42".to_owned(),
+        };
+        assert_eq!(stored_run(&d), r#"{"v":1,"fields":{"ticket":"42"}}"#);
+    }
+
+    #[test]
+    fn validation_rekick_lists_the_problems() {
+        let d = RunDetails::ValidationRekick {
+            cloud: "cloud02".to_owned(),
+            problems: vec!["no ping".to_owned(), "ssh refused".to_owned()],
+        };
+        assert_eq!(
+            stored_run(&d),
+            r#"{"v":1,"fields":{"action":"re-kick","cloud":"cloud02","problems":"no ping; ssh refused"}}"#
+        );
     }
 
     #[test]
