@@ -13,8 +13,9 @@ use super::ports::{
     CloudUserSpec, ForemanPort, Ledger, PortError, RetiredUser, RetiredUserSpec, classify,
 };
 use super::run::Shared;
+use super::step_details::RunDetails;
 use crate::config::Secret;
-use crate::journal::{Details, StepAttempt};
+use crate::journal::StepAttempt;
 use crate::model::{AssignmentSpec, CloudName, RunId, Step, StepOutcome, Subject};
 use crate::retry::{Idempotency, RetryPolicy, retry};
 
@@ -114,7 +115,13 @@ async fn ensure(shared: &Shared, cloud: &CloudName, assignment: &AssignmentSpec)
         host_permissions: shared.config.host_permissions.clone(),
     };
     let subject = Subject::Cloud(cloud.clone());
-    let details = || Details::new().with("login", cloud.as_str());
+    let details = || {
+        RunDetails::CloudUser {
+            login: cloud.to_string(),
+            user_id: None,
+        }
+        .render()
+    };
     let result = retry(
         &shared.config.steps.cloud_user,
         shared.shutdown.aborted(),
@@ -145,7 +152,11 @@ async fn ensure(shared: &Shared, cloud: &CloudName, assignment: &AssignmentSpec)
                                 &at,
                                 outcome,
                                 None,
-                                details().with("user_id", user.user_id.to_string()),
+                                RunDetails::CloudUser {
+                                    login: cloud.to_string(),
+                                    user_id: Some(user.user_id),
+                                }
+                                .render(),
                             )
                             .await?;
                     }
@@ -254,7 +265,13 @@ async fn retire_one(
         step: Step::CloudRetire,
         attempt,
     };
-    let details = || Details::new().with("login", cloud.as_str());
+    let details = || {
+        RunDetails::CloudUser {
+            login: cloud.to_string(),
+            user_id: None,
+        }
+        .render()
+    };
     let result = retry(
         &r.policy,
         cancel,

@@ -13,8 +13,8 @@
 //! held before them).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -22,12 +22,14 @@ use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
 use super::cloud::tenant_password;
+use super::host_state::HostRunState;
 use super::ports::{
     BmcPort, BootOrderChange, BootProgress, HostSettings, PortError, PortOrder, Power, classify,
 };
 use super::report::{HostReport, HostStatus, StepReport};
-use super::resume::{PriorStep, TO};
+use super::resume::PriorStep;
 use super::run::{MoveJob, Shared};
+use super::step_details::{BootOrderSet, BootPhase, Revoked, StepDetails, SwitchesApplied};
 use crate::config::Secret;
 use crate::hook::{HookError, HookSpec, run_move_hook};
 use crate::journal::{Details, JournalRow, StepAttempt};
@@ -36,7 +38,6 @@ use crate::model::{AssignmentSpec, Step, StepOutcome, Subject, Wipe};
 use crate::network::PortChange;
 use crate::retry::{Idempotency, RetryError, RetryPolicy, retry};
 use crate::store::{CompletedMove, StoreError};
-use crate::time::Timestamp;
 
 /// The kind of a move, which decides its steps. Every kind ends with the host reachable by
 /// its new tenant only: the BMC's tenant account set for it (or revoked when nobody takes
@@ -88,7 +89,7 @@ impl Kind {
 struct Done {
     outcome: StepOutcome,
     attempt: u32,
-    details: Details,
+    details: StepDetails,
 }
 
 /// Why a host stopped early.
@@ -104,18 +105,8 @@ struct HostRun {
     shared: Arc<Shared>,
     job: MoveJob,
     kind: Kind,
-    bmc: Mutex<Option<Arc<dyn BmcPort>>>,
-    /// The last power phase journaled by the network-boot step (`off`, `on`).
-    boot_phase: Mutex<Option<String>>,
-    /// An earlier run journaled the intent of the BMC account step but not its end.
-    account_intent_open: Mutex<bool>,
-    build_start: Mutex<Option<Timestamp>>,
-    build_end: Mutex<Option<Timestamp>>,
-    boot_order_pending: Mutex<bool>,
-    /// This run re-kicked the host.
-    /// Done outcomes not journaled yet, oldest first: they go with the host's next journal
-    /// write (see the module's doc).
-    held: Mutex<Vec<JournalRow>>,
+    /// What the steps leave for later steps, and the outcomes held for the next write.
+    state: HostRunState,
 }
 
 /// A kick: the one-time PXE override and power off, then power on through the power-on limit.
@@ -145,10 +136,6 @@ pub(super) async fn kick_settled(
     limits.power_on().await;
     power_on_sent.store(true, Ordering::SeqCst);
     bmc.power_on_after_off(cancel).await
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Whether `order` starts with `wanted`. A device matches by its name or, as DMTF services show
@@ -182,13 +169,7 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
         shared,
         job,
         kind,
-        bmc: Mutex::new(None),
-        boot_phase: Mutex::new(None),
-        account_intent_open: Mutex::new(false),
-        build_start: Mutex::new(None),
-        build_end: Mutex::new(None),
-        boot_order_pending: Mutex::new(false),
-        held: Mutex::new(Vec::new()),
+        state: HostRunState::default(),
     };
     let mut steps = Vec::new();
     let result = run.drive(&mut steps).instrument(span.clone()).await;
@@ -196,7 +177,7 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
     if let Err(e) = run.flush().instrument(span.clone()).await {
         span.in_scope(|| tracing::warn!(error = %e, "cannot journal the steps' outcomes"));
     }
-    let bmc = lock(&run.bmc).take();
+    let bmc = run.state.take_bmc();
     if let Some(bmc) = bmc {
         bmc.close().instrument(span.clone()).await;
     }
@@ -246,8 +227,9 @@ pub(crate) async fn move_host(shared: Arc<Shared>, job: MoveJob) -> HostReport {
 }
 
 impl HostRun {
-    fn details(&self) -> Details {
-        Details::new().with(TO, self.job.to.as_str())
+    /// The journal's pairs of `details` for this move.
+    fn details(&self, details: &StepDetails) -> Details {
+        details.render(self.job.to.as_str())
     }
 
     fn at(&self, step: &Step, attempt: u32) -> StepAttempt {
@@ -259,10 +241,15 @@ impl HostRun {
         }
     }
 
-    async fn intent(&self, step: &Step, attempt: u32, details: Details) -> Result<(), PortError> {
+    async fn intent(
+        &self,
+        step: &Step,
+        attempt: u32,
+        details: &StepDetails,
+    ) -> Result<(), PortError> {
         self.journal(JournalRow::Intent {
             at: self.at(step, attempt),
-            details,
+            details: self.details(details),
         })
         .await?;
         Ok(())
@@ -275,11 +262,11 @@ impl HostRun {
 
     /// Holds a done outcome until the host's next journal write (see the module's doc).
     fn hold(&self, step: &Step, done: &Done) {
-        lock(&self.held).push(JournalRow::Outcome {
+        self.state.hold(JournalRow::Outcome {
             at: self.at(step, done.attempt),
             outcome: done.outcome,
             error: None,
-            details: done.details.clone(),
+            details: self.details(&done.details),
         });
     }
 
@@ -291,7 +278,7 @@ impl HostRun {
     /// One write of the held outcomes and then `row`. When it fails, the held ones are kept
     /// for a later write: an outcome journaled twice is harmless, a lost one is not.
     async fn write_held(&self, row: Option<JournalRow>) -> Result<(), StoreError> {
-        let mut rows = std::mem::take(&mut *lock(&self.held));
+        let mut rows = self.state.take_held();
         let held = rows.len();
         rows.extend(row);
         if rows.is_empty() {
@@ -300,9 +287,7 @@ impl HostRun {
         let result = self.shared.ledger.append_all(rows.clone()).await;
         if result.is_err() {
             rows.truncate(held);
-            let mut now = lock(&self.held);
-            rows.append(&mut now);
-            *now = rows;
+            self.state.hold_again(rows);
         }
         result
     }
@@ -324,13 +309,8 @@ impl HostRun {
     }
 
     fn bmc(&self) -> Result<Arc<dyn BmcPort>, PortError> {
-        let mut slot = lock(&self.bmc);
-        if let Some(bmc) = slot.as_ref() {
-            return Ok(bmc.clone());
-        }
-        let bmc = self.shared.fleet.connect(&self.job.host)?;
-        *slot = Some(bmc.clone());
-        Ok(bmc)
+        self.state
+            .bmc_or_connect(|| self.shared.fleet.connect(&self.job.host))
     }
 
     async fn drive(&self, log: &mut Vec<StepReport>) -> Result<(), Stop> {
@@ -352,7 +332,7 @@ impl HostRun {
                 .resume
                 .step(&self.job.host.name, step, self.job.to.as_str());
             if let Some(done) = &prior.done {
-                self.restore(step, done);
+                self.state.restore(step, done);
                 log.push(StepReport {
                     step: step.to_word(),
                     outcome: "done-before".to_owned(),
@@ -426,22 +406,6 @@ impl HostRun {
             })
     }
 
-    /// Takes over what a step journaled done by an earlier run leaves for later steps.
-    fn restore(&self, step: &Step, done: &Details) {
-        match step {
-            Step::BootOrder => {
-                *lock(&self.boot_order_pending) = done.get("change") == Some("pending");
-            }
-            Step::NetworkBoot => {
-                *lock(&self.build_start) = done.get("at").and_then(|t| t.parse().ok());
-            }
-            Step::InstallWait => {
-                *lock(&self.build_end) = done.get("at").and_then(|t| t.parse().ok());
-            }
-            _ => {}
-        }
-    }
-
     async fn ensure_cloud(&self, log: &mut Vec<StepReport>) -> Result<u64, Stop> {
         let fail = |error: String| Stop {
             step: Step::CloudUser,
@@ -475,14 +439,11 @@ impl HostRun {
             return self.install_wait().await;
         }
         if *step == Step::BmcAccount {
-            *lock(&self.account_intent_open) = prior.open_intent.is_some();
+            self.state.start_account(prior.open_intent.is_some());
         }
         if *step == Step::NetworkBoot {
-            *lock(&self.boot_phase) = prior
-                .open_intent
-                .as_ref()
-                .and_then(|d| d.get("phase"))
-                .map(str::to_owned);
+            let phase = prior.open_intent.as_ref().and_then(BootPhase::journaled);
+            self.state.start_network_boot(phase);
         }
         let policies = &self.shared.config.steps;
         let once = RetryPolicy::once();
@@ -502,7 +463,7 @@ impl HostRun {
         // whose boot-order change waits for its next POST has the longest way after the step,
         // so it goes first.
         let _turn = if *step == Step::ForemanHost {
-            let rank = u32::from(*lock(&self.boot_order_pending));
+            let rank = u32::from(self.state.boot_order_pending());
             Some(self.shared.limits.foreman_host_slot(rank).await)
         } else {
             None
@@ -573,7 +534,7 @@ impl HostRun {
                 at: self.at(step, attempts),
                 outcome,
                 error: Some(error.clone()),
-                details: self.details(),
+                details: self.details(&StepDetails::Move),
             })
             .await
         {
@@ -587,7 +548,7 @@ impl HostRun {
         }
     }
 
-    fn done(&self, outcome: StepOutcome, attempt: u32, details: Details) -> Done {
+    fn done(&self, outcome: StepOutcome, attempt: u32, details: StepDetails) -> Done {
         Done {
             outcome,
             attempt,
@@ -604,15 +565,14 @@ impl HostRun {
         let bmc = self.bmc()?;
         let user = &self.shared.config.tenant_bmc_user;
         let password = self.password()?;
-        let details = self.details().with("user", user.as_str());
+        let details = StepDetails::Account { user: user.clone() };
         // Only a step an earlier run left open may have set the password already: there a
         // login tells. Elsewhere the probe would fail, cost a request and count as a failed
         // login on the BMC (lockout policies); setting the account is idempotent anyway.
-        if *lock(&self.account_intent_open) && bmc.login_works(user, &password).await? {
+        if self.state.account_intent_open() && bmc.login_works(user, &password).await? {
             return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
         }
-        self.intent(&Step::BmcAccount, attempt, details.clone())
-            .await?;
+        self.intent(&Step::BmcAccount, attempt, &details).await?;
         bmc.set_account(user, &password, &self.shared.config.tenant_bmc_role)
             .await?;
         Ok(self.done(StepOutcome::Verified, attempt, details))
@@ -623,14 +583,13 @@ impl HostRun {
     async fn revoke_account(&self, attempt: u32) -> Result<Done, PortError> {
         let bmc = self.bmc()?;
         let user = &self.shared.config.tenant_bmc_user;
-        let details = self
-            .details()
-            .with("user", user.as_str())
-            .with("action", "revoke");
+        let intent = StepDetails::Revoke {
+            user: user.clone(),
+            account: None,
+        };
         // No check first: revoking is idempotent, and a probe of the old password that
         // succeeded would have to be followed by the revocation anyway.
-        self.intent(&Step::BmcAccount, attempt, details.clone())
-            .await?;
+        self.intent(&Step::BmcAccount, attempt, &intent).await?;
         let found = bmc.revoke_account(user).await?;
         if let Some(leaving) = &self.job.leaving {
             let old = tenant_password(&self.shared.infra_location, leaving);
@@ -642,11 +601,15 @@ impl HostRun {
             }
         }
         let (outcome, what) = if found {
-            (StepOutcome::Verified, "revoked")
+            (StepOutcome::Verified, Revoked::Revoked)
         } else {
-            (StepOutcome::AlreadyDone, "absent")
+            (StepOutcome::AlreadyDone, Revoked::Absent)
         };
-        Ok(self.done(outcome, attempt, details.with("account", what)))
+        let details = StepDetails::Revoke {
+            user: user.clone(),
+            account: Some(what),
+        };
+        Ok(self.done(outcome, attempt, details))
     }
 
     /// The host's switch ports into its new tenancy's VLANs, per switch in the switch's next
@@ -686,14 +649,14 @@ impl HostRun {
                     interface: p.interface.clone(),
                 });
         }
-        let names: Vec<&str> = by_switch.keys().copied().collect();
-        let count: usize = by_switch.values().map(Vec::len).sum();
-        let details = self
-            .details()
-            .with("switches", names.join(","))
-            .with("ports", count.to_string());
-        self.intent(&Step::SwitchPorts, attempt, details.clone())
-            .await?;
+        let switches_sent: Vec<String> = by_switch.keys().map(|&s| s.to_owned()).collect();
+        let ports: usize = by_switch.values().map(Vec::len).sum();
+        let intent = StepDetails::SwitchPorts {
+            switches: switches_sent.clone(),
+            ports,
+            applied: None,
+        };
+        self.intent(&Step::SwitchPorts, attempt, &intent).await?;
         let mut set = tokio::task::JoinSet::new();
         for (switch, orders) in by_switch {
             let switches = switches.clone();
@@ -749,13 +712,12 @@ impl HostRun {
         } else {
             StepOutcome::Verified
         };
-        Ok(self.done(
-            outcome,
-            attempt,
-            details
-                .with("changed", changed.to_string())
-                .with("commits", commits.to_string()),
-        ))
+        let details = StepDetails::SwitchPorts {
+            switches: switches_sent,
+            ports,
+            applied: Some(SwitchesApplied { changed, commits }),
+        };
+        Ok(self.done(outcome, attempt, details))
     }
 
     async fn boot_order(
@@ -769,18 +731,21 @@ impl HostRun {
             .provisioning_order(&self.job.host)
             .map_err(PortError::fatal)?;
         let bmc = self.bmc()?;
-        let details = self.details().with("wanted", wanted.join(","));
+        let details = |change| StepDetails::BootOrder {
+            wanted: wanted.clone(),
+            change,
+        };
         // No read first: setting the order reads it and changes nothing when its head already
         // is `wanted` (the intent is journaled either way, before anything can change).
-        self.intent(&Step::BootOrder, attempt, details.clone())
+        self.intent(&Step::BootOrder, attempt, &details(None))
             .await?;
         let change = bmc.set_boot_order(&wanted, cancel).await?;
         if change == BootOrderChange::Unchanged {
-            *lock(&self.boot_order_pending) = false;
+            self.state.set_boot_order_pending(false);
             return Ok(self.done(
                 StepOutcome::AlreadyDone,
                 attempt,
-                details.with("change", "unchanged"),
+                details(Some(BootOrderSet::Unchanged)),
             ));
         }
         if let Some(pause) = self.shared.config.policy.boot_order_sleep {
@@ -792,13 +757,11 @@ impl HostRun {
                 }
             }
         }
-        let details = match change {
+        let set = match change {
             BootOrderChange::Pending { job } => {
                 // Applied during the POST of the network boot's power cycle, verified after it.
-                *lock(&self.boot_order_pending) = true;
-                details
-                    .with("change", "pending")
-                    .with("job", job.unwrap_or_default())
+                self.state.set_boot_order_pending(true);
+                BootOrderSet::Pending { job }
             }
             BootOrderChange::Applied | BootOrderChange::Unchanged => {
                 let now = bmc.boot_order().await?;
@@ -808,10 +771,10 @@ impl HostRun {
                         now.join(",")
                     )));
                 }
-                details.with("change", "applied")
+                BootOrderSet::Applied
             }
         };
-        Ok(self.done(StepOutcome::Verified, attempt, details))
+        Ok(self.done(StepOutcome::Verified, attempt, details(Some(set))))
     }
 
     async fn foreman_host(&self, attempt: u32) -> Result<Done, PortError> {
@@ -849,11 +812,11 @@ impl HostRun {
             ("quads_owner", assignment.owner.as_str()),
         ];
         let host = foreman.host(&self.job.host.name).await?;
-        let details = self
-            .details()
-            .with("host_id", host.id.to_string())
-            .with("os_id", build.os_id.to_string())
-            .with("owner_id", owner.to_string());
+        let details = StepDetails::ForemanHost {
+            host_id: host.id,
+            os_id: build.os_id,
+            owner_id: owner,
+        };
         let done = |h: &super::ports::ForemanHost| {
             settings.matches(h)
                 && parameters
@@ -863,8 +826,7 @@ impl HostRun {
         if done(&host) {
             return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
         }
-        self.intent(&Step::ForemanHost, attempt, details.clone())
-            .await?;
+        self.intent(&Step::ForemanHost, attempt, &details).await?;
         let after = self
             .host_write(host.id, foreman.update_host(&host, &settings, &parameters))
             .await?;
@@ -897,15 +859,14 @@ impl HostRun {
         .map_err(PortError::fatal)?;
         let foreman = &self.shared.foreman;
         let host = foreman.host(&self.job.host.name).await?;
-        let details = self
-            .details()
-            .with("host_id", host.id.to_string())
-            .with("owner_id", owner.to_string());
+        let details = StepDetails::ForemanOwner {
+            host_id: host.id,
+            owner_id: owner,
+        };
         if host.owner_user == Some(owner) {
             return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
         }
-        self.intent(&Step::ForemanOwner, attempt, details.clone())
-            .await?;
+        self.intent(&Step::ForemanOwner, attempt, &details).await?;
         let after = self
             .host_write(host.id, foreman.set_owner(&host, owner))
             .await?;
@@ -925,47 +886,35 @@ impl HostRun {
         cancel: &CancellationToken,
     ) -> Result<Done, PortError> {
         let bmc = self.bmc()?;
-        let phase = lock(&self.boot_phase).clone();
-        let details = self.details();
+        let phase = self.state.boot_phase();
         let at = self.shared.clock.now();
         let mut known_off = true;
-        let before = if let Some(phase) = phase.as_deref() {
+        let before = if let Some(phase) = phase {
             // An earlier attempt or run journaled a phase: the power state tells how far it got.
             let power = bmc.power().await?;
             match (phase, &power) {
                 // The power-on was journaled and the host is on: the cycle happened.
-                ("on", Power::On) => {
-                    *lock(&self.build_start) = Some(at);
-                    return Ok(self.done(
-                        StepOutcome::AlreadyDone,
-                        attempt,
-                        details.with("resumed", "true").with("at", at.to_string()),
-                    ));
+                (BootPhase::On, Power::On) => {
+                    self.state.build_started(at);
+                    let details = StepDetails::BootResumed { at };
+                    return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
                 }
-                ("on", _) | (_, Power::Off) => {}
+                (BootPhase::On, _) | (_, Power::Off) => {}
                 _ => {
-                    self.power_off_for_boot(&bmc, attempt, &details, cancel)
-                        .await?;
+                    self.power_off_for_boot(&bmc, attempt, cancel).await?;
                 }
             }
             // the override set before the interruption may be gone: set (or find) it again
             bmc.pxe_once().await?;
             // off unless a power-on was under way (and the host is not simply off)
-            known_off = phase != "on" || power == Power::Off;
+            known_off = phase != BootPhase::On || power == Power::Off;
             power
         } else {
             // Fresh: the override is set and verified just before the power-off (which sends
             // nothing to a host already off); nothing clears it until the next boot.
-            self.power_off_for_boot(&bmc, attempt, &details, cancel)
-                .await?
+            self.power_off_for_boot(&bmc, attempt, cancel).await?
         };
-        self.intent(
-            &Step::NetworkBoot,
-            attempt,
-            details.clone().with("phase", "on"),
-        )
-        .await?;
-        *lock(&self.boot_phase) = Some("on".to_owned());
+        self.boot_phase_intent(BootPhase::On, attempt).await?;
         self.shared.limits.power_on().await;
         // verified: the power-on returns once the BMC reads `On`
         if known_off {
@@ -973,19 +922,20 @@ impl HostRun {
         } else {
             bmc.power_on(cancel).await?;
         }
-        *lock(&self.build_start) = Some(at);
-        let before = match before {
-            Power::On => "on".to_owned(),
-            Power::Off => "off".to_owned(),
-            Power::Other(s) => s,
+        self.state.build_started(at);
+        let details = StepDetails::Booted {
+            power_before: before,
+            at,
         };
-        Ok(self.done(
-            StepOutcome::Verified,
-            attempt,
-            details
-                .with("power_before", before)
-                .with("at", at.to_string()),
-        ))
+        Ok(self.done(StepOutcome::Verified, attempt, details))
+    }
+
+    /// Journals the network boot's intent for `phase`, which the host then enters.
+    async fn boot_phase_intent(&self, phase: BootPhase, attempt: u32) -> Result<(), PortError> {
+        self.intent(&Step::NetworkBoot, attempt, &StepDetails::BootPhase(phase))
+            .await?;
+        self.state.enter_boot_phase(phase);
+        Ok(())
     }
 
     /// The network boot's first half, journaled as phase `off` before: the one-time PXE
@@ -994,29 +944,21 @@ impl HostRun {
         &self,
         bmc: &Arc<dyn BmcPort>,
         attempt: u32,
-        details: &Details,
         cancel: &CancellationToken,
     ) -> Result<Power, PortError> {
-        self.intent(
-            &Step::NetworkBoot,
-            attempt,
-            details.clone().with("phase", "off"),
-        )
-        .await?;
-        *lock(&self.boot_phase) = Some("off".to_owned());
+        self.boot_phase_intent(BootPhase::Off, attempt).await?;
         bmc.pxe_then_force_off(cancel).await
     }
 
     async fn install_wait(&self) -> Result<Done, Stop> {
         let step = Step::InstallWait;
-        let details = self.details();
         let stop = |error: String, interrupted| Stop {
             step: step.clone(),
             attempts: 1,
             error,
             interrupted,
         };
-        self.intent(&step, 1, details.clone())
+        self.intent(&step, 1, &StepDetails::Move)
             .await
             .map_err(|e| stop(e.message, false))?;
         let config = &self.shared.config;
@@ -1056,9 +998,8 @@ impl HostRun {
         match result {
             Ok(()) => {
                 let at = self.shared.clock.now();
-                *lock(&self.build_end) = Some(at);
-                let details = details.with("at", at.to_string());
-                let done = self.done(StepOutcome::Verified, 1, details);
+                self.state.build_ended(at);
+                let done = self.done(StepOutcome::Verified, 1, StepDetails::Built { at });
                 self.hold(&step, &done);
                 Ok(done)
             }
@@ -1073,7 +1014,7 @@ impl HostRun {
                         at: self.at(&step, 1),
                         outcome,
                         error: Some(s.error.clone()),
-                        details,
+                        details: self.details(&StepDetails::Move),
                     })
                     .await
                 {
@@ -1161,7 +1102,6 @@ impl HostRun {
     /// limit, journaled as `re-kick` (intent before, outcome at once).
     async fn rekick(&self) -> Result<(), Stop> {
         let step = Step::Rekick;
-        let details = self.details();
         tracing::warn!("re-kicking: the install did not start");
         let cancel = self.shared.shutdown.aborted().clone();
         let policy = self.shared.config.steps.network_boot.clone();
@@ -1172,12 +1112,12 @@ impl HostRun {
             Idempotency::IdempotentWrite.classify(classify),
             |attempt| {
                 let cancel = &cancel;
-                let details = details.clone();
                 let sent = &power_on_sent;
                 async move {
-                    self.intent(&Step::Rekick, attempt, details).await?;
+                    self.intent(&Step::Rekick, attempt, &StepDetails::Move)
+                        .await?;
                     kick_settled(&*self.bmc()?, &self.shared.limits, cancel, sent).await?;
-                    Ok(self.done(StepOutcome::Verified, attempt, self.details()))
+                    Ok(self.done(StepOutcome::Verified, attempt, StepDetails::Move))
                 }
             },
         )
@@ -1220,7 +1160,7 @@ impl HostRun {
 
     /// After the install: a boot order staged in a config job must have been applied.
     async fn verify_boot_order_applied(&self) -> Result<(), PortError> {
-        if !*lock(&self.boot_order_pending) {
+        if !self.state.boot_order_pending() {
             return Ok(());
         }
         let wanted = self
@@ -1248,15 +1188,14 @@ impl HostRun {
 
     async fn power_off(&self, attempt: u32, cancel: &CancellationToken) -> Result<Done, PortError> {
         let bmc = self.bmc()?;
-        let details = self.details();
         if bmc.power().await? == Power::Off {
-            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, StepDetails::Move));
         }
-        self.intent(&Step::PowerOff, attempt, details.clone())
+        self.intent(&Step::PowerOff, attempt, &StepDetails::Move)
             .await?;
         // verified: the power-off returns once the BMC reads `Off`
         bmc.force_off(cancel).await?;
-        Ok(self.done(StepOutcome::Verified, attempt, details))
+        Ok(self.done(StepOutcome::Verified, attempt, StepDetails::Move))
     }
 
     async fn hook(
@@ -1269,14 +1208,13 @@ impl HostRun {
             return Err(PortError::fatal(format!("no hook named {name}")));
         };
         let step = Step::Hook(name.to_owned());
-        let details = self.details().with("command", spec.command.as_str());
-        self.intent(&step, attempt, details.clone()).await?;
+        let details = |ran| StepDetails::Hook {
+            command: spec.command.clone(),
+            ran,
+        };
+        self.intent(&step, attempt, &details(None)).await?;
         match run_move_hook(spec, &self.job.hook_move(), &self.shared.limits, cancel).await {
-            Ok(out) => Ok(self.done(
-                StepOutcome::Verified,
-                attempt,
-                details.with("seconds", format!("{:.1}", out.elapsed.as_secs_f64())),
-            )),
+            Ok(out) => Ok(self.done(StepOutcome::Verified, attempt, details(Some(out.elapsed)))),
             Err(e @ HookError::Cancelled { .. }) => Err(PortError::cancelled(e.to_string())),
             Err(e) => Err(PortError::fatal(e.to_string())),
         }
@@ -1284,17 +1222,18 @@ impl HostRun {
 
     async fn record(&self, attempt: u32) -> Result<Done, PortError> {
         let ledger = &self.shared.ledger;
-        let details = self.details();
         if ledger.current_cloud(&self.job.host.name).await?.as_ref() == Some(&self.job.to) {
-            return Ok(self.done(StepOutcome::AlreadyDone, attempt, details));
+            return Ok(self.done(StepOutcome::AlreadyDone, attempt, StepDetails::Move));
         }
-        self.intent(&Step::Record, attempt, details.clone()).await?;
+        self.intent(&Step::Record, attempt, &StepDetails::Move)
+            .await?;
+        let (build_start, build_end) = self.state.build_times();
         let done = CompletedMove {
             host: self.job.host.name.clone(),
             to: self.job.to.clone(),
             schedule: self.job.schedule,
-            build_start: *lock(&self.build_start),
-            build_end: *lock(&self.build_end),
+            build_start,
+            build_end,
         };
         // the journal first: nothing held may trail the record (the intent above carried it)
         self.flush().await?;
@@ -1302,7 +1241,7 @@ impl HostRun {
         if ledger.current_cloud(&self.job.host.name).await?.as_ref() != Some(&self.job.to) {
             return Err(PortError::fatal("the store does not show the new cloud"));
         }
-        Ok(self.done(StepOutcome::Verified, attempt, details))
+        Ok(self.done(StepOutcome::Verified, attempt, StepDetails::Move))
     }
 }
 

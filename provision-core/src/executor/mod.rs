@@ -7,7 +7,8 @@
 //! - [`ports`]: the Foreman, BMC, boot-order and ledger traits the steps use.
 //! - [`adapters`]: those ports over `foreman-client`, `redfish-client` and the interfaces YAML.
 //! - [`run`]: orchestration ([`execute`]) and a whole run against the store ([`move_hosts`]).
-//! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine.
+//! - `cloud`: each cloud's Foreman user, role and filter, once. `host`: the step machine;
+//!   `host_state`: a host's run state (one lock); `step_details`: what the steps journal, typed.
 //! - `switches`: the switch-ports step's batches, one commit per switch per batch.
 //! - `poller`: the shared install poller. [`resume`]: what earlier runs journaled.
 //! - [`progress`]: hosts per step and per ending as the run goes ([`RunProgress`]).
@@ -22,6 +23,7 @@ mod cloud;
 pub mod config;
 mod hook_move;
 mod host;
+mod host_state;
 mod memory;
 mod poller;
 pub mod ports;
@@ -31,6 +33,7 @@ pub mod report;
 pub mod resume;
 pub mod run;
 pub mod sessions;
+mod step_details;
 mod switches;
 pub mod validate;
 

@@ -26,9 +26,10 @@ use super::host::kick;
 use super::ports::{BmcFleet, ForemanPort, Ledger, PortError, TenantView};
 use super::quads_server::HostsFile;
 use super::run::{ExecError, RunSetup};
+use super::step_details::RunDetails;
 use crate::config::Secret;
 use crate::hook::{HookMove, HookSpec, run_hook, run_move_hook};
-use crate::journal::{Details, JournalRow, StepAttempt};
+use crate::journal::{JournalRow, StepAttempt};
 use crate::limits::{Limits, human_duration};
 use crate::model::{
     Assignment, AssignmentSpec, CloudName, Host, HostName, HostState, RunId, RunKind, RunState,
@@ -526,9 +527,11 @@ impl Validator {
         };
         let passed = hosts.iter().all(|(_, h)| h.passed) && isolation.is_empty();
         for (host, h) in &hosts {
-            let details = Details::new()
-                .with("cloud", cloud.as_str())
-                .with("rekicked", h.rekicked.to_string());
+            let details = RunDetails::HostValidated {
+                cloud: cloud.to_string(),
+                rekicked: h.rekicked,
+            }
+            .render();
             let error = (!h.passed).then(|| h.problems.join("; "));
             self.journal(Subject::Host(host.clone()), |at| JournalRow::Outcome {
                 at,
@@ -564,7 +567,10 @@ impl Validator {
                 StepOutcome::Failed
             },
             error: cloud_error,
-            details: Details::new().with("ticket", spec.ticket.as_str()),
+            details: RunDetails::CloudValidated {
+                ticket: spec.ticket.clone(),
+            }
+            .render(),
         })
         .await;
         if passed {
@@ -586,10 +592,11 @@ impl Validator {
     /// service that did not come up gets another start). The intent is journaled first.
     async fn rekick(&self, cloud: &CloudName, host: &Host, problems: &[String]) {
         tracing::warn!(host = %host.name, problems = %problems.join("; "), "validation failed: re-kicking once");
-        let details = Details::new()
-            .with("cloud", cloud.as_str())
-            .with("action", "re-kick")
-            .with("problems", problems.join("; "));
+        let details = RunDetails::ValidationRekick {
+            cloud: cloud.to_string(),
+            problems: problems.to_vec(),
+        }
+        .render();
         self.journal(Subject::Host(host.name.clone()), |at| JournalRow::Intent {
             at,
             details,

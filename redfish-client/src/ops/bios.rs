@@ -32,7 +32,7 @@ pub enum SettingsChange {
 ///
 /// # Errors
 /// A readable reason: unknown attribute, read-only, value not allowed, out of bounds.
-pub fn validate_bios_changes(
+pub(crate) fn validate_bios_changes(
     registry: &wire::AttributeRegistry,
     current: &Map<String, Value>,
     changes: &BTreeMap<String, String>,

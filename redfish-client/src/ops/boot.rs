@@ -182,7 +182,10 @@ pub(crate) fn reorder_dell(
 /// (the BIOS attributes now) already has or does not have at all. Badfish also writes non-NIC
 /// devices of the entry there; an iDRAC takes only NICs, so they are left out.
 #[must_use]
-pub fn uefi_pxe_attributes(devices: &[String], current: &Map<String, Value>) -> Map<String, Value> {
+pub(crate) fn uefi_pxe_attributes(
+    devices: &[String],
+    current: &Map<String, Value>,
+) -> Map<String, Value> {
     let mut wanted = Map::new();
     for (i, nic) in devices
         .iter()

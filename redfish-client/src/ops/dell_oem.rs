@@ -13,7 +13,7 @@ use crate::wire;
 /// (line breaks and blanks ignored, as iDRACs may wrap it). `None` when the answer holds no
 /// image or the text is not base64.
 #[must_use]
-pub fn decode_screenshot(answer: &wire::DellScreenshot) -> Option<Vec<u8>> {
+pub(crate) fn decode_screenshot(answer: &wire::DellScreenshot) -> Option<Vec<u8>> {
     let text: String = answer
         .file
         .as_deref()?

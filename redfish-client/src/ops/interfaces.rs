@@ -2,6 +2,17 @@
 //! (`director`, `foreman`, `uefi`, ...), keyed by type, rack, U location, blade and model
 //! parsed from the BMC's name (`mgmt-e22-h18-b02-fc640.example.com`) exactly as Badfish 1.8.2
 //! does (`get_interfaces_by_type`).
+//!
+//! # Keys
+//! The name loses any `:port` and everything after its first `.`, and is split on `-`. With
+//! more than one part the model is the last part, the rack part 1 and the U location part 2
+//! (when there is one); with more than four parts the blade is part 3. Keys are then
+//! `{type}_{blade}_{model}` (blades only), `{type}_{rack}_{uloc}_{blade}_{model}`, dropping the
+//! rightmost location part each time down to `{type}_{model}`; a name without `-` gives
+//! `{type}` alone. A stored hardware model replaces the name's last part when given
+//! (lower-cased: QUADS stores `R640` where names say `r640`). A [`HostLocation`] replaces the
+//! name's parts as Badfish 1.8.2 applies `--rack`/`--uloc` (only to a name with more than one
+//! part) and `--blade` (to any name).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,17 +25,11 @@ pub struct InterfacesFile {
     entries: BTreeMap<String, String>,
 }
 
-/// The keys Badfish tries, in order, for the BMC named `bmc_host` as a `host_type` host.
-///
-/// The name loses any `:port` and everything after its first `.`, and is split on `-`. With
-/// more than one part the model is the last part, the rack part 1 and the U location part 2
-/// (when there is one); with more than four parts the blade is part 3. Keys are then
-/// `{type}_{blade}_{model}` (blades only), `{type}_{rack}_{uloc}_{blade}_{model}`, dropping the
-/// rightmost location part each time down to `{type}_{model}`; a name without `-` gives
-/// `{type}` alone. `model` replaces the name's last part when given (a stored hardware model,
-/// lower-cased: QUADS stores `R640` where names say `r640`).
+/// The keys Badfish tries, in order, for the BMC named `bmc_host` as a `host_type` host (see
+/// the module's doc); `model` replaces the name's last part when given.
+#[cfg(test)]
 #[must_use]
-pub fn interface_keys(bmc_host: &str, host_type: &str, model: Option<&str>) -> Vec<String> {
+pub(crate) fn interface_keys(bmc_host: &str, host_type: &str, model: Option<&str>) -> Vec<String> {
     interface_keys_at(bmc_host, host_type, model, &HostLocation::default())
 }
 
@@ -40,11 +45,10 @@ pub struct HostLocation {
     pub blade: Option<String>,
 }
 
-/// [`interface_keys`] with the location parts `at` gives replacing those of the name, as
-/// Badfish 1.8.2 applies `--rack`/`--uloc` (only to a name with more than one part) and
-/// `--blade` (to any name).
+/// [`interface_keys`] with the location parts `at` gives replacing those of the name (see the
+/// module's doc).
 #[must_use]
-pub fn interface_keys_at(
+pub(crate) fn interface_keys_at(
     bmc_host: &str,
     host_type: &str,
     model: Option<&str>,
@@ -129,7 +133,8 @@ impl InterfacesFile {
     }
 
     /// The boot devices, first to last, for `host` (the BMC's name, as given to Badfish's
-    /// `-H`) as a `host_type` host: the entry of the first of [`interface_keys`] the file has.
+    /// `-H`) as a `host_type` host: the entry of the first key (in the order of the
+    /// [module's doc](self)) the file has.
     ///
     /// # Errors
     /// [`Error::Config`] when the type is unknown or no key matches.
@@ -156,7 +161,7 @@ impl InterfacesFile {
     }
 
     /// [`InterfacesFile::interfaces_for_model`] with the location given on the command line
-    /// (see [`interface_keys_at`]).
+    /// (see the [module's doc](self)).
     ///
     /// # Errors
     /// [`Error::Config`] when the type is unknown or no key matches.
@@ -206,7 +211,7 @@ impl InterfacesFile {
     }
 
     /// [`InterfacesFile::matching_type`] with the location given on the command line (see
-    /// [`interface_keys_at`]), as Badfish's `--check-boot` applies `--rack`/`--uloc`/`--blade`.
+    /// the [module's doc](self)), as Badfish's `--check-boot` applies `--rack`/`--uloc`/`--blade`.
     #[must_use]
     pub fn matching_type_at(
         &self,

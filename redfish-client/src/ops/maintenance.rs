@@ -15,7 +15,7 @@ use crate::wire;
 use crate::{CancellationToken, Secret};
 
 /// The BIOS attribute that holds global SR-IOV (Dell and the lab's flavours).
-pub const SRIOV_ATTRIBUTE: &str = "SriovGlobalEnable";
+pub(crate) const SRIOV_ATTRIBUTE: &str = "SriovGlobalEnable";
 
 /// One GPU or accelerator of the system.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +33,7 @@ pub struct Gpu {
 /// Whether a processor member is a GPU or accelerator: its type says so, or (without one)
 /// its id is Dell's `Video.` / `ProcAccelerator.` name.
 #[must_use]
-pub fn is_gpu(id: &str, processor_type: Option<&str>) -> bool {
+pub(crate) fn is_gpu(id: &str, processor_type: Option<&str>) -> bool {
     match processor_type {
         Some(t) => matches!(t, "GPU" | "Accelerator" | "FPGA"),
         None => id.contains("Video") || id.contains("ProcAccelerator"),
@@ -79,7 +79,7 @@ pub fn firmware_delta(
 /// Flips the `Enabled` flag of the Dell boot source called `device` (exact name, as Badfish);
 /// the entries to send and the new state, or `None` when there is no such device.
 #[must_use]
-pub fn toggle_dell_entry(
+pub(crate) fn toggle_dell_entry(
     entries: &[wire::BootSourceEntry],
     device: &str,
 ) -> Option<(Vec<wire::BootSourceEntry>, bool)> {

@@ -15,16 +15,12 @@ pub(crate) mod task;
 pub mod virtual_media;
 
 pub use accounts::{AccountOutcome, AccountSpec, AccountState, Revocation, Role};
-pub use bios::{SettingsChange, validate_bios_changes};
+pub use bios::SettingsChange;
 pub use bmc_reset::ResetWait;
-pub use boot::{
-    BootDevice, BootOrder, BootOrderRequest, BootOverride, BootSource, RunningJobs,
-    uefi_pxe_attributes,
-};
-pub use dell_oem::decode_screenshot;
-pub use interfaces::{HostLocation, InterfacesFile, interface_keys, interface_keys_at};
+pub use boot::{BootDevice, BootOrder, BootOrderRequest, BootOverride, BootSource, RunningJobs};
+pub use interfaces::{HostLocation, InterfacesFile};
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
 pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};
-pub use maintenance::{FirmwareDelta, Gpu, SRIOV_ATTRIBUTE, firmware_delta, is_gpu};
+pub use maintenance::{FirmwareDelta, Gpu, firmware_delta};
 pub use power::{PowerOutcome, PowerState, ResetType};
 pub use virtual_media::MediaSlot;

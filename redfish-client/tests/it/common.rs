@@ -56,7 +56,8 @@ impl Flavor {
         }
     }
 
-    fn root(self) -> Value {
+    /// The flavour's service root.
+    pub fn root(self) -> Value {
         let mut root = json!({
             "@odata.id": "/redfish/v1",
             "RedfishVersion": "1.11.0",
@@ -95,7 +96,8 @@ impl Flavor {
         root
     }
 
-    fn manager_doc(self) -> Value {
+    /// The flavour's manager document.
+    pub fn manager_doc(self) -> Value {
         let mut m = json!({
             "@odata.id": self.manager(),
             "Id": self.manager().rsplit('/').next().unwrap(),
@@ -153,48 +155,15 @@ pub fn collection(members: &[&str]) -> Value {
 }
 
 impl Fake {
-    /// A BMC with a service root and nothing else.
-    pub async fn bare(flavor: Flavor) -> Self {
-        Self::bare_with_root(flavor, |_| {}).await
-    }
-
-    /// [`Fake::bare`] with the flavour's service root changed by `edit`.
-    pub async fn bare_with_root(flavor: Flavor, edit: impl FnOnce(&mut Value)) -> Self {
-        let server = Server::new_async().await;
+    /// A mockito server serving `root` as the service root (see `MockBmc` for the rest).
+    pub async fn serving_root(flavor: Flavor, root: &Value) -> Self {
         let mut fake = Self {
-            server,
+            server: Server::new_async().await,
             flavor,
             keep: Vec::new(),
             logout: None,
         };
-        let mut root = flavor.root();
-        edit(&mut root);
-        fake.get("/redfish/v1", &root).await;
-        fake
-    }
-
-    /// A BMC with root, session login/logout and the discovery resources.
-    pub async fn new(flavor: Flavor) -> Self {
-        let mut fake = Self::bare(flavor).await;
-        fake.sessions().await;
-        fake.discovery().await;
-        fake
-    }
-
-    /// [`Fake::new`] with the manager document changed by `edit`.
-    pub async fn with_manager(flavor: Flavor, edit: impl FnOnce(&mut Value)) -> Self {
-        let mut fake = Self::bare(flavor).await;
-        fake.sessions().await;
-        let f = flavor;
-        fake.get("/redfish/v1/Systems", &collection(&[f.system()]))
-            .await;
-        fake.get("/redfish/v1/Managers", &collection(&[f.manager()]))
-            .await;
-        fake.get("/redfish/v1/Chassis", &collection(&[f.chassis()]))
-            .await;
-        let mut manager = f.manager_doc();
-        edit(&mut manager);
-        fake.get(f.manager(), &manager).await;
+        fake.get("/redfish/v1", root).await;
         fake
     }
 
@@ -270,7 +239,13 @@ impl Fake {
         }
     }
 
+    /// The discovery collections and the flavour's manager.
     pub async fn discovery(&mut self) {
+        self.discovery_with(&self.flavor.manager_doc()).await;
+    }
+
+    /// The discovery collections, and `manager` as the manager's document.
+    pub async fn discovery_with(&mut self, manager: &Value) {
         let f = self.flavor;
         self.get("/redfish/v1/Systems", &collection(&[f.system()]))
             .await;
@@ -278,7 +253,7 @@ impl Fake {
             .await;
         self.get("/redfish/v1/Chassis", &collection(&[f.chassis()]))
             .await;
-        self.get(f.manager(), &f.manager_doc()).await;
+        self.get(f.manager(), manager).await;
     }
 
     /// GET `path` (authenticated with the session token, or unauthenticated for the root)

@@ -11,6 +11,7 @@ use redfish_client::{
 use serde_json::json;
 
 use crate::common::{Fake, Flavor, PASSWORD, TOKEN, client_with, json_body, test_config};
+use crate::mock_bmc::{MockBmc, SESSIONS};
 
 fn system_on(flavor: Flavor) -> serde_json::Value {
     json!({"@odata.id": flavor.system(), "Id": "1", "PowerState": "On"})
@@ -18,9 +19,9 @@ fn system_on(flavor: Flavor) -> serde_json::Value {
 
 #[tokio::test]
 async fn one_session_is_shared_by_concurrent_requests_and_deleted_on_logout() {
-    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let login = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .match_body(Matcher::Json(
             json!({"UserName": "root", "Password": PASSWORD}),
         ))
@@ -38,8 +39,7 @@ async fn one_session_is_shared_by_concurrent_requests_and_deleted_on_logout() {
         .create_async()
         .await;
     let systems_hits = fake
-        .mock("GET", "/redfish/v1/Systems")
-        .match_header("x-auth-token", TOKEN)
+        .read("/redfish/v1/Systems")
         .with_body(json_body(&crate::common::collection(&[
             Flavor::Idrac9.system()
         ])))
@@ -47,8 +47,7 @@ async fn one_session_is_shared_by_concurrent_requests_and_deleted_on_logout() {
         .create_async()
         .await;
     let managers_hits = fake
-        .mock("GET", "/redfish/v1/Managers")
-        .match_header("x-auth-token", TOKEN)
+        .read("/redfish/v1/Managers")
         .with_body(json_body(&crate::common::collection(&[
             Flavor::Idrac9.manager()
         ])))
@@ -90,7 +89,7 @@ async fn one_session_is_shared_by_concurrent_requests_and_deleted_on_logout() {
 
 #[tokio::test]
 async fn the_same_handle_is_returned_for_the_same_bmc_and_user() {
-    let fake = Fake::new(Flavor::Generic).await;
+    let fake = MockBmc::new(Flavor::Generic).build().await;
     let client = fake.client();
     let a = fake.bmc(&client);
     let b = fake.bmc(&client);
@@ -180,9 +179,9 @@ fn base64_of(text: &str) -> String {
 
 #[tokio::test]
 async fn session_limit_falls_back_to_basic_auth() {
-    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let full = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(503)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
         .expect(1)
@@ -225,9 +224,9 @@ async fn session_limit_falls_back_to_basic_auth() {
 
 #[tokio::test]
 async fn session_limit_is_retried_when_basic_is_not_allowed() {
-    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let full = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(503)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
         .expect(2)
@@ -253,9 +252,9 @@ async fn session_limit_is_retried_when_basic_is_not_allowed() {
 
 #[tokio::test]
 async fn a_401_mid_run_logs_in_again_once() {
-    let mut fake = Fake::bare(Flavor::Generic).await;
+    let mut fake = MockBmc::new(Flavor::Generic).bare().build().await;
     let first = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(201)
         .with_header("X-Auth-Token", "old")
         .with_header("Location", "/redfish/v1/SessionService/Sessions/1")
@@ -263,7 +262,7 @@ async fn a_401_mid_run_logs_in_again_once() {
         .create_async()
         .await;
     let second = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(201)
         .with_header("X-Auth-Token", TOKEN)
         .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
@@ -290,8 +289,7 @@ async fn a_401_mid_run_logs_in_again_once() {
 
 #[tokio::test]
 async fn a_second_401_is_an_error_not_a_loop() {
-    let mut fake = Fake::bare(Flavor::Generic).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(Flavor::Generic).no_discovery().build().await;
     let rejected = fake
         .mock("GET", "/redfish/v1/Systems")
         .with_status(401)
@@ -307,9 +305,9 @@ async fn a_second_401_is_an_error_not_a_loop() {
 
 #[tokio::test]
 async fn refused_credentials_name_the_user_not_the_password() {
-    let mut fake = Fake::bare(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).bare().build().await;
     let _refused = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .mock("POST", SESSIONS)
         .with_status(401)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"Unable to complete the operation because an invalid username and/or password is entered.","MessageId":"IDRAC.2.8.SYS415"}]}}"#)
         .create_async()
@@ -327,8 +325,8 @@ async fn refused_credentials_name_the_user_not_the_password() {
 
 #[tokio::test]
 async fn close_all_logs_out_every_session_and_refuses_new_ones() {
-    let a = Fake::new(Flavor::Idrac9).await;
-    let b = Fake::new(Flavor::Generic).await;
+    let a = MockBmc::new(Flavor::Idrac9).build().await;
+    let b = MockBmc::new(Flavor::Generic).build().await;
     let client = a.client();
     let bmc_a = a.bmc(&client);
     let bmc_b = b.bmc(&client);
@@ -344,7 +342,7 @@ async fn close_all_logs_out_every_session_and_refuses_new_ones() {
 
 #[tokio::test]
 async fn a_guard_logs_out_when_closed() {
-    let fake = Fake::new(Flavor::Supermicro).await;
+    let fake = MockBmc::new(Flavor::Supermicro).build().await;
     let client = fake.client();
     let guard = fake.bmc(&client).guard();
     guard.login().await.unwrap();
@@ -354,7 +352,7 @@ async fn a_guard_logs_out_when_closed() {
 
 #[tokio::test]
 async fn dropping_the_last_handle_logs_out() {
-    let fake = Fake::new(Flavor::Supermicro).await;
+    let fake = MockBmc::new(Flavor::Supermicro).build().await;
     let client = fake.client();
     {
         let bmc = fake.bmc(&client);
@@ -371,7 +369,7 @@ async fn dropping_the_last_handle_logs_out() {
 
 #[tokio::test]
 async fn gets_are_retried_on_5xx_writes_are_not() {
-    let mut fake = Fake::new(Flavor::Generic).await;
+    let mut fake = MockBmc::new(Flavor::Generic).build().await;
     let sys = Flavor::Generic.system();
     let flaky = fake
         .mock("GET", sys)
@@ -408,9 +406,11 @@ async fn gets_are_retried_on_5xx_writes_are_not() {
 
 #[tokio::test]
 async fn writes_are_retried_on_idrac_busy_answers() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
     let sys = Flavor::Idrac9.system();
-    fake.get(sys, &system_on(Flavor::Idrac9)).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(system_on(Flavor::Idrac9))
+        .build()
+        .await;
     let reset = format!("{sys}/Actions/ComputerSystem.Reset");
     let busy = fake
         .mock("POST", reset.as_str())
@@ -458,11 +458,10 @@ async fn an_unreachable_bmc_fails_with_its_address() {
 
 #[tokio::test]
 async fn idrac10_paths_are_probed_then_remembered() {
-    let mut fake = Fake::new(Flavor::Idrac10).await;
+    let mut fake = MockBmc::new(Flavor::Idrac10).build().await;
     let mgr = Flavor::Idrac10.manager();
     let new_jobs = fake
-        .mock("GET", format!("{mgr}/Oem/Dell/Jobs").as_str())
-        .match_header("x-auth-token", TOKEN)
+        .read(format!("{mgr}/Oem/Dell/Jobs").as_str())
         .with_body(json_body(&crate::common::collection(&[])))
         .expect(2)
         .create_async()
@@ -489,7 +488,7 @@ async fn idrac10_paths_are_probed_then_remembered() {
 
 #[tokio::test]
 async fn idrac9_falls_back_to_the_other_path_when_the_first_is_missing() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let mgr = Flavor::Idrac9.manager();
     let old_jobs = fake
         .mock("GET", format!("{mgr}/Jobs").as_str())
@@ -511,21 +510,16 @@ async fn idrac9_falls_back_to_the_other_path_when_the_first_is_missing() {
 
 #[tokio::test]
 async fn a_full_bmc_gets_an_idle_session_of_ours_freed_before_the_login_is_retried() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let full = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
-        .match_body(Matcher::PartialJson(json!({"UserName": "cloud02"})))
+        .login_as("cloud02")
         .with_status(503)
         .with_body(r#"{"error":{"@Message.ExtendedInfo":[{"Message":"The maximum number of user sessions is reached.","MessageId":"IDRAC.2.4.RAC0218"}]}}"#)
         .expect(1)
         .create_async()
         .await;
     let tenant_ok = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
-        .match_body(Matcher::PartialJson(json!({"UserName": "cloud02"})))
-        .with_status(201)
-        .with_header("X-Auth-Token", "tenant-token")
-        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
+        .tenant_session("cloud02", 2)
         .expect(1)
         .create_async()
         .await;
@@ -547,15 +541,8 @@ async fn a_full_bmc_gets_an_idle_session_of_ours_freed_before_the_login_is_retri
 
 #[tokio::test]
 async fn the_session_cap_frees_an_idle_session_of_ours_instead_of_waiting() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    let _tenant = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
-        .match_body(Matcher::PartialJson(json!({"UserName": "tenant"})))
-        .with_status(201)
-        .with_header("X-Auth-Token", "tenant-token")
-        .with_header("Location", "/redfish/v1/SessionService/Sessions/2")
-        .create_async()
-        .await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
+    let _tenant = fake.tenant_session("tenant", 2).create_async().await;
     let config = ClientConfig {
         session: SessionPolicy {
             mode: AuthMode::SessionOnly,
@@ -608,12 +595,12 @@ async fn no_password_or_token_reaches_the_logs() {
         })
         .clone();
 
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    fake.get(Flavor::Idrac9.system(), &system_on(Flavor::Idrac9))
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(system_on(Flavor::Idrac9))
+        .build()
         .await;
     let _refused = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
-        .match_body(Matcher::PartialJson(json!({"UserName": "tenant"})))
+        .login_as("tenant")
         .with_status(401)
         .create_async()
         .await;

@@ -13,6 +13,7 @@ use redfish_client::{
 use serde_json::{Value, json};
 
 use crate::common::{Fake, Flavor, TOKEN, collection};
+use crate::mock_bmc::MockBmc;
 
 const SYS: &str = "/redfish/v1/Systems/System.Embedded.1";
 const MGR: &str = "/redfish/v1/Managers/iDRAC.Embedded.1";
@@ -23,8 +24,10 @@ fn seq_entry(name: &str, index: usize) -> Value {
 
 /// A Dell with a UEFI BIOS, BootSources in the given order and an empty job queue.
 async fn dell_with_boot_order(order: &[&str]) -> Fake {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    fake.get(SYS, &json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}})).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}}))
+        .build()
+        .await;
     fake.get(
         &format!("{SYS}/Bios"),
         &json!({"Attributes": {"BootMode": "Uefi"}, "@Redfish.Settings": {"SettingsObject": {"@odata.id": format!("{SYS}/Bios/Settings")}}}),
@@ -134,8 +137,10 @@ async fn boot_order_by_host_type_patches_boot_sources_and_creates_a_config_job()
 /// order, not a BMC without boot order support.
 #[tokio::test]
 async fn an_idrac_listing_no_boot_sources_has_an_empty_order() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    fake.get(SYS, &json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}, "Boot": {"BootOrder": []}})).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}, "Boot": {"BootOrder": []}}))
+        .build()
+        .await;
     fake.get(
         &format!("{SYS}/Bios"),
         &json!({"Attributes": {"BootMode": "Uefi"}}),
@@ -198,8 +203,10 @@ async fn a_boot_order_already_in_place_sends_nothing() {
 
 #[tokio::test]
 async fn in_uefi_mode_the_pxe_devices_follow_the_order_in_the_same_config_job() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    fake.get(SYS, &json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}})).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(json!({"Id": "System.Embedded.1", "PowerState": "On", "Bios": {"@odata.id": format!("{SYS}/Bios")}}))
+        .build()
+        .await;
     fake.get(
         &format!("{SYS}/Bios"),
         &json!({"Attributes": {"BootMode": "Uefi",
@@ -313,7 +320,7 @@ async fn boot_to_device_stages_one_time_boot_seq_dev() {
 
 #[tokio::test]
 async fn pxe_once_patches_the_system_with_if_match_then_verifies() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let before = json!({"Boot": {"BootSourceOverrideTarget": "None", "BootSourceOverrideEnabled": "Disabled",
         "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "Cd"]}});
     let after =
@@ -349,7 +356,7 @@ async fn pxe_once_patches_the_system_with_if_match_then_verifies() {
 
 #[tokio::test]
 async fn idrac10_boot_overrides_go_to_the_settings_resource() {
-    let mut fake = Fake::new(Flavor::Idrac10).await;
+    let mut fake = MockBmc::new(Flavor::Idrac10).build().await;
     let settings = format!("{SYS}/Settings");
     let _first = fake
         .mock("GET", settings.as_str())
@@ -378,7 +385,7 @@ async fn idrac10_boot_overrides_go_to_the_settings_resource() {
 
 #[tokio::test]
 async fn jobs_are_listed_and_cleared_through_dell_job_service_then_verified() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let cleared = Arc::new(Mutex::new(false));
     let c = cleared.clone();
     let list = fake
@@ -445,7 +452,7 @@ async fn jobs_are_listed_and_cleared_through_dell_job_service_then_verified() {
 
 #[tokio::test]
 async fn a_failed_job_is_an_error_with_its_message() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     fake.get(&format!("{MGR}/Jobs"), &collection(&[])).await;
     fake.get(
         &format!("{MGR}/Jobs/JID_9"),
@@ -475,8 +482,9 @@ fn registry() -> Value {
 
 #[tokio::test]
 async fn bios_changes_are_validated_then_staged_with_a_job() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    fake.get(SYS, &json!({"Bios": {"@odata.id": format!("{SYS}/Bios")}}))
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(json!({"Bios": {"@odata.id": format!("{SYS}/Bios")}}))
+        .build()
         .await;
     fake.get(
         &format!("{SYS}/Bios"),
@@ -550,7 +558,7 @@ async fn bios_changes_are_validated_then_staged_with_a_job() {
 
 #[tokio::test]
 async fn firmware_inventory_keeps_installed_entries() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let fw = "/redfish/v1/UpdateService/FirmwareInventory";
     fake.get(
         "/redfish/v1/UpdateService",
@@ -586,8 +594,10 @@ async fn firmware_inventory_keeps_installed_entries() {
 
 #[tokio::test]
 async fn serial_is_the_service_tag_and_power_draw_comes_from_the_chassis() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
-    fake.get(SYS, &json!({"SerialNumber": "CNIVC0012", "Manufacturer": "Dell Inc.", "Model": "PowerEdge R640"})).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9)
+        .system(json!({"SerialNumber": "CNIVC0012", "Manufacturer": "Dell Inc.", "Model": "PowerEdge R640"}))
+        .build()
+        .await;
     fake.get(
         "/redfish/v1/Chassis/System.Embedded.1/Power",
         &json!({"PowerControl": [{"PowerConsumedWatts": 231.0}]}),
@@ -603,7 +613,7 @@ async fn serial_is_the_service_tag_and_power_draw_comes_from_the_chassis() {
 
 #[tokio::test]
 async fn racreset_posts_manager_reset_and_forgets_the_session() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let reset = fake
         .mock("POST", format!("{MGR}/Actions/Manager.Reset").as_str())
         .match_body(Matcher::Json(json!({"ResetType": "GracefulRestart"})))
@@ -624,7 +634,7 @@ async fn racreset_posts_manager_reset_and_forgets_the_session() {
 
 #[tokio::test]
 async fn virtual_media_is_inserted_on_the_cd_slot_and_verified() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let vm = format!("{MGR}/VirtualMedia");
     fake.get(
         &vm,
@@ -674,7 +684,7 @@ async fn virtual_media_is_inserted_on_the_cd_slot_and_verified() {
 
 #[tokio::test]
 async fn without_dell_job_service_the_queue_is_cleared_by_delete() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let cleared = Arc::new(Mutex::new(false));
     let c = cleared.clone();
     let list = fake

@@ -6,7 +6,8 @@ use mockito::Matcher;
 use redfish_client::Error;
 use serde_json::json;
 
-use crate::common::{Fake, Flavor};
+use crate::common::Flavor;
+use crate::mock_bmc::MockBmc;
 
 /// A PNG signature, base64 with a line break as an iDRAC may wrap it.
 const IMAGE: &str = "iVBORw0K\nGgo=";
@@ -23,7 +24,7 @@ async fn screenshot_per_vendor_variant() {
             "/redfish/v1/Managers/iDRAC.Embedded.1/Oem/Dell/DellLCService",
         ),
     ] {
-        let mut fake = Fake::new(flavor).await;
+        let mut fake = MockBmc::new(flavor).build().await;
         fake.get(service, &json!({"Id": "DellLCService"})).await;
         let export = fake
             .mock(
@@ -46,7 +47,7 @@ async fn screenshot_per_vendor_variant() {
 
 #[tokio::test]
 async fn screenshot_without_an_image_or_without_dell_is_refused() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let service = "/redfish/v1/Dell/Managers/iDRAC.Embedded.1/DellLCService";
     fake.get(service, &json!({"Id": "DellLCService"})).await;
     let _empty = fake
@@ -68,7 +69,7 @@ async fn screenshot_without_an_image_or_without_dell_is_refused() {
         Flavor::Ilo5,
         Flavor::Xcc,
     ] {
-        let mut fake = Fake::new(flavor).await;
+        let mut fake = MockBmc::new(flavor).build().await;
         let posted = fake
             .mock("POST", Matcher::Regex("ExportServerScreenShot".into()))
             .expect(0)

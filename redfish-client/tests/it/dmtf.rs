@@ -8,29 +8,23 @@ use redfish_client::{
 };
 use serde_json::json;
 
-use crate::common::{Fake, Flavor, TOKEN, collection};
+use crate::common::{Fake, Flavor, collection};
+use crate::mock_bmc::{MockBmc, TENANT_TOKEN};
 
 async fn with_boot_options(flavor: Flavor) -> Fake {
-    let mut fake = Fake::new(flavor).await;
     let sys = flavor.system();
     let options = format!("{sys}/BootOptions");
-    let system = fake
-        .mock("GET", sys)
-        .match_header("x-auth-token", TOKEN)
-        .with_header("ETag", "\"etag-7\"")
-        .with_body(
-            json!({"Id": "1", "PowerState": "On", "Boot": {
-                "BootOrder": ["Boot0001", "Boot0002", "Boot0003"],
-                "BootOptions": {"@odata.id": options},
-                "BootSourceOverrideTarget": "None",
-                "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "Cd", "UsbCd", "UefiBootNext"]
-            },
-            "EthernetInterfaces": {"@odata.id": format!("{sys}/EthernetInterfaces")}})
-            .to_string(),
-        )
-        .create_async()
+    let system = json!({"Id": "1", "PowerState": "On", "Boot": {
+        "BootOrder": ["Boot0001", "Boot0002", "Boot0003"],
+        "BootOptions": {"@odata.id": options},
+        "BootSourceOverrideTarget": "None",
+        "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd", "Cd", "UsbCd", "UefiBootNext"]
+    },
+    "EthernetInterfaces": {"@odata.id": format!("{sys}/EthernetInterfaces")}});
+    let mut fake = MockBmc::new(flavor)
+        .system_with_etag(system, "\"etag-7\"")
+        .build()
         .await;
-    fake.keep.push(system);
     fake.get(
         &options,
         &collection(&[
@@ -208,13 +202,15 @@ async fn an_unlisted_override_target_is_refused_before_sending() {
 #[tokio::test]
 async fn a_refused_expand_falls_back_to_reading_each_member() {
     for refusal in [501, 400] {
-        let mut fake = Fake::bare_with_root(Flavor::Generic, |root| {
-            root["ProtocolFeaturesSupported"] = json!({"ExpandQuery": {
-                "ExpandAll": true, "Levels": true, "Links": false, "NoLinks": true, "MaxLevels": 1
-            }});
-        })
-        .await;
-        fake.sessions().await;
+        let mut fake = MockBmc::new(Flavor::Generic)
+            .root(|root| {
+                root["ProtocolFeaturesSupported"] = json!({"ExpandQuery": {
+                    "ExpandAll": true, "Levels": true, "Links": false, "NoLinks": true, "MaxLevels": 1
+                }});
+            })
+            .no_discovery()
+            .build()
+            .await;
         let accounts = "/redfish/v1/AccountService/Accounts";
         fake.get(
             "/redfish/v1/AccountService",
@@ -222,8 +218,7 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
         )
         .await;
         let expand = fake
-            .mock("GET", Matcher::Regex(r"^/redfish/v1/AccountService/Accounts\?\$expand=".into()))
-            .match_header("x-auth-token", TOKEN)
+            .read(Matcher::Regex(r"^/redfish/v1/AccountService/Accounts\?\$expand=".into()))
             .with_status(refusal)
             .with_body(
                 json!({"error": {"code": "Base.1.16.GeneralError", "message": "no",
@@ -234,8 +229,7 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
             .create_async()
             .await;
         let plain = fake
-            .mock("GET", accounts)
-            .match_header("x-auth-token", TOKEN)
+            .read(accounts)
             .with_body(
                 collection(&[&format!("{accounts}/2"), &format!("{accounts}/3")]).to_string(),
             )
@@ -272,20 +266,11 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
             .create_async()
             .await;
         let tenant_login = fake
-            .mock("POST", "/redfish/v1/SessionService/Sessions")
-            .match_body(Matcher::PartialJson(json!({"UserName": "cloud02"})))
-            .with_status(201)
-            .with_header("X-Auth-Token", "tenant-token")
-            .with_header("Location", "/redfish/v1/SessionService/Sessions/9")
+            .tenant_session("cloud02", 9)
             .expect(2)
             .create_async()
             .await;
-        let tenant_logout = fake
-            .mock("DELETE", "/redfish/v1/SessionService/Sessions/9")
-            .with_status(204)
-            .expect(2)
-            .create_async()
-            .await;
+        let tenant_logout = fake.tenant_logout(9).expect(2).create_async().await;
         let client = fake.client();
         let bmc = fake.bmc(&client);
         let spec = cloud02(AccountState::Enabled);
@@ -322,16 +307,18 @@ async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
         Matcher::Regex(r"^/redfish/v1/AccountService/Accounts\?\$expand=\.\(\$levels=1\)$".into());
 
     // Expanded: one read, the PATCH with the annotation's tag, the read-back after a 204.
-    let mut fake = Fake::bare_with_root(Flavor::Generic, expand_root).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(Flavor::Generic)
+        .root(expand_root)
+        .no_discovery()
+        .build()
+        .await;
     fake.get(
         "/redfish/v1/AccountService",
         &json!({"Accounts": {"@odata.id": accounts}}),
     )
     .await;
     let expanded = fake
-        .mock("GET", expanded_path.clone())
-        .match_header("x-auth-token", TOKEN)
+        .read(expanded_path.clone())
         .with_body(
             json!({"Members": [
                 account("2", "root", "Administrator", json!(true)),
@@ -367,8 +354,11 @@ async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
     back.assert_async().await;
 
     // The query ignored: references come back, the members are read one by one.
-    let mut fake = Fake::bare_with_root(Flavor::Generic, expand_root).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(Flavor::Generic)
+        .root(expand_root)
+        .no_discovery()
+        .build()
+        .await;
     fake.get(
         "/redfish/v1/AccountService",
         &json!({"Accounts": {"@odata.id": accounts}}),
@@ -401,8 +391,11 @@ async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
     patch.assert_async().await;
 
     // A member of the wrong shape: an error naming it.
-    let mut fake = Fake::bare_with_root(Flavor::Generic, expand_root).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(Flavor::Generic)
+        .root(expand_root)
+        .no_discovery()
+        .build()
+        .await;
     fake.get(
         "/redfish/v1/AccountService",
         &json!({"Accounts": {"@odata.id": accounts}}),
@@ -428,7 +421,7 @@ async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
 
 #[tokio::test]
 async fn tenant_account_is_set_and_verified_by_logging_in() {
-    let mut fake = Fake::new(Flavor::Generic).await;
+    let mut fake = MockBmc::new(Flavor::Generic).build().await;
     let accounts = "/redfish/v1/AccountService/Accounts";
     fake.get(
         "/redfish/v1/AccountService",
@@ -482,21 +475,18 @@ async fn tenant_account_is_set_and_verified_by_logging_in() {
         .expect(1)
         .create_async()
         .await;
+    // the whole body this time: the tenant's password too
     let tenant_login = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
+        .tenant_session("cloud02", 9)
         .match_body(Matcher::Json(
             json!({"UserName": "cloud02", "Password": "lab@ticket42"}),
         ))
-        .with_status(201)
-        .with_header("X-Auth-Token", "tenant-token")
-        .with_header("Location", "/redfish/v1/SessionService/Sessions/9")
         .expect(1)
         .create_async()
         .await;
     let tenant_logout = fake
-        .mock("DELETE", "/redfish/v1/SessionService/Sessions/9")
-        .match_header("x-auth-token", "tenant-token")
-        .with_status(204)
+        .tenant_logout(9)
+        .match_header("x-auth-token", TENANT_TOKEN)
         .expect(1)
         .create_async()
         .await;
@@ -515,7 +505,7 @@ async fn tenant_account_is_set_and_verified_by_logging_in() {
 
 #[tokio::test]
 async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
-    let mut fake = Fake::new(Flavor::Generic).await;
+    let mut fake = MockBmc::new(Flavor::Generic).build().await;
     let accounts = "/redfish/v1/AccountService/Accounts";
     fake.get(
         "/redfish/v1/AccountService",
@@ -535,8 +525,7 @@ async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
         .create_async()
         .await;
     let _refused = fake
-        .mock("POST", "/redfish/v1/SessionService/Sessions")
-        .match_body(Matcher::PartialJson(json!({"UserName": "cloud03"})))
+        .login_as("cloud03")
         .with_status(401)
         .create_async()
         .await;
@@ -555,10 +544,11 @@ async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
 
 #[tokio::test]
 async fn supermicro_virtual_media_uses_vm1_and_iso_config() {
-    let mut fake = Fake::new(Flavor::Supermicro).await;
     let mgr = Flavor::Supermicro.manager();
-    let sys = Flavor::Supermicro.system();
-    fake.get(sys, &json!({"Id": "1", "Boot": {"BootSourceOverrideTarget@Redfish.AllowableValues": ["Pxe", "UsbCd", "Hdd"]}})).await;
+    let mut fake = MockBmc::new(Flavor::Supermicro)
+        .system(json!({"Id": "1", "Boot": {"BootSourceOverrideTarget@Redfish.AllowableValues": ["Pxe", "UsbCd", "Hdd"]}}))
+        .build()
+        .await;
     let cfg = format!("{mgr}/VM1/CfgCD");
     fake.get(
         &format!("{mgr}/VM1"),
@@ -602,15 +592,16 @@ async fn supermicro_virtual_media_uses_vm1_and_iso_config() {
 
 #[tokio::test]
 async fn processors_and_memory_are_listed() {
-    let mut fake = Fake::new(Flavor::Generic).await;
     let sys = Flavor::Generic.system();
-    fake.get(sys, &json!({
+    let mut fake = MockBmc::new(Flavor::Generic)
+        .system(json!({
         "ProcessorSummary": {"Count": 2, "LogicalProcessorCount": 64, "Model": "Xeon Gold 6338"},
         "MemorySummary": {"TotalSystemMemoryGiB": 512.0},
         "Processors": {"@odata.id": format!("{sys}/Processors")},
         "Memory": {"@odata.id": format!("{sys}/Memory")}
     }))
-    .await;
+        .build()
+        .await;
     fake.get(
         &format!("{sys}/Processors"),
         &collection(&[
@@ -652,7 +643,7 @@ async fn processors_and_memory_are_listed() {
 
 #[tokio::test]
 async fn an_action_answering_202_is_followed_through_its_task_not_posted_again() {
-    let mut fake = Fake::new(Flavor::Generic).await;
+    let mut fake = MockBmc::new(Flavor::Generic).build().await;
     let vm = format!("{}/VirtualMedia", Flavor::Generic.manager());
     fake.get(&vm, &collection(&[&format!("{vm}/CD1")])).await;
     let _before = fake
@@ -705,9 +696,11 @@ async fn an_action_answering_202_is_followed_through_its_task_not_posted_again()
 
 #[tokio::test]
 async fn a_task_that_fails_is_an_error_with_its_message() {
-    let mut fake = Fake::new(Flavor::Generic).await;
     let sys = Flavor::Generic.system();
-    fake.get(sys, &json!({"PowerState": "Off"})).await;
+    let mut fake = MockBmc::new(Flavor::Generic)
+        .system(json!({"PowerState": "Off"}))
+        .build()
+        .await;
     let _reset = fake
         .mock(
             "POST",
@@ -738,8 +731,7 @@ async fn a_task_that_fails_is_an_error_with_its_message() {
 #[tokio::test]
 async fn accounts_kept_elsewhere_are_found_through_the_account_service() {
     let elsewhere = "/redfish/v1/AccountService/ManagerAccounts";
-    let mut fake = Fake::bare(Flavor::Generic).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(Flavor::Generic).no_discovery().build().await;
     let conventional = fake
         .mock("GET", "/redfish/v1/AccountService/Accounts")
         .with_status(404)
@@ -747,8 +739,7 @@ async fn accounts_kept_elsewhere_are_found_through_the_account_service() {
         .create_async()
         .await;
     let service = fake
-        .mock("GET", "/redfish/v1/AccountService")
-        .match_header("x-auth-token", TOKEN)
+        .read("/redfish/v1/AccountService")
         .with_body(json!({"Accounts": {"@odata.id": elsewhere}}).to_string())
         .expect(1)
         .create_async()
@@ -756,8 +747,7 @@ async fn accounts_kept_elsewhere_are_found_through_the_account_service() {
     fake.get(elsewhere, &collection(&[&format!("{elsewhere}/2")]))
         .await;
     let member = fake
-        .mock("GET", format!("{elsewhere}/2").as_str())
-        .match_header("x-auth-token", TOKEN)
+        .read(format!("{elsewhere}/2").as_str())
         .with_header("ETag", "\"acct-2\"")
         .with_body(
             json!({"@odata.id": format!("{elsewhere}/2"), "Id": "2", "UserName": "cloud02",
@@ -793,8 +783,7 @@ async fn a_bmc_that_will_not_disable_accounts_gets_the_password_rotated() {
     let accounts = "/redfish/v1/AccountService/Accounts";
     let account = json!({"@odata.id": format!("{accounts}/3"), "Id": "3", "UserName": "quads",
         "RoleId": "Operator", "Enabled": true});
-    let mut fake = Fake::bare(Flavor::Generic).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(Flavor::Generic).no_discovery().build().await;
     fake.get(
         accounts,
         &json!({"Members": [{"@odata.id": format!("{accounts}/3")}]}),
@@ -847,11 +836,13 @@ async fn virtual_media_is_found_in_the_managers_links_the_system_or_the_conventi
         m.as_object_mut().unwrap().remove("VirtualMedia");
     };
     // Only under the Manager's Links, at a path nobody would guess.
-    let mut fake = Fake::with_manager(g, |m| {
-        no_media(m);
-        m["Links"] = json!({"VirtualMedia": {"@odata.id": "/redfish/v1/Managers/BMC/VM"}});
-    })
-    .await;
+    let mut fake = MockBmc::new(g)
+        .manager(|m| {
+            no_media(m);
+            m["Links"] = json!({"VirtualMedia": {"@odata.id": "/redfish/v1/Managers/BMC/VM"}});
+        })
+        .build()
+        .await;
     fake.get(
         "/redfish/v1/Managers/BMC/VM",
         &collection(&["/redfish/v1/Managers/BMC/VM/CD1"]),
@@ -867,7 +858,7 @@ async fn virtual_media_is_found_in_the_managers_links_the_system_or_the_conventi
     assert_eq!(slots[0].path, "/redfish/v1/Managers/BMC/VM/CD1");
 
     // Under the System.
-    let mut fake = Fake::with_manager(g, no_media).await;
+    let mut fake = MockBmc::new(g).manager(no_media).build().await;
     let vm = format!("{}/VirtualMedia", g.system());
     fake.get(
         g.system(),
@@ -882,7 +873,7 @@ async fn virtual_media_is_found_in_the_managers_links_the_system_or_the_conventi
     assert_eq!(slots[0].path, format!("{vm}/CD1"));
 
     // Named nowhere, served at the conventional path under the System.
-    let mut fake = Fake::with_manager(g, no_media).await;
+    let mut fake = MockBmc::new(g).manager(no_media).build().await;
     fake.get(g.system(), &json!({"Id": "437XR1138R2"})).await;
     let missing = fake
         .mock("GET", format!("{}/VirtualMedia", g.manager()).as_str())
@@ -899,7 +890,7 @@ async fn virtual_media_is_found_in_the_managers_links_the_system_or_the_conventi
     missing.assert_async().await;
 
     // Nowhere at all: not supported, saying where it looked.
-    let mut fake = Fake::with_manager(g, no_media).await;
+    let mut fake = MockBmc::new(g).manager(no_media).build().await;
     fake.get(g.system(), &json!({"Id": "437XR1138R2"})).await;
     let mut absent = Vec::new();
     for path in [format!("{}/VirtualMedia", g.manager()), vm.clone()] {

@@ -10,6 +10,7 @@ mod dell_oem;
 mod dmtf;
 mod lab;
 mod maintenance;
+mod mock_bmc;
 mod power;
 mod sushy;
 mod vendors;

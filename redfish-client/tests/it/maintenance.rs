@@ -6,12 +6,13 @@ use mockito::Matcher;
 use redfish_client::{Error, Secret, SettingsChange};
 use serde_json::json;
 
-use crate::common::{Fake, Flavor, collection};
+use crate::common::{Flavor, collection};
+use crate::mock_bmc::MockBmc;
 
 #[tokio::test]
 async fn bios_password_is_changed_per_vendor_variant() {
     for flavor in [Flavor::Idrac9, Flavor::Generic, Flavor::Supermicro] {
-        let mut fake = Fake::new(flavor).await;
+        let mut fake = MockBmc::new(flavor).build().await;
         let sys = flavor.system();
         let bios = format!("{sys}/Bios");
         fake.get(sys, &json!({"Bios": {"@odata.id": bios}})).await;

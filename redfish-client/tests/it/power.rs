@@ -7,6 +7,7 @@ use redfish_client::{CancellationToken, Error, PowerState, ResetType};
 use serde_json::{Value, json};
 
 use crate::common::{Fake, Flavor, TOKEN};
+use crate::mock_bmc::MockBmc;
 
 /// The machine behind the mock: power state, the state it is heading to and the polls left.
 #[derive(Debug)]
@@ -39,7 +40,7 @@ async fn powered(
     initial: &'static str,
     allow: &[&str],
 ) -> (Fake, Arc<Mutex<Machine>>) {
-    let mut fake = Fake::new(flavor).await;
+    let mut fake = MockBmc::new(flavor).build().await;
     let machine = Arc::new(Mutex::new(Machine {
         state: initial,
         heading: None,
@@ -53,8 +54,7 @@ async fn powered(
     let m = machine.clone();
     let target = reset_path.clone();
     let get = fake
-        .mock("GET", sys)
-        .match_header("x-auth-token", TOKEN)
+        .read(sys)
         .with_body_from_request(move |_| {
             let state = m.lock().unwrap().poll();
             json!({

@@ -10,7 +10,8 @@ use redfish_client::vendor::BootOptionName;
 use redfish_client::{CancellationToken, PowerState, SettingsChange, Vendor};
 use serde_json::{Value, json};
 
-use crate::common::{Fake, Flavor, TOKEN, collection};
+use crate::common::{Fake, Flavor, collection};
+use crate::mock_bmc::MockBmc;
 
 /// A fixture document.
 fn fixture(vendor: &str, file: &str) -> Value {
@@ -30,8 +31,7 @@ fn id_of(doc: &Value) -> String {
 /// system, manager and chassis, the system, the manager, and the virtual media slot in the
 /// manager's collection.
 async fn fixture_bmc(flavor: Flavor, vendor: &str) -> (Fake, Value) {
-    let mut fake = Fake::bare(flavor).await;
-    fake.sessions().await;
+    let mut fake = MockBmc::new(flavor).no_discovery().build().await;
     let system = fixture(vendor, "system.json");
     let manager = fixture(vendor, "manager.json");
     let chassis = system["Links"]["Chassis"][0]["@odata.id"]
@@ -152,8 +152,7 @@ async fn ilo5_stages_the_boot_order_in_its_settings_object_with_if_match() {
     let pending = fixture("ilo5", "boot_settings.json");
     let settings = id_of(&pending);
     let read = fake
-        .mock("GET", settings.as_str())
-        .match_header("x-auth-token", TOKEN)
+        .read(settings.as_str())
         .with_header("ETag", "W/\"8D1E4CE1\"")
         .with_body(pending.to_string())
         .expect(2)

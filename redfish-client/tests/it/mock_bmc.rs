@@ -1,0 +1,141 @@
+//! `MockBmc`, the one builder of the contract tests' mock BMCs: the flavour's service root
+//! (edited or not), session login and logout, the discovery collections and manager, and the
+//! system document (with its ETag), each left out or changed where a test needs, built into a
+//! [`Fake`]. Also the request shapes the tests repeat on a built one: a read with the session
+//! token, a login as some user, a tenant's session.
+
+use mockito::{Matcher, Mock};
+use serde_json::{Value, json};
+
+use crate::common::{Fake, Flavor, TOKEN};
+
+/// The session collection logins are POSTed to.
+pub const SESSIONS: &str = "/redfish/v1/SessionService/Sessions";
+
+/// The token a tenant's session (see [`Fake::tenant_session`]) answers with.
+pub const TENANT_TOKEN: &str = "tenant-token";
+
+/// What the built BMC serves; by default what an operation needs to find its system and
+/// manager: root, sessions, discovery.
+pub struct MockBmc {
+    flavor: Flavor,
+    root: Value,
+    sessions: bool,
+    /// The manager's document, served with the discovery collections; `None`: no discovery.
+    manager: Option<Value>,
+    system: Option<(Value, Option<String>)>,
+}
+
+impl MockBmc {
+    /// A `flavor` BMC with its service root, session login and logout, and the discovery
+    /// resources (systems, managers, chassis and the manager).
+    pub fn new(flavor: Flavor) -> Self {
+        Self {
+            flavor,
+            root: flavor.root(),
+            sessions: true,
+            manager: Some(flavor.manager_doc()),
+            system: None,
+        }
+    }
+
+    /// The service root alone: no sessions, no discovery.
+    pub fn bare(self) -> Self {
+        Self {
+            sessions: false,
+            manager: None,
+            ..self
+        }
+    }
+
+    /// Root and sessions, without the discovery resources.
+    pub fn no_discovery(self) -> Self {
+        Self {
+            manager: None,
+            ..self
+        }
+    }
+
+    /// The service root changed by `edit`.
+    pub fn root(mut self, edit: impl FnOnce(&mut Value)) -> Self {
+        edit(&mut self.root);
+        self
+    }
+
+    /// The manager's document changed by `edit` (with discovery).
+    pub fn manager(mut self, edit: impl FnOnce(&mut Value)) -> Self {
+        edit(
+            self.manager
+                .get_or_insert_with(|| self.flavor.manager_doc()),
+        );
+        self
+    }
+
+    /// The system document (read with the session token).
+    pub fn system(mut self, doc: Value) -> Self {
+        self.system = Some((doc, None));
+        self
+    }
+
+    /// The system document with an `ETag`.
+    pub fn system_with_etag(mut self, doc: Value, etag: &str) -> Self {
+        self.system = Some((doc, Some(etag.to_owned())));
+        self
+    }
+
+    /// Starts the mockito server and serves it all.
+    pub async fn build(self) -> Fake {
+        let mut fake = Fake::serving_root(self.flavor, &self.root).await;
+        if self.sessions {
+            fake.sessions().await;
+        }
+        if let Some(manager) = &self.manager {
+            fake.discovery_with(manager).await;
+        }
+        match self.system {
+            None => {}
+            Some((doc, None)) => {
+                fake.get(self.flavor.system(), &doc).await;
+            }
+            Some((doc, Some(etag))) => {
+                let mock = fake
+                    .read(self.flavor.system())
+                    .with_header("ETag", &etag)
+                    .with_body(doc.to_string())
+                    .create_async()
+                    .await;
+                fake.keep.push(mock);
+            }
+        }
+        fake
+    }
+}
+
+impl Fake {
+    /// A GET of `path` with the session token, for the caller to answer and create.
+    pub fn read<P: Into<Matcher>>(&mut self, path: P) -> Mock {
+        self.mock("GET", path).match_header("x-auth-token", TOKEN)
+    }
+
+    /// A login as `user`, for the caller to answer and create.
+    pub fn login_as(&mut self, user: &str) -> Mock {
+        self.mock("POST", SESSIONS)
+            .match_body(Matcher::PartialJson(json!({"UserName": user})))
+    }
+
+    /// A login as `user` that opens session `id` (token [`TENANT_TOKEN`]), for the caller to
+    /// finish and create.
+    pub fn tenant_session(&mut self, user: &str, id: u32) -> Mock {
+        self.login_as(user)
+            .with_status(201)
+            .with_header("X-Auth-Token", TENANT_TOKEN)
+            .with_header("Location", &format!("{SESSIONS}/{id}"))
+    }
+
+    /// The logout of a tenant's session `id` (answered 204), for the caller to finish and
+    /// create.
+    pub fn tenant_logout(&mut self, id: u32) -> Mock {
+        self.mock("DELETE", format!("{SESSIONS}/{id}").as_str())
+            .with_status(204)
+    }
+}
