@@ -6,6 +6,7 @@ pub mod bios;
 pub mod bmc_reset;
 pub mod boot;
 pub mod dell_oem;
+pub mod dell_os_deploy;
 pub mod interfaces;
 pub mod inventory;
 pub mod jobs;
@@ -22,6 +23,7 @@ pub use boot::{
     uefi_pxe_attributes,
 };
 pub use dell_oem::decode_screenshot;
+pub use dell_os_deploy::{IsoAttachStatus, NfsImage, RemoteImageBoot, RemoteImageStatus};
 pub use interfaces::{HostLocation, InterfacesFile, interface_keys, interface_keys_at};
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
 pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};
