@@ -10,6 +10,7 @@ pub mod interfaces;
 pub mod inventory;
 pub mod jobs;
 pub mod maintenance;
+pub mod network;
 pub mod power;
 pub(crate) mod task;
 pub mod virtual_media;
@@ -26,5 +27,6 @@ pub use interfaces::{HostLocation, InterfacesFile, interface_keys, interface_key
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
 pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};
 pub use maintenance::{FirmwareDelta, Gpu, SRIOV_ATTRIBUTE, firmware_delta, is_gpu};
+pub use network::{NicAdapter, NicAttributeInfo, idrac9_serves_nic_registry, nic_adapter_of};
 pub use power::{PowerOutcome, PowerState, ResetType};
 pub use virtual_media::MediaSlot;

@@ -10,6 +10,7 @@ mod dell_oem;
 mod dmtf;
 mod lab;
 mod maintenance;
+mod network;
 mod power;
 mod sushy;
 mod vendors;
