@@ -35,11 +35,10 @@ impl BootPhase {
 
     /// The phase an open network-boot intent journaled, if any.
     pub(super) fn journaled(intent: &Details) -> Option<Self> {
-        match intent.get(PHASE)? {
-            "off" => Some(Self::Off),
-            "on" => Some(Self::On),
-            _ => None,
-        }
+        let word = intent.get(PHASE)?;
+        [Self::Off, Self::On]
+            .into_iter()
+            .find(|phase| phase.as_str() == word)
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use redfish_client::{CancellationToken, Error, PowerState, ResetType};
+use redfish_client::{CancellationToken, Error, PowerOutcome, PowerState, ResetType};
 use serde_json::{Value, json};
 
 use crate::common::{Fake, Flavor, TOKEN};
@@ -130,23 +130,30 @@ async fn power_off_waits_for_off_and_power_on_for_on() {
     }
 }
 
+/// A power cycle of `fake`'s BMC: by the client (`power_cycle`) or, `by_bmc`, by the BMC's own
+/// reset where it lists one (`power_cycle_by_bmc`).
+async fn cycle(fake: &Fake, by_bmc: bool) -> PowerOutcome {
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let cancel = CancellationToken::new();
+    let out = if by_bmc {
+        bmc.power_cycle_by_bmc(&cancel).await
+    } else {
+        bmc.power_cycle(&cancel).await
+    };
+    out.unwrap()
+}
+
 #[tokio::test]
 async fn power_cycle_goes_through_off() {
     let (fake, machine) = powered(Flavor::Idrac9, "On", &[]).await;
-    let client = fake.client();
-    let bmc = fake.bmc(&client);
-    let out = bmc.power_cycle(&CancellationToken::new()).await.unwrap();
+    let out = cycle(&fake, false).await;
     assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
     assert_eq!(out.after, PowerState::On);
     assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
 
     let (fake, machine) = powered(Flavor::Generic, "Off", &[]).await;
-    let client = fake.client();
-    let out = fake
-        .bmc(&client)
-        .power_cycle(&CancellationToken::new())
-        .await
-        .unwrap();
+    let out = cycle(&fake, false).await;
     assert_eq!(
         out.actions,
         [ResetType::On],
@@ -158,12 +165,7 @@ async fn power_cycle_goes_through_off() {
 #[tokio::test]
 async fn power_cycle_by_bmc_is_one_action_where_the_bmc_lists_it() {
     let (fake, machine) = powered(Flavor::Idrac9, "On", &["On", "ForceOff", "PowerCycle"]).await;
-    let client = fake.client();
-    let out = fake
-        .bmc(&client)
-        .power_cycle_by_bmc(&CancellationToken::new())
-        .await
-        .unwrap();
+    let out = cycle(&fake, true).await;
     assert_eq!(out.actions, [ResetType::PowerCycle]);
     assert_eq!(out.after, PowerState::Unknown("Cycling".into()));
     assert_eq!(machine.lock().unwrap().resets, ["PowerCycle"]);
@@ -171,12 +173,7 @@ async fn power_cycle_by_bmc_is_one_action_where_the_bmc_lists_it() {
     // not listed (nothing listed counts too: an unlisted PowerCycle may be refused)
     for allow in [&["On", "ForceOff"][..], &[][..]] {
         let (fake, machine) = powered(Flavor::Generic, "On", allow).await;
-        let client = fake.client();
-        let out = fake
-            .bmc(&client)
-            .power_cycle_by_bmc(&CancellationToken::new())
-            .await
-            .unwrap();
+        let out = cycle(&fake, true).await;
         assert_eq!(
             out.actions,
             [ResetType::ForceOff, ResetType::On],
@@ -187,12 +184,7 @@ async fn power_cycle_by_bmc_is_one_action_where_the_bmc_lists_it() {
 
     // off: just powered on, as power_cycle does
     let (fake, machine) = powered(Flavor::Idrac9, "Off", &["On", "PowerCycle"]).await;
-    let client = fake.client();
-    let out = fake
-        .bmc(&client)
-        .power_cycle_by_bmc(&CancellationToken::new())
-        .await
-        .unwrap();
+    let out = cycle(&fake, true).await;
     assert_eq!(out.actions, [ResetType::On]);
     assert_eq!(machine.lock().unwrap().resets, ["On"]);
 }
