@@ -20,7 +20,7 @@ use crate::inventory::{Inventory, InventoryHost, InventoryInterface, InventorySw
 use crate::machine::{
     BootDevice, DeviceKind, Flavor, Machine, OverrideEnabled, OverrideTarget, Phase, Physics,
 };
-use crate::metrics::{LogEntry, Metrics, MetricsSnapshot};
+use crate::metrics::{LogEntry, Metrics, MetricsSnapshot, ServiceKind};
 use crate::model::LabModel;
 use crate::quads::{QuadsDb, QuadsService};
 use crate::server::serve;
@@ -322,6 +322,30 @@ pub struct LabShared {
 }
 
 impl LabShared {
+    /// Holds a hung request of `service` for [`crate::bmc::HANG_SECONDS`] and counts how long
+    /// it was held when it ends: the hold ran out, or the client closed the connection (the
+    /// server then drops this future), so the longest hold shows whether clients kept their
+    /// request deadline.
+    pub(crate) async fn hold_hung(&self, service: ServiceKind) {
+        struct Held<'a> {
+            lab: &'a LabShared,
+            service: ServiceKind,
+            since: f64,
+        }
+        impl Drop for Held<'_> {
+            fn drop(&mut self) {
+                let held = self.lab.clock.lab_now() - self.since;
+                self.lab.metrics.hang_ended(self.service, held);
+            }
+        }
+        let _held = Held {
+            lab: self,
+            service,
+            since: self.clock.lab_now(),
+        };
+        self.clock.sleep(crate::bmc::HANG_SECONDS).await;
+    }
+
     /// Builds the lab state from `config`: machines, Foreman's records, the BMCs, standing faults,
     /// capacities and the CA. Nothing listens yet: [`Lab::start`] serves it over sockets,
     /// [`crate::InProcessLab`] answers requests directly.

@@ -47,7 +47,7 @@ pub use lab::{
     Credentials, HostType, Lab, LabConfig, LabError, Scheme, Sinks, SinksConfig, VirtualMediaLink,
 };
 pub use machine::Flavor;
-pub use metrics::{HostCounters, LogEntry, MetricsSnapshot};
+pub use metrics::{HangCounters, HostCounters, LogEntry, MetricsSnapshot};
 pub use model::LabModel;
 pub use probe::Probe;
 pub use switch::{HostPort, SwitchCli};

@@ -190,6 +190,19 @@ pub struct MetricsSnapshot {
     /// `"bmc manager-reset"`, `"bmc cert-change"`, ...).
     #[serde(default)]
     pub faults: BTreeMap<String, u64>,
+    /// Hung connections (the hang fault) by service (`bmc`, `foreman`): how many ended and
+    /// the longest any was held before the client gave up on it (or the lab let go).
+    #[serde(default)]
+    pub hangs: BTreeMap<String, HangCounters>,
+}
+
+/// The hung connections of one service that ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct HangCounters {
+    /// Hung connections that ended (the client closed them, or the lab's hold ran out).
+    pub ended: u64,
+    /// Lab seconds the longest of them was held open.
+    pub longest: f64,
 }
 
 impl MetricsSnapshot {
@@ -349,6 +362,18 @@ impl Metrics {
     pub fn switch(&self, name: &str, update: impl FnOnce(&mut SwitchCounters)) {
         let mut inner = self.lock();
         update(inner.snapshot.switches.entry(name.to_owned()).or_default());
+    }
+
+    /// Counts a hung connection of `service` that ended after `held` lab seconds.
+    pub fn hang_ended(&self, service: ServiceKind, held: f64) {
+        let mut inner = self.lock();
+        let c = inner
+            .snapshot
+            .hangs
+            .entry(service.name().to_owned())
+            .or_default();
+        c.ended += 1;
+        c.longest = c.longest.max(held);
     }
 
     /// Counts one injected fault of `kind` at `service`.

@@ -317,12 +317,11 @@ impl Service for BmcFleet {
         let reply = match fault {
             RequestFault::Reset | RequestFault::Hang => {
                 drop((in_flight, admission));
-                let held = if fault == RequestFault::Hang {
-                    HANG_SECONDS
+                if fault == RequestFault::Hang {
+                    lab.hold_hung(ServiceKind::Bmc).await;
                 } else {
-                    service
-                };
-                lab.clock.sleep(held).await;
+                    lab.clock.sleep(service).await;
+                }
                 record(0);
                 return Outcome::Reset;
             }

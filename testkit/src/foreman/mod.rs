@@ -176,7 +176,7 @@ impl Service for ForemanService {
             RequestFault::Hang => {
                 // the proxy holds the connection; the backend never sees the request
                 drop(admission);
-                lab.clock.sleep(crate::bmc::HANG_SECONDS).await;
+                lab.hold_hung(ServiceKind::Foreman).await;
                 let host = self.host_of(&routed);
                 self.record(&request, &routed, host, 0, arrived);
                 return Outcome::Reset;

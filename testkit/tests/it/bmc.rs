@@ -1525,6 +1525,22 @@ async fn a_hung_request_never_answers_and_is_counted() {
     assert!(answer.is_err(), "no answer within the client's deadline");
     assert!(start.elapsed() >= Duration::from_secs(60));
     assert_eq!(lab.metrics().faults_of("bmc hang"), 1);
+    // the client gave up: the lab sees the connection end and counts how long it was held
+    let ended = wait_for_hang_end(&lab, "bmc").await;
+    assert!((60.0..61.0).contains(&ended.longest), "{ended:?}");
+}
+
+/// The hung connections of `service` once one has ended (the lab notices the client's close
+/// on its own time: waited for on the paused clock, within a deadline).
+pub(crate) async fn wait_for_hang_end(lab: &Lab, service: &str) -> testkit::HangCounters {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Some(h) = lab.metrics().hangs.get(service).filter(|h| h.ended > 0) {
+            return *h;
+        }
+        assert!(Instant::now() < deadline, "the hung connection never ended");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 #[tokio::test(start_paused = true)]

@@ -1119,6 +1119,8 @@ async fn a_hung_foreman_request_never_answers() {
         "hung"
     );
     assert_eq!(lab.metrics().faults_of("foreman hang"), 1);
+    let ended = super::bmc::wait_for_hang_end(&lab, "foreman").await;
+    assert!((60.0..61.0).contains(&ended.longest), "{ended:?}");
 }
 
 #[tokio::test]

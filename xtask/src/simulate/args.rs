@@ -50,6 +50,11 @@ pub struct SimArgs {
     /// real mode only).
     #[arg(long, value_enum, default_value = "local")]
     pub source: Source,
+    /// Kill `quads move-hosts` with SIGKILL at this many seeded moments spread over the
+    /// expected makespan, starting it again each time (the run resumes), then run it to the end
+    /// (real mode, `--policy ours`); `--check` then judges issue 16's crash clauses.
+    #[arg(long, default_value_t = 0)]
+    pub kill: usize,
 }
 
 /// The policies to run.

@@ -200,6 +200,7 @@ pub fn result(
         vs_lb_n: f64::NAN,
         problems,
         faults: metrics.faults.clone(),
+        kills: None,
     }
 }
 

@@ -18,12 +18,14 @@
 //! are reported; the targets are judged on DESIGN's LB.
 //!
 //! The parts: `args` (what to run), `bound` (the bound's maths), `run` (orchestration and the
-//! real-mode runs), `check` (a run's result and its correctness checks), `report` (the JSON and
+//! real-mode runs), `check` (a run's result and its correctness checks), `kill` (`--kill`: SIGKILL
+//! and resume, judged on issue 16's clauses), `report` (the JSON and
 //! markdown), `quads` (worker mode) and `virtual` (the in-process lab in virtual time).
 
 mod args;
 mod bound;
 mod check;
+mod kill;
 pub mod quads;
 mod report;
 mod run;

@@ -92,6 +92,9 @@ pub struct RunResult {
     pub problems: Vec<String>,
     /// Faults the lab injected, by service and kind (`"foreman applied-504"`).
     pub faults: std::collections::BTreeMap<String, u64>,
+    /// `--kill`: the kills, every run's wall time and what the soak's checks saw.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kills: Option<super::kill::KillReport>,
 }
 
 /// One fleet size's results.
@@ -327,6 +330,9 @@ pub fn render(report: &SimReport) -> String {
                 r.policy.name(),
                 faults_line(r)
             ));
+            if let Some(k) = &r.kills {
+                out.push_str(&format!("\n- {}", kills_line(k)));
+            }
         }
         for r in &size.runs {
             for p in r.problems.iter().take(10) {
@@ -335,6 +341,46 @@ pub fn render(report: &SimReport) -> String {
         }
     }
     out
+}
+
+/// `--kill`'s figures as one line: the kills, the runs' wall time and what the checks saw.
+fn kills_line(k: &super::kill::KillReport) -> String {
+    let moments = k
+        .runs
+        .iter()
+        .map(|r| {
+            let mark = if r.killed { "" } else { " (ended first)" };
+            format!("{:.2}{mark}", r.kill_after)
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let hangs = k
+        .longest_hang
+        .iter()
+        .map(|(s, h)| format!("{s} {h:.0}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "kills: {} of {} delivered, each after [{moments}] real s of its run; runs' wall time \
+         {:.1} s summed, {:.1} s in all; re-kicked (journal): {}; longest hung connection \
+         (lab s): {}; sessions expired {}, left in the store {}",
+        k.delivered(),
+        k.planned,
+        k.runs_wall,
+        k.total_wall,
+        if k.rekicked.is_empty() {
+            "none".to_owned()
+        } else {
+            k.rekicked.join(", ")
+        },
+        if hangs.is_empty() {
+            "none".to_owned()
+        } else {
+            hangs
+        },
+        k.sessions_expired,
+        k.journaled_sessions_open,
+    )
 }
 
 fn fault_name(f: &FaultProfile) -> &'static str {

@@ -62,6 +62,10 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
     if worker && args.in_virtual_time {
         bail!("--source quads-server runs in real mode only (the lab's QUADS server over HTTP)");
     }
+    if args.kill > 0 && (args.in_virtual_time || worker || args.policy != super::args::Which::Ours)
+    {
+        bail!("--kill runs in real mode with --policy ours only");
+    }
     let profile = if args.debug { "debug" } else { "release" };
     if !args.in_virtual_time {
         // under a heap profiler (see `bench::measure`): the system allocator, which it sees
@@ -108,6 +112,13 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
         };
         let (changes, dead) = lab_facts(&lab_config)?;
         let bound = bound(&model, hosts, changes, args.clouds, args.seed);
+        // the kills spread over the makespan ours is expected to take: LB_N, times 1.5 (its
+        // ratio to LB_N without faults is about 1.2), in real seconds
+        let kills = super::kill::kill_gaps(
+            args.kill,
+            Duration::from_secs_f64(bound.lb_n * 1.5 * report.time_scale),
+            args.seed,
+        );
         let mut runs = Vec::new();
         for policy in args.policy.policies() {
             eprintln!(
@@ -124,6 +135,7 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
                 dir: &dir,
                 quads: &quads,
                 dead: &dead,
+                kills: &kills,
             };
             let mut result = if args.in_virtual_time {
                 super::virtual_time::run(&setup, lab_config.clone())?
@@ -221,6 +233,8 @@ pub struct RunSetup<'a> {
     pub quads: &'a Path,
     /// Hosts whose BMC the lab makes dead (they are expected to fail).
     pub dead: &'a [String],
+    /// Real mode: `move-hosts` is killed this long after each start, then run to the end.
+    pub kills: &'a [Duration],
 }
 
 /// `quads-lab`'s arguments for a simulated run's lab: its size, time scale, seed and faults.
@@ -275,10 +289,26 @@ async fn real_run(
                 }
             }
             // the moves alone are measured (the QUADS 2019 preset has no validation either)
+            let started = std::time::Instant::now();
+            let killed = if setup.kills.is_empty() {
+                Vec::new()
+            } else {
+                let mut argv = vec!["move-hosts", "--no-validate", "--format", "json"];
+                argv.extend(["--config", &config_arg]);
+                let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
+                let home = setup.dir.to_string_lossy().into_owned();
+                let env = [("HOME", home.as_str()), ("QUADS_LOG", "warn")];
+                super::kill::killed_runs(setup.quads, &argv, &env, setup.dir, setup.kills).await?
+            };
             let (mut r, _) =
                 measure_move_hosts(setup, inventory, &["--no-validate"], &config, time_scale)
                     .await?;
             let expect = isolation_expectation(inventory, setup.clouds, setup.dead);
+            if !setup.kills.is_empty() {
+                let total = started.elapsed().as_secs_f64();
+                let runs = (killed, total);
+                judge_kills(&mut r, runs, setup, inventory, &expect, time_scale).await?;
+            }
             judge_isolation(
                 &mut r,
                 &crate::demo::lab_isolation(inventory, &expect).await?,
@@ -287,6 +317,54 @@ async fn real_run(
         },
     )
     .await
+}
+
+/// After the last of the killed runs: the kills and their makespan into `r` (the makespan is
+/// every run's wall time, in lab seconds), and issue 16's clauses judged into its problems.
+async fn judge_kills(
+    r: &mut RunResult,
+    (runs, total_wall): (Vec<super::kill::KilledRun>, f64),
+    setup: &RunSetup<'_>,
+    inventory: &testkit::Inventory,
+    expect: &testkit::Expectation,
+    time_scale: f64,
+) -> anyhow::Result<()> {
+    let mut kills = super::kill::KillReport {
+        planned: setup.kills.len(),
+        runs_wall: runs.iter().map(|k| k.wall).sum::<f64>() + r.wall_seconds,
+        runs,
+        ..super::kill::KillReport::default()
+    };
+    kills.total_wall = total_wall;
+    r.makespan = kills.runs_wall / time_scale;
+    // the lab notices a closed connection on its own time: the killed runs' hung ones end soon
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let metrics = loop {
+        let m = crate::demo::lab_metrics(inventory).await?;
+        let ended = |s: &str| m.hangs.get(s).map_or(0, |h| h.ended);
+        let held = ["bmc", "foreman"]
+            .iter()
+            .any(|s| ended(s) < m.faults_of(&format!("{s} hang")));
+        if !held || std::time::Instant::now() > deadline {
+            break m;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let facts = super::kill::Facts {
+        store: &setup.dir.join("quads.db"),
+        expected: expect
+            .hosts
+            .iter()
+            .map(|(h, e)| (h.clone(), e.owner.clone()))
+            .collect(),
+        request_timeout: executor_config(setup.policy, 0, 1.0)
+            .request_timeout
+            .as_secs_f64(),
+    };
+    r.problems
+        .extend(super::kill::judge(&facts, &metrics, &mut kills).await?);
+    r.kills = Some(kills);
+    Ok(())
 }
 
 /// Runs the measured `quads move-hosts ARGS --format json` of a simulated run (its
