@@ -41,7 +41,7 @@ mod wait;
 pub(crate) mod wire;
 
 pub use address::BmcAddress;
-pub use client::{Bmc, RedfishClient, SessionGuard, SessionLog};
+pub use client::{Bmc, RedfishClient, SessionGuard, SessionLog, is_login_mark};
 pub use config::{
     AuthMode, ClientConfig, Credentials, RetryPolicy, SessionPolicy, Wait, WaitPolicy,
 };

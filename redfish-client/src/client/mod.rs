@@ -26,7 +26,7 @@ mod registry;
 mod session;
 
 pub(crate) use collections::Member;
-pub use session::{SessionGuard, SessionLog};
+pub use session::{SessionGuard, SessionLog, is_login_mark};
 
 use registry::Registry;
 use session::AuthState;

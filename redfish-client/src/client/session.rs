@@ -3,7 +3,7 @@
 //! per-BMC session cap, and the [`SessionLog`] that tracks the sessions opened and closed.
 
 use std::sync::PoisonError;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Value, json};
 use tokio::sync::OwnedSemaphorePermit;
@@ -12,20 +12,37 @@ use super::{Bmc, BmcInner};
 use crate::Secret;
 use crate::config::{AuthMode, Credentials};
 use crate::error::Error;
-use crate::request::{AuthHeader, Call};
+use crate::request::{AuthHeader, Call, Reply};
 use crate::vendor::Transient;
 use crate::wire;
 
 /// Where a client reports the sessions it opens and closes (the BMC's base URL,
 /// `https://host:port`, and the session's path; never the token), so that a run can close those a crash left open. A
 /// session is reported opened before the login returns and closed once its DELETE succeeded
-/// or the BMC said it was gone.
+/// or the BMC said it was gone. A login is reported too, as a pending-login mark
+/// ([`is_login_mark`]) opened before its POST is sent and closed once no session of it can be
+/// unknown (answered, or a lost answer settled); a mark left open (the process killed
+/// mid-login, or a lost login that could not be settled) is given to [`Bmc::delete_session`]
+/// like a session, which then closes our user's sessions nobody holds on that BMC.
 #[async_trait::async_trait]
 pub trait SessionLog: Send + Sync {
     /// A session was opened on `bmc`.
     async fn opened(&self, bmc: &str, session: &str);
     /// A session on `bmc` is closed.
     async fn closed(&self, bmc: &str, session: &str);
+}
+
+/// The prefix of a pending-login mark's path (never a Redfish path).
+const LOGIN_MARK: &str = "login-pending:";
+
+/// Pending-login marks made by this process, for unique marks.
+static LOGIN_MARKS: AtomicU64 = AtomicU64::new(0);
+
+/// Whether `session`, as reported to a [`SessionLog`], is a pending-login mark rather than a
+/// session's path.
+#[must_use]
+pub fn is_login_mark(session: &str) -> bool {
+    session.starts_with(LOGIN_MARK)
 }
 
 pub(super) enum AuthState {
@@ -138,23 +155,11 @@ impl Bmc {
             token: session.token.clone(),
             generation: session.generation,
         };
-        let call = Call::delete(location.clone());
-        let mut result = self.send_once(&call, &auth).await;
         // Deleting a session is idempotent: a transient failure (5xx, reset) is retried so
         // that the session is not left open on the BMC.
-        for attempt in 1..self.inner.shared.config.retry.max_attempts {
-            let delay = match &result {
-                Err(e) if e.is_retryable() => self
-                    .inner
-                    .shared
-                    .config
-                    .retry
-                    .delay(attempt, e.retry_after()),
-                _ => break,
-            };
-            tokio::time::sleep(delay).await;
-            result = self.send_once(&call, &auth).await;
-        }
+        let result = self
+            .send_retried(&Call::delete(location.clone()), &auth)
+            .await;
         drop(session);
         let gone = match result {
             Ok(_) => {
@@ -268,6 +273,12 @@ impl Bmc {
         let mut call =
             Call::post(sessions.clone(), &login_body(&self.inner.credentials)).unauthenticated();
         call.retry_session_limit = !fallback;
+        let mark = format!(
+            "{LOGIN_MARK}{}-{}",
+            std::process::id(),
+            LOGIN_MARKS.fetch_add(1, Ordering::Relaxed)
+        );
+        self.report_session(&mark, true).await;
         let mut attempt = self.execute_plain(&call).await;
         if let Err(e) = &attempt
             && e.transient() == Some(Transient::SessionLimit)
@@ -280,11 +291,23 @@ impl Bmc {
             }
         }
         // A login whose answer was lost may have opened a session nobody holds the token
-        // of: log in again, then settle it from the session collection (below).
-        let lost_login = matches!(&attempt, Err(e) if e.may_have_been_applied());
-        if lost_login {
+        // of: log in again (as often as the retry policy allows while answers are lost),
+        // then settle it from the session collection (below).
+        let mut lost_login = false;
+        for _ in 1..self.inner.shared.config.retry.max_attempts.max(2) {
+            match &attempt {
+                Err(e) if e.may_have_been_applied() => lost_login = true,
+                // after a lost answer, a failure that applied nothing is tried again too
+                Err(e) if lost_login && e.is_retryable() => {}
+                _ => break,
+            }
             tracing::info!(bmc = %self.name(), "the login's answer was lost: logging in again, then closing the session it may have opened");
             attempt = self.execute_plain(&call).await;
+        }
+        if attempt.is_err() && lost_login {
+            tracing::warn!(bmc = %self.name(), "a login whose answer was lost may have left a session open: left for the next run");
+        } else if attempt.is_err() {
+            self.report_session(&mark, false).await;
         }
         let reply = match attempt {
             Ok(reply) => reply,
@@ -315,6 +338,7 @@ impl Bmc {
             }
         };
         let Some(token) = reply.header("x-auth-token").filter(|t| !t.is_empty()) else {
+            self.report_session(&mark, false).await;
             return self.no_session_service(fallback, "the login answer carried no X-Auth-Token");
         };
         let location = reply
@@ -340,8 +364,8 @@ impl Bmc {
             self.report_session(location, true).await;
         }
         let auth = AuthHeader::Token { token, generation };
-        if lost_login {
-            self.close_unknown_sessions(&sessions, &auth).await;
+        if !lost_login || self.close_unknown_sessions(&sessions, &auth).await {
+            self.report_session(&mark, false).await;
         }
         Ok(auth)
     }
@@ -366,6 +390,9 @@ impl Bmc {
     /// # Errors
     /// When the DELETE fails otherwise.
     pub async fn delete_session(&self, session: &str) -> Result<(), Error> {
+        if is_login_mark(session) {
+            return self.settle_login_mark(session).await;
+        }
         match self.delete(session).await {
             Ok(_) => {}
             Err(e) if e.is_not_found() => {}
@@ -375,14 +402,55 @@ impl Bmc {
         Ok(())
     }
 
+    /// A pending-login mark an earlier run left: logs in and closes the sessions of our user
+    /// on this BMC that no handle of this client holds (that login's, if it opened one); the
+    /// mark is reported closed once that is done.
+    async fn settle_login_mark(&self, mark: &str) -> Result<(), Error> {
+        let auth = self.authorization().await?;
+        let Some(sessions) = self.root().await?.sessions.clone() else {
+            // no session service: the login opened nothing
+            self.report_session(mark, false).await;
+            return Ok(());
+        };
+        if self.close_unknown_sessions(&sessions, &auth).await {
+            self.report_session(mark, false).await;
+            Ok(())
+        } else {
+            Err(Error::Unsupported {
+                bmc: self.name().to_owned(),
+                what: "settling a login an earlier run left unanswered: the session collection cannot be read".to_owned(),
+            })
+        }
+    }
+
+    /// Sends `call` with `auth`, again while it fails retryably (5xx, reset, timeout) under
+    /// the client's retry policy, never logging in again (for idempotent requests, also under
+    /// the login lock).
+    async fn send_retried(&self, call: &Call, auth: &AuthHeader) -> Result<Reply, Error> {
+        let retry = &self.inner.shared.config.retry;
+        let mut result = self.send_once(call, auth).await;
+        for attempt in 1..retry.max_attempts {
+            let delay = match &result {
+                Err(e) if e.is_retryable() => retry.delay(attempt, e.retry_after()),
+                _ => break,
+            };
+            tokio::time::sleep(delay).await;
+            result = self.send_once(call, auth).await;
+        }
+        result
+    }
+
     /// After a login whose answer was lost: deletes the sessions of our user on this BMC that
-    /// no handle of this client holds (the lost login's, if it was applied). Best effort, each
-    /// request once (the caller holds the login lock, so nothing here may log in again).
-    async fn close_unknown_sessions(&self, collection: &str, auth: &AuthHeader) {
+    /// no handle of this client holds (the lost login's, if it was applied). Each request is
+    /// retried on transient failures (the caller holds the login lock, so nothing here may log
+    /// in again); a session of ours that still cannot be deleted is reported to the
+    /// [`SessionLog`] as open, so that the next run closes it. Returns whether the collection
+    /// was read (every session in it settled or reported).
+    async fn close_unknown_sessions(&self, collection: &str, auth: &AuthHeader) -> bool {
         let known = self
             .client()
             .session_locations(self.inner.address.authority());
-        let listed = match self.send_once(&Call::get(collection), auth).await {
+        let listed = match self.send_retried(&Call::get(collection), auth).await {
             Ok(reply) => reply.json::<wire::Collection>().map(|c| c.paths()),
             Err(e) => Err(e),
         };
@@ -390,33 +458,44 @@ impl Bmc {
             Ok(paths) => paths,
             Err(e) => {
                 tracing::warn!(bmc = %self.name(), error = %e, "cannot list the sessions to close the lost login's");
-                return;
+                return false;
             }
         };
         let user = &self.inner.credentials.username;
+        let mut settled = true;
         for path in paths {
             if known.contains(path.trim_end_matches('/')) {
                 continue;
             }
-            let owner = match self.send_once(&Call::get(path.as_str()), auth).await {
+            let owner = match self.send_retried(&Call::get(path.as_str()), auth).await {
                 Ok(reply) => reply
                     .json::<Value>()
                     .ok()
                     .and_then(|v| v.get("UserName").and_then(Value::as_str).map(str::to_owned)),
-                Err(_) => None,
+                Err(e) => {
+                    // whose it is stays unknown: never delete someone else's
+                    if !e.is_not_found() {
+                        tracing::warn!(bmc = %self.name(), session = %path, error = %e, "cannot read whose session this is");
+                        settled = false;
+                    }
+                    continue;
+                }
             };
             if owner.as_deref() != Some(user.as_str()) {
                 continue;
             }
-            match self.send_once(&Call::delete(path.as_str()), auth).await {
+            match self.send_retried(&Call::delete(path.as_str()), auth).await {
                 Ok(_) => {
                     tracing::info!(bmc = %self.name(), session = %path, "closed a session of ours nobody held (a lost login)");
                 }
+                Err(e) if e.is_not_found() => {}
                 Err(e) => {
-                    tracing::warn!(bmc = %self.name(), session = %path, error = %e, "cannot close a session of ours nobody holds");
+                    tracing::warn!(bmc = %self.name(), session = %path, error = %e, "cannot close a session of ours nobody holds; left for the next run");
+                    self.report_session(&path, true).await;
                 }
             }
         }
+        settled
     }
 
     fn no_session_service(&self, fallback: bool, why: &str) -> Result<AuthHeader, Error> {
