@@ -468,13 +468,19 @@ pub(crate) fn task_service(_cx: &Ctx<'_>) -> Reply {
     }))
 }
 
-/// `TaskService/Tasks`.
+/// `TaskService/Tasks`: the jobs, and the OS Deployment task while a network ISO is attached.
 pub(crate) fn tasks(cx: &Ctx<'_>) -> Reply {
-    let members: Vec<String> =
+    let mut members: Vec<String> =
         cx.m.jobs
             .iter()
             .map(|j| format!("/redfish/v1/TaskService/Tasks/{}", j.id))
             .collect();
+    if super::dell_os_deploy::task_listed(cx) {
+        members.push(format!(
+            "/redfish/v1/TaskService/Tasks/{}",
+            super::dell_os_deploy::TASK_ID
+        ));
+    }
     super::service::collection(
         "/redfish/v1/TaskService/Tasks",
         "TaskCollection",
@@ -486,6 +492,11 @@ pub(crate) fn tasks(cx: &Ctx<'_>) -> Reply {
 /// One job as a task.
 pub(crate) fn task(cx: &Ctx<'_>, id: &str) -> Reply {
     let uri = format!("/redfish/v1/TaskService/Tasks/{id}");
+    if id == super::dell_os_deploy::TASK_ID
+        && let Some(reply) = super::dell_os_deploy::task(cx)
+    {
+        return reply;
+    }
     let Some(job) = cx.m.jobs.iter().find(|j| j.id == id) else {
         return messages::not_found(&uri);
     };

@@ -9,7 +9,9 @@ use super::auth::Principal;
 use super::reply::{Reply, if_match_admits};
 use super::router::{Layout, Route};
 use super::state::BmcState;
-use super::{accounts, bios, dell, inventory, messages, metadata, service, system, vmedia};
+use super::{
+    accounts, bios, dell, dell_os_deploy, inventory, messages, metadata, service, system, vmedia,
+};
 use crate::lab::LabShared;
 use crate::machine::{Flavor, Machine};
 use crate::metrics::HostCounters;
@@ -207,6 +209,8 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
         Route::LcService if get => dell::lc_service(cx),
         Route::LcStatus if post => dell::lc_status(cx),
         Route::LcScreenshot if post => dell::export_screenshot(cx),
+        Route::OsDeployment if get => dell_os_deploy::service(cx),
+        Route::OsDeploymentAction(action) if post => dell_os_deploy::act(cx, *action),
         Route::UpdateService if get => inventory::update_service(cx),
         Route::FirmwareInventory if get => inventory::firmware_inventory(cx),
         Route::Firmware(id) if get => inventory::firmware(cx, id),
@@ -245,7 +249,8 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         | Route::SmcUnmount
         | Route::DeleteJobQueue
         | Route::LcStatus
-        | Route::LcScreenshot => "POST",
+        | Route::LcScreenshot
+        | Route::OsDeploymentAction(_) => "POST",
         _ => "GET, HEAD",
     }
 }

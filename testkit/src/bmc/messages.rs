@@ -360,6 +360,23 @@ pub(crate) fn action_value_not_in_list(value: &str, parameter: &str, action: &st
     )
 }
 
+/// 400 for an action parameter whose value has the wrong format.
+pub(crate) fn action_value_format_error(value: &str, parameter: &str, action: &str) -> Reply {
+    error(
+        StatusCode::BAD_REQUEST,
+        &[Message::base(
+            "ActionParameterValueFormatError",
+            format!(
+                "The value '{value}' for the parameter {parameter} in the action {action} is of a \
+                 different format than the parameter can accept."
+            ),
+            "Correct the value for the parameter in the request body and resubmit the request \
+             if the operation failed.",
+        )
+        .args(&[value, parameter, action])],
+    )
+}
+
 /// 412 when `If-Match` names another version of the resource.
 pub(crate) fn precondition_failed() -> Reply {
     error(

@@ -20,7 +20,8 @@
 //! (sessions, accounts), `service` (root, managers), `accounts` (sessions, accounts, roles),
 //! `system` (ComputerSystem, reset, boot override, boot options), `inventory` (processors,
 //! memory, NICs, chassis, power, firmware), `bios` (BIOS, settings, attribute registry), `dell`
-//! (boot sources, jobs, job and LC services), `vmedia` (DMTF and Supermicro virtual media),
+//! (boot sources, jobs, job and LC services), `dell_os_deploy` (the OS Deployment service:
+//! network ISO attach, boot, detach), `vmedia` (DMTF and Supermicro virtual media),
 //! `metadata` (`$metadata`, `odata`), `messages` (ExtendedInfo), `query` (`$expand` and the
 //! other query parameters), `reply` (answers, ETags).
 
@@ -28,6 +29,7 @@ mod accounts;
 mod auth;
 mod bios;
 mod dell;
+mod dell_os_deploy;
 mod dispatch;
 mod inventory;
 mod messages;
@@ -46,7 +48,7 @@ use std::sync::Arc;
 use http::Method;
 use tokio::time::Instant;
 
-pub use state::{Account, BmcState, MediaConfig, Role, STALE_USER, Session};
+pub use state::{Account, BmcState, MediaConfig, NetworkIso, Role, STALE_USER, Session};
 
 use crate::faults::{FaultAssignment, Rates, RequestFault, draw};
 use crate::lab::{LabShared, LabState};

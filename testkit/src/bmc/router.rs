@@ -10,6 +10,7 @@
 //! under the manager, and stage `Boot.BootOrder` in the system's settings object (iLO
 //! `Systems/1/Settings`, XCC `Systems/1/Pending`).
 
+use super::dell_os_deploy::OsdAction;
 use crate::machine::Flavor;
 
 /// Identifiers and OEM paths of one flavour.
@@ -102,6 +103,21 @@ impl Layout {
         match self.flavor {
             Flavor::Idrac10 => format!("{}/Oem/Dell/DellLCService", self.manager_uri()),
             _ => format!("/redfish/v1/Dell/Managers/{}/DellLCService", self.manager),
+        }
+    }
+
+    /// Dell's OS Deployment service (network ISO), on the Dell flavours only.
+    pub(crate) fn os_deployment_uri(self) -> Option<String> {
+        match self.flavor {
+            Flavor::Dell => Some(format!(
+                "/redfish/v1/Dell/Systems/{}/DellOSDeploymentService",
+                self.system
+            )),
+            Flavor::Idrac10 => Some(format!(
+                "{}/Oem/Dell/DellOSDeploymentService",
+                self.system_uri()
+            )),
+            Flavor::Supermicro | Flavor::Generic | Flavor::Hpe | Flavor::Lenovo => None,
         }
     }
 
@@ -241,6 +257,10 @@ pub(crate) enum Route {
     LcScreenshot,
     /// `DellLCService.GetRemoteServicesAPIStatus`.
     LcStatus,
+    /// `DellOSDeploymentService`.
+    OsDeployment,
+    /// One action of `DellOSDeploymentService`.
+    OsDeploymentAction(OsdAction),
     /// `UpdateService`.
     UpdateService,
     /// `UpdateService/FirmwareInventory`.
@@ -375,6 +395,11 @@ pub(crate) fn route(layout: Layout, path: &str) -> Option<Routed> {
                 _ => return None,
             }
         }
+        ["Dell", "Systems", id, "DellOSDeploymentService", tail @ ..]
+            if layout.flavor == Flavor::Dell && *id == layout.system =>
+        {
+            os_deployment_route(tail, OsdParent::DellTree)?
+        }
         _ => return None,
     };
     Some(r)
@@ -456,6 +481,9 @@ fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
         ["VirtualMedia", tail @ ..] if matches!(flavor, Flavor::Idrac10 | Flavor::Generic) => {
             vmedia_route(tail, VmediaParent::System)?
         }
+        ["Oem", "Dell", "DellOSDeploymentService", tail @ ..] if flavor == Flavor::Idrac10 => {
+            os_deployment_route(tail, OsdParent::SystemOem)?
+        }
         _ => return None,
     };
     Some(r)
@@ -534,6 +562,40 @@ fn manager_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
             ),
             _ => return None,
         },
+        _ => return None,
+    };
+    Some(r)
+}
+
+/// Where a flavour keeps `DellOSDeploymentService`: iDRAC9 under `/redfish/v1/Dell/Systems`,
+/// iDRAC10 under the system's `Oem/Dell`.
+#[derive(Clone, Copy)]
+enum OsdParent {
+    DellTree,
+    SystemOem,
+}
+
+fn os_deployment_route(tail: &[&str], parent: OsdParent) -> Option<Routed> {
+    let legacy = matches!(parent, OsdParent::DellTree);
+    let pick = |old: &'static str, new: &'static str| if legacy { old } else { new };
+    let r = match tail {
+        [] => routed(
+            Route::OsDeployment,
+            pick(
+                "/redfish/v1/Dell/Systems/:id/DellOSDeploymentService",
+                "/redfish/v1/Systems/:id/Oem/Dell/DellOSDeploymentService",
+            ),
+        ),
+        ["Actions", name] => {
+            let action = OsdAction::parse(name.strip_prefix("DellOSDeploymentService.")?)?;
+            routed(
+                Route::OsDeploymentAction(action),
+                pick(
+                    "/redfish/v1/Dell/Systems/:id/DellOSDeploymentService/Actions/:action",
+                    "/redfish/v1/Systems/:id/Oem/Dell/DellOSDeploymentService/Actions/:action",
+                ),
+            )
+        }
         _ => return None,
     };
     Some(r)
@@ -654,6 +716,56 @@ mod tests {
             ),
             None
         );
+    }
+
+    #[test]
+    fn the_os_deployment_service_is_dell_only_at_each_generation_s_path() {
+        let nine = "/redfish/v1/Dell/Systems/System.Embedded.1/DellOSDeploymentService";
+        let ten = "/redfish/v1/Systems/System.Embedded.1/Oem/Dell/DellOSDeploymentService";
+        assert_eq!(route_of(Flavor::Dell, nine), Some(Route::OsDeployment));
+        assert_eq!(route_of(Flavor::Idrac10, ten), Some(Route::OsDeployment));
+        assert_eq!(route_of(Flavor::Dell, ten), None);
+        assert_eq!(route_of(Flavor::Idrac10, nine), None);
+        assert_eq!(
+            route_of(
+                Flavor::Dell,
+                &format!("{nine}/Actions/DellOSDeploymentService.BootToNetworkISO")
+            ),
+            Some(Route::OsDeploymentAction(OsdAction::BootToNetworkIso))
+        );
+        assert_eq!(
+            route_of(
+                Flavor::Idrac10,
+                &format!("{ten}/Actions/DellOSDeploymentService.DetachISOImage")
+            ),
+            Some(Route::OsDeploymentAction(OsdAction::DetachIsoImage))
+        );
+        assert_eq!(
+            route_of(
+                Flavor::Dell,
+                &format!("{nine}/Actions/DellOSDeploymentService.Bogus")
+            ),
+            None
+        );
+        for flavor in [
+            Flavor::Supermicro,
+            Flavor::Generic,
+            Flavor::Hpe,
+            Flavor::Lenovo,
+        ] {
+            let layout = Layout::of(flavor);
+            assert_eq!(layout.os_deployment_uri(), None);
+            let system = layout.system_uri();
+            for path in [
+                format!("{system}/Oem/Dell/DellOSDeploymentService"),
+                format!(
+                    "/redfish/v1/Dell/Systems/{}/DellOSDeploymentService",
+                    layout.system
+                ),
+            ] {
+                assert_eq!(route_of(flavor, &path), None, "{flavor:?} {path}");
+            }
+        }
     }
 
     #[test]

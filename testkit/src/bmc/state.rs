@@ -121,6 +121,22 @@ pub struct MediaConfig {
     pub username: String,
 }
 
+/// Dell: the network ISO attached by `DellOSDeploymentService` (`ConnectNetworkISOImage` or
+/// `BootToNetworkISO`), until `DetachISOImage`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkIso {
+    /// `ShareType`: `NFS` or `CIFS`.
+    pub share_type: String,
+    /// `IPAddress` of the share's server.
+    pub ip_address: String,
+    /// `ShareName`, the directory (`/exports/isos/`).
+    pub share_name: String,
+    /// `ImageName`, the file (`rhel.iso`).
+    pub image_name: String,
+    /// Attached by `BootToNetworkISO` (the host boots it once) rather than only connected.
+    pub boot_once: bool,
+}
+
 /// One BMC's own state.
 #[derive(Debug, Clone)]
 pub struct BmcState {
@@ -144,6 +160,8 @@ pub struct BmcState {
     pub lc_ready_at: Option<Instant>,
     /// Supermicro: the virtual CD's configuration.
     pub media_config: Option<Box<MediaConfig>>,
+    /// Dell: the network ISO attached through the OS Deployment service.
+    pub network_iso: Option<Box<NetworkIso>>,
 }
 
 impl Default for BmcState {
@@ -159,6 +177,7 @@ impl Default for BmcState {
             pending_boot_order: None,
             lc_ready_at: None,
             media_config: None,
+            network_iso: None,
         }
     }
 }
