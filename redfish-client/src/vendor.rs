@@ -130,6 +130,8 @@ pub enum DellResource {
     JobService,
     /// `DellLCService` (`/redfish/v1/Dell/Managers/…` / `Managers/…/Oem/Dell/…`).
     LcService,
+    /// `DellOSDeploymentService` (`/redfish/v1/Dell/Systems/…` / `Systems/…/Oem/Dell/…`).
+    OsDeploymentService,
 }
 
 /// Candidate paths for a Dell resource, most likely first for `generation`.
@@ -141,6 +143,7 @@ pub fn dell_candidates(
     manager: &str,
 ) -> Vec<String> {
     let manager_id = manager.rsplit('/').next().unwrap_or("iDRAC.Embedded.1");
+    let system_id = system.rsplit('/').next().unwrap_or("System.Embedded.1");
     let (old, new) = match resource {
         DellResource::BootSources => (
             format!("{system}/BootSources"),
@@ -157,6 +160,10 @@ pub fn dell_candidates(
         DellResource::LcService => (
             format!("/redfish/v1/Dell/Managers/{manager_id}/DellLCService"),
             format!("{manager}/Oem/Dell/DellLCService"),
+        ),
+        DellResource::OsDeploymentService => (
+            format!("/redfish/v1/Dell/Systems/{system_id}/DellOSDeploymentService"),
+            format!("{system}/Oem/Dell/DellOSDeploymentService"),
         ),
     };
     match generation {
@@ -398,6 +405,19 @@ mod tests {
         assert_eq!(
             js[0],
             "/redfish/v1/Dell/Managers/iDRAC.Embedded.1/DellJobService"
+        );
+        let osd = dell_candidates(
+            DellResource::OsDeploymentService,
+            DellGeneration::Idrac9,
+            sys,
+            mgr,
+        );
+        assert_eq!(
+            osd,
+            [
+                "/redfish/v1/Dell/Systems/System.Embedded.1/DellOSDeploymentService".to_owned(),
+                format!("{sys}/Oem/Dell/DellOSDeploymentService"),
+            ]
         );
     }
 

@@ -442,6 +442,18 @@ pub struct Power {
     pub power_control: Vec<PowerControl>,
 }
 
+/// The answer of Dell's `DellOSDeploymentService.GetAttachStatus`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DellAttachStatus {
+    /// `Attached` or `NotAttached`.
+    #[serde(rename = "ISOAttachStatus")]
+    pub iso: Option<String>,
+    /// The driver pack's status.
+    #[serde(rename = "DriversAttachStatus")]
+    pub drivers: Option<String>,
+}
+
 /// The answer of Dell's `DellLCService.ExportServerScreenShot`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]

@@ -1846,3 +1846,78 @@ async fn gpus_and_toggling_a_boot_device_on_every_flavour() {
     }
     rig.assert_all_logged_out();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_iso_is_booted_checked_and_detached_on_the_dells_only() {
+    use redfish_client::{IsoAttachStatus, NfsImage};
+    let rig = rig().await;
+    let image = NfsImage::parse("nfs-1.example.com:/exports/isos/rhel-9.iso").unwrap();
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let attached = || rig.lab.with_state(|s| s.bmcs[i].network_iso.clone());
+        if !flavor.is_dell() {
+            for err in [
+                bmc.remote_image_status().await.unwrap_err(),
+                bmc.boot_remote_image(&image).await.unwrap_err(),
+                bmc.detach_remote_image().await.unwrap_err(),
+            ] {
+                assert!(
+                    matches!(err, Error::Unsupported { .. }),
+                    "{flavor:?}: {err}"
+                );
+                assert!(err.to_string().contains(bmc.name()), "{err}");
+            }
+            assert_eq!(attached(), None);
+            bmc.logout().await.unwrap();
+            continue;
+        }
+        let status = bmc.remote_image_status().await.unwrap();
+        assert_eq!(status.iso, IsoAttachStatus::NotAttached, "{flavor:?}");
+        let started = bmc.boot_remote_image(&image).await.unwrap();
+        assert_eq!(started.task_status.as_deref(), Some("OK"), "{flavor:?}");
+        let iso = attached().expect("attached in the lab");
+        assert_eq!(
+            (
+                iso.share_type.as_str(),
+                iso.ip_address.as_str(),
+                iso.share_name.as_str(),
+                iso.image_name.as_str(),
+                iso.boot_once
+            ),
+            (
+                "NFS",
+                "nfs-1.example.com",
+                "/exports/isos/",
+                "rhel-9.iso",
+                true
+            )
+        );
+        assert_eq!(
+            bmc.remote_image_status().await.unwrap().iso,
+            IsoAttachStatus::Attached
+        );
+        // One image at a time: a second boot is refused and the first stays.
+        let again = bmc.boot_remote_image(&image).await.unwrap_err();
+        assert_eq!(
+            again.status(),
+            Some(http::StatusCode::BAD_REQUEST),
+            "{again}"
+        );
+        assert!(attached().is_some());
+        bmc.detach_remote_image().await.unwrap();
+        assert_eq!(attached(), None);
+        let twice = bmc.detach_remote_image().await.unwrap_err();
+        assert_eq!(
+            twice.status(),
+            Some(http::StatusCode::BAD_REQUEST),
+            "{twice}"
+        );
+        // The lab checks what Badfish does not: an image that is not an .iso is refused.
+        let img = NfsImage::parse("nfs-1:/exports/isos/rhel-9.img").unwrap();
+        let refused = bmc.boot_remote_image(&img).await.unwrap_err();
+        assert!(refused.to_string().contains("ImageName"), "{refused}");
+        assert_eq!(attached(), None);
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}

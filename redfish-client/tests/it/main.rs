@@ -7,6 +7,7 @@ mod common;
 mod core;
 mod dell;
 mod dell_oem;
+mod dell_os_deploy;
 mod dmtf;
 mod lab;
 mod maintenance;
