@@ -17,8 +17,8 @@ use anyhow::{Context as _, bail};
 use clap::{Args, ValueEnum};
 use redfish_client::{
     AccountSpec, AccountState, Bmc, BmcAddress, CancellationToken, ClearJobs, ClientConfig,
-    Credentials, HostLocation, InterfacesFile, JobTarget, RedfishClient, ResetWait, Role, Secret,
-    SettingsChange, TlsVerification, TransportConfig,
+    Credentials, HostLocation, InterfacesFile, JobTarget, NfsImage, RedfishClient, ResetWait, Role,
+    Secret, SettingsChange, TlsVerification, TransportConfig,
 };
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -352,6 +352,13 @@ enum Action {
         new: Secret,
     },
     Screenshot,
+    /// `--check-remote-image`.
+    CheckRemoteImage,
+    /// `--boot-remote-image NFS_PATH` (the path as given: `-o badfish` checks it where Badfish
+    /// does, after finding the service; the other outputs before any BMC is contacted).
+    BootRemoteImage(String),
+    /// `--detach-remote-image`.
+    DetachRemoteImage,
     CheckVirtualMedia,
     MountVirtualMedia(String),
     UnmountVirtualMedia,
@@ -421,6 +428,8 @@ impl OobArgs {
         push(self.factory_reset, Action::FactoryReset);
         push(self.ls_gpu, Action::LsGpu);
         push(self.screenshot, Action::Screenshot);
+        push(self.check_remote_image, Action::CheckRemoteImage);
+        push(self.detach_remote_image, Action::DetachRemoteImage);
         push(self.get_sriov, Action::GetSriov);
         push(self.enable_sriov, Action::SetSriov(true));
         push(self.disable_sriov, Action::SetSriov(false));
@@ -441,6 +450,12 @@ impl OobArgs {
         }
         if let Some(j) = &self.check_job {
             chosen.push(Action::CheckJob(j.clone()));
+        }
+        if let Some(path) = &self.boot_remote_image {
+            if self.output != Output::Badfish {
+                NfsImage::parse(path)?;
+            }
+            chosen.push(Action::BootRemoteImage(path.clone()));
         }
         if let Some(url) = &self.mount_virtual_media {
             chosen.push(Action::MountVirtualMedia(url.clone()));
@@ -543,9 +558,6 @@ impl OobArgs {
     /// The first Badfish flag given whose action this build refuses.
     fn not_yet_available(&self) -> Option<&'static str> {
         [
-            (self.check_remote_image, "--check-remote-image"),
-            (self.boot_remote_image.is_some(), "--boot-remote-image"),
-            (self.detach_remote_image, "--detach-remote-image"),
             (self.get_scp_targets.is_some(), "--get-scp-targets"),
             (self.export_scp.is_some(), "--export-scp"),
             (self.import_scp.is_some(), "--import-scp"),
@@ -1224,6 +1236,24 @@ async fn perform(
                 })?;
             vec![json!(format!("Image saved: {name}"))]
         }
+        Action::CheckRemoteImage => {
+            let status = bmc.remote_image_status().await?;
+            vec![json!(format!("remote ISO {}", status.iso))]
+        }
+        Action::BootRemoteImage(path) => {
+            let image = NfsImage::parse(path)?;
+            let boot = bmc.boot_remote_image(&image).await?;
+            vec![json!(match (boot.task, boot.task_state) {
+                (Some(task), Some(state)) => {
+                    format!("booting remote ISO {image} (task {task} {state})")
+                }
+                _ => format!("booting remote ISO {image}"),
+            })]
+        }
+        Action::DetachRemoteImage => {
+            bmc.detach_remote_image().await?;
+            vec![json!("remote ISO detached")]
+        }
         Action::CheckVirtualMedia => bmc
             .virtual_media()
             .await?
@@ -1535,7 +1565,10 @@ mod tests {
             vec!["--remove-bios-password"],
             vec!["--delta", "other"],
             vec!["--screenshot", "--ls-gpu"],
-            vec!["--check-remote-image"],
+            vec!["--export-scp", "x.json"],
+            vec!["--boot-remote-image", "rhel.iso"],
+            vec!["--boot-remote-image", "nfs:/isos/"],
+            vec!["--check-remote-image", "--detach-remote-image"],
         ] {
             let mut args = vec!["-H", "b"];
             args.extend(bad.iter().copied());
@@ -1553,6 +1586,20 @@ mod tests {
             parse(&["-H", "b", "--enable-sriov"]).action().unwrap(),
             Action::SetSriov(true)
         ));
+        let a = parse(&["-H", "b", "--boot-remote-image", "nfs:/isos/rhel.iso"]);
+        assert!(
+            matches!(a.action().unwrap(), Action::BootRemoteImage(p) if p == "nfs:/isos/rhel.iso")
+        );
+        // -o badfish says a wrong path as Badfish does, once the BMC is found to have the service.
+        let a = parse(&[
+            "-H",
+            "b",
+            "-o",
+            "badfish",
+            "--boot-remote-image",
+            "rhel.iso",
+        ]);
+        assert!(matches!(a.action().unwrap(), Action::BootRemoteImage(_)));
     }
 
     #[test]

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write;
 
+use redfish_client::vendor::DellResource;
 use redfish_client::{
-    Bmc, CancellationToken, PowerOutcome, PowerState, QueueClear, ResetType, Vendor,
+    Bmc, CancellationToken, NfsImage, PowerOutcome, PowerState, QueueClear, ResetType, Vendor,
 };
 use serde_json::Value;
 
@@ -128,7 +129,8 @@ pub(super) async fn perform(
         }
         match said(bmc, host, action, context, cancel).await {
             Ok(records) => {
-                log.ok = !records.iter().any(|r| r.level == Level::Error);
+                log.ok =
+                    result_discarded(action) || !records.iter().any(|r| r.level == Level::Error);
                 log.records.extend(records);
             }
             Err(e) => {
@@ -150,6 +152,71 @@ pub(super) async fn perform(
         log.records.push(info("*".repeat(48)));
     }
     log
+}
+
+/// Actions whose outcome Badfish 1.8.2 discards: what they log, errors included, leaves the
+/// run a success (exit 0, SUCCESSFUL over a host list); only an exception fails it.
+fn result_discarded(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::CheckRemoteImage | Action::BootRemoteImage(_) | Action::DetachRemoteImage
+    )
+}
+
+/// Badfish's words for a BMC without the OS Deployment service.
+const NO_OS_DEPLOYMENT: &str =
+    "iDRAC version installed doesn't support DellOSDeploymentService needed for this feature.";
+
+/// `--check-remote-image`, `--boot-remote-image`, `--detach-remote-image` as Badfish says them:
+/// the service looked for first, then (boot) the NFS path checked, then the action, a refusal
+/// answered by the BMC said in Badfish's words; an unanswered request is an error.
+async fn remote_image_records(
+    bmc: &Bmc,
+    action: &Action,
+) -> Result<Vec<Record>, redfish_client::Error> {
+    match bmc.dell_path(DellResource::OsDeploymentService).await {
+        Ok(_) => {}
+        Err(redfish_client::Error::Unsupported { .. }) => return Ok(vec![error(NO_OS_DEPLOYMENT)]),
+        Err(e) => return Err(e),
+    }
+    let refused = |e: redfish_client::Error, words: &str| match e.status() {
+        Some(_) => Ok(vec![error(words)]),
+        None => Err(e),
+    };
+    match action {
+        Action::CheckRemoteImage => match bmc.remote_image_status().await {
+            Ok(status) => Ok(vec![info(format!(
+                "Current ISO attach status: {}",
+                status.iso
+            ))]),
+            Err(e) => refused(
+                e,
+                "Command failed to get attach status of the remote mounted ISO.",
+            ),
+        },
+        Action::BootRemoteImage(path) => {
+            let Ok(image) = NfsImage::parse(path) else {
+                return Ok(vec![error("Wrong NFS path format.")]);
+            };
+            let created =
+                info("Command for booting to remote ISO was successful, job was created.");
+            match bmc.boot_remote_image(&image).await {
+                Ok(_) => Ok(vec![created, info("OSDeployment task status is OK.")]),
+                Err(redfish_client::Error::JobFailed { .. }) => Ok(vec![
+                    created,
+                    error("OSDeployment task failed and couldn't be completed."),
+                ]),
+                Err(e) => refused(
+                    e,
+                    "Command failed to boot to remote ISO. No job was created.",
+                ),
+            }
+        }
+        _ => match bmc.detach_remote_image().await {
+            Ok(()) => Ok(vec![info("Command to detach remote ISO was successful.")]),
+            Err(e) => refused(e, "Command failed to detach remote mounted ISO."),
+        },
+    }
 }
 
 /// Badfish's words for a refused or failed login.
@@ -434,6 +501,9 @@ async fn said(
                 ]
             })
             .collect(),
+        Action::CheckRemoteImage | Action::BootRemoteImage(_) | Action::DetachRemoteImage => {
+            remote_image_records(bmc, action).await?
+        }
         other => super::perform(bmc, host, other, context, cancel)
             .await?
             .iter()

@@ -1,7 +1,8 @@
 //! The Badfish 1.8.2 actions added to `quads oob`, through the built binary against a lab with
 //! one BMC of each flavour: `--ls-gpu`, `--get-sriov`, `--firmware-inventory --delta`, and
 //! `-l FILE` (results written there, not on standard output), and `--screenshot` (Dell OEM: the
-//! image written, Badfish's file name; refused by name on the other vendors).
+//! image written, Badfish's file name; refused by name on the other vendors), and the network
+//! ISO of `--boot-remote-image`, `--check-remote-image`, `--detach-remote-image` (Dell OEM).
 
 use testkit::{Flavor, Lab, LabConfig};
 
@@ -100,10 +101,10 @@ async fn gpus_sriov_firmware_delta_and_log_file_on_every_flavour() {
         );
     }
     // Refused before any BMC is contacted: usage, exit 2.
-    let refused = oob(&lab, dir.path(), 0, &["--check-remote-image"]).await;
+    let refused = oob(&lab, dir.path(), 0, &["--export-scp", "x.json"]).await;
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("--check-remote-image"),
+        refused.stderr.contains("--export-scp"),
         "{}",
         refused.stderr
     );
@@ -145,4 +146,92 @@ async fn screenshot_is_saved_on_dell_flavours_and_refused_elsewhere() {
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_iso_is_booted_checked_and_detached_on_dell_flavours_and_refused_elsewhere() {
+    let every = Flavor::EVERY;
+    let lab = lab_of(&every).await;
+    let dir = tempfile::tempdir().unwrap();
+    let iso = "nfs-1.example.com:/exports/isos/rhel-9.iso";
+    for (i, flavor) in every.into_iter().enumerate() {
+        let host = &lab.inventory().hosts[i];
+        let attached = || lab.with_state(|s| s.bmcs[i].network_iso.is_some());
+        let run = |args: &'static [&'static str]| oob(&lab, dir.path(), i, args);
+        if !flavor.is_dell() {
+            for args in [
+                &["--check-remote-image"][..],
+                &["--boot-remote-image", iso],
+                &["--detach-remote-image"],
+            ] {
+                let r = oob(&lab, dir.path(), i, args).await;
+                assert_eq!(r.code, Some(1), "{flavor:?} {args:?}: {}", r.stderr);
+                assert!(
+                    r.stdout.contains("FAILED")
+                        && r.stdout.contains("not supported")
+                        && r.stdout.contains(&host.bmc_address),
+                    "{flavor:?}: {}",
+                    r.stdout
+                );
+            }
+            assert!(!attached(), "{flavor:?}");
+            continue;
+        }
+        let check = run(&["--check-remote-image"]).await;
+        assert_eq!(check.code, Some(0), "{flavor:?}: {}", check.stderr);
+        assert!(
+            check.stdout.contains(": remote ISO NotAttached"),
+            "{}",
+            check.stdout
+        );
+        let boot = oob(&lab, dir.path(), i, &["--boot-remote-image", iso]).await;
+        assert_eq!(boot.code, Some(0), "{flavor:?}: {}", boot.stdout);
+        assert!(
+            boot.stdout.contains(&format!(
+                "booting remote ISO {iso} (task /redfish/v1/TaskService/Tasks/OSDeployment Running)"
+            )),
+            "{}",
+            boot.stdout
+        );
+        assert!(attached(), "{flavor:?}");
+        let json = run(&["--check-remote-image", "-o", "json"]).await;
+        let report: serde_json::Value = serde_json::from_str(json.stdout.trim()).unwrap();
+        assert_eq!(report["ok"], true, "{report}");
+        assert_eq!(report["result"], serde_json::json!(["remote ISO Attached"]));
+        let detach = run(&["--detach-remote-image"]).await;
+        assert_eq!(detach.code, Some(0), "{flavor:?}: {}", detach.stdout);
+        assert!(
+            detach.stdout.contains(": remote ISO detached"),
+            "{}",
+            detach.stdout
+        );
+        assert!(!attached(), "{flavor:?}");
+        // Nothing attached: the iDRAC's refusal, named, exit 1.
+        let again = run(&["--detach-remote-image"]).await;
+        assert_eq!(again.code, Some(1), "{}", again.stdout);
+        assert!(
+            again.stdout.contains("No ISO image is attached")
+                && again.stdout.contains(&host.bmc_address),
+            "{}",
+            again.stdout
+        );
+    }
+    // A path Badfish could not split is refused before any BMC is contacted: usage, exit 2.
+    let before = lab
+        .metrics()
+        .host(&lab.inventory().hosts[0].name)
+        .bmc_requests;
+    let bad = oob(&lab, dir.path(), 0, &["--boot-remote-image", "rhel-9.iso"]).await;
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("NFS path \"rhel-9.iso\""),
+        "{}",
+        bad.stderr
+    );
+    assert_eq!(
+        lab.metrics()
+            .host(&lab.inventory().hosts[0].name)
+            .bmc_requests,
+        before
+    );
 }

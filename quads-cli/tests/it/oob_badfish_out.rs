@@ -6,7 +6,7 @@
 //! by `{time}`; over a host list whose
 //! hosts share a logger name, Badfish's line order follows completion, so those cases compare
 //! the host lines as a set and the RESULTS exactly. Cases marked `!` are recorded for reference
-//! only (cases.txt says why).
+//! only (cases.txt says why). A case may name the lab's flavour (`; FLAVOUR`; default dell).
 
 use std::path::{Path, PathBuf};
 
@@ -16,24 +16,37 @@ fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/badfish-1.8.2-out")
 }
 
-/// The cases: name and arguments.
-fn cases() -> Vec<(String, String)> {
+/// One line of cases.txt: its name, arguments and the lab's flavour (`; FLAVOUR`, default dell).
+struct Case {
+    name: String,
+    args: String,
+    flavor: Flavor,
+}
+
+/// The cases.
+fn cases() -> Vec<Case> {
     let text = std::fs::read_to_string(golden_dir().join("cases.txt")).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
-            let (name, args) = l.split_once(';').unwrap();
-            (name.trim().to_owned(), args.trim().to_owned())
+            let mut fields = l.split(';');
+            let name = fields.next().unwrap().trim().to_owned();
+            let args = fields.next().unwrap().trim().to_owned();
+            let flavor = fields
+                .next()
+                .map_or(Some(Flavor::Dell), Flavor::parse)
+                .unwrap_or_else(|| panic!("{name}: unknown flavour"));
+            Case { name, args, flavor }
         })
         .collect()
 }
 
 /// Runs one case on a fresh lab: what `quads oob -o badfish` wrote on standard error, with
 /// the addresses replaced, and `exit: N` last (the golden's shape).
-async fn run_case(args: &str) -> String {
+async fn run_case(args: &str, flavor: Flavor) -> String {
     let lab = Lab::start(LabConfig {
         hosts: 2,
-        flavors: vec![Flavor::Dell],
+        flavors: vec![flavor],
         time_scale: 0.0,
         seed: 1,
         ..LabConfig::default()
@@ -132,12 +145,12 @@ fn host_list_shape(text: &str) -> (Vec<&str>, Vec<&str>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn badfish_output_is_badfish_line_for_line() {
     let mut wrong = Vec::new();
-    for (name, args) in cases() {
+    for Case { name, args, flavor } in cases() {
         if name.starts_with('!') {
             continue;
         }
         let golden = std::fs::read_to_string(golden_dir().join(format!("{name}.txt"))).unwrap();
-        let ours = run_case(&args).await;
+        let ours = run_case(&args, flavor).await;
         let same = if args.contains("--host-list") {
             host_list_shape(&ours) == host_list_shape(&golden)
         } else {

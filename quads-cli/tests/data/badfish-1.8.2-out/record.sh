@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Re-records the Badfish output goldens of this directory: for every case of cases.txt, a fresh
-# lab (the quads-lab binary), the real Badfish of the peers venv against its first BMC, its
+# Re-records the Badfish output goldens of this directory: for every case of cases.txt (or only
+# the cases named as arguments), a fresh lab (the quads-lab binary, of the case's flavour,
+# default dell), the real Badfish of the peers venv against its first BMC, its
 # standard error and exit code into <case>.txt with the BMC's address replaced by {bmc} and a
 # screenshot's time by {time}.
 # Run from the repository root after `cargo build -p testkit --bin quads-lab` and
-# `cargo xtask peers`:  quads-cli/tests/data/badfish-1.8.2-out/record.sh
+# `cargo xtask peers`:  quads-cli/tests/data/badfish-1.8.2-out/record.sh [CASE...]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../../.." && pwd)"
@@ -14,11 +15,15 @@ lab_bin="$root/target/debug/quads-lab"
 work="$(mktemp -d)"
 lab_pid=""
 trap '[ -z "$lab_pid" ] || kill "$lab_pid" 2>/dev/null; rm -rf "$work"' EXIT
-while IFS=';' read -r name args; do
+while IFS=';' read -r name args flavor; do
   [ -n "$name" ] || continue
   name="${name#!}"
+  flavor="$(echo "${flavor:-dell}" | tr -d ' ')"
+  if [ "$#" -gt 0 ]; then
+    case " $* " in *" $name "*) ;; *) continue ;; esac
+  fi
   rm -rf "$work/lab" "$work/lab.log"
-  "$lab_bin" --hosts 2 --flavors dell --time-scale 0 --seed 1 --no-host-ssh \
+  "$lab_bin" --hosts 2 --flavors "$flavor" --time-scale 0 --seed 1 --no-host-ssh \
     --out-dir "$work/lab" > "$work/lab.log" 2>&1 &
   lab_pid=$!
   for _ in $(seq 100); do
