@@ -1138,6 +1138,7 @@ fn build_machines(config: &LabConfig) -> Vec<Machine> {
                 override_target: OverrideTarget::None,
                 override_enabled: OverrideEnabled::Disabled,
                 bios,
+                nic_attributes: std::collections::BTreeMap::new(),
                 jobs: Vec::new(),
                 next_job: 0,
                 phase: if powered_on {

@@ -283,6 +283,13 @@ pub enum JobChange {
     Bios(BTreeMap<String, serde_json::Value>),
     /// The persistent boot order (`BootSources/Settings`), device ids first to last.
     BootOrder(Vec<String>),
+    /// Dell NIC attributes of one port (`DellNetworkAttributes/{fqdd}/Settings`).
+    Nic {
+        /// The port's FQDD (`NIC.Integrated.1-1-1`).
+        fqdd: String,
+        /// The attributes it sets.
+        attributes: BTreeMap<String, serde_json::Value>,
+    },
 }
 
 /// Where a job is in its life.
@@ -343,6 +350,8 @@ pub struct Machine {
     pub override_enabled: OverrideEnabled,
     /// BIOS attributes.
     pub bios: BTreeMap<String, serde_json::Value>,
+    /// Dell NIC attributes set by config jobs, per port FQDD (the others keep their defaults).
+    pub nic_attributes: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
     /// Jobs, oldest first.
     pub jobs: Vec<Job>,
     /// Counter for job ids.
@@ -565,6 +574,11 @@ impl Machine {
                         }
                     }
                     JobChange::BootOrder(order) => self.boot_order.clone_from(order),
+                    JobChange::Nic { fqdd, attributes } => self
+                        .nic_attributes
+                        .entry(fqdd.clone())
+                        .or_default()
+                        .extend(attributes.clone()),
                 }
             }
         }
@@ -841,6 +855,7 @@ mod tests {
             override_target: OverrideTarget::None,
             override_enabled: OverrideEnabled::Disabled,
             bios: BTreeMap::new(),
+            nic_attributes: BTreeMap::new(),
             jobs: Vec::new(),
             next_job: 0,
             phase,

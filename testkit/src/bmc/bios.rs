@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 use super::dell;
 use super::dispatch::Ctx;
 use super::messages::{self, Message};
+use super::network;
 use super::reply::Reply;
 use super::router::BIOS_REGISTRY;
 use super::service::{collection, link, manufacturer};
@@ -319,7 +320,8 @@ pub(crate) fn settings(cx: &Ctx<'_>) -> Reply {
     }))
 }
 
-fn attribute_error(key: &str, text: String, message: &str) -> Reply {
+/// A 400 naming the attribute of the request body that was wrong.
+pub(crate) fn attribute_error(key: &str, text: String, message: &str) -> Reply {
     messages::error(
         StatusCode::BAD_REQUEST,
         &[Message::base(
@@ -588,29 +590,41 @@ fn registry_uri(cx: &Ctx<'_>) -> String {
 }
 
 /// `Registries`.
-pub(crate) fn registries(_cx: &Ctx<'_>) -> Reply {
+pub(crate) fn registries(cx: &Ctx<'_>) -> Reply {
+    let members: Vec<String> = std::iter::once(BIOS_REGISTRY.to_owned())
+        .chain(network::registry_names(cx))
+        .map(|name| format!("/redfish/v1/Registries/{name}"))
+        .collect();
     collection(
         "/redfish/v1/Registries",
         "MessageRegistryFileCollection",
         "Registry File Collection",
-        &[format!("/redfish/v1/Registries/{BIOS_REGISTRY}")],
+        &members,
     )
 }
 
 /// One registry file entry.
 pub(crate) fn registry_file(cx: &Ctx<'_>, id: &str) -> Reply {
     let uri = format!("/redfish/v1/Registries/{id}");
-    if id != BIOS_REGISTRY {
+    let (what, registry, location) = if id == BIOS_REGISTRY {
+        (
+            "BIOS",
+            "BiosAttributeRegistry.1.0".to_owned(),
+            registry_uri(cx),
+        )
+    } else if network::registry_port(cx, id).is_some() {
+        ("Network", format!("{id}.1.0"), network::registry_uri(id))
+    } else {
         return messages::not_found(&uri);
-    }
+    };
     Reply::resource(json!({
         "@odata.id": uri,
         "@odata.type": "#MessageRegistryFile.v1_1_3.MessageRegistryFile",
         "Id": id,
-        "Name": "BIOS Attribute Registry File",
-        "Description": "BIOS Attribute Registry File locations",
+        "Name": format!("{what} Attribute Registry File"),
+        "Description": format!("{what} Attribute Registry File locations"),
         "Languages": ["en"],
-        "Registry": "BiosAttributeRegistry.1.0",
-        "Location": [{"Language": "en", "Uri": registry_uri(cx)}],
+        "Registry": registry,
+        "Location": [{"Language": "en", "Uri": location}],
     }))
 }

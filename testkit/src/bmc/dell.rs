@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::bios::is_bios_job;
 use super::dispatch::Ctx;
 use super::messages;
+use super::network;
 use super::reply::Reply;
 use super::service::link;
 use crate::clock::hash_str;
@@ -246,13 +247,18 @@ pub(crate) fn create_job(cx: &mut Ctx<'_>) -> Reply {
     };
     let bios_settings = format!("{}/Bios/Settings", cx.layout.system_uri());
     let target = target.as_str().unwrap_or_default();
-    if target.trim_end_matches('/') != bios_settings {
+    let nic = network::settings_target(cx, target);
+    if target.trim_end_matches('/') != bios_settings && nic.is_none() {
         return messages::value_not_in_list(target, "TargetSettingsURI");
     }
     if cx.lc_restarting() {
         return messages::idrac_not_ready();
     }
-    match commit_config_job(cx) {
+    let committed = match nic {
+        Some(fqdd) => network::commit_nic_job(cx, &fqdd),
+        None => commit_config_job(cx),
+    };
+    match committed {
         Ok(location) => messages::ok_success().location(&location),
         Err(reply) => reply,
     }
@@ -266,13 +272,17 @@ fn job_body(cx: &Ctx<'_>, job: &Job) -> Value {
         JobState::Completed => ("Completed", "Job completed successfully.", "PR19", 100),
         JobState::Failed => ("Failed", "Job failed.", "SYS051", 100),
     };
+    let (name, job_type) = match &job.change {
+        JobChange::Nic { fqdd, .. } => (format!("Configure: {fqdd}"), "NICConfiguration"),
+        _ => ("ConfigBIOS:BIOS.Setup.1-1".to_owned(), "BIOSConfiguration"),
+    };
     json!({
         "@odata.id": format!("{}/{}", cx.layout.jobs_uri(), job.id),
         "@odata.type": "#DellJob.v1_5_0.DellJob",
         "Id": job.id,
-        "Name": "ConfigBIOS:BIOS.Setup.1-1",
+        "Name": name,
         "Description": "Job Instance",
-        "JobType": "BIOSConfiguration",
+        "JobType": job_type,
         "JobState": state,
         "Message": message,
         "MessageId": message_id,
@@ -316,6 +326,7 @@ fn delete(cx: &mut Ctx<'_>, what: &Deletion<'_>) -> Reply {
         Deletion::Force => {
             cx.m.jobs.clear();
             cx.b.pending_bios = None;
+            cx.b.pending_nic.clear();
             cx.b.pending_boot_order = None;
             let restart = cx.lab.config.model.bmc.lc_restart;
             cx.b.lc_ready_at = Some(cx.lab.clock.after(restart));

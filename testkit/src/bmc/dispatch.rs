@@ -10,7 +10,8 @@ use super::reply::{Reply, if_match_admits};
 use super::router::{Layout, Route};
 use super::state::BmcState;
 use super::{
-    accounts, bios, dell, dell_os_deploy, inventory, messages, metadata, service, system, vmedia,
+    accounts, bios, dell, dell_os_deploy, inventory, messages, metadata, network, service, system,
+    vmedia,
 };
 use crate::lab::LabShared;
 use crate::machine::{Flavor, Machine};
@@ -187,6 +188,21 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
         Route::ChassisCollection if get => inventory::chassis_collection(cx),
         Route::Chassis if get => inventory::chassis(cx),
         Route::Power if get => inventory::power(cx),
+        Route::NetworkAdapters if get => network::adapters_collection(cx),
+        Route::NetworkAdapter(id) if get => network::adapter(cx, id),
+        Route::NetworkDeviceFunctions(a) if get => network::functions(cx, a),
+        Route::NetworkDeviceFunction(a, f) if get => network::function(cx, a, f),
+        Route::NicAttributes(a, f) if get => network::attributes(cx, a, f),
+        Route::NicSettings(a, f) if get => network::settings(cx, a, f),
+        Route::NicSettings(a, f) if patch => {
+            let (a, f) = (a.clone(), f.clone());
+            let current = network::settings(cx, &a, &f);
+            if let Some(refused) = if_match_refuses(cx, &current) {
+                return refused;
+            }
+            network::patch_settings(cx, &a, &f)
+        }
+        Route::NicRegistry(name) if get => network::registry(cx, name),
         Route::Managers if get => service::managers(cx),
         Route::Manager if get => service::manager(cx),
         Route::ManagerReset if post => service::manager_reset(cx),
@@ -235,6 +251,7 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         | Route::BootSourcesSettings
         | Route::SmcMediaConfig
         | Route::BootOption(_)
+        | Route::NicSettings(..)
         | Route::Account(_) => "GET, HEAD, PATCH",
         Route::Sessions | Route::Jobs => "GET, HEAD, POST",
         Route::Accounts if !dell => "GET, HEAD, POST",

@@ -243,6 +243,7 @@ pub(crate) fn chassis(cx: &Ctx<'_>) -> Reply {
         "PowerState": if powered(cx) { "On" } else { "Off" },
         "Status": {"State": "Enabled", "Health": "OK", "HealthRollup": "OK"},
         "Power": link(&format!("{uri}/Power")),
+        "NetworkAdapters": link(&format!("{uri}/NetworkAdapters")),
         "Links": {
             "ComputerSystems": [link(&layout.system_uri())],
             "ManagedBy": [link(&layout.manager_uri())],

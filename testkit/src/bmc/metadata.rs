@@ -61,6 +61,19 @@ const DMTF: &[(&str, &[&str])] = &[
         "EthernetInterface",
         &["EthernetInterface", "EthernetInterface.v1_9_0"],
     ),
+    ("NetworkAdapterCollection", &["NetworkAdapterCollection"]),
+    (
+        "NetworkAdapter",
+        &["NetworkAdapter", "NetworkAdapter.v1_9_0"],
+    ),
+    (
+        "NetworkDeviceFunctionCollection",
+        &["NetworkDeviceFunctionCollection"],
+    ),
+    (
+        "NetworkDeviceFunction",
+        &["NetworkDeviceFunction", "NetworkDeviceFunction.v1_9_0"],
+    ),
     ("Bios", &["Bios", "Bios.v1_2_0"]),
     (
         "AttributeRegistry",

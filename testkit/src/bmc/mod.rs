@@ -34,6 +34,7 @@ mod dispatch;
 mod inventory;
 mod messages;
 mod metadata;
+mod network;
 mod query;
 mod reply;
 mod router;

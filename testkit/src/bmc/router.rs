@@ -11,6 +11,7 @@
 //! `Systems/1/Settings`, XCC `Systems/1/Pending`).
 
 use super::dell_os_deploy::OsdAction;
+use super::network::NIC_REGISTRY_PREFIX;
 use crate::machine::Flavor;
 
 /// Identifiers and OEM paths of one flavour.
@@ -223,6 +224,20 @@ pub(crate) enum Route {
     Chassis,
     /// `Chassis/{id}/Power`.
     Power,
+    /// `Chassis/{id}/NetworkAdapters`.
+    NetworkAdapters,
+    /// One adapter.
+    NetworkAdapter(String),
+    /// An adapter's `NetworkDeviceFunctions`.
+    NetworkDeviceFunctions(String),
+    /// One device function: adapter, port FQDD.
+    NetworkDeviceFunction(String, String),
+    /// Dell `DellNetworkAttributes/{fqdd}` of a device function: adapter, port FQDD.
+    NicAttributes(String, String),
+    /// Its `Settings`: adapter, port FQDD.
+    NicSettings(String, String),
+    /// A port's attribute registry (`NetworkAttributesRegistry_{fqdd}`).
+    NicRegistry(String),
     /// `Managers`.
     Managers,
     /// The manager.
@@ -337,6 +352,9 @@ pub(crate) fn route(layout: Layout, path: &str) -> Option<Routed> {
         ["Chassis", id, "Power"] if *id == layout.chassis => {
             routed(Route::Power, "/redfish/v1/Chassis/:id/Power")
         }
+        ["Chassis", id, "NetworkAdapters", rest @ ..] if *id == layout.chassis => {
+            adapter_route(layout, rest)?
+        }
         ["Managers"] => routed(Route::Managers, "/redfish/v1/Managers"),
         ["Managers", id, rest @ ..] if *id == layout.manager => manager_route(layout, rest)?,
         ["UpdateService"] => routed(Route::UpdateService, "/redfish/v1/UpdateService"),
@@ -359,6 +377,16 @@ pub(crate) fn route(layout: Layout, path: &str) -> Option<Routed> {
         ["Registries", id] => routed(Route::Registry(owned(id)), "/redfish/v1/Registries/:id"),
         ["Registries", id, file] if *id == BIOS_REGISTRY && file.starts_with(BIOS_REGISTRY) => {
             routed(Route::BiosRegistry, "/redfish/v1/Registries/:id/:file")
+        }
+        ["Registries", id, file]
+            if layout.dell()
+                && id.starts_with(NIC_REGISTRY_PREFIX)
+                && *file == format!("{id}.json") =>
+        {
+            routed(
+                Route::NicRegistry(owned(id)),
+                "/redfish/v1/Registries/:id/:file",
+            )
         }
         ["Dell", "Managers", id, rest @ ..]
             if layout.flavor == Flavor::Dell && *id == layout.manager =>
@@ -407,6 +435,53 @@ pub(crate) fn route(layout: Layout, path: &str) -> Option<Routed> {
 
 fn routed(route: Route, template: &'static str) -> Routed {
     Routed { route, template }
+}
+
+/// Under `Chassis/{id}/NetworkAdapters` (the Dell OEM attributes on iDRACs only).
+fn adapter_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
+    const BASE: &str = "/redfish/v1/Chassis/:id/NetworkAdapters";
+    let owned = |s: &&str| (*s).to_owned();
+    Some(match rest {
+        [] => routed(Route::NetworkAdapters, BASE),
+        [a] => routed(
+            Route::NetworkAdapter(owned(a)),
+            "/redfish/v1/Chassis/:id/NetworkAdapters/:id",
+        ),
+        [a, "NetworkDeviceFunctions"] => routed(
+            Route::NetworkDeviceFunctions(owned(a)),
+            "/redfish/v1/Chassis/:id/NetworkAdapters/:id/NetworkDeviceFunctions",
+        ),
+        [a, "NetworkDeviceFunctions", f] => routed(
+            Route::NetworkDeviceFunction(owned(a), owned(f)),
+            "/redfish/v1/Chassis/:id/NetworkAdapters/:id/NetworkDeviceFunctions/:id",
+        ),
+        [
+            a,
+            "NetworkDeviceFunctions",
+            f,
+            "Oem",
+            "Dell",
+            "DellNetworkAttributes",
+            g,
+        ] if layout.dell() && f == g => routed(
+            Route::NicAttributes(owned(a), owned(f)),
+            "/redfish/v1/Chassis/:id/NetworkAdapters/:id/NetworkDeviceFunctions/:id/Oem/Dell/DellNetworkAttributes/:id",
+        ),
+        [
+            a,
+            "NetworkDeviceFunctions",
+            f,
+            "Oem",
+            "Dell",
+            "DellNetworkAttributes",
+            g,
+            "Settings",
+        ] if layout.dell() && f == g => routed(
+            Route::NicSettings(owned(a), owned(f)),
+            "/redfish/v1/Chassis/:id/NetworkAdapters/:id/NetworkDeviceFunctions/:id/Oem/Dell/DellNetworkAttributes/:id/Settings",
+        ),
+        _ => return None,
+    })
 }
 
 fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {

@@ -154,6 +154,9 @@ pub struct BmcState {
     pub stale_expire_at: f64,
     /// Dell: BIOS attributes set on `Bios/Settings` but not yet in a job.
     pub pending_bios: Option<Box<BTreeMap<String, Value>>>,
+    /// Dell: NIC attributes set on `DellNetworkAttributes/{fqdd}/Settings` but not yet in a
+    /// job, per port FQDD.
+    pub pending_nic: BTreeMap<String, BTreeMap<String, Value>>,
     /// Dell: a boot order set on `BootSources/Settings` but not yet in a job (enabled ids).
     pub pending_boot_order: Option<Vec<String>>,
     /// Dell: the Lifecycle Controller restarts until then (after `JID_CLEARALL_FORCE`).
@@ -174,6 +177,7 @@ impl Default for BmcState {
             session_timeout: 1800,
             stale_expire_at: 0.0,
             pending_bios: None,
+            pending_nic: BTreeMap::new(),
             pending_boot_order: None,
             lc_ready_at: None,
             media_config: None,

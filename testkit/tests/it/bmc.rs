@@ -59,11 +59,11 @@ impl Bmc {
         self.admin.get(&self.url(path)).await.unwrap()
     }
 
-    async fn post(&self, path: &str, body: Value) -> Answer {
+    pub(crate) async fn post(&self, path: &str, body: Value) -> Answer {
         self.admin.post(&self.url(path), &body).await.unwrap()
     }
 
-    async fn patch(&self, path: &str, body: Value) -> Answer {
+    pub(crate) async fn patch(&self, path: &str, body: Value) -> Answer {
         self.admin.patch(&self.url(path), &body).await.unwrap()
     }
 
@@ -84,7 +84,7 @@ impl Bmc {
             .to_owned()
     }
 
-    async fn reset(&self, system: &str, kind: &str) -> Answer {
+    pub(crate) async fn reset(&self, system: &str, kind: &str) -> Answer {
         self.post(
             &format!("{system}/Actions/ComputerSystem.Reset"),
             json!({"ResetType": kind}),
@@ -94,14 +94,14 @@ impl Bmc {
 }
 
 /// The first `MessageId` of an error answer.
-fn message_id(answer: &Answer) -> String {
+pub(crate) fn message_id(answer: &Answer) -> String {
     answer.json()["error"]["@Message.ExtendedInfo"][0]["MessageId"]
         .as_str()
         .unwrap_or_default()
         .to_owned()
 }
 
-fn system_path(flavor: Flavor) -> &'static str {
+pub(crate) fn system_path(flavor: Flavor) -> &'static str {
     match flavor {
         Flavor::Dell | Flavor::Idrac10 => "/redfish/v1/Systems/System.Embedded.1",
         Flavor::Supermicro | Flavor::Hpe | Flavor::Lenovo => "/redfish/v1/Systems/1",
@@ -109,7 +109,7 @@ fn system_path(flavor: Flavor) -> &'static str {
     }
 }
 
-const ALL: [Flavor; 6] = [
+pub(crate) const ALL: [Flavor; 6] = [
     Flavor::Dell,
     Flavor::Idrac10,
     Flavor::Supermicro,

@@ -5,6 +5,7 @@ mod bmc;
 mod expand;
 mod foreman;
 mod lab;
+mod network;
 mod quads;
 mod sshd;
 mod switch;
