@@ -37,6 +37,17 @@ pub(crate) fn validate_bios_changes(
     current: &Map<String, Value>,
     changes: &BTreeMap<String, String>,
 ) -> Result<Map<String, Value>, String> {
+    validate_attribute_changes("BIOS attribute", registry, current, changes)
+}
+
+/// [`validate_bios_changes`] for any attribute registry; `what` names the attributes in the
+/// reasons (`BIOS attribute`, `NIC attribute`).
+pub(crate) fn validate_attribute_changes(
+    what: &str,
+    registry: &wire::AttributeRegistry,
+    current: &Map<String, Value>,
+    changes: &BTreeMap<String, String>,
+) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     for (name, value) in changes {
         let entry = registry
@@ -44,10 +55,10 @@ pub(crate) fn validate_bios_changes(
             .attributes
             .iter()
             .find(|a| a.attribute_name.eq_ignore_ascii_case(name))
-            .ok_or_else(|| format!("BIOS attribute {name:?} is not in the registry"))?;
+            .ok_or_else(|| format!("{what} {name:?} is not in the registry"))?;
         let canonical = entry.attribute_name.clone();
         if entry.read_only == Some(true) {
-            return Err(format!("BIOS attribute {canonical} is read-only"));
+            return Err(format!("{what} {canonical} is read-only"));
         }
         let typed = match entry.kind.as_deref() {
             Some("Enumeration") => {
@@ -284,14 +295,25 @@ impl Bmc {
                 .await?;
             return Ok(SettingsChange::Pending { job: None });
         }
+        self.stage_for_config_job(&settings, attributes, etag).await
+    }
+
+    /// PATCHes `attributes` to a Dell settings resource to apply `OnReset`: the job the iDRAC
+    /// created (202 with `Location`), or one created for the settings.
+    pub(crate) async fn stage_for_config_job(
+        &self,
+        settings: &str,
+        attributes: Map<String, Value>,
+        etag: Option<String>,
+    ) -> Result<SettingsChange, Error> {
         let body = json!({
             "@Redfish.SettingsApplyTime": {"ApplyTime": "OnReset"},
             "Attributes": attributes,
         });
-        let reply = self.patch_if_match(&settings, &body, etag).await?;
+        let reply = self.patch_if_match(settings, &body, etag).await?;
         let job = match reply.location().and_then(|l| job_id_from_location(&l)) {
             Some(job) if reply.status == http::StatusCode::ACCEPTED => job,
-            _ => self.create_config_job(&settings).await?,
+            _ => self.create_config_job(settings).await?,
         };
         Ok(SettingsChange::Pending { job: Some(job) })
     }

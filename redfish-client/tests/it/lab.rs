@@ -1921,3 +1921,84 @@ async fn a_network_iso_is_booted_checked_and_detached_on_the_dells_only() {
     }
     rig.assert_all_logged_out();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nic_fqdds_everywhere_and_dell_nic_attributes_applied_by_their_job() {
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        // --get-nic-fqdds: the machine's NICs, grouped by adapter, on every flavour.
+        let adapters = bmc.nic_fqdds().await.unwrap();
+        let listed: Vec<(String, Vec<String>)> =
+            adapters.into_iter().map(|a| (a.id, a.fqdds)).collect();
+        assert_eq!(
+            listed,
+            [
+                (
+                    "NIC.Integrated.1".to_owned(),
+                    vec![
+                        "NIC.Integrated.1-1-1".to_owned(),
+                        "NIC.Integrated.1-2-1".to_owned()
+                    ]
+                ),
+                ("NIC.Slot.3".to_owned(), vec!["NIC.Slot.3-1-1".to_owned()]),
+            ],
+            "{flavor:?}"
+        );
+        let fqdd = "NIC.Integrated.1-2-1";
+        if !flavor.is_dell() {
+            let err = bmc.nic_attributes(fqdd).await.unwrap_err();
+            assert!(
+                matches!(err, Error::Unsupported { .. }),
+                "{flavor:?}: {err}"
+            );
+            continue;
+        }
+        // --get-nic-attribute, with and without --attribute.
+        let all = bmc.nic_attributes(fqdd).await.unwrap();
+        assert_eq!(all["WakeOnLan"], "Disabled", "{flavor:?}");
+        let info = bmc.nic_attribute(fqdd, "WakeOnLan").await.unwrap();
+        assert_eq!(info.current, Some(serde_json::json!("Disabled")));
+        let err = bmc.nic_attributes("NIC.Slot.9-1-1").await.unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "{flavor:?}: {err}");
+        let err = bmc
+            .set_nic_attribute(fqdd, "WakeOnLan", "Sometimes")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "{flavor:?}: {err}");
+        // --set-nic-attribute: a config job applied at the next POST.
+        let change = bmc
+            .set_nic_attribute(fqdd, "WakeOnLan", "Enabled")
+            .await
+            .unwrap();
+        assert!(
+            matches!(change, SettingsChange::Pending { job: Some(_) }),
+            "{flavor:?}: {change:?}"
+        );
+        power_cycle_for(&rig, &bmc, &change).await;
+        eventually(
+            "the NIC change at POST",
+            Duration::from_secs(10),
+            || async {
+                rig.lab.with_state(|s| {
+                    s.machines[i]
+                        .nic_attributes
+                        .get(fqdd)
+                        .and_then(|a| a.get("WakeOnLan"))
+                        == Some(&serde_json::json!("Enabled"))
+                })
+            },
+        )
+        .await;
+        assert_eq!(
+            bmc.nic_attributes(fqdd).await.unwrap()["WakeOnLan"],
+            "Enabled"
+        );
+        assert_eq!(
+            bmc.set_nic_attribute(fqdd, "WakeOnLan", "Enabled")
+                .await
+                .unwrap(),
+            SettingsChange::Unchanged
+        );
+    }
+}

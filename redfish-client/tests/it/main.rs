@@ -12,6 +12,7 @@ mod dmtf;
 mod lab;
 mod maintenance;
 mod mock_bmc;
+mod network;
 mod power;
 mod sushy;
 mod vendors;

@@ -378,19 +378,26 @@ fn validate(cx: &Ctx<'_>, attributes: &Map<String, Value>) -> Result<(), Reply> 
     Ok(())
 }
 
-/// PATCH `Bios/Settings`.
-pub(crate) fn patch_settings(cx: &mut Ctx<'_>) -> Reply {
-    let body = match cx.body() {
-        Ok(body) => body,
-        Err(reply) => return reply,
-    };
-    let mut apply_on_reset = false;
+/// A PATCH of a settings resource: its `Attributes`, and whether it asks for them to be
+/// applied `OnReset` (`@Redfish.SettingsApplyTime`).
+pub(crate) struct SettingsPatch {
+    /// The attributes to set (never empty).
+    pub(crate) attributes: Map<String, Value>,
+    /// `@Redfish.SettingsApplyTime` `OnReset` was given.
+    pub(crate) on_reset: bool,
+}
+
+/// Reads a settings PATCH body: 400 for anything but a non-empty `Attributes` and an
+/// `OnReset` apply time.
+pub(crate) fn settings_patch(cx: &Ctx<'_>) -> Result<SettingsPatch, Reply> {
+    let body = cx.body()?;
+    let mut on_reset = false;
     let mut attributes = None;
     for (key, value) in &body {
         match key.as_str() {
             "Attributes" => match value.as_object() {
                 Some(map) if !map.is_empty() => attributes = Some(map.clone()),
-                _ => return messages::value_type_error(&value.to_string(), "Attributes"),
+                _ => return Err(messages::value_type_error(&value.to_string(), "Attributes")),
             },
             "@Redfish.SettingsApplyTime" => {
                 let time = value
@@ -398,18 +405,33 @@ pub(crate) fn patch_settings(cx: &mut Ctx<'_>) -> Reply {
                     .and_then(Value::as_str)
                     .unwrap_or_default();
                 if time != "OnReset" {
-                    return messages::value_not_in_list(
+                    return Err(messages::value_not_in_list(
                         time,
                         "@Redfish.SettingsApplyTime.ApplyTime",
-                    );
+                    ));
                 }
-                apply_on_reset = true;
+                on_reset = true;
             }
-            _ => return messages::property_unknown(key),
+            _ => return Err(messages::property_unknown(key)),
         }
     }
     let Some(attributes) = attributes else {
-        return messages::property_missing("Attributes");
+        return Err(messages::property_missing("Attributes"));
+    };
+    Ok(SettingsPatch {
+        attributes,
+        on_reset,
+    })
+}
+
+/// PATCH `Bios/Settings`.
+pub(crate) fn patch_settings(cx: &mut Ctx<'_>) -> Reply {
+    let SettingsPatch {
+        attributes,
+        on_reset: apply_on_reset,
+    } = match settings_patch(cx) {
+        Ok(patch) => patch,
+        Err(reply) => return reply,
     };
     if cx.dell() {
         if cx.lc_restarting() {

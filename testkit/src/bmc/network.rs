@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
 
-use super::bios::attribute_error;
+use super::bios::{SettingsPatch, attribute_error, settings_patch};
 use super::dispatch::Ctx;
 use super::messages;
 use super::reply::Reply;
@@ -380,36 +380,12 @@ pub(crate) fn patch_settings(cx: &mut Ctx<'_>, adapter: &str, fqdd: &str) -> Rep
     if let Err(reply) = dell_port(cx, adapter, fqdd, &uri) {
         return reply;
     }
-    let body = match cx.body() {
-        Ok(body) => body,
+    let SettingsPatch {
+        attributes,
+        on_reset,
+    } = match settings_patch(cx) {
+        Ok(patch) => patch,
         Err(reply) => return reply,
-    };
-    let mut apply_on_reset = false;
-    let mut attributes = None;
-    for (key, value) in &body {
-        match key.as_str() {
-            "Attributes" => match value.as_object() {
-                Some(map) if !map.is_empty() => attributes = Some(map.clone()),
-                _ => return messages::value_type_error(&value.to_string(), "Attributes"),
-            },
-            "@Redfish.SettingsApplyTime" => {
-                let time = value
-                    .get("ApplyTime")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if time != "OnReset" {
-                    return messages::value_not_in_list(
-                        time,
-                        "@Redfish.SettingsApplyTime.ApplyTime",
-                    );
-                }
-                apply_on_reset = true;
-            }
-            _ => return messages::property_unknown(key),
-        }
-    }
-    let Some(attributes) = attributes else {
-        return messages::property_missing("Attributes");
     };
     if cx.lc_restarting() {
         return messages::idrac_not_ready();
@@ -426,7 +402,7 @@ pub(crate) fn patch_settings(cx: &mut Ctx<'_>, adapter: &str, fqdd: &str) -> Rep
         .entry(fqdd.to_owned())
         .or_default()
         .extend(attributes);
-    if !apply_on_reset {
+    if !on_reset {
         return messages::ok_success();
     }
     match commit_nic_job(cx, fqdd) {
