@@ -8,6 +8,7 @@
 mod badfish_out;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -370,6 +371,16 @@ enum Action {
     LsInterfaces,
     BmcReset(ResetWait),
     SetAccount(AccountSpec),
+    NicFqdds,
+    GetNic {
+        fqdd: String,
+        attribute: Option<String>,
+    },
+    SetNic {
+        fqdd: String,
+        attribute: String,
+        value: String,
+    },
 }
 
 /// What a run does on every host: one action, then (`--pxe` without `-t`, as Badfish) a
@@ -433,6 +444,7 @@ impl OobArgs {
         push(self.get_sriov, Action::GetSriov);
         push(self.enable_sriov, Action::SetSriov(true));
         push(self.disable_sriov, Action::SetSriov(false));
+        push(self.get_nic_fqdds, Action::NicFqdds);
         let wait = if self.wait {
             ResetWait::UntilResponsive
         } else {
@@ -459,6 +471,22 @@ impl OobArgs {
         }
         if let Some(url) = &self.mount_virtual_media {
             chosen.push(Action::MountVirtualMedia(url.clone()));
+        }
+        if let Some(fqdd) = &self.get_nic_attribute {
+            chosen.push(Action::GetNic {
+                fqdd: fqdd.clone(),
+                attribute: self.attribute.clone(),
+            });
+        }
+        if let Some(fqdd) = &self.set_nic_attribute {
+            let (Some(attribute), Some(value)) = (&self.attribute, &self.value) else {
+                bail!("--set-nic-attribute needs --attribute and --value");
+            };
+            chosen.push(Action::SetNic {
+                fqdd: fqdd.clone(),
+                attribute: attribute.clone(),
+                value: value.clone(),
+            });
         }
         if let Some(d) = &self.toggle_boot_device {
             chosen.push(Action::ToggleBootDevice(d.clone()));
@@ -561,9 +589,6 @@ impl OobArgs {
             (self.get_scp_targets.is_some(), "--get-scp-targets"),
             (self.export_scp.is_some(), "--export-scp"),
             (self.import_scp.is_some(), "--import-scp"),
-            (self.get_nic_fqdds, "--get-nic-fqdds"),
-            (self.get_nic_attribute.is_some(), "--get-nic-attribute"),
-            (self.set_nic_attribute.is_some(), "--set-nic-attribute"),
             (
                 self.redfish_emulator,
                 "--redfish-emulator (run `quads-lab` for a simulated BMC fleet)",
@@ -1132,14 +1157,38 @@ async fn perform(
         Action::GetBios(Some(name)) => {
             let entry = bmc.bios_registry_entry(name).await?;
             let current = bmc.bios_attribute(name).await?.unwrap_or(Value::Null);
-            let allowed: Vec<&str> = entry.value.iter().map(|v| v.value_name.as_str()).collect();
-            vec![json!(format!(
-                "{}: {} (type {}, allowed: {})",
-                entry.attribute_name,
-                plain(&current),
-                entry.kind.unwrap_or_default(),
-                allowed.join(", ")
-            ))]
+            vec![attribute_line(&entry, &current)]
+        }
+        Action::NicFqdds => bmc
+            .nic_fqdds()
+            .await?
+            .into_iter()
+            .map(|a| json!(format!("{}: {}", a.id, a.fqdds.join(", "))))
+            .collect(),
+        Action::GetNic {
+            fqdd,
+            attribute: None,
+        } => bmc
+            .nic_attributes(fqdd)
+            .await?
+            .into_iter()
+            .map(|(k, v)| json!(format!("{fqdd} {k}: {}", plain(&v))))
+            .collect(),
+        Action::GetNic {
+            fqdd,
+            attribute: Some(name),
+        } => {
+            let info = bmc.nic_attribute(fqdd, name).await?;
+            let current = info.current.unwrap_or(Value::Null);
+            vec![attribute_line(&info.entry, &current)]
+        }
+        Action::SetNic {
+            fqdd,
+            attribute,
+            value,
+        } => {
+            let change = bmc.set_nic_attribute(fqdd, attribute, value).await?;
+            reboot_for(bmc, change, cancel).await?
         }
         Action::SetBios(changes) => {
             let change = bmc.set_bios_attributes(changes).await?;
@@ -1369,6 +1418,26 @@ async fn perform(
 
 /// A staged BIOS change: its line, then (when pending) a graceful reboot and the wait for its
 /// config job, as Badfish applies BIOS changes.
+/// An attribute, its current value, type and allowed values (`--get-bios-attribute` and
+/// `--get-nic-attribute` with `--attribute`).
+fn attribute_line(entry: &redfish_client::RegistryAttribute, current: &Value) -> Value {
+    let allowed: Vec<&str> = entry.value.iter().map(|v| v.value_name.as_str()).collect();
+    let mut line = format!(
+        "{}: {} (type {}",
+        entry.attribute_name,
+        plain(current),
+        entry.kind.as_deref().unwrap_or_default()
+    );
+    if !allowed.is_empty() {
+        let _ = write!(line, ", allowed: {}", allowed.join(", "));
+    }
+    if let (Some(lo), Some(hi)) = (entry.lower_bound, entry.upper_bound) {
+        let _ = write!(line, ", {lo}..={hi}");
+    }
+    line.push(')');
+    json!(line)
+}
+
 async fn reboot_for(
     bmc: &Bmc,
     change: SettingsChange,

@@ -53,4 +53,4 @@ pub use tokio_util::sync::CancellationToken;
 pub use vendor::{DellGeneration, Transient, Vendor};
 /// The answers callers read as they are: firmware inventory members, their `Status`, and
 /// Ethernet interfaces (the rest of the wire shapes stay crate-private).
-pub use wire::{EthernetInterface, SoftwareInventory, Status};
+pub use wire::{EthernetInterface, RegistryAttribute, SoftwareInventory, Status};

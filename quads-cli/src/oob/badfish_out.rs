@@ -236,9 +236,7 @@ fn action_error(action: &Action, e: &redfish_client::Error) -> String {
         (Action::Screenshot, redfish_client::Error::Unsupported { .. }) => {
             "DellLCService not supported by this host.".into()
         }
-        (_, redfish_client::Error::Unsupported { .. }) => {
-            "Operation not supported by vendor.".into()
-        }
+        (_, redfish_client::Error::Unsupported { .. }) => NOT_SUPPORTED.into(),
         (_, other) => other.to_string(),
     }
 }
@@ -504,12 +502,169 @@ async fn said(
         Action::CheckRemoteImage | Action::BootRemoteImage(_) | Action::DetachRemoteImage => {
             remote_image_records(bmc, action).await?
         }
+        Action::NicFqdds => {
+            if bmc.vendor().await? == Vendor::Supermicro {
+                return Ok(vec![error(NOT_SUPPORTED)]);
+            }
+            let mut records = Vec::new();
+            for adapter in bmc.nic_fqdds().await? {
+                records.push(info(format!("{}:", adapter.id)));
+                records.extend(
+                    (1..)
+                        .zip(&adapter.fqdds)
+                        .map(|(i, fqdd)| info(format!("    {i}: {fqdd}"))),
+                );
+            }
+            records
+        }
+        Action::GetNic {
+            fqdd,
+            attribute: None,
+        } => match bmc.nic_attributes(fqdd).await {
+            Ok(attributes) => std::iter::once(info(fqdd.clone()))
+                .chain(
+                    attributes
+                        .iter()
+                        .map(|(k, v)| info(format!("    {k}: {}", python_str(v)))),
+                )
+                .collect(),
+            // Badfish reads the port's attributes where they would be: any answer but 200 is
+            // "not supported".
+            Err(redfish_client::Error::Invalid { .. }) => vec![error(NOT_SUPPORTED)],
+            Err(e) => return Err(e),
+        },
+        Action::GetNic {
+            fqdd,
+            attribute: Some(name),
+        } => match bmc.nic_attribute(fqdd, name).await {
+            Ok(found) => found
+                .fields
+                .iter()
+                .map(|(k, v)| info(format!("{k}: {}", python_str(v))))
+                .collect(),
+            Err(redfish_client::Error::Invalid { .. }) => vec![error(NO_NIC_INFO)],
+            Err(e) => return Err(e),
+        },
+        Action::SetNic {
+            fqdd,
+            attribute,
+            value,
+        } => set_nic(bmc, fqdd, attribute, value, cancel).await?,
         other => super::perform(bmc, host, other, context, cancel)
             .await?
             .iter()
             .map(|line| info(super::plain(line)))
             .collect(),
     })
+}
+
+/// Badfish's refusal of an operation on a vendor (or a resource) that does not have it.
+const NOT_SUPPORTED: &str = "Operation not supported by vendor.";
+/// Badfish's words when a port or its attribute is not in the registry.
+const NO_NIC_INFO: &str = "Was unable to get network attribute info.";
+/// Badfish's last words when a NIC attribute could not be set.
+const NIC_NOT_SET: &str = "Was unable to set a network attribute.";
+
+/// `--set-nic-attribute`: Badfish's checks against the registry entry (in its order, with its
+/// words), then the change staged for a config job, the reboot, the job and the value read
+/// back. Badfish's own reboot lines differ (it sends `GracefulRestart`; this shuts down
+/// gracefully and powers on).
+async fn set_nic(
+    bmc: &Bmc,
+    fqdd: &str,
+    attribute: &str,
+    value: &str,
+    cancel: &CancellationToken,
+) -> Result<Vec<Record>, redfish_client::Error> {
+    let found = match bmc.nic_attribute(fqdd, attribute).await {
+        Ok(found) => found,
+        Err(redfish_client::Error::Invalid { .. }) => {
+            return Ok(vec![
+                error(NO_NIC_INFO),
+                error(format!(
+                    "{NIC_NOT_SET} Attribute most likely doesn't exist."
+                )),
+            ]);
+        }
+        Err(e) => return Err(e),
+    };
+    let before = found.current.as_ref().map(python_str).unwrap_or_default();
+    if before == value {
+        return Ok(vec![warning(
+            "This attribute already is set to this value. Skipping.",
+        )]);
+    }
+    let entry = &found.entry;
+    let refused = |why: &str| {
+        Ok(vec![
+            error(format!("Value not allowed for this attribute.{why}")),
+            error(NIC_NOT_SET),
+        ])
+    };
+    match entry.kind.as_deref() {
+        Some("Enumeration") if !entry.value.iter().any(|v| v.value_name == value) => {
+            return refused("");
+        }
+        Some("String")
+            if entry
+                .min_length
+                .is_some_and(|m| (value.chars().count() as u64) < m)
+                || entry
+                    .max_length
+                    .is_some_and(|m| value.chars().count() as u64 > m) =>
+        {
+            return refused(" (Incorrect string length)");
+        }
+        Some("Integer") => match value.trim().parse::<i64>() {
+            Ok(n)
+                if entry.lower_bound.is_none_or(|lo| n >= lo)
+                    && entry.upper_bound.is_none_or(|hi| n <= hi) => {}
+            Ok(_) => return refused(" (Incorrect number bounds)"),
+            Err(_) => return Ok(vec![error(NIC_NOT_SET)]),
+        },
+        _ => {}
+    }
+    let change = bmc.set_nic_attribute(fqdd, attribute, value).await?;
+    let mut records = vec![info(
+        "Patch command to set network attribute values and create next reboot job PASSED.",
+    )];
+    let redfish_client::SettingsChange::Pending { job } = change else {
+        return Ok(records);
+    };
+    if let Some(job) = &job {
+        records.push(info(format!(
+            "Network attribute configuration job created: {job}"
+        )));
+    }
+    records.extend(reboot_records(bmc, &bmc.graceful_reboot(cancel).await?, true).await);
+    let Some(job) = job else {
+        return Ok(records);
+    };
+    records.push(info(format!("Monitoring job {job} for completion...")));
+    let done = bmc
+        .wait_job(&job, redfish_client::JobTarget::Completed, cancel)
+        .await?;
+    records.extend([
+        info(format!("JobID: {}", done.id)),
+        info(format!("Name: {}", done.name.unwrap_or_default())),
+        info(format!("Message: {}", done.message.unwrap_or_default())),
+        info(format!("PercentComplete: {}", done.percent.unwrap_or(0))),
+        info("Verifying attribute value was applied..."),
+    ]);
+    let now = bmc.nic_attribute(fqdd, attribute).await?;
+    let after = now.current.as_ref().map(python_str).unwrap_or_default();
+    records.push(if after == value {
+        info(format!(
+            "\u{2713} Successfully changed {} from {before} to {after}",
+            now.entry.attribute_name
+        ))
+    } else {
+        error(format!(
+            "Attribute {} is {after}, not {value}, after the job.",
+            now.entry.attribute_name
+        ))
+    });
+    Ok(records)
 }
 
 /// One installed firmware as Badfish lists it: `Id:`, then every property but the OData,

@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::client::Bmc;
 use crate::error::Error;
@@ -30,6 +30,8 @@ pub struct NicAdapter {
 pub struct NicAttributeInfo {
     /// The registry entry (type, allowed values, bounds).
     pub entry: wire::RegistryAttribute,
+    /// The entry as the BMC served it, every property in its order, plus `CurrentValue`.
+    pub fields: Map<String, Value>,
     /// The port's current value (`None` when the port does not report it).
     pub current: Option<Value>,
 }
@@ -144,7 +146,7 @@ impl Bmc {
         &self,
         fqdd: &str,
         doc: &wire::Bios,
-    ) -> Result<wire::AttributeRegistry, Error> {
+    ) -> Result<Vec<Map<String, Value>>, Error> {
         if self.dell_generation().await? == Some(DellGeneration::Idrac9) {
             let doc = self.manager_doc().await?;
             let firmware = doc.firmware_version.as_deref().unwrap_or_default();
@@ -177,12 +179,38 @@ impl Bmc {
             Err(e) if e.is_not_found() => {}
             Err(e) => return Err(e),
         }
-        match self.get(&location).await {
-            Err(e) if e.is_not_found() => Err(self.err_unsupported(format!(
-                "NIC attribute registry of {fqdd} (not at {location})"
-            ))),
-            other => other,
-        }
+        let registry: Value = match self.get(&location).await {
+            Err(e) if e.is_not_found() => {
+                return Err(self.err_unsupported(format!(
+                    "NIC attribute registry of {fqdd} (not at {location})"
+                )));
+            }
+            other => other?,
+        };
+        Ok(registry
+            .pointer("/RegistryEntries/Attributes")
+            .and_then(Value::as_array)
+            .map(|entries| {
+                entries
+                    .iter()
+                    .filter_map(|e| e.as_object().cloned())
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    /// The typed registry of a port (for checking changes).
+    fn typed_registry(
+        &self,
+        fqdd: &str,
+        entries: &[Map<String, Value>],
+    ) -> Result<wire::AttributeRegistry, Error> {
+        let raw = serde_json::json!({"RegistryEntries": {"Attributes": entries}});
+        serde_json::from_value(raw).map_err(|e| {
+            self.err_invalid(format!(
+                "the NIC attribute registry of {fqdd} is malformed: {e}"
+            ))
+        })
     }
 
     /// One NIC attribute of a port: its registry entry and current value
@@ -194,19 +222,32 @@ impl Bmc {
     #[tracing::instrument(skip_all, fields(bmc = %self.name(), fqdd, attribute = name))]
     pub async fn nic_attribute(&self, fqdd: &str, name: &str) -> Result<NicAttributeInfo, Error> {
         let (_, doc) = self.nic_attributes_doc(fqdd).await?;
-        let registry = self.nic_registry(fqdd, &doc).await?;
-        let entry = registry
-            .entries
-            .attributes
+        let mut fields = self
+            .nic_registry(fqdd, &doc)
+            .await?
             .into_iter()
-            .find(|a| a.attribute_name.eq_ignore_ascii_case(name))
+            .find(|e| {
+                e.get("AttributeName")
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
             .ok_or_else(|| {
                 self.err_invalid(format!(
                     "NIC attribute {name:?} is not in {fqdd}'s registry"
                 ))
             })?;
+        let entry: wire::RegistryAttribute = serde_json::from_value(Value::Object(fields.clone()))
+            .map_err(|e| self.err_invalid(format!("NIC attribute {name:?}: {e}")))?;
         let current = doc.attributes.get(&entry.attribute_name).cloned();
-        Ok(NicAttributeInfo { entry, current })
+        fields.insert(
+            "CurrentValue".to_owned(),
+            current.clone().unwrap_or(Value::Null),
+        );
+        Ok(NicAttributeInfo {
+            entry,
+            fields,
+            current,
+        })
     }
 
     /// Sets one NIC attribute of a port (`--set-nic-attribute FQDD --attribute NAME --value
@@ -226,7 +267,8 @@ impl Bmc {
         value: &str,
     ) -> Result<SettingsChange, Error> {
         let (path, doc) = self.nic_attributes_doc(fqdd).await?;
-        let registry = self.nic_registry(fqdd, &doc).await?;
+        let entries = self.nic_registry(fqdd, &doc).await?;
+        let registry = self.typed_registry(fqdd, &entries)?;
         let changes = BTreeMap::from([(name.to_owned(), value.to_owned())]);
         let to_send =
             validate_attribute_changes("NIC attribute", &registry, &doc.attributes, &changes)
