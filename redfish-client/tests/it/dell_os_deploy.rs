@@ -8,6 +8,7 @@ use redfish_client::{Error, IsoAttachStatus, NfsImage};
 use serde_json::json;
 
 use crate::common::{Fake, Flavor};
+use crate::mock_bmc::MockBmc;
 
 fn service(flavor: Flavor) -> &'static str {
     match flavor {
@@ -46,7 +47,7 @@ async fn boot_answered(fake: &mut Fake, service: &str, task: (&str, &str)) -> mo
 async fn status_boot_and_detach_per_dell_generation() {
     for flavor in [Flavor::Idrac9, Flavor::Idrac10] {
         let service = service(flavor);
-        let mut fake = Fake::new(flavor).await;
+        let mut fake = MockBmc::new(flavor).build().await;
         fake.get(service, &json!({"Id": "DellOSDeploymentService"}))
             .await;
         let action = |name: &str| format!("{service}/Actions/DellOSDeploymentService.{name}");
@@ -90,7 +91,7 @@ async fn status_boot_and_detach_per_dell_generation() {
 
 #[tokio::test]
 async fn a_failed_task_or_a_refusal_is_an_error_naming_the_bmc() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     let service = service(Flavor::Idrac9);
     fake.get(service, &json!({"Id": "DellOSDeploymentService"}))
         .await;
@@ -134,7 +135,7 @@ async fn without_the_service_nothing_is_posted() {
         Flavor::Ilo5,
         Flavor::Xcc,
     ] {
-        let mut fake = Fake::new(flavor).await;
+        let mut fake = MockBmc::new(flavor).build().await;
         let posted = fake
             .mock("POST", Matcher::Regex("DellOSDeploymentService".into()))
             .expect(0)

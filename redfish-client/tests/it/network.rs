@@ -8,6 +8,7 @@ use redfish_client::{Error, SettingsChange};
 use serde_json::{Value, json};
 
 use crate::common::{Fake, Flavor, collection};
+use crate::mock_bmc::MockBmc;
 
 const CHASSIS: &str = "/redfish/v1/Chassis/System.Embedded.1";
 const ADAPTERS: &str = "/redfish/v1/Chassis/System.Embedded.1/NetworkAdapters";
@@ -43,7 +44,7 @@ async fn not_found(fake: &mut Fake, path: &str) -> mockito::Mock {
 
 #[tokio::test]
 async fn fqdds_come_from_the_chassis_network_adapters() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     fake.get(
         CHASSIS,
         &json!({"NetworkAdapters": {"@odata.id": ADAPTERS}}),
@@ -91,7 +92,7 @@ async fn fqdds_come_from_the_chassis_network_adapters() {
 
 #[tokio::test]
 async fn a_nic_attribute_is_checked_then_staged_for_a_config_job() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     fake.get(CHASSIS, &json!({})).await;
     fake.get(ATTRIBUTES, &attributes_doc()).await;
     // No registry file entry: the registry is read where Badfish reads it.
@@ -162,7 +163,7 @@ async fn a_nic_attribute_is_checked_then_staged_for_a_config_job() {
 
 #[tokio::test]
 async fn unknown_fqdd_old_firmware_and_other_vendors_are_refused() {
-    let mut fake = Fake::new(Flavor::Idrac9).await;
+    let mut fake = MockBmc::new(Flavor::Idrac9).build().await;
     fake.get(CHASSIS, &json!({})).await;
     let _nope = not_found(&mut fake, "/redfish/v1/Chassis/System.Embedded.1/NetworkAdapters/NIC.Nope.9/NetworkDeviceFunctions/NIC.Nope.9-1-1/Oem/Dell/DellNetworkAttributes/NIC.Nope.9-1-1").await;
     let client = fake.client();
@@ -176,10 +177,12 @@ async fn unknown_fqdd_old_firmware_and_other_vendors_are_refused() {
         "{err}"
     );
 
-    let mut old = Fake::with_manager(Flavor::Idrac9, |m| {
-        m["FirmwareVersion"] = json!("4.40.00.00");
-    })
-    .await;
+    let mut old = MockBmc::new(Flavor::Idrac9)
+        .manager(|m| {
+            m["FirmwareVersion"] = json!("4.40.00.00");
+        })
+        .build()
+        .await;
     old.get(CHASSIS, &json!({})).await;
     old.get(ATTRIBUTES, &attributes_doc()).await;
     let client = old.client();
@@ -199,7 +202,7 @@ async fn unknown_fqdd_old_firmware_and_other_vendors_are_refused() {
         Flavor::Ilo5,
         Flavor::Xcc,
     ] {
-        let mut fake = Fake::new(flavor).await;
+        let mut fake = MockBmc::new(flavor).build().await;
         let patched = fake
             .mock("PATCH", Matcher::Any)
             .expect(0)
