@@ -13,7 +13,9 @@
 //! - `lints`: the workspace denies `unwrap_used`, `disallowed_methods` and
 //!   `await_holding_lock`, every crate inherits the workspace lints, and the clippy
 //!   configurations disallow `std::thread::sleep` and governor's real-time waits everywhere and
-//!   the wall clock's `std::time::Instant::now` in `provision-core` (which runs in virtual time).
+//!   the wall clock's `std::time::Instant::now` in `provision-core` (which runs in virtual time);
+//!   a test runs clippy with these settings on a scratch crate of planted violations, so the
+//!   settings are proven to deny what they name, not only to be present.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -509,5 +511,84 @@ mod tests {
             ])
         );
         assert_eq!(rules_of(&found), BTreeSet::from(["lints"]));
+    }
+
+    /// The `lints` rule checks the settings; this proves the settings bite: clippy, run with the
+    /// workspace's clippy lints and provision-core's clippy.toml on a scratch crate of planted
+    /// violations, denies each one (governor's waits are left out: the scratch crate builds
+    /// offline, without dependencies).
+    #[test]
+    fn clippy_with_the_workspace_settings_denies_each_planted_violation() {
+        let root = crate::util::project_root();
+        let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+        let lints: &str = manifest
+            .split("[workspace.lints.clippy]")
+            .nth(1)
+            .and_then(|rest| rest.split("\n[").next())
+            .unwrap();
+        let scratch =
+            std::env::temp_dir().join(format!("quads-tidy-planted-{}", std::process::id()));
+        std::fs::create_dir_all(scratch.join("src")).unwrap();
+        std::fs::write(
+            scratch.join("Cargo.toml"),
+            format!(
+                "[package]\nname = \"planted\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\n\
+                 [workspace]\n\n[lints.clippy]{lints}"
+            ),
+        )
+        .unwrap();
+        std::fs::copy(
+            root.join("provision-core/clippy.toml"),
+            scratch.join("clippy.toml"),
+        )
+        .unwrap();
+        std::fs::write(
+            scratch.join("src/lib.rs"),
+            "//! Planted violations.\n\
+             use std::sync::Mutex;\n\
+             pub fn sleeps() { std::thread::sleep(std::time::Duration::from_millis(1)); }\n\
+             pub fn wall_clock() -> std::time::Instant { std::time::Instant::now() }\n\
+             pub fn unwraps(x: Option<u8>) -> u8 { x.unwrap() }\n\
+             async fn later() {}\n\
+             pub async fn holds(m: &Mutex<u8>) {\n    \
+                 let guard = m.lock().expect(\"lock\");\n    later().await;\n    drop(guard);\n}\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new(std::env::var("CARGO").unwrap_or("cargo".into()))
+            .args(["clippy", "--offline", "--quiet", "--message-format=json"])
+            .current_dir(&scratch)
+            .env("CARGO_TARGET_DIR", scratch.join("target"))
+            .env_remove("RUSTFLAGS")
+            .output()
+            .unwrap();
+        std::fs::remove_dir_all(&scratch).ok();
+        assert!(
+            !out.status.success(),
+            "clippy passed the planted violations"
+        );
+        let denied: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|m| m["message"]["level"] == "error")
+            .filter_map(|m| {
+                let code = m["message"]["code"]["code"].as_str()?.to_owned();
+                let text = m["message"]["message"].as_str().unwrap_or_default();
+                Some(match text.split('`').nth(1) {
+                    Some(path) if code == "clippy::disallowed_methods" => format!("{code} {path}"),
+                    _ => code,
+                })
+            })
+            .collect();
+        assert_eq!(
+            denied,
+            BTreeSet::from([
+                "clippy::await_holding_lock".to_owned(),
+                "clippy::disallowed_methods std::thread::sleep".to_owned(),
+                "clippy::disallowed_methods std::time::Instant::now".to_owned(),
+                "clippy::unwrap_used".to_owned(),
+            ]),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
