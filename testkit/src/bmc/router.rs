@@ -11,6 +11,7 @@
 //! `Systems/1/Settings`, XCC `Systems/1/Pending`).
 
 use super::dell_os_deploy::OsdAction;
+use super::dell_scp::ScpAction;
 use super::network::NIC_REGISTRY_PREFIX;
 use crate::machine::Flavor;
 
@@ -272,6 +273,8 @@ pub(crate) enum Route {
     LcScreenshot,
     /// `DellLCService.GetRemoteServicesAPIStatus`.
     LcStatus,
+    /// An iDRAC manager's Server Configuration Profile action (`EID_674_Manager.…`).
+    ScpAction(ScpAction),
     /// `DellOSDeploymentService`.
     OsDeployment,
     /// One action of `DellOSDeploymentService`.
@@ -596,6 +599,10 @@ fn manager_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
         ["VM1", id] if flavor == Flavor::Supermicro => routed(
             Route::VirtualMedia(owned(id)),
             "/redfish/v1/Managers/:id/VM1/:id",
+        ),
+        ["Actions", "Oem", name] if layout.dell() => routed(
+            Route::ScpAction(ScpAction::parse(name.strip_prefix("EID_674_Manager.")?)?),
+            "/redfish/v1/Managers/:id/Actions/Oem/:action",
         ),
         ["Jobs"] if flavor == Flavor::Dell => routed(Route::Jobs, "/redfish/v1/Managers/:id/Jobs"),
         ["Jobs", id] if flavor == Flavor::Dell => {
