@@ -57,6 +57,15 @@ pub enum ScpReadOnly {
     Include,
 }
 
+/// An exported profile and the job that made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScpExport {
+    /// The job's id (the last part of the task's path).
+    pub job: String,
+    /// The profile (`{"SystemConfiguration": …}`).
+    pub profile: Value,
+}
+
 /// What an import came to (its Dell job, read at its end).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScpImport {
@@ -105,6 +114,11 @@ pub(crate) fn scp_action_entry(manager: &Value, op: ScpOperation) -> Option<&Val
         .map(|(_, entry)| entry)
 }
 
+/// A job's id: the last part of its task's path.
+fn job_id(task: &str) -> String {
+    task.rsplit('/').next().unwrap_or_default().to_owned()
+}
+
 /// Whether a job state is final and bad.
 fn failed(state: &str) -> bool {
     matches!(state, "Failed" | "CompletedWithErrors")
@@ -133,6 +147,21 @@ impl Bmc {
         ))
     }
 
+    /// The keys of the manager's OEM actions (`Actions.Oem`), `None` when it has none at all
+    /// (Badfish words the two absences of an SCP action differently).
+    ///
+    /// # Errors
+    /// When the manager cannot be read.
+    pub async fn manager_oem_actions(&self) -> Result<Option<Vec<String>>, Error> {
+        let doc = self.manager_doc().await?;
+        Ok(doc
+            .raw
+            .get("Actions")
+            .and_then(|a| a.get("Oem"))
+            .and_then(Value::as_object)
+            .map(|oem| oem.keys().cloned().collect()))
+    }
+
     /// The targets an SCP action takes (`ShareParameters.Target@Redfish.AllowableValues`);
     /// empty when the action is there without the list.
     ///
@@ -155,7 +184,7 @@ impl Bmc {
     }
 
     /// Exports the Server Configuration Profile of `targets` (comma-separated, `ALL`) as JSON
-    /// and waits for it: the profile (`{"SystemConfiguration": …}`).
+    /// and waits for it: the profile (`{"SystemConfiguration": …}`) and its job's id.
     ///
     /// # Errors
     /// [`Error::Unsupported`] without the action; the BMC's refusal; [`Error::JobFailed`]
@@ -167,7 +196,7 @@ impl Bmc {
         targets: &str,
         read_only: ScpReadOnly,
         cancel: &CancellationToken,
-    ) -> Result<Value, Error> {
+    ) -> Result<ScpExport, Error> {
         let action = self.scp_target(ScpOperation::Export).await?;
         let include = match read_only {
             ScpReadOnly::Exclude => "Default",
@@ -180,6 +209,7 @@ impl Bmc {
             "ShareParameters": {"Target": targets},
         });
         let task = self.scp_task(&action, &body).await?;
+        let job = job_id(&task);
         let wait = self.inner.shared.config.waits.task;
         poll_until(
             self.name(),
@@ -193,7 +223,10 @@ impl Bmc {
                 }
                 let answer: Value = reply.json()?;
                 if answer.get("SystemConfiguration").is_some() {
-                    return Ok(Poll::Ready(answer));
+                    return Ok(Poll::Ready(ScpExport {
+                        job: job.clone(),
+                        profile: answer,
+                    }));
                 }
                 match scp_job(&answer) {
                     Some(job) if failed(&job.state) => Err(self.scp_failed(&task, job)),
@@ -232,7 +265,7 @@ impl Bmc {
             "ShareParameters": {"Target": targets},
         });
         let task = self.scp_task(&action, &body).await?;
-        let id = task.rsplit('/').next().unwrap_or_default().to_owned();
+        let id = job_id(&task);
         let wait = self.inner.shared.config.waits.job;
         poll_until(
             self.name(),

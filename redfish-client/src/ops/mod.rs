@@ -22,7 +22,7 @@ pub use bios::SettingsChange;
 pub use bmc_reset::ResetWait;
 pub use boot::{BootDevice, BootOrder, BootOrderRequest, BootOverride, BootSource, RunningJobs};
 pub use dell_os_deploy::{IsoAttachStatus, NfsImage, RemoteImageBoot, RemoteImageStatus};
-pub use dell_scp::{ScpImport, ScpOperation, ScpReadOnly};
+pub use dell_scp::{ScpExport, ScpImport, ScpOperation, ScpReadOnly};
 pub use interfaces::{HostLocation, InterfacesFile};
 pub use inventory::{MemoryInventory, ProcessorInventory, SerialInfo};
 pub use jobs::{ClearJobs, Job, JobState, JobTarget, QueueClear};

@@ -116,7 +116,8 @@ async fn an_export_waits_for_the_profile_and_an_import_for_its_job() {
         .export_scp("BIOS,NIC", ScpReadOnly::Include, &cancel)
         .await
         .unwrap();
-    assert_eq!(got, profile);
+    assert_eq!(got.profile, profile);
+    assert_eq!(got.job, "JID_700000000001");
     export.assert_async().await;
 
     let mut fake = idrac(Flavor::Idrac10).build().await;

@@ -1958,7 +1958,8 @@ async fn a_server_configuration_profile_is_exported_and_imported_on_the_dells_on
         let mut profile = bmc
             .export_scp("BIOS", ScpReadOnly::Exclude, &rig.cancel)
             .await
-            .unwrap();
+            .unwrap()
+            .profile;
         let components = profile["SystemConfiguration"]["Components"]
             .as_array_mut()
             .unwrap();
