@@ -738,6 +738,34 @@ mod tests {
     }
 
     #[test]
+    fn the_scp_actions_are_the_idrac_managers_only() {
+        let export = "/redfish/v1/Managers/iDRAC.Embedded.1/Actions/Oem/EID_674_Manager.ExportSystemConfiguration";
+        let import = "/redfish/v1/Managers/iDRAC.Embedded.1/Actions/Oem/EID_674_Manager.ImportSystemConfiguration";
+        for flavor in [Flavor::Dell, Flavor::Idrac10] {
+            assert_eq!(
+                route_of(flavor, export),
+                Some(Route::ScpAction(ScpAction::Export))
+            );
+            assert_eq!(
+                route_of(flavor, import),
+                Some(Route::ScpAction(ScpAction::Import))
+            );
+            assert_eq!(
+                route_of(flavor, &format!("{import}Preview")),
+                None,
+                "{flavor:?}"
+            );
+        }
+        assert_eq!(
+            route_of(
+                Flavor::Generic,
+                "/redfish/v1/Managers/bmc/Actions/Oem/EID_674_Manager.ExportSystemConfiguration"
+            ),
+            None
+        );
+    }
+
+    #[test]
     fn roots_and_trailing_slashes() {
         for path in ["/redfish/v1", "/redfish/v1/"] {
             assert_eq!(route_of(Flavor::Generic, path), Some(Route::Root));
