@@ -19,7 +19,7 @@ use clap::{Args, ValueEnum};
 use redfish_client::{
     AccountSpec, AccountState, Bmc, BmcAddress, CancellationToken, ClearJobs, ClientConfig,
     Credentials, HostLocation, InterfacesFile, JobTarget, NfsImage, RedfishClient, ResetWait, Role,
-    Secret, SettingsChange, TlsVerification, TransportConfig,
+    ScpReadOnly, Secret, SettingsChange, TlsVerification, TransportConfig,
 };
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
@@ -205,8 +205,10 @@ pub struct OobArgs {
     /// Dell: include read-only attributes in the SCP export.
     #[arg(long = "scp-include-read-only")]
     pub scp_include_read_only: bool,
-    /// Dell: export the Server Configuration Profile (JSON) to this file.
-    #[arg(long = "export-scp", value_name = "FILE")]
+    /// Dell: export the Server Configuration Profile (JSON) into this directory, as
+    /// `{YYYY-mm-dd_HHMMSS}_targets_{targets}_export.json` (over a host list, the host's name
+    /// and `_` in front).
+    #[arg(long = "export-scp", value_name = "DIR")]
     pub export_scp: Option<PathBuf>,
     /// Dell: import the Server Configuration Profile in this JSON file.
     #[arg(long = "import-scp", value_name = "FILE")]
@@ -306,6 +308,15 @@ pub enum ScpOperation {
     Import,
 }
 
+impl From<ScpOperation> for redfish_client::ScpOperation {
+    fn from(op: ScpOperation) -> Self {
+        match op {
+            ScpOperation::Export => Self::Export,
+            ScpOperation::Import => Self::Import,
+        }
+    }
+}
+
 /// Roles for --set-account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum RoleArg {
@@ -360,6 +371,22 @@ enum Action {
     BootRemoteImage(String),
     /// `--detach-remote-image`.
     DetachRemoteImage,
+    /// `--get-scp-targets`.
+    ScpTargets(redfish_client::ScpOperation),
+    /// `--export-scp DIR` with `--scp-targets` and `--scp-include-read-only`.
+    ExportScp {
+        dir: PathBuf,
+        targets: String,
+        read_only: ScpReadOnly,
+    },
+    /// `--import-scp FILE` with `--scp-targets`: the file's text, read once before any BMC is
+    /// contacted (`None`: unreadable, which only `-o badfish` takes, saying it per host as
+    /// Badfish does).
+    ImportScp {
+        file: PathBuf,
+        profile: Option<Arc<str>>,
+        targets: String,
+    },
     CheckVirtualMedia,
     MountVirtualMedia(String),
     UnmountVirtualMedia,
@@ -468,6 +495,32 @@ impl OobArgs {
                 NfsImage::parse(path)?;
             }
             chosen.push(Action::BootRemoteImage(path.clone()));
+        }
+        if let Some(op) = self.get_scp_targets {
+            chosen.push(Action::ScpTargets(op.into()));
+        }
+        if let Some(dir) = &self.export_scp {
+            chosen.push(Action::ExportScp {
+                dir: dir.clone(),
+                targets: self.scp_targets.clone(),
+                read_only: if self.scp_include_read_only {
+                    ScpReadOnly::Include
+                } else {
+                    ScpReadOnly::Exclude
+                },
+            });
+        }
+        if let Some(file) = &self.import_scp {
+            let profile = match std::fs::read_to_string(file) {
+                Ok(text) => Some(Arc::from(text)),
+                Err(_) if self.output == Output::Badfish => None,
+                Err(e) => bail!("cannot read SCP file {}: {e}", file.display()),
+            };
+            chosen.push(Action::ImportScp {
+                file: file.clone(),
+                profile,
+                targets: self.scp_targets.clone(),
+            });
         }
         if let Some(url) = &self.mount_virtual_media {
             chosen.push(Action::MountVirtualMedia(url.clone()));
@@ -585,15 +638,10 @@ impl OobArgs {
 
     /// The first Badfish flag given whose action this build refuses.
     fn not_yet_available(&self) -> Option<&'static str> {
-        [
-            (self.get_scp_targets.is_some(), "--get-scp-targets"),
-            (self.export_scp.is_some(), "--export-scp"),
-            (self.import_scp.is_some(), "--import-scp"),
-            (
-                self.redfish_emulator,
-                "--redfish-emulator (run `quads-lab` for a simulated BMC fleet)",
-            ),
-        ]
+        [(
+            self.redfish_emulator,
+            "--redfish-emulator (run `quads-lab` for a simulated BMC fleet)",
+        )]
         .into_iter()
         .find_map(|(on, flag)| on.then_some(flag))
     }
@@ -714,6 +762,8 @@ struct Context {
     location: HostLocation,
     /// `--delta HOST`: the other BMC, with the same credentials.
     peer: Option<(String, Bmc)>,
+    /// Over a `--host-list` (files written per host carry the host's name).
+    multi_host: bool,
 }
 
 /// A problem found before any BMC is contacted (arguments, host list, credentials, files):
@@ -838,6 +888,7 @@ pub async fn run(args: OobArgs, login: crate::config::Login) -> anyhow::Result<u
         interfaces,
         location: args.location(),
         peer,
+        multi_host: args.host_list.is_some(),
     });
     let cancel = CancellationToken::new();
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
@@ -1275,15 +1326,45 @@ async fn perform(
         Action::Screenshot => {
             let image = bmc.screenshot().await?;
             let name = screenshot_file_name(bmc.address().host(), std::time::SystemTime::now());
-            let path = name.clone();
-            tokio::task::spawn_blocking(move || std::fs::write(path, image))
-                .await
-                .map_err(std::io::Error::other)
-                .and_then(|written| written)
-                .map_err(|e| redfish_client::Error::Config {
-                    reason: format!("cannot write {name}: {e}"),
-                })?;
+            write_file(PathBuf::from(&name), image).await?;
             vec![json!(format!("Image saved: {name}"))]
+        }
+        Action::ScpTargets(op) => {
+            let targets = bmc.scp_targets(*op).await?;
+            if targets.is_empty() {
+                vec![json!(format!("SCP {op}: the BMC lists no targets"))]
+            } else {
+                targets.into_iter().map(Value::from).collect()
+            }
+        }
+        Action::ExportScp {
+            dir,
+            targets,
+            read_only,
+        } => {
+            let export = bmc.export_scp(targets, *read_only, cancel).await?;
+            let path = save_scp_export(bmc, context, dir, targets, &export.profile).await?;
+            vec![json!(format!(
+                "SCP exported by job {}: {}",
+                export.job,
+                path.display()
+            ))]
+        }
+        Action::ImportScp {
+            file,
+            profile,
+            targets,
+        } => {
+            let Some(profile) = profile else {
+                return Err(redfish_client::Error::Config {
+                    reason: format!("cannot read SCP file {}", file.display()),
+                });
+            };
+            let done = bmc.import_scp(profile, targets, cancel).await?;
+            vec![json!(format!(
+                "SCP imported by job {} {}: {}",
+                done.job, done.state, done.message
+            ))]
         }
         Action::CheckRemoteImage => {
             let status = bmc.remote_image_status().await?;
@@ -1486,18 +1567,72 @@ async fn change_boot(
     Ok(lines)
 }
 
+/// Writes `bytes` to `path` off the runtime.
+async fn write_file(path: PathBuf, bytes: Vec<u8>) -> Result<(), redfish_client::Error> {
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || std::fs::write(path, bytes))
+        .await
+        .map_err(std::io::Error::other)
+        .and_then(|written| written)
+        .map_err(|e| redfish_client::Error::Config {
+            reason: format!("cannot write {shown}: {e}"),
+        })
+}
+
+/// Saves an exported profile (JSON, indented by 4 as Badfish writes it) in `dir` under
+/// Badfish's name (the host's in front over a host list); the path written.
+async fn save_scp_export(
+    bmc: &Bmc,
+    context: &Context,
+    dir: &std::path::Path,
+    targets: &str,
+    profile: &Value,
+) -> Result<PathBuf, redfish_client::Error> {
+    let mut name = scp_export_file_name(targets, std::time::SystemTime::now());
+    if context.multi_host {
+        let host = bmc.address().host();
+        name = format!("{}_{name}", host.split('.').next().unwrap_or(host));
+    }
+    let path = dir.join(name);
+    let mut text = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut writer = serde_json::Serializer::with_formatter(&mut text, formatter);
+    serde::Serialize::serialize(profile, &mut writer).map_err(|e| {
+        redfish_client::Error::Config {
+            reason: format!("cannot write {}: {e}", path.display()),
+        }
+    })?;
+    write_file(path.clone(), text).await?;
+    Ok(path)
+}
+
+/// The UTC date (`YYYY-mm-dd`) and time (`HH:MM:SS`) of `at`.
+fn utc_date_time(at: std::time::SystemTime) -> (String, String) {
+    let stamp = provision_core::Timestamp::from_system_time(at).to_string();
+    (
+        stamp.chars().take(10).collect(),
+        stamp.chars().skip(11).take(8).collect(),
+    )
+}
+
+/// Badfish's SCP export file name: `{YYYY-mm-dd_HHMMSS}_targets_{targets, commas as
+/// dashes}_export.json` (UTC).
+fn scp_export_file_name(targets: &str, at: std::time::SystemTime) -> String {
+    let (date, time) = utc_date_time(at);
+    let time: String = time.chars().filter(|c| *c != ':').collect();
+    format!(
+        "{date}_{time}_targets_{}_export.json",
+        targets.replace(',', "-")
+    )
+}
+
 /// Badfish's screenshot file name: `{BMC host name up to the first dot}_screenshot_{YYYYmmdd-HHMMSS}.png`
 /// (the time in UTC; no scheme or port, which Badfish never sees in a name), in the working
 /// directory.
 fn screenshot_file_name(host: &str, at: std::time::SystemTime) -> String {
-    let stamp = provision_core::Timestamp::from_system_time(at).to_string();
-    let date: String = stamp.chars().take(10).filter(|c| *c != '-').collect();
-    let time: String = stamp
-        .chars()
-        .skip(11)
-        .take(8)
-        .filter(|c| *c != ':')
-        .collect();
+    let (date, time) = utc_date_time(at);
+    let date: String = date.chars().filter(|c| *c != '-').collect();
+    let time: String = time.chars().filter(|c| *c != ':').collect();
     let short = host.split('.').next().unwrap_or(host);
     format!("{short}_screenshot_{date}-{time}.png")
 }
@@ -1634,7 +1769,8 @@ mod tests {
             vec!["--remove-bios-password"],
             vec!["--delta", "other"],
             vec!["--screenshot", "--ls-gpu"],
-            vec!["--export-scp", "x.json"],
+            vec!["--import-scp", "/no/such/profile.json"],
+            vec!["--export-scp", ".", "--ls-gpu"],
             vec!["--boot-remote-image", "rhel.iso"],
             vec!["--boot-remote-image", "nfs:/isos/"],
             vec!["--check-remote-image", "--detach-remote-image"],
@@ -1669,6 +1805,25 @@ mod tests {
             "rhel.iso",
         ]);
         assert!(matches!(a.action().unwrap(), Action::BootRemoteImage(_)));
+    }
+
+    #[test]
+    fn scp_exports_are_named_as_badfish_names_them() {
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(1_765_000_000);
+        assert_eq!(
+            scp_export_file_name("BIOS,NIC", at),
+            "2025-12-06_054640_targets_BIOS-NIC_export.json"
+        );
+        let a = parse(&["-H", "b", "--export-scp", "out", "--scp-targets", "BIOS"]);
+        assert!(
+            matches!(a.action().unwrap(), Action::ExportScp { targets, read_only: ScpReadOnly::Exclude, .. } if targets == "BIOS")
+        );
+        // -o badfish says an unreadable file per host, as Badfish does.
+        let a = parse(&["-H", "b", "-o", "badfish", "--import-scp", "/no/such.json"]);
+        assert!(matches!(
+            a.action().unwrap(),
+            Action::ImportScp { profile: None, .. }
+        ));
     }
 
     #[test]

@@ -12,7 +12,8 @@ use std::io::Write;
 
 use redfish_client::vendor::DellResource;
 use redfish_client::{
-    Bmc, CancellationToken, NfsImage, PowerOutcome, PowerState, QueueClear, ResetType, Vendor,
+    Bmc, CancellationToken, NfsImage, PowerOutcome, PowerState, QueueClear, ResetType,
+    ScpOperation, ScpReadOnly, Vendor,
 };
 use serde_json::Value;
 
@@ -179,17 +180,13 @@ async fn remote_image_records(
         Err(redfish_client::Error::Unsupported { .. }) => return Ok(vec![error(NO_OS_DEPLOYMENT)]),
         Err(e) => return Err(e),
     }
-    let refused = |e: redfish_client::Error, words: &str| match e.status() {
-        Some(_) => Ok(vec![error(words)]),
-        None => Err(e),
-    };
     match action {
         Action::CheckRemoteImage => match bmc.remote_image_status().await {
             Ok(status) => Ok(vec![info(format!(
                 "Current ISO attach status: {}",
                 status.iso
             ))]),
-            Err(e) => refused(
+            Err(e) => refused_or(
                 e,
                 "Command failed to get attach status of the remote mounted ISO.",
             ),
@@ -206,7 +203,7 @@ async fn remote_image_records(
                     created,
                     error("OSDeployment task failed and couldn't be completed."),
                 ]),
-                Err(e) => refused(
+                Err(e) => refused_or(
                     e,
                     "Command failed to boot to remote ISO. No job was created.",
                 ),
@@ -214,8 +211,131 @@ async fn remote_image_records(
         }
         _ => match bmc.detach_remote_image().await {
             Ok(()) => Ok(vec![info("Command to detach remote ISO was successful.")]),
-            Err(e) => refused(e, "Command failed to detach remote mounted ISO."),
+            Err(e) => refused_or(e, "Command failed to detach remote mounted ISO."),
         },
+    }
+}
+
+/// `--get-scp-targets` as Badfish says it: the targets, or why there are none (a manager
+/// without OEM actions breaks Badfish's reading of it, one with others has no SCP).
+async fn scp_target_records(
+    bmc: &Bmc,
+    op: ScpOperation,
+) -> Result<Vec<Record>, redfish_client::Error> {
+    match bmc.scp_targets(op).await {
+        Ok(targets) if targets.is_empty() => Ok(vec![error(format!(
+            "Couldn't find a list of possible targets, but {op} with SCP should be allowed."
+        ))]),
+        Ok(targets) => Ok(
+            std::iter::once(info(format!("The allowable SCP {op} targets are:")))
+                .chain(targets.into_iter().map(info))
+                .collect(),
+        ),
+        Err(redfish_client::Error::Unsupported { .. }) => {
+            Ok(vec![error(match bmc.manager_oem_actions().await? {
+                Some(_) => format!("iDRAC on this system doesn't seem to support SCP {op}."),
+                None => format!("There was something wrong trying to get targets for SCP {op}."),
+            })])
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The job id of a failed SCP task (the last part of its path).
+fn failed_job(e: &redfish_client::Error) -> Option<(String, String, String)> {
+    match e {
+        redfish_client::Error::JobFailed {
+            id, state, message, ..
+        } => Some((
+            id.rsplit('/').next().unwrap_or(id).to_owned(),
+            state.clone(),
+            message.clone(),
+        )),
+        _ => None,
+    }
+}
+
+/// `--export-scp DIR` as Badfish says it: the job created, the wait, the file written; a
+/// refusal (or no such action) in its words, a failed job with its state and message.
+async fn export_scp_records(
+    bmc: &Bmc,
+    context: &Context,
+    dir: &std::path::Path,
+    targets: &str,
+    read_only: ScpReadOnly,
+    cancel: &CancellationToken,
+) -> Result<Vec<Record>, redfish_client::Error> {
+    let created = |job: &str| {
+        [
+            info(format!(
+                "Job for exporting server configuration successfully created. Job ID: {job}"
+            )),
+            info("Waiting for export job to complete (typically takes 15-30 seconds)..."),
+        ]
+    };
+    match bmc.export_scp(targets, read_only, cancel).await {
+        Ok(export) => {
+            let path = super::save_scp_export(bmc, context, dir, targets, &export.profile).await?;
+            let mut records = created(&export.job).to_vec();
+            records.push(info("SCP export completed successfully."));
+            records.push(info(format!(
+                "Exported system configuration to file: {}",
+                path.display()
+            )));
+            Ok(records)
+        }
+        Err(e) => {
+            if let Some((job, state, message)) = failed_job(&e) {
+                let mut records = created(&job).to_vec();
+                records.push(error(format!("Export job failed with state: {state}")));
+                records.push(error(format!("Message: {message}")));
+                return Ok(records);
+            }
+            refused_or(e, "Command failed to export system configuration.")
+        }
+    }
+}
+
+/// `--import-scp FILE` as Badfish says it: the job created, its message at 100 %, and its end.
+async fn import_scp_records(
+    bmc: &Bmc,
+    profile: &str,
+    targets: &str,
+    cancel: &CancellationToken,
+) -> Result<Vec<Record>, redfish_client::Error> {
+    let said = |job: &str, message: &str| {
+        vec![
+            info(format!(
+                "Job for importing server configuration, successfully created. Job ID: {job}"
+            )),
+            info(format!("{message}, percent complete: 100")),
+        ]
+    };
+    match bmc.import_scp(profile, targets, cancel).await {
+        Ok(done) => {
+            let mut records = said(&done.job, &done.message);
+            records.push(info(
+                "Command passed, job successfully marked as completed. Going to reboot.",
+            ));
+            Ok(records)
+        }
+        Err(e) => {
+            if let Some((job, state, message)) = failed_job(&e) {
+                let mut records = said(&job, &message);
+                records.push(error(format!("Command failed, job status = {state}")));
+                return Ok(records);
+            }
+            refused_or(e, "Command failed to import system configuration.")
+        }
+    }
+}
+
+/// Badfish's `words` for an action the BMC refused or does not have; other failures as they are.
+fn refused_or(e: redfish_client::Error, words: &str) -> Result<Vec<Record>, redfish_client::Error> {
+    match e {
+        redfish_client::Error::Unsupported { .. } => Ok(vec![error(words)]),
+        e if e.status().is_some() => Ok(vec![error(words)]),
+        e => Err(e),
     }
 }
 
@@ -502,6 +622,18 @@ async fn said(
         Action::CheckRemoteImage | Action::BootRemoteImage(_) | Action::DetachRemoteImage => {
             remote_image_records(bmc, action).await?
         }
+        Action::ScpTargets(op) => scp_target_records(bmc, *op).await?,
+        Action::ExportScp {
+            dir,
+            targets,
+            read_only,
+        } => export_scp_records(bmc, context, dir, targets, *read_only, cancel).await?,
+        Action::ImportScp {
+            profile, targets, ..
+        } => match profile {
+            Some(profile) => import_scp_records(bmc, profile, targets, cancel).await?,
+            None => vec![error("File doesn't exist or couldn't be opened.")],
+        },
         Action::NicFqdds => {
             if bmc.vendor().await? == Vendor::Supermicro {
                 return Ok(vec![error(NOT_SUPPORTED)]);

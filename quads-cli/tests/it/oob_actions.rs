@@ -2,7 +2,9 @@
 //! one BMC of each flavour: `--ls-gpu`, `--get-sriov`, `--firmware-inventory --delta`, and
 //! `-l FILE` (results written there, not on standard output), and `--screenshot` (Dell OEM: the
 //! image written, Badfish's file name; refused by name on the other vendors), and the network
-//! ISO of `--boot-remote-image`, `--check-remote-image`, `--detach-remote-image` (Dell OEM).
+//! ISO of `--boot-remote-image`, `--check-remote-image`, `--detach-remote-image` (Dell OEM), and
+//! the Server Configuration Profile of `--get-scp-targets`, `--export-scp`, `--import-scp` (Dell
+//! OEM: a profile exported, edited and imported back).
 
 use testkit::{Flavor, Lab, LabConfig};
 
@@ -23,6 +25,21 @@ pub(crate) async fn lab_of(flavors: &[Flavor]) -> Lab {
     })
     .await
     .unwrap()
+}
+
+/// `args` on the first host are a usage error (exit 2, `says` in standard error) found before
+/// any BMC is contacted.
+async fn refused_before_any_request(lab: &Lab, dir: &std::path::Path, args: &[&str], says: &str) {
+    let requests = || {
+        lab.metrics()
+            .host(&lab.inventory().hosts[0].name)
+            .bmc_requests
+    };
+    let before = requests();
+    let run = oob(lab, dir, 0, args).await;
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert!(run.stderr.contains(says), "{}", run.stderr);
+    assert_eq!(requests(), before);
 }
 
 pub(crate) struct Run {
@@ -101,10 +118,10 @@ async fn gpus_sriov_firmware_delta_and_log_file_on_every_flavour() {
         );
     }
     // Refused before any BMC is contacted: usage, exit 2.
-    let refused = oob(&lab, dir.path(), 0, &["--export-scp", "x.json"]).await;
+    let refused = oob(&lab, dir.path(), 0, &["--redfish-emulator"]).await;
     assert_eq!(refused.code, Some(2), "{}", refused.stderr);
     assert!(
-        refused.stderr.contains("--export-scp"),
+        refused.stderr.contains("--redfish-emulator"),
         "{}",
         refused.stderr
     );
@@ -217,21 +234,115 @@ async fn a_remote_iso_is_booted_checked_and_detached_on_dell_flavours_and_refuse
         );
     }
     // A path Badfish could not split is refused before any BMC is contacted: usage, exit 2.
-    let before = lab
-        .metrics()
-        .host(&lab.inventory().hosts[0].name)
-        .bmc_requests;
-    let bad = oob(&lab, dir.path(), 0, &["--boot-remote-image", "rhel-9.iso"]).await;
-    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
-    assert!(
-        bad.stderr.contains("NFS path \"rhel-9.iso\""),
-        "{}",
-        bad.stderr
-    );
-    assert_eq!(
-        lab.metrics()
-            .host(&lab.inventory().hosts[0].name)
-            .bmc_requests,
-        before
-    );
+    refused_before_any_request(
+        &lab,
+        dir.path(),
+        &["--boot-remote-image", "rhel-9.iso"],
+        "NFS path \"rhel-9.iso\"",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_configuration_profile_is_exported_and_imported_on_dell_flavours_only() {
+    let every = Flavor::EVERY;
+    let lab = lab_of(&every).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("scp");
+    std::fs::create_dir(&out).unwrap();
+    let out_arg = out.to_string_lossy().into_owned();
+    for (i, flavor) in every.into_iter().enumerate() {
+        let host = &lab.inventory().hosts[i];
+        let sriov = || lab.with_state(|s| s.machines[i].bios.get("SriovGlobalEnable").cloned());
+        if !flavor.is_dell() {
+            for args in [
+                vec!["--get-scp-targets", "Export"],
+                vec!["--export-scp", &out_arg],
+                vec!["--import-scp", "/dev/null"],
+            ] {
+                let r = oob(&lab, dir.path(), i, &args).await;
+                assert_eq!(r.code, Some(1), "{flavor:?} {args:?}: {}", r.stderr);
+                assert!(
+                    r.stdout.contains("not supported") && r.stdout.contains(&host.bmc_address),
+                    "{flavor:?}: {}",
+                    r.stdout
+                );
+            }
+            assert!(
+                lab.with_state(|s| s.bmcs[i].scp_jobs.is_empty()),
+                "{flavor:?}"
+            );
+            continue;
+        }
+        let targets = oob(&lab, dir.path(), i, &["--get-scp-targets", "Import"]).await;
+        assert_eq!(targets.code, Some(0), "{flavor:?}: {}", targets.stderr);
+        assert!(targets.stdout.contains(": BIOS"), "{}", targets.stdout);
+        let export = oob(
+            &lab,
+            dir.path(),
+            i,
+            &["--export-scp", &out_arg, "--scp-targets", "BIOS,NIC"],
+        )
+        .await;
+        assert_eq!(export.code, Some(0), "{flavor:?}: {}", export.stdout);
+        assert!(
+            export.stdout.contains("SCP exported by job JID_"),
+            "{}",
+            export.stdout
+        );
+        let file = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.to_string_lossy()
+                    .ends_with("_targets_BIOS-NIC_export.json")
+            })
+            .expect("the export's file");
+        let text = std::fs::read_to_string(&file).unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(text.starts_with("{\n    \"SystemConfiguration\""), "{text}");
+        // The profile back with SR-IOV flipped: applied by the iDRAC's own restart.
+        let mut profile: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let components = profile["SystemConfiguration"]["Components"]
+            .as_array_mut()
+            .unwrap();
+        let bios = components
+            .iter_mut()
+            .find(|c| c["FQDD"] == "BIOS.Setup.1-1")
+            .unwrap();
+        for a in bios["Attributes"].as_array_mut().unwrap() {
+            if a["Name"] == "SriovGlobalEnable" {
+                a["Value"] = serde_json::json!("Enabled");
+            }
+        }
+        let edited = dir.path().join(format!("profile-{i}.json"));
+        std::fs::write(&edited, profile.to_string()).unwrap();
+        let edited = edited.to_string_lossy().into_owned();
+        let import = oob(&lab, dir.path(), i, &["--import-scp", &edited]).await;
+        assert_eq!(import.code, Some(0), "{flavor:?}: {}", import.stdout);
+        assert!(
+            import
+                .stdout
+                .contains("Completed: Successfully imported and applied"),
+            "{}",
+            import.stdout
+        );
+        assert_eq!(sriov(), Some(serde_json::json!("Enabled")), "{flavor:?}");
+        // A file that is not a profile: the iDRAC's refusal, named, exit 1.
+        let bad = oob(&lab, dir.path(), i, &["--import-scp", "/dev/null"]).await;
+        assert_eq!(bad.code, Some(1), "{}", bad.stdout);
+        assert!(
+            bad.stdout.contains("ImportBuffer") && bad.stdout.contains(&host.bmc_address),
+            "{}",
+            bad.stdout
+        );
+    }
+    // A file that cannot be read is refused before any BMC is contacted: usage, exit 2.
+    refused_before_any_request(
+        &lab,
+        dir.path(),
+        &["--import-scp", "no-such.json"],
+        "no-such.json",
+    )
+    .await;
 }

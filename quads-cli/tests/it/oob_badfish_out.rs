@@ -2,8 +2,8 @@
 //! `tests/data/badfish-1.8.2-out/cases.txt` runs the built `quads` on a fresh lab like the one
 //! the goldens were recorded on (`record.sh` there: the real Badfish 1.8.2 against `quads-lab`),
 //! and its standard error and exit code must be the golden's, line for line. Only the BMC
-//! addresses (the lab's port varies) are replaced by `{bmc}`/`{dead}` and a screenshot's time
-//! by `{time}`; over a host list whose
+//! addresses (the lab's port varies) are replaced by `{bmc}`/`{dead}` and a screenshot's or an
+//! SCP export's time by `{time}`; over a host list whose
 //! hosts share a logger name, Badfish's line order follows completion, so those cases compare
 //! the host lines as a set and the RESULTS exactly. Cases marked `!` are recorded for reference
 //! only (cases.txt says why). A case may name the lab's flavour (`; FLAVOUR`; default dell).
@@ -14,6 +14,11 @@ use testkit::{Flavor, Lab, LabConfig};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/badfish-1.8.2-out")
+}
+
+/// The path of a file of the golden directory, as text.
+fn golden_file(name: &str) -> String {
+    golden_dir().join(name).to_string_lossy().into_owned()
 }
 
 /// One line of cases.txt: its name, arguments and the lab's flavour (`; FLAVOUR`, default dell).
@@ -72,6 +77,8 @@ async fn run_case(args: &str, flavor: Flavor) -> String {
                 .replace("{list2}", &list2.to_string_lossy())
                 .replace("{list}", &list.to_string_lossy())
                 .replace("{interfaces}", &interfaces.to_string_lossy())
+                .replace("{scp-profile}", &golden_file("scp-profile.json"))
+                .replace("{scp-malformed}", &golden_file("scp-malformed.json"))
         })
         .collect();
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_quads"));
@@ -97,7 +104,7 @@ async fn run_case(args: &str, flavor: Flavor) -> String {
         .replace(&dead, "{dead}");
     format!(
         "{}exit: {}\n",
-        without_screenshot_time(&stderr),
+        without_export_time(&without_screenshot_time(&stderr)),
         out.status.code().unwrap_or(-1)
     )
 }
@@ -126,6 +133,33 @@ fn without_screenshot_time(text: &str) -> String {
             }
             None => rest = after,
         }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An SCP export's file name with its time (`YYYY-mm-dd_HHMMSS_targets_`) as `{time}`.
+fn without_export_time(text: &str) -> String {
+    const MARK: &str = "_targets_";
+    const STAMP: usize = "YYYY-mm-dd_HHMMSS".len();
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find(MARK) {
+        let before = &rest[..at];
+        let stamp = before.len().checked_sub(STAMP).and_then(|from| {
+            let s = &before[from..];
+            let shape = s.bytes().enumerate().all(|(i, b)| match i {
+                4 | 7 => b == b'-',
+                10 => b == b'_',
+                _ => b.is_ascii_digit(),
+            });
+            shape.then_some(from)
+        });
+        match stamp {
+            Some(from) => out.push_str(&format!("{}{{time}}{MARK}", &before[..from])),
+            None => out.push_str(&rest[..at + MARK.len()]),
+        }
+        rest = &rest[at + MARK.len()..];
     }
     out.push_str(rest);
     out

@@ -8,7 +8,7 @@ use redfish_client::{Error, IsoAttachStatus, NfsImage};
 use serde_json::json;
 
 use crate::common::{Fake, Flavor};
-use crate::mock_bmc::MockBmc;
+use crate::mock_bmc::{MockBmc, unsupported_without_posting};
 
 fn service(flavor: Flavor) -> &'static str {
     match flavor {
@@ -129,31 +129,13 @@ async fn a_failed_task_or_a_refusal_is_an_error_naming_the_bmc() {
 
 #[tokio::test]
 async fn without_the_service_nothing_is_posted() {
-    for flavor in [
-        Flavor::Supermicro,
-        Flavor::Generic,
-        Flavor::Ilo5,
-        Flavor::Xcc,
-    ] {
-        let mut fake = MockBmc::new(flavor).build().await;
-        let posted = fake
-            .mock("POST", Matcher::Regex("DellOSDeploymentService".into()))
-            .expect(0)
-            .create_async()
-            .await;
-        let client = fake.client();
-        let bmc = fake.bmc(&client);
-        let image = NfsImage::parse("nfs:/isos/x.iso").unwrap();
-        for err in [
+    let image = NfsImage::parse("nfs:/isos/x.iso").unwrap();
+    unsupported_without_posting("DellOSDeploymentService", async |bmc| {
+        vec![
             bmc.remote_image_status().await.unwrap_err(),
             bmc.boot_remote_image(&image).await.unwrap_err(),
             bmc.detach_remote_image().await.unwrap_err(),
-        ] {
-            assert!(
-                matches!(err, Error::Unsupported { .. }),
-                "{flavor:?}: {err}"
-            );
-        }
-        posted.assert_async().await;
-    }
+        ]
+    })
+    .await;
 }

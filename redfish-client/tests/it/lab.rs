@@ -1923,6 +1923,80 @@ async fn a_network_iso_is_booted_checked_and_detached_on_the_dells_only() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_configuration_profile_is_exported_and_imported_on_the_dells_only() {
+    use redfish_client::{ScpOperation, ScpReadOnly};
+    let rig = rig().await;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let bmc = rig.bmc(i);
+        let sriov = || {
+            rig.lab
+                .with_state(|s| s.machines[i].bios.get("SriovGlobalEnable").cloned())
+        };
+        if !flavor.is_dell() {
+            for err in [
+                bmc.scp_targets(ScpOperation::Export).await.unwrap_err(),
+                bmc.export_scp("ALL", ScpReadOnly::Exclude, &rig.cancel)
+                    .await
+                    .unwrap_err(),
+                bmc.import_scp("{}", "ALL", &rig.cancel).await.unwrap_err(),
+            ] {
+                assert!(
+                    matches!(err, Error::Unsupported { .. }),
+                    "{flavor:?}: {err}"
+                );
+                assert!(err.to_string().contains(bmc.name()), "{err}");
+            }
+            assert!(rig.lab.with_state(|s| s.bmcs[i].scp_jobs.is_empty()));
+            bmc.logout().await.unwrap();
+            continue;
+        }
+        let targets = bmc.scp_targets(ScpOperation::Import).await.unwrap();
+        assert!(
+            targets.iter().any(|t| t == "BIOS"),
+            "{flavor:?}: {targets:?}"
+        );
+        let mut profile = bmc
+            .export_scp("BIOS", ScpReadOnly::Exclude, &rig.cancel)
+            .await
+            .unwrap()
+            .profile;
+        let components = profile["SystemConfiguration"]["Components"]
+            .as_array_mut()
+            .unwrap();
+        assert_eq!(components.len(), 1, "{flavor:?}");
+        assert_eq!(components[0]["FQDD"], "BIOS.Setup.1-1");
+        let attributes = components[0]["Attributes"].as_array_mut().unwrap();
+        let entry = attributes
+            .iter_mut()
+            .find(|a| a["Name"] == "SriovGlobalEnable")
+            .unwrap();
+        let flipped = if entry["Value"] == "Enabled" {
+            "Disabled"
+        } else {
+            "Enabled"
+        };
+        entry["Value"] = serde_json::json!(flipped);
+        let done = bmc
+            .import_scp(&profile.to_string(), "ALL", &rig.cancel)
+            .await
+            .unwrap();
+        assert_eq!(done.state, "Completed", "{flavor:?}: {}", done.message);
+        assert_eq!(sriov(), Some(serde_json::json!(flipped)), "{flavor:?}");
+        let refused = bmc
+            .import_scp("<SystemConfiguration>", "ALL", &rig.cancel)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused.status(),
+            Some(http::StatusCode::BAD_REQUEST),
+            "{refused}"
+        );
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nic_fqdds_everywhere_and_dell_nic_attributes_applied_by_their_job() {
     let rig = rig().await;
     for (i, flavor) in ALL.into_iter().enumerate() {

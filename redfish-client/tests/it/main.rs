@@ -8,6 +8,7 @@ mod core;
 mod dell;
 mod dell_oem;
 mod dell_os_deploy;
+mod dell_scp;
 mod dmtf;
 mod lab;
 mod maintenance;

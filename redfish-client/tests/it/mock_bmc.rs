@@ -5,6 +5,7 @@
 //! token, a login as some user, a tenant's session.
 
 use mockito::{Matcher, Mock};
+use redfish_client::{Bmc, Error};
 use serde_json::{Value, json};
 
 use crate::common::{Fake, Flavor, TOKEN};
@@ -137,5 +138,35 @@ impl Fake {
     pub fn tenant_logout(&mut self, id: u32) -> Mock {
         self.mock("DELETE", format!("{SESSIONS}/{id}").as_str())
             .with_status(204)
+    }
+}
+
+/// The vendors without Dell's OEM resources.
+pub const NOT_DELL: [Flavor; 4] = [
+    Flavor::Supermicro,
+    Flavor::Generic,
+    Flavor::Ilo5,
+    Flavor::Xcc,
+];
+
+/// On every vendor but Dell: each error `run` returns is [`Error::Unsupported`] and no POST
+/// whose path matches `posted` (a regex) reached the BMC.
+pub async fn unsupported_without_posting(posted: &str, run: impl AsyncFn(&Bmc) -> Vec<Error>) {
+    for flavor in NOT_DELL {
+        let mut fake = MockBmc::new(flavor).build().await;
+        let mock = fake
+            .mock("POST", Matcher::Regex(posted.into()))
+            .expect(0)
+            .create_async()
+            .await;
+        let client = fake.client();
+        let bmc = fake.bmc(&client);
+        for err in run(&bmc).await {
+            assert!(
+                matches!(err, Error::Unsupported { .. }),
+                "{flavor:?}: {err}"
+            );
+        }
+        mock.assert_async().await;
     }
 }

@@ -378,6 +378,20 @@ fn validate(cx: &Ctx<'_>, attributes: &Map<String, Value>) -> Result<(), Reply> 
     Ok(())
 }
 
+/// The BIOS attributes as a Server Configuration Profile lists them: name, value now, and
+/// whether it is read-only.
+pub(crate) fn profile_attributes(cx: &Ctx<'_>) -> Vec<super::dell_scp::ProfileAttribute> {
+    attributes(cx)
+        .map(|a| (a.name.to_owned(), current(cx, a), a.read_only))
+        .collect()
+}
+
+/// Whether a Server Configuration Profile's value (text) may be set on this BIOS.
+pub(crate) fn accepts(cx: &Ctx<'_>, name: &str, value: &str) -> bool {
+    let one = Map::from_iter([(name.to_owned(), Value::from(value))]);
+    validate(cx, &one).is_ok()
+}
+
 /// A PATCH of a settings resource: its `Attributes`, and whether it asks for them to be
 /// applied `OnReset` (`@Redfish.SettingsApplyTime`).
 pub(crate) struct SettingsPatch {

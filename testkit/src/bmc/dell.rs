@@ -121,7 +121,7 @@ pub(crate) fn boot_sources_settings(cx: &Ctx<'_>) -> Reply {
 }
 
 /// Whether a BIOS job is scheduled or running (iDRAC then refuses more BIOS changes).
-fn bios_job_pending(cx: &Ctx<'_>) -> bool {
+pub(crate) fn bios_job_pending(cx: &Ctx<'_>) -> bool {
     cx.m.jobs
         .iter()
         .any(|j| is_bios_job(j) && matches!(j.state, JobState::Scheduled | JobState::Running))
@@ -224,7 +224,9 @@ pub(crate) fn jobs(cx: &Ctx<'_>) -> Reply {
     let members: Vec<Value> =
         cx.m.jobs
             .iter()
-            .map(|j| link(&format!("{uri}/{}", j.id)))
+            .map(|j| j.id.clone())
+            .chain(super::dell_scp::job_ids(cx))
+            .map(|id| link(&format!("{uri}/{id}")))
             .collect();
     Reply::resource(json!({
         "@odata.id": uri,
@@ -264,8 +266,69 @@ pub(crate) fn create_job(cx: &mut Ctx<'_>) -> Reply {
     }
 }
 
-/// iDRAC's job view.
-fn job_body(cx: &Ctx<'_>, job: &Job) -> Value {
+/// What a Dell job view says (`Jobs/{id}`, and the task of the same id).
+pub(crate) struct JobView<'a> {
+    /// `Id`.
+    pub(crate) id: &'a str,
+    /// `Name`.
+    pub(crate) name: String,
+    /// `JobType`.
+    pub(crate) job_type: &'static str,
+    /// `JobState`.
+    pub(crate) state: &'a str,
+    /// `Message`.
+    pub(crate) message: &'a str,
+    /// `MessageId` (without the registry).
+    pub(crate) message_id: &'a str,
+    /// `PercentComplete`.
+    pub(crate) percent: u8,
+}
+
+/// iDRAC's job document.
+pub(crate) fn job_json(cx: &Ctx<'_>, view: &JobView<'_>) -> Value {
+    json!({
+        "@odata.id": format!("{}/{}", cx.layout.jobs_uri(), view.id),
+        "@odata.type": "#DellJob.v1_5_0.DellJob",
+        "Id": view.id,
+        "Name": view.name,
+        "Description": "Job Instance",
+        "JobType": view.job_type,
+        "JobState": view.state,
+        "Message": view.message,
+        "MessageId": view.message_id,
+        "MessageArgs": [],
+        "MessageArgs@odata.count": 0,
+        "PercentComplete": view.percent,
+        "StartTime": "TIME_NOW",
+        "EndTime": "TIME_NA",
+        "CompletionTime": null,
+        "ActualRunningStartTime": null,
+        "ActualRunningStopTime": null,
+        "TargetSettingsURI": null,
+    })
+}
+
+/// The DMTF task of a Dell job: its `TaskState` and `TaskStatus` given.
+pub(crate) fn task_json(view: &JobView<'_>, state: &str, status: &str) -> Value {
+    json!({
+        "@odata.id": format!("/redfish/v1/TaskService/Tasks/{}", view.id),
+        "@odata.type": "#Task.v1_4_3.Task",
+        "Id": view.id,
+        "Name": view.name,
+        "Description": "Server Configuration and other Tasks running on iDRAC are listed here",
+        "TaskState": state,
+        "TaskStatus": status,
+        "PercentComplete": view.percent,
+        "Messages": [{
+            "Message": view.message,
+            "MessageId": format!("{}.{}", messages::IDRAC, view.message_id),
+            "MessageArgs": [],
+        }],
+    })
+}
+
+/// A config job's view.
+fn job_view(job: &Job) -> JobView<'_> {
     let (state, message, message_id, percent) = match job.state {
         JobState::Scheduled => ("Scheduled", "Task successfully scheduled.", "JCP001", 0),
         JobState::Running => ("Running", "Job in progress.", "PR20", 50),
@@ -276,33 +339,23 @@ fn job_body(cx: &Ctx<'_>, job: &Job) -> Value {
         JobChange::Nic { fqdd, .. } => (format!("Configure: {fqdd}"), "NICConfiguration"),
         _ => ("ConfigBIOS:BIOS.Setup.1-1".to_owned(), "BIOSConfiguration"),
     };
-    json!({
-        "@odata.id": format!("{}/{}", cx.layout.jobs_uri(), job.id),
-        "@odata.type": "#DellJob.v1_5_0.DellJob",
-        "Id": job.id,
-        "Name": name,
-        "Description": "Job Instance",
-        "JobType": job_type,
-        "JobState": state,
-        "Message": message,
-        "MessageId": message_id,
-        "MessageArgs": [],
-        "MessageArgs@odata.count": 0,
-        "PercentComplete": percent,
-        "StartTime": "TIME_NOW",
-        "EndTime": "TIME_NA",
-        "CompletionTime": null,
-        "ActualRunningStartTime": null,
-        "ActualRunningStopTime": null,
-        "TargetSettingsURI": null,
-    })
+    JobView {
+        id: &job.id,
+        name,
+        job_type,
+        state,
+        message,
+        message_id,
+        percent,
+    }
 }
 
 /// One job.
 pub(crate) fn job(cx: &Ctx<'_>, id: &str) -> Reply {
     match cx.m.jobs.iter().find(|j| j.id == id) {
-        Some(job) => Reply::resource(job_body(cx, job)),
-        None => messages::not_found(&format!("{}/{id}", cx.layout.jobs_uri())),
+        Some(job) => Reply::resource(job_json(cx, &job_view(job))),
+        None => super::dell_scp::job(cx, id)
+            .unwrap_or_else(|| messages::not_found(&format!("{}/{id}", cx.layout.jobs_uri()))),
     }
 }
 
@@ -321,15 +374,22 @@ fn delete(cx: &mut Ctx<'_>, what: &Deletion<'_>) -> Reply {
         Deletion::All => {
             // A running job cannot be deleted without force.
             cx.m.jobs.retain(|j| j.state == JobState::Running);
+            super::dell_scp::retain(cx, super::dell_scp::running);
             messages::ok_success()
         }
         Deletion::Force => {
             cx.m.jobs.clear();
+            cx.b.scp_jobs.clear();
             cx.b.pending_bios = None;
             cx.b.pending_nic.clear();
             cx.b.pending_boot_order = None;
             let restart = cx.lab.config.model.bmc.lc_restart;
             cx.b.lc_ready_at = Some(cx.lab.clock.after(restart));
+            messages::ok_success()
+        }
+        Deletion::One(id) if super::dell_scp::running(cx, id) => messages::job_running(id),
+        Deletion::One(id) if super::dell_scp::job_ids(cx).iter().any(|j| j == id) => {
+            super::dell_scp::retain(cx, |_, j| j != *id);
             messages::ok_success()
         }
         Deletion::One(id) => match cx.m.jobs.iter().position(|j| j.id == *id) {
@@ -356,6 +416,7 @@ pub(crate) fn delete_job(cx: &mut Ctx<'_>, id: &str) -> Reply {
     let what = deletion(id);
     if let Deletion::One(one) = what
         && !cx.m.jobs.iter().any(|j| j.id == one)
+        && !super::dell_scp::job_ids(cx).iter().any(|j| j == one)
     {
         return messages::not_found(&format!("{}/{one}", cx.layout.jobs_uri()));
     }
@@ -484,7 +545,9 @@ pub(crate) fn tasks(cx: &Ctx<'_>) -> Reply {
     let mut members: Vec<String> =
         cx.m.jobs
             .iter()
-            .map(|j| format!("/redfish/v1/TaskService/Tasks/{}", j.id))
+            .map(|j| j.id.clone())
+            .chain(super::dell_scp::job_ids(cx))
+            .map(|id| format!("/redfish/v1/TaskService/Tasks/{id}"))
             .collect();
     if super::dell_os_deploy::task_listed(cx) {
         members.push(format!(
@@ -502,35 +565,27 @@ pub(crate) fn tasks(cx: &Ctx<'_>) -> Reply {
 
 /// One job as a task.
 pub(crate) fn task(cx: &Ctx<'_>, id: &str) -> Reply {
-    let uri = format!("/redfish/v1/TaskService/Tasks/{id}");
     if id == super::dell_os_deploy::TASK_ID
         && let Some(reply) = super::dell_os_deploy::task(cx)
     {
         return reply;
     }
+    if let Some(reply) = super::dell_scp::task(cx, id) {
+        return reply;
+    }
     let Some(job) = cx.m.jobs.iter().find(|j| j.id == id) else {
-        return messages::not_found(&uri);
+        return messages::not_found(&format!("/redfish/v1/TaskService/Tasks/{id}"));
     };
-    let view = job_body(cx, job);
     let state = match job.state {
         JobState::Scheduled => "Pending",
         JobState::Running => "Running",
         JobState::Completed => "Completed",
         JobState::Failed => "Exception",
     };
-    Reply::resource(json!({
-        "@odata.id": uri,
-        "@odata.type": "#Task.v1_4_3.Task",
-        "Id": id,
-        "Name": view["Name"],
-        "Description": "Server Configuration and other Tasks running on iDRAC are listed here",
-        "TaskState": state,
-        "TaskStatus": if job.state == JobState::Failed { "Critical" } else { "OK" },
-        "PercentComplete": view["PercentComplete"],
-        "Messages": [{
-            "Message": view["Message"],
-            "MessageId": format!("{}.{}", messages::IDRAC, view["MessageId"].as_str().unwrap_or_default()),
-            "MessageArgs": [],
-        }],
-    }))
+    let status = if job.state == JobState::Failed {
+        "Critical"
+    } else {
+        "OK"
+    };
+    Reply::resource(task_json(&job_view(job), state, status))
 }

@@ -10,8 +10,8 @@ use super::reply::{Reply, if_match_admits};
 use super::router::{Layout, Route};
 use super::state::BmcState;
 use super::{
-    accounts, bios, dell, dell_os_deploy, inventory, messages, metadata, network, service, system,
-    vmedia,
+    accounts, bios, dell, dell_os_deploy, dell_scp, inventory, messages, metadata, network,
+    service, system, vmedia,
 };
 use crate::lab::LabShared;
 use crate::machine::{Flavor, Machine};
@@ -225,6 +225,7 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
         Route::LcService if get => dell::lc_service(cx),
         Route::LcStatus if post => dell::lc_status(cx),
         Route::LcScreenshot if post => dell::export_screenshot(cx),
+        Route::ScpAction(action) if post => dell_scp::act(cx, *action),
         Route::OsDeployment if get => dell_os_deploy::service(cx),
         Route::OsDeploymentAction(action) if post => dell_os_deploy::act(cx, *action),
         Route::UpdateService if get => inventory::update_service(cx),
@@ -267,6 +268,7 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         | Route::DeleteJobQueue
         | Route::LcStatus
         | Route::LcScreenshot
+        | Route::ScpAction(_)
         | Route::OsDeploymentAction(_) => "POST",
         _ => "GET, HEAD",
     }

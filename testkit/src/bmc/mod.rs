@@ -21,7 +21,8 @@
 //! `system` (ComputerSystem, reset, boot override, boot options), `inventory` (processors,
 //! memory, NICs, chassis, power, firmware), `bios` (BIOS, settings, attribute registry), `dell`
 //! (boot sources, jobs, job and LC services), `dell_os_deploy` (the OS Deployment service:
-//! network ISO attach, boot, detach), `vmedia` (DMTF and Supermicro virtual media),
+//! network ISO attach, boot, detach), `dell_scp` (Server Configuration Profile export and
+//! import), `vmedia` (DMTF and Supermicro virtual media),
 //! `metadata` (`$metadata`, `odata`), `messages` (ExtendedInfo), `query` (`$expand` and the
 //! other query parameters), `reply` (answers, ETags).
 
@@ -30,6 +31,7 @@ mod auth;
 mod bios;
 mod dell;
 mod dell_os_deploy;
+mod dell_scp;
 mod dispatch;
 mod inventory;
 mod messages;

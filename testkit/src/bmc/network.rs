@@ -413,8 +413,37 @@ pub(crate) fn patch_settings(cx: &mut Ctx<'_>, adapter: &str, fqdd: &str) -> Rep
     }
 }
 
+/// Every port's Dell attributes as a Server Configuration Profile lists them: the port's
+/// FQDD, then each attribute's name, value now and whether it is read-only.
+pub(crate) fn profile_ports(cx: &Ctx<'_>) -> Vec<super::dell_scp::Component> {
+    ports(cx)
+        .into_iter()
+        .map(|(fqdd, mac)| {
+            let values = NIC_ATTRIBUTES
+                .iter()
+                .map(|a| {
+                    let read_only = matches!(a.kind, Kind::Text);
+                    (a.name.to_owned(), current(cx, &fqdd, &mac, a), read_only)
+                })
+                .collect();
+            (fqdd, values)
+        })
+        .collect()
+}
+
+/// A Server Configuration Profile's value (text) as this port attribute's value, when the
+/// registry accepts it (an integer attribute takes its digits).
+pub(crate) fn profile_value(name: &str, text: &str) -> Option<Value> {
+    let attribute = NIC_ATTRIBUTES.iter().find(|a| a.name == name)?;
+    let value = match attribute.kind {
+        Kind::Integer(..) => Value::from(text.parse::<i64>().ok()?),
+        _ => Value::from(text),
+    };
+    check(name, &value).is_ok().then_some(value)
+}
+
 /// Whether a config job of this port waits for the next POST.
-fn nic_job_pending(cx: &Ctx<'_>, fqdd: &str) -> bool {
+pub(crate) fn nic_job_pending(cx: &Ctx<'_>, fqdd: &str) -> bool {
     cx.m.jobs.iter().any(|j| {
         matches!(j.state, JobState::Scheduled | JobState::Running)
             && matches!(&j.change, JobChange::Nic { fqdd: f, .. } if f == fqdd)

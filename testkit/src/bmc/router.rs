@@ -11,6 +11,7 @@
 //! `Systems/1/Settings`, XCC `Systems/1/Pending`).
 
 use super::dell_os_deploy::OsdAction;
+use super::dell_scp::ScpAction;
 use super::network::NIC_REGISTRY_PREFIX;
 use crate::machine::Flavor;
 
@@ -272,6 +273,8 @@ pub(crate) enum Route {
     LcScreenshot,
     /// `DellLCService.GetRemoteServicesAPIStatus`.
     LcStatus,
+    /// An iDRAC manager's Server Configuration Profile action (`EID_674_Manager.…`).
+    ScpAction(ScpAction),
     /// `DellOSDeploymentService`.
     OsDeployment,
     /// One action of `DellOSDeploymentService`.
@@ -597,6 +600,10 @@ fn manager_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
             Route::VirtualMedia(owned(id)),
             "/redfish/v1/Managers/:id/VM1/:id",
         ),
+        ["Actions", "Oem", name] if layout.dell() => routed(
+            Route::ScpAction(ScpAction::parse(name.strip_prefix("EID_674_Manager.")?)?),
+            "/redfish/v1/Managers/:id/Actions/Oem/:action",
+        ),
         ["Jobs"] if flavor == Flavor::Dell => routed(Route::Jobs, "/redfish/v1/Managers/:id/Jobs"),
         ["Jobs", id] if flavor == Flavor::Dell => {
             routed(Route::Job(owned(id)), "/redfish/v1/Managers/:id/Jobs/:id")
@@ -728,6 +735,34 @@ mod tests {
 
     fn route_of(flavor: Flavor, path: &str) -> Option<Route> {
         route(Layout::of(flavor), path).map(|r| r.route)
+    }
+
+    #[test]
+    fn the_scp_actions_are_the_idrac_managers_only() {
+        let export = "/redfish/v1/Managers/iDRAC.Embedded.1/Actions/Oem/EID_674_Manager.ExportSystemConfiguration";
+        let import = "/redfish/v1/Managers/iDRAC.Embedded.1/Actions/Oem/EID_674_Manager.ImportSystemConfiguration";
+        for flavor in [Flavor::Dell, Flavor::Idrac10] {
+            assert_eq!(
+                route_of(flavor, export),
+                Some(Route::ScpAction(ScpAction::Export))
+            );
+            assert_eq!(
+                route_of(flavor, import),
+                Some(Route::ScpAction(ScpAction::Import))
+            );
+            assert_eq!(
+                route_of(flavor, &format!("{import}Preview")),
+                None,
+                "{flavor:?}"
+            );
+        }
+        assert_eq!(
+            route_of(
+                Flavor::Generic,
+                "/redfish/v1/Managers/bmc/Actions/Oem/EID_674_Manager.ExportSystemConfiguration"
+            ),
+            None
+        );
     }
 
     #[test]

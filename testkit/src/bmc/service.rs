@@ -176,6 +176,9 @@ pub(crate) fn manager(cx: &Ctx<'_>) -> Reply {
             }
         },
     });
+    if let Some(oem) = super::dell_scp::manager_actions(cx) {
+        body["Actions"]["Oem"] = oem;
+    }
     match cx.lab.config.virtual_media_link {
         VirtualMediaLink::Property
             if matches!(flavor, Flavor::Dell | Flavor::Hpe | Flavor::Lenovo) =>

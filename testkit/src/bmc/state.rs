@@ -137,6 +137,35 @@ pub struct NetworkIso {
     pub boot_once: bool,
 }
 
+/// Dell: a Server Configuration Profile job (`EID_674_Manager.ExportSystemConfiguration` or
+/// `ImportSystemConfiguration`), shown at `Jobs/{id}` and `TaskService/Tasks/{id}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScpJob {
+    /// The job's id (`JID_…`).
+    pub id: String,
+    /// What it does.
+    pub kind: ScpJobKind,
+}
+
+/// What a Server Configuration Profile job does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScpJobKind {
+    /// An export: the profile taken when it was asked for, handed out once the job is done.
+    Export {
+        /// The profile (`{"SystemConfiguration": …}`).
+        profile: Value,
+        /// When the export is done.
+        done_at: Instant,
+    },
+    /// An import: the config jobs holding the changes it applies (none: nothing changed).
+    Import {
+        /// The ids of the config jobs it created.
+        jobs: Vec<String>,
+        /// Attributes it could not apply (`CompletedWithErrors`), as `FQDD Name`.
+        skipped: Vec<String>,
+    },
+}
+
 /// One BMC's own state.
 #[derive(Debug, Clone)]
 pub struct BmcState {
@@ -165,6 +194,8 @@ pub struct BmcState {
     pub media_config: Option<Box<MediaConfig>>,
     /// Dell: the network ISO attached through the OS Deployment service.
     pub network_iso: Option<Box<NetworkIso>>,
+    /// Dell: Server Configuration Profile jobs, oldest first.
+    pub scp_jobs: Vec<ScpJob>,
 }
 
 impl Default for BmcState {
@@ -182,6 +213,7 @@ impl Default for BmcState {
             lc_ready_at: None,
             media_config: None,
             network_iso: None,
+            scp_jobs: Vec::new(),
         }
     }
 }

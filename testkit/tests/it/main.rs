@@ -7,6 +7,7 @@ mod foreman;
 mod lab;
 mod network;
 mod quads;
+mod scp;
 mod sshd;
 mod switch;
 

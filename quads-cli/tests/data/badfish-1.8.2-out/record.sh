@@ -3,7 +3,7 @@
 # the cases named as arguments), a fresh lab (the quads-lab binary, of the case's flavour,
 # default dell), the real Badfish of the peers venv against its first BMC, its
 # standard error and exit code into <case>.txt with the BMC's address replaced by {bmc} and a
-# screenshot's time by {time}.
+# screenshot's or an SCP export's time by {time}.
 # Run from the repository root after `cargo build -p testkit --bin quads-lab` and
 # `cargo xtask peers`:  quads-cli/tests/data/badfish-1.8.2-out/record.sh [CASE...]
 set -euo pipefail
@@ -39,6 +39,8 @@ while IFS=';' read -r name args flavor; do
   expanded="${expanded//\{list\}/$work/list}"
   expanded="${expanded//\{list2\}/$work/list2}"
   expanded="${expanded//\{interfaces\}/$work/lab/interfaces.yml}"
+  expanded="${expanded//\{scp-profile\}/$here/scp-profile.json}"
+  expanded="${expanded//\{scp-malformed\}/$here/scp-malformed.json}"
   env=(BADFISH_USERNAME=root)
   case " $expanded " in *" -p "*) ;; *) env+=(BADFISH_PASSWORD=calvin) ;; esac
   # shellcheck disable=SC2086 # the case's arguments are split on spaces on purpose
@@ -48,7 +50,8 @@ while IFS=';' read -r name args flavor; do
   code=$?
   set -e
   { sed -e "s/$bmc/{bmc}/g" -e "s/$dead/{dead}/g" \
-      -e 's/_screenshot_[0-9]\{8\}-[0-9]\{6\}/_screenshot_{time}/g' "$work/err"
+      -e 's/_screenshot_[0-9]\{8\}-[0-9]\{6\}/_screenshot_{time}/g' \
+      -e 's/[0-9]\{4\}-[0-9]\{2\}-[0-9]\{2\}_[0-9]\{6\}_targets_/{time}_targets_/g' "$work/err"
     echo "exit: $code"; } \
     > "$here/$name.txt"
   kill "$lab_pid"; wait "$lab_pid" 2>/dev/null || true
