@@ -228,10 +228,33 @@ impl Bmc {
         };
         if stale {
             tracing::info!(bmc = %self.name(), "session rejected, logging in again");
-            *self.inner.lock_auth() = AuthState::Unauthenticated;
-            self.login_locked().await?;
+            let rejected =
+                match std::mem::replace(&mut *self.inner.lock_auth(), AuthState::Unauthenticated) {
+                    AuthState::Session(s) => s.location.clone(),
+                    _ => None,
+                };
+            let auth = self.login_locked().await?;
+            if let Some(rejected) = rejected {
+                self.settle_rejected(&rejected, &auth).await;
+            }
         }
         Ok(())
+    }
+
+    /// A session the BMC stopped taking (expired, or dropped by a manager reset) is not held
+    /// any more: deleted with the new login's `auth` (retried through transient failures), and
+    /// reported closed once the BMC deleted it or says it is gone. One that cannot be settled
+    /// keeps its [`SessionLog`] row for the run's end.
+    async fn settle_rejected(&self, session: &str, auth: &AuthHeader) {
+        match self.send_retried(&Call::delete(session), auth).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                tracing::debug!(bmc = %self.name(), %session, error = %e, "cannot settle a rejected session");
+                return;
+            }
+        }
+        self.report_session(session, false).await;
     }
 
     /// Logs in; the caller holds the login lock.

@@ -1060,6 +1060,41 @@ async fn lost_logins_are_settled_even_when_the_settling_requests_meet_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_a_manager_reset_dropped_is_reported_closed_after_the_next_login() {
+    // Every BMC's manager resets once, between its 4th and 19th request, and forgets its
+    // sessions: the client waits it out and logs in again, and the dropped session's row goes
+    // (its DELETE answers 404) rather than staying in the log until the run's end.
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            manager_reset_bmcs: ALL.len(),
+            manager_reset: Some(2.0),
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let rows = Arc::new(Rows::default());
+    let client = rig.client_with(|_| {});
+    assert!(client.set_session_log(rows.clone()).is_ok());
+    for (i, flavor) in ALL.iter().enumerate() {
+        let bmc = rig.bmc_as(&client, i);
+        for _ in 0..20 {
+            bmc.power_state().await.unwrap();
+        }
+        let c = rig.counters(i);
+        assert_eq!(c.sessions_opened, 2, "{flavor:?}: logged in again: {c:?}");
+        let held: Vec<_> = rows.0.lock().unwrap().iter().cloned().collect();
+        assert_eq!(held.len(), 1, "{flavor:?}: only the session held: {held:?}");
+        assert!(bmc.logout().await.unwrap());
+        assert!(rows.0.lock().unwrap().is_empty(), "{flavor:?}");
+        assert_eq!(rig.counters(i).sessions_open, 0, "{flavor:?}");
+    }
+    assert_eq!(
+        rig.lab.metrics().faults_of("bmc manager-reset"),
+        ALL.len() as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_mark_a_killed_run_left_closes_the_session_nobody_holds() {
     let rig = rig().await;
     for (i, flavor) in ALL.iter().enumerate() {
