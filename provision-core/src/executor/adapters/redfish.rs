@@ -151,11 +151,14 @@ impl BmcFleet for RedfishFleet {
     async fn close_left_session(&self, bmc: &str, session: &str) -> Result<(), PortError> {
         let address = BmcAddress::parse(bmc)
             .map_err(|e| PortError::fatal(format!("bad BMC address {bmc:?}: {e}")))?;
-        self.client
-            .bmc(address, self.admin.clone())
-            .delete_session(session)
-            .await
-            .map_err(err)
+        let bmc = self.client.bmc(address, self.admin.clone());
+        let deleted = bmc.delete_session(session).await.map_err(err);
+        // the handle's own session, logged out now rather than by a drop nobody waits for
+        // (one that fails keeps its row: the next round or run closes it)
+        if let Err(e) = bmc.logout().await {
+            tracing::debug!(bmc = %bmc.name(), error = %e, "logout after closing a session left open failed");
+        }
+        deleted
     }
 
     fn reopen(&self) {
