@@ -46,8 +46,9 @@ async fn close_rows(fleet: &Arc<dyn BmcFleet>, rows: Vec<BmcSessionRecord>) -> u
         let fleet = fleet.clone();
         closing.spawn(async move {
         let mut closed = 0;
-        for session in sessions {
-            match fleet.close_left_session(&bmc, &session).await {
+        let results = fleet.close_left_sessions_on(&bmc, &sessions).await;
+        for (session, result) in sessions.iter().zip(results) {
+            match result {
                 Ok(()) => {
                     closed += 1;
                     tracing::info!(%bmc, %session, "closed a BMC session left open");
