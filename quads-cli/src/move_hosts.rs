@@ -830,6 +830,7 @@ mod tests {
             validations: Vec::new(),
             events: Vec::new(),
             notifications: None,
+            bmc_sessions_open: Vec::new(),
             hosts,
             install_polls: 3,
             seconds: 20.0,

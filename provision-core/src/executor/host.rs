@@ -966,6 +966,7 @@ impl HostRun {
         let started = Instant::now();
         let host = &self.job.host.name;
         self.finish_interrupted_rekick().await;
+        self.release_bmc().await;
         // Until the install-start deadline; then a host whose install did not start gets its
         // one re-kick (unless an earlier run journaled it), and the wait goes on to the end.
         let mut waited = self
@@ -977,6 +978,7 @@ impl HostRun {
                 self.rekick().await?;
                 rekicked = true;
             }
+            self.release_bmc().await;
             waited = self.wait_built_until(started + timeout).await;
         }
         let result = match waited {
@@ -1022,6 +1024,15 @@ impl HostRun {
                 }
                 Err(s)
             }
+        }
+    }
+
+    /// Logs the host's BMC session out before a wait that needs no BMC (the install's, on
+    /// Foreman): held idle, it would outlive the BMC's session timeout and expire there (or be
+    /// left open by a kill); the next BMC request logs in again.
+    async fn release_bmc(&self) {
+        if let Some(bmc) = self.state.take_bmc() {
+            bmc.close().await;
         }
     }
 

@@ -371,6 +371,19 @@ pub trait BmcFleet: Send + Sync + fmt::Debug {
         let _ = (bmc, session);
         Ok(())
     }
+    /// [`BmcFleet::close_left_session`] for each of `sessions` on one BMC, in order (a fleet
+    /// may log in once for them all); one result per session.
+    async fn close_left_sessions_on(
+        &self,
+        bmc: &str,
+        sessions: &[String],
+    ) -> Vec<Result<(), PortError>> {
+        let mut results = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            results.push(self.close_left_session(bmc, session).await);
+        }
+        results
+    }
 }
 
 /// One switch port of a batch and where it must end up.

@@ -810,11 +810,14 @@ pub async fn move_hosts_from_server(
         _ => setup.ports.clock.now(),
     };
     let lock = store.begin_run(RunKind::MoveHosts, at).await?;
-    if let Err(e) = crate::executor::sessions::close_left_sessions(store, &*setup.ports.fleet).await
+    if let Err(e) = crate::executor::sessions::close_left_sessions(store, &setup.ports.fleet).await
     {
         tracing::warn!(error = %e, "cannot read the BMC sessions earlier runs left open");
     }
     let run = lock.id();
+    // the end of the run settles its BMC sessions (`setup` goes to the execution)
+    let sessions_fleet = setup.ports.fleet.clone();
+    let request_timeout = setup.config.request_timeout;
     let retirement = Retirement {
         run,
         foreman: setup.ports.foreman.clone(),
@@ -824,7 +827,7 @@ pub async fn move_hosts_from_server(
     };
     let spare = setup.config.spare_cloud.clone();
     let aborted = setup.shutdown.aborted().clone();
-    let outcome = async {
+    let mut outcome = async {
         let resume = ResumeState::load(store, run).await?;
         if !resume.runs.is_empty() {
             tracing::info!(runs = ?resume.runs.iter().map(|r| r.0).collect::<Vec<_>>(), "continuing from the journal");
@@ -878,6 +881,8 @@ pub async fn move_hosts_from_server(
         Ok::<RunReport, ExecError>(report)
     }
     .await;
+    crate::executor::sessions::close_at_end(store, &sessions_fleet, request_timeout, &mut outcome)
+        .await;
     let state = match &outcome {
         Ok(r) if r.interrupted => RunState::Interrupted,
         Ok(r) if r.all_moved() && r.write_back_errors.is_empty() => RunState::Succeeded,

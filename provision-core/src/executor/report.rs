@@ -106,6 +106,10 @@ pub struct RunReport {
     /// The notifications sent after the run (absent when none is configured).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notifications: Option<crate::notify::NotifyReport>,
+    /// BMC sessions the run could not close by its end (`bmc path` each; the next run closes
+    /// them); absent when none is left.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bmc_sessions_open: Vec<String>,
     /// Per host, by host name.
     pub hosts: Vec<HostReport>,
     /// Foreman install-poll queries made.

@@ -260,6 +260,7 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
         validations: Vec::new(),
         events: Vec::new(),
         notifications: None,
+        bmc_sessions_open: Vec::new(),
         hosts,
         install_polls: poller.polls(),
         seconds: started.elapsed().as_secs_f64(),
@@ -462,11 +463,14 @@ pub async fn move_hosts(
         _ => setup.ports.clock.now(),
     };
     let lock = store.begin_run(RunKind::MoveHosts, at).await?;
-    if let Err(e) = crate::executor::sessions::close_left_sessions(store, &*setup.ports.fleet).await
+    if let Err(e) = crate::executor::sessions::close_left_sessions(store, &setup.ports.fleet).await
     {
         tracing::warn!(error = %e, "cannot read the BMC sessions earlier runs left open");
     }
     let run = lock.id();
+    // the end of the run settles its BMC sessions (`setup` goes to the execution)
+    let sessions_fleet = setup.ports.fleet.clone();
+    let request_timeout = setup.config.request_timeout;
     // what the end of the run needs to retire the clouds whose tenant is out (`setup` goes
     // to the execution)
     let spare = setup.config.spare_cloud.clone();
@@ -491,7 +495,7 @@ pub async fn move_hosts(
         cancel: aborted.clone(),
     });
     let fleet = setup.ports.fleet.clone();
-    let outcome = async {
+    let mut outcome = async {
         let resume = ResumeState::load(store, run).await?;
         if !resume.runs.is_empty() {
             tracing::info!(runs = ?resume.runs.iter().map(|r| r.0).collect::<Vec<_>>(), "continuing from the journal");
@@ -616,6 +620,8 @@ pub async fn move_hosts(
         Ok::<RunReport, ExecError>(report)
     }
     .await;
+    crate::executor::sessions::close_at_end(store, &sessions_fleet, request_timeout, &mut outcome)
+        .await;
     let state = match &outcome {
         Ok(r) if r.interrupted => RunState::Interrupted,
         Ok(r) if r.all_moved() && r.all_validated() => RunState::Succeeded,

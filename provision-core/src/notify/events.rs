@@ -408,6 +408,7 @@ mod tests {
             }],
             events: Vec::new(),
             notifications: None,
+            bmc_sessions_open: Vec::new(),
             hosts: vec![failed_host("a", "cloud02"), failed_host("c", "cloud01")],
             install_polls: 0,
             seconds: 1.0,

@@ -882,6 +882,56 @@ async fn sessions_a_killed_run_left_open_are_closed_by_the_next_run() {
     }
 }
 
+/// A manager reset drops the BMC's sessions mid-run: the host logs in again and moves, and the
+/// dropped session's row is settled by the end of the run (its DELETE answers 404), so the
+/// store lists nothing open and no session of ours is left on a BMC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_a_manager_reset_dropped_leave_no_row_at_the_end() {
+    let faults = FaultProfile::parse("none,manager_reset_bmcs=2,manager_reset=5").unwrap();
+    let rig = rig(2, faults, "RedHat 9.4").await;
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(report.counts.moved, 2, "{report:#?}");
+    let metrics = rig.lab.metrics();
+    assert_eq!(metrics.faults_of("bmc manager-reset"), 2);
+    assert!(
+        rig.store.bmc_sessions().await.unwrap().is_empty(),
+        "{:?}",
+        rig.store.bmc_sessions().await
+    );
+    assert!(report.bmc_sessions_open.is_empty(), "{report:#?}");
+    for (host, c) in &metrics.hosts {
+        assert_eq!(c.sessions_open, 0, "{host}: {c:?}");
+    }
+}
+
+/// A BMC session held idle through the install (on Foreman) would outlive a short
+/// `SessionTimeout` and expire on the BMC: the host logs out before the wait and in again
+/// after it, so no session of ours expires and none is left open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_session_of_ours_idles_past_the_bmcs_timeout_during_the_install() {
+    let rig = rig(2, FaultProfile::none(), "RedHat 9.4").await;
+    // 100 lab seconds (1 s real); the install takes 300
+    rig.lab.with_state(|s| {
+        for b in &mut s.bmcs {
+            b.session_timeout = 100;
+        }
+    });
+    let report = rig
+        .run(config(), Shutdown::new(Duration::from_secs(2)))
+        .await;
+    assert_eq!(report.counts.moved, 2, "{report:#?}");
+    for (host, c) in &rig.lab.metrics().hosts {
+        assert_eq!(
+            (c.sessions_expired, c.sessions_open),
+            (0, 0),
+            "{host}: {c:?}"
+        );
+    }
+    assert!(rig.store.bmc_sessions().await.unwrap().is_empty());
+}
+
 /// The parameters the host-write tests want.
 const WANTED: [(&str, &str); 3] = [
     ("quads_cloud", "cloud02"),

@@ -23,7 +23,7 @@ use crate::wire;
 /// ([`is_login_mark`]) opened before its POST is sent and closed once no session of it can be
 /// unknown (answered, or a lost answer settled); a mark left open (the process killed
 /// mid-login, or a lost login that could not be settled) is given to [`Bmc::delete_session`]
-/// like a session, which then closes our user's sessions nobody holds on that BMC.
+/// like a session, which then closes the sessions of the mark's user nobody holds on that BMC.
 #[async_trait::async_trait]
 pub trait SessionLog: Send + Sync {
     /// A session was opened on `bmc`.
@@ -43,6 +43,14 @@ static LOGIN_MARKS: AtomicU64 = AtomicU64::new(0);
 #[must_use]
 pub fn is_login_mark(session: &str) -> bool {
     session.starts_with(LOGIN_MARK)
+}
+
+/// The user a pending-login mark logged in as (`login-pending:PID-N:USER`); `None` for a mark
+/// without one (an older run's), which stands for the settling handle's own user.
+fn login_mark_user(mark: &str) -> Option<&str> {
+    mark.strip_prefix(LOGIN_MARK)?
+        .split_once(':')
+        .map(|(_, user)| user)
 }
 
 pub(super) enum AuthState {
@@ -228,10 +236,33 @@ impl Bmc {
         };
         if stale {
             tracing::info!(bmc = %self.name(), "session rejected, logging in again");
-            *self.inner.lock_auth() = AuthState::Unauthenticated;
-            self.login_locked().await?;
+            let rejected =
+                match std::mem::replace(&mut *self.inner.lock_auth(), AuthState::Unauthenticated) {
+                    AuthState::Session(s) => s.location.clone(),
+                    _ => None,
+                };
+            let auth = self.login_locked().await?;
+            if let Some(rejected) = rejected {
+                self.settle_rejected(&rejected, &auth).await;
+            }
         }
         Ok(())
+    }
+
+    /// A session the BMC stopped taking (expired, or dropped by a manager reset) is not held
+    /// any more: deleted with the new login's `auth` (retried through transient failures), and
+    /// reported closed once the BMC deleted it or says it is gone. One that cannot be settled
+    /// keeps its [`SessionLog`] row for the run's end.
+    async fn settle_rejected(&self, session: &str, auth: &AuthHeader) {
+        match self.send_retried(&Call::delete(session), auth).await {
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => {
+                tracing::debug!(bmc = %self.name(), %session, error = %e, "cannot settle a rejected session");
+                return;
+            }
+        }
+        self.report_session(session, false).await;
     }
 
     /// Logs in; the caller holds the login lock.
@@ -274,9 +305,10 @@ impl Bmc {
             Call::post(sessions.clone(), &login_body(&self.inner.credentials)).unauthenticated();
         call.retry_session_limit = !fallback;
         let mark = format!(
-            "{LOGIN_MARK}{}-{}",
+            "{LOGIN_MARK}{}-{}:{}",
             std::process::id(),
-            LOGIN_MARKS.fetch_add(1, Ordering::Relaxed)
+            LOGIN_MARKS.fetch_add(1, Ordering::Relaxed),
+            self.inner.credentials.username
         );
         self.report_session(&mark, true).await;
         let mut attempt = self.execute_plain(&call).await;
@@ -412,7 +444,8 @@ impl Bmc {
             self.report_session(mark, false).await;
             return Ok(());
         };
-        if self.close_unknown_sessions(&sessions, &auth).await {
+        let user = login_mark_user(mark).unwrap_or(&self.inner.credentials.username);
+        if self.close_unknown_sessions_of(&sessions, &auth, user).await {
             self.report_session(mark, false).await;
             Ok(())
         } else {
@@ -447,6 +480,19 @@ impl Bmc {
     /// [`SessionLog`] as open, so that the next run closes it. Returns whether the collection
     /// was read (every session in it settled or reported).
     async fn close_unknown_sessions(&self, collection: &str, auth: &AuthHeader) -> bool {
+        let user = self.inner.credentials.username.clone();
+        self.close_unknown_sessions_of(collection, auth, &user)
+            .await
+    }
+
+    /// [`Bmc::close_unknown_sessions`] for the sessions of `user` (a mark another handle
+    /// left: a tenant's login, settled with the administrator's).
+    async fn close_unknown_sessions_of(
+        &self,
+        collection: &str,
+        auth: &AuthHeader,
+        user: &str,
+    ) -> bool {
         let known = self
             .client()
             .session_locations(self.inner.address.authority());
@@ -461,7 +507,6 @@ impl Bmc {
                 return false;
             }
         };
-        let user = &self.inner.credentials.username;
         let mut settled = true;
         for path in paths {
             if known.contains(path.trim_end_matches('/')) {
@@ -481,7 +526,7 @@ impl Bmc {
                     continue;
                 }
             };
-            if owner.as_deref() != Some(user.as_str()) {
+            if owner.as_deref() != Some(user) {
                 continue;
             }
             match self.send_retried(&Call::delete(path.as_str()), auth).await {

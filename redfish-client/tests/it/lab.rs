@@ -1060,6 +1060,41 @@ async fn lost_logins_are_settled_even_when_the_settling_requests_meet_errors() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_a_manager_reset_dropped_is_reported_closed_after_the_next_login() {
+    // Every BMC's manager resets once, between its 4th and 19th request, and forgets its
+    // sessions: the client waits it out and logs in again, and the dropped session's row goes
+    // (its DELETE answers 404) rather than staying in the log until the run's end.
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            manager_reset_bmcs: ALL.len(),
+            manager_reset: Some(2.0),
+            ..FaultProfile::none()
+        };
+    })
+    .await;
+    let rows = Arc::new(Rows::default());
+    let client = rig.client_with(|_| {});
+    assert!(client.set_session_log(rows.clone()).is_ok());
+    for (i, flavor) in ALL.iter().enumerate() {
+        let bmc = rig.bmc_as(&client, i);
+        for _ in 0..20 {
+            bmc.power_state().await.unwrap();
+        }
+        let c = rig.counters(i);
+        assert_eq!(c.sessions_opened, 2, "{flavor:?}: logged in again: {c:?}");
+        let held: Vec<_> = rows.0.lock().unwrap().iter().cloned().collect();
+        assert_eq!(held.len(), 1, "{flavor:?}: only the session held: {held:?}");
+        assert!(bmc.logout().await.unwrap());
+        assert!(rows.0.lock().unwrap().is_empty(), "{flavor:?}");
+        assert_eq!(rig.counters(i).sessions_open, 0, "{flavor:?}");
+    }
+    assert_eq!(
+        rig.lab.metrics().faults_of("bmc manager-reset"),
+        ALL.len() as u64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_login_mark_a_killed_run_left_closes_the_session_nobody_holds() {
     let rig = rig().await;
     for (i, flavor) in ALL.iter().enumerate() {
@@ -1087,6 +1122,47 @@ async fn a_login_mark_a_killed_run_left_closes_the_session_nobody_holds() {
         let handle = rig.bmc_as(&next, i);
         handle.delete_session(&mark).await.unwrap();
         assert!(handle.logout().await.unwrap() || sessions == 0);
+        assert_eq!(rig.counters(i).sessions_open, 0, "{flavor:?}");
+        assert!(left.0.lock().unwrap().is_empty(), "{flavor:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenants_login_mark_is_settled_by_the_administrator_closing_the_tenants_session() {
+    // A run killed in the middle of a tenant's login (the account step's check of the new
+    // password) leaves a mark naming the tenant; the next run settles it with the
+    // administrator's handle, which must close the tenant's session, not look for its own.
+    let rig = rig().await;
+    for (i, flavor) in ALL.iter().enumerate() {
+        let spec = AccountSpec {
+            username: "cloud02".to_owned(),
+            password: Secret::new("tenant-pw-0001"),
+            role: Role::Operator,
+            state: AccountState::Enabled,
+        };
+        let admin = rig.bmc(i);
+        admin.set_account(&spec).await.unwrap();
+        admin.logout().await.unwrap();
+        let rows = Arc::new(Rows::default());
+        let killed = rig.client_with(|_| {});
+        assert!(killed.set_session_log(rows.clone()).is_ok());
+        let tenant = killed.bmc(
+            rig.address(i),
+            Credentials::new("cloud02", "tenant-pw-0001"),
+        );
+        tenant.login().await.unwrap();
+        // killed before the answer came: only the mark is in the log
+        std::mem::forget(tenant);
+        assert_eq!(rig.counters(i).sessions_open, 1, "{flavor:?}");
+        let url = rig.address(i).url("");
+        let left = Arc::new(Rows::default());
+        let mark = "login-pending:1-0:cloud02".to_owned();
+        left.0.lock().unwrap().insert((url, mark.clone()));
+        let next = rig.client_with(|_| {});
+        assert!(next.set_session_log(left.clone()).is_ok());
+        let handle = rig.bmc_as(&next, i);
+        handle.delete_session(&mark).await.unwrap();
+        assert!(handle.logout().await.unwrap());
         assert_eq!(rig.counters(i).sessions_open, 0, "{flavor:?}");
         assert!(left.0.lock().unwrap().is_empty(), "{flavor:?}");
     }

@@ -242,6 +242,7 @@ mod tests {
             validations: Vec::new(),
             events: Vec::new(),
             notifications: None,
+            bmc_sessions_open: Vec::new(),
             hosts,
             install_polls: 1,
             seconds: 10.0,

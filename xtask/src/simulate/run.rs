@@ -73,10 +73,12 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
         crate::util::build_binaries(root, !args.debug, profiled)?;
     }
     let quads = target_dir(root).join(profile).join("quads");
-    let out = args
-        .out
-        .clone()
-        .unwrap_or_else(|| target_dir(root).join("simulate"));
+    // absolute: the runs' commands work in their own directories
+    let out = match &args.out {
+        Some(out) => std::path::absolute(out)
+            .with_context(|| format!("cannot resolve --out {}", out.display()))?,
+        None => target_dir(root).join("simulate"),
+    };
     std::fs::create_dir_all(&out)?;
     let model = LabModel::default();
     let mut report = SimReport {

@@ -149,13 +149,36 @@ impl BmcFleet for RedfishFleet {
     }
 
     async fn close_left_session(&self, bmc: &str, session: &str) -> Result<(), PortError> {
-        let address = BmcAddress::parse(bmc)
-            .map_err(|e| PortError::fatal(format!("bad BMC address {bmc:?}: {e}")))?;
-        self.client
-            .bmc(address, self.admin.clone())
-            .delete_session(session)
-            .await
-            .map_err(err)
+        let mut results = self
+            .close_left_sessions_on(bmc, &[session.to_owned()])
+            .await;
+        results.pop().unwrap_or(Ok(()))
+    }
+
+    async fn close_left_sessions_on(
+        &self,
+        bmc: &str,
+        sessions: &[String],
+    ) -> Vec<Result<(), PortError>> {
+        let address = match BmcAddress::parse(bmc) {
+            Ok(address) => address,
+            Err(e) => {
+                let e = PortError::fatal(format!("bad BMC address {bmc:?}: {e}"));
+                return sessions.iter().map(|_| Err(e.clone())).collect();
+            }
+        };
+        // one login for them all
+        let handle = self.client.bmc(address, self.admin.clone());
+        let mut results = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            results.push(handle.delete_session(session).await.map_err(err));
+        }
+        // the handle's own session, logged out now rather than by a drop nobody waits for
+        // (one that fails keeps its row: the next round or run closes it)
+        if let Err(e) = handle.logout().await {
+            tracing::debug!(bmc = %handle.name(), error = %e, "logout after closing the sessions left open failed");
+        }
+        results
     }
 
     fn reopen(&self) {
