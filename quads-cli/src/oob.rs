@@ -1160,7 +1160,7 @@ async fn perform(
                 lines.insert(
                     0,
                     json!(
-                        match file.matching_type_at(host, &order.names(), &context.location) {
+                        match file.boot_order_type_at(host, &order, &context.location) {
                             Some(t) => format!("boot order is {t}"),
                             None => "boot order matches no host type".to_owned(),
                         }

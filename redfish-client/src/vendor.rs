@@ -190,6 +190,21 @@ pub enum BootOrderMethod {
     DmtfBootOrder,
 }
 
+/// A vendor's own boot order resource, preferred to the DMTF `Boot.BootOrder` where the BMC
+/// links it (the DMTF order serves where it does not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OemBootOrder {
+    /// iLO 5/6: `Systems/1/Bios/Boot/` (`HpeServerBootSettings`, linked from the BIOS's
+    /// `Oem.Hpe.Links.Boot`): `PersistentBootConfigOrder` of structured boot strings, a new
+    /// one written to its `@Redfish.Settings` object (`Bios/Boot/Settings/`), applied at the
+    /// next POST.
+    HpeServerBootSettings,
+    /// XCC: `Systems/1/Oem/Lenovo/BootSettings/BootOrder.BootOrder` (linked from the system's
+    /// `Oem.Lenovo.BootSettings`): `BootOrderCurrent`, and `BootOrderNext` written for the next
+    /// POST, names from `BootOrderSupported`.
+    LenovoBootSettings,
+}
+
 /// How virtual media is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VirtualMediaMethod {
@@ -219,6 +234,9 @@ pub struct Quirks {
     /// settings object (`@Redfish.Settings`: iLO `Systems/1/Settings`, XCC `Systems/1/Pending`)
     /// gets the new order there, applied at its next reset.
     pub boot_order: BootOrderMethod,
+    /// The vendor's own boot order resource, read and written instead of the DMTF order
+    /// where the BMC links it.
+    pub oem_boot_order: Option<OemBootOrder>,
     /// How boot options are named.
     pub boot_option_name: BootOptionName,
     /// Whether BIOS and boot-order changes need a config job (Dell).
@@ -241,6 +259,7 @@ pub fn quirks(vendor: Vendor, generation: Option<DellGeneration>) -> Quirks {
     let dmtf = Quirks {
         device_boot: DeviceBootMethod::BootNext,
         boot_order: BootOrderMethod::DmtfBootOrder,
+        oem_boot_order: None,
         boot_option_name: BootOptionName::DisplayName,
         config_jobs: false,
         boot_override_on_settings: false,
@@ -261,14 +280,18 @@ pub fn quirks(vendor: Vendor, generation: Option<DellGeneration>) -> Quirks {
             virtual_media: VirtualMediaMethod::SupermicroVm1,
             ..dmtf
         },
-        // iLO 5/6: boot options named by `Oem.Hpe.StructuredBootString`; `Boot.BootOrder`
-        // staged in `Systems/1/Settings` (its `@Redfish.Settings`).
+        // iLO 5/6: boot options named by `Oem.Hpe.StructuredBootString`; the boot order in
+        // `Bios/Boot/` staged in `Bios/Boot/Settings/`, else `Boot.BootOrder` staged in
+        // `Systems/1/Settings/` (the system's `@Redfish.Settings`).
         Vendor::Hpe => Quirks {
+            oem_boot_order: Some(OemBootOrder::HpeServerBootSettings),
             boot_option_name: BootOptionName::HpeStructuredBootString,
             ..dmtf
         },
-        // XCC: `Boot.BootOrder` staged in `Systems/1/Pending`; the BMC restarts gracefully only.
+        // XCC: the boot order in `Oem/Lenovo/BootSettings` (`BootOrderNext`), else
+        // `Boot.BootOrder` staged in `Systems/1/Pending`; the BMC restarts gracefully only.
         Vendor::Lenovo => Quirks {
+            oem_boot_order: Some(OemBootOrder::LenovoBootSettings),
             bmc_reset_types: &["GracefulRestart"],
             ..dmtf
         },
@@ -478,10 +501,11 @@ mod tests {
         let q = quirks(Vendor::Hpe, None);
         assert_eq!(q.boot_option_name, BootOptionName::HpeStructuredBootString);
         assert_eq!(q.boot_order, BootOrderMethod::DmtfBootOrder);
-        assert_eq!(
-            quirks(Vendor::Lenovo, None).bmc_reset_types,
-            ["GracefulRestart"]
-        );
+        assert_eq!(q.oem_boot_order, Some(OemBootOrder::HpeServerBootSettings));
+        let q = quirks(Vendor::Lenovo, None);
+        assert_eq!(q.bmc_reset_types, ["GracefulRestart"]);
+        assert_eq!(q.oem_boot_order, Some(OemBootOrder::LenovoBootSettings));
+        assert_eq!(quirks(Vendor::Generic, None).oem_boot_order, None);
     }
 
     #[test]

@@ -39,7 +39,7 @@ pub fn run(root: &Path) -> anyhow::Result<()> {
     crate::util::runtime()?.block_on(check(&venv, &schemas, &out))
 }
 
-/// Copies the DMTF CSDL and the Dell and Supermicro OEM schemas into one directory.
+/// Copies the DMTF CSDL and the Dell, Supermicro, HPE and Lenovo OEM schemas into one directory.
 fn schemas(root: &Path) -> anyhow::Result<PathBuf> {
     let dir = root.join("target").join("redfish-schemas");
     std::fs::create_dir_all(&dir)?;
@@ -48,6 +48,8 @@ fn schemas(root: &Path) -> anyhow::Result<PathBuf> {
         PathBuf::from(nv_redfish_schema::REDFISH_CSDL_DIR),
         oem.join("dell"),
         oem.join("supermicro"),
+        oem.join("hpe"),
+        oem.join("lenovo"),
     ];
     for source in &sources {
         for entry in std::fs::read_dir(source)

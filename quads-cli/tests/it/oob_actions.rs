@@ -2,9 +2,10 @@
 //! one BMC of each flavour: `--ls-gpu`, `--get-sriov`, `--firmware-inventory --delta`, and
 //! `-l FILE` (results written there, not on standard output), and `--screenshot` (Dell OEM: the
 //! image written, Badfish's file name; refused by name on the other vendors), and the network
-//! ISO of `--boot-remote-image`, `--check-remote-image`, `--detach-remote-image` (Dell OEM), and
-//! the Server Configuration Profile of `--get-scp-targets`, `--export-scp`, `--import-scp` (Dell
-//! OEM: a profile exported, edited and imported back).
+//! ISO of `--boot-remote-image`, `--check-remote-image`, `--detach-remote-image` (Dell OEM), the
+//! Server Configuration Profile of `--get-scp-targets`, `--export-scp`, `--import-scp` (Dell
+//! OEM: a profile exported, edited and imported back), and `--check-boot` / `-t TYPE` on HPE
+//! iLO and Lenovo XCC (their own boot order resources).
 
 use testkit::{Flavor, Lab, LabConfig};
 
@@ -345,4 +346,60 @@ async fn a_server_configuration_profile_is_exported_and_imported_on_dell_flavour
         "no-such.json",
     )
     .await;
+}
+
+/// `--check-boot -i FILE` and `-t TYPE -i FILE` on iLO and XCC: the order read from and staged
+/// in the vendor's own resource (iLO `Bios/Boot/Settings`, XCC `BootOrderNext`), applied by the
+/// power cycle's POST, and the check after it sees the new type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_and_change_boot_on_ilo_and_xcc_use_their_own_boot_order() {
+    use testkit::lab::{HostType, interfaces_order};
+    let flavors = [Flavor::Hpe, Flavor::Lenovo];
+    let lab = lab_of(&flavors).await;
+    let dir = tempfile::tempdir().unwrap();
+    for (i, flavor) in flavors.into_iter().enumerate() {
+        let model = lab.inventory().hosts[i].model.clone();
+        let director = interfaces_order(&model, HostType::Director);
+        let foreman = interfaces_order(&model, HostType::Foreman);
+        // `-H` is an address: Badfish's keys for it are the bare host types.
+        let file = dir.path().join(format!("interfaces-{i}.yml"));
+        std::fs::write(
+            &file,
+            format!(
+                "director: {}\nforeman: {}\n",
+                director.join(","),
+                foreman.join(",")
+            ),
+        )
+        .unwrap();
+        let file = file.to_str().unwrap();
+        lab.with_state(|s| s.machines[i].boot_order.clone_from(&director));
+
+        let check = oob(&lab, dir.path(), i, &["--check-boot", "-i", file]).await;
+        assert_eq!(check.code, Some(0), "{flavor:?}: {}", check.stderr);
+        assert!(
+            check.stdout.contains("boot order is director"),
+            "{flavor:?}: {}",
+            check.stdout
+        );
+        let change = oob(&lab, dir.path(), i, &["-t", "foreman", "-i", file]).await;
+        assert_eq!(change.code, Some(0), "{flavor:?}: {}", change.stderr);
+        let own = match flavor {
+            Flavor::Hpe => "Bios/Boot/Settings",
+            _ => "Oem/Lenovo/BootSettings/BootOrder.BootOrder",
+        };
+        let staged = lab
+            .metrics()
+            .endpoint(&format!("bmc PATCH /redfish/v1/Systems/:id/{own}"));
+        assert_eq!(staged, 1, "{flavor:?}: {}", change.stdout);
+        let check = oob(&lab, dir.path(), i, &["--check-boot", "-i", file]).await;
+        assert_eq!(check.code, Some(0), "{flavor:?}: {}", check.stderr);
+        assert!(
+            check.stdout.contains("boot order is foreman"),
+            "{flavor:?}: {}",
+            check.stdout
+        );
+        let order = lab.with_state(|s| s.machines[i].boot_order.clone());
+        assert!(order.starts_with(&foreman), "{flavor:?}: {order:?}");
+    }
 }

@@ -133,7 +133,7 @@ pub(crate) fn settings_path((path, bios): &(String, wire::Bios)) -> String {
 impl Bmc {
     /// Where the BIOS resource is (layout: resolved once per BMC). iDRACs always serve it at
     /// `{system}/Bios`; elsewhere the system's `Bios` link is read.
-    async fn bios_path(&self) -> Result<String, Error> {
+    pub(crate) async fn bios_path(&self) -> Result<String, Error> {
         self.inner
             .bios_path
             .get_or_try_init(|| async {

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::ops::bios::{SettingsChange, settings_path};
 use crate::ops::interfaces::InterfacesFile;
 use crate::ops::jobs::{ClearJobs, JobState};
+use crate::ops::vendor_boot::{StagedProperty, Staging};
 use crate::vendor::{BootOptionName, BootOrderMethod, DellResource, DeviceBootMethod};
 use crate::wire;
 
@@ -434,6 +435,10 @@ impl Bmc {
     /// [`Error::Unsupported`] when the BMC exposes none.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn boot_order(&self) -> Result<BootOrder, Error> {
+        // iLO's `Bios/Boot/`, XCC's `Oem/Lenovo/BootSettings`, where the BMC links them.
+        if let Some(oem) = self.oem_boot().await? {
+            return Ok(oem.order());
+        }
         Ok(self.boot_order_read().await?.0)
     }
 
@@ -637,6 +642,9 @@ impl Bmc {
                 Ok(SettingsChange::Pending { job: Some(job) })
             }
             BootOrderMethod::DmtfBootOrder => {
+                if let Some(oem) = self.oem_boot().await? {
+                    return self.set_oem_boot_order(oem, devices).await;
+                }
                 let DmtfBoot {
                     system,
                     settings,
@@ -661,8 +669,13 @@ impl Bmc {
                         .err_invalid(format!("none of {} is a boot option", devices.join(", "))));
                 }
                 let new_order = reorder_refs(&order, &wanted);
-                if let Some(settings) = settings {
-                    return self.stage_boot_order(&settings, &order, new_order).await;
+                if let Some(path) = settings {
+                    let staging = Staging {
+                        path,
+                        property: StagedProperty::DmtfBootOrder,
+                        read: None,
+                    };
+                    return self.stage_boot_order(staging, &order, new_order).await;
                 }
                 let Some(new_order) = new_order else {
                     return Ok(SettingsChange::Unchanged);
@@ -674,17 +687,28 @@ impl Bmc {
         }
     }
 
-    /// DMTF with a settings object (iLO `Systems/1/Settings`, XCC `Systems/1/Pending`): the
-    /// order the next reset must apply is staged there, unless it already is. `new_order` is
-    /// `None` when the current order is right; an other order staged meanwhile is then undone.
-    async fn stage_boot_order(
+    /// A settings object (DMTF: iLO `Systems/1/Settings`, XCC `Systems/1/Pending`; iLO's
+    /// `Bios/Boot/Settings/`, XCC's `BootOrderNext`): the order the next reset must apply is
+    /// staged there, unless it already is. `new_order` is `None` when the current order is
+    /// right; an other order staged meanwhile is then undone.
+    pub(crate) async fn stage_boot_order(
         &self,
-        settings: &str,
+        staging: Staging,
         current: &[String],
         new_order: Option<Vec<String>>,
     ) -> Result<SettingsChange, Error> {
-        let (pending, etag) = self.get_tagged::<wire::ComputerSystem>(settings).await?;
-        let staged = pending.boot.map(|b| b.boot_order).unwrap_or_default();
+        let Staging {
+            path: settings,
+            property,
+            read,
+        } = staging;
+        let (staged, etag) = match read {
+            Some(read) => read,
+            None => {
+                let (doc, etag) = self.get_tagged::<Value>(&settings).await?;
+                (property.read(&doc), etag)
+            }
+        };
         let target = match new_order {
             Some(order) => order,
             None if staged.is_empty() || staged == current => {
@@ -694,7 +718,7 @@ impl Bmc {
         };
         if staged != target {
             tracing::info!(bmc = %self.name(), %settings, "boot order staged for the next reset");
-            self.patch_if_match(settings, &json!({"Boot": {"BootOrder": target}}), etag)
+            self.patch_if_match(&settings, &property.body(&target), etag)
                 .await?;
         }
         Ok(SettingsChange::Pending { job: None })

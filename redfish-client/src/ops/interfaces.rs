@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::Error;
+use crate::ops::boot::BootOrder;
 
 /// The parsed file: key (`foreman_r640`, `director_e22_h18_fc640`) to comma-separated devices.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -219,12 +220,35 @@ impl InterfacesFile {
         order: &[String],
         at: &HostLocation,
     ) -> Option<String> {
+        self.matching_type_at_by(host, at, |devices| {
+            !devices.is_empty()
+                && devices.len() <= order.len()
+                && devices.iter().zip(order).all(|(want, have)| want == have)
+        })
+    }
+
+    /// Which host type the boot order `order` already is for `host` at `at`, its devices found
+    /// as [`BootOrder::starts_with`] finds them: by name or id, or as a word of a display name
+    /// (`PXE Boot NIC.Integrated.1-1-1`, XCC's and other DMTF services' names).
+    #[must_use]
+    pub fn boot_order_type_at(
+        &self,
+        host: &str,
+        order: &BootOrder,
+        at: &HostLocation,
+    ) -> Option<String> {
+        self.matching_type_at_by(host, at, |devices| order.starts_with(devices))
+    }
+
+    fn matching_type_at_by(
+        &self,
+        host: &str,
+        at: &HostLocation,
+        is_head: impl Fn(&[String]) -> bool,
+    ) -> Option<String> {
         self.host_types().into_iter().find(|t| {
-            self.interfaces_at(host, t, None, at).is_ok_and(|devices| {
-                !devices.is_empty()
-                    && devices.len() <= order.len()
-                    && devices.iter().zip(order).all(|(want, have)| want == have)
-            })
+            self.interfaces_at(host, t, None, at)
+                .is_ok_and(|devices| is_head(&devices))
         })
     }
 
@@ -434,6 +458,26 @@ mod tests {
         };
         assert_eq!(
             f.matching_type_at(host, &order, &at).as_deref(),
+            Some("foreman")
+        );
+        // Display names (XCC, DMTF services) hold the device as a word.
+        let shown = crate::ops::boot::BootOrder {
+            mode: None,
+            devices: order
+                .iter()
+                .map(|d| crate::ops::boot::BootDevice {
+                    name: format!("PXE Boot {d}"),
+                    id: format!("Boot{}", d.len()),
+                    enabled: true,
+                })
+                .collect(),
+        };
+        assert_eq!(
+            f.boot_order_type_at(host, &shown, &HostLocation::default()),
+            None
+        );
+        assert_eq!(
+            f.boot_order_type_at(host, &shown, &at).as_deref(),
             Some("foreman")
         );
     }

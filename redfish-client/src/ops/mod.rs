@@ -15,6 +15,7 @@ pub mod maintenance;
 pub mod network;
 pub mod power;
 pub(crate) mod task;
+pub(crate) mod vendor_boot;
 pub mod virtual_media;
 
 pub use accounts::{AccountOutcome, AccountSpec, AccountState, Revocation, Role};

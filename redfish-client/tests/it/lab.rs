@@ -1,5 +1,5 @@
 //! Scenario tests against testkit's simulated BMC fleet (iDRAC9, iDRAC10, Supermicro, generic
-//! DMTF) over real loopback HTTPS verified with the lab CA. Every operation is checked in the
+//! DMTF, HPE iLO, Lenovo XCC) over real loopback HTTPS verified with the lab CA. Every operation is checked in the
 //! lab's machine state and counters (sessions, boots, power cycles, resets, jobs applied), not
 //! only in what the client reports. Lab time runs at `SCALE` real seconds per lab second.
 
@@ -358,6 +358,107 @@ async fn one_time_pxe_is_set_in_the_lab_and_consumed_by_the_next_boot() {
     rig.assert_all_logged_out();
 }
 
+/// iLO's and XCC's own boot order resources and their DMTF settings object are two views of one
+/// order staged for the next POST: what the client stages in the vendor's resource shows in
+/// the DMTF object, what is staged there shows in the vendor's resource, the last write wins,
+/// and the check after the POST sees it applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ilo_and_xcc_stage_one_boot_order_in_their_own_and_the_dmtf_resource() {
+    let rig = rig().await;
+    let cancel = &rig.cancel;
+    for (i, flavor) in ALL.into_iter().enumerate() {
+        let (own, dmtf) = match flavor {
+            Flavor::Hpe => ("Bios/Boot/Settings", "Settings"),
+            Flavor::Lenovo => ("Oem/Lenovo/BootSettings/BootOrder.BootOrder", "Pending"),
+            _ => continue,
+        };
+        let host = rig.hosts[i].clone();
+        let probe = testkit::probe::Probe::new(rig.lab.ca_pem())
+            .with_basic(&host.bmc_username, &host.bmc_password);
+        let system = format!("{}/redfish/v1/Systems/1", host.bmc_url);
+        let director = interfaces_order_at(&host.name, &host.model, HostType::Director);
+        let foreman = interfaces_order_at(&host.name, &host.model, HostType::Foreman);
+        rig.lab
+            .with_state(|s| s.machines[i].boot_order.clone_from(&director));
+        let reference = |device: &str| {
+            rig.lab.with_state(|s| {
+                let n = s.machines[i]
+                    .devices
+                    .iter()
+                    .position(|d| d.id == device)
+                    .unwrap();
+                format!("Boot{:04X}", n + 1)
+            })
+        };
+        let bmc = rig.bmc(i);
+        let change = bmc
+            .set_boot_order(
+                &redfish_client::BootOrderRequest::new(foreman.clone()),
+                cancel,
+            )
+            .await
+            .unwrap();
+        assert_eq!(change, SettingsChange::Pending { job: None }, "{flavor:?}");
+        // The DMTF settings object shows the order staged in the vendor's resource.
+        let staged = probe.get(&format!("{system}/{dmtf}")).await.unwrap().json();
+        assert_eq!(
+            staged["Boot"]["BootOrder"][0].as_str(),
+            Some(reference(&foreman[0]).as_str()),
+            "{flavor:?}: {staged}"
+        );
+        // Staged again through the DMTF object: the vendor's resource shows that one.
+        let refs: Vec<String> = director.iter().map(|d| reference(d)).collect();
+        let answer = probe
+            .patch(
+                &format!("{system}/{dmtf}"),
+                &serde_json::json!({"Boot": {"BootOrder": refs}}),
+            )
+            .await
+            .unwrap();
+        assert!(answer.status.is_success(), "{flavor:?}: {}", answer.text());
+        let next = probe.get(&format!("{system}/{own}")).await.unwrap().json();
+        let next = if flavor == Flavor::Hpe {
+            &next["PersistentBootConfigOrder"]
+        } else {
+            &next["BootOrderNext"]
+        };
+        let first = next[0].as_str().unwrap_or_default().to_owned();
+        assert!(first.contains(director[0].as_str()), "{flavor:?}: {next}");
+        // Not applied before the POST; the vendor's current order is what the client reads.
+        assert!(
+            bmc.boot_order().await.unwrap().starts_with(&director),
+            "{flavor:?}"
+        );
+        // The client stages the foreman order once more (the last write wins), then the POST.
+        bmc.set_boot_order(
+            &redfish_client::BootOrderRequest::new(foreman.clone()),
+            cancel,
+        )
+        .await
+        .unwrap();
+        bmc.power_cycle(cancel).await.unwrap();
+        let order = || rig.lab.with_state(|s| s.machines[i].boot_order.clone());
+        eventually(
+            "the staged order to apply",
+            Duration::from_secs(10),
+            || async { order().starts_with(&foreman) },
+        )
+        .await;
+        assert!(
+            bmc.boot_order().await.unwrap().starts_with(&foreman),
+            "{flavor:?}: the check after the POST sees the new order"
+        );
+        let after = probe.get(&format!("{system}/{dmtf}")).await.unwrap().json();
+        assert_eq!(
+            after["Boot"]["BootOrder"][0].as_str(),
+            Some(reference(&foreman[0]).as_str()),
+            "{flavor:?}: nothing left staged"
+        );
+        bmc.logout().await.unwrap();
+    }
+    rig.assert_all_logged_out();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
     let rig = rig().await;
@@ -407,7 +508,8 @@ async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
             assert_eq!(done.state, JobState::Completed);
             assert_eq!(rig.counters(i).jobs_applied, jobs_applied + 1);
         } else if matches!(flavor, Flavor::Hpe | Flavor::Lenovo) {
-            // Staged in the system's settings object, applied at the next POST.
+            // Staged in iLO's `Bios/Boot/Settings`, XCC's `BootOrderNext`, applied at the
+            // next POST.
             assert_eq!(change, SettingsChange::Pending { job: None }, "{flavor:?}");
             assert!(order().starts_with(&director), "not before the reboot");
             // Asking again before the reboot finds it staged and stages nothing more.
@@ -433,16 +535,20 @@ async fn persistent_boot_order_to_foreman_from_the_interfaces_yaml() {
             )
             .await;
             assert_eq!(rig.counters(i).jobs_applied, jobs_applied + 1);
-            let settings = if flavor == Flavor::Hpe {
-                "Settings"
+            let (settings, dmtf) = if flavor == Flavor::Hpe {
+                ("Bios/Boot/Settings", "Settings")
             } else {
-                "Pending"
+                ("Oem/Lenovo/BootSettings/BootOrder.BootOrder", "Pending")
             };
-            let patches = rig
-                .lab
-                .metrics()
-                .endpoint(&format!("bmc PATCH /redfish/v1/Systems/:id/{settings}"));
+            let metrics = rig.lab.metrics();
+            let patches =
+                metrics.endpoint(&format!("bmc PATCH /redfish/v1/Systems/:id/{settings}"));
             assert_eq!(patches, 1, "{flavor:?}: staged once");
+            let dmtf = metrics.endpoint(&format!("bmc PATCH /redfish/v1/Systems/:id/{dmtf}"));
+            assert_eq!(
+                dmtf, 0,
+                "{flavor:?}: the vendor's own resource, not the DMTF one"
+            );
         } else {
             // DMTF Boot.BootOrder: applied at once.
             assert_eq!(change, SettingsChange::Applied, "{flavor:?}");
@@ -1399,7 +1505,9 @@ async fn each_operation_stays_within_its_request_budget() {
 
         // Check boot: Dell reads BootSources and the BIOS once each (plus the manager, for the
         // generation and the OEM paths); DMTF reads the system and its boot options (expanded in
-        // one request where the BMC offers `$expand`).
+        // one request where the BMC offers `$expand`); iLO the system (for its BIOS link), the
+        // BIOS (for `Oem.Hpe.Links.Boot`) and `Bios/Boot`; XCC the system and its expanded
+        // `Oem/Lenovo/BootSettings`.
         let (order, cost) =
             cost_of(&rig, &client, i, |b| async move { b.boot_order().await }).await;
         let options = order.unwrap().devices.len() as u64;
@@ -1410,7 +1518,11 @@ async fn each_operation_stays_within_its_request_budget() {
             0
         };
         assert_eq!(cost.get("GET /redfish/v1"), None, "{flavor:?}: {cost:#?}");
-        let budget = if dell { 7 } else { 5 + option_reads };
+        let budget = match flavor {
+            _ if dell => 7,
+            Flavor::Hpe => 6,
+            _ => 5 + option_reads,
+        };
         assert_eq!(total(&cost), budget, "{flavor:?}: {cost:#?}");
         assert!(
             !cost.iter().any(|(e, n)| read_twice(e, *n)),

@@ -1,7 +1,9 @@
 //! HPE iLO 5 and Lenovo XCC contract tests, and the capture-shaped fixtures of iDRAC9, iLO 5 and
 //! XCC (`tests/fixtures`, see its `SOURCES.md`) decoded by the client's own operations: the
-//! boot order staged in the system's `@Redfish.Settings` object, iLO's structured boot strings,
-//! iLO's absolute session `Location`, virtual media under the manager.
+//! boot order in iLO's `Bios/Boot/` (staged in `Bios/Boot/Settings/`) and XCC's
+//! `Oem/Lenovo/BootSettings` (`BootOrderNext`), else staged in the system's `@Redfish.Settings`
+//! object, iLO's structured boot strings, iLO's absolute session `Location`, virtual media under
+//! the manager.
 
 use std::path::Path;
 
@@ -28,11 +30,16 @@ fn id_of(doc: &Value) -> String {
 }
 
 /// A mock BMC serving a vendor's fixtures: root, session, the collections naming the fixture's
-/// system, manager and chassis, the system, the manager, and the virtual media slot in the
-/// manager's collection.
-async fn fixture_bmc(flavor: Flavor, vendor: &str) -> (Fake, Value) {
+/// system, manager and chassis, the system (as `edit` leaves it), the manager, and the virtual
+/// media slot in the manager's collection.
+async fn fixture_bmc_with(
+    flavor: Flavor,
+    vendor: &str,
+    edit: impl FnOnce(&mut Value),
+) -> (Fake, Value) {
     let mut fake = MockBmc::new(flavor).no_discovery().build().await;
-    let system = fixture(vendor, "system.json");
+    let mut system = fixture(vendor, "system.json");
+    edit(&mut system);
     let manager = fixture(vendor, "manager.json");
     let chassis = system["Links"]["Chassis"][0]["@odata.id"]
         .as_str()
@@ -54,6 +61,31 @@ async fn fixture_bmc(flavor: Flavor, vendor: &str) -> (Fake, Value) {
     fake.get(&slots, &collection(&[&id_of(&media)])).await;
     fake.get(&id_of(&media), &media).await;
     (fake, system)
+}
+
+async fn fixture_bmc(flavor: Flavor, vendor: &str) -> (Fake, Value) {
+    fixture_bmc_with(flavor, vendor, |_| {}).await
+}
+
+/// iLO's BIOS, linking its `HpeServerBootSettings` (`Oem.Hpe.Links.Boot`) or, as `with_boot`
+/// says, not (then the DMTF order serves).
+async fn ilo_bios(fake: &mut Fake, with_boot: bool) {
+    let mut bios = fixture("ilo5", "bios.json");
+    if !with_boot {
+        bios["Oem"]["Hpe"]["Links"]
+            .as_object_mut()
+            .unwrap()
+            .remove("Boot");
+    }
+    fake.get(&id_of(&bios), &bios).await;
+}
+
+/// An XCC system without `Oem.Lenovo.BootSettings` (the DMTF order serves).
+fn without_lenovo_boot_settings(system: &mut Value) {
+    system["Oem"]["Lenovo"]
+        .as_object_mut()
+        .unwrap()
+        .remove("BootSettings");
 }
 
 #[tokio::test]
@@ -122,6 +154,7 @@ async fn ilo_boot_options(fake: &mut Fake) {
 async fn ilo5_fixtures_decode_and_the_session_location_is_absolute() {
     let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
     ilo_boot_options(&mut fake).await;
+    ilo_bios(&mut fake, false).await;
     let client = fake.client();
     let bmc = fake.bmc(&client);
     let d = bmc.discovery().await.unwrap();
@@ -146,9 +179,10 @@ async fn ilo5_fixtures_decode_and_the_session_location_is_absolute() {
 }
 
 #[tokio::test]
-async fn ilo5_stages_the_boot_order_in_its_settings_object_with_if_match() {
+async fn ilo5_without_bios_boot_settings_stages_the_dmtf_order_in_its_settings_object() {
     let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
     ilo_boot_options(&mut fake).await;
+    ilo_bios(&mut fake, false).await;
     let pending = fixture("ilo5", "boot_settings.json");
     let settings = id_of(&pending);
     let read = fake
@@ -201,7 +235,8 @@ async fn ilo5_stages_the_boot_order_in_its_settings_object_with_if_match() {
 
 #[tokio::test]
 async fn xcc_fixtures_decode_and_an_order_already_pending_is_not_sent_again() {
-    let (mut fake, system) = fixture_bmc(Flavor::Xcc, "xcc").await;
+    let (mut fake, system) =
+        fixture_bmc_with(Flavor::Xcc, "xcc", without_lenovo_boot_settings).await;
     let options = system["Boot"]["BootOptions"]["@odata.id"]
         .as_str()
         .unwrap()
@@ -263,7 +298,7 @@ async fn xcc_fixtures_decode_and_an_order_already_pending_is_not_sent_again() {
 
 #[tokio::test]
 async fn xcc_undoes_a_staged_order_when_the_current_one_is_wanted() {
-    let (mut fake, _) = fixture_bmc(Flavor::Xcc, "xcc").await;
+    let (mut fake, _) = fixture_bmc_with(Flavor::Xcc, "xcc", without_lenovo_boot_settings).await;
     let options = "/redfish/v1/Systems/1/BootOptions";
     let members: Vec<String> = ["Boot0003", "Boot0001", "Boot0002"]
         .iter()
@@ -301,4 +336,164 @@ async fn xcc_undoes_a_staged_order_when_the_current_one_is_wanted() {
         .unwrap();
     assert_eq!(change, SettingsChange::Pending { job: None });
     restored.assert_async().await;
+}
+
+#[tokio::test]
+async fn ilo5_reads_its_bios_boot_order_and_stages_the_persistent_order_in_its_settings() {
+    let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
+    ilo_bios(&mut fake, true).await;
+    let current = fixture("ilo5", "server_boot_settings.json");
+    fake.get(&id_of(&current), &current).await;
+    let pending = fixture("ilo5", "server_boot_settings_pending.json");
+    let settings = id_of(&pending);
+    let read = fake
+        .read(settings.as_str())
+        .with_header("ETag", "W/\"A71C0E45\"")
+        .with_body(pending.to_string())
+        .expect(2)
+        .create_async()
+        .await;
+    let staged = fake
+        .mock("PATCH", settings.as_str())
+        .match_header("if-match", "W/\"A71C0E45\"")
+        .match_body(Matcher::Json(json!({"PersistentBootConfigOrder": [
+            "NIC.Slot.3.1.IPv4", "HD.EmbRAID.1.3", "NIC.LOM.1.1.IPv4"
+        ]})))
+        .with_status(200)
+        .with_body(r#"{"error":{"code":"iLO.0.10.ExtendedInfo","@Message.ExtendedInfo":[{"MessageId":"iLO.2.15.SystemResetRequired"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    // Neither the system nor its DMTF settings object is written, nor its boot options read.
+    let dmtf = fake
+        .mock("PATCH", Matcher::Regex("^/redfish/v1/Systems/1/".into()))
+        .expect(0)
+        .create_async()
+        .await;
+    let options = fake
+        .mock("GET", Matcher::Regex("BootOptions".into()))
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let order = bmc.boot_order().await.unwrap();
+    assert_eq!(
+        order.names(),
+        ["HD.EmbRAID.1.3", "NIC.LOM.1.1.IPv4", "NIC.Slot.3.1.IPv4"]
+    );
+    let cancel = CancellationToken::new();
+    let change = bmc
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["NIC.Slot.3.1.IPv4"]),
+            &cancel,
+        )
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Pending { job: None });
+    let unchanged = bmc
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["HD.EmbRAID.1.3"]),
+            &cancel,
+        )
+        .await
+        .unwrap();
+    assert_eq!(unchanged, SettingsChange::Unchanged);
+    let err = bmc
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["NIC.Bogus.9"]),
+            &cancel,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("NIC.Bogus.9") && err.contains("NIC.LOM.1.1.IPv4"),
+        "{err}"
+    );
+    staged.assert_async().await;
+    read.assert_async().await;
+    dmtf.assert_async().await;
+    options.assert_async().await;
+}
+
+/// XCC's boot settings collection and its `BootOrder.BootOrder` (as `edit` leaves it), served
+/// with its ETag header.
+async fn xcc_boot_order(fake: &mut Fake, edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = fixture("xcc", "boot_order.json");
+    edit(&mut doc);
+    let member = id_of(&doc);
+    let collection_path = member.rsplit_once('/').unwrap().0.to_owned();
+    fake.get(&collection_path, &collection(&[&member])).await;
+    let mock = fake
+        .read(member.as_str())
+        .with_header("ETag", doc["@odata.etag"].as_str().unwrap())
+        .with_body(doc.to_string())
+        .create_async()
+        .await;
+    fake.keep.push(mock);
+    doc
+}
+
+#[tokio::test]
+async fn xcc_reads_boot_order_current_and_writes_next_with_if_match() {
+    let (mut fake, _) = fixture_bmc(Flavor::Xcc, "xcc").await;
+    let doc = xcc_boot_order(&mut fake, |_| {}).await;
+    let member = id_of(&doc);
+    let staged = fake
+        .mock("PATCH", member.as_str())
+        .match_header("if-match", doc["@odata.etag"].as_str().unwrap())
+        .match_body(Matcher::Json(
+            json!({"BootOrderNext": ["PXE Network", "CD/DVD Rom", "Hard Disk"]}),
+        ))
+        .with_status(200)
+        .with_body(doc.to_string())
+        .expect(1)
+        .create_async()
+        .await;
+    let dmtf = fake
+        .mock("PATCH", "/redfish/v1/Systems/1/Pending")
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let order = bmc.boot_order().await.unwrap();
+    assert_eq!(order.names(), ["CD/DVD Rom", "Hard Disk", "PXE Network"]);
+    let change = bmc
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["PXE Network"]),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Pending { job: None });
+    staged.assert_async().await;
+    dmtf.assert_async().await;
+}
+
+#[tokio::test]
+async fn xcc_sends_nothing_when_boot_order_next_already_has_the_order() {
+    let (mut fake, _) = fixture_bmc(Flavor::Xcc, "xcc").await;
+    xcc_boot_order(&mut fake, |doc| {
+        doc["BootOrderNext"] = json!(["Network", "CD/DVD Rom", "Hard Disk", "PXE Network"]);
+    })
+    .await;
+    let sent = fake
+        .mock("PATCH", Matcher::Any)
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    // `Network` is supported but not in the order yet: it comes first, already staged so.
+    let change = bmc
+        .set_boot_order(
+            &redfish_client::BootOrderRequest::new(["network"]),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(change, SettingsChange::Pending { job: None });
+    sent.assert_async().await;
 }

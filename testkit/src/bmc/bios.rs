@@ -278,6 +278,13 @@ pub(crate) fn bios(cx: &Ctx<'_>) -> Reply {
             "#Bios.ResetBios": {"target": format!("{uri}/Actions/Bios.ResetBios")},
         },
     });
+    if cx.flavor() == Flavor::Hpe {
+        // iLO links its OEM boot order resource from the BIOS.
+        body["Oem"] = json!({"Hpe": {
+            "@odata.type": "#HpeBiosExt.v2_0_0.HpeBiosExt",
+            "Links": {"Boot": link(&super::vendor_boot::hpe_boot_uri(cx))},
+        }});
+    }
     if cx.flavor() != Flavor::Supermicro {
         body["Actions"]["#Bios.ChangePassword"] =
             json!({"target": format!("{uri}/Actions/Bios.ChangePassword")});

@@ -11,7 +11,7 @@ use super::router::{Layout, Route};
 use super::state::BmcState;
 use super::{
     accounts, bios, dell, dell_os_deploy, dell_scp, inventory, messages, metadata, network,
-    service, system, vmedia,
+    service, system, vendor_boot, vmedia,
 };
 use crate::lab::LabShared;
 use crate::machine::{Flavor, Machine};
@@ -185,6 +185,20 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
             dell::boot_sources_settings,
             dell::patch_boot_sources_settings,
         ),
+        Route::HpeBoot if get => vendor_boot::hpe_boot(cx),
+        Route::HpeBootSettings if get => vendor_boot::hpe_boot_settings(cx),
+        Route::HpeBootSettings if patch => with_if_match(
+            cx,
+            vendor_boot::hpe_boot_settings,
+            vendor_boot::patch_hpe_boot_settings,
+        ),
+        Route::LenovoBootSettings if get => vendor_boot::lenovo_boot_settings(cx),
+        Route::LenovoBootOrder if get => vendor_boot::lenovo_boot_order(cx),
+        Route::LenovoBootOrder if patch => with_if_match(
+            cx,
+            vendor_boot::lenovo_boot_order,
+            vendor_boot::patch_lenovo_boot_order,
+        ),
         Route::ChassisCollection if get => inventory::chassis_collection(cx),
         Route::Chassis if get => inventory::chassis(cx),
         Route::Power if get => inventory::power(cx),
@@ -250,6 +264,8 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         | Route::SystemSettings
         | Route::BiosSettings
         | Route::BootSourcesSettings
+        | Route::HpeBootSettings
+        | Route::LenovoBootOrder
         | Route::SmcMediaConfig
         | Route::BootOption(_)
         | Route::NicSettings(..)

@@ -118,6 +118,31 @@ const DELL: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// HPE OEM schemas an iLO references for its boot settings.
+const HPE: &[(&str, &[&str])] = &[
+    ("HpeBiosExt", &["HpeBiosExt", "HpeBiosExt.v2_0_0"]),
+    (
+        "HpeServerBootSettings",
+        &["HpeServerBootSettings", "HpeServerBootSettings.v2_0_0"],
+    ),
+];
+
+/// Lenovo OEM schemas an XCC references for its boot settings.
+const LENOVO: &[(&str, &[&str])] = &[
+    (
+        "LenovoComputerSystem",
+        &["LenovoComputerSystem", "LenovoComputerSystem.v1_0_0"],
+    ),
+    (
+        "LenovoBootManagerCollection",
+        &["LenovoBootManagerCollection"],
+    ),
+    (
+        "LenovoBootManager",
+        &["LenovoBootManager", "LenovoBootManager.v1_0_0"],
+    ),
+];
+
 fn reference(xml: &mut String, uri: &str, namespaces: &[&str]) {
     let _ = writeln!(xml, "  <edmx:Reference Uri=\"{uri}\">");
     for namespace in namespaces {
@@ -149,14 +174,18 @@ pub(crate) fn metadata(cx: &Ctx<'_>) -> Reply {
             namespaces,
         );
     }
-    if matches!(cx.flavor(), Flavor::Dell | Flavor::Idrac10) {
-        for (file, namespaces) in DELL {
-            reference(
-                &mut xml,
-                &format!("/redfish/v1/Schemas/{file}_v1.xml"),
-                namespaces,
-            );
-        }
+    let oem = match cx.flavor() {
+        Flavor::Dell | Flavor::Idrac10 => DELL,
+        Flavor::Hpe => HPE,
+        Flavor::Lenovo => LENOVO,
+        Flavor::Supermicro | Flavor::Generic => &[],
+    };
+    for (file, namespaces) in oem {
+        reference(
+            &mut xml,
+            &format!("/redfish/v1/Schemas/{file}_v1.xml"),
+            namespaces,
+        );
     }
     xml.push_str(
         "  <edmx:DataServices>\n\

@@ -43,6 +43,7 @@ mod router;
 mod service;
 mod state;
 mod system;
+mod vendor_boot;
 mod vmedia;
 
 use std::net::SocketAddr;

@@ -219,6 +219,14 @@ pub(crate) enum Route {
     BootSources,
     /// Dell boot sources' settings.
     BootSourcesSettings,
+    /// iLO's `Bios/Boot` (`HpeServerBootSettings`).
+    HpeBoot,
+    /// iLO's `Bios/Boot/Settings`, the order staged for the next POST.
+    HpeBootSettings,
+    /// XCC's `Oem/Lenovo/BootSettings` collection.
+    LenovoBootSettings,
+    /// XCC's `Oem/Lenovo/BootSettings/BootOrder.BootOrder`.
+    LenovoBootOrder,
     /// `Chassis`.
     ChassisCollection,
     /// The chassis.
@@ -534,6 +542,23 @@ fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
             Route::BiosRegistry,
             "/redfish/v1/Systems/:id/Bios/BiosRegistry",
         ),
+        ["Bios", "Boot"] if flavor == Flavor::Hpe => {
+            routed(Route::HpeBoot, "/redfish/v1/Systems/:id/Bios/Boot")
+        }
+        ["Bios", "Boot", "Settings"] if flavor == Flavor::Hpe => routed(
+            Route::HpeBootSettings,
+            "/redfish/v1/Systems/:id/Bios/Boot/Settings",
+        ),
+        ["Oem", "Lenovo", "BootSettings"] if flavor == Flavor::Lenovo => routed(
+            Route::LenovoBootSettings,
+            "/redfish/v1/Systems/:id/Oem/Lenovo/BootSettings",
+        ),
+        ["Oem", "Lenovo", "BootSettings", "BootOrder.BootOrder"] if flavor == Flavor::Lenovo => {
+            routed(
+                Route::LenovoBootOrder,
+                "/redfish/v1/Systems/:id/Oem/Lenovo/BootSettings/BootOrder.BootOrder",
+            )
+        }
         ["BootOptions"] if !dell => {
             routed(Route::BootOptions, "/redfish/v1/Systems/:id/BootOptions")
         }

@@ -19,7 +19,8 @@ use super::messages;
 use super::reply::Reply;
 use super::service::{collection, link, manufacturer, serial, uuid};
 use crate::machine::{
-    DeviceKind, Flavor, OverrideEnabled, OverrideTarget, PowerState, ResetRefused, ResetType,
+    BootDevice, DeviceKind, Flavor, OverrideEnabled, OverrideTarget, PowerState, ResetRefused,
+    ResetType,
 };
 
 /// The reset types each flavour lists in `ResetType@Redfish.AllowableValues`.
@@ -123,7 +124,7 @@ pub(crate) fn boot_reference(cx: &Ctx<'_>, device: &str) -> Option<String> {
 }
 
 /// The device a `BootOptionReference` names.
-fn device_of_reference(cx: &Ctx<'_>, reference: &str) -> Option<String> {
+pub(crate) fn device_of_reference(cx: &Ctx<'_>, reference: &str) -> Option<String> {
     let n = usize::from_str_radix(reference.strip_prefix("Boot")?, 16).ok()?;
     cx.m.devices.get(n.checked_sub(1)?).map(|d| d.id.clone())
 }
@@ -272,7 +273,11 @@ pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
             }});
         }
         Flavor::Lenovo => {
-            body["Oem"] = json!({"Lenovo": {"FrontPanelUSB": {"PortSwitchingTo": "BMC"}}});
+            body["Oem"] = json!({"Lenovo": {
+                "@odata.type": "#LenovoComputerSystem.v1_0_0.LenovoSystemProperties",
+                "FrontPanelUSB": {"PortSwitchingTo": "BMC"},
+                "BootSettings": link(&super::vendor_boot::lenovo_boot_settings_uri(cx)),
+            }});
         }
         _ => {}
     }
@@ -320,7 +325,7 @@ pub(crate) fn system_settings(cx: &Ctx<'_>) -> Reply {
 }
 
 /// The answer to a successful PATCH or action.
-fn done(cx: &Ctx<'_>) -> Reply {
+pub(crate) fn done(cx: &Ctx<'_>) -> Reply {
     match cx.flavor() {
         Flavor::Generic | Flavor::Lenovo => Reply::empty(StatusCode::NO_CONTENT),
         _ => messages::ok_success(),
@@ -393,25 +398,37 @@ fn stage_boot_order(cx: &mut Ctx<'_>, body: &Map<String, Value>) -> Reply {
             if name != "BootOrder" {
                 return messages::property_not_writable(&format!("Boot/{name}"));
             }
-            let Some(list) = v.as_array() else {
-                return messages::value_type_error(&v.to_string(), "Boot/BootOrder");
-            };
-            let mut devices = Vec::new();
-            for item in list {
-                match device_of_reference(cx, item.as_str().unwrap_or_default()) {
-                    Some(device) if !devices.contains(&device) => devices.push(device),
-                    _ => {
-                        return messages::value_not_in_list(&item.to_string(), "Boot/BootOrder");
-                    }
-                }
+            match order_devices(cx, v, "Boot/BootOrder", device_of_reference) {
+                Ok(devices) => staged = Some(devices),
+                Err(reply) => return reply,
             }
-            staged = Some(devices);
         }
     }
     if let Some(devices) = staged {
         cx.m.pending_boot_order = Some(devices);
     }
     done(cx)
+}
+
+/// The devices of a boot order written as a list of names (`property` in errors), each named
+/// by `device` (a reference, a structured boot string, an XCC name), known and none twice.
+pub(crate) fn order_devices(
+    cx: &Ctx<'_>,
+    list: &Value,
+    property: &str,
+    device: fn(&Ctx<'_>, &str) -> Option<String>,
+) -> Result<Vec<String>, Reply> {
+    let Some(list) = list.as_array() else {
+        return Err(messages::value_type_error(&list.to_string(), property));
+    };
+    let mut devices = Vec::new();
+    for item in list {
+        match device(cx, item.as_str().unwrap_or_default()) {
+            Some(found) if !devices.contains(&found) => devices.push(found),
+            _ => return Err(messages::value_not_in_list(&item.to_string(), property)),
+        }
+    }
+    Ok(devices)
 }
 
 /// A parsed `BootSourceOverrideTarget`.
@@ -681,19 +698,7 @@ pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
     let Some(device) = cx.m.devices.iter().find(|d| d.id == device_id) else {
         return messages::not_found(&uri);
     };
-    let uefi = boot_mode(cx) == "UEFI";
-    let (alias, display) = match device.kind {
-        DeviceKind::Nic => (
-            "Pxe",
-            if uefi {
-                format!("UEFI PXEv4 ({})", device.id)
-            } else {
-                format!("PXE Boot {}", device.id)
-            },
-        ),
-        DeviceKind::Disk => ("Hdd", format!("Hard Disk {}", device.id)),
-        DeviceKind::VirtualCd => ("Cd", format!("Virtual CD {}", device.id)),
-    };
+    let (alias, display) = boot_option_names(cx, device);
     let mut body = json!({
         "@odata.id": uri,
         "@odata.type": "#BootOption.v1_0_4.BootOption",
@@ -706,14 +711,7 @@ pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
     });
     if cx.flavor() == Flavor::Hpe {
         // iLO describes the device and gives its name in the OEM structured boot string.
-        let description = match device.kind {
-            DeviceKind::Nic => format!(
-                "{} : HPE Ethernet 10/25Gb 2-port Adapter - NIC (PXE IPv4)",
-                hpe_slot(&device.id)
-            ),
-            DeviceKind::Disk => "Embedded RAID 1 : HPE Smart Array P408i-a SR Gen10".to_owned(),
-            DeviceKind::VirtualCd => "iLO Virtual USB 2 : iLO Virtual CD-ROM".to_owned(),
-        };
+        let description = hpe_description(device);
         body["DisplayName"] = json!(description);
         body["Name"] = json!(description);
         body["Oem"] = json!({"Hpe": {"StructuredBootString": device.id}});
@@ -726,6 +724,37 @@ pub(crate) fn boot_option(cx: &Ctx<'_>, id: &str) -> Reply {
         ))]);
     }
     Reply::resource(body)
+}
+
+/// A boot option's `Alias` and its display name (`PXE Boot NIC.Integrated.1-1-1`, in UEFI mode
+/// `UEFI PXEv4 (NIC.Integrated.1-1-1)`), which XCC's OEM boot order also lists.
+pub(crate) fn boot_option_names(cx: &Ctx<'_>, device: &BootDevice) -> (&'static str, String) {
+    let uefi = boot_mode(cx) == "UEFI";
+    match device.kind {
+        DeviceKind::Nic => (
+            "Pxe",
+            if uefi {
+                format!("UEFI PXEv4 ({})", device.id)
+            } else {
+                format!("PXE Boot {}", device.id)
+            },
+        ),
+        DeviceKind::Disk => ("Hdd", format!("Hard Disk {}", device.id)),
+        DeviceKind::VirtualCd => ("Cd", format!("Virtual CD {}", device.id)),
+    }
+}
+
+/// iLO's description of a device (the display name of its boot option, `BootString` in
+/// `Bios/Boot`).
+pub(crate) fn hpe_description(device: &BootDevice) -> String {
+    match device.kind {
+        DeviceKind::Nic => format!(
+            "{} : HPE Ethernet 10/25Gb 2-port Adapter - NIC (PXE IPv4)",
+            hpe_slot(&device.id)
+        ),
+        DeviceKind::Disk => "Embedded RAID 1 : HPE Smart Array P408i-a SR Gen10".to_owned(),
+        DeviceKind::VirtualCd => "iLO Virtual USB 2 : iLO Virtual CD-ROM".to_owned(),
+    }
 }
 
 /// Where iLO says a NIC sits (`Embedded LOM 1 Port 1`, `Slot 3 Port 1`), from the lab's id.
