@@ -487,8 +487,11 @@ async fn ilo_and_xcc_hosts_move_with_their_boot_order_staged_for_the_power_cycle
         assert_eq!(got.get(..want.len()), Some(want.as_slice()), "{}", h.name);
     }
     let metrics = rig.lab.metrics();
-    let stagings = metrics.endpoint("bmc PATCH /redfish/v1/Systems/:id/Settings")
-        + metrics.endpoint("bmc PATCH /redfish/v1/Systems/:id/Pending");
+    // Staged where each vendor keeps its own order: iLO's Bios/Boot settings, XCC's next order.
+    let stagings = metrics.endpoint("bmc PATCH /redfish/v1/Systems/:id/Bios/Boot/Settings")
+        + metrics.endpoint(
+            "bmc PATCH /redfish/v1/Systems/:id/Oem/Lenovo/BootSettings/BootOrder.BootOrder",
+        );
     let needing = staged.iter().filter(|s| **s).count() as u64;
     assert_eq!(stagings, needing, "one staging per host that needed it");
 }
