@@ -817,7 +817,7 @@ pub async fn move_hosts_from_server(
     let run = lock.id();
     // the end of the run settles its BMC sessions (`setup` goes to the execution)
     let sessions_fleet = setup.ports.fleet.clone();
-    let request_timeout = setup.config.request_timeout;
+    let end_of_run = crate::executor::sessions::EndOfRun::of(&setup.config);
     let retirement = Retirement {
         run,
         foreman: setup.ports.foreman.clone(),
@@ -881,8 +881,7 @@ pub async fn move_hosts_from_server(
         Ok::<RunReport, ExecError>(report)
     }
     .await;
-    crate::executor::sessions::close_at_end(store, &sessions_fleet, request_timeout, &mut outcome)
-        .await;
+    crate::executor::sessions::close_at_end(store, &sessions_fleet, end_of_run, &mut outcome).await;
     let state = match &outcome {
         Ok(r) if r.interrupted => RunState::Interrupted,
         Ok(r) if r.all_moved() && r.write_back_errors.is_empty() => RunState::Succeeded,

@@ -470,7 +470,7 @@ pub async fn move_hosts(
     let run = lock.id();
     // the end of the run settles its BMC sessions (`setup` goes to the execution)
     let sessions_fleet = setup.ports.fleet.clone();
-    let request_timeout = setup.config.request_timeout;
+    let end_of_run = crate::executor::sessions::EndOfRun::of(&setup.config);
     // what the end of the run needs to retire the clouds whose tenant is out (`setup` goes
     // to the execution)
     let spare = setup.config.spare_cloud.clone();
@@ -620,8 +620,7 @@ pub async fn move_hosts(
         Ok::<RunReport, ExecError>(report)
     }
     .await;
-    crate::executor::sessions::close_at_end(store, &sessions_fleet, request_timeout, &mut outcome)
-        .await;
+    crate::executor::sessions::close_at_end(store, &sessions_fleet, end_of_run, &mut outcome).await;
     let state = match &outcome {
         Ok(r) if r.interrupted => RunState::Interrupted,
         Ok(r) if r.all_moved() && r.all_validated() => RunState::Succeeded,

@@ -110,16 +110,40 @@ pub async fn close_run_sessions(
     Ok(left)
 }
 
+/// How long the end of a run may spend on its sessions ([`close_at_end`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndOfRun {
+    /// The run's request deadline: four of them (a hung logout costs one, a manager reset
+    /// less), in rounds a quarter of one apart.
+    pub request_timeout: Duration,
+    /// After Ctrl-C or SIGTERM, no longer than this.
+    pub grace: Duration,
+}
+
+impl EndOfRun {
+    /// The times of `config`.
+    #[must_use]
+    pub fn of(config: &crate::executor::ExecutorConfig) -> Self {
+        Self {
+            request_timeout: config.request_timeout,
+            grace: config.grace,
+        }
+    }
+}
+
 /// The last thing a run does before it finishes in the store: [`close_run_sessions`] within
-/// four request deadlines (a hung logout costs one, a manager reset less), and the sessions
-/// still open named in its report (`bmc path` each).
+/// `times`, and the sessions still open named in its report (`bmc path` each).
 pub async fn close_at_end(
     store: &Store,
     fleet: &Arc<dyn BmcFleet>,
-    request_timeout: Duration,
+    times: EndOfRun,
     outcome: &mut Result<RunReport, ExecError>,
 ) {
-    match close_run_sessions(store, fleet, request_timeout * 4, request_timeout / 4).await {
+    let mut deadline = times.request_timeout * 4;
+    if outcome.as_ref().is_ok_and(|r| r.interrupted) {
+        deadline = deadline.min(times.grace);
+    }
+    match close_run_sessions(store, fleet, deadline, times.request_timeout / 4).await {
         Ok(left) => {
             if let Ok(report) = outcome {
                 report.bmc_sessions_open = named(left);

@@ -885,6 +885,53 @@ async fn sessions_a_killed_run_left_open_are_closed_by_the_next_run() {
     }
 }
 
+/// The sessions killed runs left on one BMC are closed through one login there (a login per
+/// session made the rows each kill left grow from run to run), which is logged out after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_left_on_one_bmc_are_closed_through_one_login() {
+    let rig = rig(1, FaultProfile::none(), "RedHat 9.4").await;
+    let host = rig.store.hosts().await.unwrap().remove(0);
+    // three runs killed one after the other, each leaving its session
+    for _ in 0..3 {
+        let killed = rig.setup(
+            config(),
+            Shutdown::new(Duration::from_secs(2)),
+            None,
+            RunProgress::new(),
+        );
+        let bmc = killed.ports.fleet.connect(&host).unwrap();
+        bmc.power().await.unwrap();
+        std::mem::forget(bmc);
+        std::mem::forget(killed);
+    }
+    assert_eq!(rig.store.bmc_sessions().await.unwrap().len(), 3);
+    let opened = |rig: &Rig| {
+        rig.lab
+            .metrics()
+            .hosts
+            .values()
+            .map(|c| c.sessions_opened)
+            .sum::<u64>()
+    };
+    let before = opened(&rig);
+    let next = rig.setup(
+        config(),
+        Shutdown::new(Duration::from_secs(2)),
+        None,
+        RunProgress::new(),
+    );
+    let closed =
+        provision_core::executor::sessions::close_left_sessions(&rig.store, &next.ports.fleet)
+            .await
+            .unwrap();
+    assert_eq!(closed, 3);
+    assert_eq!(opened(&rig) - before, 1, "one login for the three");
+    assert!(rig.store.bmc_sessions().await.unwrap().is_empty());
+    for (host, c) in &rig.lab.metrics().hosts {
+        assert_eq!(c.sessions_open, 0, "{host}: {c:?}");
+    }
+}
+
 /// A manager reset drops the BMC's sessions mid-run: the host logs in again and moves, and the
 /// dropped session's row is settled by the end of the run (its DELETE answers 404), so the
 /// store lists nothing open and no session of ours is left on a BMC.
