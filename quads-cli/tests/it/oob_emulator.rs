@@ -45,6 +45,7 @@ async fn quads_lab() -> PathBuf {
                             "CARGO_PRIMARY_PACKAGE",
                             "CARGO_TARGET_TMPDIR",
                             "CARGO_RUSTC_CURRENT_DIR",
+                            "OUT_DIR",
                         ]
                         .contains(&name.as_ref());
                     if per_test {
