@@ -130,10 +130,14 @@ async fn the_emulator_answers_quads_oob_and_badfish_until_sigterm() {
     let home = tempfile::tempdir().unwrap();
     let port = free_port().to_string();
     let mut emulator = quads_oob(home.path(), &["--redfish-emulator", "--port", &port])
+        .kill_on_drop(false) // the `Stopper` below ends it
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut stopper = Stopper(rustix::process::Pid::from_raw(
+        i32::try_from(emulator.id().unwrap()).unwrap(),
+    ));
     let banner = read_until(&mut emulator, "serving until Ctrl-C").await;
     assert!(
         banner.contains(&format!(
@@ -168,8 +172,7 @@ async fn the_emulator_answers_quads_oob_and_badfish_until_sigterm() {
     assert_eq!(wrong.status.code(), Some(1), "{wrong:?}");
     badfish_answers(&bmc, home.path()).await;
 
-    let pid = rustix::process::Pid::from_raw(i32::try_from(emulator.id().unwrap()).unwrap());
-    rustix::process::kill_process(pid.unwrap(), rustix::process::Signal::TERM).unwrap();
+    stopper.stop();
     read_until(&mut emulator, "quads-lab: stopped").await;
     let status = tokio::time::timeout(DEADLINE, emulator.wait())
         .await
@@ -178,6 +181,27 @@ async fn the_emulator_answers_quads_oob_and_badfish_until_sigterm() {
     assert_eq!(status.code(), Some(0), "{status:?}");
     let gone = tokio::net::TcpStream::connect(&bmc).await;
     assert!(gone.is_err(), "the BMC still listens after SIGTERM");
+}
+
+/// SIGTERM to `quads oob --redfish-emulator` at `stop`, or when the test fails before it: it
+/// forwards the signal to its `quads-lab` (a SIGKILL, `kill_on_drop`'s, would leave that
+/// running).
+struct Stopper(Option<rustix::process::Pid>);
+
+impl Stopper {
+    fn stop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        }
+    }
+}
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.take() {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
+        }
+    }
 }
 
 /// The peers venv's Badfish (`QUADS_PEERS`, else `target/peers`), when there is one, reads
