@@ -6,6 +6,7 @@
 #![allow(clippy::result_large_err)]
 
 mod badfish_out;
+mod emulator;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -222,14 +223,16 @@ pub struct OobArgs {
     /// Set --attribute to --value on this NIC FQDD.
     #[arg(long = "set-nic-attribute", value_name = "FQDD")]
     pub set_nic_attribute: Option<String>,
-    /// Badfish's built-in mock iDRAC: here the lab (`quads-lab`) serves that role.
+    /// Badfish's mock iDRAC: runs the lab's `quads-lab` (one Dell BMC over HTTPS, login
+    /// BADFISH_EMULATOR_USER/BADFISH_EMULATOR_PASSWORD, default quads/quads) until Ctrl-C;
+    /// other actions are ignored.
     #[arg(long = "redfish-emulator")]
     pub redfish_emulator: bool,
-    /// With --redfish-emulator: address to bind.
+    /// With --redfish-emulator: address to bind, loopback only (127.0.0.0/8) [default: 127.0.0.1].
     #[arg(long)]
     pub bind: Option<String>,
-    /// With --redfish-emulator: port to listen on.
-    #[arg(long)]
+    /// With --redfish-emulator: port to listen on [default: 8443].
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: Option<u16>,
     /// List virtual media slots.
     #[arg(long = "check-virtual-media")]
@@ -570,9 +573,6 @@ impl OobArgs {
             };
             chosen.push(Action::BiosPassword { old, new });
         }
-        if let Some(flag) = self.not_yet_available() {
-            bail!("{flag} is not available in this build of quads oob yet");
-        }
         if let Some(t) = &self.host_type {
             chosen.push(Action::ChangeBoot {
                 host_type: t.clone(),
@@ -634,16 +634,6 @@ impl OobArgs {
             changes.insert(name.to_owned(), value.to_owned());
         }
         Ok(changes)
-    }
-
-    /// The first Badfish flag given whose action this build refuses.
-    fn not_yet_available(&self) -> Option<&'static str> {
-        [(
-            self.redfish_emulator,
-            "--redfish-emulator (run `quads-lab` for a simulated BMC fleet)",
-        )]
-        .into_iter()
-        .find_map(|(on, flag)| on.then_some(flag))
     }
 
     /// `--rack`, `--uloc`, `--blade`.
@@ -735,10 +725,42 @@ pub fn main(args: OobArgs, file: &crate::config::ConfigFile) -> u8 {
         );
         return crate::process::EXIT_OK;
     }
+    if args.redfish_emulator {
+        return run_emulator(&args);
+    }
     let outcome = file
         .bmc_login(&crate::config::ProcessEnv)
         .map_err(usage)
         .and_then(|login| crate::process::block_on(run(args, login))?);
+    exit_code(outcome)
+}
+
+/// `--redfish-emulator`: the lab's `quads-lab` as Badfish's mock iDRAC, until a signal. As in
+/// Badfish, every other flag but `--bind` and `--port` is ignored (said in a warning).
+fn run_emulator(args: &OobArgs) -> u8 {
+    if args.host.is_some()
+        || args.host_list.is_some()
+        || !matches!(args.action(), Ok(Action::CheckCredentials))
+    {
+        tracing::warn!(
+            "--redfish-emulator ignores the hosts and actions given with it, as Badfish"
+        );
+    }
+    let outcome = emulator::Emulator::new(args.bind.as_deref(), args.port, |name| {
+        std::env::var(name).ok()
+    })
+    .map_err(usage)
+    .and_then(|emulator| {
+        let exe = std::env::current_exe().ok();
+        let lab = emulator::find_lab(exe.as_deref(), std::env::var_os("PATH").as_deref())
+            .map_err(usage)?;
+        crate::process::block_on(async move { emulator.serve(&lab).await })?
+    });
+    exit_code(outcome)
+}
+
+/// The process exit code of a run: its own, or (said on stderr) 2 for bad usage, 1 otherwise.
+fn exit_code(outcome: anyhow::Result<u8>) -> u8 {
     match outcome {
         Ok(code) => code,
         Err(e) => {

@@ -56,6 +56,8 @@ pub struct LabConfig {
     pub bmc_scheme: Scheme,
     /// The first BMC address; the fleet counts up from it (127.0.x.y, skipping .0 and .255).
     pub bmc_first_ip: Ipv4Addr,
+    /// The port every BMC listens on (0 = one free port for the whole fleet).
+    pub bmc_port: u16,
     /// Foreman's HTTPS port (0 = any free port).
     pub foreman_port: u16,
     /// Requests kept in the log.
@@ -180,6 +182,7 @@ impl Default for LabConfig {
             model: LabModel::default(),
             bmc_scheme: Scheme::Https,
             bmc_first_ip: Ipv4Addr::new(127, 0, 1, 1),
+            bmc_port: 0,
             foreman_port: 0,
             log_limit: 200_000,
             foreman_admin: Credentials::new("admin", "changeme"),
@@ -907,16 +910,18 @@ fn wall_clock_minute() -> i64 {
     now - now.rem_euclid(60)
 }
 
-/// Binds a listener on each of `ips`, all on one port (the first one's ephemeral port), trying
-/// again from the start when that port is taken on another address. Returns the port (0 when
-/// `ips` is empty) and the listeners in the order of `ips`.
+/// Binds a listener on each of `ips`, all on one port: `fixed`, or (0) the first one's
+/// ephemeral port, trying again from the start when that port is taken on another address.
+/// Returns the port (0 when `ips` is empty) and the listeners in the order of `ips`.
 pub(crate) async fn bind_on_one_port(
     ips: &[Ipv4Addr],
+    fixed: u16,
 ) -> Result<(u16, Vec<TcpListener>), LabError> {
     let mut last_error = None;
-    'attempt: for _ in 0..8 {
+    let attempts = if fixed == 0 { 8 } else { 1 };
+    'attempt: for _ in 0..attempts {
         let mut listeners = Vec::with_capacity(ips.len());
-        let mut port = 0;
+        let mut port = fixed;
         for &ip in ips {
             let addr = SocketAddr::from((ip, port));
             match TcpListener::bind(addr).await {
@@ -990,7 +995,7 @@ async fn start_fleet(
     let ips: Vec<Ipv4Addr> = (0..shared.config.hosts)
         .map(|index| bmc_ip(first, index))
         .collect();
-    let (port, listeners) = bind_on_one_port(&ips).await?;
+    let (port, listeners) = bind_on_one_port(&ips, shared.config.bmc_port).await?;
     for (index, listener) in listeners.into_iter().enumerate() {
         let tls = match shared.config.bmc_scheme {
             Scheme::Http => None,

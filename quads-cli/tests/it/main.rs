@@ -8,6 +8,7 @@ mod move_exec;
 mod oob;
 mod oob_actions;
 mod oob_badfish_out;
+mod oob_emulator;
 mod oob_flags;
 mod oob_lab;
 mod oob_output;

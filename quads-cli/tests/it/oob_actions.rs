@@ -118,14 +118,6 @@ async fn gpus_sriov_firmware_delta_and_log_file_on_every_flavour() {
             "{flavor:?}: {written}"
         );
     }
-    // Refused before any BMC is contacted: usage, exit 2.
-    let refused = oob(&lab, dir.path(), 0, &["--redfish-emulator"]).await;
-    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
-    assert!(
-        refused.stderr.contains("--redfish-emulator"),
-        "{}",
-        refused.stderr
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,22 +83,31 @@ fn every_badfish_1_8_2_option_is_accepted() {
     assert!(gaps.is_empty(), "quads oob lacks:\n{}", gaps.join("\n"));
 }
 
-#[test]
+/// The peers venv's `badfish` (`QUADS_PEERS`, else `target/peers`), or none where there is no
+/// venv (never under CI, which installs it).
 #[allow(clippy::print_stderr)]
-fn the_list_is_what_the_peers_badfish_prints() {
+pub(crate) fn peers_badfish() -> Option<PathBuf> {
     let venv = std::env::var_os("QUADS_PEERS").map_or_else(
         || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/peers"),
         PathBuf::from,
     );
     let badfish = venv.join("bin/badfish");
-    if !badfish.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs this test: `cargo xtask ci` installs the peers venv"
-        );
-        eprintln!("badfish: no peers venv; run `cargo xtask peers`");
-        return;
+    if badfish.exists() {
+        return Some(badfish);
     }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "CI runs this test: `cargo xtask ci` installs the peers venv"
+    );
+    eprintln!("badfish: no peers venv; run `cargo xtask peers`");
+    None
+}
+
+#[test]
+fn the_list_is_what_the_peers_badfish_prints() {
+    let Some(badfish) = peers_badfish() else {
+        return;
+    };
     let version = Command::new(&badfish).arg("--version").output().unwrap();
     assert!(
         String::from_utf8_lossy(&version.stdout).contains("1.8.2"),

@@ -43,6 +43,17 @@ struct Args {
     /// The first BMC address; the fleet counts up from it.
     #[arg(long, default_value = "127.0.1.1")]
     bmc_first_ip: Ipv4Addr,
+    /// The port every BMC listens on (0 = one free port for the whole fleet).
+    #[arg(long, default_value_t = 0)]
+    bmc_port: u16,
+    /// The BMCs' administrator login, `user:password` (a lab fixture; default root:calvin).
+    #[arg(
+        long,
+        env = "QUADS_LAB_BMC_CREDENTIALS",
+        hide_env_values = true,
+        value_name = "USER:PASSWORD"
+    )]
+    bmc_credentials: Option<String>,
     /// The hosts' SSH port (open on each host's 127.2.x.y address once its install finished):
     /// 0 = one free port for all, 22 = the real one (needs root); `--no-host-ssh`: none.
     #[arg(long, default_value_t = 0)]
@@ -74,8 +85,12 @@ struct Args {
     quads_scheduled: f64,
     /// Where to write inventory.json, host-list.txt, interfaces.yml, ca.pem,
     /// quads-inventory.yaml, switches.keys and hosts.resolve (`mgmt-<host>` to BMC IPs).
-    #[arg(long, default_value = "quads-lab")]
+    #[arg(long, default_value = "quads-lab", conflicts_with = "no_files")]
     out_dir: PathBuf,
+    /// Write none of those files (a lab used as a Redfish emulator, `quads oob
+    /// --redfish-emulator`).
+    #[arg(long)]
+    no_files: bool,
     /// Start, report, and exit at once (for measuring start-up and idle memory).
     #[arg(long)]
     exit_after_start: bool,
@@ -152,6 +167,16 @@ fn config(args: &Args) -> Result<LabConfig, String> {
             args.bmc_first_ip
         ));
     }
+    if testkit::lab::bmc_ip(args.bmc_first_ip, 0) != args.bmc_first_ip {
+        return Err(format!(
+            "--bmc-first-ip {} ends in .0 or .255, which no BMC of the fleet takes",
+            args.bmc_first_ip
+        ));
+    }
+    let bmc_admin = match &args.bmc_credentials {
+        Some(login) => split_login(login, "--bmc-credentials")?,
+        None => LabConfig::default().bmc_admin,
+    };
     Ok(LabConfig {
         hosts: args.hosts,
         flavors,
@@ -165,6 +190,8 @@ fn config(args: &Args) -> Result<LabConfig, String> {
             Scheme::Https
         },
         bmc_first_ip: args.bmc_first_ip,
+        bmc_port: args.bmc_port,
+        bmc_admin,
         foreman_port: args.foreman_port,
         host_ssh_port: (!args.no_host_ssh).then_some(args.host_ssh_port),
         quads_scheduled: args.quads_scheduled,
@@ -172,12 +199,7 @@ fn config(args: &Args) -> Result<LabConfig, String> {
             smtp: args.smtp,
             smtp_implicit_tls: args.smtp_implicit_tls,
             smtp_login: match &args.smtp_login {
-                Some(login) => {
-                    let (user, password) = login
-                        .split_once(':')
-                        .ok_or("--smtp-login takes user:password")?;
-                    Some(Credentials::new(user, password))
-                }
+                Some(login) => Some(split_login(login, "--smtp-login")?),
                 None => None,
             },
             webhook: args.webhook,
@@ -188,12 +210,24 @@ fn config(args: &Args) -> Result<LabConfig, String> {
     })
 }
 
+/// `user:password` (the password may hold colons); `flag` names the option in the error.
+fn split_login(login: &str, flag: &str) -> Result<Credentials, String> {
+    match login.split_once(':') {
+        Some((user, password)) if !user.is_empty() => Ok(Credentials::new(user, password)),
+        _ => Err(format!("{flag} takes user:password")),
+    }
+}
+
 async fn run(args: Args, config: LabConfig) -> Result<(), String> {
     let started = std::time::Instant::now();
+    let bmc_user = config.bmc_admin.username.clone();
     let lab = Lab::start(config).await.map_err(|e| e.to_string())?;
     let inventory = lab.inventory();
-    let written =
-        testkit::inventory::write_files(&inventory, &args.out_dir).map_err(|e| e.to_string())?;
+    let written = if args.no_files {
+        Vec::new()
+    } else {
+        testkit::inventory::write_files(&inventory, &args.out_dir).map_err(|e| e.to_string())?
+    };
     let last = lab.bmc_addr(args.hosts - 1);
     println!(
         "quads-lab: {} hosts ready in {:.2} s",
@@ -206,7 +240,7 @@ async fn run(args: Args, config: LabConfig) -> Result<(), String> {
         lab.foreman_http_url()
     );
     println!(
-        "  bmcs      {}://{} .. {} port {}",
+        "  bmcs      {}://{} .. {} port {}, login {}",
         if args.plain_http_bmcs {
             "http"
         } else {
@@ -214,7 +248,8 @@ async fn run(args: Args, config: LabConfig) -> Result<(), String> {
         },
         lab.bmc_addr(0).ip(),
         last.ip(),
-        last.port()
+        last.port(),
+        bmc_user
     );
     println!("  admin     {}", lab.admin_url());
     println!(

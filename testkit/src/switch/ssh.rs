@@ -37,7 +37,7 @@ pub(crate) async fn start_switches(
     config.keys.push(shared.switches.host_key().clone());
     let config = Arc::new(config);
     let ips: Vec<Ipv4Addr> = switches.iter().map(|s| s.ip).collect();
-    let (port, listeners) = bind_on_one_port(&ips).await?;
+    let (port, listeners) = bind_on_one_port(&ips, 0).await?;
     for listener in listeners {
         tokio::spawn(accept_loop(
             listener,
