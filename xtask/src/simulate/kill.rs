@@ -78,6 +78,9 @@ pub struct KillReport {
     pub sessions_expired: u64,
     /// Sessions the store still lists open at the end.
     pub journaled_sessions_open: usize,
+    /// Healthy hosts in their cloud at the end, per the store (what the soak moved, every run
+    /// counted, where the last run's report counts only the hosts left to it).
+    pub moved: usize,
 }
 
 impl KillReport {
@@ -185,6 +188,11 @@ pub async fn judge(
         .collect();
     let journaled_open = store.bmc_sessions().await?;
     store.close().await;
+    report.moved = facts
+        .expected
+        .iter()
+        .filter(|(h, cloud)| clouds.get(*h) == Some(*cloud))
+        .count();
     report.rekicked = rekicks.keys().cloned().collect();
     report.journaled_sessions_open = journaled_open.len();
     report.sessions_expired = metrics.hosts.values().map(|c| c.sessions_expired).sum();

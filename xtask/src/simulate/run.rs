@@ -365,6 +365,22 @@ async fn judge_kills(
     };
     r.problems
         .extend(super::kill::judge(&facts, &metrics, &mut kills).await?);
+    // The lab's counters cover every run but the last run's report only the hosts left to it:
+    // the per-host figures and the moved count are made the soak's (CPU and memory stay the
+    // last run's own: a killed process is not measured).
+    let run_hosts = r.hosts.max(1) as f64;
+    let all_hosts = inventory.hosts.len().max(1);
+    let scale = run_hosts / all_hosts as f64;
+    r.foreman_requests_per_host *= scale;
+    r.bmc_requests_per_host *= scale;
+    r.bmc_connections_per_host *= scale;
+    r.bmc_tls_resumed_per_host *= scale;
+    for per_host in r.requests_per_host_by_endpoint.values_mut() {
+        *per_host *= scale;
+    }
+    r.hosts = all_hosts;
+    r.moved = kills.moved;
+    r.failed = all_hosts.saturating_sub(kills.moved);
     r.kills = Some(kills);
     Ok(())
 }
