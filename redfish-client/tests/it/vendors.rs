@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use mockito::Matcher;
+use mockito::{Matcher, Mock};
 use redfish_client::vendor::BootOptionName;
 use redfish_client::{CancellationToken, PowerState, SettingsChange, Vendor};
 use serde_json::{Value, json};
@@ -178,31 +178,48 @@ async fn ilo5_fixtures_decode_and_the_session_location_is_absolute() {
     assert!(fake.logged_out().await, "DELETE of the session's path");
 }
 
-#[tokio::test]
-async fn ilo5_without_bios_boot_settings_stages_the_dmtf_order_in_its_settings_object() {
-    let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
-    ilo_boot_options(&mut fake).await;
-    ilo_bios(&mut fake, false).await;
-    let pending = fixture("ilo5", "boot_settings.json");
-    let settings = id_of(&pending);
+/// An iLO settings object `pending` served with `etag` (read twice: before and after the
+/// write), and its PATCH of exactly `body` under that ETag, answered as iLO does (200 and
+/// `SystemResetRequired`), expected once.
+async fn ilo_settings_staged(
+    fake: &mut Fake,
+    pending: &Value,
+    etag: &str,
+    body: Value,
+) -> (Mock, Mock) {
+    let settings = id_of(pending);
     let read = fake
         .read(settings.as_str())
-        .with_header("ETag", "W/\"8D1E4CE1\"")
+        .with_header("ETag", etag)
         .with_body(pending.to_string())
         .expect(2)
         .create_async()
         .await;
     let staged = fake
         .mock("PATCH", settings.as_str())
-        .match_header("if-match", "W/\"8D1E4CE1\"")
-        .match_body(Matcher::Json(
-            json!({"Boot": {"BootOrder": ["Boot000C", "Boot000A", "Boot000B"]}}),
-        ))
+        .match_header("if-match", etag)
+        .match_body(Matcher::Json(body))
         .with_status(200)
         .with_body(r#"{"error":{"code":"iLO.0.10.ExtendedInfo","@Message.ExtendedInfo":[{"MessageId":"iLO.2.15.SystemResetRequired"}]}}"#)
         .expect(1)
         .create_async()
         .await;
+    (read, staged)
+}
+
+#[tokio::test]
+async fn ilo5_without_bios_boot_settings_stages_the_dmtf_order_in_its_settings_object() {
+    let (mut fake, _) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
+    ilo_boot_options(&mut fake).await;
+    ilo_bios(&mut fake, false).await;
+    let pending = fixture("ilo5", "boot_settings.json");
+    let (read, staged) = ilo_settings_staged(
+        &mut fake,
+        &pending,
+        "W/\"8D1E4CE1\"",
+        json!({"Boot": {"BootOrder": ["Boot000C", "Boot000A", "Boot000B"]}}),
+    )
+    .await;
     let on_system = fake
         .mock("PATCH", "/redfish/v1/Systems/1/")
         .expect(0)
@@ -345,25 +362,15 @@ async fn ilo5_reads_its_bios_boot_order_and_stages_the_persistent_order_in_its_s
     let current = fixture("ilo5", "server_boot_settings.json");
     fake.get(&id_of(&current), &current).await;
     let pending = fixture("ilo5", "server_boot_settings_pending.json");
-    let settings = id_of(&pending);
-    let read = fake
-        .read(settings.as_str())
-        .with_header("ETag", "W/\"A71C0E45\"")
-        .with_body(pending.to_string())
-        .expect(2)
-        .create_async()
-        .await;
-    let staged = fake
-        .mock("PATCH", settings.as_str())
-        .match_header("if-match", "W/\"A71C0E45\"")
-        .match_body(Matcher::Json(json!({"PersistentBootConfigOrder": [
+    let (read, staged) = ilo_settings_staged(
+        &mut fake,
+        &pending,
+        "W/\"A71C0E45\"",
+        json!({"PersistentBootConfigOrder": [
             "NIC.Slot.3.1.IPv4", "HD.EmbRAID.1.3", "NIC.LOM.1.1.IPv4"
-        ]})))
-        .with_status(200)
-        .with_body(r#"{"error":{"code":"iLO.0.10.ExtendedInfo","@Message.ExtendedInfo":[{"MessageId":"iLO.2.15.SystemResetRequired"}]}}"#)
-        .expect(1)
-        .create_async()
-        .await;
+        ]}),
+    )
+    .await;
     // Neither the system nor its DMTF settings object is written, nor its boot options read.
     let dmtf = fake
         .mock("PATCH", Matcher::Regex("^/redfish/v1/Systems/1/".into()))

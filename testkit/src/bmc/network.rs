@@ -58,11 +58,20 @@ fn adapters(cx: &Ctx<'_>) -> Vec<String> {
     out
 }
 
+/// The ports of `adapter` (FQDD, MAC); `None` when the machine has no such adapter.
+fn adapter_ports(cx: &Ctx<'_>, adapter: &str) -> Option<Vec<(String, String)>> {
+    let ports: Vec<_> = ports(cx)
+        .into_iter()
+        .filter(|(f, _)| adapter_of(f) == adapter)
+        .collect();
+    (!ports.is_empty()).then_some(ports)
+}
+
 /// A port of `adapter`, if the machine has it: its MAC.
 fn port(cx: &Ctx<'_>, adapter: &str, fqdd: &str) -> Option<String> {
-    ports(cx)
+    adapter_ports(cx, adapter)?
         .into_iter()
-        .find(|(f, _)| f == fqdd && adapter_of(f) == adapter)
+        .find(|(f, _)| f == fqdd)
         .map(|(_, mac)| mac)
 }
 
@@ -109,13 +118,10 @@ pub(crate) fn adapters_collection(cx: &Ctx<'_>) -> Reply {
 /// One adapter.
 pub(crate) fn adapter(cx: &Ctx<'_>, id: &str) -> Reply {
     let uri = format!("{}/{id}", adapters_uri(cx));
-    if !adapters(cx).iter().any(|a| a == id) {
+    let Some(ports) = adapter_ports(cx, id) else {
         return messages::not_found(&uri);
-    }
-    let ports = ports(cx)
-        .into_iter()
-        .filter(|(f, _)| adapter_of(f) == id)
-        .count();
+    };
+    let ports = ports.len();
     Reply::resource(json!({
         "@odata.id": uri,
         "@odata.type": "#NetworkAdapter.v1_9_0.NetworkAdapter",
@@ -139,14 +145,10 @@ pub(crate) fn adapter(cx: &Ctx<'_>, id: &str) -> Reply {
 /// An adapter's `NetworkDeviceFunctions`.
 pub(crate) fn functions(cx: &Ctx<'_>, adapter: &str) -> Reply {
     let uri = functions_uri(cx, adapter);
-    if !adapters(cx).iter().any(|a| a == adapter) {
+    let Some(ports) = adapter_ports(cx, adapter) else {
         return messages::not_found(&uri);
-    }
-    let members: Vec<String> = ports(cx)
-        .into_iter()
-        .filter(|(f, _)| adapter_of(f) == adapter)
-        .map(|(f, _)| format!("{uri}/{f}"))
-        .collect();
+    };
+    let members: Vec<String> = ports.iter().map(|(f, _)| format!("{uri}/{f}")).collect();
     collection(
         &uri,
         "NetworkDeviceFunctionCollection",
