@@ -4,6 +4,7 @@
 //! on a terminal, above progress bars (`run_progress`) that are cleared before the summary.
 //! Exit codes: 0 all moved, 1 some failed, 2 usage or config error, 130 interrupted.
 
+use std::num::NonZeroUsize;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -79,6 +80,10 @@ pub struct PreparedValidation {
     /// Its `hosts_file`, read.
     pub hosts: HostsFile,
 }
+
+/// How long a BMC connection is kept idle, in the run's time (a host waiting for its install
+/// holds none).
+const BMC_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The `[validation]` table (defaults when there is none) and its hosts file, read.
 ///
@@ -469,8 +474,15 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             Ok(c) => c,
             Err(e) => return refuse(anyhow!(e)),
         };
+        // one connection per BMC (a second request waits for it), over the TLS settings and
+        // session store Foreman's transport uses, closed when idle for a minute of the run's
+        // clock: a fleet's memory is its connections
+        let bmc_connections = transport.with_connections_per_server(
+            NonZeroUsize::MIN,
+            provision_core::time::scale_duration(BMC_IDLE_TIMEOUT, time_scale),
+        );
         let redfish = redfish_client::RedfishClient::with_transport(
-            limits.bmc_transport(transport.clone()),
+            limits.bmc_transport(Arc::new(bmc_connections)),
             client_config(executor.limits.per_bmc, time_scale),
         );
         let shutdown = Shutdown::new(executor.grace);

@@ -28,6 +28,7 @@ mod tls;
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +105,10 @@ pub struct TransportConfig {
     /// resumes (no certificate to send and verify) instead of a full handshake. The oldest
     /// server is forgotten first; memory is spent only on the servers actually contacted.
     pub tls_session_servers: usize,
+    /// Connections (so requests in flight) per server at once; a request to a server at the cap
+    /// waits for one of its connections to come back. `None` (the default): no cap. A fleet of
+    /// BMCs needs one each (see [`HttpsTransport::with_connections_per_server`]).
+    pub connections_per_server: Option<NonZeroUsize>,
 }
 
 impl Default for TransportConfig {
@@ -115,6 +120,7 @@ impl Default for TransportConfig {
             max_idle_per_host: 8,
             idle_timeout: Duration::from_secs(60),
             tls_session_servers: DEFAULT_TLS_SESSION_SERVERS,
+            connections_per_server: None,
         }
     }
 }
@@ -207,9 +213,26 @@ impl HttpsTransport {
                 connector,
                 config.max_idle_per_host,
                 config.idle_timeout,
+                config.connections_per_server,
             )),
             request_timeout: config.request_timeout,
         })
+    }
+
+    /// A transport with its own pool (at most `per_server` connections to each server, an
+    /// idle one closed after `idle_timeout`) over this one's TLS settings (trust, TLS session
+    /// store) and name cache: one TLS configuration for every server that shares a trust
+    /// setting, with a connection cap for a BMC fleet and none for Foreman.
+    #[must_use]
+    pub fn with_connections_per_server(
+        &self,
+        per_server: NonZeroUsize,
+        idle_timeout: Duration,
+    ) -> Self {
+        Self {
+            pool: Arc::new(self.pool.sibling(per_server, idle_timeout)),
+            request_timeout: self.request_timeout,
+        }
     }
 }
 
@@ -224,14 +247,9 @@ impl Transport for HttpsTransport {
             .authority()
             .map(ToString::to_string)
             .ok_or_else(|| TransportError::InvalidRequest("the URI has no host".to_owned()))?;
-        let exchange = self.pool.send(request.map(Full::new), &authority);
-        match tokio::time::timeout(self.request_timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(TransportError::Timeout {
-                authority,
-                timeout: self.request_timeout,
-            }),
-        }
+        self.pool
+            .send(request.map(Full::new), &authority, self.request_timeout)
+            .await
     }
 }
 

@@ -5,10 +5,14 @@
 //! both. (hyper-util's pooled client races a new connection against the wait for an idle one, so
 //! a request sent just before its predecessor's connection was checked back in opened, and kept,
 //! one more TLS connection: about three per BMC where one or two serve.) How many connections a
-//! server gets at once is bounded above the transport, by the requests allowed in flight to it.
+//! server gets at once is bounded above the transport, by the requests allowed in flight to it,
+//! or here, by `connections_per_server` (a BMC fleet's transport: one connection per BMC, a
+//! second request to it waiting for the first's connection rather than opening its own TLS
+//! connection, buffers and dispatch task).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +22,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
 use tower_service::Service;
 
@@ -34,10 +39,14 @@ pub(crate) struct Pool {
     idle: Mutex<IdleConnections>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
+    /// At most this many requests, so connections, per server at once; `None`: no cap.
+    connections_per_server: Option<NonZeroUsize>,
 }
 
 struct IdleConnections {
     by_server: HashMap<Key, Vec<IdleConnection>>,
+    /// Each capped server's places, while a request holds or waits for one.
+    places: HashMap<Key, Arc<Semaphore>>,
     swept: Instant,
 }
 
@@ -51,25 +60,70 @@ impl Pool {
         connector: HttpsConnector<HttpConnector<CachingResolver>>,
         max_idle_per_host: usize,
         idle_timeout: Duration,
+        connections_per_server: Option<NonZeroUsize>,
     ) -> Self {
         Self {
             connector,
             idle: Mutex::new(IdleConnections {
                 by_server: HashMap::new(),
+                places: HashMap::new(),
                 swept: Instant::now(),
             }),
             max_idle_per_host,
             idle_timeout,
+            connections_per_server,
+        }
+    }
+
+    /// An empty pool of the same connector (TLS settings, session store, name cache), capped
+    /// at `per_server` connections to each server.
+    pub(crate) fn sibling(&self, per_server: NonZeroUsize, idle_timeout: Duration) -> Self {
+        Self::new(
+            self.connector.clone(),
+            self.max_idle_per_host,
+            idle_timeout,
+            Some(per_server),
+        )
+    }
+
+    /// A place on `key`'s server when its connections are capped: held for the whole exchange,
+    /// so a request waits for a busy connection to come back idle instead of opening another.
+    async fn place(&self, key: &Key) -> Option<OwnedSemaphorePermit> {
+        let cap = self.connections_per_server?;
+        let places = self
+            .lock()
+            .places
+            .entry(key.clone())
+            .or_insert_with(|| Arc::new(Semaphore::new(cap.get())))
+            .clone();
+        // never closed: acquiring cannot fail
+        places.acquire_owned().await.ok()
+    }
+
+    /// Forgets the place of a server nobody holds or waits for (its semaphore only counts).
+    fn release(&self, key: &Key, place: Option<OwnedSemaphorePermit>) {
+        if place.is_none() {
+            return;
+        }
+        drop(place);
+        let mut idle = self.lock();
+        if let Some(places) = idle.places.get(key)
+            && Arc::strong_count(places) == 1
+        {
+            idle.places.remove(key);
         }
     }
 
     /// Sends `request` (absolute URI) on an idle connection to its server, or a new one, and
-    /// reads the whole response. A reused connection that turns out closed before the request
-    /// went out is dropped and the request sent on the next one (or a new one).
+    /// reads the whole response within `timeout` (counted once the request has its server's
+    /// place, so a request queued behind another is not taken for one that may have been
+    /// applied). A reused connection that turns out closed before the request went out is
+    /// dropped and the request sent on the next one (or a new one).
     pub(crate) async fn send(
         &self,
         mut request: http::Request<Full<Bytes>>,
         authority_text: &str,
+        timeout: Duration,
     ) -> Result<http::Response<Bytes>, TransportError> {
         let uri = request.uri().clone();
         let (Some(scheme), Some(authority)) = (uri.scheme().cloned(), uri.authority().cloned())
@@ -80,10 +134,29 @@ impl Pool {
         };
         to_origin_form(&mut request, &uri)?;
         let key = (scheme, authority);
+        let place = self.place(&key).await;
+        let exchange = self.exchange(request, &uri, key.clone(), authority_text);
+        let result = tokio::time::timeout(timeout, exchange).await;
+        self.release(&key, place);
+        result.unwrap_or_else(|_| {
+            Err(TransportError::Timeout {
+                authority: authority_text.to_owned(),
+                timeout,
+            })
+        })
+    }
+
+    async fn exchange(
+        &self,
+        mut request: http::Request<Full<Bytes>>,
+        uri: &Uri,
+        key: Key,
+        authority_text: &str,
+    ) -> Result<http::Response<Bytes>, TransportError> {
         loop {
             let (mut sender, reused) = match self.checkout(&key) {
                 Some(sender) => (sender, true),
-                None => (self.connect(&uri, authority_text).await?, false),
+                None => (self.connect(uri, authority_text).await?, false),
             };
             if let Err(e) = sender.ready().await {
                 if reused {

@@ -436,7 +436,7 @@ impl HostRun {
 
     async fn run_step(&self, step: &Step, prior: &PriorStep) -> Result<Done, Stop> {
         if *step == Step::InstallWait {
-            return self.install_wait().await;
+            return Box::pin(self.install_wait()).await;
         }
         if *step == Step::BmcAccount {
             self.state.start_account(prior.open_intent.is_some());
@@ -480,16 +480,18 @@ impl HostRun {
             |attempt| {
                 let cancel = &cancel;
                 async move {
+                    // each step's future boxed: a host's task is as large as the step it is in,
+                    // not as the largest step (700 waiting hosts held 11.6 KB each)
                     let r = match step {
-                        Step::BmcAccount => self.bmc_account(attempt).await,
-                        Step::SwitchPorts => self.switch_ports(attempt).await,
-                        Step::BootOrder => self.boot_order(attempt, cancel).await,
-                        Step::ForemanHost => self.foreman_host(attempt).await,
-                        Step::ForemanOwner => self.foreman_owner(attempt).await,
-                        Step::NetworkBoot => self.network_boot(attempt, cancel).await,
-                        Step::PowerOff => self.power_off(attempt, cancel).await,
-                        Step::Hook(name) => self.hook(name, attempt, cancel).await,
-                        _ => self.record(attempt).await,
+                        Step::BmcAccount => Box::pin(self.bmc_account(attempt)).await,
+                        Step::SwitchPorts => Box::pin(self.switch_ports(attempt)).await,
+                        Step::BootOrder => Box::pin(self.boot_order(attempt, cancel)).await,
+                        Step::ForemanHost => Box::pin(self.foreman_host(attempt)).await,
+                        Step::ForemanOwner => Box::pin(self.foreman_owner(attempt)).await,
+                        Step::NetworkBoot => Box::pin(self.network_boot(attempt, cancel)).await,
+                        Step::PowerOff => Box::pin(self.power_off(attempt, cancel)).await,
+                        Step::Hook(name) => Box::pin(self.hook(name, attempt, cancel)).await,
+                        _ => Box::pin(self.record(attempt)).await,
                     };
                     if let Err(e) = &r {
                         tracing::debug!(attempt, error = %e, "step attempt failed");

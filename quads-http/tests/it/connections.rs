@@ -78,3 +78,31 @@ async fn a_second_connection_to_each_server_of_a_fleet_resumes_its_session() {
         );
     }
 }
+
+/// Four requests at once to the lab's first BMC.
+async fn four_at_once(transport: &HttpsTransport, lab: &Lab) {
+    tokio::join!(
+        root(transport, lab, 0),
+        root(transport, lab, 0),
+        root(transport, lab, 0),
+        root(transport, lab, 0)
+    );
+}
+
+/// Requests sent at once to one server share its one connection when the pool is capped at
+/// one per server (a BMC fleet's pool): the lab accepts a single connection; the uncapped pool
+/// it was made from opens one per request in flight.
+#[tokio::test]
+async fn a_capped_pool_queues_requests_on_the_server_s_one_connection() {
+    let (lab, ca) = fleet(1).await;
+    let uncapped = verifying(&ca, 8);
+    let capped = uncapped.with_connections_per_server(
+        std::num::NonZeroUsize::MIN,
+        std::time::Duration::from_secs(60),
+    );
+    four_at_once(&capped, &lab).await;
+    four_at_once(&capped, &lab).await;
+    assert_eq!(lab.metrics().bmc_connections.accepted, 1);
+    four_at_once(&uncapped, &lab).await;
+    assert_eq!(lab.metrics().bmc_connections.accepted, 5);
+}
