@@ -8,6 +8,7 @@
 
 use std::sync::{Arc, PoisonError};
 
+use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
@@ -40,8 +41,10 @@ pub struct RootInfo {
     pub service_tag: Option<String>,
     /// How the service expands a collection's members into one answer.
     pub expand: ExpandSupport,
-    /// The raw document, for vendor detection.
-    pub raw: Value,
+    /// The vendor the root names (`Vendor`, `Product`, `Oem`), `None` when it names none (the
+    /// manager's document then decides). The document itself is not kept: a fleet's clients
+    /// remember one root per BMC.
+    pub vendor: Option<Vendor>,
 }
 
 /// What `ProtocolFeaturesSupported.ExpandQuery` says the service expands: a collection read
@@ -93,11 +96,11 @@ impl ExpandSupport {
 }
 
 impl RootInfo {
-    /// Reads a service root document.
-    ///
-    /// # Errors
-    /// When it is not a JSON object of the expected shape.
-    pub fn parse(raw: Value, root: &wire::ServiceRoot) -> Self {
+    /// Reads a service root document, keeping only what the client uses (a document that is
+    /// not of the expected shape reads as one naming nothing).
+    #[must_use]
+    pub fn parse(raw: &Value) -> Self {
+        let root = wire::ServiceRoot::deserialize(raw).unwrap_or_default();
         let link =
             |l: &Option<wire::Link>| l.as_ref().map(|l| l.id.clone()).filter(|s| !s.is_empty());
         let sessions = root
@@ -113,7 +116,7 @@ impl RootInfo {
             .and_then(Value::as_str)
             .map(str::to_owned);
         Self {
-            redfish_version: root.redfish_version.clone(),
+            redfish_version: root.redfish_version,
             sessions,
             systems: link(&root.systems),
             managers: link(&root.managers),
@@ -127,7 +130,7 @@ impl RootInfo {
                     .as_ref()
                     .and_then(|f| f.expand_query.as_ref()),
             ),
-            raw,
+            vendor: vendor::vendor_from_root(raw),
         }
     }
 }
@@ -168,7 +171,10 @@ pub fn pick_member(members: &[String], same_id: Option<&str>) -> Option<String> 
 pub(crate) struct ManagerDoc {
     pub(crate) model: Option<String>,
     pub(crate) firmware_version: Option<String>,
-    pub(crate) raw: Value,
+    /// The vendor its `Manufacturer`, `Model` and `Oem` name.
+    pub(crate) vendor: Vendor,
+    /// `Actions.Oem` (Dell's Server Configuration Profile actions), the rest not kept.
+    pub(crate) oem_actions: Option<serde_json::Map<String, Value>>,
 }
 
 impl Bmc {
@@ -189,9 +195,8 @@ impl Bmc {
                 let reply = self
                     .execute_plain(&Call::get("/redfish/v1").unauthenticated())
                     .await?;
-                let typed: wire::ServiceRoot = reply.json()?;
                 let raw: Value = reply.json()?;
-                let root = Arc::new(RootInfo::parse(raw, &typed));
+                let root = Arc::new(RootInfo::parse(&raw));
                 self.client()
                     .remember_root(&self.inner.address, root.clone());
                 Ok(root)
@@ -304,11 +309,15 @@ impl Bmc {
             .get_or_try_init(|| async {
                 let path = self.manager_path().await?;
                 let raw: Value = self.get(&path).await?;
-                let typed: wire::Manager = serde_json::from_value(raw.clone()).unwrap_or_default();
+                let typed = wire::Manager::deserialize(&raw).unwrap_or_default();
                 Ok(Arc::new(ManagerDoc {
                     model: typed.model,
                     firmware_version: typed.firmware_version,
-                    raw,
+                    vendor: vendor::detect_vendor(&Value::Null, Some(&raw)),
+                    oem_actions: raw
+                        .pointer("/Actions/Oem")
+                        .and_then(Value::as_object)
+                        .cloned(),
                 }))
             })
             .await
@@ -325,11 +334,11 @@ impl Bmc {
             .vendor
             .get_or_try_init(|| async {
                 let root = self.root().await?;
-                if let Some(vendor) = vendor::vendor_from_root(&root.raw) {
+                // A root that names no vendor adds nothing to the manager's evidence.
+                if let Some(vendor) = root.vendor {
                     return Ok(vendor);
                 }
-                let doc = self.manager_doc().await?;
-                Ok(vendor::detect_vendor(&root.raw, Some(&doc.raw)))
+                Ok(self.manager_doc().await?.vendor)
             })
             .await
             .copied()
@@ -458,34 +467,31 @@ mod tests {
             "Links": {"Sessions": {"@odata.id": "/redfish/v1/SessionService/Sessions"}},
             "Oem": {"Dell": {"ServiceTag": "ABC1234"}}
         });
-        let typed: wire::ServiceRoot = serde_json::from_value(raw.clone()).unwrap();
-        let info = RootInfo::parse(raw, &typed);
+        let info = RootInfo::parse(&raw);
         assert_eq!(
             info.sessions.as_deref(),
             Some("/redfish/v1/SessionService/Sessions")
         );
         assert_eq!(info.service_tag.as_deref(), Some("ABC1234"));
         assert_eq!(info.systems.as_deref(), Some("/redfish/v1/Systems"));
+        assert_eq!(info.vendor, Some(Vendor::Dell));
 
         let raw = json!({"SessionService": {"@odata.id": "/redfish/v1/SessionService/"}});
-        let typed: wire::ServiceRoot = serde_json::from_value(raw.clone()).unwrap();
-        let info = RootInfo::parse(raw, &typed);
+        let info = RootInfo::parse(&raw);
         assert_eq!(
             info.sessions.as_deref(),
             Some("/redfish/v1/SessionService/Sessions")
         );
 
         let raw = json!({});
-        let typed: wire::ServiceRoot = serde_json::from_value(raw.clone()).unwrap();
-        assert_eq!(RootInfo::parse(raw, &typed).sessions, None);
+        assert_eq!(RootInfo::parse(&raw).sessions, None);
     }
 
     #[test]
     fn expand_support_from_the_root() {
         let parse = |features: Value| {
             let raw = json!({"ProtocolFeaturesSupported": features});
-            let typed: wire::ServiceRoot = serde_json::from_value(raw.clone()).unwrap();
-            RootInfo::parse(raw, &typed).expand
+            RootInfo::parse(&raw).expand
         };
         let idrac = parse(json!({"ExpandQuery": {
             "ExpandAll": true, "Levels": true, "Links": true, "NoLinks": true, "MaxLevels": 1

@@ -3,7 +3,7 @@
 //! finish within the grace period, sessions logged out), and, against the store, the run lock,
 //! the journal of the run being continued, the plan, and the clouds' status at the end.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -451,9 +451,8 @@ pub async fn move_hosts(
     if request.resume && continuable.is_none() {
         return Err(ExecError::NothingToResume);
     }
-    let snapshot = store.snapshot().await?;
     if let Some(c) = &request.cloud
-        && !snapshot.clouds.iter().any(|x| x.name == *c)
+        && !store.snapshot().await?.clouds.iter().any(|x| x.name == *c)
     {
         return Err(ExecError::UnknownCloud(c.clone()));
     }
@@ -500,26 +499,31 @@ pub async fn move_hosts(
         if !resume.runs.is_empty() {
             tracing::info!(runs = ?resume.runs.iter().map(|r| r.0).collect::<Vec<_>>(), "continuing from the journal");
         }
-        let snapshot = store.snapshot().await?;
-        let input = PlanInput {
-            hosts: &snapshot.hosts,
-            clouds: &snapshot.clouds,
-            assignments: &snapshot.assignments,
-            schedules: &snapshot.schedules,
-            at,
-            cloud: request.cloud.as_ref(),
-            untouchable: &request.untouchable,
+        // the store's records and the plan are dropped before the hosts move: each host's task
+        // carries what it needs, so a fleet's memory is its hosts in flight
+        let (jobs, targets, to_invalidate) = {
+            let snapshot = store.snapshot().await?;
+            let input = PlanInput {
+                hosts: &snapshot.hosts,
+                clouds: &snapshot.clouds,
+                assignments: &snapshot.assignments,
+                schedules: &snapshot.schedules,
+                at,
+                cloud: request.cloud.as_ref(),
+                untouchable: &request.untouchable,
         };
         let planned = plan(&input);
         for s in &planned.skipped {
             tracing::warn!(host = %s.host, reason = %s.reason, "not moved");
         }
         let network = NetworkIndex::new(&snapshot, request.vlans);
+        let by_name: HashMap<&HostName, &Host> =
+            snapshot.hosts.iter().map(|h| (&h.name, h)).collect();
         let jobs: Vec<MoveJob> = planned
             .moves
             .iter()
             .filter_map(|m| {
-                let host = snapshot.hosts.iter().find(|h| h.name == m.host)?.clone();
+                let host = (*by_name.get(&m.host)?).clone();
                 let (leaving, assignment) = network.sides(m, at);
                 Some(MoveJob {
                     host,
@@ -534,9 +538,17 @@ pub async fn move_hosts(
             })
             .collect();
         let targets: BTreeSet<CloudName> = jobs.iter().map(|j| j.to.clone()).collect();
+        let to_invalidate: Vec<_> = snapshot
+            .assignments
+            .iter()
+            .filter(|a| targets.contains(&a.spec.cloud))
+            .map(|a| a.id)
+            .collect();
+        (jobs, targets, to_invalidate)
+        };
         // a cloud a host moves into is not validated until its checks pass again
-        for a in snapshot.assignments.iter().filter(|a| targets.contains(&a.spec.cloud)) {
-            store.set_assignment_validated(a.id, false).await?;
+        for id in to_invalidate {
+            store.set_assignment_validated(id, false).await?;
         }
         let mut report = execute(
             Execution {

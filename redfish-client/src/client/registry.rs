@@ -241,11 +241,7 @@ mod tests {
     use serde_json::json;
 
     fn root() -> Arc<RootInfo> {
-        let raw = json!({});
-        Arc::new(RootInfo::parse(
-            raw.clone(),
-            &serde_json::from_value(raw).unwrap(),
-        ))
+        Arc::new(RootInfo::parse(&json!({})))
     }
 
     #[test]

@@ -103,12 +103,12 @@ pub(crate) fn scp_job(task: &Value) -> Option<ScpJobPoll> {
 }
 
 /// The manager's advertised entry for an SCP action (its key ends with `{op}SystemConfiguration`).
-pub(crate) fn scp_action_entry(manager: &Value, op: ScpOperation) -> Option<&Value> {
+pub(crate) fn scp_action_entry(
+    oem_actions: Option<&serde_json::Map<String, Value>>,
+    op: ScpOperation,
+) -> Option<&Value> {
     let suffix = format!("{}SystemConfiguration", op.as_str());
-    manager
-        .get("Actions")?
-        .get("Oem")?
-        .as_object()?
+    oem_actions?
         .iter()
         .find(|(key, _)| key.ends_with(&suffix))
         .map(|(_, entry)| entry)
@@ -128,7 +128,7 @@ impl Bmc {
     /// The manager's entry for an SCP action.
     async fn scp_entry(&self, op: ScpOperation) -> Result<Value, Error> {
         let doc = self.manager_doc().await?;
-        scp_action_entry(&doc.raw, op).cloned().ok_or_else(|| {
+        scp_action_entry(doc.oem_actions.as_ref(), op).cloned().ok_or_else(|| {
             self.err_unsupported(format!(
                 "Server Configuration Profile {op} (no {op}SystemConfiguration action on the manager)"
             ))
@@ -155,10 +155,8 @@ impl Bmc {
     pub async fn manager_oem_actions(&self) -> Result<Option<Vec<String>>, Error> {
         let doc = self.manager_doc().await?;
         Ok(doc
-            .raw
-            .get("Actions")
-            .and_then(|a| a.get("Oem"))
-            .and_then(Value::as_object)
+            .oem_actions
+            .as_ref()
             .map(|oem| oem.keys().cloned().collect()))
     }
 
@@ -323,10 +321,11 @@ mod tests {
             "#OemManager.v1_4_0.ImportSystemConfigurationPreview": {"target": "/p"},
             "#OemManager.v1_4_0.ImportSystemConfiguration": {"target": "/i"},
         }}});
-        let target = |op| scp_action_entry(&manager, op).unwrap()["target"].clone();
+        let oem = manager.pointer("/Actions/Oem").and_then(Value::as_object);
+        let target = |op| scp_action_entry(oem, op).unwrap()["target"].clone();
         assert_eq!(target(ScpOperation::Export), "/e");
         assert_eq!(target(ScpOperation::Import), "/i");
-        assert!(scp_action_entry(&json!({"Actions": {}}), ScpOperation::Export).is_none());
+        assert!(scp_action_entry(None, ScpOperation::Export).is_none());
     }
 
     #[test]
