@@ -85,6 +85,12 @@ pub struct PreparedValidation {
 /// holds none).
 const BMC_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long a BMC connection is idle before a host waiting for one (at
+/// `limits.bmc_connections`) may have it closed, in the run's time: longer than the gaps
+/// between the requests of one step (a power poll every second), shorter than a wait on a
+/// switch or on Foreman.
+const BMC_LINGER: Duration = Duration::from_secs(2);
+
 /// The `[validation]` table (defaults when there is none) and its hosts file, read.
 ///
 /// # Errors
@@ -474,13 +480,16 @@ pub fn run(request: &Request, config: &Config, executor: ExecutorConfig) -> Outc
             Ok(c) => c,
             Err(e) => return refuse(anyhow!(e)),
         };
-        // one connection per BMC (a second request waits for it), over the TLS settings and
-        // session store Foreman's transport uses, closed when idle for a minute of the run's
-        // clock: a fleet's memory is its connections
-        let bmc_connections = transport.with_connections_per_server(
-            NonZeroUsize::MIN,
-            provision_core::time::scale_duration(BMC_IDLE_TIMEOUT, time_scale),
-        );
+        // one connection per BMC (a second request waits for it), at most
+        // `limits.bmc_connections` open across the fleet, over the TLS settings and session
+        // store Foreman's transport uses, closed when idle for a minute of the run's clock: a
+        // fleet's memory is its connections
+        let bmc_connections = transport.with_connection_caps(&quads_http::ConnectionCaps {
+            per_server: NonZeroUsize::MIN,
+            max_connections: NonZeroUsize::new(executor.limits.bmc_connections),
+            idle_timeout: provision_core::time::scale_duration(BMC_IDLE_TIMEOUT, time_scale),
+            linger: provision_core::time::scale_duration(BMC_LINGER, time_scale),
+        });
         let redfish = redfish_client::RedfishClient::with_transport(
             limits.bmc_transport(Arc::new(bmc_connections)),
             client_config(executor.limits.per_bmc, time_scale),

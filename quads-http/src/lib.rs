@@ -107,7 +107,7 @@ pub struct TransportConfig {
     pub tls_session_servers: usize,
     /// Connections (so requests in flight) per server at once; a request to a server at the cap
     /// waits for one of its connections to come back. `None` (the default): no cap. A fleet of
-    /// BMCs needs one each (see [`HttpsTransport::with_connections_per_server`]).
+    /// BMCs needs one each (see [`HttpsTransport::with_connection_caps`]).
     pub connections_per_server: Option<NonZeroUsize>,
 }
 
@@ -219,21 +219,33 @@ impl HttpsTransport {
         })
     }
 
-    /// A transport with its own pool (at most `per_server` connections to each server, an
-    /// idle one closed after `idle_timeout`) over this one's TLS settings (trust, TLS session
-    /// store) and name cache: one TLS configuration for every server that shares a trust
-    /// setting, with a connection cap for a BMC fleet and none for Foreman.
+    /// A transport with its own pool, capped by `caps`, over this one's TLS settings (trust,
+    /// TLS session store) and name cache: one TLS configuration for every server that shares
+    /// a trust setting, with connection caps for a BMC fleet and none for Foreman.
     #[must_use]
-    pub fn with_connections_per_server(
-        &self,
-        per_server: NonZeroUsize,
-        idle_timeout: Duration,
-    ) -> Self {
+    pub fn with_connection_caps(&self, caps: &ConnectionCaps) -> Self {
         Self {
-            pool: Arc::new(self.pool.sibling(per_server, idle_timeout)),
+            pool: Arc::new(self.pool.sibling(caps)),
             request_timeout: self.request_timeout,
         }
     }
+}
+
+/// How a transport made by [`HttpsTransport::with_connection_caps`] bounds its connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionCaps {
+    /// Connections (so requests in flight) per server at once; a request to a server at the
+    /// cap waits for one of its connections to come back.
+    pub per_server: NonZeroUsize,
+    /// Connections open at once across all servers (`None`: no cap). A request needing a new
+    /// connection at the cap waits, first come first served, while connections idle for at
+    /// least `linger` are closed for the waiting requests, the longest idle first.
+    pub max_connections: Option<NonZeroUsize>,
+    /// How long an idle connection is kept when nobody waits.
+    pub idle_timeout: Duration,
+    /// How long a connection stays idle before a waiting request may have it closed: longer
+    /// than the gap between two requests of one operation.
+    pub linger: Duration,
 }
 
 #[async_trait::async_trait]

@@ -9,9 +9,17 @@
 //! or here, by `connections_per_server` (a BMC fleet's transport: one connection per BMC, a
 //! second request to it waiting for the first's connection rather than opening its own TLS
 //! connection, buffers and dispatch task).
+//!
+//! A pool may also cap the connections open at once across all its servers (`max_connections`:
+//! a fleet's memory is its open connections, about 30 KB each). A request that needs a new
+//! connection at the cap waits (first come, first served) while a sweeper closes the
+//! connections idle for at least `linger`, longest idle first, one per waiting request: a
+//! host between two requests of one step keeps its connection, one waiting on something else
+//! (a switch, Foreman, a power-off) gives it up and resumes its TLS session when it is back.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -27,7 +35,7 @@ use tokio::time::Instant;
 use tower_service::Service;
 
 use crate::resolve::CachingResolver;
-use crate::{TransportError, error_chain};
+use crate::{ConnectionCaps, TransportError, error_chain};
 
 type Sender = SendRequest<Full<Bytes>>;
 
@@ -36,11 +44,25 @@ type Key = (Scheme, Authority);
 
 pub(crate) struct Pool {
     connector: HttpsConnector<HttpConnector<CachingResolver>>,
-    idle: Mutex<IdleConnections>,
+    idle: Arc<Mutex<IdleConnections>>,
     max_idle_per_host: usize,
     idle_timeout: Duration,
     /// At most this many requests, so connections, per server at once; `None`: no cap.
     connections_per_server: Option<NonZeroUsize>,
+    /// The cap on connections open at once, across servers; `None`: no cap.
+    open: Option<Arc<OpenConnections>>,
+}
+
+/// How many connections a capped pool has open, and who waits for one to close.
+struct OpenConnections {
+    /// One permit per connection that may open; a connection's task holds its permit.
+    permits: Arc<Semaphore>,
+    /// Requests waiting for a permit.
+    waiting: AtomicUsize,
+    /// Whether the sweeper runs (at most one at a time).
+    sweeping: AtomicBool,
+    /// How long a connection is idle before a waiting request may have it closed.
+    linger: Duration,
 }
 
 struct IdleConnections {
@@ -64,26 +86,79 @@ impl Pool {
     ) -> Self {
         Self {
             connector,
-            idle: Mutex::new(IdleConnections {
+            idle: Arc::new(Mutex::new(IdleConnections {
                 by_server: HashMap::new(),
                 places: HashMap::new(),
                 swept: Instant::now(),
-            }),
+            })),
             max_idle_per_host,
             idle_timeout,
             connections_per_server,
+            open: None,
         }
     }
 
-    /// An empty pool of the same connector (TLS settings, session store, name cache), capped
-    /// at `per_server` connections to each server.
-    pub(crate) fn sibling(&self, per_server: NonZeroUsize, idle_timeout: Duration) -> Self {
-        Self::new(
+    /// An empty pool of the same connector (TLS settings, session store, name cache) with
+    /// `caps`.
+    pub(crate) fn sibling(&self, caps: &ConnectionCaps) -> Self {
+        let mut pool = Self::new(
             self.connector.clone(),
             self.max_idle_per_host,
-            idle_timeout,
-            Some(per_server),
-        )
+            caps.idle_timeout,
+            Some(caps.per_server),
+        );
+        pool.open = caps.max_connections.map(|max| {
+            Arc::new(OpenConnections {
+                permits: Arc::new(Semaphore::new(max.get())),
+                waiting: AtomicUsize::new(0),
+                sweeping: AtomicBool::new(false),
+                linger: caps.linger,
+            })
+        });
+        pool
+    }
+
+    /// A permit to open one more connection when open connections are capped (`None`
+    /// otherwise): at once while under the cap, else after a sweep closed an idle one.
+    async fn open_permit(&self) -> Option<OwnedSemaphorePermit> {
+        let open = self.open.as_ref()?;
+        if let Ok(permit) = open.permits.clone().try_acquire_owned() {
+            return Some(permit);
+        }
+        let _waiting = Waiting::new(open);
+        self.start_sweeper(open);
+        // never closed: acquiring cannot fail
+        open.permits.clone().acquire_owned().await.ok()
+    }
+
+    /// Starts the task that closes lingering idle connections while requests wait for a
+    /// permit, unless it runs already.
+    fn start_sweeper(&self, open: &Arc<OpenConnections>) {
+        if open.sweeping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let open = open.clone();
+        let idle = self.idle.clone();
+        tokio::spawn(async move {
+            let tick = (open.linger / 2).max(Duration::from_millis(1));
+            loop {
+                let waiting = open.waiting.load(Ordering::Acquire);
+                if waiting == 0 {
+                    open.sweeping.store(false, Ordering::Release);
+                    // a request that began waiting after the load found the flag still set:
+                    // take the sweep back up for it
+                    if open.waiting.load(Ordering::Acquire) == 0
+                        || open.sweeping.swap(true, Ordering::AcqRel)
+                    {
+                        return;
+                    }
+                    continue;
+                }
+                let closing = waiting.saturating_sub(open.permits.available_permits());
+                close_longest_idle(&idle, closing, Instant::now(), open.linger);
+                tokio::time::sleep(tick).await;
+            }
+        });
     }
 
     /// A place on `key`'s server when its connections are capped: held for the whole exchange,
@@ -135,7 +210,11 @@ impl Pool {
         to_origin_form(&mut request, &uri)?;
         let key = (scheme, authority);
         let place = self.place(&key).await;
-        let exchange = self.exchange(request, &uri, key.clone(), authority_text);
+        let first = match self.checkout(&key) {
+            Some(sender) => Connection::Idle(sender),
+            None => Connection::New(self.open_permit().await),
+        };
+        let exchange = self.exchange(request, &uri, key.clone(), authority_text, first);
         let result = tokio::time::timeout(timeout, exchange).await;
         self.release(&key, place);
         result.unwrap_or_else(|_| {
@@ -152,11 +231,22 @@ impl Pool {
         uri: &Uri,
         key: Key,
         authority_text: &str,
+        first: Connection,
     ) -> Result<http::Response<Bytes>, TransportError> {
+        let mut next = Some(first);
         loop {
-            let (mut sender, reused) = match self.checkout(&key) {
-                Some(sender) => (sender, true),
-                None => (self.connect(uri, authority_text).await?, false),
+            let connection = match next.take() {
+                Some(connection) => connection,
+                None => match self.checkout(&key) {
+                    Some(sender) => Connection::Idle(sender),
+                    None => Connection::New(self.open_permit().await),
+                },
+            };
+            let (mut sender, reused) = match connection {
+                Connection::Idle(sender) => (sender, true),
+                Connection::New(permit) => {
+                    (self.connect(uri, authority_text, permit).await?, false)
+                }
             };
             if let Err(e) = sender.ready().await {
                 if reused {
@@ -182,7 +272,14 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, uri: &Uri, authority: &str) -> Result<Sender, TransportError> {
+    /// Opens a connection; its task holds `permit` (a place under the pool's cap on open
+    /// connections) until the connection closes.
+    async fn connect(
+        &self,
+        uri: &Uri,
+        authority: &str,
+        permit: Option<OwnedSemaphorePermit>,
+    ) -> Result<Sender, TransportError> {
         let connect_error = |reason: String| TransportError::Connect {
             authority: authority.to_owned(),
             reason,
@@ -200,6 +297,7 @@ impl Pool {
             .map_err(|e| connect_error(error_chain(&e)))?;
         let server = authority.to_owned();
         tokio::spawn(async move {
+            let _permit = permit;
             if let Err(e) = connection.await {
                 tracing::debug!(%server, error = %e, "connection ended with an error");
             }
@@ -245,6 +343,59 @@ impl Pool {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, IdleConnections> {
         self.idle.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The connection a request starts on: an idle one, or a new one (with its permit when open
+/// connections are capped).
+enum Connection {
+    Idle(Sender),
+    New(Option<OwnedSemaphorePermit>),
+}
+
+/// Counts a request among those waiting for a permit while it waits (also when the wait is
+/// given up: a timed-out or cancelled request).
+struct Waiting<'a>(&'a OpenConnections);
+
+impl<'a> Waiting<'a> {
+    fn new(open: &'a OpenConnections) -> Self {
+        open.waiting.fetch_add(1, Ordering::AcqRel);
+        Self(open)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// Closes up to `count` idle connections that have been idle for at least `linger`, the
+/// longest idle first (dropping a connection's sender ends its task, which frees its permit).
+fn close_longest_idle(idle: &Mutex<IdleConnections>, count: usize, now: Instant, linger: Duration) {
+    if count == 0 {
+        return;
+    }
+    let mut idle = idle.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut lingering: Vec<(Instant, Key)> = idle
+        .by_server
+        .iter()
+        .flat_map(|(key, list)| {
+            list.iter()
+                .filter(|entry| now.duration_since(entry.since) >= linger)
+                .map(move |entry| (entry.since, key.clone()))
+        })
+        .collect();
+    lingering.sort_unstable_by_key(|(since, _)| *since);
+    for (since, key) in lingering.into_iter().take(count) {
+        if let Some(list) = idle.by_server.get_mut(&key) {
+            if let Some(at) = list.iter().position(|entry| entry.since == since) {
+                list.swap_remove(at);
+            }
+            if list.is_empty() {
+                idle.by_server.remove(&key);
+            }
+        }
     }
 }
 

@@ -139,6 +139,13 @@ pub struct ConnectionCounters {
     pub tls_resumed: u64,
     /// TLS handshakes that failed.
     pub tls_failed: u64,
+    /// Connections open now (accepted and, for TLS, through the handshake, not yet closed).
+    #[serde(default)]
+    pub open: u64,
+    /// The most connections open at once: what a client's fleet of connections costs the
+    /// servers (and itself).
+    #[serde(default)]
+    pub peak_open: u64,
 }
 
 impl ConnectionCounters {
@@ -147,8 +154,13 @@ impl ConnectionCounters {
             ConnectionStart::Plain => {}
             ConnectionStart::TlsFull => self.tls_full += 1,
             ConnectionStart::TlsResumed => self.tls_resumed += 1,
-            ConnectionStart::TlsFailed => self.tls_failed += 1,
+            ConnectionStart::TlsFailed => {
+                self.tls_failed += 1;
+                return;
+            }
         }
+        self.open += 1;
+        self.peak_open = self.peak_open.max(self.open);
     }
 }
 
@@ -417,6 +429,17 @@ impl Metrics {
         }
     }
 
+    /// Counts the end of a connection `service` accepted and counted as open.
+    pub fn connection_closed(&self, service: ServiceKind) {
+        let mut inner = self.lock();
+        let snapshot = &mut inner.snapshot;
+        let counters = match service {
+            ServiceKind::Foreman => &mut snapshot.foreman_connections,
+            ServiceKind::Bmc => &mut snapshot.bmc_connections,
+        };
+        counters.open = counters.open.saturating_sub(1);
+    }
+
     /// Marks a write to the object `key` (e.g. `user/7`) as in service.
     pub fn write_begins(&self, key: &str) -> WriteInService<'_> {
         let mut inner = self.lock();
@@ -549,6 +572,7 @@ mod tests {
         metrics.connection(ServiceKind::Bmc, Some("h1"), ConnectionStart::TlsResumed);
         metrics.connection(ServiceKind::Bmc, Some("h2"), ConnectionStart::TlsFailed);
         metrics.connection(ServiceKind::Foreman, None, ConnectionStart::Plain);
+        metrics.connection_closed(ServiceKind::Bmc);
         let snapshot = metrics.snapshot();
         assert_eq!(
             snapshot.bmc_connections,
@@ -557,6 +581,8 @@ mod tests {
                 tls_full: 1,
                 tls_resumed: 1,
                 tls_failed: 1,
+                open: 1,
+                peak_open: 2,
             }
         );
         assert_eq!(snapshot.foreman_connections.accepted, 1);

@@ -88,6 +88,10 @@ pub trait Service: Send + Sync + 'static {
     fn connection(&self, local: SocketAddr, start: ConnectionStart) {
         let _ = (local, start);
     }
+    /// A connection [`Service::connection`] counted (not a failed handshake) closed.
+    fn connection_closed(&self, local: SocketAddr) {
+        let _ = local;
+    }
 }
 
 /// A JSON response with `status` and `body`.
@@ -173,7 +177,8 @@ pub async fn serve<S: Service>(
                                     _ => ConnectionStart::TlsFull,
                                 };
                                 service.connection(local, start);
-                                serve_connection(stream, local, service).await;
+                                serve_connection(stream, local, service.clone()).await;
+                                service.connection_closed(local);
                             }
                             Err(error) => {
                                 service.connection(local, ConnectionStart::TlsFailed);
@@ -183,7 +188,8 @@ pub async fn serve<S: Service>(
                     }
                     None => {
                         service.connection(local, ConnectionStart::Plain);
-                        serve_connection(stream, local, service).await;
+                        serve_connection(stream, local, service.clone()).await;
+                        service.connection_closed(local);
                     }
                 }
             };

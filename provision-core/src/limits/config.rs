@@ -26,6 +26,11 @@ pub struct LimitsConfig {
     /// Hosts in their Foreman step at once. Hosts beyond it wait before the step starts, so its
     /// per-attempt deadline measures Foreman's work, not the queue of a large fleet.
     pub foreman_hosts: usize,
+    /// BMC connections open at once across the fleet (each holds TLS and HTTP buffers, about
+    /// 30 KB). A host needing one at the cap waits while connections idle for two seconds of
+    /// the run are closed for it (their hosts are waiting on something else and resume their
+    /// TLS session when they are back).
+    pub bmc_connections: usize,
 }
 
 impl Default for LimitsConfig {
@@ -45,6 +50,7 @@ impl Default for LimitsConfig {
             },
             hooks: 16,
             foreman_hosts: 64,
+            bmc_connections: 256,
         }
     }
 }
@@ -62,6 +68,7 @@ impl LimitsConfig {
             ("per_bmc", self.per_bmc),
             ("hooks", self.hooks),
             ("foreman_hosts", self.foreman_hosts),
+            ("bmc_connections", self.bmc_connections),
         ] {
             if value == 0 {
                 return Err(LimitError::invalid(field, "must be at least 1"));

@@ -220,6 +220,10 @@ impl Service for BmcFleet {
             .connection(ServiceKind::Bmc, host.as_deref(), start);
     }
 
+    fn connection_closed(&self, _local: SocketAddr) {
+        self.lab.metrics.connection_closed(ServiceKind::Bmc);
+    }
+
     async fn handle(&self, request: Request) -> Outcome {
         let lab = &*self.lab;
         let started = Instant::now();

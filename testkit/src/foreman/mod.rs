@@ -155,6 +155,10 @@ impl Service for ForemanService {
             .connection(ServiceKind::Foreman, None, start);
     }
 
+    fn connection_closed(&self, _local: SocketAddr) {
+        self.lab.metrics.connection_closed(ServiceKind::Foreman);
+    }
+
     async fn handle(&self, request: Request) -> Outcome {
         let lab = &*self.lab;
         let model = &lab.config.model.foreman;

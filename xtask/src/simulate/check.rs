@@ -166,6 +166,7 @@ pub fn result(
         bmc_requests_per_host: sum(&|c| c.bmc_requests) as f64 / n,
         bmc_connections_per_host: metrics.bmc_connections.accepted as f64 / n,
         bmc_tls_resumed_per_host: metrics.bmc_connections.tls_resumed as f64 / n,
+        bmc_peak_open: metrics.bmc_connections.peak_open,
         foreman_peak_in_service: metrics.foreman_peak_in_service,
         foreman_peak_queued: metrics.foreman_peak_queued,
         foreman_refused: metrics.foreman_refused,

@@ -42,6 +42,8 @@ pub struct RunResult {
     pub bmc_connections_per_host: f64,
     /// Of those, TLS handshakes that resumed an earlier session, per host.
     pub bmc_tls_resumed_per_host: f64,
+    /// The most BMC connections open at once (0 in virtual mode).
+    pub bmc_peak_open: u64,
     /// Peak Foreman requests in service (capacity is the model's).
     pub foreman_peak_in_service: u64,
     /// Peak Foreman requests queued.
@@ -147,8 +149,8 @@ pub(super) fn one_line(r: &RunResult) -> String {
     // an in-process lab has no connections to count
     let connections = if r.bmc_connections_per_host > 0.0 {
         format!(
-            "{:.2} BMC connections/host ({:.2} resumed), ",
-            r.bmc_connections_per_host, r.bmc_tls_resumed_per_host
+            "{:.2} BMC connections/host ({:.2} resumed, at most {} open), ",
+            r.bmc_connections_per_host, r.bmc_tls_resumed_per_host, r.bmc_peak_open
         )
     } else {
         String::new()
