@@ -24,7 +24,9 @@ pub struct LimitsConfig {
     /// Hook commands running at once.
     pub hooks: usize,
     /// Hosts in their Foreman step at once. Hosts beyond it wait before the step starts, so its
-    /// per-attempt deadline measures Foreman's work, not the queue of a large fleet.
+    /// per-attempt deadline measures Foreman's work, not the queue of a large fleet. Hosts with
+    /// no boot-order change pending hold at most a quarter of the places (at least 8), so a
+    /// host whose change waits for its next POST never queues behind a full step of them.
     pub foreman_hosts: usize,
     /// BMC connections open at once across the fleet (each holds TLS and HTTP buffers, about
     /// 30 KB). A host needing one at the cap waits while connections idle for two seconds of

@@ -2,6 +2,11 @@
 //! order within a rank. The executor ranks hosts waiting for their Foreman step by the work they
 //! still have after it (a host whose boot-order change is applied during its next POST goes
 //! first), so the slowest tails start early instead of landing at the end of the queue.
+//!
+//! The lowest rank (0) holds at most [`lowest_rank_share`] of the places. Ranked hosts reach the
+//! step later than the others (their boot-order step is longer): without a share, the first
+//! hosts of rank 0 fill every place and each ranked host queues behind all of them (64 hosts,
+//! about 7 s of Foreman's PUTs in the lab model), although it would overtake every waiter.
 
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -24,6 +29,8 @@ pub struct RankedLimit {
 struct Inner {
     name: &'static str,
     limit: usize,
+    /// Places rank 0 may hold.
+    lowest: usize,
     state: Mutex<State>,
     stats: WaitStats,
 }
@@ -31,6 +38,8 @@ struct Inner {
 #[derive(Default)]
 struct State {
     in_flight: usize,
+    /// Of those, holders of rank 0.
+    lowest_in_flight: usize,
     peak: usize,
     arrivals: u64,
     waiting: BinaryHeap<Waiter>,
@@ -74,9 +83,18 @@ impl fmt::Debug for RankedLimit {
     }
 }
 
+/// The places of `limit` that the lowest rank may hold: a quarter, but never fewer than 8 (all
+/// of them for a limit below 8), so that small limits keep their meaning.
+#[must_use]
+fn lowest_rank_share(limit: usize) -> usize {
+    let limit = limit.max(1);
+    (limit / 4).max(limit.min(8))
+}
+
 /// One holder's place; given back (to the best-ranked waiter) when dropped.
 pub struct RankedPermit {
     inner: Arc<Inner>,
+    rank: u32,
 }
 
 impl fmt::Debug for RankedPermit {
@@ -89,7 +107,7 @@ impl fmt::Debug for RankedPermit {
 
 impl Drop for RankedPermit {
     fn drop(&mut self) {
-        self.inner.release();
+        self.inner.release(self.rank);
     }
 }
 
@@ -98,16 +116,40 @@ impl Inner {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Hands a place to the best waiter still waiting, or frees it.
-    fn release(&self) {
+    /// Whether a holder of `rank` may take a place now.
+    fn admits(&self, state: &State, rank: u32) -> bool {
+        state.in_flight < self.limit && (rank > 0 || state.lowest_in_flight < self.lowest)
+    }
+
+    /// Counts a new holder of `rank`.
+    fn hold(&self, state: &mut State, rank: u32) {
+        state.in_flight += 1;
+        state.peak = state.peak.max(state.in_flight);
+        if rank == 0 {
+            state.lowest_in_flight += 1;
+        }
+    }
+
+    /// Frees a place of `rank` and hands the places free to the best waiters they admit.
+    fn release(&self, rank: u32) {
         let mut state = self.state();
-        while let Some(waiter) = state.waiting.pop() {
-            // the place moves to the waiter: `in_flight` stays as it is
+        state.in_flight -= 1;
+        if rank == 0 {
+            state.lowest_in_flight -= 1;
+        }
+        // the waiters come best first: once the best is not admitted, none is
+        while let Some(best) = state.waiting.peek() {
+            if !self.admits(&state, best.rank) {
+                break;
+            }
+            let Some(waiter) = state.waiting.pop() else {
+                break;
+            };
+            // a waiter whose future was dropped is skipped
             if waiter.wake.send(()).is_ok() {
-                return;
+                self.hold(&mut state, waiter.rank);
             }
         }
-        state.in_flight -= 1;
     }
 }
 
@@ -115,6 +157,7 @@ impl Inner {
 /// back.
 struct Pending {
     inner: Arc<Inner>,
+    rank: u32,
     woken: oneshot::Receiver<()>,
     done: bool,
 }
@@ -126,37 +169,40 @@ impl Drop for Pending {
         }
         self.woken.close();
         if self.woken.try_recv().is_ok() {
-            self.inner.release();
+            self.inner.release(self.rank);
         }
     }
 }
 
 impl RankedLimit {
-    /// At most `limit` holders (0 is taken as 1); `name` labels logs.
+    /// At most `limit` holders (0 is taken as 1), [`lowest_rank_share`] of them of rank 0;
+    /// `name` labels logs.
     #[must_use]
     pub fn new(name: &'static str, limit: usize) -> Self {
         Self {
             inner: Arc::new(Inner {
                 name,
                 limit: limit.max(1),
+                lowest: lowest_rank_share(limit),
                 state: Mutex::new(State::default()),
                 stats: WaitStats::default(),
             }),
         }
     }
 
-    /// Waits for a place: at once if one is free, else after every waiter of a higher rank and
-    /// every earlier one of the same rank.
+    /// Waits for a place: at once if one is free (for rank 0: one of its share), else after
+    /// every waiter of a higher rank and every earlier one of the same rank.
     pub async fn acquire(&self, rank: u32) -> RankedPermit {
         let started = Instant::now();
         let woken = {
             let mut state = self.inner.state();
-            if state.in_flight < self.inner.limit {
-                state.in_flight += 1;
-                state.peak = state.peak.max(state.in_flight);
+            // nobody of this rank or above waits when its place is free: the releases hand
+            // places over to every waiter they admit
+            if self.inner.admits(&state, rank) {
+                self.inner.hold(&mut state, rank);
                 drop(state);
                 self.inner.stats.record(false, Duration::ZERO);
-                return self.permit();
+                return self.permit(rank);
             }
             let (wake, woken) = oneshot::channel();
             state.arrivals += 1;
@@ -170,6 +216,7 @@ impl RankedLimit {
         };
         let mut pending = Pending {
             inner: self.inner.clone(),
+            rank,
             woken,
             done: false,
         };
@@ -177,12 +224,13 @@ impl RankedLimit {
         let _ = (&mut pending.woken).await;
         pending.done = true;
         self.inner.stats.record(true, started.elapsed());
-        self.permit()
+        self.permit(rank)
     }
 
-    fn permit(&self) -> RankedPermit {
+    fn permit(&self, rank: u32) -> RankedPermit {
         RankedPermit {
             inner: self.inner.clone(),
+            rank,
         }
     }
 
@@ -248,6 +296,36 @@ mod tests {
         let report = limit.report();
         assert_eq!((report.in_flight, report.peak_in_flight), (0, 2));
         assert_eq!((report.acquired, report.waited), (7, 5));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rank_zero_holds_a_quarter_of_the_places_and_a_later_higher_rank_walks_in() {
+        assert_eq!(
+            [1, 2, 8, 16, 32, 64, 100].map(lowest_rank_share),
+            [1, 2, 8, 8, 8, 16, 25]
+        );
+        let limit = RankedLimit::new("test", 64);
+        let mut held = Vec::new();
+        for _ in 0..16 {
+            held.push(limit.acquire(0).await);
+        }
+        let waiting = tokio::spawn({
+            let limit = limit.clone();
+            async move { limit.acquire(0).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "rank 0's share is full");
+        // the ranked host finds a place at once, not behind the hosts of rank 0
+        let ranked = limit.acquire(1).await;
+        assert_eq!(limit.in_flight(), 17);
+        // a place of rank 0 given back goes to the rank-0 waiter
+        held.pop();
+        let _woken = waiting.await.unwrap();
+        assert_eq!(limit.in_flight(), 17);
+        drop(ranked);
+        drop(held);
+        assert_eq!(limit.in_flight(), 1);
+        assert_eq!(limit.report().peak_in_flight, 17);
     }
 
     #[tokio::test(start_paused = true)]

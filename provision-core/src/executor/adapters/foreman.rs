@@ -138,6 +138,8 @@ impl ForemanAdapter {
             let (adapter, reads) = (self.clone(), reads.clone());
             tokio::spawn(async move {
                 tokio::time::sleep(reads.window()).await;
+                // the batch gathers names until a search's place is free
+                let _turn = reads.send_turn().await;
                 let names = reads.take(&batch);
                 batch.answer(adapter.search_hosts(&names).await);
             });

@@ -2,18 +2,27 @@
 //! a short window go out as `GET /api/hosts?search=name ^ (...)&include[]=parameters`, one
 //! request where each would have sent its own `GET /api/hosts/:id`. Each read is still fresh:
 //! it is sent after the host asked, never served from an earlier answer.
+//!
+//! At most [`IN_FLIGHT`] searches are out at once: a batch whose window ended while they are
+//! out goes on gathering names until one answers (group commit). An idle Foreman answers the
+//! first batch after its window alone; a busy one, whose queue makes each search slow, gets
+//! fuller searches instead of one small search per host (a fleet's Foreman step enters about
+//! one host per PUT's service time, so a short window alone would send one name per search).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use foreman_client::hosts::Host;
-use tokio::sync::watch;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::executor::ports::PortError;
 
 /// Hosts at most in one search (keeps the URL well under common limits).
 const MAX_BATCH: usize = 50;
+
+/// Searches out at once; a batch ready beyond them waits, gathering names.
+const IN_FLIGHT: usize = 2;
 
 /// What one batch's search gave: the hosts found, by name.
 type Answer = Arc<Result<HashMap<String, Host>, PortError>>;
@@ -23,6 +32,7 @@ type Answer = Arc<Result<HashMap<String, Host>, PortError>>;
 pub(super) struct BatchedReads {
     window: Duration,
     open: Mutex<Option<Arc<Batch>>>,
+    in_flight: Arc<Semaphore>,
 }
 
 /// Names gathered for one search, and its answer once it came.
@@ -66,7 +76,14 @@ impl BatchedReads {
         Self {
             window,
             open: Mutex::new(None),
+            in_flight: Arc::new(Semaphore::new(IN_FLIGHT)),
         }
+    }
+
+    /// Waits for a search's place among those out at once; hold it until the answer came.
+    /// (`None` only if the semaphore were closed, which nothing does: the search then goes.)
+    pub(super) async fn send_turn(&self) -> Option<OwnedSemaphorePermit> {
+        self.in_flight.clone().acquire_owned().await.ok()
     }
 
     /// The window.
@@ -150,6 +167,31 @@ mod tests {
             .filter(|o| *o)
             .count();
         assert_eq!(opened, 2);
+    }
+
+    #[tokio::test]
+    async fn a_batch_beyond_the_searches_out_waits_for_a_turn_and_keeps_gathering() {
+        let reads = Arc::new(BatchedReads::new(Duration::from_millis(50)));
+        let turns: Vec<_> = (0..IN_FLIGHT).map(|_| reads.send_turn()).collect();
+        let mut held = Vec::new();
+        for turn in turns {
+            held.push(turn.await);
+        }
+        let first = reads.join("a");
+        let batch = first.opened.clone().unwrap();
+        let waiting = tokio::spawn({
+            let (reads, batch) = (reads.clone(), batch.clone());
+            async move {
+                let _turn = reads.send_turn().await;
+                reads.take(&batch)
+            }
+        });
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "every search's place is taken");
+        // names asked for while the batch waits go out in it
+        assert!(reads.join("b").opened.is_none());
+        held.pop();
+        assert_eq!(waiting.await.unwrap(), ["a", "b"]);
     }
 
     #[tokio::test]
