@@ -239,6 +239,21 @@ fn with_line<T>(line: u32, context: &str, r: Result<T, ModelError>) -> Result<T,
     r.map_err(|e| invalid(line, format!("{context}: {e}")))
 }
 
+/// The YAML reader's limits for an inventory of `len` bytes: its node and event counts grow
+/// with the file (a site's inventory is tens of nodes per host: serde-saphyr's default of
+/// 250,000 nodes stops near 5,000 hosts), while the limits that stop alias and anchor bombs
+/// and deep nesting stay the reader's own. Every node or event takes at least one byte of
+/// text, so these caps are never what refuses a file written by hand or by `quads`.
+fn sized_options(len: usize) -> serde_saphyr::Options {
+    let defaults = serde_saphyr::Budget::default();
+    serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_nodes: defaults.max_nodes.max(len),
+            max_events: defaults.max_events.max(len.saturating_mul(2)),
+        },
+    }
+}
+
 fn nonempty(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
@@ -249,19 +264,20 @@ fn nonempty(s: Option<String>) -> Option<String> {
 /// [`InventoryError::Malformed`] for YAML or shape errors, [`InventoryError::Invalid`] naming the
 /// line and the record for bad values and duplicates.
 pub fn parse(text: &str) -> Result<Inventory, InventoryError> {
-    let file: FileV1 = serde_saphyr::from_str(text).map_err(|e| InventoryError::Malformed {
-        line: e
-            .location()
-            .map(|l| l.line())
-            .and_then(|l| u32::try_from(l).ok()),
-        message: {
-            let text = e.without_snippet().to_string();
-            text.strip_prefix("error: ")
-                .unwrap_or(&text)
-                .trim()
-                .to_owned()
-        },
-    })?;
+    let file: FileV1 = serde_saphyr::from_str_with_options(text, sized_options(text.len()))
+        .map_err(|e| InventoryError::Malformed {
+            line: e
+                .location()
+                .map(|l| l.line())
+                .and_then(|l| u32::try_from(l).ok()),
+            message: {
+                let text = e.without_snippet().to_string();
+                text.strip_prefix("error: ")
+                    .unwrap_or(&text)
+                    .trim()
+                    .to_owned()
+            },
+        })?;
     if let Some(v) = &file.version
         && v.value != FORMAT_VERSION
     {
@@ -467,6 +483,42 @@ schedules:
     start: 2025-01-01 22:00
     end: 2025-01-15 22:00
 "#;
+
+    /// 4,500 hosts of four interfaces each, as a lab writes them: about 290,000 YAML nodes,
+    /// more than the reader allows by default (250,000, reached near 3,500 such hosts).
+    #[test]
+    fn reads_an_inventory_of_thousands_of_hosts() {
+        use std::fmt::Write as _;
+        const HOSTS: usize = 4_500;
+        let mut text = String::from("version: 1\nclouds:\n  - name: cloud01\nhosts:\n");
+        for i in 0..HOSTS {
+            write!(
+                text,
+                "  - name: host{i:05}.example.com\n    bmc: \"10.1.{}.{}\"\n    model: r640\n    \
+                 default_cloud: cloud01\n    interfaces:\n",
+                i / 250,
+                i % 250
+            )
+            .unwrap();
+            for nic in 0..4 {
+                write!(
+                    text,
+                    "      - name: em{}\n        switch_ip: \"10.0.{}.1\"\n        \
+                     switch_port: \"xe-0/0/{}\"\n        mac_address: \"52:54:00:{:02x}:{:02x}:{nic:02x}\"\n        \
+                     speed: 10\n        pxe_boot: {}\n",
+                    nic + 1,
+                    i / 48,
+                    (i % 12) * 4 + nic,
+                    i / 256,
+                    i % 256,
+                    nic == 0
+                )
+                .unwrap();
+            }
+        }
+        let inv = parse(&text).unwrap();
+        assert_eq!(inv.hosts.len(), HOSTS);
+    }
 
     #[test]
     fn reads_a_good_inventory_with_lines() {
