@@ -359,7 +359,8 @@ impl HostRun {
             let started = Instant::now();
             let _stage = self.shared.stages.enter(step.to_word());
             let span = tracing::info_span!("step", step = %step);
-            let result = self.run_step(step, &prior).instrument(span).await;
+            // boxed: a host's task is as large as the step it is in, not the largest step
+            let result = Box::pin(self.run_step(step, &prior)).instrument(span).await;
             match result {
                 Ok(done) => {
                     log.push(StepReport {
