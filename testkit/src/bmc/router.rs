@@ -189,6 +189,8 @@ pub(crate) enum Route {
     SystemSettings,
     /// `ComputerSystem.Reset`.
     SystemReset,
+    /// HPE iLO's `Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset` (`ColdBoot`, `AuxCycle`).
+    HpeSystemReset,
     /// `Processors`.
     Processors,
     /// One processor.
@@ -511,6 +513,12 @@ fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
             Route::SystemReset,
             "/redfish/v1/Systems/:id/Actions/ComputerSystem.Reset",
         ),
+        ["Actions", "Oem", "Hpe", "HpeComputerSystemExt.SystemReset"] if flavor == Flavor::Hpe => {
+            routed(
+                Route::HpeSystemReset,
+                "/redfish/v1/Systems/:id/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset",
+            )
+        }
         ["Processors"] => routed(Route::Processors, "/redfish/v1/Systems/:id/Processors"),
         ["Processors", id] => routed(
             Route::Processor(owned(id)),
