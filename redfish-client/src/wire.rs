@@ -100,8 +100,13 @@ pub struct SystemActions {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct SystemOemActions {
+    /// iLO 5/6's own place for its actions, under its vendor key.
     #[serde(rename = "Hpe")]
     pub hpe: Option<HpeSystemActions>,
+    /// The same action where DSP0266 puts OEM actions (keyed `#Namespace.Action` directly
+    /// under `Actions.Oem`).
+    #[serde(rename = "#HpeComputerSystemExt.SystemReset")]
+    pub hpe_system_reset: Option<ResetAction>,
 }
 
 /// iLO 5/6 `Actions.Oem.Hpe` of a `ComputerSystem`.

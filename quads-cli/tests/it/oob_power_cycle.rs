@@ -2,7 +2,8 @@
 //! `PowerCycle` where the flavour lists it (Dell, iDRAC10, generic: one reset), iLO's own
 //! `ColdBoot` (its OEM `HpeComputerSystemExt.SystemReset`: one reset) on HPE, force off and on
 //! elsewhere (Supermicro, Lenovo); either way the host boots exactly once. An iLO fleet in one
-//! run: one `ColdBoot` and one boot per host.
+//! run, the action where iLO 5 lists it (`Actions.Oem.Hpe`; the six-flavour lab lists it where
+//! DSP0266 puts OEM actions): one `ColdBoot` and one boot per host.
 
 use testkit::Flavor;
 
@@ -56,6 +57,8 @@ async fn power_cycle_of_an_ilo_fleet_is_one_cold_boot_and_one_boot_per_host() {
         hosts: HOSTS,
         flavors: vec![Flavor::Hpe],
         time_scale: 0.0,
+        // the action where iLO 5 lists it, under Actions.Oem.Hpe
+        oem_actions_place: testkit::OemActionsPlace::VendorKey,
         ..testkit::LabConfig::default()
     })
     .await

@@ -136,19 +136,21 @@ pub(crate) fn reset_target(
 }
 
 /// Where HPE iLO takes a `ColdBoot`: the target of the system's
-/// `Actions.Oem.Hpe."#HpeComputerSystemExt.SystemReset"` (its conventional path when the action
-/// names none), `None` unless the action lists `ColdBoot`. Its other type, `AuxCycle`, is an
-/// auxiliary (AC) power cycle and never used as a power cycle here.
+/// `Actions.Oem.Hpe."#HpeComputerSystemExt.SystemReset"` (where iLO 5 lists it) or
+/// `Actions.Oem."#HpeComputerSystemExt.SystemReset"` (where DSP0266 puts OEM actions), its
+/// conventional path when the action names none; `None` unless the action lists `ColdBoot`.
+/// Its other type, `AuxCycle`, is an auxiliary (AC) power cycle and never used as a power cycle
+/// here.
 pub(crate) fn cold_boot_target(system_path: &str, system: &wire::ComputerSystem) -> Option<String> {
-    let action = system
-        .actions
-        .as_ref()?
-        .oem
-        .as_ref()?
-        .hpe
-        .as_ref()?
-        .system_reset
-        .as_ref()?;
+    let oem = system.actions.as_ref()?.oem.as_ref()?;
+    let (action, place) = match (
+        oem.hpe.as_ref().and_then(|h| h.system_reset.as_ref()),
+        oem.hpe_system_reset.as_ref(),
+    ) {
+        (Some(action), _) => (action, "Oem/Hpe"),
+        (None, Some(action)) => (action, "Oem"),
+        (None, None) => return None,
+    };
     if !action
         .allowable
         .iter()
@@ -158,7 +160,7 @@ pub(crate) fn cold_boot_target(system_path: &str, system: &wire::ComputerSystem)
     }
     Some(action.target.clone().unwrap_or_else(|| {
         format!(
-            "{}/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset",
+            "{}/Actions/{place}/HpeComputerSystemExt.SystemReset",
             system_path.trim_end_matches('/')
         )
     }))
@@ -406,7 +408,8 @@ impl Bmc {
     /// `PowerCycle` among its reset types, gets that one action (the BMC powers it off and on;
     /// `after` is `Cycling`, as the BMC reports no end to wait for). HPE iLO lists no
     /// `PowerCycle` but has its own, `ColdBoot` in the OEM `HpeComputerSystemExt.SystemReset`
-    /// (main power removed, back on by itself): where that lists it, it is the one action sent
+    /// (main power removed, back on by itself; under `Actions.Oem.Hpe`, iLO 5's place, or
+    /// directly under `Actions.Oem`, DSP0266's): where that lists it, it is the one action sent
     /// (`actions` says `ColdBoot`); a listed `PowerCycle` comes first. Neither `AuxCycle` (iLO)
     /// nor Lenovo's `ACPowerCycle` is used: they cycle auxiliary (AC) power, a virtual reseat,
     /// not the server's; nor `ForceRestart`, a restart that removes no power. Elsewhere, or when
@@ -590,6 +593,17 @@ mod tests {
             cold_boot_target("/redfish/v1/Systems/1/", &hpe(json!(["ColdBoot"]), None)).as_deref(),
             Some("/redfish/v1/Systems/1/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset"),
             "the conventional target when none is named"
+        );
+        let flat: wire::ComputerSystem = serde_json::from_value(json!({"Actions": {"Oem": {
+            "#HpeComputerSystemExt.SystemReset": {
+                "ResetType@Redfish.AllowableValues": ["ColdBoot", "AuxCycle"]
+            }
+        }}}))
+        .unwrap();
+        assert_eq!(
+            cold_boot_target("/redfish/v1/Systems/1", &flat).as_deref(),
+            Some("/redfish/v1/Systems/1/Actions/Oem/HpeComputerSystemExt.SystemReset"),
+            "where DSP0266 puts OEM actions"
         );
         // AuxCycle alone is an AC cycle, and nothing listed promises nothing
         for types in [json!(["AuxCycle"]), json!([])] {

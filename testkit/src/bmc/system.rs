@@ -13,7 +13,10 @@
 //! `HpeComputerSystemExt.SystemReset` (applied as `PowerCycle`; what iLO does with it on a server
 //! that is off is not documented, so it powers on as the lab's `PowerCycle` does). Where the lab
 //! differs from iLO: the same action's `AuxCycle` (an auxiliary, AC, power cycle) is listed but
-//! refused with a 400, the lab modelling no auxiliary power.
+//! refused with a 400, the lab modelling no auxiliary power; and by default the action is listed
+//! where DSP0266 puts OEM actions (`Actions.Oem."#HpeComputerSystemExt.SystemReset"`), not
+//! under `Actions.Oem.Hpe` as iLO 5 lists it, which DMTF's validator fails
+//! (`LabConfig::oem_actions_place` serves iLO's own; both targets are served).
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -23,6 +26,7 @@ use super::inventory::{cpu_of, memory_gib};
 use super::messages;
 use super::reply::Reply;
 use super::service::{collection, link, manufacturer, serial, uuid};
+use crate::lab::OemActionsPlace;
 use crate::machine::{
     BootDevice, DeviceKind, Flavor, OverrideEnabled, OverrideTarget, PowerState, ResetRefused,
     ResetType,
@@ -259,10 +263,18 @@ pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
         },
     });
     if cx.flavor() == Flavor::Hpe {
-        body["Actions"]["Oem"] = json!({"Hpe": {HPE_SYSTEM_RESET: {
-            "target": format!("{uri}/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset"),
+        let (place, key) = match cx.lab.config.oem_actions_place {
+            OemActionsPlace::Dsp0266 => ("Oem", None),
+            OemActionsPlace::VendorKey => ("Oem/Hpe", Some("Hpe")),
+        };
+        let action = json!({HPE_SYSTEM_RESET: {
+            "target": format!("{uri}/Actions/{place}/HpeComputerSystemExt.SystemReset"),
             "ResetType@Redfish.AllowableValues": [COLD_BOOT, AUX_CYCLE],
-        }}});
+        }});
+        body["Actions"]["Oem"] = match key {
+            Some(key) => json!({key: action}),
+            None => action,
+        };
     }
     if let Some(settings) = layout.system_settings_uri() {
         let applies = if idrac10 {
