@@ -208,7 +208,7 @@ fn hpe_system_reset(types: &[&str]) -> Value {
 }
 
 #[tokio::test]
-async fn power_cycle_by_bmc_takes_no_aux_cycle_and_prefers_a_listed_power_cycle() {
+async fn power_cycle_by_bmc_takes_no_ac_cycle_and_prefers_a_listed_power_cycle() {
     let standard = ["On", "ForceOff", "GracefulShutdown", "ForceRestart"];
     // AuxCycle alone (an AC cycle) is no power cycle: force off and on
     let (fake, machine) = powered_with_oem(
@@ -218,6 +218,16 @@ async fn power_cycle_by_bmc_takes_no_aux_cycle_and_prefers_a_listed_power_cycle(
         hpe_system_reset(&["AuxCycle"]),
     )
     .await;
+    let out = cycle(&fake, true).await;
+    assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
+    assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
+
+    // nor XCC's ACPowerCycle (a virtual reseat), nor the listed ForceRestart (no power removed)
+    let lenovo = json!({"#LenovoComputerSystem.SystemReset": {
+        "ResetType@Redfish.AllowableValues": ["ACPowerCycle"],
+        "target": "/redfish/v1/Systems/1/Actions/Oem/LenovoComputerSystem.SystemReset"
+    }});
+    let (fake, machine) = powered_with_oem(Flavor::Xcc, "On", &standard, lenovo).await;
     let out = cycle(&fake, true).await;
     assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
     assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
