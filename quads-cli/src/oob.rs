@@ -102,8 +102,8 @@ pub struct OobArgs {
     /// Force off and wait for Off.
     #[arg(long = "power-off")]
     pub power_off: bool,
-    /// Power cycle: the BMC's own PowerCycle where it lists one (one action), otherwise force
-    /// off, wait for Off, power on, wait for On.
+    /// Power cycle: the BMC's own PowerCycle where it lists one, or HPE iLO's ColdBoot (one
+    /// action), otherwise force off, wait for Off, power on, wait for On.
     #[arg(long = "power-cycle")]
     pub power_cycle: bool,
     /// Graceful shutdown (forced after a deadline), then power on.

@@ -92,6 +92,31 @@ pub struct ResetAction {
 pub struct SystemActions {
     #[serde(rename = "#ComputerSystem.Reset")]
     pub reset: Option<ResetAction>,
+    #[serde(rename = "Oem")]
+    pub oem: Option<SystemOemActions>,
+}
+
+/// A system's `Actions.Oem`: the vendor actions the operations use.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SystemOemActions {
+    /// iLO 5/6's own place for its actions, under its vendor key.
+    #[serde(rename = "Hpe")]
+    pub hpe: Option<HpeSystemActions>,
+    /// The same action where DSP0266 puts OEM actions (keyed `#Namespace.Action` directly
+    /// under `Actions.Oem`).
+    #[serde(rename = "#HpeComputerSystemExt.SystemReset")]
+    pub hpe_system_reset: Option<ResetAction>,
+}
+
+/// iLO 5/6 `Actions.Oem.Hpe` of a `ComputerSystem`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct HpeSystemActions {
+    /// `HpeComputerSystemExt.SystemReset`: `ColdBoot` (iLO's own power cycle) and `AuxCycle`
+    /// (an auxiliary power cycle), with its target.
+    #[serde(rename = "#HpeComputerSystemExt.SystemReset")]
+    pub system_reset: Option<ResetAction>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -83,6 +83,8 @@ pub struct LabConfig {
     pub uefi_hosts: Vec<usize>,
     /// Where the BMCs with a DMTF virtual media collection name it.
     pub virtual_media_link: VirtualMediaLink,
+    /// Where HPE iLO hosts list their OEM system actions (`HpeComputerSystemExt.SystemReset`).
+    pub oem_actions_place: OemActionsPlace,
     /// The first host address; the hosts count up from it like the BMCs (127.2.x.y). A host's
     /// SSH port listens there once its install finished (see [`crate::sshd`]).
     pub host_first_ip: Ipv4Addr,
@@ -135,6 +137,21 @@ pub enum VirtualMediaLink {
     ManagerLinks,
     /// Nowhere: only the conventional path finds it.
     Unlinked,
+}
+
+/// Where an HPE iLO host lists its OEM system actions in `Actions.Oem` (both targets are
+/// served either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OemActionsPlace {
+    /// Keyed `#HpeComputerSystemExt.SystemReset` directly under `Actions.Oem`, where DSP0266
+    /// puts OEM actions (and DMTF's validator checks them), target
+    /// `Actions/Oem/HpeComputerSystemExt.SystemReset`.
+    #[default]
+    Dsp0266,
+    /// Under the vendor's key, `Actions.Oem.Hpe`, target
+    /// `Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset`, as iLO 5 answers (DMTF's validator
+    /// fails it: `Hpe` is no property of `OemActions`).
+    VendorKey,
 }
 
 /// A login and password (lab secrets: printed in the inventory on purpose).
@@ -194,6 +211,7 @@ impl Default for LabConfig {
             quads_scheduled: 0.5,
             uefi_hosts: Vec::new(),
             virtual_media_link: VirtualMediaLink::Property,
+            oem_actions_place: OemActionsPlace::Dsp0266,
             host_first_ip: Ipv4Addr::new(127, 2, 0, 1),
             host_ssh_port: Some(0),
             sinks: SinksConfig::default(),

@@ -44,7 +44,8 @@ pub use isolation::{
     Expectation, HostExpectation, IsolationReport, Login, NetworkExpectation, Violation,
 };
 pub use lab::{
-    Credentials, HostType, Lab, LabConfig, LabError, Scheme, Sinks, SinksConfig, VirtualMediaLink,
+    Credentials, HostType, Lab, LabConfig, LabError, OemActionsPlace, Scheme, Sinks, SinksConfig,
+    VirtualMediaLink,
 };
 pub use machine::Flavor;
 pub use metrics::{HangCounters, HostCounters, LogEntry, MetricsSnapshot};

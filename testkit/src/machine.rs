@@ -28,7 +28,9 @@ pub enum Flavor {
     /// A plain DMTF Redfish service: `Boot.BootOrder`, `BootOptions`, `BootSourceOverride`.
     Generic,
     /// HPE iLO 5/6: `Systems/1`, `Managers/1`, `Oem.Hpe`; `Boot.BootOrder` is written to the
-    /// system's `@Redfish.Settings` object (`Systems/1/Settings`) and applied at the next POST.
+    /// system's `@Redfish.Settings` object (`Systems/1/Settings`) and applied at the next POST;
+    /// no `PowerCycle` reset, but the OEM `HpeComputerSystemExt.SystemReset` (`ColdBoot`, a
+    /// power cycle; its `AuxCycle` refused: the lab models no auxiliary power).
     Hpe,
     /// Lenovo XClarity Controller: `Systems/1`, `Managers/1`, `Oem.Lenovo`; `Boot.BootOrder`
     /// is written to the system's pending settings (`Systems/1/Pending`), applied at the next POST.
@@ -226,11 +228,14 @@ pub enum ResetType {
     PushPowerButton,
     /// Non-maskable interrupt.
     Nmi,
+    /// HPE iLO's own power cycle (`ColdBoot` of its OEM `HpeComputerSystemExt.SystemReset`,
+    /// not a DMTF type): main power removed, back on by itself; as `PowerCycle` here.
+    ColdBoot,
 }
 
 impl ResetType {
-    /// Every reset type, in Redfish spelling.
-    pub const ALL: [Self; 9] = [
+    /// Every reset type, in Redfish spelling (`ColdBoot` in iLO's).
+    pub const ALL: [Self; 10] = [
         Self::On,
         Self::ForceOn,
         Self::ForceOff,
@@ -240,6 +245,7 @@ impl ResetType {
         Self::PowerCycle,
         Self::PushPowerButton,
         Self::Nmi,
+        Self::ColdBoot,
     ];
 
     /// The Redfish name.
@@ -255,6 +261,7 @@ impl ResetType {
             Self::PowerCycle => "PowerCycle",
             Self::PushPowerButton => "PushPowerButton",
             Self::Nmi => "Nmi",
+            Self::ColdBoot => "ColdBoot",
         }
     }
 
@@ -442,7 +449,7 @@ impl Machine {
         }
     }
 
-    /// Applies a `ComputerSystem.Reset`.
+    /// Applies a `ComputerSystem.Reset` (or iLO's OEM `ColdBoot`).
     ///
     /// # Errors
     /// [`ResetRefused`] for `On` while on and `ForceOff`/`GracefulShutdown` while off.
@@ -502,13 +509,19 @@ impl Machine {
                     then_on: true,
                 };
             }
-            ResetType::PowerCycle if !is_off => {
+            // iLO's ColdBoot cuts main power and brings the server back as a power cycle does
+            ResetType::PowerCycle | ResetType::ColdBoot if !is_off => {
                 self.phase = Phase::ShuttingDown {
                     until: off_in(physics.bmc.power_off),
                     then_on: true,
                 };
             }
-            ResetType::ForceRestart | ResetType::GracefulRestart | ResetType::PowerCycle => {
+            // off: powered on (what iLO's ColdBoot does to a server that is off is not
+            // documented; the lab answers it as its PowerCycle)
+            ResetType::ForceRestart
+            | ResetType::GracefulRestart
+            | ResetType::PowerCycle
+            | ResetType::ColdBoot => {
                 if !is_off {
                     self.went_down = true;
                 }
@@ -894,6 +907,10 @@ mod tests {
         assert_eq!(m.uefi_pxe_device(), None);
     }
 
+    const RUNNING_FROM_DISK: Phase = Phase::Running {
+        from: BootedFrom::Disk,
+    };
+
     async fn advance_secs(secs: f64) {
         tokio::time::sleep(Duration::from_secs_f64(secs)).await;
     }
@@ -1044,12 +1061,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn power_cycle_and_graceful_restart_come_back_up() {
         let bench = Bench::new();
-        let mut m = machine(
-            HostType::Foreman,
-            Phase::Running {
-                from: BootedFrom::Disk,
-            },
-        );
+        let mut m = machine(HostType::Foreman, RUNNING_FROM_DISK);
         m.reset(ResetType::GracefulRestart, bench.physics())
             .expect("restart");
         advance_secs(29.0).await;
@@ -1061,15 +1073,38 @@ mod tests {
             .expect("cycle");
         advance_secs(20.0).await;
         m.advance(bench.physics());
-        assert_eq!(
-            m.phase,
-            Phase::Running {
-                from: BootedFrom::Disk
-            }
-        );
+        assert_eq!(m.phase, RUNNING_FROM_DISK);
         let counters = bench.metrics.snapshot().host("h1");
         assert_eq!((counters.boots, counters.power_cycles), (2, 2));
         assert_eq!(ResetType::parse("PowerCycle"), Some(ResetType::PowerCycle));
         assert_eq!(ResetType::parse("Reboot"), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_cold_boot_cycles_like_power_cycle_and_powers_on_an_off_machine() {
+        let bench = Bench::new();
+        let mut m = machine(HostType::Foreman, RUNNING_FROM_DISK);
+        m.reset(ResetType::ColdBoot, bench.physics())
+            .expect("cold boot");
+        assert!(
+            matches!(m.phase, Phase::ShuttingDown { then_on: true, .. }),
+            "{:?}",
+            m.phase
+        );
+        advance_secs(20.0).await;
+        m.advance(bench.physics());
+        assert_eq!(m.phase, RUNNING_FROM_DISK);
+        m.reset(ResetType::ForceOff, bench.physics()).expect("off");
+        advance_secs(20.0).await;
+        assert_eq!(m.power_state(bench.physics()), PowerState::Off);
+        m.reset(ResetType::ColdBoot, bench.physics())
+            .expect("cold boot when off");
+        assert_eq!(m.power_state(bench.physics()), PowerState::On);
+        let counters = bench.metrics.snapshot().host("h1");
+        // two boots, each after a power-off of the running machine (the ColdBoot's own, the
+        // ForceOff's)
+        assert_eq!((counters.boots, counters.power_cycles), (2, 2));
+        assert_eq!(counters.resets.get("ColdBoot"), Some(&2));
+        assert_eq!(ResetType::parse("ColdBoot"), Some(ResetType::ColdBoot));
     }
 }

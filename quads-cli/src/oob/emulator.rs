@@ -1,7 +1,8 @@
 //! `quads oob --redfish-emulator [--bind A] [--port P]`: Badfish's mock iDRAC, served here by
 //! the lab's `quads-lab` (one Dell BMC over HTTPS, the login from `BADFISH_EMULATOR_USER` /
 //! `BADFISH_EMULATOR_PASSWORD`) in the foreground until SIGINT or SIGTERM, which are forwarded
-//! to it. Unlike Badfish's, it binds loopback addresses only (127.0.0.0/8).
+//! to it; then it exits 130, as every interrupted command (`process.rs`). Unlike Badfish's, it
+//! binds loopback addresses only (127.0.0.0/8).
 
 use std::ffi::OsStr;
 use std::io::Write as _;
@@ -109,7 +110,8 @@ impl Emulator {
     }
 
     /// Runs `lab` in the foreground until it ends; SIGINT and SIGTERM are forwarded to it.
-    /// Returns its exit code (128 + the signal's number when a signal ended it).
+    /// Returns 130 when it stopped as a forwarded signal asked, else its exit code (128 + the
+    /// signal's number when a signal ended it).
     ///
     /// # Errors
     /// When the lab cannot be started or waited for, or the signals cannot be listened to.
@@ -118,6 +120,7 @@ impl Emulator {
         let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
         let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
         let _ = writeln!(std::io::stdout(), "{}", self.banner());
+        let mut stop = Stop::Running;
         let mut child = tokio::process::Command::new(lab)
             .args(self.lab_args())
             .env(
@@ -132,11 +135,12 @@ impl Emulator {
             let forward = tokio::select! {
                 status = child.wait() => {
                     let status = status.with_context(|| format!("cannot wait for {}", lab.display()))?;
-                    return Ok(exit_code(status));
+                    return Ok(exit_code(status, stop));
                 }
                 _ = term.recv() => rustix::process::Signal::TERM,
                 _ = int.recv() => rustix::process::Signal::INT,
             };
+            stop = Stop::Asked;
             let pid = child
                 .id()
                 .and_then(|id| i32::try_from(id).ok())
@@ -150,9 +154,20 @@ impl Emulator {
     }
 }
 
-/// A child's exit status as a process exit code (a signal's as the shells say it: 128 + N).
-fn exit_code(status: ExitStatus) -> u8 {
+/// Whether the lab was asked to stop (a SIGINT or SIGTERM forwarded to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    Running,
+    Asked,
+}
+
+/// A child's exit status as a process exit code: 130 (interrupted) when it stopped as asked
+/// (exit 0, or ended by a signal); else its own, a signal's as the shells say it (128 + N).
+fn exit_code(status: ExitStatus, stop: Stop) -> u8 {
     use std::os::unix::process::ExitStatusExt as _;
+    if stop == Stop::Asked && (status.success() || status.signal().is_some()) {
+        return crate::process::EXIT_INTERRUPTED;
+    }
     let code = status
         .code()
         .or_else(|| status.signal().map(|signal| 128 + signal))
@@ -232,6 +247,19 @@ mod tests {
                 .bind,
             Ipv4Addr::LOCALHOST
         );
+    }
+
+    #[test]
+    fn stopped_as_asked_is_interrupted_otherwise_the_labs_own_code() {
+        use std::os::unix::process::ExitStatusExt as _;
+        let exited = |code: i32| ExitStatus::from_raw(code << 8);
+        let killed = |signal: i32| ExitStatus::from_raw(signal);
+        assert_eq!(exit_code(exited(0), Stop::Asked), 130);
+        assert_eq!(exit_code(killed(15), Stop::Asked), 130);
+        assert_eq!(exit_code(exited(1), Stop::Asked), 1, "a failure stays one");
+        assert_eq!(exit_code(exited(0), Stop::Running), 0);
+        assert_eq!(exit_code(exited(3), Stop::Running), 3);
+        assert_eq!(exit_code(killed(9), Stop::Running), 137);
     }
 
     #[test]

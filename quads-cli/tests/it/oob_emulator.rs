@@ -1,7 +1,8 @@
 //! `quads oob --redfish-emulator`: the built `quads` runs the built `quads-lab` (built here
 //! beside `quads`, as `cargo build -p quads-cli -p testkit --bins`) as Badfish's
 //! mock iDRAC; `quads oob` (and the peers venv's Badfish, when there is one) answer against
-//! it, and SIGTERM stops it. A `quads` with no `quads-lab` near says what it looked for.
+//! it, and SIGTERM stops it (exit 130). A `quads` with no `quads-lab` near says what it looked
+//! for.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -178,7 +179,11 @@ async fn the_emulator_answers_quads_oob_and_badfish_until_sigterm() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(
+        status.code(),
+        Some(130),
+        "interrupted, as process.rs says: {status:?}"
+    );
     let gone = tokio::net::TcpStream::connect(&bmc).await;
     assert!(gone.is_err(), "the BMC still listens after SIGTERM");
 }

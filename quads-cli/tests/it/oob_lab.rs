@@ -97,7 +97,7 @@ async fn power_state_of_500_lab_bmcs_with_one_session_each_logged_out() {
 }
 
 /// Runs the built `quads oob` against the lab's hosts (`--host-list`), lab CA trusted.
-async fn oob(lab: &Lab, args: &[&str], password: Option<&str>) -> std::process::Output {
+pub(crate) async fn oob(lab: &Lab, args: &[&str], password: Option<&str>) -> std::process::Output {
     let inventory = lab.inventory();
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("host-list.txt");
@@ -127,7 +127,7 @@ async fn oob(lab: &Lab, args: &[&str], password: Option<&str>) -> std::process::
 }
 
 /// Each host's JSON record: (ok, result lines).
-fn records(out: &std::process::Output) -> Vec<(bool, Vec<String>)> {
+pub(crate) fn records(out: &std::process::Output) -> Vec<(bool, Vec<String>)> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {

@@ -80,6 +80,10 @@ pub enum ResetType {
     PushPowerButton,
     /// Non-maskable interrupt.
     Nmi,
+    /// HPE iLO's own power cycle: `ColdBoot` of the OEM action
+    /// `HpeComputerSystemExt.SystemReset` (main power removed, the server back on some 6 to 8
+    /// seconds later). Not a DMTF type: it is only ever sent to that action's target.
+    ColdBoot,
 }
 
 impl ResetType {
@@ -96,6 +100,7 @@ impl ResetType {
             Self::PowerCycle => "PowerCycle",
             Self::PushPowerButton => "PushPowerButton",
             Self::Nmi => "Nmi",
+            Self::ColdBoot => "ColdBoot",
         }
     }
 }
@@ -128,6 +133,37 @@ pub(crate) fn reset_target(
         .unwrap_or_else(|| format!("{system_path}/Actions/ComputerSystem.Reset"));
     let allowed = action.map(|a| a.allowable.clone()).unwrap_or_default();
     (target, allowed)
+}
+
+/// Where HPE iLO takes a `ColdBoot`: the target of the system's
+/// `Actions.Oem.Hpe."#HpeComputerSystemExt.SystemReset"` (where iLO 5 lists it) or
+/// `Actions.Oem."#HpeComputerSystemExt.SystemReset"` (where DSP0266 puts OEM actions), its
+/// conventional path when the action names none; `None` unless the action lists `ColdBoot`.
+/// Its other type, `AuxCycle`, is an auxiliary (AC) power cycle and never used as a power cycle
+/// here.
+pub(crate) fn cold_boot_target(system_path: &str, system: &wire::ComputerSystem) -> Option<String> {
+    let oem = system.actions.as_ref()?.oem.as_ref()?;
+    let (action, place) = match (
+        oem.hpe.as_ref().and_then(|h| h.system_reset.as_ref()),
+        oem.hpe_system_reset.as_ref(),
+    ) {
+        (Some(action), _) => (action, "Oem/Hpe"),
+        (None, Some(action)) => (action, "Oem"),
+        (None, None) => return None,
+    };
+    if !action
+        .allowable
+        .iter()
+        .any(|t| t == ResetType::ColdBoot.as_str())
+    {
+        return None;
+    }
+    Some(action.target.clone().unwrap_or_else(|| {
+        format!(
+            "{}/Actions/{place}/HpeComputerSystemExt.SystemReset",
+            system_path.trim_end_matches('/')
+        )
+    }))
 }
 
 /// Whether `wanted` may be sent: allowed when the BMC lists nothing.
@@ -175,15 +211,23 @@ impl Bmc {
             .filter(|s| !s.is_empty()))
     }
 
-    /// Sends one `ComputerSystem.Reset`; a 202 task is followed to its end. A 409 (already in
-    /// that state) is not an error: callers verify the state.
+    /// Sends one `ComputerSystem.Reset` (for [`ResetType::ColdBoot`], iLO's OEM
+    /// `HpeComputerSystemExt.SystemReset`); a 202 task is followed to its end. A 409 (already
+    /// in that state) is not an error: callers verify the state.
     ///
     /// # Errors
-    /// When the BMC refuses the reset.
+    /// When the BMC refuses the reset; [`Error::Unsupported`] for `ColdBoot` on a system whose
+    /// OEM action does not list it.
     #[tracing::instrument(skip_all, fields(bmc = %self.name(), reset = %reset))]
     pub async fn reset(&self, reset: ResetType, cancel: &CancellationToken) -> Result<(), Error> {
         let (system_path, system) = self.system_now().await?;
-        let (target, _) = reset_target(&system_path, &system);
+        let target = if reset == ResetType::ColdBoot {
+            cold_boot_target(&system_path, &system).ok_or_else(|| {
+                self.err_unsupported("ColdBoot (the system lists no HPE SystemReset with it)")
+            })?
+        } else {
+            reset_target(&system_path, &system).0
+        };
         self.send_reset(&target, reset, cancel).await
     }
 
@@ -362,9 +406,16 @@ impl Bmc {
 
     /// Power cycle by the BMC itself where it offers one: a system that is on, on a BMC listing
     /// `PowerCycle` among its reset types, gets that one action (the BMC powers it off and on;
-    /// `after` is `Cycling`, as the BMC reports no end to wait for). Elsewhere, or when the
-    /// system is off, [`Bmc::power_cycle`]. One request instead of a force-off, the polls for
-    /// `Off` and a power-on: the operator's `--power-cycle`, as `racadm serveraction powercycle`.
+    /// `after` is `Cycling`, as the BMC reports no end to wait for). HPE iLO lists no
+    /// `PowerCycle` but has its own, `ColdBoot` in the OEM `HpeComputerSystemExt.SystemReset`
+    /// (main power removed, back on by itself; under `Actions.Oem.Hpe`, iLO 5's place, or
+    /// directly under `Actions.Oem`, DSP0266's): where that lists it, it is the one action sent
+    /// (`actions` says `ColdBoot`); a listed `PowerCycle` comes first. Neither `AuxCycle` (iLO)
+    /// nor Lenovo's `ACPowerCycle` is used: they cycle auxiliary (AC) power, a virtual reseat,
+    /// not the server's; nor `ForceRestart`, a restart that removes no power. Elsewhere, or when
+    /// the system is off, [`Bmc::power_cycle`]. One request instead of a force-off, the polls
+    /// for `Off` and a power-on: the operator's `--power-cycle`, as `racadm serveraction
+    /// powercycle`.
     ///
     /// # Errors
     /// When a reset is refused, a wait times out or is cancelled.
@@ -380,15 +431,19 @@ impl Bmc {
         let listed = allowed_types
             .iter()
             .any(|t| t == ResetType::PowerCycle.as_str());
-        if before != PowerState::On || !listed {
-            return self.off_then_on(&path, &system, cancel).await;
-        }
-        self.send_reset(&target, ResetType::PowerCycle, cancel)
-            .await?;
+        let (target, reset) = match (before == PowerState::On, listed) {
+            (true, true) => (target, ResetType::PowerCycle),
+            (true, false) => match cold_boot_target(&path, &system) {
+                Some(oem) => (oem, ResetType::ColdBoot),
+                None => return self.off_then_on(&path, &system, cancel).await,
+            },
+            (false, _) => return self.off_then_on(&path, &system, cancel).await,
+        };
+        self.send_reset(&target, reset, cancel).await?;
         Ok(PowerOutcome {
             before,
             after: PowerState::Unknown("Cycling".to_owned()),
-            actions: vec![ResetType::PowerCycle],
+            actions: vec![reset],
         })
     }
 
@@ -490,7 +545,7 @@ fn current(system: &wire::ComputerSystem) -> PowerState {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     use super::*;
 
@@ -511,6 +566,57 @@ mod tests {
             reset_target("/redfish/v1/Systems/S", &wire::ComputerSystem::default());
         assert_eq!(target, "/redfish/v1/Systems/S/Actions/ComputerSystem.Reset");
         assert!(allowed(&allowed_types, ResetType::Nmi));
+    }
+
+    #[test]
+    fn cold_boot_target_only_where_hpe_lists_it() {
+        let hpe = |types: Value, target: Option<&str>| -> wire::ComputerSystem {
+            let mut action = json!({"ResetType@Redfish.AllowableValues": types});
+            if let Some(target) = target {
+                action["target"] = json!(target);
+            }
+            serde_json::from_value(json!({"Actions": {"Oem": {"Hpe": {
+                "#HpeComputerSystemExt.SystemReset": action
+            }}}}))
+            .unwrap()
+        };
+        let oem = "/redfish/v1/Systems/1/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset/";
+        assert_eq!(
+            cold_boot_target(
+                "/redfish/v1/Systems/1/",
+                &hpe(json!(["ColdBoot", "AuxCycle"]), Some(oem))
+            )
+            .as_deref(),
+            Some(oem)
+        );
+        assert_eq!(
+            cold_boot_target("/redfish/v1/Systems/1/", &hpe(json!(["ColdBoot"]), None)).as_deref(),
+            Some("/redfish/v1/Systems/1/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset"),
+            "the conventional target when none is named"
+        );
+        let flat: wire::ComputerSystem = serde_json::from_value(json!({"Actions": {"Oem": {
+            "#HpeComputerSystemExt.SystemReset": {
+                "ResetType@Redfish.AllowableValues": ["ColdBoot", "AuxCycle"]
+            }
+        }}}))
+        .unwrap();
+        assert_eq!(
+            cold_boot_target("/redfish/v1/Systems/1", &flat).as_deref(),
+            Some("/redfish/v1/Systems/1/Actions/Oem/HpeComputerSystemExt.SystemReset"),
+            "where DSP0266 puts OEM actions"
+        );
+        // AuxCycle alone is an AC cycle, and nothing listed promises nothing
+        for types in [json!(["AuxCycle"]), json!([])] {
+            assert_eq!(
+                cold_boot_target("/redfish/v1/Systems/1", &hpe(types.clone(), Some(oem))),
+                None,
+                "{types}"
+            );
+        }
+        assert_eq!(
+            cold_boot_target("/redfish/v1/Systems/1", &wire::ComputerSystem::default()),
+            None
+        );
     }
 
     #[test]

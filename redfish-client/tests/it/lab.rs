@@ -16,7 +16,7 @@ use redfish_client::{
 };
 use testkit::lab::{HostType, interfaces_order_at, interfaces_yaml};
 use testkit::machine::{BootedFrom, OverrideEnabled, OverrideTarget, Phase};
-use testkit::{FaultProfile, Flavor, HostCounters, InventoryHost, Lab, LabConfig};
+use testkit::{FaultProfile, Flavor, HostCounters, InventoryHost, Lab, LabConfig, OemActionsPlace};
 
 /// Real seconds per lab second: a power-off takes 25 ms, a POST 50 ms, a config job 300 ms.
 const SCALE: f64 = 0.005;
@@ -284,6 +284,43 @@ async fn boot_progress_tells_an_os_from_a_pxe_error_on_every_flavour() {
             "{flavor:?}"
         );
         bmc.logout().await.unwrap();
+    }
+}
+
+/// `power_cycle_by_bmc` on every flavour, iLO's action in both places the lab lists it: the
+/// BMC's own cycle (one reset: `PowerCycle`, iLO's `ColdBoot`) where it has one, force off and
+/// on elsewhere; the machine goes down and boots once either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_cycle_by_bmc_is_the_bmcs_own_cycle_where_it_has_one() {
+    for place in [OemActionsPlace::Dsp0266, OemActionsPlace::VendorKey] {
+        let rig = rig_with(|c| c.oem_actions_place = place).await;
+        for (i, flavor) in ALL.into_iter().enumerate() {
+            let bmc = rig.bmc(i);
+            bmc.power_on(&rig.cancel).await.unwrap();
+            let before = rig.counters(i);
+            let cycle = bmc.power_cycle_by_bmc(&rig.cancel).await.unwrap();
+            let want: &[ResetType] = match flavor {
+                Flavor::Dell | Flavor::Idrac10 | Flavor::Generic => &[ResetType::PowerCycle],
+                Flavor::Hpe => &[ResetType::ColdBoot],
+                Flavor::Supermicro | Flavor::Lenovo => &[ResetType::ForceOff, ResetType::On],
+            };
+            assert_eq!(cycle.actions, want, "{flavor:?} {place:?}");
+            eventually("the cycle's boot", Duration::from_secs(20), || async {
+                rig.counters(i).boots > before.boots
+                    && matches!(rig.phase(i), Phase::Running { .. })
+            })
+            .await;
+            let after = rig.counters(i);
+            assert_eq!(after.boots - before.boots, 1, "{flavor:?} {place:?}");
+            assert_eq!(after.power_cycles - before.power_cycles, 1, "{flavor:?}");
+            for reset in want {
+                let sent =
+                    reset_count(&after, reset.as_str()) - reset_count(&before, reset.as_str());
+                assert_eq!(sent, 1, "{flavor:?} {reset}");
+            }
+            bmc.logout().await.unwrap();
+        }
+        rig.assert_all_logged_out();
     }
 }
 

@@ -40,6 +40,16 @@ async fn powered(
     initial: &'static str,
     allow: &[&str],
 ) -> (Fake, Arc<Mutex<Machine>>) {
+    powered_with_oem(flavor, initial, allow, Value::Null).await
+}
+
+/// [`powered`], the system's `Actions.Oem` being `oem` (only the standard reset is served).
+async fn powered_with_oem(
+    flavor: Flavor,
+    initial: &'static str,
+    allow: &[&str],
+    oem: Value,
+) -> (Fake, Arc<Mutex<Machine>>) {
     let mut fake = MockBmc::new(flavor).build().await;
     let machine = Arc::new(Mutex::new(Machine {
         state: initial,
@@ -61,7 +71,7 @@ async fn powered(
                 "@odata.id": sys, "Id": "1", "PowerState": state,
                 "Actions": {"#ComputerSystem.Reset": {
                     "target": target, "ResetType@Redfish.AllowableValues": allow
-                }}
+                }, "Oem": oem}
             })
             .to_string()
             .into_bytes()
@@ -184,6 +194,65 @@ async fn power_cycle_by_bmc_is_one_action_where_the_bmc_lists_it() {
 
     // off: just powered on, as power_cycle does
     let (fake, machine) = powered(Flavor::Idrac9, "Off", &["On", "PowerCycle"]).await;
+    let out = cycle(&fake, true).await;
+    assert_eq!(out.actions, [ResetType::On]);
+    assert_eq!(machine.lock().unwrap().resets, ["On"]);
+}
+
+/// iLO's `Actions.Oem.Hpe` listing `types` in its `HpeComputerSystemExt.SystemReset`.
+fn hpe_system_reset(types: &[&str]) -> Value {
+    json!({"Hpe": {"#HpeComputerSystemExt.SystemReset": {
+        "ResetType@Redfish.AllowableValues": types,
+        "target": "/redfish/v1/Systems/1/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset"
+    }}})
+}
+
+#[tokio::test]
+async fn power_cycle_by_bmc_takes_no_ac_cycle_and_prefers_a_listed_power_cycle() {
+    let standard = ["On", "ForceOff", "GracefulShutdown", "ForceRestart"];
+    // AuxCycle alone (an AC cycle) is no power cycle: force off and on
+    let (fake, machine) = powered_with_oem(
+        Flavor::Ilo5,
+        "On",
+        &standard,
+        hpe_system_reset(&["AuxCycle"]),
+    )
+    .await;
+    let out = cycle(&fake, true).await;
+    assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
+    assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
+
+    // nor XCC's ACPowerCycle (a virtual reseat), nor the listed ForceRestart (no power removed)
+    let lenovo = json!({"#LenovoComputerSystem.SystemReset": {
+        "ResetType@Redfish.AllowableValues": ["ACPowerCycle"],
+        "target": "/redfish/v1/Systems/1/Actions/Oem/LenovoComputerSystem.SystemReset"
+    }});
+    let (fake, machine) = powered_with_oem(Flavor::Xcc, "On", &standard, lenovo).await;
+    let out = cycle(&fake, true).await;
+    assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
+    assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
+
+    // a standard PowerCycle listed beside ColdBoot goes first
+    let with_cycle = ["On", "ForceOff", "PowerCycle"];
+    let (fake, machine) = powered_with_oem(
+        Flavor::Ilo5,
+        "On",
+        &with_cycle,
+        hpe_system_reset(&["ColdBoot", "AuxCycle"]),
+    )
+    .await;
+    let out = cycle(&fake, true).await;
+    assert_eq!(out.actions, [ResetType::PowerCycle]);
+    assert_eq!(machine.lock().unwrap().resets, ["PowerCycle"]);
+
+    // off: just powered on, ColdBoot listed or not
+    let (fake, machine) = powered_with_oem(
+        Flavor::Ilo5,
+        "Off",
+        &standard,
+        hpe_system_reset(&["ColdBoot", "AuxCycle"]),
+    )
+    .await;
     let out = cycle(&fake, true).await;
     assert_eq!(out.actions, [ResetType::On]);
     assert_eq!(machine.lock().unwrap().resets, ["On"]);

@@ -3,13 +3,13 @@
 //! boot order in iLO's `Bios/Boot/` (staged in `Bios/Boot/Settings/`) and XCC's
 //! `Oem/Lenovo/BootSettings` (`BootOrderNext`), else staged in the system's `@Redfish.Settings`
 //! object, iLO's structured boot strings, iLO's absolute session `Location`, virtual media under
-//! the manager.
+//! the manager, iLO's power cycle (`ColdBoot`, its OEM `SystemReset`).
 
 use std::path::Path;
 
 use mockito::{Matcher, Mock};
 use redfish_client::vendor::BootOptionName;
-use redfish_client::{CancellationToken, PowerState, SettingsChange, Vendor};
+use redfish_client::{CancellationToken, PowerState, ResetType, SettingsChange, Vendor};
 use serde_json::{Value, json};
 
 use crate::common::{Fake, Flavor, collection};
@@ -248,6 +248,43 @@ async fn ilo5_without_bios_boot_settings_stages_the_dmtf_order_in_its_settings_o
     staged.assert_async().await;
     on_system.assert_async().await;
     read.assert_async().await;
+}
+
+#[tokio::test]
+async fn ilo5_power_cycle_is_one_cold_boot_posted_to_its_oem_action() {
+    let (mut fake, system) = fixture_bmc(Flavor::Ilo5, "ilo5").await;
+    let oem = system["Actions"]["Oem"]["Hpe"]["#HpeComputerSystemExt.SystemReset"]["target"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cold_boot = fake
+        .mock("POST", oem.as_str())
+        .match_body(Matcher::Json(json!({"ResetType": "ColdBoot"})))
+        .with_status(200)
+        .with_body(r#"{"error":{"code":"iLO.0.10.ExtendedInfo","@Message.ExtendedInfo":[{"MessageId":"Base.1.4.Success"}]}}"#)
+        .expect(1)
+        .create_async()
+        .await;
+    // no ForceOff, no On: the standard reset is never posted
+    let standard = fake
+        .mock(
+            "POST",
+            "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset/",
+        )
+        .expect(0)
+        .create_async()
+        .await;
+    let client = fake.client();
+    let bmc = fake.bmc(&client);
+    let out = bmc
+        .power_cycle_by_bmc(&CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(out.before, PowerState::On);
+    assert_eq!(out.actions, [ResetType::ColdBoot]);
+    assert_eq!(out.actions[0].to_string(), "ColdBoot");
+    cold_boot.assert_async().await;
+    standard.assert_async().await;
 }
 
 #[tokio::test]

@@ -163,6 +163,7 @@ pub(crate) fn dispatch(cx: &mut Ctx<'_>, route: &Route, method: &Method) -> Repl
             with_if_match(cx, system::system_settings, system::patch_system_settings)
         }
         Route::SystemReset if post => system::reset(cx),
+        Route::HpeSystemReset if post => system::hpe_system_reset(cx),
         Route::Processors if get => inventory::processors(cx),
         Route::Processor(id) if get => inventory::processor(cx, id),
         Route::Memories if get => inventory::memories(cx),
@@ -274,6 +275,7 @@ fn allow(route: &Route, dell: bool) -> &'static str {
         Route::Accounts if !dell => "GET, HEAD, POST",
         Route::Session(_) | Route::Job(_) => "GET, HEAD, DELETE",
         Route::SystemReset
+        | Route::HpeSystemReset
         | Route::BiosReset
         | Route::BiosChangePassword
         | Route::ManagerReset

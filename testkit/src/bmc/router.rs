@@ -189,6 +189,9 @@ pub(crate) enum Route {
     SystemSettings,
     /// `ComputerSystem.Reset`.
     SystemReset,
+    /// HPE iLO's `Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset` (`ColdBoot`, `AuxCycle`),
+    /// also at `Actions/Oem/HpeComputerSystemExt.SystemReset` (DSP0266's place).
+    HpeSystemReset,
     /// `Processors`.
     Processors,
     /// One processor.
@@ -510,6 +513,16 @@ fn system_route(layout: Layout, rest: &[&str]) -> Option<Routed> {
         ["Actions", "ComputerSystem.Reset"] => routed(
             Route::SystemReset,
             "/redfish/v1/Systems/:id/Actions/ComputerSystem.Reset",
+        ),
+        ["Actions", "Oem", "Hpe", "HpeComputerSystemExt.SystemReset"] if flavor == Flavor::Hpe => {
+            routed(
+                Route::HpeSystemReset,
+                "/redfish/v1/Systems/:id/Actions/Oem/Hpe/HpeComputerSystemExt.SystemReset",
+            )
+        }
+        ["Actions", "Oem", "HpeComputerSystemExt.SystemReset"] if flavor == Flavor::Hpe => routed(
+            Route::HpeSystemReset,
+            "/redfish/v1/Systems/:id/Actions/Oem/HpeComputerSystemExt.SystemReset",
         ),
         ["Processors"] => routed(Route::Processors, "/redfish/v1/Systems/:id/Processors"),
         ["Processors", id] => routed(

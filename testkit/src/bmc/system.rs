@@ -8,7 +8,15 @@
 //! `UsbCd` and answers 200 with a message; the generic flavour answers 204. HPE iLO and Lenovo
 //! XCC refuse `Boot.BootOrder` on the system and stage it in the settings object its
 //! `@Redfish.Settings` names (applied at the next POST); iLO names its boot options by
-//! `Oem.Hpe.StructuredBootString`, its display names being the device's description.
+//! `Oem.Hpe.StructuredBootString`, its display names being the device's description. iLO lists no
+//! `PowerCycle` reset; its own power cycle is `ColdBoot` in the system's OEM action
+//! `HpeComputerSystemExt.SystemReset` (applied as `PowerCycle`; what iLO does with it on a server
+//! that is off is not documented, so it powers on as the lab's `PowerCycle` does). Where the lab
+//! differs from iLO: the same action's `AuxCycle` (an auxiliary, AC, power cycle) is listed but
+//! refused with a 400, the lab modelling no auxiliary power; and by default the action is listed
+//! where DSP0266 puts OEM actions (`Actions.Oem."#HpeComputerSystemExt.SystemReset"`), not
+//! under `Actions.Oem.Hpe` as iLO 5 lists it, which DMTF's validator fails
+//! (`LabConfig::oem_actions_place` serves iLO's own; both targets are served).
 
 use http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -18,6 +26,7 @@ use super::inventory::{cpu_of, memory_gib};
 use super::messages;
 use super::reply::Reply;
 use super::service::{collection, link, manufacturer, serial, uuid};
+use crate::lab::OemActionsPlace;
 use crate::machine::{
     BootDevice, DeviceKind, Flavor, OverrideEnabled, OverrideTarget, PowerState, ResetRefused,
     ResetType,
@@ -253,6 +262,20 @@ pub(crate) fn system(cx: &Ctx<'_>) -> Reply {
             }
         },
     });
+    if cx.flavor() == Flavor::Hpe {
+        let (place, key) = match cx.lab.config.oem_actions_place {
+            OemActionsPlace::Dsp0266 => ("Oem", None),
+            OemActionsPlace::VendorKey => ("Oem/Hpe", Some("Hpe")),
+        };
+        let action = json!({HPE_SYSTEM_RESET: {
+            "target": format!("{uri}/Actions/{place}/HpeComputerSystemExt.SystemReset"),
+            "ResetType@Redfish.AllowableValues": [COLD_BOOT, AUX_CYCLE],
+        }});
+        body["Actions"]["Oem"] = match key {
+            Some(key) => json!({key: action}),
+            None => action,
+        };
+    }
     if let Some(settings) = layout.system_settings_uri() {
         let applies = if idrac10 {
             json!(["Immediate", "OnReset"])
@@ -621,24 +644,15 @@ fn set_one_time_device(cx: &mut Ctx<'_>, device: Option<&str>) {
 
 /// `ComputerSystem.Reset`.
 pub(crate) fn reset(cx: &mut Ctx<'_>) -> Reply {
-    let body = match cx.body() {
-        Ok(body) => body,
-        Err(reply) => return reply,
-    };
     let action = "ComputerSystem.Reset";
-    let Some(value) = body.get("ResetType") else {
-        return messages::action_parameter_missing(action, "ResetType");
+    let value = match requested_reset(cx, action) {
+        Ok(value) => value,
+        Err(reply) => return reply,
     };
     let name = value.as_str().unwrap_or_default();
     let kind = ResetType::parse(name).filter(|_| reset_types(cx.flavor()).contains(&name));
     let Some(kind) = kind else {
-        return messages::action_value_not_in_list(
-            &value
-                .as_str()
-                .map_or_else(|| value.to_string(), str::to_owned),
-            "ResetType",
-            action,
-        );
+        return reset_not_in_list(&value, action);
     };
     let physics = cx.lab.physics();
     match (cx.m.reset(kind, physics), cx.flavor()) {
@@ -650,6 +664,54 @@ pub(crate) fn reset(cx: &mut Ctx<'_>) -> Reply {
         (_, Flavor::Supermicro | Flavor::Hpe) => messages::ok_success(),
         _ => Reply::empty(StatusCode::NO_CONTENT),
     }
+}
+
+/// iLO's OEM system reset action, as `Actions.Oem.Hpe` names it.
+const HPE_SYSTEM_RESET: &str = "#HpeComputerSystemExt.SystemReset";
+/// Its power cycle.
+const COLD_BOOT: &str = "ColdBoot";
+/// Its auxiliary (AC) power cycle.
+const AUX_CYCLE: &str = "AuxCycle";
+
+/// iLO's `HpeComputerSystemExt.SystemReset`: `ColdBoot` is a power cycle (answered as iLO's
+/// resets are, 200 with a message); `AuxCycle` is refused (400), the lab modelling no auxiliary
+/// power; anything else is not in the action's list.
+pub(crate) fn hpe_system_reset(cx: &mut Ctx<'_>) -> Reply {
+    let action = "HpeComputerSystemExt.SystemReset";
+    let value = match requested_reset(cx, action) {
+        Ok(value) => value,
+        Err(reply) => return reply,
+    };
+    match value.as_str() {
+        Some(COLD_BOOT) => {
+            let physics = cx.lab.physics();
+            // never refused: from off it powers on, as the lab's PowerCycle
+            let _ = cx.m.reset(ResetType::ColdBoot, physics);
+            messages::ok_success()
+        }
+        Some(AUX_CYCLE) => messages::general_error(
+            "AuxCycle (an auxiliary power cycle) is not modelled by the lab; use ColdBoot",
+        ),
+        _ => reset_not_in_list(&value, action),
+    }
+}
+
+/// The `ResetType` a reset action's body names, or the answer to a body without one.
+fn requested_reset(cx: &Ctx<'_>, action: &str) -> Result<Value, Reply> {
+    let mut body = cx.body()?;
+    body.remove("ResetType")
+        .ok_or_else(|| messages::action_parameter_missing(action, "ResetType"))
+}
+
+/// 400 for a `ResetType` the action does not list.
+fn reset_not_in_list(value: &Value, action: &str) -> Reply {
+    messages::action_value_not_in_list(
+        &value
+            .as_str()
+            .map_or_else(|| value.to_string(), str::to_owned),
+        "ResetType",
+        action,
+    )
 }
 
 /// `BootOptions` (Supermicro, generic).

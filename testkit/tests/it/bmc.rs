@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use testkit::machine::{BootedFrom, Phase};
 use testkit::probe::Answer;
-use testkit::{FaultProfile, Flavor, HostType, Lab, LabConfig, LabModel, Probe};
+use testkit::{FaultProfile, Flavor, HostType, Lab, LabConfig, LabModel, OemActionsPlace, Probe};
 use tokio::time::{Instant, sleep_until};
 
 const ROOT: &str = "/redfish/v1";
@@ -533,6 +533,75 @@ async fn reset_lists_allowable_values_and_refuses_others() {
             .get("ForceOff"),
         Some(&1)
     );
+}
+
+#[tokio::test]
+async fn ilo_cold_boot_is_its_power_cycle_and_aux_cycle_is_refused() {
+    for (place, key) in [
+        (OemActionsPlace::Dsp0266, "Oem"),
+        (OemActionsPlace::VendorKey, "Oem/Hpe"),
+    ] {
+        let lab = Lab::start(LabConfig {
+            hosts: 2,
+            flavors: vec![Flavor::Hpe, Flavor::Dell],
+            time_scale: 0.0,
+            oem_actions_place: place,
+            ..LabConfig::default()
+        })
+        .await
+        .unwrap();
+        prepare(&lab, 0, HostType::Foreman, false);
+        let bmc = Bmc::of(&lab, 0);
+        let system = system_path(Flavor::Hpe);
+        let body = bmc.get(system).await.json();
+        let mut action = &body["Actions"];
+        for part in key.split('/') {
+            action = &action[part];
+        }
+        let action = &action["#HpeComputerSystemExt.SystemReset"];
+        let target = format!("{system}/Actions/{key}/HpeComputerSystemExt.SystemReset");
+        assert_eq!(action["target"], target.as_str(), "{place:?}");
+        assert_eq!(
+            action["ResetType@Redfish.AllowableValues"],
+            json!(["ColdBoot", "AuxCycle"])
+        );
+        let reset_types =
+            &body["Actions"]["#ComputerSystem.Reset"]["ResetType@Redfish.AllowableValues"];
+        assert!(
+            !reset_types
+                .as_array()
+                .unwrap()
+                .contains(&json!("PowerCycle"))
+        );
+        // not a ComputerSystem.Reset type
+        assert_eq!(bmc.reset(system, "ColdBoot").await.status, 400);
+        let aux = bmc.post(&target, json!({"ResetType": "AuxCycle"})).await;
+        assert_eq!(aux.status, 400);
+        assert!(message_id(&aux).ends_with("GeneralError"), "{}", aux.text());
+        let bad = bmc.post(&target, json!({"ResetType": "PowerCycle"})).await;
+        assert!(message_id(&bad).ends_with("ActionParameterValueNotInList"));
+        // iLO 5 answers with or without the trailing slash
+        let cold = bmc
+            .post(&format!("{target}/"), json!({"ResetType": "ColdBoot"}))
+            .await;
+        assert_eq!(cold.status, 200, "{}", cold.text());
+        // at time scale 0 the cycle is over once the machine is advanced to now
+        assert_eq!(bmc.power(system).await, "On");
+        let counters = lab.metrics().host(&lab.inventory().hosts[0].name);
+        assert_eq!((counters.boots, counters.power_cycles), (1, 1));
+        assert_eq!(counters.resets.get("ColdBoot"), Some(&1));
+        // iLO's action only
+        let dell = Bmc::of(&lab, 1);
+        let dell_system = system_path(Flavor::Dell);
+        assert!(dell.get(dell_system).await.json()["Actions"]["Oem"].is_null());
+        let elsewhere = dell
+            .post(
+                &format!("{dell_system}/Actions/{key}/HpeComputerSystemExt.SystemReset"),
+                json!({"ResetType": "ColdBoot"}),
+            )
+            .await;
+        assert_eq!(elsewhere.status, 404);
+    }
 }
 
 #[tokio::test(start_paused = true)]
