@@ -105,10 +105,6 @@ pub struct TransportConfig {
     /// resumes (no certificate to send and verify) instead of a full handshake. The oldest
     /// server is forgotten first; memory is spent only on the servers actually contacted.
     pub tls_session_servers: usize,
-    /// Connections (so requests in flight) per server at once; a request to a server at the cap
-    /// waits for one of its connections to come back. `None` (the default): no cap. A fleet of
-    /// BMCs needs one each (see [`HttpsTransport::with_connection_caps`]).
-    pub connections_per_server: Option<NonZeroUsize>,
 }
 
 impl Default for TransportConfig {
@@ -120,7 +116,6 @@ impl Default for TransportConfig {
             max_idle_per_host: 8,
             idle_timeout: Duration::from_secs(60),
             tls_session_servers: DEFAULT_TLS_SESSION_SERVERS,
-            connections_per_server: None,
         }
     }
 }
@@ -213,7 +208,6 @@ impl HttpsTransport {
                 connector,
                 config.max_idle_per_host,
                 config.idle_timeout,
-                config.connections_per_server,
             )),
             request_timeout: config.request_timeout,
         })

@@ -82,7 +82,6 @@ impl Pool {
         connector: HttpsConnector<HttpConnector<CachingResolver>>,
         max_idle_per_host: usize,
         idle_timeout: Duration,
-        connections_per_server: Option<NonZeroUsize>,
     ) -> Self {
         Self {
             connector,
@@ -93,7 +92,7 @@ impl Pool {
             })),
             max_idle_per_host,
             idle_timeout,
-            connections_per_server,
+            connections_per_server: None,
             open: None,
         }
     }
@@ -105,8 +104,8 @@ impl Pool {
             self.connector.clone(),
             self.max_idle_per_host,
             caps.idle_timeout,
-            Some(caps.per_server),
         );
+        pool.connections_per_server = Some(caps.per_server);
         pool.open = caps.max_connections.map(|max| {
             Arc::new(OpenConnections {
                 permits: Arc::new(Semaphore::new(max.get())),
@@ -210,10 +209,7 @@ impl Pool {
         to_origin_form(&mut request, &uri)?;
         let key = (scheme, authority);
         let place = self.place(&key).await;
-        let first = match self.checkout(&key) {
-            Some(sender) => Connection::Idle(sender),
-            None => Connection::New(self.open_permit().await),
-        };
+        let first = self.connection(&key).await;
         let exchange = self.exchange(request, &uri, key.clone(), authority_text, first);
         let result = tokio::time::timeout(timeout, exchange).await;
         self.release(&key, place);
@@ -223,6 +219,14 @@ impl Pool {
                 timeout,
             })
         })
+    }
+
+    /// An idle connection to `key`'s server, else a permit to open one.
+    async fn connection(&self, key: &Key) -> Connection {
+        match self.checkout(key) {
+            Some(sender) => Connection::Idle(sender),
+            None => Connection::New(self.open_permit().await),
+        }
     }
 
     async fn exchange(
@@ -237,10 +241,7 @@ impl Pool {
         loop {
             let connection = match next.take() {
                 Some(connection) => connection,
-                None => match self.checkout(&key) {
-                    Some(sender) => Connection::Idle(sender),
-                    None => Connection::New(self.open_permit().await),
-                },
+                None => self.connection(&key).await,
             };
             let (mut sender, reused) = match connection {
                 Connection::Idle(sender) => (sender, true),

@@ -452,7 +452,7 @@ pub async fn move_hosts(
         return Err(ExecError::NothingToResume);
     }
     if let Some(c) = &request.cloud
-        && !store.snapshot().await?.clouds.iter().any(|x| x.name == *c)
+        && !store.clouds().await?.iter().any(|x| x.name == *c)
     {
         return Err(ExecError::UnknownCloud(c.clone()));
     }
