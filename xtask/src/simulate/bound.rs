@@ -1,5 +1,10 @@
 //! The lower bound of DESIGN §8 for one fleet, term by term: `LB = max(CP, N·F/capacity)`, and
 //! `LB_N`, which counts that the slowest of N hosts' drawn paths is longer than the median one.
+//!
+//! F is the Foreman work one host brings, so N·F must be the work N hosts bring: the lab draws
+//! every service time log-normally, and a sum of draws grows with their mean (median ·
+//! e^(σ²/2), 8.3% above the median at Foreman's σ = 0.4), not their median. Reports before
+//! 2026-12-07 used the median; `f_median` and `lb_n_median` keep that figure for comparison.
 
 use serde::Serialize;
 use testkit::LabModel;
@@ -35,6 +40,8 @@ pub struct Bound {
     pub f_terms: Vec<Term>,
     /// F.
     pub f: f64,
+    /// F at median service times (the figure reports used before 2026-12-07).
+    pub f_median: f64,
     /// Foreman requests in service at once.
     pub capacity: usize,
     /// N·F/capacity.
@@ -47,6 +54,13 @@ pub struct Bound {
     pub cp_n: f64,
     /// `max(CP_N, N·F/capacity + tail)`.
     pub lb_n: f64,
+    /// `LB_N` with `f_median` in place of F.
+    pub lb_n_median: f64,
+}
+
+/// The mean of a log-normal draw around `median` with `sigma`.
+fn mean(median: f64, sigma: f64) -> f64 {
+    median * (sigma * sigma / 2.0).exp()
 }
 
 /// The bound for `hosts` hosts of which `changes` need a boot-order change, into `clouds` clouds.
@@ -87,19 +101,23 @@ pub fn bound(model: &LabModel, hosts: usize, changes: usize, clouds: usize, seed
     ));
     let cp: f64 = cp_terms.iter().map(|t| t.seconds).sum();
     let n = hosts.max(1) as f64;
+    let f_median = f.host_build_write + 4.0 * f.rbac_write * clouds as f64 / n;
     let f_terms = vec![
         term(
-            "PUT /hosts/:id with build=true, the 3 host parameters nested in it",
-            f.host_build_write,
+            "PUT /hosts/:id with build=true, the 3 host parameters nested in it (mean draw)",
+            mean(f.host_build_write, f.sigma),
         ),
         term(
-            format!("cloud user, role, filter, role assignment (4 writes × {clouds} clouds / N)"),
-            4.0 * f.rbac_write * clouds as f64 / n,
+            format!(
+                "cloud user, role, filter, role assignment (4 mean writes × {clouds} clouds / N)"
+            ),
+            4.0 * mean(f.rbac_write, f.sigma) * clouds as f64 / n,
         ),
     ];
     let f_host: f64 = f_terms.iter().map(|t| t.seconds).sum();
     let capacity = f.capacity.max(1);
     let foreman_bound = n * f_host / capacity as f64;
+    let foreman_bound_median = n * f_median / capacity as f64;
     // what must follow the last host's Foreman write (its switch commit came before)
     let tail = cp - pre_boot - model.switch.commit;
     let cp_n = slowest_of(model, hosts, changes, seed, pre_boot);
@@ -110,12 +128,14 @@ pub fn bound(model: &LabModel, hosts: usize, changes: usize, clouds: usize, seed
         cp,
         f_terms,
         f: f_host,
+        f_median,
         capacity,
         foreman_bound,
         lb: cp.max(foreman_bound),
         tail,
         cp_n,
         lb_n: cp_n.max(foreman_bound + tail),
+        lb_n_median: cp_n.max(foreman_bound_median + tail),
     }
 }
 
@@ -172,8 +192,10 @@ mod tests {
         assert!((b.cp - 382.55).abs() < 1e-9, "{}", b.cp);
         let sum: f64 = b.f_terms.iter().map(|t| t.seconds).sum();
         assert!((b.f - sum).abs() < 1e-12);
-        // one build write carrying the parameters, plus the clouds' RBAC writes shared by all
-        assert!((b.f - (1.0 + 4.0 * 0.15 * 3.0 / 700.0)).abs() < 1e-9);
+        // one build write carrying the parameters, plus the clouds' RBAC writes shared by all,
+        // each at the mean of its draw (σ = 0.4: e^0.08 above the median)
+        assert!((b.f_median - (1.0 + 4.0 * 0.15 * 3.0 / 700.0)).abs() < 1e-9);
+        assert!((b.f - b.f_median * 0.08f64.exp()).abs() < 1e-9, "{}", b.f);
         assert!((b.foreman_bound - 700.0 * b.f / 10.0).abs() < 1e-9);
         assert!((b.lb - b.cp).abs() < 1e-9, "at 700 hosts the path bounds");
         // the slowest of 700 drawn paths is well above the median path, below twice it
@@ -186,6 +208,9 @@ mod tests {
             "Foreman bounds 5,000"
         );
         assert!((big.lb_n - (big.foreman_bound + big.tail)).abs() < 1e-9);
+        // the work of 5,000 hosts is 8.3% above what median service times would make it
+        let median_work = big.lb_n_median - big.tail;
+        assert!(((big.lb_n - big.tail) / median_work - 0.08f64.exp()).abs() < 1e-9);
         // without boot-order changes the pre-boot branch is the PXE PATCH and there is no job
         let plain = bound(&model, 10, 0, 1, 1);
         assert!((plain.cp - (4.0 + 1.5 + 1.0 + 5.0 + 10.0 + 300.0 + 0.05)).abs() < 1e-9);

@@ -199,6 +199,7 @@ pub fn result(
             .collect(),
         vs_lb: f64::NAN,
         vs_lb_n: f64::NAN,
+        vs_lb_n_median: f64::NAN,
         problems,
         faults: metrics.faults.clone(),
         kills: None,

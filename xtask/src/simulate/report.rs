@@ -90,6 +90,8 @@ pub struct RunResult {
     pub vs_lb: f64,
     /// makespan / LB_N.
     pub vs_lb_n: f64,
+    /// makespan / LB_N with F at median service times (reports before 2026-12-07).
+    pub vs_lb_n_median: f64,
     /// What is wrong (empty when every check passed).
     pub problems: Vec<String>,
     /// Faults the lab injected, by service and kind (`"foreman applied-504"`).
@@ -248,7 +250,8 @@ pub fn render(report: &SimReport) -> String {
         out.push_str(&format!(
             "- CP = {} = **{:.1} s**\n- F = {} = **{:.3} s**; N·F/capacity = {} × {:.3} / {} = {:.1} s\n\
              - **LB = max(CP, N·F/capacity) = {:.1} s**\n\
-             - CP_N (expected slowest of {} drawn paths) = {:.1} s; LB_N = max(CP_N, N·F/capacity + tail {:.1}) = {:.1} s\n\n",
+             - CP_N (expected slowest of {} drawn paths) = {:.1} s; LB_N = max(CP_N, N·F/capacity + tail {:.1}) = {:.1} s \
+             (with F at median service times, as reports before 2026-12-07: {:.1} s)\n\n",
             terms(&b.cp_terms),
             b.cp,
             terms(&b.f_terms),
@@ -262,12 +265,14 @@ pub fn render(report: &SimReport) -> String {
             b.cp_n,
             b.tail,
             b.lb_n,
+            b.lb_n_median,
         ));
         let headers = [
             "policy",
             "makespan lab s",
             "makespan/LB",
             "makespan/LB_N",
+            "makespan/LB_N, median F",
             "moved",
             "failed (dead BMC)",
             "step retries",
@@ -297,6 +302,7 @@ pub fn render(report: &SimReport) -> String {
                     format!("{:.0}", r.makespan),
                     format!("{:.2}", r.vs_lb),
                     format!("{:.2}", r.vs_lb_n),
+                    format!("{:.2}", r.vs_lb_n_median),
                     format!("{}/{}", r.moved, r.hosts),
                     format!("{} ({})", r.failed, r.failed_dead),
                     r.step_retries.to_string(),

@@ -152,6 +152,7 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
             };
             result.vs_lb = result.makespan / bound.lb;
             result.vs_lb_n = result.makespan / bound.lb_n;
+            result.vs_lb_n_median = result.makespan / bound.lb_n_median;
             eprintln!("{}", one_line(&result));
             runs.push(result);
         }
