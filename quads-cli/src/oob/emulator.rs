@@ -82,6 +82,8 @@ impl Emulator {
             "0",
             "--no-files",
             "--no-host-ssh",
+            // a `quads` killed by SIGKILL cannot forward it: the lab ends with it all the same
+            "--exit-with-parent",
             "--bmc-first-ip",
         ]
         .into_iter()

@@ -1,8 +1,8 @@
 //! `quads oob --redfish-emulator`: the built `quads` runs the built `quads-lab` (built here
 //! beside `quads`, as `cargo build -p quads-cli -p testkit --bins`) as Badfish's
 //! mock iDRAC; `quads oob` (and the peers venv's Badfish, when there is one) answer against
-//! it, and SIGTERM stops it (exit 130). A `quads` with no `quads-lab` near says what it looked
-//! for.
+//! it, and SIGTERM stops it (exit 130); SIGKILL of `quads` ends its `quads-lab` too. A `quads`
+//! with no `quads-lab` near says what it looked for.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -186,6 +186,34 @@ async fn the_emulator_answers_quads_oob_and_badfish_until_sigterm() {
     );
     let gone = tokio::net::TcpStream::connect(&bmc).await;
     assert!(gone.is_err(), "the BMC still listens after SIGTERM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_quads_takes_its_emulator_with_it() {
+    quads_lab().await;
+    let home = tempfile::tempdir().unwrap();
+    let port = free_port().to_string();
+    let mut emulator = quads_oob(home.path(), &["--redfish-emulator", "--port", &port])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    read_until(&mut emulator, "serving until Ctrl-C").await;
+    let bmc = format!("127.0.0.1:{port}");
+    assert!(tokio::net::TcpStream::connect(&bmc).await.is_ok());
+    // SIGKILL: quads cannot forward anything, the kernel's parent-death signal ends the lab
+    emulator.start_kill().unwrap();
+    emulator.wait().await.unwrap();
+    let gone = tokio::time::timeout(DEADLINE, async {
+        while tokio::net::TcpStream::connect(&bmc).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        gone.is_ok(),
+        "quads-lab still listens on {bmc} after its quads was killed"
+    );
 }
 
 /// SIGTERM to `quads oob --redfish-emulator` at `stop`, or when the test fails before it: it

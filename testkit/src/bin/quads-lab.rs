@@ -94,10 +94,22 @@ struct Args {
     /// Start, report, and exit at once (for measuring start-up and idle memory).
     #[arg(long)]
     exit_after_start: bool,
+    /// End (SIGTERM from the kernel) when the process that started this one ends, however it
+    /// ends: a lab run by a program (`quads oob --redfish-emulator`) never outlives it, even
+    /// when that program is killed with SIGKILL and cannot stop it.
+    #[arg(long)]
+    exit_with_parent: bool,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // before any thread starts: the request is the process's, the check below sees its parent
+    if args.exit_with_parent
+        && let Err(message) = exit_with_parent()
+    {
+        eprintln!("quads-lab: {message}");
+        return ExitCode::FAILURE;
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("QUADS_LAB_LOG"))
         .with_writer(std::io::stderr)
@@ -126,6 +138,19 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Asks the kernel for a SIGTERM when the parent process ends; fails when it already ended
+/// (this process was handed to another parent before the request took).
+fn exit_with_parent() -> Result<(), String> {
+    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+    let parent = getppid();
+    set_parent_process_death_signal(Some(Signal::TERM))
+        .map_err(|e| format!("cannot ask to end with the process that started it: {e}"))?;
+    if getppid() != parent {
+        return Err("the process that started it has already ended".to_owned());
+    }
+    Ok(())
 }
 
 fn config(args: &Args) -> Result<LabConfig, String> {
