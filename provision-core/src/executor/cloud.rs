@@ -78,7 +78,9 @@ impl CloudSetups {
             .or_default()
             .clone();
         let span = tracing::info_span!("cloud", cloud = %cloud, step = "cloud-user");
-        cell.get_or_init(|| ensure(shared, cloud, assignment).instrument(span))
+        // boxed: the setup's future (Foreman calls) exists once per cloud; inline it would
+        // make every host's task as large as it for the whole run
+        cell.get_or_init(|| Box::pin(ensure(shared, cloud, assignment).instrument(span)))
             .await
             .clone()
     }

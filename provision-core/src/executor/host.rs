@@ -150,6 +150,20 @@ fn head_matches(order: &[String], wanted: &[String]) -> bool {
     order.len() >= wanted.len() && wanted.iter().zip(order).all(|(w, o)| same(w, o))
 }
 
+/// A BMC step's rank among the hosts waiting for a place in one (`None`: not a BMC step). The
+/// further a host's move, the higher: a host past Foreman's step does not queue behind the
+/// fleet's account steps, and one whose boot-order job waits for its network boot's POST (the
+/// longest way left) goes first of all. Every rank is at least 1: places turn over within
+/// seconds, so no share is kept back for later ranks (see `RankedLimit`'s rank 0).
+fn bmc_step_rank(step: &Step, boot_order_pending: bool) -> Option<u32> {
+    match step {
+        Step::BmcAccount => Some(1),
+        Step::BootOrder | Step::PowerOff => Some(2),
+        Step::NetworkBoot => Some(3 + u32::from(boot_order_pending)),
+        _ => None,
+    }
+}
+
 fn seconds(since: Instant) -> f64 {
     since.elapsed().as_secs_f64()
 }
@@ -468,6 +482,13 @@ impl HostRun {
             Some(self.shared.limits.foreman_host_slot(rank).await)
         } else {
             None
+        };
+        // A BMC step starts once the host has its place among the hosts talking to BMCs (as
+        // many as connections may be open): a host beyond them waits here as a small future,
+        // not inside the pool with its step's requests built (see `bmc_host_slot`).
+        let _bmc_turn = match bmc_step_rank(step, self.state.boot_order_pending()) {
+            Some(rank) => Some(self.shared.limits.bmc_host_slot(rank).await),
+            None => None,
         };
         // The QUADS 2019 preset moves one host's ports at a time: the wait is not the step's.
         let _switch_turn = match (&self.shared.switches, step) {

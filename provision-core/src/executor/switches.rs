@@ -29,6 +29,12 @@ use crate::limits::Limits;
 /// Ports in one batch at most (a switch has about 48; a batch of whole hosts may pass it).
 const MAX_PORTS: usize = 192;
 
+/// Switch sessions open at once across the run. An SSH session costs about 20 KB (russh's
+/// session task and channels); a fleet of 5,000 hosts reaches over a thousand switches at
+/// once in its opening burst. A switch waiting for a session keeps gathering hosts, so its
+/// batch is only larger when its turn comes.
+const MAX_SESSIONS: usize = 64;
+
 /// Logins a switch may refuse in a row before the run stops trying it (a wrong password must
 /// not lock the account; an occasional refusal is retried).
 const MAX_REFUSED_LOGINS: u32 = 3;
@@ -63,6 +69,8 @@ struct Inner {
     refused: Mutex<HashMap<String, u32>>,
     /// [`SwitchMoves::PerPort`]: one host in the step at a time.
     one_host: Semaphore,
+    /// Sessions open at once ([`MAX_SESSIONS`]).
+    sessions: Semaphore,
 }
 
 /// The switches of a run, batched.
@@ -102,6 +110,7 @@ impl SwitchBatches {
                 queues: Mutex::new(HashMap::new()),
                 refused: Mutex::new(HashMap::new()),
                 one_host: Semaphore::new(1),
+                sessions: Semaphore::new(MAX_SESSIONS),
             }),
         }
     }
@@ -149,7 +158,14 @@ impl Inner {
         if self.moves == SwitchMoves::Batched {
             tokio::time::sleep(self.gather).await;
         }
-        while let Some(batch) = self.next_batch(&switch) {
+        loop {
+            // the batch is taken once a session may open: the hosts arriving meanwhile join it
+            let Ok(_session) = self.sessions.acquire().await else {
+                break;
+            };
+            let Some(batch) = self.next_batch(&switch) else {
+                break;
+            };
             let _switch = self.limits.locks().lock(switch_lock(&switch)).await;
             match self.moves {
                 SwitchMoves::Batched => self.apply_halving(&switch, batch).await,
@@ -326,6 +342,9 @@ pub(crate) mod fake {
         pub(crate) peak: BTreeMap<String, usize>,
         /// Ports per commit, in order.
         pub(crate) batches: Vec<usize>,
+        /// Sessions open now across the switches, and at most.
+        pub(crate) open_total: usize,
+        pub(crate) peak_total: usize,
     }
 
     #[derive(Debug, Default)]
@@ -394,6 +413,8 @@ pub(crate) mod fake {
                 let now = *open;
                 let peak = state.peak.entry(switch.to_owned()).or_default();
                 *peak = (*peak).max(now);
+                state.open_total += 1;
+                state.peak_total = state.peak_total.max(state.open_total);
                 batch
                     .iter()
                     .filter(|o| state.ports.get(&key(o)) != Some(&o.target))
@@ -408,6 +429,7 @@ pub(crate) mod fake {
             }
             let mut state = self.state.lock().unwrap();
             *state.open.entry(switch.to_owned()).or_default() -= 1;
+            state.open_total -= 1;
             if refused {
                 *state.failed_commits.entry(switch.to_owned()).or_default() += 1;
                 let ports: Vec<&str> = batch.iter().map(|o| o.port.as_str()).collect();
@@ -480,6 +502,33 @@ mod tests {
             Duration::from_millis(100),
             moves,
         )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn at_most_max_sessions_switches_are_open_at_once_and_every_host_moves() {
+        // three switches per session place, four hosts each, arriving together
+        let driver = Arc::new(FakeSwitches::new(Duration::from_secs(4)));
+        let b = batches(&driver, SwitchMoves::Batched);
+        let switches = 3 * MAX_SESSIONS;
+        let mut set = tokio::task::JoinSet::new();
+        for host in 0..4 * switches {
+            let b = b.clone();
+            let switch = format!("sw{:03}", host % switches);
+            set.spawn(async move { b.apply(&switch, orders(host, 2, 1110)).await });
+        }
+        while let Some(r) = set.join_next().await {
+            let applied = r.unwrap().unwrap();
+            assert!(applied.committed && applied.ports.iter().all(|p| p.verified));
+        }
+        let state = driver.state.lock().unwrap();
+        assert_eq!(state.peak_total, MAX_SESSIONS);
+        // one commit per switch: its hosts waited for a session together
+        assert_eq!(state.commits.len(), switches);
+        assert!(
+            state.commits.values().all(|&n| n == 1),
+            "{:?}",
+            state.commits
+        );
     }
 
     #[tokio::test(start_paused = true)]

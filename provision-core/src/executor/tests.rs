@@ -1286,6 +1286,29 @@ async fn the_foreman_queue_of_a_large_fleet_does_not_count_against_the_step_dead
 }
 
 #[tokio::test(start_paused = true)]
+async fn hosts_in_bmc_steps_are_at_most_the_bmc_connections() {
+    // 100 hosts, 4 BMC connections: at most 4 hosts are in a BMC step at once (the others
+    // wait before their step, not inside the pool), and every host moves
+    let (rig, names) = Rig::new(100, &[]);
+    let mut c = config(512);
+    c.limits.bmc_connections = 4;
+    let report = rig
+        .run(
+            1,
+            c,
+            jobs(&names, "RedHat 9.4"),
+            Shutdown::new(Duration::from_secs(5)),
+        )
+        .await;
+    assert_eq!(report.counts.moved, 100, "{:#?}", report.hosts);
+    let turns = &report.limits.bmc_hosts;
+    assert_eq!((turns.limit, turns.peak_in_flight), (4, 4));
+    // the account, the boot order and the network boot of each host
+    assert_eq!(turns.acquired, 300);
+    assert!(turns.total_wait_secs > 0.0, "{turns:?}");
+}
+
+#[tokio::test(start_paused = true)]
 async fn hosts_with_a_pending_boot_order_job_get_the_foreman_step_first() {
     // 30 hosts through 1 place in the Foreman step. Hosts 0, 3, 6, ... need a boot-order
     // change (staged for their next POST, so their way after Foreman is the longest) and reach

@@ -71,6 +71,7 @@ pub struct Limits {
     power_on: RateLimiter,
     hooks: ConcurrencyLimit,
     foreman_hosts: RankedLimit,
+    bmc_hosts: RankedLimit,
     locks: KeyedLock,
     foreman_paths: KeyedLock,
     bmc: Arc<transport::BmcStats>,
@@ -97,6 +98,9 @@ pub struct LimitsReport {
     /// Hosts in their Foreman step.
     #[serde(default)]
     pub foreman_hosts: ConcurrencyReport,
+    /// Hosts in a BMC step (as many as BMC connections may be open).
+    #[serde(default)]
+    pub bmc_hosts: ConcurrencyReport,
     /// Keyed locks (Foreman objects, hook lock keys).
     pub locks: KeyedLockReport,
     /// Per-path locks of Foreman writes in the transport.
@@ -118,6 +122,7 @@ impl Limits {
             power_on: RateLimiter::new(&config.power_on_rate)?,
             hooks: ConcurrencyLimit::new("hooks", config.hooks),
             foreman_hosts: RankedLimit::new("hosts in the foreman step", config.foreman_hosts),
+            bmc_hosts: RankedLimit::new("hosts in a bmc step", config.bmc_connections),
             locks: KeyedLock::new(),
             foreman_paths: KeyedLock::new(),
             bmc: Arc::new(transport::BmcStats::new(config.per_bmc)),
@@ -187,6 +192,14 @@ impl Limits {
         self.foreman_hosts.acquire(rank).await
     }
 
+    /// Waits for a host's place among the hosts in a BMC step (as many as
+    /// `bmc_connections`); hold it for the step. A host beyond them waits here, before its
+    /// step's requests exist, rather than for a connection inside the pool with a built request
+    /// chain. Waiting hosts are let in by `rank` (how far their move is), highest first.
+    pub async fn bmc_host_slot(&self, rank: u32) -> RankedPermit {
+        self.bmc_hosts.acquire(rank).await
+    }
+
     /// Waits for the power-on rate: call right before powering a host on.
     pub async fn power_on(&self) {
         self.power_on.acquire().await;
@@ -216,6 +229,7 @@ impl Limits {
             power_on: self.power_on.report(),
             hooks: self.hooks.report(),
             foreman_hosts: self.foreman_hosts.report(),
+            bmc_hosts: self.bmc_hosts.report(),
             locks: self.locks.report(),
             foreman_paths: self.foreman_paths.report(),
         }
