@@ -2,10 +2,14 @@
 //! path, never its token. A row is written when a login returns and removed when the session
 //! is deleted, so the rows a run leaves behind are the sessions a crash left open on the BMCs;
 //! the next run deletes them before it logs in anywhere.
+//!
+//! A run writes two rows per login (one in, one out), so these share the journal's group commit
+//! and its cached statements: each is answered once the transaction holding it committed, as a
+//! transaction of its own was.
 
 use rusqlite::params;
 
-use super::{Store, StoreError, immediate};
+use super::{Store, StoreError};
 
 /// One session a run opened and has not seen closed.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -24,15 +28,13 @@ impl Store {
     pub async fn record_bmc_session(&self, bmc: String, session: String) -> Result<(), StoreError> {
         let now = self.now().to_string();
         self.writer()
-            .call(move |c| {
-                immediate(c, |tx| {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO bmc_sessions (bmc, session, opened_at)
-                         VALUES (?1, ?2, ?3)",
-                        params![bmc, session, now],
-                    )?;
-                    Ok(())
-                })
+            .call_grouped(move |c| {
+                c.prepare_cached(
+                    "INSERT OR IGNORE INTO bmc_sessions (bmc, session, opened_at) \
+                     VALUES (?1, ?2, ?3)",
+                )?
+                .execute(params![bmc, session, now])?;
+                Ok(())
             })
             .await
     }
@@ -43,14 +45,10 @@ impl Store {
     /// SQLite's.
     pub async fn forget_bmc_session(&self, bmc: String, session: String) -> Result<(), StoreError> {
         self.writer()
-            .call(move |c| {
-                immediate(c, |tx| {
-                    tx.execute(
-                        "DELETE FROM bmc_sessions WHERE bmc = ?1 AND session = ?2",
-                        params![bmc, session],
-                    )?;
-                    Ok(())
-                })
+            .call_grouped(move |c| {
+                c.prepare_cached("DELETE FROM bmc_sessions WHERE bmc = ?1 AND session = ?2")?
+                    .execute(params![bmc, session])?;
+                Ok(())
             })
             .await
     }
