@@ -32,8 +32,9 @@ const MAX_PORTS: usize = 192;
 /// Switch sessions open at once across the run. An SSH session costs about 20 KB (russh's
 /// session task and channels); a fleet of 5,000 hosts reaches over a thousand switches at
 /// once in its opening burst. A switch waiting for a session keeps gathering hosts, so its
-/// batch is only larger when its turn comes.
-const MAX_SESSIONS: usize = 64;
+/// batch is only larger when its turn comes. Not lower: a session's handshake and commit take
+/// seconds, and with 64 a loaded machine's switch-ports step grew several rounds long.
+const MAX_SESSIONS: usize = 256;
 
 /// Logins a switch may refuse in a row before the run stops trying it (a wrong password must
 /// not lock the account; an occasional refusal is retried).
