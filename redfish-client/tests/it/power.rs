@@ -209,53 +209,51 @@ fn hpe_system_reset(types: &[&str]) -> Value {
 
 #[tokio::test]
 async fn power_cycle_by_bmc_takes_no_ac_cycle_and_prefers_a_listed_power_cycle() {
-    let standard = ["On", "ForceOff", "GracefulShutdown", "ForceRestart"];
-    // AuxCycle alone (an AC cycle) is no power cycle: force off and on
-    let (fake, machine) = powered_with_oem(
-        Flavor::Ilo5,
-        "On",
-        &standard,
-        hpe_system_reset(&["AuxCycle"]),
-    )
-    .await;
-    let out = cycle(&fake, true).await;
-    assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
-    assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
-
-    // nor XCC's ACPowerCycle (a virtual reseat), nor the listed ForceRestart (no power removed)
+    use ResetType::{ForceOff, On, PowerCycle};
+    let standard = &["On", "ForceOff", "GracefulShutdown", "ForceRestart"][..];
     let lenovo = json!({"#LenovoComputerSystem.SystemReset": {
         "ResetType@Redfish.AllowableValues": ["ACPowerCycle"],
         "target": "/redfish/v1/Systems/1/Actions/Oem/LenovoComputerSystem.SystemReset"
     }});
-    let (fake, machine) = powered_with_oem(Flavor::Xcc, "On", &standard, lenovo).await;
-    let out = cycle(&fake, true).await;
-    assert_eq!(out.actions, [ResetType::ForceOff, ResetType::On]);
-    assert_eq!(machine.lock().unwrap().resets, ["ForceOff", "On"]);
-
-    // a standard PowerCycle listed beside ColdBoot goes first
-    let with_cycle = ["On", "ForceOff", "PowerCycle"];
-    let (fake, machine) = powered_with_oem(
-        Flavor::Ilo5,
-        "On",
-        &with_cycle,
-        hpe_system_reset(&["ColdBoot", "AuxCycle"]),
-    )
-    .await;
-    let out = cycle(&fake, true).await;
-    assert_eq!(out.actions, [ResetType::PowerCycle]);
-    assert_eq!(machine.lock().unwrap().resets, ["PowerCycle"]);
-
-    // off: just powered on, ColdBoot listed or not
-    let (fake, machine) = powered_with_oem(
-        Flavor::Ilo5,
-        "Off",
-        &standard,
-        hpe_system_reset(&["ColdBoot", "AuxCycle"]),
-    )
-    .await;
-    let out = cycle(&fake, true).await;
-    assert_eq!(out.actions, [ResetType::On]);
-    assert_eq!(machine.lock().unwrap().resets, ["On"]);
+    let both = || hpe_system_reset(&["ColdBoot", "AuxCycle"]);
+    let cases = [
+        // AuxCycle alone (an AC cycle) is no power cycle: force off and on
+        (
+            "iLO AuxCycle alone",
+            Flavor::Ilo5,
+            "On",
+            standard,
+            hpe_system_reset(&["AuxCycle"]),
+            &[ForceOff, On][..],
+        ),
+        // nor XCC's ACPowerCycle (a virtual reseat), nor the listed ForceRestart (no power removed)
+        (
+            "XCC ACPowerCycle",
+            Flavor::Xcc,
+            "On",
+            standard,
+            lenovo,
+            &[ForceOff, On],
+        ),
+        // a standard PowerCycle listed beside ColdBoot goes first
+        (
+            "PowerCycle beside ColdBoot",
+            Flavor::Ilo5,
+            "On",
+            &["On", "ForceOff", "PowerCycle"],
+            both(),
+            &[PowerCycle],
+        ),
+        // off: just powered on, ColdBoot listed or not
+        ("off", Flavor::Ilo5, "Off", standard, both(), &[On]),
+    ];
+    for (what, flavor, state, types, oem, sent) in cases {
+        let (fake, machine) = powered_with_oem(flavor, state, types, oem).await;
+        let out = cycle(&fake, true).await;
+        assert_eq!(out.actions, sent, "{what}");
+        let names: Vec<&str> = sent.iter().map(|r| r.as_str()).collect();
+        assert_eq!(machine.lock().unwrap().resets, names, "{what}");
+    }
 }
 
 #[tokio::test]
