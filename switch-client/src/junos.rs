@@ -24,7 +24,7 @@ pub fn show_interface(port: &str) -> String {
 }
 
 /// `show configuration interfaces | display set`: every interface's statements in one answer
-/// (read with [`parse_interface`] per port).
+/// (read with [`parse_interfaces`]).
 pub const SHOW_ALL_INTERFACES: &str = "show configuration interfaces | display set";
 
 /// Whether `port` is a plain interface name (letters, digits, `-`, `/`, `:`, `.`), so no
@@ -101,45 +101,97 @@ pub struct ParseError(pub String);
 /// # Errors
 /// When braces do not balance or a VLAN member or id is not a number or `vlan<N>`.
 pub fn parse_interface(port: &str, text: &str) -> Result<PortConfig, ParseError> {
-    let mut config = PortConfig::empty(port);
-    let mut path: Vec<String> = Vec::new();
+    parse_interfaces(&[port], text)
+        .pop()
+        .unwrap_or_else(|| Err(ParseError(format!("{port}: nothing parsed"))))
+}
+
+/// [`parse_interface`] of each of `ports` (in their order) from one answer, read once: a
+/// `| display set` answer of a whole switch goes to each port's configuration line by line
+/// instead of being read again for every port of the batch. Curly-brace statements, which
+/// name no port, go to every port, as they would read alone.
+#[must_use]
+pub fn parse_interfaces<S: AsRef<str>>(
+    ports: &[S],
+    text: &str,
+) -> Vec<Result<PortConfig, ParseError>> {
+    let mut configs: Vec<Result<PortConfig, ParseError>> = ports
+        .iter()
+        .map(|port| Ok(PortConfig::empty(port.as_ref())))
+        .collect();
+    let mut slots: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, port) in ports.iter().enumerate() {
+        slots.entry(port.as_ref()).or_default().push(i);
+    }
+    // a port's first error is its answer, as when it is read alone
+    let apply = |config: &mut Result<PortConfig, ParseError>, path: &[&str], words: &[&str]| {
+        if let Ok(c) = config
+            && let Err(e) = apply_statement(c, path, words)
+        {
+            *config = Err(e);
+        }
+    };
+    let fail_all = |configs: &mut Vec<Result<PortConfig, ParseError>>,
+                    why: &dyn Fn(&str) -> String| {
+        for config in configs.iter_mut() {
+            if let Ok(c) = config {
+                *config = Err(ParseError(why(&c.port)));
+            }
+        }
+    };
+    let mut path: Vec<&str> = Vec::new();
     for raw in text.lines() {
         let line = strip_comment(raw).trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         if let Some(rest) = line.strip_prefix("set ") {
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            // `set interfaces P <statement...>`
-            if words.len() > 2 && words[0] == "interfaces" && words[1] == port {
-                let (context, statement) = split_set_statement(&words[2..]);
-                apply_statement(&mut config, &context, &statement)?;
+            // `set interfaces P <statement...>`: only the ports asked for are read further
+            let mut words = rest.split_whitespace();
+            if words.next() != Some("interfaces") {
+                continue;
+            }
+            let Some(targets) = words.next().and_then(|port| slots.get(port)) else {
+                continue;
+            };
+            let words: Vec<&str> = words.collect();
+            if words.is_empty() {
+                continue;
+            }
+            let (context, statement) = split_set_statement(&words);
+            for &i in targets {
+                apply(&mut configs[i], &context, &statement);
             }
             continue;
         }
         if line == "}" {
             if path.pop().is_none() {
-                return Err(ParseError(format!("unbalanced `}}` in {port:?}")));
+                fail_all(&mut configs, &|port| format!("unbalanced `}}` in {port:?}"));
+                return configs;
             }
             continue;
         }
         if let Some(block) = line.strip_suffix('{') {
-            path.push(block.trim().to_owned());
+            path.push(block.trim());
             continue;
         }
         let statement = line.trim_end_matches(';').trim();
-        let words: Vec<String> = statement.split_whitespace().map(str::to_owned).collect();
-        apply_statement(&mut config, &path, &words)?;
+        let words: Vec<&str> = statement.split_whitespace().collect();
+        for config in &mut configs {
+            apply(config, &path, &words);
+        }
     }
     if !path.is_empty() {
-        return Err(ParseError(format!(
-            "unclosed block {:?} in {port:?}",
-            path.join(" ")
-        )));
+        let open = path.join(" ");
+        fail_all(&mut configs, &|port| {
+            format!("unclosed block {open:?} in {port:?}")
+        });
     }
-    config.vlans.sort_unstable();
-    config.vlans.dedup();
-    Ok(config)
+    for config in configs.iter_mut().flatten() {
+        config.vlans.sort_unstable();
+        config.vlans.dedup();
+    }
+    configs
 }
 
 fn strip_comment(line: &str) -> &str {
@@ -147,45 +199,49 @@ fn strip_comment(line: &str) -> &str {
 }
 
 /// Splits a `display set` statement after the interface into its block path and leaf.
-fn split_set_statement(words: &[&str]) -> (Vec<String>, Vec<String>) {
+fn split_set_statement<'a>(words: &[&'a str]) -> (Vec<&'static str>, Vec<&'a str>) {
     let mut context = Vec::new();
     let mut rest = words;
     loop {
         match rest {
-            ["unit", n, tail @ ..] => {
-                context.push(format!("unit {n}"));
+            // the block names only matter as `unit <n>` and `family ethernet-switching`
+            ["unit", _, tail @ ..] => {
+                context.push("unit");
                 rest = tail;
             }
             ["family", f, tail @ ..] => {
-                context.push(format!("family {f}"));
+                context.push(if *f == "ethernet-switching" {
+                    "family ethernet-switching"
+                } else {
+                    "family"
+                });
                 rest = tail;
             }
             ["vlan", tail @ ..] if tail.first() == Some(&"members") => {
-                context.push("vlan".to_owned());
+                context.push("vlan");
                 rest = tail;
             }
             _ => break,
         }
     }
-    (context, rest.iter().map(|w| (*w).to_owned()).collect())
+    (context, rest.to_vec())
 }
 
 fn apply_statement(
     config: &mut PortConfig,
-    path: &[impl AsRef<str>],
-    words: &[String],
+    path: &[&str],
+    words: &[&str],
 ) -> Result<(), ParseError> {
-    let path: Vec<&str> = path.iter().map(AsRef::as_ref).collect();
-    let port = config.port.clone();
-    let Some(keyword) = words.first() else {
+    let Some((keyword, rest)) = words.split_first() else {
         return Ok(());
     };
-    let values = list_values(&words[1..]);
-    match (path.as_slice(), keyword.as_str()) {
+    let values = list_values(rest);
+    let port = config.port.as_str();
+    match (path, *keyword) {
         ([], "apply-groups") => {
             for group in values {
                 if let Some(n) = group.strip_prefix("QinQ_vl") {
-                    config.qinq_group = Some(number(&port, n)?);
+                    config.qinq_group = Some(number(port, n)?);
                 }
             }
         }
@@ -193,21 +249,21 @@ fn apply_statement(
             let value = values
                 .first()
                 .ok_or_else(|| ParseError(format!("{port}: native-vlan-id without a value")))?;
-            config.native_vlan = Some(number(&port, value)?);
+            config.native_vlan = Some(number(port, value)?);
         }
         ([unit, family], "interface-mode" | "port-mode")
-            if unit.starts_with("unit ") && *family == "family ethernet-switching" =>
+            if is_unit(unit) && *family == "family ethernet-switching" =>
         {
-            config.mode = match values.first().map(String::as_str) {
-                Some("trunk") => PortMode::Trunk,
+            config.mode = match values.first() {
+                Some(&"trunk") => PortMode::Trunk,
                 _ => PortMode::Access,
             };
         }
         ([unit, family, "vlan"], "members")
-            if unit.starts_with("unit ") && *family == "family ethernet-switching" =>
+            if is_unit(unit) && *family == "family ethernet-switching" =>
         {
             for member in values {
-                config.vlans.extend(vlan_member(&port, &member)?);
+                config.vlans.extend(vlan_member(port, member)?);
             }
         }
         _ => {}
@@ -215,13 +271,17 @@ fn apply_statement(
     Ok(())
 }
 
+/// A block path entry `unit <n>` (curly form) or `unit` (a `display set` line's context).
+fn is_unit(entry: &str) -> bool {
+    entry.split_whitespace().next() == Some("unit")
+}
+
 /// `[ a b c ]` or `a` into its values.
-fn list_values(words: &[String]) -> Vec<String> {
+fn list_values<'a>(words: &[&'a str]) -> Vec<&'a str> {
     words
         .iter()
         .map(|w| w.trim_matches(|c| c == ';'))
         .filter(|w| !matches!(*w, "[" | "]" | ""))
-        .map(str::to_owned)
         .collect()
 }
 
@@ -407,6 +467,41 @@ mod tests {
         assert_eq!(c.qinq_group, Some(1120));
         assert_eq!(c.mode, PortMode::Trunk);
         assert_eq!(c.vlans, vec![1120]);
+    }
+
+    #[test]
+    fn one_reading_of_a_whole_switch_gives_each_port_what_it_reads_alone() {
+        // ports in another order than the answer, one asked twice, one absent, one with a bad
+        // member (its error is its own), other families and units ignored as alone
+        let text = "set interfaces xe-0/0/1 apply-groups QinQ_vl1120\n\
+                    set interfaces xe-0/0/2 native-vlan-id 1150\n\
+                    set interfaces xe-0/0/2 unit 0 family ethernet-switching interface-mode trunk\n\
+                    set interfaces xe-0/0/2 unit 0 family ethernet-switching vlan members [ vlan1150 vlan1151-1152 ]\n\
+                    set interfaces xe-0/0/2 unit 1 family inet address 10.0.0.1/24\n\
+                    set interfaces xe-0/0/3 unit 0 family ethernet-switching vlan members vlanX\n\
+                    set interfaces xe-0/0/1 unit 0 family ethernet-switching vlan members vlan1120\n\
+                    set interfaces xe-0/0/10 native-vlan-id 7\n\
+                    set vlans vlan1120 interface xe-0/0/1\n";
+        let ports = ["xe-0/0/2", "xe-0/0/9", "xe-0/0/1", "xe-0/0/3", "xe-0/0/2"];
+        let together = parse_interfaces(&ports, text);
+        assert_eq!(together.len(), ports.len());
+        for (port, config) in ports.iter().zip(&together) {
+            assert_eq!(*config, parse_interface(port, text), "{port}");
+        }
+        let two = together[0].as_ref().expect("xe-0/0/2 parses");
+        assert_eq!(two.vlans, vec![1150, 1151, 1152]);
+        assert_eq!((two.native_vlan, two.mode), (Some(1150), PortMode::Trunk));
+        assert_eq!(together[1], Ok(PortConfig::empty("xe-0/0/9")));
+        assert!(together[3].is_err(), "xe-0/0/3's member is not a VLAN");
+        // curly text names no port: every port reads it, and an unbalanced one fails them all
+        let curly = parse_interfaces(&["a", "b"], "native-vlan-id 5;\n");
+        assert!(
+            curly
+                .iter()
+                .all(|c| c.as_ref().map(|c| c.native_vlan) == Ok(Some(5)))
+        );
+        let broken = parse_interfaces(&["a", "b"], "unit 0 {\n");
+        assert!(broken.iter().all(Result::is_err));
     }
 
     #[test]

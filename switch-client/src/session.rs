@@ -292,13 +292,13 @@ impl JunosSession {
     async fn read_checked(&mut self, ports: &[impl AsRef<str>]) -> Result<Vec<PortConfig>, Error> {
         if ports.len() > 1 {
             let answer = self.command(junos::SHOW_ALL_INTERFACES).await?;
-            return ports
-                .iter()
-                .map(|port| {
-                    let port = port.as_ref();
-                    junos::parse_interface(port, &answer.output).map_err(|e| Error::Parse {
+            return junos::parse_interfaces(ports, &answer.output)
+                .into_iter()
+                .zip(ports)
+                .map(|(config, port)| {
+                    config.map_err(|e| Error::Parse {
                         switch: self.switch.clone(),
-                        port: port.to_owned(),
+                        port: port.as_ref().to_owned(),
                         reason: e.0,
                     })
                 })
