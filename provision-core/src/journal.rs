@@ -219,12 +219,32 @@ impl Journal {
     /// # Errors
     /// A [`StoreError`] when a row cannot be written; then none of `rows` is.
     pub async fn append_all(&self, rows: Vec<JournalRow>) -> Result<Vec<EntryId>, StoreError> {
+        self.append_all_then(rows, |_| Ok(())).await
+    }
+
+    /// [`Journal::append_all`], then `then` in the same transaction: all of it is written or
+    /// none is.
+    pub(crate) async fn append_all_then<F>(
+        &self,
+        rows: Vec<JournalRow>,
+        mut then: F,
+    ) -> Result<Vec<EntryId>, StoreError>
+    where
+        F: FnMut(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
         // one instant for all of them, printed once
         let recorded_at = self.store.now().to_string();
         let entries: Vec<NewEntry> = rows.into_iter().map(JournalRow::into_entry).collect();
         self.store
             .writer()
-            .call_grouped(move |c| entries.iter().map(|e| append(c, e, &recorded_at)).collect())
+            .call_grouped(move |c| {
+                let ids = entries
+                    .iter()
+                    .map(|e| append(c, e, &recorded_at))
+                    .collect::<Result<Vec<_>, _>>()?;
+                then(c)?;
+                Ok(ids)
+            })
             .await
     }
 

@@ -6,8 +6,9 @@
 //!
 //! A step's done outcome is not committed on its own: the host holds it and journals it in the
 //! same write as its next row (normally the next step's intent), or alone at the end of the
-//! move, before the move is recorded, or when the run stops. The intent is still durable before
-//! every action. A crash between an action and the write of its outcome leaves the step open
+//! move or when the run stops. The record step's intent rides with the record itself (the
+//! store writes both, and what is held, in one transaction: that write is the step's act).
+//! The intent is still durable before every other action. A crash between an action and the write of its outcome leaves the step open
 //! in the journal; the next run re-checks it (every step checks before acting), as it does for
 //! a crash during the action. Failed and cancelled outcomes are written at once (with what is
 //! held before them).
@@ -304,13 +305,24 @@ impl HostRun {
     /// One write of the held outcomes and then `row`. When it fails, the held ones are kept
     /// for a later write: an outcome journaled twice is harmless, a lost one is not.
     async fn write_held(&self, row: Option<JournalRow>) -> Result<(), StoreError> {
+        self.write_held_then(row, None).await
+    }
+
+    /// [`HostRun::write_held`], and the move recorded (`done`) in the same write.
+    async fn write_held_then(
+        &self,
+        row: Option<JournalRow>,
+        done: Option<CompletedMove>,
+    ) -> Result<(), StoreError> {
         let mut rows = self.state.take_held();
         let held = rows.len();
         rows.extend(row);
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let result = self.shared.ledger.append_all(rows.clone()).await;
+        let ledger = &self.shared.ledger;
+        let result = match done {
+            Some(done) => ledger.journal_and_complete_move(rows.clone(), done).await,
+            None if rows.is_empty() => return Ok(()),
+            None => ledger.append_all(rows.clone()).await,
+        };
         if result.is_err() {
             rows.truncate(held);
             self.state.hold_again(rows);
@@ -1272,8 +1284,6 @@ impl HostRun {
         if ledger.current_cloud(&self.job.host.name).await?.as_ref() == Some(&self.job.to) {
             return Ok(self.done(StepOutcome::AlreadyDone, attempt, StepDetails::Move));
         }
-        self.intent(&Step::Record, attempt, &StepDetails::Move)
-            .await?;
         let (build_start, build_end) = self.state.build_times();
         let done = CompletedMove {
             host: self.job.host.name.clone(),
@@ -1282,9 +1292,13 @@ impl HostRun {
             build_start,
             build_end,
         };
-        // the journal first: nothing held may trail the record (the intent above carried it)
-        self.flush().await?;
-        ledger.complete_move(done).await?;
+        // the intent, and what is held, no later than the record: the store writes all three
+        // in one transaction (the act is that write, so its intent needs no commit before it)
+        let intent = JournalRow::Intent {
+            at: self.at(&Step::Record, attempt),
+            details: self.details(&StepDetails::Move),
+        };
+        self.write_held_then(Some(intent), Some(done)).await?;
         if ledger.current_cloud(&self.job.host.name).await?.as_ref() != Some(&self.job.to) {
             return Err(PortError::fatal("the store does not show the new cloud"));
         }

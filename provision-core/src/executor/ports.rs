@@ -505,6 +505,18 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     async fn current_cloud(&self, host: &HostName) -> Result<Option<CloudName>, StoreError>;
     /// Records a successful move.
     async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError>;
+    /// Journals `rows` (the record step's intent and what rides with it), then records the
+    /// successful move `done`: the rows are written no later than the record. The store does
+    /// both in one transaction (all or none); this default writes the rows with
+    /// [`Ledger::append_all`] and then the record.
+    async fn journal_and_complete_move(
+        &self,
+        rows: Vec<JournalRow>,
+        done: CompletedMove,
+    ) -> Result<(), StoreError> {
+        self.append_all(rows).await?;
+        self.complete_move(done).await
+    }
     /// A host's move begins (before its first step, also when a run continues it). The store
     /// records nothing here; a QUADS server is told the host is being rebuilt.
     async fn begin_move(&self, _host: &HostName) -> Result<(), StoreError> {
@@ -547,6 +559,15 @@ impl Ledger for Store {
 
     async fn complete_move(&self, done: CompletedMove) -> Result<(), StoreError> {
         Store::complete_move(self, done).await
+    }
+
+    /// One transaction for the rows and the record: all are written or none is.
+    async fn journal_and_complete_move(
+        &self,
+        rows: Vec<JournalRow>,
+        done: CompletedMove,
+    ) -> Result<(), StoreError> {
+        Store::journal_and_complete_move(self, rows, done).await
     }
 }
 

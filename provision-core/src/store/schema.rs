@@ -164,10 +164,21 @@ CREATE TABLE bmc_sessions (
 ) STRICT;
 ",
     },
+    Migration {
+        version: 7,
+        name: "journal indexed by run alone (every row is appended at the index's end)",
+        sql: r"
+-- a run's rows are read by run, in id order (resume, `quads journal`): (run, id) serves that
+-- without a sort, and each append writes its entry at the end of the index instead of amid a
+-- run's (step, host, cloud) keys, 40 bytes narrower
+DROP INDEX journal_by_step;
+CREATE INDEX journal_by_run ON journal (run);
+",
+    },
 ];
 
 /// The schema version this build writes.
-pub const LATEST_VERSION: u32 = 6;
+pub const LATEST_VERSION: u32 = 7;
 
 /// The database's schema version (`PRAGMA user_version`).
 pub(crate) fn version(conn: &Connection) -> Result<u32, StoreError> {
@@ -248,10 +259,46 @@ mod tests {
         assert_eq!(validated, 0);
         assert_eq!(migrate_to(&mut conn, 5).unwrap(), 5);
         assert!(tables(&conn).contains(&"notifications".to_owned()));
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 6);
+        assert_eq!(migrate_to(&mut conn, 6).unwrap(), 6);
         assert!(tables(&conn).contains(&"bmc_sessions".to_owned()));
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 7);
+        let journal_indexes: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'journal'")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(journal_indexes, ["journal_by_run"]);
         // idempotent
-        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 6);
+        assert_eq!(migrate_to(&mut conn, LATEST_VERSION).unwrap(), 7);
+    }
+
+    #[test]
+    fn a_runs_journal_is_read_through_its_index_in_id_order_without_a_sort() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_to(&mut conn, LATEST_VERSION).unwrap();
+        let plan = |sql: &str| -> String {
+            let mut st = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            st.query_map([1], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .join("; ")
+        };
+        // `journal::entries` and `journal::last_done`'s shapes
+        for sql in [
+            "SELECT * FROM journal WHERE run = ?1 ORDER BY id",
+            "SELECT * FROM journal WHERE run = ?1 AND step = 'boot-order' \
+             AND phase = 'outcome' ORDER BY id DESC LIMIT 1",
+        ] {
+            let plan = plan(sql);
+            assert!(
+                plan.contains("INDEX journal_by_run (run=?)"),
+                "{sql}: {plan}"
+            );
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}: {plan}");
+        }
     }
 
     #[test]

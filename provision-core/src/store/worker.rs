@@ -1,6 +1,8 @@
 //! A dedicated OS thread that owns one SQLite connection and runs the closures sent to it over a
 //! tokio channel, replying through oneshots: SQLite's blocking calls never run on the runtime.
-//! Grouped calls already queued together share one transaction (group commit).
+//! Grouped calls already queued together share one transaction (group commit). A deferred
+//! call is not committed on its own: it waits in the thread for the next transaction (a grouped
+//! call's, a job's or the close), so a write nobody waits on costs no commit of its own.
 
 use std::fmt;
 
@@ -15,6 +17,7 @@ type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 enum Message {
     Job(Job),
     Grouped(Box<dyn Grouped>),
+    Deferred(Box<dyn Grouped>),
     Stop(oneshot::Sender<()>),
 }
 
@@ -39,6 +42,33 @@ struct Pending<R, F> {
     f: F,
     kept: Option<Result<R, StoreError>>,
     reply: oneshot::Sender<Result<R, StoreError>>,
+}
+
+/// A deferred call: nobody waits for it, so a failure can only be logged.
+struct Unanswered<F> {
+    what: &'static str,
+    f: F,
+}
+
+impl<F> Grouped for Unanswered<F>
+where
+    F: FnMut(&Connection) -> Result<(), StoreError> + Send,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        match (self.f)(conn) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(what = self.what, error = %e, "deferred store write failed");
+                false
+            }
+        }
+    }
+
+    fn answer(self: Box<Self>, failed: Option<StoreError>) {
+        if let Some(e) = failed {
+            tracing::warn!(what = self.what, error = %e, "deferred store write not committed");
+        }
+    }
 }
 
 impl<R, F> Grouped for Pending<R, F>
@@ -137,6 +167,21 @@ impl Worker {
         reply_rx.await.map_err(|_| StoreError::Closed)?
     }
 
+    /// Queues `f` to run in the next transaction the thread commits: with the next grouped
+    /// call, before the next job, or at [`Worker::stop`]; returns once queued, not committed.
+    /// For writes no step waits on (their loss in a crash must be harmless): they keep their
+    /// order with every other call, and cost no commit of their own. A failure is logged
+    /// (naming `what`), never answered.
+    ///
+    /// `f` must not begin or end transactions, and may run twice like a grouped call's.
+    pub(crate) async fn defer<F>(&self, what: &'static str, f: F) -> Result<(), StoreError>
+    where
+        F: FnMut(&Connection) -> Result<(), StoreError> + Send + 'static,
+    {
+        self.send(Message::Deferred(Box::new(Unanswered { what, f })))
+            .await
+    }
+
     /// Closes the connection once the jobs queued before this call ran; waits for it.
     pub(crate) async fn stop(&self) {
         let (done_tx, done_rx) = oneshot::channel();
@@ -156,21 +201,35 @@ impl Worker {
     }
 }
 
-/// The thread's loop: messages in the order received; a grouped call takes along the grouped
-/// calls queued right behind it (never waiting for more), up to [`GROUP`].
+/// The thread's loop: messages in the order received; a grouped call takes along the deferred
+/// calls held before it and the grouped and deferred calls queued right behind it (never
+/// waiting for more), up to [`GROUP`]. Deferred calls are held until then; a job or the close
+/// commits them first.
 fn serve(mut conn: Connection, mut rx: mpsc::Receiver<Message>) {
     let mut next = None;
+    let mut held: Vec<Box<dyn Grouped>> = Vec::new();
     loop {
         let Some(message) = next.take().or_else(|| rx.blocking_recv()) else {
+            commit_held(&mut conn, &mut held);
             return;
         };
         match message {
-            Message::Job(job) => job(&mut conn),
+            Message::Job(job) => {
+                commit_held(&mut conn, &mut held);
+                job(&mut conn);
+            }
+            Message::Deferred(call) => {
+                held.push(call);
+                if held.len() >= GROUP {
+                    commit_held(&mut conn, &mut held);
+                }
+            }
             Message::Grouped(first) => {
-                let mut group = vec![first];
+                let mut group = std::mem::take(&mut held);
+                group.push(first);
                 while group.len() < GROUP {
                     match rx.try_recv() {
-                        Ok(Message::Grouped(call)) => group.push(call),
+                        Ok(Message::Grouped(call) | Message::Deferred(call)) => group.push(call),
                         Ok(other) => {
                             next = Some(other);
                             break;
@@ -181,11 +240,19 @@ fn serve(mut conn: Connection, mut rx: mpsc::Receiver<Message>) {
                 commit_group(&mut conn, group);
             }
             Message::Stop(done) => {
+                commit_held(&mut conn, &mut held);
                 drop(conn);
                 let _ = done.send(());
                 return;
             }
         }
+    }
+}
+
+/// Commits the deferred calls held, if any.
+fn commit_held(conn: &mut Connection, held: &mut Vec<Box<dyn Grouped>>) {
+    if !held.is_empty() {
+        commit_group(conn, std::mem::take(held));
     }
 }
 
@@ -544,6 +611,38 @@ mod tests {
         );
         assert_eq!(commits.load(Ordering::SeqCst), 2);
         assert_eq!(values(&worker).await, [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_deferred_call_rides_the_next_grouped_calls_commit_in_its_order() {
+        let worker = worker().await;
+        let commits = count_commits(&worker).await;
+        worker.defer("test", |c| insert(c, 1)).await.unwrap();
+        worker.defer("test", |c| insert(c, 2)).await.unwrap();
+        // a failing deferred call is rolled back alone (and logged)
+        worker.defer("test", |c| insert(c, 1)).await.unwrap();
+        worker.call_grouped(|c| insert(c, 3)).await.unwrap();
+        assert_eq!(commits.load(Ordering::SeqCst), 1, "one commit for all four");
+        assert_eq!(values(&worker).await, [1, 2, 3]);
+    }
+
+    #[tokio::test]
+    async fn a_job_and_the_close_commit_the_deferred_calls_before_them() {
+        let worker = worker().await;
+        let commits = count_commits(&worker).await;
+        worker.defer("test", |c| insert(c, 1)).await.unwrap();
+        assert_eq!(values(&worker).await, [1], "the job sees it");
+        assert_eq!(commits.load(Ordering::SeqCst), 1);
+        worker.defer("test", |c| insert(c, 2)).await.unwrap();
+        worker.call(|_| Ok(())).await.unwrap();
+        assert_eq!(commits.load(Ordering::SeqCst), 2);
+        worker.defer("test", |c| insert(c, 3)).await.unwrap();
+        worker.stop().await;
+        assert_eq!(
+            commits.load(Ordering::SeqCst),
+            3,
+            "the close commits the last"
+        );
     }
 
     #[tokio::test]

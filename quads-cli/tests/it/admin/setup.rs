@@ -10,7 +10,7 @@ fn init_writes_a_config_and_an_empty_store_and_is_idempotent() {
     let init = &doc["init"];
     assert_eq!(init["config_created"], true);
     assert_eq!(init["store_created"], true);
-    assert_eq!(init["schema_version"], 6);
+    assert_eq!(init["schema_version"], 7);
     assert_eq!(init["config"], home.config_path().display().to_string());
     assert_eq!(init["store"], home.store_path().display().to_string());
     assert!(home.store_path().exists());
