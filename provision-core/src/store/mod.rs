@@ -262,13 +262,6 @@ impl fmt::Debug for Store {
 /// run's hot statements are never evicted by the others (rusqlite's default keeps 16).
 const STATEMENT_CACHE: usize = 64;
 
-/// WAL pages written before a commit checkpoints them into the database (SQLite's default is
-/// 1,000). A run appends a few pages per commit to the same few hundred pages of the file, so
-/// at the default it copied them back (and synced twice) every few hundred commits, 25 times in
-/// a run of 700 hosts; at this size (32 MiB of WAL at most) about three times. Readers and
-/// durability are unchanged; the WAL is removed when the store closes.
-const WAL_AUTOCHECKPOINT: u32 = 8_192;
-
 fn open_writer(path: &Path, mode: OpenMode) -> Result<Connection, StoreError> {
     let open_error = |reason: String| StoreError::Open {
         path: path.to_owned(),
@@ -305,7 +298,6 @@ fn open_writer(path: &Path, mode: OpenMode) -> Result<Connection, StoreError> {
         )));
     }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     schema::migrate_to(&mut conn, LATEST_VERSION)?;
