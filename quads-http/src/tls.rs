@@ -39,7 +39,9 @@ pub(crate) fn client_config(
     verification: &TlsVerification,
     session_servers: usize,
 ) -> Result<ClientConfig, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut provider = rustls::crypto::ring::default_provider();
+    prefer_aes_128(&mut provider.cipher_suites);
+    let provider = Arc::new(provider);
     let verifier: Arc<dyn ServerCertVerifier> = match verification {
         TlsVerification::Platform => webpki(None, &provider)?,
         TlsVerification::CaBundle(path) => webpki(Some(path), &provider)?,
@@ -64,6 +66,15 @@ pub(crate) fn client_config(
     // second connection: each would be a full handshake again.
     config.resumption = Resumption::store(Arc::new(SessionStore::new(session_servers)));
     Ok(config)
+}
+
+/// Puts TLS 1.3's `AES_128_GCM_SHA256` first (ring's order starts with `AES_256_GCM_SHA384`):
+/// a server that follows the client's order (rustls's default; the lab's BMCs) then runs its
+/// key schedule on SHA-256 rather than SHA-384 and its records on ten AES rounds rather than
+/// fourteen, a handshake and every request a little cheaper, at a strength every BMC's own
+/// defaults accept. The other suites keep their order.
+fn prefer_aes_128(suites: &mut [rustls::SupportedCipherSuite]) {
+    suites.sort_by_key(|s| s.suite() != rustls::CipherSuite::TLS13_AES_128_GCM_SHA256);
 }
 
 fn webpki(
@@ -164,5 +175,37 @@ impl ServerCertVerifier for SelectiveVerifier {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use rustls::CipherSuite;
+
+    use super::*;
+
+    #[test]
+    fn the_client_offers_aes_128_gcm_sha256_first_and_keeps_the_other_suites() {
+        let config = client_config(&TlsVerification::Insecure, 8).unwrap();
+        let offered: Vec<CipherSuite> = config
+            .crypto_provider()
+            .cipher_suites
+            .iter()
+            .map(rustls::SupportedCipherSuite::suite)
+            .collect();
+        assert_eq!(
+            offered[..3],
+            [
+                CipherSuite::TLS13_AES_128_GCM_SHA256,
+                CipherSuite::TLS13_AES_256_GCM_SHA384,
+                CipherSuite::TLS13_CHACHA20_POLY1305_SHA256,
+            ]
+        );
+        assert_eq!(
+            offered.len(),
+            rustls::crypto::ring::default_provider().cipher_suites.len()
+        );
     }
 }

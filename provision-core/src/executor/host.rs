@@ -54,15 +54,27 @@ enum Kind {
 }
 
 impl Kind {
-    /// The steps of this kind of move, with the site hooks after the first step and then,
+    /// The steps of this kind of move, with the site hooks after its first BMC steps and then,
     /// when moves move switch ports, the switch-ports step (the network is the new tenant's
     /// before its host is rebuilt or handed over, as QUADS does it first).
     fn steps_with(self, hooks: &[HookSpec], switch_ports: bool) -> Vec<Step> {
         let mut steps = self.steps().to_vec();
         let hooks = hooks.iter().map(|h| Step::Hook(h.name.clone()));
         let network = switch_ports.then_some(Step::SwitchPorts);
-        steps.splice(1..1, hooks.chain(network));
+        let first = self.first_bmc_steps();
+        steps.splice(first..first, hooks.chain(network));
         steps
+    }
+
+    /// How many steps open the move on the BMC, back to back: a wipe's boot order (staged
+    /// until the network boot's reset) follows the account at once, on the account step's
+    /// connection and session, rather than after the switch step, whose tens of seconds
+    /// see that connection closed for other hosts (one TLS connection less per host).
+    fn first_bmc_steps(self) -> usize {
+        match self {
+            Self::Wipe => 2,
+            Self::NoWipe | Self::Spare => 1,
+        }
     }
 
     fn steps(self) -> &'static [Step] {

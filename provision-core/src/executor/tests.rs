@@ -1611,7 +1611,8 @@ async fn switch_ports_move_in_one_commit_per_switch_and_a_resumed_run_finds_them
     assert_eq!(fake.port("10.0.0.1", "xe-0/0/1").unwrap().vlan.get(), 1111);
     let h0 = &report.hosts[0];
     let steps: Vec<&str> = h0.steps.iter().map(|s| s.step.as_str()).collect();
-    assert_eq!(&steps[..2], ["bmc-account", "switch-ports"]);
+    // a wipe's boot order follows its account at once (one BMC burst), then the ports move
+    assert_eq!(&steps[..3], ["bmc-account", "boot-order", "switch-ports"]);
     assert_eq!(
         count(
             &rig.ledger,
@@ -1625,6 +1626,6 @@ async fn switch_ports_move_in_one_commit_per_switch_and_a_resumed_run_finds_them
     let again = rig
         .run(2, cfg, all, Shutdown::new(Duration::from_secs(5)))
         .await;
-    assert_eq!(again.hosts[0].steps[1].outcome, "done-before");
+    assert_eq!(again.hosts[0].steps[2].outcome, "done-before");
     assert_eq!(fake.commits("10.0.0.1"), 1);
 }
