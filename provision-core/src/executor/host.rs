@@ -8,9 +8,9 @@
 //! same write as its next row (normally the next step's intent), or alone at the end of the
 //! move or when the run stops. The record step's intent rides with the record itself (the
 //! store writes both, and what is held, in one transaction: that write is the step's act).
-//! The intent is still durable before every other action. A crash between an action and the write of its outcome leaves the step open
-//! in the journal; the next run re-checks it (every step checks before acting), as it does for
-//! a crash during the action. Failed and cancelled outcomes are written at once (with what is
+//! The intent is still durable before every other action. A crash between an action and the
+//! write of its outcome leaves the step open in the journal; the next run re-checks it (every
+//! step checks before acting), as it does for a crash during the action. Failed and cancelled outcomes are written at once (with what is
 //! held before them).
 
 use std::collections::BTreeMap;
