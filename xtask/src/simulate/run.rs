@@ -403,10 +403,15 @@ pub async fn measure_move_hosts(
         .map(str::to_owned)
         .collect();
     argv.push(config.to_string_lossy().into_owned());
+    // the operator's own `QUADS_LOG` reaches the measured run (its log is `move-hosts.stderr`)
+    let log = std::env::var("QUADS_LOG")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "warn".to_owned());
     let measured = crate::bench::measure(
         setup.quads,
         &argv,
-        &[("HOME", &home), ("QUADS_LOG", "warn")],
+        &[("HOME", &home), ("QUADS_LOG", &log)],
         setup.dir,
         "move-hosts",
     )
