@@ -300,7 +300,8 @@ async fn real_run(
                 argv.extend(["--config", &config_arg]);
                 let argv: Vec<String> = argv.into_iter().map(str::to_owned).collect();
                 let home = setup.dir.to_string_lossy().into_owned();
-                let env = [("HOME", home.as_str()), ("QUADS_LOG", "warn")];
+                let log = quads_log(std::env::var("QUADS_LOG").ok());
+                let env = [("HOME", home.as_str()), ("QUADS_LOG", log.as_str())];
                 super::kill::killed_runs(setup.quads, &argv, &env, setup.dir, setup.kills).await?
             };
             let (mut r, _) =
@@ -403,11 +404,7 @@ pub async fn measure_move_hosts(
         .map(str::to_owned)
         .collect();
     argv.push(config.to_string_lossy().into_owned());
-    // the operator's own `QUADS_LOG` reaches the measured run (its log is `move-hosts.stderr`)
-    let log = std::env::var("QUADS_LOG")
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "warn".to_owned());
+    let log = quads_log(std::env::var("QUADS_LOG").ok());
     let measured = crate::bench::measure(
         setup.quads,
         &argv,
@@ -439,11 +436,29 @@ pub async fn measure_move_hosts(
     Ok((r, report))
 }
 
+/// The `QUADS_LOG` of a simulated `quads` run (the measured one and the killed ones before it,
+/// each logging to its own `.stderr` file): the operator's own filter when set, else `warn`.
+fn quads_log(operator: Option<String>) -> String {
+    operator
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "warn".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+
+    #[test]
+    fn a_simulated_run_logs_at_the_operators_filter_else_warnings() {
+        assert_eq!(quads_log(None), "warn");
+        assert_eq!(quads_log(Some(String::new())), "warn");
+        assert_eq!(
+            quads_log(Some("redfish_client=debug".to_owned())),
+            "redfish_client=debug"
+        );
+    }
 
     #[test]
     fn quads_preset_differs_only_in_its_knobs() {
