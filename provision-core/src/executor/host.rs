@@ -1089,9 +1089,17 @@ impl HostRun {
 
     /// Logs the host's BMC session out before a wait that needs no BMC (the install's, on
     /// Foreman): held idle, it would outlive the BMC's session timeout and expire there (or be
-    /// left open by a kill); the next BMC request logs in again.
+    /// left open by a kill); the next BMC request logs in again. A host whose boot order is
+    /// checked after the install keeps its handle (logged out): what it discovered (the
+    /// system's and manager's paths, the vendor) spares that check three reads of the BMC.
+    /// The others drop theirs, so a waiting host holds no BMC state.
     async fn release_bmc(&self) {
-        if let Some(bmc) = self.state.take_bmc() {
+        let bmc = if self.state.boot_order_pending() {
+            self.state.peek_bmc()
+        } else {
+            self.state.take_bmc()
+        };
+        if let Some(bmc) = bmc {
             bmc.close().await;
         }
     }

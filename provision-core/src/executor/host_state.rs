@@ -58,6 +58,11 @@ impl HostRunState {
         self.lock().bmc.take()
     }
 
+    /// The BMC handle, if one was made, left in place.
+    pub(super) fn peek_bmc(&self) -> Option<Arc<dyn BmcPort>> {
+        self.lock().bmc.clone()
+    }
+
     /// Takes over what a step journaled done by an earlier run leaves for later steps.
     pub(super) fn restore(&self, step: &Step, done: &Details) {
         let mut fields = self.lock();

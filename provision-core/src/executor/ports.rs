@@ -345,7 +345,8 @@ pub trait BmcPort: Send + Sync + fmt::Debug {
     async fn boot_progress(&self) -> Result<BootProgress, PortError> {
         Ok(BootProgress::Unknown)
     }
-    /// Logs the session out (best effort).
+    /// Logs the session out (best effort). The handle stays usable: its next request logs in
+    /// again, with what it discovered of the BMC kept.
     async fn close(&self);
 }
 

@@ -296,7 +296,18 @@ impl Lab {
 struct FakeBmc {
     lab: Arc<Lab>,
     host: String,
+    /// Sessions open on the fleet's BMCs: this handle's counts while it is logged in.
     open: Arc<AtomicU64>,
+    logged_in: std::sync::atomic::AtomicBool,
+}
+
+impl FakeBmc {
+    /// As the real handle: a request without a session logs in first.
+    fn session(&self) {
+        if !self.logged_in.swap(true, Ordering::SeqCst) {
+            self.open.fetch_add(1, Ordering::SeqCst);
+        }
+    }
 }
 
 #[async_trait]
@@ -306,6 +317,7 @@ impl BmcPort for FakeBmc {
     }
 
     async fn login_works(&self, user: &str, password: &Secret) -> Result<bool, PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency).await;
         *self
             .lab
@@ -325,12 +337,14 @@ impl BmcPort for FakeBmc {
         password: &Secret,
         _role: &str,
     ) -> Result<(), PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency).await;
         let value = format!("{user}:{}", password.expose());
         self.lab.machine(&self.host, |m| m.account = Some(value))
     }
 
     async fn revoke_account(&self, user: &str) -> Result<bool, PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency).await;
         let prefix = format!("{user}:");
         self.lab.machine(&self.host, |m| {
@@ -343,6 +357,7 @@ impl BmcPort for FakeBmc {
     }
 
     async fn boot_order(&self) -> Result<Vec<String>, PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency).await;
         self.lab.machine(&self.host, |m| m.order.clone())
     }
@@ -352,6 +367,7 @@ impl BmcPort for FakeBmc {
         devices: &[String],
         _cancel: &CancellationToken,
     ) -> Result<BootOrderChange, PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency * 3).await;
         self.lab.machine(&self.host, |m| {
             if m.order.starts_with(devices) {
@@ -365,11 +381,13 @@ impl BmcPort for FakeBmc {
     }
 
     async fn pxe_once(&self) -> Result<(), PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency).await;
         self.lab.machine(&self.host, |m| m.pxe = true)
     }
 
     async fn power(&self) -> Result<Power, PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency).await;
         self.lab.advance(Some(&self.host));
         self.lab.machine(
@@ -381,6 +399,7 @@ impl BmcPort for FakeBmc {
     }
 
     async fn force_off(&self, _cancel: &CancellationToken) -> Result<Power, PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency * 10).await;
         self.lab.machine(&self.host, |m| {
             let before = if m.power_on {
@@ -396,6 +415,7 @@ impl BmcPort for FakeBmc {
     }
 
     async fn power_on(&self, _cancel: &CancellationToken) -> Result<(), PortError> {
+        self.session();
         tokio::time::sleep(self.lab.latency * 10).await;
         let build = self
             .lab
@@ -422,6 +442,7 @@ impl BmcPort for FakeBmc {
     }
 
     async fn boot_progress(&self) -> Result<BootProgress, PortError> {
+        self.session();
         // the fake's hosts boot an OS (the installer, or the disk's) whenever they are on
         self.lab.machine(&self.host, |m| {
             if m.power_on {
@@ -433,7 +454,9 @@ impl BmcPort for FakeBmc {
     }
 
     async fn close(&self) {
-        self.open.fetch_sub(1, Ordering::SeqCst);
+        if self.logged_in.swap(false, Ordering::SeqCst) {
+            self.open.fetch_sub(1, Ordering::SeqCst);
+        }
     }
 }
 
@@ -446,11 +469,11 @@ struct Fleet {
 #[async_trait]
 impl BmcFleet for Fleet {
     fn connect(&self, host: &Host) -> Result<Arc<dyn BmcPort>, PortError> {
-        self.open.fetch_add(1, Ordering::SeqCst);
         Ok(Arc::new(FakeBmc {
             lab: self.lab.clone(),
             host: host.name.to_string(),
             open: self.open.clone(),
+            logged_in: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
