@@ -28,12 +28,55 @@ impl Collection {
 }
 
 /// A collection read with `$expand`: the members are resources (or, from a service that
-/// ignored the query, bare references).
-#[derive(Debug, Clone, Default, Deserialize)]
+/// ignored the query, bare references), kept as their JSON text, each decoded once into its
+/// own type (never through a `Value` tree first).
+#[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct ExpandedCollection {
     #[serde(rename = "Members")]
-    pub members: Vec<Value>,
+    pub members: Vec<Box<serde_json::value::RawValue>>,
+}
+
+/// What [`ExpandedCollection`]'s member says of itself: its `@odata.id` and `@odata.etag`, and
+/// whether it has any property besides annotations (a bare reference has none). Read by one
+/// pass over the member's keys, skipping their values.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MemberHead {
+    pub id: Option<String>,
+    pub etag: Option<String>,
+    pub has_properties: bool,
+}
+
+impl<'de> Deserialize<'de> for MemberHead {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = MemberHead;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a resource")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MemberHead, A::Error> {
+                let mut head = MemberHead::default();
+                while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                    match key.as_ref() {
+                        "@odata.id" => head.id = map.next_value::<Option<String>>()?,
+                        "@odata.etag" => head.etag = map.next_value::<Option<String>>()?,
+                        other => {
+                            head.has_properties |= !other.starts_with('@');
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(head)
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
 
 /// `ProtocolFeaturesSupported.ExpandQuery`.

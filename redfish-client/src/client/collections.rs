@@ -5,7 +5,6 @@
 use std::sync::atomic::Ordering;
 
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 use tokio::task::JoinSet;
 
 use super::Bmc;
@@ -113,15 +112,17 @@ impl Bmc {
         let reply = self.execute(&call).await?;
         let page: wire::ExpandedCollection = reply.json()?;
         let mut out = Vec::with_capacity(page.members.len());
-        for (i, member) in page.members.into_iter().enumerate() {
-            let Some(read) = expanded_member(member) else {
+        for (i, member) in page.members.iter().enumerate() {
+            let Some((path, etag)) = expanded_member(member) else {
                 return Ok(None);
             };
-            let (path, etag, body) = read;
-            let decoded = match <T as serde::Deserialize>::deserialize(&body) {
+            let text = member.get();
+            let decoded = match serde_json::from_str::<T>(text) {
                 Ok(value) => Ok(value),
                 // again, tracking the path, only to say where it went wrong
-                Err(_) => serde_path_to_error::deserialize(&body),
+                Err(_) => {
+                    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_str(text))
+                }
             };
             let value = decoded.map_err(|e| Error::Decode {
                 bmc: self.name().to_owned(),
@@ -129,7 +130,7 @@ impl Bmc {
                 url: call.path.clone(),
                 path: format!("Members[{i}].{}", e.path()),
                 reason: e.inner().to_string(),
-                body: crate::error::excerpt(body.to_string().as_bytes()),
+                body: crate::error::excerpt(text.as_bytes()),
             })?;
             out.push(Member { path, value, etag });
         }
@@ -171,21 +172,14 @@ pub(crate) struct Member<T> {
     pub(crate) etag: Option<String>,
 }
 
-/// The path, `@odata.etag` and body of one member of an expanded collection; `None` for a
-/// bare reference (nothing but annotations) or something that is not a resource.
-fn expanded_member(member: Value) -> Option<(String, Option<String>, Value)> {
-    let Value::Object(map) = &member else {
-        return None;
-    };
-    let path = map.get("@odata.id")?.as_str()?.to_owned();
-    if map.keys().all(|k| k.starts_with('@')) {
+/// The path and `@odata.etag` of one member of an expanded collection; `None` for a bare
+/// reference (nothing but annotations) or something that is not a resource.
+fn expanded_member(member: &serde_json::value::RawValue) -> Option<(String, Option<String>)> {
+    let head: wire::MemberHead = serde_json::from_str(member.get()).ok()?;
+    if !head.has_properties {
         return None;
     }
-    let etag = map
-        .get("@odata.etag")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    Some((path, etag, member))
+    Some((head.id?, head.etag))
 }
 
 /// Whether a BMC said no to a `$expand` query itself (not to the caller): 501 for an
@@ -202,4 +196,40 @@ fn expand_refusal(error: &Error) -> bool {
                         | http::StatusCode::TOO_MANY_REQUESTS
                 ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    fn member(json: &str) -> Option<(String, Option<String>)> {
+        let raw: Box<serde_json::value::RawValue> = serde_json::from_str(json).unwrap();
+        expanded_member(&raw)
+    }
+
+    #[test]
+    fn an_expanded_member_gives_its_path_and_etag_and_a_bare_reference_none() {
+        assert_eq!(
+            member(
+                r#"{"@odata.id": "/a/1", "@odata.etag": "W/\"7\"", "Id": "1", "Links": {"x": [1, {"y": null}]}}"#
+            ),
+            Some(("/a/1".to_owned(), Some("W/\"7\"".to_owned())))
+        );
+        assert_eq!(
+            member(r#"{"Name": "n", "@odata.id": "/a/2"}"#),
+            Some(("/a/2".to_owned(), None))
+        );
+        // a reference, annotations only, no path, not a resource
+        assert_eq!(member(r#"{"@odata.id": "/a/3"}"#), None);
+        assert_eq!(
+            member(r##"{"@odata.id": "/a/3", "@odata.type": "#T"}"##),
+            None
+        );
+        assert_eq!(member(r#"{"Id": "4"}"#), None);
+        assert_eq!(member(r#"{"@odata.id": 4, "Id": "4"}"#), None);
+        assert_eq!(member(r#""/a/5""#), None);
+        assert_eq!(member("{}"), None);
+    }
 }
