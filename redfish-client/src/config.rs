@@ -155,8 +155,8 @@ impl Wait {
 pub struct WaitPolicy {
     /// `PowerState` reaching `On` after a power-on (BMCs report `On` within a second or two).
     pub power: Wait,
-    /// `PowerState` reaching `Off` after a `ForceOff` (seconds: the first poll waits for the
-    /// earliest plausible moment, then a steady interval bounds the overshoot).
+    /// `PowerState` reaching `Off` after a `ForceOff` (seconds: the first poll waits until
+    /// about half of the BMCs are off, then a steady interval bounds the overshoot).
     pub power_off: Wait,
     /// A graceful shutdown before it is forced.
     pub graceful_shutdown: Wait,

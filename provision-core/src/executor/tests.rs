@@ -302,11 +302,14 @@ struct FakeBmc {
 }
 
 impl FakeBmc {
-    /// As the real handle: a request without a session logs in first.
-    fn session(&self) {
+    /// One request to this host's machine: as with the real handle, one that reaches a BMC
+    /// without a session logs in first (a dead BMC opens none).
+    fn machine<T>(&self, f: impl FnOnce(&mut Machine) -> T) -> Result<T, PortError> {
+        let answer = self.lab.machine(&self.host, f)?;
         if !self.logged_in.swap(true, Ordering::SeqCst) {
             self.open.fetch_add(1, Ordering::SeqCst);
         }
+        Ok(answer)
     }
 }
 
@@ -317,7 +320,6 @@ impl BmcPort for FakeBmc {
     }
 
     async fn login_works(&self, user: &str, password: &Secret) -> Result<bool, PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency).await;
         *self
             .lab
@@ -327,8 +329,7 @@ impl BmcPort for FakeBmc {
             .entry(self.host.clone())
             .or_default() += 1;
         let want = format!("{user}:{}", password.expose());
-        self.lab
-            .machine(&self.host, |m| m.account.as_deref() == Some(want.as_str()))
+        self.machine(|m| m.account.as_deref() == Some(want.as_str()))
     }
 
     async fn set_account(
@@ -337,17 +338,15 @@ impl BmcPort for FakeBmc {
         password: &Secret,
         _role: &str,
     ) -> Result<(), PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency).await;
         let value = format!("{user}:{}", password.expose());
-        self.lab.machine(&self.host, |m| m.account = Some(value))
+        self.machine(|m| m.account = Some(value))
     }
 
     async fn revoke_account(&self, user: &str) -> Result<bool, PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency).await;
         let prefix = format!("{user}:");
-        self.lab.machine(&self.host, |m| {
+        self.machine(|m| {
             let found = m.account.as_deref().is_some_and(|a| a.starts_with(&prefix));
             if found && !m.sticky_account {
                 m.account = Some(format!("{prefix}{REVOKED}"));
@@ -357,9 +356,8 @@ impl BmcPort for FakeBmc {
     }
 
     async fn boot_order(&self) -> Result<Vec<String>, PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency).await;
-        self.lab.machine(&self.host, |m| m.order.clone())
+        self.machine(|m| m.order.clone())
     }
 
     async fn set_boot_order(
@@ -367,9 +365,8 @@ impl BmcPort for FakeBmc {
         devices: &[String],
         _cancel: &CancellationToken,
     ) -> Result<BootOrderChange, PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency * 3).await;
-        self.lab.machine(&self.host, |m| {
+        self.machine(|m| {
             if m.order.starts_with(devices) {
                 return BootOrderChange::Unchanged;
             }
@@ -381,27 +378,19 @@ impl BmcPort for FakeBmc {
     }
 
     async fn pxe_once(&self) -> Result<(), PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency).await;
-        self.lab.machine(&self.host, |m| m.pxe = true)
+        self.machine(|m| m.pxe = true)
     }
 
     async fn power(&self) -> Result<Power, PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency).await;
         self.lab.advance(Some(&self.host));
-        self.lab.machine(
-            &self.host,
-            |m| {
-                if m.power_on { Power::On } else { Power::Off }
-            },
-        )
+        self.machine(|m| if m.power_on { Power::On } else { Power::Off })
     }
 
     async fn force_off(&self, _cancel: &CancellationToken) -> Result<Power, PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency * 10).await;
-        self.lab.machine(&self.host, |m| {
+        self.machine(|m| {
             let before = if m.power_on {
                 m.cycles += 1;
                 Power::On
@@ -415,7 +404,6 @@ impl BmcPort for FakeBmc {
     }
 
     async fn power_on(&self, _cancel: &CancellationToken) -> Result<(), PortError> {
-        self.session();
         tokio::time::sleep(self.lab.latency * 10).await;
         let build = self
             .lab
@@ -425,7 +413,7 @@ impl BmcPort for FakeBmc {
             .get(&self.host)
             .is_some_and(|h| h.build);
         let install = self.lab.install;
-        self.lab.machine(&self.host, |m| {
+        self.machine(|m| {
             if m.power_on {
                 return;
             }
@@ -442,9 +430,8 @@ impl BmcPort for FakeBmc {
     }
 
     async fn boot_progress(&self) -> Result<BootProgress, PortError> {
-        self.session();
         // the fake's hosts boot an OS (the installer, or the disk's) whenever they are on
-        self.lab.machine(&self.host, |m| {
+        self.machine(|m| {
             if m.power_on {
                 BootProgress::OsStarted
             } else {
