@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::Bmc;
-use crate::error::Error;
+use crate::error::{Error, RequestLabel};
 use crate::request::{AuthHeader, Call, Reply, RetryClass};
 use crate::vendor::Transient;
 
@@ -98,7 +98,12 @@ impl Bmc {
     /// After failed attempt number `attempt` of `call`: the error back when the policy gives up
     /// (attempts spent, or a failure this request may not be retried after), else waits the
     /// policy's delay (or the BMC's `Retry-After`) on tokio's clock.
-    async fn back_off(&self, call: &Call, attempt: u32, error: Error) -> Result<(), Error> {
+    pub(crate) async fn back_off(
+        &self,
+        call: &Call,
+        attempt: u32,
+        error: Error,
+    ) -> Result<(), Error> {
         let policy = &self.inner.shared.config.retry;
         if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
             return Err(error);
@@ -110,12 +115,32 @@ impl Bmc {
     }
 
     pub(super) async fn send_once(&self, call: &Call, auth: &AuthHeader) -> Result<Reply, Error> {
+        let (label, response) = self.send_raw(call, auth).await?;
+        let (parts, body) = response.into_parts();
+        if parts.status.is_success() {
+            Ok(Reply {
+                status: parts.status,
+                headers: parts.headers,
+                body,
+                label,
+            })
+        } else {
+            Err(label.status(parts.status, &parts.headers, &body))
+        }
+    }
+
+    /// Sends `call` once and gives back whatever answer came, a failure status included (for
+    /// a caller that reads an error's headers); only a missing answer is an error.
+    pub(crate) async fn send_raw(
+        &self,
+        call: &Call,
+        auth: &AuthHeader,
+    ) -> Result<(RequestLabel, http::Response<bytes::Bytes>), Error> {
         let _busy = InFlight::enter(&self.inner.in_flight);
         let label = call.label(self.name());
         let request = call.to_http(&self.inner.address, auth)?;
         let started = tokio::time::Instant::now();
-        let response = self.inner.shared.transport.send(request).await;
-        let response = match response {
+        let response = match self.inner.shared.transport.send(request).await {
             Ok(response) => response,
             Err(e) => {
                 tracing::debug!(bmc = %self.name(), request = ?call, error = %e, "no answer");
@@ -129,17 +154,7 @@ impl Bmc {
             elapsed_ms = started.elapsed().as_millis(),
             "answered"
         );
-        let (parts, body) = response.into_parts();
-        if parts.status.is_success() {
-            Ok(Reply {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-                label,
-            })
-        } else {
-            Err(label.status(parts.status, &parts.headers, &body))
-        }
+        Ok((label, response))
     }
 
     /// GETs a resource and decodes it.

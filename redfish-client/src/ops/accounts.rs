@@ -1,5 +1,6 @@
 //! Tenant accounts through `AccountService`: set a user's password, role and enabled flag
-//! (creating the user in a free slot when needed), then verify by logging in as that user; or
+//! (creating the user in a free slot when needed), then verify that user's login (one read with
+//! HTTP Basic credentials, a session login where the BMC offers no Basic); or
 //! revoke a user (a new password nobody keeps, and disabled where the BMC allows it).
 //!
 //! Lean on purpose (it runs once per host of a move): the accounts are read in one expanded
@@ -15,7 +16,7 @@ use crate::Secret;
 use crate::client::{Bmc, Member};
 use crate::config::Credentials;
 use crate::error::Error;
-use crate::request::Reply;
+use crate::request::{AuthHeader, Call, Reply};
 use crate::wire;
 
 /// A Redfish `RoleId`.
@@ -283,11 +284,29 @@ impl Bmc {
         })
     }
 
-    /// Logs in as `username` with `password` on this BMC and logs out again.
+    /// Checks that this BMC takes `username` with `password`, without opening a session where
+    /// it can: one GET of the account service with HTTP Basic credentials (DSP0266 has a
+    /// service take both Basic and session logins). Where the BMC does not offer Basic (a 401
+    /// whose `WWW-Authenticate` does not name it, as with `AccountService.HTTPBasicAuth`
+    /// `Disabled` or `Unadvertised`, or a 403), a session login and its logout decide; a wrong
+    /// password then costs two failed logins on the BMC instead of one.
     ///
     /// # Errors
     /// [`Error::Auth`] when the BMC refuses the credentials.
     pub async fn verify_login(&self, username: &str, password: &Secret) -> Result<(), Error> {
+        match self.basic_check(username, password).await? {
+            BasicCheck::Accepted => return Ok(()),
+            BasicCheck::Refused => {
+                return Err(Error::Auth {
+                    bmc: self.name().to_owned(),
+                    user: username.to_owned(),
+                    reason: "the BMC refused the credentials (HTTP Basic, 401)".to_owned(),
+                });
+            }
+            BasicCheck::NotOffered => {
+                tracing::debug!(bmc = %self.name(), "HTTP Basic not offered: checking the login with a session");
+            }
+        }
         let client = self.client();
         let probe = client.bmc(
             self.address().clone(),
@@ -298,6 +317,59 @@ impl Bmc {
         result?;
         logout.map(|_| ())
     }
+
+    /// One authenticated GET (the account service, which every role may read) with `username` and `password` as HTTP
+    /// Basic credentials, retried like a read while no answer decides.
+    async fn basic_check(&self, username: &str, password: &Secret) -> Result<BasicCheck, Error> {
+        let root = self.root().await?;
+        let path = root
+            .account_service
+            .clone()
+            .filter(|p| !p.is_empty())
+            .unwrap_or_else(|| "/redfish/v1/AccountService".to_owned());
+        let call = Call::get(path);
+        let auth = AuthHeader::basic(username, password);
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            let error = match self.send_raw(&call, &auth).await {
+                Ok((label, response)) => match response.status() {
+                    s if s.is_success() => return Ok(BasicCheck::Accepted),
+                    http::StatusCode::UNAUTHORIZED if offers_basic(response.headers()) => {
+                        return Ok(BasicCheck::Refused);
+                    }
+                    http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN => {
+                        return Ok(BasicCheck::NotOffered);
+                    }
+                    status => label.status(status, response.headers(), response.body()),
+                },
+                Err(e) => e,
+            };
+            self.back_off(&call, attempt, error).await?;
+        }
+    }
+}
+
+/// What one GET with HTTP Basic credentials told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BasicCheck {
+    /// Answered: the credentials work.
+    Accepted,
+    /// A 401 from a BMC that offers Basic: the credentials do not work.
+    Refused,
+    /// A 401 that does not offer Basic, or a 403: Basic tells nothing here.
+    NotOffered,
+}
+
+/// Whether a 401's `WWW-Authenticate` offers HTTP Basic (one of its challenges' scheme).
+fn offers_basic(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|challenge| challenge.split_whitespace().next())
+        .any(|scheme| scheme.eq_ignore_ascii_case("basic"))
 }
 
 #[cfg(test)]

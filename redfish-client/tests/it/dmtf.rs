@@ -265,12 +265,13 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
             .expect(2)
             .create_async()
             .await;
-        let tenant_login = fake
-            .tenant_session("cloud02", 9)
+        let tenant_check = fake
+            .basic_check("cloud02", "lab@ticket42")
+            .with_body(json!({"Id": "AccountService"}).to_string())
             .expect(2)
             .create_async()
             .await;
-        let tenant_logout = fake.tenant_logout(9).expect(2).create_async().await;
+        let tenant_login = fake.login_as("cloud02").expect(0).create_async().await;
         let client = fake.client();
         let bmc = fake.bmc(&client);
         let spec = cloud02(AccountState::Enabled);
@@ -283,8 +284,8 @@ async fn a_refused_expand_falls_back_to_reading_each_member() {
         plain.assert_async().await;
         member.assert_async().await;
         patch.assert_async().await;
+        tenant_check.assert_async().await;
         tenant_login.assert_async().await;
-        tenant_logout.assert_async().await;
     }
 }
 
@@ -420,7 +421,7 @@ async fn expanded_accounts_are_read_once_and_patched_with_their_etag() {
 }
 
 #[tokio::test]
-async fn tenant_account_is_set_and_verified_by_logging_in() {
+async fn tenant_account_is_set_and_verified_by_one_basic_read() {
     let mut fake = MockBmc::new(Flavor::Generic).build().await;
     let accounts = "/redfish/v1/AccountService/Accounts";
     fake.get(
@@ -475,21 +476,14 @@ async fn tenant_account_is_set_and_verified_by_logging_in() {
         .expect(1)
         .create_async()
         .await;
-    // the whole body this time: the tenant's password too
-    let tenant_login = fake
-        .tenant_session("cloud02", 9)
-        .match_body(Matcher::Json(
-            json!({"UserName": "cloud02", "Password": "lab@ticket42"}),
-        ))
+    // the tenant's credentials checked by one read: no session opened for them
+    let tenant_check = fake
+        .basic_check("cloud02", "lab@ticket42")
+        .with_body(json!({"Id": "AccountService"}).to_string())
         .expect(1)
         .create_async()
         .await;
-    let tenant_logout = fake
-        .tenant_logout(9)
-        .match_header("x-auth-token", TENANT_TOKEN)
-        .expect(1)
-        .create_async()
-        .await;
+    let tenant_login = fake.login_as("cloud02").expect(0).create_async().await;
     let client = fake.client();
     let bmc = fake.bmc(&client);
     let spec = cloud02(AccountState::Enabled);
@@ -498,13 +492,13 @@ async fn tenant_account_is_set_and_verified_by_logging_in() {
     assert!(!out.created);
     assert!(out.verified_login);
     patch.assert_async().await;
+    tenant_check.assert_async().await;
     tenant_login.assert_async().await;
-    tenant_logout.assert_async().await;
     assert!(bmc.has_session(), "the operator's own session is untouched");
 }
 
-#[tokio::test]
-async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
+/// A fake whose tenant account `cloud03` the PATCH sets, for the login checks below.
+async fn cloud03_account() -> crate::common::Fake {
     let mut fake = MockBmc::new(Flavor::Generic).build().await;
     let accounts = "/redfish/v1/AccountService/Accounts";
     fake.get(
@@ -519,27 +513,85 @@ async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
         &json!({"Id": "2", "UserName": "cloud03", "RoleId": "Operator", "Enabled": true}),
     )
     .await;
-    let _patch = fake
+    let patch = fake
         .mock("PATCH", format!("{accounts}/2").as_str())
         .with_status(200)
         .create_async()
         .await;
-    let _refused = fake
-        .login_as("cloud03")
-        .with_status(401)
-        .create_async()
-        .await;
-    let client = fake.client();
-    let bmc = fake.bmc(&client);
-    let spec = AccountSpec {
+    fake.keep.push(patch);
+    fake
+}
+
+fn cloud03() -> AccountSpec {
+    AccountSpec {
         username: "cloud03".into(),
         password: Secret::new("s3cret-value"),
         role: Role::Operator,
         state: AccountState::Enabled,
-    };
-    let err = bmc.set_account(&spec).await.unwrap_err();
-    assert!(matches!(err, Error::Auth { .. }), "{err:?}");
-    assert!(!format!("{err} {err:?}").contains("s3cret-value"));
+    }
+}
+
+/// A BMC that offers HTTP Basic and refuses the tenant's credentials: the step fails at once
+/// with an authentication error, after one failed login on the BMC (no session login tried
+/// too), and without the password. One that does not offer Basic (a 401 without it in
+/// `WWW-Authenticate`) is asked with a session login, whose refusal fails the step alike.
+#[tokio::test]
+async fn a_refused_tenant_login_fails_the_account_step_without_the_password() {
+    for offers_basic in [true, false] {
+        let mut fake = cloud03_account().await;
+        let mut refusal = fake.basic_check("cloud03", "s3cret-value").with_status(401);
+        if offers_basic {
+            refusal = refusal.with_header("WWW-Authenticate", "Basic realm=\"RedfishService\"");
+        }
+        let refusal = refusal.expect(1).create_async().await;
+        let session_login = fake
+            .login_as("cloud03")
+            .with_status(401)
+            .expect(usize::from(!offers_basic))
+            .create_async()
+            .await;
+        let client = fake.client();
+        let bmc = fake.bmc(&client);
+        let err = bmc.set_account(&cloud03()).await.unwrap_err();
+        assert!(matches!(err, Error::Auth { .. }), "{offers_basic}: {err:?}");
+        assert!(!format!("{err} {err:?}").contains("s3cret-value"));
+        refusal.assert_async().await;
+        session_login.assert_async().await;
+    }
+}
+
+/// Where HTTP Basic tells nothing (a 401 that does not offer it, or a 403), the tenant's
+/// login is checked with a session, logged out again.
+#[tokio::test]
+async fn a_bmc_without_basic_has_the_tenant_login_checked_with_a_session() {
+    for (status, header) in [(401, None), (401, Some("Bearer realm=\"x\"")), (403, None)] {
+        let mut fake = cloud03_account().await;
+        let mut answer = fake
+            .basic_check("cloud03", "s3cret-value")
+            .with_status(status);
+        if let Some(header) = header {
+            answer = answer.with_header("WWW-Authenticate", header);
+        }
+        let answer = answer.expect(1).create_async().await;
+        let login = fake
+            .tenant_session("cloud03", 9)
+            .expect(1)
+            .create_async()
+            .await;
+        let logout = fake
+            .tenant_logout(9)
+            .match_header("x-auth-token", TENANT_TOKEN)
+            .expect(1)
+            .create_async()
+            .await;
+        let client = fake.client();
+        let bmc = fake.bmc(&client);
+        let out = bmc.set_account(&cloud03()).await.unwrap();
+        assert!(out.verified_login, "{status} {header:?}");
+        answer.assert_async().await;
+        login.assert_async().await;
+        logout.assert_async().await;
+    }
 }
 
 #[tokio::test]

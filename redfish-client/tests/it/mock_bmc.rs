@@ -2,7 +2,7 @@
 //! (edited or not), session login and logout, the discovery collections and manager, and the
 //! system document (with its ETag), each left out or changed where a test needs, built into a
 //! [`Fake`]. Also the request shapes the tests repeat on a built one: a read with the session
-//! token, a login as some user, a tenant's session.
+//! token, a login as some user, a tenant's session, a login check with HTTP Basic.
 
 use mockito::{Matcher, Mock};
 use redfish_client::{Bmc, Error};
@@ -131,6 +131,16 @@ impl Fake {
             .with_status(201)
             .with_header("X-Auth-Token", TENANT_TOKEN)
             .with_header("Location", &format!("{SESSIONS}/{id}"))
+    }
+
+    /// The login check of `user` with `password`: a GET of the account service with their
+    /// HTTP Basic credentials, for the caller to answer and create.
+    pub fn basic_check(&mut self, user: &str, password: &str) -> Mock {
+        use base64::Engine as _;
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        self.mock("GET", "/redfish/v1/AccountService")
+            .match_header("authorization", format!("Basic {credentials}").as_str())
     }
 
     /// The logout of a tenant's session `id` (answered 204), for the caller to finish and
