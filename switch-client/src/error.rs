@@ -46,6 +46,16 @@ pub enum Error {
         /// What happened.
         reason: String,
     },
+    /// A session kept from an earlier batch was found closed, or silent, at the batch's first
+    /// read, before anything was sent to change the switch: the batch may go again in a new
+    /// session at once.
+    #[error("switch {switch}: the kept session was gone before anything was sent: {reason}")]
+    Stale {
+        /// The switch.
+        switch: String,
+        /// How it was found gone.
+        reason: String,
+    },
     /// A command was refused (`syntax error.`, `error: ...`).
     #[error("switch {switch}: `{command}` refused: {message}")]
     Command {
@@ -103,7 +113,10 @@ impl Error {
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Connect { .. } | Self::Timeout { .. } | Self::Session { .. } => true,
+            Self::Connect { .. }
+            | Self::Timeout { .. }
+            | Self::Session { .. }
+            | Self::Stale { .. } => true,
             Self::CommitFailed { locked, .. } => *locked,
             Self::HostKey { .. }
             | Self::AuthRefused { .. }
@@ -123,6 +136,7 @@ impl Error {
             | Self::HostKey { switch, .. }
             | Self::AuthRefused { switch, .. }
             | Self::Session { switch, .. }
+            | Self::Stale { switch, .. }
             | Self::Command { switch, .. }
             | Self::CommitFailed { switch, .. }
             | Self::Parse { switch, .. }

@@ -340,6 +340,37 @@ pub fn take_answer(buffer: &str, sent: Option<&str>) -> Option<Answer> {
     })
 }
 
+/// The first complete answer in `buffer`, when several commands were sent at once and their
+/// answers follow one another (each ends at its prompt; a terminal that echoes shows the next
+/// command on the prompt's line), and how many bytes of `buffer` it took. `sent` is the
+/// command it answers, dropped if echoed. `None` while its prompt has not come.
+#[must_use]
+pub fn take_first_answer(buffer: &str, sent: Option<&str>) -> Option<(Answer, usize)> {
+    let mut start = 0;
+    loop {
+        let end = buffer[start..]
+            .find('\n')
+            .map_or(buffer.len(), |i| start + i);
+        if let Some(len) = prompt_len(&buffer[start..end]) {
+            let used = start + len;
+            return take_answer(&buffer[..used], sent).map(|answer| (answer, used));
+        }
+        if end == buffer.len() {
+            return None;
+        }
+        start = end + 1;
+    }
+}
+
+/// The length of the prompt `line` starts with, if it starts with one (`user@host# ` and
+/// whatever the terminal echoed after it).
+fn prompt_len(line: &str) -> Option<usize> {
+    let line_start = line.len() - line.trim_start_matches('\r').len();
+    let space = line[line_start..].find(' ')? + line_start;
+    prompt_mode(&line[line_start..=space])?;
+    Some(space + 1)
+}
+
 /// The mode of a prompt line like `quads@sw01> ` or `quads@sw01# `.
 #[must_use]
 pub fn prompt_mode(line: &str) -> Option<CliMode> {
@@ -592,6 +623,42 @@ mod tests {
         assert_eq!(
             prompt_mode("root@sw-1.lab:RE:0# "),
             Some(CliMode::Configuration)
+        );
+    }
+
+    #[test]
+    fn answers_sent_together_are_taken_one_at_a_time() {
+        // no echo (the lab), each answer `[edit]` and the prompt
+        let a = "set a\n";
+        let fake = "\n[edit]\nquads@sw01# error: x not found\n\n[edit]\nquads@sw01# \n[edit]\nquads@sw01# ";
+        let (first, used) = take_first_answer(fake, Some("set a")).expect("first");
+        assert_eq!(
+            (first.output.as_str(), first.mode),
+            ("", CliMode::Configuration)
+        );
+        let rest = &fake[used..];
+        let (second, used2) = take_first_answer(rest, Some("set b")).expect("second");
+        assert_eq!(second.output, "error: x not found");
+        let (third, used3) = take_first_answer(&rest[used2..], Some("set c")).expect("third");
+        assert_eq!(third.output, "");
+        assert_eq!(used2 + used3, rest.len());
+        // a terminal's echo: the next command follows the prompt on its line
+        let echoed = "set a\r\n\r\n[edit]\r\nquads@sw01# set b\r\nsyntax error.\r\n\r\n[edit]\r\nquads@sw01# se";
+        let (first, used) = take_first_answer(echoed, Some("set a")).expect("first");
+        assert_eq!(first.output, "");
+        assert!(echoed[used..].starts_with("set b"));
+        let (second, used2) = take_first_answer(&echoed[used..], Some("set b")).expect("second");
+        assert_eq!(second.output, "syntax error.");
+        // the third has only begun
+        assert_eq!(
+            take_first_answer(&echoed[used + used2..], Some("set c")),
+            None
+        );
+        // no prompt yet, or text that only looks like one inside a line
+        assert_eq!(take_first_answer(a, None), None);
+        assert_eq!(
+            take_first_answer("description \"x@y> z\";\nquads@sw01", None),
+            None
         );
     }
 

@@ -1,4 +1,5 @@
-//! The IO: one SSH connection per batch, an interactive Junos shell driven by its prompts.
+//! The IO: one SSH connection, an interactive Junos shell driven by its prompts, for one batch
+//! or several in turn (the caller may keep a session whose last batch ended well).
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -188,6 +189,7 @@ impl JunosSwitch {
             channel,
             buffer: String::new(),
             desynced: false,
+            applied: 0,
             timeouts,
         };
         let banner = session
@@ -254,6 +256,8 @@ pub struct JunosSession {
     /// A command was sent and its answer has not been read (it timed out, or the call waiting
     /// for it was dropped): whatever arrives next may be that answer, so no command may follow.
     desynced: bool,
+    /// Batches applied in this session: a later one finds it reused.
+    applied: u32,
     timeouts: Timeouts,
 }
 
@@ -270,6 +274,14 @@ impl JunosSession {
     #[must_use]
     pub fn switch(&self) -> &str {
         &self.switch
+    }
+
+    /// Whether the session may take another command: in step with the switch and its
+    /// connection not known to be gone. A connection may still turn out dead on the next
+    /// command; [`Self::apply`] then says [`Error::Stale`].
+    #[must_use]
+    pub fn is_open(&self) -> bool {
+        !self.desynced && !self.handle.is_closed()
     }
 
     /// Reads each port's configuration (`show configuration interfaces P`).
@@ -322,14 +334,17 @@ impl JunosSession {
     /// Brings every port of the batch to its target: reads them, enters configuration mode
     /// (`configure private`), sends the set/delete lines of all ports, makes ONE `commit`,
     /// leaves, and reads every port back. Ports already at their target cost no commit; a batch
-    /// with nothing to change makes none.
+    /// with nothing to change makes none. The lines go in one write, their answers read in
+    /// order (no wait for each prompt); a refused one is named, and nothing is committed.
     ///
     /// # Errors
     /// [`Error::CommitFailed`] (the candidate rolled back: the switch is as it was),
     /// [`Error::Command`] for a refused line (likewise rolled back), or a session error. A
     /// timeout (or dropping the call before it returns) leaves the commit's outcome unknown and
     /// this session out of step with the switch: every later call on it fails with
-    /// [`Error::Session`]; read the ports in a new session.
+    /// [`Error::Session`]; read the ports in a new session. [`Error::Stale`]: a session that
+    /// had applied a batch before was found closed (or silent) at the first read, before
+    /// anything was sent to change the switch: apply the batch again in a new session.
     #[tracing::instrument(skip_all, fields(switch = %self.switch, ports = changes.len()))]
     pub async fn apply(&mut self, changes: &[PortChange]) -> Result<ApplyReport, Error> {
         let mut seen = std::collections::HashSet::new();
@@ -343,7 +358,17 @@ impl JunosSession {
             }
         }
         let ports: Vec<&str> = changes.iter().map(|c| c.port.as_str()).collect();
-        let before = self.read_checked(&ports).await?;
+        let before = match self.read_checked(&ports).await {
+            Ok(before) => before,
+            // nothing was written yet: a kept session the switch or the network dropped
+            Err(e @ (Error::Session { .. } | Error::Timeout { .. })) if self.applied > 0 => {
+                return Err(Error::Stale {
+                    switch: self.switch.clone(),
+                    reason: e.to_string(),
+                });
+            }
+            Err(e) => return Err(e),
+        };
         let lines: Vec<String> = changes
             .iter()
             .zip(&before)
@@ -356,6 +381,7 @@ impl JunosSession {
         } else {
             before.clone()
         };
+        self.applied += 1;
         let results = changes
             .iter()
             .zip(before)
@@ -392,16 +418,21 @@ impl JunosSession {
         if entered.mode != CliMode::Configuration {
             return Err(self.protocol("`configure private` did not enter configuration mode"));
         }
-        for line in lines {
-            let answer = self.send_and_wait(line, self.timeouts.command).await?;
-            if let Some(message) = junos::command_error(&answer.output) {
-                self.discard().await;
-                return Err(Error::Command {
-                    switch: self.switch.clone(),
-                    command: line.clone(),
-                    message,
-                });
-            }
+        // every line in one write; each answer read in turn, all of them before anything else
+        let answers = self.send_lines(lines, self.timeouts.command).await?;
+        let refused = lines.iter().zip(&answers).find_map(|(line, answer)| {
+            junos::command_error(&answer.output).map(|message| (line, message))
+        });
+        if let Some((line, message)) = refused {
+            self.discard().await;
+            return Err(Error::Command {
+                switch: self.switch.clone(),
+                command: line.clone(),
+                message,
+            });
+        }
+        if answers.iter().any(|a| a.mode != CliMode::Configuration) {
+            return Err(self.protocol("a configuration line left configuration mode"));
         }
         let answer = self.send_and_wait("commit", self.timeouts.commit).await?;
         match junos::commit_answer(&answer.output) {
@@ -515,6 +546,49 @@ impl JunosSession {
         Ok(answer)
     }
 
+    /// Sends `lines` in one write and reads their answers in order, each within `limit` of the
+    /// one before. Refused once an earlier answer went missing, as [`Self::send_and_wait`].
+    async fn send_lines(
+        &mut self,
+        lines: &[String],
+        limit: Duration,
+    ) -> Result<Vec<Answer>, Error> {
+        if self.desynced {
+            return Err(self.protocol(
+                "an earlier command's answer never came, the session is out of step: open a new session",
+            ));
+        }
+        tracing::trace!(lines = lines.len(), "send");
+        self.buffer.clear();
+        self.desynced = true;
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+        for line in lines {
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+        }
+        self.channel
+            .data_bytes(bytes)
+            .await
+            .map_err(|e| Error::Session {
+                switch: self.switch.clone(),
+                reason: e.to_string(),
+            })?;
+        let mut answers = Vec::with_capacity(lines.len());
+        for line in lines {
+            let deadline = Instant::now() + limit;
+            let answer = loop {
+                if let Some((answer, used)) = junos::take_first_answer(&self.buffer, Some(line)) {
+                    self.buffer.drain(..used);
+                    break answer;
+                }
+                self.read_more(deadline, line).await?;
+            };
+            answers.push(answer);
+        }
+        self.desynced = false;
+        Ok(answers)
+    }
+
     /// Reads until the buffer ends with a prompt.
     async fn answer(
         &mut self,
@@ -528,21 +602,27 @@ impl JunosSession {
                 self.buffer.clear();
                 return Ok(answer);
             }
-            let message = tokio::time::timeout_at(deadline, self.channel.wait())
-                .await
-                .map_err(|_| Error::Timeout {
-                    switch: self.switch.clone(),
-                    during: format!("waiting for the answer to `{during}`"),
-                })?;
-            match message {
-                Some(ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. }) => {
-                    self.buffer.push_str(&String::from_utf8_lossy(&data));
-                }
-                Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
-                    return Err(self.protocol(&format!("closed while waiting for `{during}`")));
-                }
-                Some(_) => {}
+            self.read_more(deadline, during).await?;
+        }
+    }
+
+    /// Waits for the channel's next message, adding its text to the buffer.
+    async fn read_more(&mut self, deadline: Instant, during: &str) -> Result<(), Error> {
+        let message = tokio::time::timeout_at(deadline, self.channel.wait())
+            .await
+            .map_err(|_| Error::Timeout {
+                switch: self.switch.clone(),
+                during: format!("waiting for the answer to `{during}`"),
+            })?;
+        match message {
+            Some(ChannelMsg::Data { data } | ChannelMsg::ExtendedData { data, .. }) => {
+                self.buffer.push_str(&String::from_utf8_lossy(&data));
+                Ok(())
             }
+            Some(ChannelMsg::Eof | ChannelMsg::Close) | None => {
+                Err(self.protocol(&format!("closed while waiting for `{during}`")))
+            }
+            Some(_) => Ok(()),
         }
     }
 }

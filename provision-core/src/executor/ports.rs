@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
@@ -459,6 +460,25 @@ pub trait SwitchPort: Send + Sync + fmt::Debug {
     /// batch (`refused_content`); a port read back other than its target is `verified: false`
     /// in the answer.
     async fn apply(&self, switch: &str, batch: &[PortOrder]) -> Result<BatchApplied, BatchError>;
+
+    /// How long the driver keeps a switch's session open after a batch that ended well, for
+    /// the switch's next batch (zero, the default: it keeps none). Meanwhile the executor
+    /// counts that session among those open at once, and calls [`SwitchPort::release`] when
+    /// no batch came.
+    fn idle_linger(&self) -> Duration {
+        Duration::ZERO
+    }
+
+    /// Closes the session kept for `switch`, if any; the switch's next batch opens another.
+    async fn release(&self, switch: &str) {
+        let _ = switch;
+    }
+
+    /// Closes every kept session and keeps none after it (the run's end, stopped or not);
+    /// how many were closed.
+    async fn close_sessions(&self) -> usize {
+        0
+    }
 }
 
 /// The provisioning boot order ("foreman" host type) of each host (Badfish interfaces YAML).

@@ -248,6 +248,9 @@ pub async fn execute(exec: Execution, jobs: Vec<MoveJob>) -> RunReport {
     if closed > 0 {
         tracing::info!(sessions = closed, "logged out the remaining BMC sessions");
     }
+    if let Some(switches) = &shared.switches {
+        switches.close().await;
+    }
     RunReport {
         version: REPORT_VERSION,
         run: shared.run.0,

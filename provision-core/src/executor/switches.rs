@@ -15,12 +15,21 @@
 //!
 //! The QUADS 2019 preset ([`SwitchMoves::PerPort`]) moves one host at a time in the whole run
 //! and commits each port on its own.
+//!
+//! A driver may keep a switch's session between its batches ([`SwitchPort::idle_linger`]):
+//! the switch's worker then keeps its place among the [`MAX_SESSIONS`] with it, waits that
+//! long for the next host, and has the driver close it ([`SwitchPort::release`]) before it
+//! gives the place up: when no host came, or as soon as another switch waits for a place (so
+//! under that pressure every batch has its own session, as when nothing is kept). So the
+//! sessions open at once, idle ones included, stay within [`MAX_SESSIONS`].
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore, SemaphorePermit, oneshot};
+use tokio_util::sync::CancellationToken;
 
 use super::config::SwitchMoves;
 use super::ports::{BatchApplied, BatchError, PortApplied, PortError, PortOrder, SwitchPort};
@@ -29,7 +38,7 @@ use crate::limits::Limits;
 /// Ports in one batch at most (a switch has about 48; a batch of whole hosts may pass it).
 const MAX_PORTS: usize = 192;
 
-/// Switch sessions open at once across the run. An SSH session costs about 20 KB (russh's
+/// Switch sessions open at once across the run, kept ones included. An SSH session costs about 20 KB (russh's
 /// session task and channels); a fleet of 5,000 hosts reaches over a thousand switches at
 /// once in its opening burst. A switch waiting for a session keeps gathering hosts, so its
 /// batch is only larger when its turn comes. Not lower: a session's handshake and commit take
@@ -58,6 +67,8 @@ struct Request {
 struct Queue {
     waiting: Vec<Request>,
     busy: bool,
+    /// Told of each host arriving (the worker may be waiting with the switch's session).
+    arrived: Arc<Notify>,
 }
 
 struct Inner {
@@ -72,6 +83,12 @@ struct Inner {
     one_host: Semaphore,
     /// Sessions open at once ([`MAX_SESSIONS`]).
     sessions: Semaphore,
+    /// Workers waiting for a place in `sessions`: a worker keeping a session gives its up.
+    wanted: AtomicUsize,
+    /// Told when a worker starts waiting for a place.
+    place_wanted: Notify,
+    /// Cancelled at the run's end: no worker waits with a session any more.
+    closing: CancellationToken,
 }
 
 /// The switches of a run, batched.
@@ -112,6 +129,9 @@ impl SwitchBatches {
                 refused: Mutex::new(HashMap::new()),
                 one_host: Semaphore::new(1),
                 sessions: Semaphore::new(MAX_SESSIONS),
+                wanted: AtomicUsize::new(0),
+                place_wanted: Notify::new(),
+                closing: CancellationToken::new(),
             }),
         }
     }
@@ -131,6 +151,7 @@ impl SwitchBatches {
                 .unwrap_or_else(PoisonError::into_inner);
             let queue = queues.entry(switch.to_owned()).or_default();
             queue.waiting.push(Request { orders, reply });
+            queue.arrived.notify_one();
             !std::mem::replace(&mut queue.busy, true)
         };
         if start {
@@ -143,6 +164,19 @@ impl SwitchBatches {
         })?
     }
 
+    /// The run's end (stopped or not): workers stop waiting with a session and the driver
+    /// closes every session it kept.
+    pub(crate) async fn close(&self) {
+        self.inner.closing.cancel();
+        let closed = self.inner.driver.close_sessions().await;
+        if closed > 0 {
+            tracing::info!(
+                sessions = closed,
+                "logged out of the remaining switch sessions"
+            );
+        }
+    }
+
     /// [`SwitchMoves::PerPort`]: waits for the one place of the step (the caller holds it
     /// through its attempts); `None` when ports are batched.
     pub(crate) async fn one_host(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
@@ -153,41 +187,152 @@ impl SwitchBatches {
     }
 }
 
+/// Counts a worker among those waiting for a session place while it lives.
+struct Wanting<'a>(&'a AtomicUsize);
+
+impl Drop for Wanting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Inner {
-    /// The switch's worker: batches until nobody waits.
+    /// The switch's worker: batches until nobody waits. Its place among the sessions open at
+    /// once is kept from one batch to the next while the driver keeps the switch's session.
     async fn work(self: Arc<Self>, switch: String) {
+        let linger = self.driver.idle_linger();
         if self.moves == SwitchMoves::Batched {
             tokio::time::sleep(self.gather).await;
         }
+        let mut place: Option<SemaphorePermit<'_>> = None;
+        // the driver keeps the switch's session (its last batch ended well), in `place`
+        let mut kept = false;
         loop {
             // the batch is taken once a session may open: the hosts arriving meanwhile join it
-            let Ok(_session) = self.sessions.acquire().await else {
-                break;
-            };
+            if place.is_none() {
+                let Some(taken) = self.take_place().await else {
+                    break;
+                };
+                place = Some(taken);
+            }
             let Some(batch) = self.next_batch(&switch) else {
-                break;
+                if kept && !linger.is_zero() && self.linger(&switch, linger).await {
+                    // a host came: the hosts arriving with it join its batch
+                    if self.moves == SwitchMoves::Batched {
+                        tokio::time::sleep(self.gather).await;
+                    }
+                    continue;
+                }
+                // the session closed before its place is given up
+                if kept {
+                    self.driver.release(&switch).await;
+                    kept = false;
+                }
+                drop(place.take());
+                if self.finish(&switch) {
+                    break;
+                }
+                continue;
             };
-            let _switch = self.limits.locks().lock(switch_lock(&switch)).await;
-            match self.moves {
-                SwitchMoves::Batched => self.apply_halving(&switch, batch).await,
-                SwitchMoves::PerPort => {
-                    for request in batch {
-                        self.apply_per_port(&switch, request).await;
+            let ended_well = {
+                let _switch = self.limits.locks().lock(switch_lock(&switch)).await;
+                match self.moves {
+                    SwitchMoves::Batched => self.apply_halving(&switch, batch).await,
+                    SwitchMoves::PerPort => {
+                        let mut last = false;
+                        for request in batch {
+                            last = self.apply_per_port(&switch, request).await;
+                        }
+                        last
                     }
                 }
+            };
+            // a session is kept only after a batch that ended well; another switch waiting
+            // for a place gets this one
+            kept = ended_well && !linger.is_zero();
+            if !kept || self.wanted.load(Ordering::SeqCst) > 0 {
+                self.driver.release(&switch).await;
+                kept = false;
+                drop(place.take());
             }
         }
     }
 
+    /// A place among the sessions open at once; `None` once the semaphore is closed.
+    async fn take_place(&self) -> Option<SemaphorePermit<'_>> {
+        if let Ok(place) = self.sessions.try_acquire() {
+            return Some(place);
+        }
+        self.wanted.fetch_add(1, Ordering::SeqCst);
+        let _wanting = Wanting(&self.wanted);
+        self.place_wanted.notify_waiters();
+        self.sessions.acquire().await.ok()
+    }
+
+    /// Waits with the switch's session kept: `true` when a host arrived, `false` when
+    /// `linger` passed, another switch wants a place or the run ends.
+    async fn linger(&self, switch: &str, linger: Duration) -> bool {
+        let arrived = {
+            let queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+            match queues.get(switch) {
+                Some(queue) => queue.arrived.clone(),
+                None => return false,
+            }
+        };
+        let deadline = tokio::time::Instant::now() + linger;
+        loop {
+            let host = arrived.notified();
+            let wanted = self.place_wanted.notified();
+            tokio::pin!(host, wanted);
+            host.as_mut().enable();
+            wanted.as_mut().enable();
+            if self.has_waiting(switch) {
+                return true;
+            }
+            if self.wanted.load(Ordering::SeqCst) > 0 || self.closing.is_cancelled() {
+                return false;
+            }
+            tokio::select! {
+                () = &mut host => {}
+                () = &mut wanted => {}
+                () = self.closing.cancelled() => return false,
+                () = tokio::time::sleep_until(deadline) => return self.has_waiting(switch),
+            }
+        }
+    }
+
+    /// Whether a host (that has not given up) waits for the switch.
+    fn has_waiting(&self, switch: &str) -> bool {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        queues.get_mut(switch).is_some_and(|queue| {
+            queue.waiting.retain(|r| !r.reply.is_closed());
+            !queue.waiting.is_empty()
+        })
+    }
+
+    /// Makes the switch idle (its next host starts a worker) unless a host waits: `true` when
+    /// the worker ends.
+    fn finish(&self, switch: &str) -> bool {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(queue) = queues.get_mut(switch) else {
+            return true;
+        };
+        queue.waiting.retain(|r| !r.reply.is_closed());
+        if queue.waiting.is_empty() {
+            queues.remove(switch);
+            return true;
+        }
+        false
+    }
+
     /// The requests of the next batch (whole hosts, no port twice, at most [`MAX_PORTS`] ports
-    /// unless one host has more); `None`, and the switch idle, when nobody waits.
+    /// unless one host has more); `None` when nobody waits.
     fn next_batch(&self, switch: &str) -> Option<Vec<Request>> {
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
         let queue = queues.get_mut(switch)?;
         // a host that gave up (cancelled, or its attempt timed out) is not applied
         queue.waiting.retain(|r| !r.reply.is_closed());
         if queue.waiting.is_empty() {
-            queues.remove(switch);
             return None;
         }
         let mut taken = Vec::new();
@@ -243,12 +388,15 @@ impl Inner {
     }
 
     /// Applies `batch` in one commit; a batch refused as a whole is split in halves, each
-    /// applied again, down to one host.
-    async fn apply_halving(&self, switch: &str, batch: Vec<Request>) {
+    /// applied again, down to one host. Whether the last call ended well.
+    async fn apply_halving(&self, switch: &str, batch: Vec<Request>) -> bool {
         let mut groups = vec![batch];
+        let mut last = false;
         while let Some(mut group) = groups.pop() {
             let orders: Vec<PortOrder> = group.iter().flat_map(|r| r.orders.clone()).collect();
-            match self.call(switch, &orders).await {
+            let result = self.call(switch, &orders).await;
+            last = result.is_ok();
+            match result {
                 Ok(applied) => answer(group, &applied),
                 Err(BatchError {
                     error,
@@ -263,10 +411,12 @@ impl Inner {
                 Err(e) => fail(group, &e.error),
             }
         }
+        last
     }
 
     /// QUADS's way: one commit per port, the host's ports in order; the first failure ends it.
-    async fn apply_per_port(&self, switch: &str, request: Request) {
+    /// Whether the last call ended well.
+    async fn apply_per_port(&self, switch: &str, request: Request) -> bool {
         let mut ports = Vec::with_capacity(request.orders.len());
         let mut committed = false;
         for order in &request.orders {
@@ -277,11 +427,12 @@ impl Inner {
                 }
                 Err(e) => {
                     let _ = request.reply.send(Err(e.error));
-                    return;
+                    return false;
                 }
             }
         }
         let _ = request.reply.send(Ok(HostApplied { ports, committed }));
+        true
     }
 }
 
@@ -358,6 +509,11 @@ pub(crate) mod fake {
         /// Logins tried.
         pub(crate) logins: Mutex<u32>,
         pub(crate) commit: Duration,
+        /// How long a session is kept after a batch that ended well (zero: none is).
+        pub(crate) linger: Duration,
+        /// Switches whose session is kept (counted open), and whether none may be any more.
+        pub(crate) kept: Mutex<BTreeSet<String>>,
+        pub(crate) closed: Mutex<bool>,
     }
 
     impl FakeSwitches {
@@ -385,6 +541,13 @@ pub(crate) mod fake {
             let state = self.state.lock().unwrap();
             state.peak.values().copied().max().unwrap_or(0)
         }
+
+        /// A session of `switch` ended.
+        fn closed_one(&self, switch: &str) {
+            let mut state = self.state.lock().unwrap();
+            *state.open.entry(switch.to_owned()).or_default() -= 1;
+            state.open_total -= 1;
+        }
     }
 
     #[async_trait]
@@ -394,8 +557,9 @@ pub(crate) mod fake {
             switch: &str,
             batch: &[PortOrder],
         ) -> Result<BatchApplied, BatchError> {
-            *self.logins.lock().unwrap() += 1;
-            {
+            let reused = self.kept.lock().unwrap().remove(switch);
+            if !reused {
+                *self.logins.lock().unwrap() += 1;
                 let mut refuse = self.refuse_logins.lock().unwrap();
                 if *refuse > 0 {
                     *refuse -= 1;
@@ -409,13 +573,15 @@ pub(crate) mod fake {
             let key = |o: &PortOrder| (switch.to_owned(), o.port.clone());
             let changes: Vec<&PortOrder> = {
                 let mut state = self.state.lock().unwrap();
-                let open = state.open.entry(switch.to_owned()).or_default();
-                *open += 1;
-                let now = *open;
-                let peak = state.peak.entry(switch.to_owned()).or_default();
-                *peak = (*peak).max(now);
-                state.open_total += 1;
-                state.peak_total = state.peak_total.max(state.open_total);
+                if !reused {
+                    let open = state.open.entry(switch.to_owned()).or_default();
+                    *open += 1;
+                    let now = *open;
+                    let peak = state.peak.entry(switch.to_owned()).or_default();
+                    *peak = (*peak).max(now);
+                    state.open_total += 1;
+                    state.peak_total = state.peak_total.max(state.open_total);
+                }
                 batch
                     .iter()
                     .filter(|o| state.ports.get(&key(o)) != Some(&o.target))
@@ -428,10 +594,9 @@ pub(crate) mod fake {
             if !changes.is_empty() {
                 tokio::time::sleep(self.commit).await;
             }
-            let mut state = self.state.lock().unwrap();
-            *state.open.entry(switch.to_owned()).or_default() -= 1;
-            state.open_total -= 1;
             if refused {
+                self.closed_one(switch);
+                let mut state = self.state.lock().unwrap();
                 *state.failed_commits.entry(switch.to_owned()).or_default() += 1;
                 let ports: Vec<&str> = batch.iter().map(|o| o.port.as_str()).collect();
                 return Err(BatchError {
@@ -443,6 +608,12 @@ pub(crate) mod fake {
                     login_refused: false,
                 });
             }
+            if self.linger.is_zero() || *self.closed.lock().unwrap() {
+                self.closed_one(switch);
+            } else {
+                self.kept.lock().unwrap().insert(switch.to_owned());
+            }
+            let mut state = self.state.lock().unwrap();
             if !changes.is_empty() {
                 *state.commits.entry(switch.to_owned()).or_default() += 1;
                 state.batches.push(changes.len());
@@ -463,6 +634,25 @@ pub(crate) mod fake {
                     })
                     .collect(),
             })
+        }
+
+        fn idle_linger(&self) -> Duration {
+            self.linger
+        }
+
+        async fn release(&self, switch: &str) {
+            if self.kept.lock().unwrap().remove(switch) {
+                self.closed_one(switch);
+            }
+        }
+
+        async fn close_sessions(&self) -> usize {
+            *self.closed.lock().unwrap() = true;
+            let kept = std::mem::take(&mut *self.kept.lock().unwrap());
+            for switch in &kept {
+                self.closed_one(switch);
+            }
+            kept.len()
         }
     }
 }
@@ -651,6 +841,74 @@ mod tests {
         // another switch is not concerned
         *driver.refuse_logins.lock().unwrap() = 0;
         b.apply("sw02", orders(3, 2, 1110)).await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_kept_session_serves_the_switch_next_batches_and_is_closed_when_none_comes() {
+        let driver = Arc::new(FakeSwitches {
+            linger: Duration::from_secs(30),
+            ..FakeSwitches::new(Duration::from_secs(4))
+        });
+        let b = batches(&driver, SwitchMoves::Batched);
+        // three batches on sw01, 10 s apart (within the linger): one login
+        for host in 0..3 {
+            b.apply("sw01", orders(host, 2, 1110)).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        }
+        assert_eq!(
+            (*driver.logins.lock().unwrap(), driver.commits("sw01")),
+            (1, 3)
+        );
+        assert_eq!(driver.state.lock().unwrap().open_total, 1, "kept meanwhile");
+        // none comes within the linger: closed, and the next batch logs in again
+        tokio::time::sleep(Duration::from_secs(31)).await;
+        assert_eq!(driver.state.lock().unwrap().open_total, 0);
+        b.apply("sw01", orders(3, 2, 1110)).await.unwrap();
+        assert_eq!(*driver.logins.lock().unwrap(), 2);
+        // a failed batch keeps nothing
+        driver.refused.lock().unwrap().insert("xe-0/0/8".into());
+        b.apply("sw01", orders(4, 2, 1120)).await.unwrap_err();
+        assert!(driver.kept.lock().unwrap().is_empty());
+        // the run's end closes a kept session at once
+        b.apply("sw02", orders(5, 2, 1110)).await.unwrap();
+        assert_eq!(driver.state.lock().unwrap().open_total, 1);
+        b.close().await;
+        assert_eq!(driver.state.lock().unwrap().open_total, 0);
+        assert_eq!(driver.peak(), 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn kept_sessions_count_within_max_sessions_and_give_way_to_waiting_switches() {
+        let driver = Arc::new(FakeSwitches {
+            linger: Duration::from_secs(30),
+            ..FakeSwitches::new(Duration::from_secs(4))
+        });
+        let b = batches(&driver, SwitchMoves::Batched);
+        let switches = 3 * MAX_SESSIONS;
+        let started = tokio::time::Instant::now();
+        let mut set = tokio::task::JoinSet::new();
+        for host in 0..2 * switches {
+            let b = b.clone();
+            let switch = format!("sw{:03}", host % switches);
+            // each switch's second host a little later: after its first batch
+            let later = Duration::from_secs(u64::try_from(host / switches).unwrap() * 5);
+            set.spawn(async move {
+                tokio::time::sleep(later).await;
+                b.apply(&switch, orders(host, 2, 1110)).await
+            });
+        }
+        while let Some(r) = set.join_next().await {
+            assert!(r.unwrap().unwrap().committed);
+        }
+        // no switch waited out another's linger for its place
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            started.elapsed()
+        );
+        let state = driver.state.lock().unwrap();
+        assert_eq!(state.peak_total, MAX_SESSIONS, "kept sessions are counted");
+        assert_eq!(state.commits.len(), switches);
     }
 
     #[tokio::test(start_paused = true)]

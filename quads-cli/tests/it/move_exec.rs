@@ -550,6 +550,37 @@ async fn move_hosts_runs_end_to_end_with_json_and_table_output() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_keeps_one_session_for_its_many_commits_and_none_is_left_open() {
+    let site = Site::new(6).await;
+    // QUADS's preset commits each port on its own: many batches per switch in one run
+    let path = site.path().join("quads.toml");
+    let toml = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!(
+            "{toml}
+[executor.policy]
+switch_moves = \"per-port\"\n"
+        ),
+    )
+    .unwrap();
+    let (code, out) = site.run(&["--format", "json"], 0).await;
+    assert_eq!(code, 0, "{out}");
+    let doc: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["counts"]["moved"], 6, "{out}");
+    let metrics = site.lab.metrics();
+    assert!(!metrics.switches.is_empty());
+    for (name, sw) in &metrics.switches {
+        assert!(sw.commits > 1, "{name}: {sw:?}");
+        assert_eq!(
+            (sw.sessions_opened, sw.peak_sessions, sw.sessions_open),
+            (1, 1, 0),
+            "{name}: one session for every commit, closed at the end: {sw:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_switch_commit_keeps_the_old_vlans_and_fails_each_host_with_its_own_ports() {
     let faults = FaultProfile {
         switch_commit_fail_rate: 1.0,

@@ -278,3 +278,89 @@ async fn an_unreachable_switch_is_retryable_and_a_bad_port_is_refused() {
     assert!(matches!(error, Error::DuplicatePort { .. }), "{error:?}");
     session.close().await;
 }
+
+#[tokio::test]
+async fn lines_sent_together_name_the_refused_one_and_commit_nothing() {
+    let lab = lab("none").await;
+    let (host, ports) = first_host_ports(&lab);
+    assert!(ports.len() >= 3);
+    let before = lab.host_ports(&host);
+    // the middle port's VLAN is out of range: its `vlan members` line is refused, the lines of
+    // the ports before and after it are fine
+    let changes: Vec<PortChange> = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let vlan = if i == 1 {
+                4095
+            } else {
+                1110 + u16::try_from(i).unwrap()
+            };
+            PortChange::new(p, PortTarget::QinQ { vlan })
+        })
+        .collect();
+    let mut session = JunosSwitch::connect(&config(&lab, PASSWORD, pinned(&lab)))
+        .await
+        .unwrap();
+    let error = session.apply(&changes).await.unwrap_err();
+    let Error::Command {
+        command, message, ..
+    } = &error
+    else {
+        panic!("{error:?}");
+    };
+    assert_eq!(
+        command,
+        &format!(
+            "set interfaces {} unit 0 family ethernet-switching vlan members vlan4095",
+            ports[1]
+        )
+    );
+    assert!(message.contains("out of range"), "{message}");
+    assert!(!error.is_retryable());
+    // nothing committed, every port as it was, the session back in operational mode
+    let counters = lab.metrics().switch("sw01");
+    assert_eq!((counters.commits, counters.failed_commits), (0, 0));
+    assert_eq!(lab.host_ports(&host), before);
+    assert!(session.is_open());
+    let configs = session.read_ports(&ports).await.unwrap();
+    assert_eq!(configs[0].qinq_group, Some(1100));
+    // the same session then applies a good batch, its lines together, in one commit
+    let good: Vec<PortChange> = ports
+        .iter()
+        .map(|p| PortChange::new(p, PortTarget::QinQ { vlan: 1120 }))
+        .collect();
+    let report = session.apply(&good).await.unwrap();
+    assert!(report.committed && report.all_verified(), "{report:?}");
+    assert!(report.lines.len() >= 4 * ports.len(), "{report:?}");
+    assert_eq!(lab.metrics().switch("sw01").commits, 1);
+    session.close().await;
+}
+
+#[tokio::test]
+async fn a_kept_session_the_switch_dropped_is_stale_before_anything_is_sent() {
+    let lab = lab("none").await;
+    let (_, ports) = first_host_ports(&lab);
+    let batch = |vlan| -> Vec<PortChange> {
+        ports
+            .iter()
+            .map(|p| PortChange::new(p, PortTarget::QinQ { vlan }))
+            .collect()
+    };
+    let mut session = JunosSwitch::connect(&config(&lab, PASSWORD, pinned(&lab)))
+        .await
+        .unwrap();
+    assert!(session.apply(&batch(1110)).await.unwrap().committed);
+    assert!(session.is_open());
+    lab.shared().switches.hang_up();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while session.is_open() {
+        assert!(tokio::time::Instant::now() < deadline, "still open");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let error = session.apply(&batch(1120)).await.unwrap_err();
+    assert!(matches!(error, Error::Stale { .. }), "{error:?}");
+    assert!(error.is_retryable());
+    session.close().await;
+    assert_eq!(lab.metrics().switch("sw01").commits, 1);
+}

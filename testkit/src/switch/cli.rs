@@ -13,7 +13,12 @@
 //! Where this differs from a real Junos: `exit` with uncommitted changes discards them without
 //! asking "Exit with uncommitted changes? [yes,no]"; an explicit `interface-mode access` is not
 //! shown back (access is the default and is not stored apart); commit failures are injected
-//! faults, not constraint checks; only the ports of the switch (48) exist.
+//! faults, not constraint checks; only the ports of the switch (48) exist; the terminal does
+//! not echo what it is sent. Lines sent together (a paste, or a client that does not wait for
+//! each prompt) are run one by one in order, each answered with its output and the prompt, as
+//! a real CLI reads typed-ahead lines (which a real terminal echoes after each prompt); an
+//! error in one does not stop the next. [`super::SwitchLab::hang_up`] ends every open session
+//! at once, as an `idle-timeout` or a dropped connection does.
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -15,6 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use russh::keys::{HashAlg, PrivateKey, ssh_key::private::Ed25519Keypair};
 use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
 
 use crate::clock::{LabClock, hash_str, mix};
 use crate::faults::FaultProfile;
@@ -132,6 +133,8 @@ pub struct SwitchLab {
     host_key: PrivateKey,
     fingerprint: String,
     state: Mutex<Vec<SwitchRuntime>>,
+    /// Cancelled by [`SwitchLab::hang_up`]: every SSH connection open then ends.
+    hang_up: Mutex<CancellationToken>,
 }
 
 impl fmt::Debug for SwitchLab {
@@ -253,6 +256,7 @@ impl SwitchLab {
             host_key,
             fingerprint,
             state: Mutex::new(runtime),
+            hang_up: Mutex::new(CancellationToken::new()),
         }
     }
 
@@ -260,6 +264,25 @@ impl SwitchLab {
         self.state
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Ends every SSH session open now on every switch, as a switch does when a session passed
+    /// its login class's `idle-timeout` or the network dropped it; later sessions are not
+    /// concerned.
+    pub fn hang_up(&self) {
+        let mut token = self
+            .hang_up
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::mem::take(&mut *token).cancel();
+    }
+
+    /// Cancelled when the sessions open now are to end ([`SwitchLab::hang_up`]).
+    pub(crate) fn hang_up_signal(&self) -> CancellationToken {
+        self.hang_up
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     /// The switches' SSH host key.

@@ -85,6 +85,7 @@ async fn connection(
     let Some(switch) = switch else {
         return;
     };
+    let hang_up = shared.switches.hang_up_signal();
     let handler = Connection {
         shared,
         switch,
@@ -101,6 +102,11 @@ async fn connection(
         () = shutdown.cancelled() => {
             let _ = handle
                 .disconnect(russh::Disconnect::ByApplication, "lab stopped".into(), "en".into())
+                .await;
+        }
+        () = hang_up.cancelled() => {
+            let _ = handle
+                .disconnect(russh::Disconnect::ByApplication, "idle timeout".into(), "en".into())
                 .await;
         }
     }

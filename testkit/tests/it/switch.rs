@@ -205,3 +205,33 @@ async fn isolation_report_judges_ports_committed_over_ssh() {
         "{repaired:?}"
     );
 }
+
+#[tokio::test]
+async fn a_hang_up_ends_the_sessions_open_then_and_no_later_one() {
+    let lab = Lab::start(LabConfig {
+        hosts: 2,
+        ..LabConfig::default()
+    })
+    .await
+    .unwrap();
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (handle, ok, _) = login(&lab, 0, "junos-lab").await;
+        assert!(ok);
+        open.push(handle);
+    }
+    assert_eq!(lab.metrics().switch("sw01").sessions_open, 2);
+    lab.shared().switches.hang_up();
+    let ended = crate::eventually(Duration::from_secs(10), || async {
+        lab.metrics().switch("sw01").sessions_open == 0 && open.iter().all(Handle::is_closed)
+    })
+    .await;
+    assert!(ended, "sessions still open after the hang-up");
+    // a session opened after it stays
+    let (later, ok, _) = login(&lab, 0, "junos-lab").await;
+    assert!(ok);
+    let port = &lab.inventory().hosts[0].interfaces[0].switch_port;
+    let shown = exec(&later, &format!("show configuration interfaces {port}")).await;
+    assert!(shown.starts_with("apply-groups QinQ_vl1100;\n"), "{shown}");
+    assert_eq!(lab.metrics().switch("sw01").sessions_opened, 3);
+}
