@@ -105,7 +105,13 @@ pub fn init_tracing(global: &GlobalArgs) {
     };
 }
 
-/// The process's one tokio runtime, started on first use.
+/// The process's one tokio runtime, started on first use, with one worker thread. A command
+/// spends its time waiting on BMCs, Foreman and switches (a move costs a few milliseconds of
+/// CPU per host) and the store has its own thread: a second worker only adds wake-ups between
+/// workers and a second thread's heap. Measured at 700 hosts against two workers (this
+/// machine's default), three runs each: CPU per host 3.42 against 3.65 ms, peak RSS 61.2–61.6
+/// against 63.8–64.3 MiB, makespan within 1.09 × the bound in both. (A current-thread
+/// runtime, tried too, gave the same memory but makespans up to 1.12 × the bound in five runs.)
 ///
 /// # Errors
 /// When it cannot start.
@@ -115,6 +121,7 @@ pub fn runtime() -> anyhow::Result<&'static tokio::runtime::Runtime> {
         return Ok(r);
     }
     let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!(e).context("cannot start the async runtime"))?;
