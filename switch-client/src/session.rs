@@ -523,27 +523,36 @@ impl JunosSession {
     /// Sends one line and reads its answer. Refused once an earlier answer went missing: the
     /// next prompt could be that answer's, and the session cannot tell which command it ends.
     async fn send_and_wait(&mut self, line: &str, limit: Duration) -> Result<Answer, Error> {
+        tracing::trace!(command = line, "send");
+        self.send(std::slice::from_ref(&line)).await?;
+        let answer = self.answer(Some(line), limit, line).await?;
+        self.desynced = false;
+        Ok(answer)
+    }
+
+    /// Writes `lines`, each ended by a newline, in one write, with the session marked out of
+    /// step until their answers are read (a timeout or a dropped future leaves it so); refused
+    /// once an earlier answer went missing.
+    async fn send(&mut self, lines: &[impl AsRef<str>]) -> Result<(), Error> {
         if self.desynced {
             return Err(self.protocol(
                 "an earlier command's answer never came, the session is out of step: open a new session",
             ));
         }
-        tracing::trace!(command = line, "send");
         self.buffer.clear();
-        // Cleared only once the answer is read: a timeout or a dropped future leaves it set.
         self.desynced = true;
-        let mut bytes = line.as_bytes().to_vec();
-        bytes.push(b'\n');
+        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.as_ref().len() + 1).sum());
+        for line in lines {
+            bytes.extend_from_slice(line.as_ref().as_bytes());
+            bytes.push(b'\n');
+        }
         self.channel
             .data_bytes(bytes)
             .await
             .map_err(|e| Error::Session {
                 switch: self.switch.clone(),
                 reason: e.to_string(),
-            })?;
-        let answer = self.answer(Some(line), limit, line).await?;
-        self.desynced = false;
-        Ok(answer)
+            })
     }
 
     /// Sends `lines` in one write and reads their answers in order, each within `limit` of the
@@ -553,26 +562,8 @@ impl JunosSession {
         lines: &[String],
         limit: Duration,
     ) -> Result<Vec<Answer>, Error> {
-        if self.desynced {
-            return Err(self.protocol(
-                "an earlier command's answer never came, the session is out of step: open a new session",
-            ));
-        }
         tracing::trace!(lines = lines.len(), "send");
-        self.buffer.clear();
-        self.desynced = true;
-        let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-        for line in lines {
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-        }
-        self.channel
-            .data_bytes(bytes)
-            .await
-            .map_err(|e| Error::Session {
-                switch: self.switch.clone(),
-                reason: e.to_string(),
-            })?;
+        self.send(lines).await?;
         let mut answers = Vec::with_capacity(lines.len());
         for line in lines {
             let deadline = Instant::now() + limit;

@@ -50,6 +50,14 @@ fn assert_no_password(error: &Error) {
 }
 
 /// The first host's ports on sw01, from the inventory.
+/// Each of `ports` into the QinQ group of `vlan`.
+fn qinq(ports: &[String], vlan: u16) -> Vec<PortChange> {
+    ports
+        .iter()
+        .map(|p| PortChange::new(p, PortTarget::QinQ { vlan }))
+        .collect()
+}
+
 fn first_host_ports(lab: &Lab) -> (String, Vec<String>) {
     let inventory = lab.inventory();
     let host = &inventory.hosts[0];
@@ -135,10 +143,7 @@ async fn a_failed_commit_leaves_the_old_vlans_and_names_switch_and_ports() {
     let lab = lab("switch_commit_fail_rate=1").await;
     let (host, ports) = first_host_ports(&lab);
     let before = lab.host_ports(&host);
-    let changes: Vec<PortChange> = ports
-        .iter()
-        .map(|p| PortChange::new(p, PortTarget::QinQ { vlan: 1120 }))
-        .collect();
+    let changes = qinq(&ports, 1120);
     let mut session = JunosSwitch::connect(&config(&lab, PASSWORD, pinned(&lab)))
         .await
         .unwrap();
@@ -172,12 +177,7 @@ async fn a_session_whose_answer_went_missing_refuses_every_later_command() {
     .await
     .unwrap();
     let (_, ports) = first_host_ports(&lab);
-    let batch = |vlan| -> Vec<PortChange> {
-        ports
-            .iter()
-            .map(|p| PortChange::new(p, PortTarget::QinQ { vlan }))
-            .collect()
-    };
+    let batch = |vlan| qinq(&ports, vlan);
     let assert_out_of_step = |error: &Error| {
         assert!(matches!(error, Error::Session { .. }), "{error:?}");
         assert!(error.to_string().contains("new session"), "{error}");
@@ -326,10 +326,7 @@ async fn lines_sent_together_name_the_refused_one_and_commit_nothing() {
     let configs = session.read_ports(&ports).await.unwrap();
     assert_eq!(configs[0].qinq_group, Some(1100));
     // the same session then applies a good batch, its lines together, in one commit
-    let good: Vec<PortChange> = ports
-        .iter()
-        .map(|p| PortChange::new(p, PortTarget::QinQ { vlan: 1120 }))
-        .collect();
+    let good = qinq(&ports, 1120);
     let report = session.apply(&good).await.unwrap();
     assert!(report.committed && report.all_verified(), "{report:?}");
     assert!(report.lines.len() >= 4 * ports.len(), "{report:?}");
@@ -341,12 +338,7 @@ async fn lines_sent_together_name_the_refused_one_and_commit_nothing() {
 async fn a_kept_session_the_switch_dropped_is_stale_before_anything_is_sent() {
     let lab = lab("none").await;
     let (_, ports) = first_host_ports(&lab);
-    let batch = |vlan| -> Vec<PortChange> {
-        ports
-            .iter()
-            .map(|p| PortChange::new(p, PortTarget::QinQ { vlan }))
-            .collect()
-    };
+    let batch = |vlan| qinq(&ports, vlan);
     let mut session = JunosSwitch::connect(&config(&lab, PASSWORD, pinned(&lab)))
         .await
         .unwrap();
