@@ -91,6 +91,15 @@ struct Inner {
     closing: CancellationToken,
 }
 
+impl Queue {
+    /// Drops the hosts that gave up (cancelled, or their attempt timed out: they are not
+    /// applied); whether any host still waits.
+    fn has_waiting(&mut self) -> bool {
+        self.waiting.retain(|r| !r.reply.is_closed());
+        !self.waiting.is_empty()
+    }
+}
+
 /// The switches of a run, batched.
 #[derive(Clone)]
 pub(crate) struct SwitchBatches {
@@ -304,10 +313,7 @@ impl Inner {
     /// Whether a host (that has not given up) waits for the switch.
     fn has_waiting(&self, switch: &str) -> bool {
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-        queues.get_mut(switch).is_some_and(|queue| {
-            queue.waiting.retain(|r| !r.reply.is_closed());
-            !queue.waiting.is_empty()
-        })
+        queues.get_mut(switch).is_some_and(Queue::has_waiting)
     }
 
     /// Makes the switch idle (its next host starts a worker) unless a host waits: `true` when
@@ -317,12 +323,11 @@ impl Inner {
         let Some(queue) = queues.get_mut(switch) else {
             return true;
         };
-        queue.waiting.retain(|r| !r.reply.is_closed());
-        if queue.waiting.is_empty() {
-            queues.remove(switch);
-            return true;
+        if queue.has_waiting() {
+            return false;
         }
-        false
+        queues.remove(switch);
+        true
     }
 
     /// The requests of the next batch (whole hosts, no port twice, at most [`MAX_PORTS`] ports
@@ -330,9 +335,7 @@ impl Inner {
     fn next_batch(&self, switch: &str) -> Option<Vec<Request>> {
         let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
         let queue = queues.get_mut(switch)?;
-        // a host that gave up (cancelled, or its attempt timed out) is not applied
-        queue.waiting.retain(|r| !r.reply.is_closed());
-        if queue.waiting.is_empty() {
+        if !queue.has_waiting() {
             return None;
         }
         let mut taken = Vec::new();
