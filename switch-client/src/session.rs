@@ -15,6 +15,9 @@ use crate::error::Error;
 use crate::junos::{self, Answer, CliMode, CommitAnswer};
 use crate::model::{ApplyReport, PortChange, PortConfig, PortResult};
 
+/// The buffer the session's socket is read through: a few of a switch's answer packets.
+const READ_BUFFER: usize = 8 * 1024;
+
 /// How the switch's SSH host key is checked (a public fingerprint: no secret to hide).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HostKeyCheck {
@@ -115,6 +118,10 @@ impl JunosSwitch {
         .map_err(|_| timeout("connecting"))?
         .map_err(|e| connect_error(format!("{address}: {e}")))?;
         let _ = stream.set_nodelay(true);
+        // russh reads each packet as its 4-byte length, then the rest: two reads of the socket
+        // a packet, and a switch answers a batch with a packet a line. Read through a buffer,
+        // the packets that arrived together take one read.
+        let stream = tokio::io::BufReader::with_capacity(READ_BUFFER, stream);
         let presented = Arc::new(Mutex::new(None));
         let checker = HostKeyChecker {
             expected: config.host_key.clone(),
