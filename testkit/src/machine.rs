@@ -492,8 +492,14 @@ impl Machine {
         match reset {
             ResetType::On | ResetType::ForceOn => self.start_post(now, physics),
             ResetType::ForceOff => {
+                let drawn = physics
+                    .clock
+                    .service_time(physics.bmc.power_off, physics.bmc.sigma);
+                physics.metrics.host(&self.name, |c| {
+                    c.longest_force_off_ms = c.longest_force_off_ms.max(lab_millis(drawn));
+                });
                 self.phase = Phase::ShuttingDown {
-                    until: off_in(physics.bmc.power_off),
+                    until: physics.clock.after(drawn),
                     then_on: false,
                 }
             }
@@ -804,6 +810,12 @@ impl Machine {
     }
 }
 
+/// Lab seconds as whole lab milliseconds (a counter's unit).
+#[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+fn lab_millis(secs: f64) -> u64 {
+    (secs.max(0.0) * 1000.0).round() as u64
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -941,6 +953,8 @@ mod tests {
         let counters = bench.metrics.snapshot().host("h1");
         assert_eq!((counters.boots, counters.power_cycles), (1, 1));
         assert_eq!(counters.resets.get("ForceOff"), Some(&1));
+        // what a tool that waits for `Off` had to wait, for the bench's floor
+        assert_eq!(counters.longest_force_off_ms, 5000);
     }
 
     #[tokio::test(start_paused = true)]

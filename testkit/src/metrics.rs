@@ -77,6 +77,10 @@ pub struct HostCounters {
     pub rekicks: u64,
     /// Config jobs applied during POST.
     pub jobs_applied: u64,
+    /// The longest power-off a `ForceOff` drew for it, in lab milliseconds: how long the
+    /// machine took to read `Off` (a tool that waits for `Off` waits at least this long).
+    #[serde(default)]
+    pub longest_force_off_ms: u64,
     /// Sessions created on its BMC.
     pub sessions_opened: u64,
     /// Sessions deleted on its BMC.

@@ -127,6 +127,10 @@ pub struct Sample {
     check_problem: Option<String>,
     /// Per flavour: (hosts failed or wrong in the lab check, hosts).
     by_flavor: BTreeMap<String, (usize, usize)>,
+    /// The longest time, in seconds of the run, that a machine took to read `Off` after a
+    /// `ForceOff` of this run (0 when none was sent): a tool that waits for `Off` before
+    /// powering on cannot finish sooner.
+    force_off_floor_s: f64,
 }
 
 /// Medians of one tool's runs of one action at one time scale.
@@ -144,6 +148,8 @@ pub struct Summary {
     runs_with_problems: usize,
     /// Per flavour: the most hosts failed or wrong in any run, and the hosts.
     by_flavor: BTreeMap<String, (usize, usize)>,
+    /// The median of the runs' [`Sample::force_off_floor_s`].
+    force_off_floor_s: f64,
 }
 
 impl Summary {
@@ -238,6 +244,7 @@ fn summarize(samples: &[&Sample]) -> Summary {
             .unwrap_or(0),
         runs_with_problems: samples.iter().filter(|s| s.check_problem.is_some()).count(),
         by_flavor: worst_by_flavor(samples),
+        force_off_floor_s: med(&|s| s.force_off_floor_s),
     }
 }
 
@@ -373,6 +380,52 @@ pub fn table(rows: &[Row], time_scale: f64) -> String {
     t
 }
 
+/// The lab seconds of the requests a Redfish client cannot skip to power-cycle a machine
+/// that has no power cycle of its own, beside the power-off itself, at the lab model's
+/// medians: log in, read the service root, the systems collection and the system (for its
+/// reset action), then after the power-off read `Off`, send `On` and read `On`. The
+/// `ForceOff`'s own latency is not counted: the lab applies a request when it arrives, so the
+/// machine powers off while the answer is on its way.
+#[must_use]
+pub fn power_cycle_requests_s(bmc: &testkit::model::BmcModel) -> f64 {
+    bmc.session_login + 3.0 * bmc.get + bmc.get + bmc.action + bmc.get
+}
+
+/// For the rows of `time_scale` where a tool waited for machines to go off after `ForceOff`
+/// (power-cycle on BMCs without a power cycle of their own): the lab's slowest power-off in
+/// each tool's run, and with `requests_s` (lab seconds, [`power_cycle_requests_s`]) the
+/// soonest any tool that waits for `Off` could have finished in quads' run, how close quads
+/// came to it and the most such a tool could have gained on Badfish. Empty when there are none.
+#[must_use]
+pub fn floor_note(rows: &[Row], time_scale: f64, requests_s: f64) -> String {
+    let mut t = String::new();
+    for r in rows.iter().filter(|r| r.time_scale == time_scale) {
+        let (b, q) = (&r.badfish, &r.quads);
+        if q.force_off_floor_s <= 0.0 {
+            continue;
+        }
+        let requests = requests_s * time_scale;
+        let floor = q.force_off_floor_s + requests;
+        let _ = writeln!(
+            t,
+            "- {}: in quads' run the slowest machine read `Off` {:.2} s after its `ForceOff` \
+             ({:.2} s in Badfish's). With the lab's median latencies of the requests a Redfish \
+             client cannot skip (log in, read the service root, the systems and the system for \
+             its reset action; after the power-off, read `Off`, `On`, read `On`: {requests:.2} s), no \
+             tool that waits for `Off` before `On` finishes sooner than {floor:.2} s: at most \
+             {:.2}× faster than Badfish's {:.2} s. quads took {:.2} s, {:.2}× that floor.",
+            r.action.name(),
+            q.force_off_floor_s,
+            b.force_off_floor_s,
+            ratio(b.wall_s, floor),
+            b.wall_s,
+            q.wall_s,
+            ratio(q.wall_s, floor),
+        );
+    }
+    t
+}
+
 /// With more than one flavour, the Markdown table of one time scale per action and flavour:
 /// hosts failed (or wrong in the lab check) of the flavour's hosts, Badfish / quads, and
 /// `Badfish cannot` where every one of its hosts of the flavour failed.
@@ -465,6 +518,14 @@ pub fn run_bench(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
             table(&rows, ts)
         );
         report.push_str(&flavour_table(&rows, ts));
+        let floor = floor_note(
+            &rows,
+            ts,
+            power_cycle_requests_s(&LabConfig::default().model.bmc),
+        );
+        if !floor.is_empty() {
+            let _ = write!(report, "\n{floor}");
+        }
     }
     println!("{report}");
     println!("B = Badfish 1.8.2 (PyPI), q = quads oob (release); × = Badfish / quads");
@@ -694,7 +755,9 @@ impl Bench<'_> {
         )?;
         let counters = metrics.hosts.values();
         let (mut requests, mut opened, mut closed, mut open) = (0, 0, 0, 0);
+        let mut longest_force_off_ms = 0;
         for c in counters {
+            longest_force_off_ms = longest_force_off_ms.max(c.longest_force_off_ms);
             requests += c.bmc_requests;
             opened += c.sessions_opened;
             closed += c.sessions_closed;
@@ -717,6 +780,7 @@ impl Bench<'_> {
             sessions_left_open: open,
             check_problem,
             by_flavor,
+            force_off_floor_s: longest_force_off_ms as f64 / 1000.0 * time_scale,
         })
     }
 }
@@ -1212,7 +1276,47 @@ mod tests {
             sessions_left_open: 0,
             check_problem: None,
             by_flavor: BTreeMap::new(),
+            force_off_floor_s: 0.0,
         }
+    }
+
+    #[test]
+    fn the_requests_of_a_power_cycle_are_counted_from_the_lab_model() {
+        // login 0.5, service root, systems and system 3 × 0.3, read `Off` 0.3, `On` 1.0,
+        // read `On` 0.3
+        let s = power_cycle_requests_s(&LabConfig::default().model.bmc);
+        assert!((s - 3.0).abs() < 1e-9, "{s}");
+    }
+
+    #[test]
+    fn the_power_off_floor_is_said_where_a_tool_waited_for_off() {
+        let mut samples = Vec::new();
+        for (tool, wall, floor) in [(Tool::Badfish, 42.0, 11.5), (Tool::Quads, 14.0, 10.0)] {
+            let mut s = sample(tool, wall, 100, 10.0);
+            s.action = BenchAction::PowerCycle;
+            s.time_scale = 1.0;
+            s.force_off_floor_s = floor;
+            samples.push(s);
+        }
+        // power-state sends no ForceOff: no floor to say
+        samples.push(sample(Tool::Badfish, 5.0, 100, 10.0));
+        samples.push(sample(Tool::Quads, 1.0, 50, 5.0));
+        let rows = rows(&samples);
+        let note = floor_note(&rows, 1.0, 2.0);
+        assert_eq!(note.lines().count(), 1, "{note}");
+        assert!(note.starts_with("- power-cycle: "), "{note}");
+        assert!(note.contains("`Off` 10.00 s after its"), "{note}");
+        assert!(note.contains("(11.50 s in Badfish's)"), "{note}");
+        assert!(note.contains("sooner than 12.00 s"), "{note}");
+        assert!(
+            note.contains("at most 3.50× faster than Badfish's 42.00 s"),
+            "{note}"
+        );
+        assert!(
+            note.contains("quads took 14.00 s, 1.17× that floor"),
+            "{note}"
+        );
+        assert_eq!(floor_note(&rows, 0.0, 2.0), "");
     }
 
     #[test]
