@@ -15,8 +15,9 @@ use crate::error::Error;
 use crate::junos::{self, Answer, CliMode, CommitAnswer};
 use crate::model::{ApplyReport, PortChange, PortConfig, PortResult};
 
-/// The buffer the session's socket is read through: a few of a switch's answer packets.
-const READ_BUFFER: usize = 8 * 1024;
+/// The buffer the session's socket is read through: tens of a switch's answer packets (one
+/// line of output each, tens of bytes), small enough for the sessions kept open.
+const READ_BUFFER: usize = 2 * 1024;
 
 /// How the switch's SSH host key is checked (a public fingerprint: no secret to hide).
 #[derive(Debug, Clone, PartialEq, Eq)]
