@@ -1,6 +1,7 @@
 //! The request pipeline of a handle: one send (with its in-flight count and the mapping of an
-//! answer to a reply or an [`Error`]), the two retry loops (`execute_plain` for requests sent
-//! without credentials, `execute` for the others, which also re-logs in once on a 401), the
+//! answer to a reply or an [`Error`]), the two retry loops (`execute_unsessioned` for requests
+//! sent without a session, with no credentials or HTTP Basic ones, `execute` for the others,
+//! which also re-logs in once on a 401), the
 //! wait through a manager reset, and the verbs the operations use (GET, PATCH with `If-Match`,
 //! POST, DELETE).
 
@@ -45,12 +46,26 @@ impl Bmc {
 
     /// Sends `call` without credentials, with the retry policy (service root, login).
     pub(crate) async fn execute_plain(&self, call: &Call) -> Result<Reply, Error> {
+        self.execute_unsessioned(call, &AuthHeader::None, reply)
+            .await
+    }
+
+    /// Sends `call` with `auth` (none, or HTTP Basic: no session to log in again), with the
+    /// retry policy and one wait through a manager reset; `decide` turns each answer, a
+    /// failure status included, into the result or the error the policy retries after.
+    pub(crate) async fn execute_unsessioned<T>(
+        &self,
+        call: &Call,
+        auth: &AuthHeader,
+        decide: impl Fn(RequestLabel, http::Response<bytes::Bytes>) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let mut attempt: u32 = 0;
         let mut waited = false;
         loop {
             attempt += 1;
-            let error = match self.send_once(call, &AuthHeader::None).await {
-                Ok(reply) => return Ok(reply),
+            let answer = self.send_raw(call, auth).await;
+            let error = match answer.and_then(|(label, response)| decide(label, response)) {
+                Ok(value) => return Ok(value),
                 Err(e) => e,
             };
             if !waited && self.wait_out_manager_reset(&error).await {
@@ -98,12 +113,7 @@ impl Bmc {
     /// After failed attempt number `attempt` of `call`: the error back when the policy gives up
     /// (attempts spent, or a failure this request may not be retried after), else waits the
     /// policy's delay (or the BMC's `Retry-After`) on tokio's clock.
-    pub(crate) async fn back_off(
-        &self,
-        call: &Call,
-        attempt: u32,
-        error: Error,
-    ) -> Result<(), Error> {
+    async fn back_off(&self, call: &Call, attempt: u32, error: Error) -> Result<(), Error> {
         let policy = &self.inner.shared.config.retry;
         if attempt >= policy.max_attempts.max(1) || !retry_allowed(call, &error) {
             return Err(error);
@@ -116,22 +126,12 @@ impl Bmc {
 
     pub(super) async fn send_once(&self, call: &Call, auth: &AuthHeader) -> Result<Reply, Error> {
         let (label, response) = self.send_raw(call, auth).await?;
-        let (parts, body) = response.into_parts();
-        if parts.status.is_success() {
-            Ok(Reply {
-                status: parts.status,
-                headers: parts.headers,
-                body,
-                label,
-            })
-        } else {
-            Err(label.status(parts.status, &parts.headers, &body))
-        }
+        reply(label, response)
     }
 
-    /// Sends `call` once and gives back whatever answer came, a failure status included (for
-    /// a caller that reads an error's headers); only a missing answer is an error.
-    pub(crate) async fn send_raw(
+    /// Sends `call` once and gives back whatever answer came, a failure status included; only
+    /// a missing answer is an error.
+    async fn send_raw(
         &self,
         call: &Call,
         auth: &AuthHeader,
@@ -229,6 +229,21 @@ impl<'a> InFlight<'a> {
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A success status is the reply; any other is the error its status, headers and body tell.
+fn reply(label: RequestLabel, response: http::Response<bytes::Bytes>) -> Result<Reply, Error> {
+    let (parts, body) = response.into_parts();
+    if parts.status.is_success() {
+        Ok(Reply {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+            label,
+        })
+    } else {
+        Err(label.status(parts.status, &parts.headers, &body))
     }
 }
 

@@ -318,8 +318,9 @@ impl Bmc {
         logout.map(|_| ())
     }
 
-    /// One authenticated GET (the account service, which every role may read) with `username` and `password` as HTTP
-    /// Basic credentials, retried like a read while no answer decides.
+    /// One GET of the account service (which every role may read) with `username` and
+    /// `password` as HTTP Basic credentials, retried like any request sent without a session
+    /// while no answer decides.
     async fn basic_check(&self, username: &str, password: &Secret) -> Result<BasicCheck, Error> {
         let root = self.root().await?;
         let path = root
@@ -327,26 +328,20 @@ impl Bmc {
             .clone()
             .filter(|p| !p.is_empty())
             .unwrap_or_else(|| "/redfish/v1/AccountService".to_owned());
-        let call = Call::get(path);
         let auth = AuthHeader::basic(username, password);
-        let mut attempt: u32 = 0;
-        loop {
-            attempt += 1;
-            let error = match self.send_raw(&call, &auth).await {
-                Ok((label, response)) => match response.status() {
-                    s if s.is_success() => return Ok(BasicCheck::Accepted),
-                    http::StatusCode::UNAUTHORIZED if offers_basic(response.headers()) => {
-                        return Ok(BasicCheck::Refused);
-                    }
-                    http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN => {
-                        return Ok(BasicCheck::NotOffered);
-                    }
-                    status => label.status(status, response.headers(), response.body()),
-                },
-                Err(e) => e,
-            };
-            self.back_off(&call, attempt, error).await?;
-        }
+        self.execute_unsessioned(&Call::get(path), &auth, |label, response| {
+            match response.status() {
+                s if s.is_success() => Ok(BasicCheck::Accepted),
+                http::StatusCode::UNAUTHORIZED if offers_basic(response.headers()) => {
+                    Ok(BasicCheck::Refused)
+                }
+                http::StatusCode::UNAUTHORIZED | http::StatusCode::FORBIDDEN => {
+                    Ok(BasicCheck::NotOffered)
+                }
+                status => Err(label.status(status, response.headers(), response.body())),
+            }
+        })
+        .await
     }
 }
 

@@ -906,7 +906,8 @@ fn paths_since(rig: &Rig, i: usize, seen: usize) -> Vec<String> {
 /// iDRAC10, generic) the accounts are one read, the PATCH goes with the ETag that read gave
 /// (no GET for it), and the change is checked in the PATCH's answer where the BMC sends the
 /// account back (the iDRACs; the generic flavour answers 204 and costs one read-back GET);
-/// the tenant's login is checked by one read with HTTP Basic. Supermicro offers no `$expand`: a GET per member, as before.
+/// the tenant's login is checked by one read with HTTP Basic. Supermicro offers no `$expand`:
+/// a GET per member, as before.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_account_step_reads_the_accounts_in_one_request_where_the_bmc_expands() {
     let rig = rig().await;

@@ -49,7 +49,6 @@ fn assert_no_password(error: &Error) {
     }
 }
 
-/// The first host's ports on sw01, from the inventory.
 /// Each of `ports` into the QinQ group of `vlan`.
 fn qinq(ports: &[String], vlan: u16) -> Vec<PortChange> {
     ports
@@ -58,6 +57,7 @@ fn qinq(ports: &[String], vlan: u16) -> Vec<PortChange> {
         .collect()
 }
 
+/// The first host's ports on sw01, from the inventory.
 fn first_host_ports(lab: &Lab) -> (String, Vec<String>) {
     let inventory = lab.inventory();
     let host = &inventory.hosts[0];
