@@ -168,6 +168,10 @@ pub struct WaitPolicy {
     pub job_queue_clear: Wait,
     /// The BMC answering again after a reset.
     pub bmc_reset: Wait,
+    /// An iDRAC's Lifecycle Controller taking configuration again (`LCStatus` `Ready`) after
+    /// `JID_CLEARALL_FORCE` restarted it, or after a write it refused as not ready (Dell
+    /// documents a restart of a few minutes).
+    pub lc_ready: Wait,
 }
 
 impl Default for WaitPolicy {
@@ -210,6 +214,12 @@ impl Default for WaitPolicy {
                 interval: Duration::from_secs(5),
                 max_interval: Duration::from_secs(15),
             },
+            lc_ready: Wait {
+                timeout: Duration::from_secs(600),
+                first_poll: Duration::ZERO,
+                interval: Duration::from_secs(5),
+                max_interval: Duration::from_secs(15),
+            },
         }
     }
 }
@@ -227,6 +237,7 @@ impl WaitPolicy {
             task: w,
             job_queue_clear: w,
             bmc_reset: w,
+            lc_ready: w,
         }
     }
 }

@@ -89,6 +89,11 @@ impl Call {
         Self::new(Method::DELETE, path, None, RetryClass::Read)
     }
 
+    /// A POST of an action that only reports (changes nothing): it retries like a read.
+    pub fn query(path: impl Into<String>, body: &Value) -> Self {
+        Self::new(Method::POST, path, Some(json_bytes(body)), RetryClass::Read)
+    }
+
     #[must_use]
     pub fn if_match(mut self, etag: Option<String>) -> Self {
         self.if_match = etag;

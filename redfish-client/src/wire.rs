@@ -522,6 +522,18 @@ pub struct DellAttachStatus {
     pub drivers: Option<String>,
 }
 
+/// The answer of Dell's `DellLCService.GetRemoteServicesAPIStatus`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DellLcStatus {
+    /// The Lifecycle Controller's state: `Ready` when it takes configuration.
+    #[serde(rename = "LCStatus")]
+    pub lc: Option<String>,
+    /// The remote services' state as a whole (`Ready`, `NotReady`).
+    #[serde(rename = "Status")]
+    pub status: Option<String>,
+}
+
 /// The answer of Dell's `DellLCService.ExportServerScreenShot`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]

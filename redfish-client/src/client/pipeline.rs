@@ -2,7 +2,7 @@
 //! answer to a reply or an [`Error`]), the two retry loops (`execute_unsessioned` for requests
 //! sent without a session, with no credentials or HTTP Basic ones, `execute` for the others,
 //! which also re-logs in once on a 401), the
-//! wait through a manager reset, and the verbs the operations use (GET, PATCH with `If-Match`,
+//! wait through a manager reset and through an iDRAC Lifecycle Controller's restart, and the verbs the operations use (GET, PATCH with `If-Match`,
 //! POST, DELETE).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +42,27 @@ impl Bmc {
         )
         .await
         .is_ok()
+    }
+
+    /// A write an iDRAC refused as not ready (its Lifecycle Controller restarting, as after
+    /// `JID_CLEARALL_FORCE`): waits until the Lifecycle Controller is ready again, within
+    /// `waits.lc_ready`, instead of a backoff of seconds that a restart of minutes outlasts.
+    /// False at once for any other answer, or where there is nothing to wait on.
+    async fn wait_out_lc_restart(&self, call: &Call, error: &Error) -> bool {
+        if call.retry != RetryClass::Write || error.transient() != Some(Transient::NotReady) {
+            return false;
+        }
+        tracing::info!(bmc = %self.name(), request = ?call, "not ready: waiting for the Lifecycle Controller");
+        match self
+            .wait_lc_ready(&tokio_util::sync::CancellationToken::new())
+            .await
+        {
+            Ok(ready) => ready,
+            Err(e) => {
+                tracing::warn!(bmc = %self.name(), error = %e, "the Lifecycle Controller did not become ready");
+                false
+            }
+        }
     }
 
     /// Sends `call` without credentials, with the retry policy (service root, login).
@@ -84,6 +105,7 @@ impl Bmc {
         let mut attempt: u32 = 0;
         let mut relogged = false;
         let mut waited = false;
+        let mut lc_waited = false;
         loop {
             attempt += 1;
             let auth = self.authorization().await?;
@@ -104,6 +126,10 @@ impl Bmc {
                 // the reset dropped the session: the next attempt's 401 logs in again
                 waited = true;
                 relogged = false;
+                continue;
+            }
+            if !lc_waited && self.wait_out_lc_restart(call, &error).await {
+                lc_waited = true;
                 continue;
             }
             self.back_off(call, attempt, error).await?;

@@ -181,10 +181,12 @@ impl Bmc {
         Ok(Job::from_wire(id, job))
     }
 
-    /// Clears the job queue, then waits until no job is pending.
+    /// Clears the job queue, then waits until no job is pending; after a forced clear, also
+    /// until the Lifecycle Controller it restarted takes configuration again.
     ///
     /// # Errors
-    /// When the clear is refused or the queue does not empty within the deadline.
+    /// When the clear is refused, or the queue does not empty or the Lifecycle Controller is
+    /// not ready within the deadline.
     #[tracing::instrument(skip_all, fields(bmc = %self.name(), ?mode))]
     pub async fn clear_jobs(
         &self,
@@ -236,6 +238,11 @@ impl Bmc {
             })
         })
         .await?;
+        if mode == ClearJobs::Force {
+            // the forced clear restarts the Lifecycle Controller: configuration writes are
+            // refused as not ready until it is back
+            self.wait_lc_ready(cancel).await?;
+        }
         Ok(QueueClear::Cleared)
     }
 

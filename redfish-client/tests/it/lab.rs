@@ -674,6 +674,108 @@ async fn job_queues_list_clear_and_a_stuck_queue_needs_force() {
     rig.assert_all_logged_out();
 }
 
+/// `JID_CLEARALL_FORCE` restarts an iDRAC's Lifecycle Controller (the lab's `lc_restart`,
+/// 60 lab s), which refuses configuration writes as not ready (`SWC0700`) until it is back.
+/// A forced clear returns once the Lifecycle Controller is ready again; a write that meets
+/// the restart anyway (the clear made by someone who did not wait) waits it out and goes
+/// through, where a backoff of milliseconds gave up before. Other vendors have no
+/// `DellLCService`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lifecycle_controller_restart_is_waited_out_not_failed() {
+    let rig = rig_with(|c| {
+        c.faults = FaultProfile {
+            stuck_job_queue_bmcs: 2,
+            ..FaultProfile::none()
+        };
+        // 1.5 s real: the restart outlasts the few requests between a clear and a write
+        c.model.bmc.lc_restart = 300.0;
+    })
+    .await;
+    let cancel = &rig.cancel;
+    let models: Vec<&str> = rig.hosts.iter().map(|h| h.model.as_str()).collect();
+    let interfaces = InterfacesFile::parse(&interfaces_yaml(&models)).unwrap();
+    // two attempts 5 ms apart: far shorter than the restart
+    let hasty = rig.client_with(|c| c.retry.max_attempts = 2);
+    // a forced clear by someone who does not wait for the Lifecycle Controller
+    let impatient =
+        rig.client_with(|c| c.waits.lc_ready = Wait::every(Duration::ZERO, Duration::ZERO));
+    let refusals = |host: &str, from: usize| {
+        rig.lab
+            .log()
+            .into_iter()
+            .skip(from)
+            .filter(|e| e.host.as_deref() == Some(host) && e.status == 503)
+            .count()
+    };
+    for i in [0, 1] {
+        let host = rig.hosts[i].name.clone();
+        let bmc = rig.bmc_as(&hasty, i);
+        let order = bmc.boot_order().await.unwrap();
+        let change_to = |wanted: Vec<String>, other: Vec<String>| {
+            if order.starts_with(&wanted) {
+                other
+            } else {
+                wanted
+            }
+        };
+        let first = change_to(
+            interfaces.interfaces_for(&host, "foreman").unwrap(),
+            interfaces.interfaces_for(&host, "director").unwrap(),
+        );
+
+        // the clear returns with the Lifecycle Controller ready: the next write is taken at once
+        assert_eq!(
+            bmc.clear_jobs(ClearJobs::Force, cancel).await.unwrap(),
+            QueueClear::Cleared
+        );
+        assert_eq!(bmc.lc_status().await.unwrap().as_deref(), Some("Ready"));
+        let seen = rig.lab.log().len();
+        let change = bmc
+            .set_boot_order(&redfish_client::BootOrderRequest::new(&first), cancel)
+            .await
+            .unwrap();
+        assert!(
+            matches!(change, SettingsChange::Pending { job: Some(_) }),
+            "{change:?}"
+        );
+        assert_eq!(refusals(&host, seen), 0, "nothing refused after the clear");
+
+        // a clear nobody waited for: the write meets the restart, waits for it, goes through
+        let Err(Error::Timeout { .. }) = rig
+            .bmc_as(&impatient, i)
+            .clear_jobs(ClearJobs::Force, cancel)
+            .await
+        else {
+            panic!("a zero wait for the Lifecycle Controller times out");
+        };
+        assert_eq!(bmc.lc_status().await.unwrap().as_deref(), Some("NotReady"));
+        let seen = rig.lab.log().len();
+        let change = bmc
+            .set_boot_order(&redfish_client::BootOrderRequest::new(&first), cancel)
+            .await
+            .unwrap();
+        assert!(
+            matches!(change, SettingsChange::Pending { job: Some(_) }),
+            "{change:?}"
+        );
+        assert!(refusals(&host, seen) >= 1, "the restart was met");
+        assert_eq!(bmc.lc_status().await.unwrap().as_deref(), Some("Ready"));
+        bmc.logout().await.unwrap();
+    }
+    for (i, flavor) in ALL.iter().enumerate().skip(2) {
+        let bmc = rig.bmc(i);
+        assert!(
+            matches!(bmc.lc_status().await, Err(Error::Unsupported { .. })),
+            "no DellLCService on {flavor:?}"
+        );
+        bmc.logout().await.unwrap();
+    }
+    hasty.close_all().await;
+    impatient.close_all().await;
+    rig.client.close_all().await;
+    rig.assert_all_logged_out();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bios_attributes_are_validated_against_the_registry_and_applied_at_boot() {
     let rig = rig().await;
@@ -1802,13 +1904,13 @@ async fn a_boot_order_change_force_clears_a_stuck_job_only_when_asked_and_needed
     let cancel = &rig.cancel;
     let models: Vec<&str> = rig.hosts.iter().map(|h| h.model.as_str()).collect();
     let interfaces = InterfacesFile::parse(&interfaces_yaml(&models)).unwrap();
-    let patient = rig.client_with(|c| c.retry.max_attempts = 40);
+    // two attempts: the forced clear's Lifecycle Controller restart is waited out, not retried
+    let hasty = rig.client_with(|c| c.retry.max_attempts = 2);
     for i in [0, 1] {
         let host = rig.hosts[i].name.clone();
         let wanted = interfaces.interfaces_for(&host, "foreman").unwrap();
         let other = interfaces.interfaces_for(&host, "director").unwrap();
-        // the forced clear restarts the Lifecycle Controller: "not ready" answers follow
-        let bmc = rig.bmc_as(&patient, i);
+        let bmc = rig.bmc_as(&hasty, i);
         let order = bmc.boot_order().await.unwrap();
         let first = if order.starts_with(&wanted) {
             other

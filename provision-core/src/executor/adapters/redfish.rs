@@ -63,6 +63,7 @@ pub fn client_config(per_bmc: usize, time_scale: f64) -> redfish_client::ClientC
             task: w(waits.task),
             job_queue_clear: w(waits.job_queue_clear),
             bmc_reset: w(waits.bmc_reset),
+            lc_ready: w(waits.lc_ready),
         },
         ..defaults
     }
