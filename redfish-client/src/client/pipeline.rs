@@ -1,9 +1,9 @@
 //! The request pipeline of a handle: one send (with its in-flight count and the mapping of an
 //! answer to a reply or an [`Error`]), the two retry loops (`execute_unsessioned` for requests
 //! sent without a session, with no credentials or HTTP Basic ones, `execute` for the others,
-//! which also re-logs in once on a 401), the
-//! wait through a manager reset and through an iDRAC Lifecycle Controller's restart, and the verbs the operations use (GET, PATCH with `If-Match`,
-//! POST, DELETE).
+//! which also re-logs in once on a 401), the waits through a manager reset and through an
+//! iDRAC Lifecycle Controller's restart, and the verbs the operations use (GET, PATCH with
+//! `If-Match`, POST, DELETE).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 

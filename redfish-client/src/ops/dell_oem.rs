@@ -56,15 +56,20 @@ impl Bmc {
     }
 
     /// The Lifecycle Controller's state as the iDRAC spells it (`Ready`, `NotReady`...), from
-    /// `DellLCService.GetRemoteServicesAPIStatus`; `None` when the answer shows none.
+    /// `DellLCService.GetRemoteServicesAPIStatus` (a query: retried like a read); `None` when
+    /// the answer shows none.
     ///
     /// # Errors
     /// [`Error::Unsupported`] on a BMC without `DellLCService` (not a Dell iDRAC); the BMC's
     /// refusal otherwise.
     #[tracing::instrument(skip_all, fields(bmc = %self.name()))]
     pub async fn lc_status(&self) -> Result<Option<String>, Error> {
-        let call = self.lc_status_call().await?;
-        // boxed: `execute` may come here (through `wait_lc_ready`) for a refused write
+        // boxed: `execute` comes here (through `wait_lc_ready`) for a write refused as not ready
+        let service = Box::pin(self.dell_path(DellResource::LcService)).await?;
+        let call = Call::query(
+            format!("{service}/Actions/DellLCService.GetRemoteServicesAPIStatus"),
+            &json!({}),
+        );
         let reply = Box::pin(self.execute(&call)).await?;
         Ok(lc_state(reply.json()?))
     }
@@ -79,35 +84,25 @@ impl Bmc {
     /// [`Error::Timeout`] when it is not ready by then, [`Error::Cancelled`] on `cancel`; the
     /// BMC's refusal of the status action.
     pub(crate) async fn wait_lc_ready(&self, cancel: &CancellationToken) -> Result<bool, Error> {
-        let call = match self.lc_status_call().await {
-            Ok(call) => call,
-            Err(Error::Unsupported { .. }) => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        poll_until(
+        let waited = poll_until(
             self.name(),
             "the Lifecycle Controller to be ready",
             self.waits().lc_ready,
             cancel,
             || async {
-                let reply = Box::pin(self.execute(&call)).await?;
-                Ok(match lc_state(reply.json()?) {
+                Ok(match self.lc_status().await? {
                     Some(state) if state == "Ready" => Poll::Ready(true),
                     Some(state) => Poll::Pending(format!("LCStatus {state}")),
                     None => Poll::Ready(false),
                 })
             },
         )
-        .await
-    }
-
-    /// The status action of `DellLCService` (a query: it retries like a read).
-    async fn lc_status_call(&self) -> Result<Call, Error> {
-        let service = Box::pin(self.dell_path(DellResource::LcService)).await?;
-        Ok(Call::query(
-            format!("{service}/Actions/DellLCService.GetRemoteServicesAPIStatus"),
-            &json!({}),
-        ))
+        .await;
+        match waited {
+            // not retryable: the first poll ends the wait
+            Err(Error::Unsupported { .. }) => Ok(false),
+            other => other,
+        }
     }
 }
 

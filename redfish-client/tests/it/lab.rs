@@ -710,18 +710,14 @@ async fn a_lifecycle_controller_restart_is_waited_out_not_failed() {
     for i in [0, 1] {
         let host = rig.hosts[i].name.clone();
         let bmc = rig.bmc_as(&hasty, i);
-        let order = bmc.boot_order().await.unwrap();
-        let change_to = |wanted: Vec<String>, other: Vec<String>| {
-            if order.starts_with(&wanted) {
-                other
-            } else {
-                wanted
-            }
+        let wanted = interfaces.interfaces_for(&host, "foreman").unwrap();
+        let other = interfaces.interfaces_for(&host, "director").unwrap();
+        // an order other than the one in place, so that staging it queues a config job
+        let first = if bmc.boot_order().await.unwrap().starts_with(&wanted) {
+            other
+        } else {
+            wanted
         };
-        let first = change_to(
-            interfaces.interfaces_for(&host, "foreman").unwrap(),
-            interfaces.interfaces_for(&host, "director").unwrap(),
-        );
 
         // the clear returns with the Lifecycle Controller ready: the next write is taken at once
         assert_eq!(
