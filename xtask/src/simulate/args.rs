@@ -55,6 +55,10 @@ pub struct SimArgs {
     /// (real mode, `--policy ours`); `--check` then judges issue 16's crash clauses.
     #[arg(long, default_value_t = 0)]
     pub kill: usize,
+    /// The lab's BMC flavours, assigned round-robin (`quads-lab --flavors`; default the lab's:
+    /// dell, idrac10, supermicro, generic). `all` is every flavour, HPE iLO and Lenovo XCC too.
+    #[arg(long, value_delimiter = ',')]
+    pub flavors: Vec<String>,
 }
 
 /// The policies to run.

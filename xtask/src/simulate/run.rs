@@ -8,7 +8,7 @@ use anyhow::{Context, bail};
 use provision_core::executor::{ExecutorConfig, RunReport};
 use provision_core::limits::RateConfig;
 use testkit::lab::{HostType, interfaces_order};
-use testkit::{FaultProfile, LabConfig, LabModel};
+use testkit::{FaultProfile, Flavor, LabConfig, LabModel};
 
 use super::args::{Policy, SimArgs};
 use super::bound::bound;
@@ -81,6 +81,7 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
     };
     std::fs::create_dir_all(&out)?;
     let model = LabModel::default();
+    let flavors = flavors(&args.flavors)?;
     let mut report = SimReport {
         mode: if args.in_virtual_time {
             "virtual"
@@ -110,6 +111,7 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
             seed: args.seed,
             model: model.clone(),
             log_limit: 1000,
+            flavors: flavors.clone(),
             ..LabConfig::default()
         };
         let (changes, dead) = lab_facts(&lab_config)?;
@@ -198,6 +200,20 @@ pub fn run_simulate(root: &Path, args: &SimArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `--flavors`: none given is the lab's default fleet, `all` every flavour.
+fn flavors(names: &[String]) -> anyhow::Result<Vec<Flavor>> {
+    if names.is_empty() {
+        return Ok(LabConfig::default().flavors);
+    }
+    if names.iter().any(|n| n == "all") {
+        return Ok(Flavor::EVERY.to_vec());
+    }
+    names
+        .iter()
+        .map(|n| Flavor::parse(n).with_context(|| format!("unknown flavour {n:?} in --flavors")))
+        .collect()
+}
+
 fn command_line() -> String {
     let args: Vec<String> = std::env::args().skip(1).collect();
     format!("cargo xtask {}", args.join(" "))
@@ -240,10 +256,14 @@ pub struct RunSetup<'a> {
     pub kills: &'a [Duration],
 }
 
-/// `quads-lab`'s arguments for a simulated run's lab: its size, time scale, seed and faults.
+/// `quads-lab`'s arguments for a simulated run's lab: its size, flavours, time scale, seed and
+/// faults.
 #[must_use]
 pub fn lab_args(config: &LabConfig, faults: &str) -> Vec<String> {
+    let flavors: Vec<String> = config.flavors.iter().map(|f| f.name().to_owned()).collect();
     vec![
+        "--flavors".to_owned(),
+        flavors.join(","),
         "--hosts".to_owned(),
         config.hosts.to_string(),
         "--time-scale".to_owned(),
@@ -458,6 +478,24 @@ mod tests {
             quads_log(Some("redfish_client=debug".to_owned())),
             "redfish_client=debug"
         );
+    }
+
+    #[test]
+    fn flavors_default_to_the_labs_and_all_is_every_one() {
+        assert_eq!(flavors(&[]).unwrap(), LabConfig::default().flavors);
+        assert_eq!(flavors(&["all".to_owned()]).unwrap(), Flavor::EVERY);
+        let two = flavors(&["ilo".to_owned(), "xcc".to_owned()]).unwrap();
+        assert_eq!(two, [Flavor::Hpe, Flavor::Lenovo]);
+        let wrong = flavors(&["dell".to_owned(), "ibm".to_owned()]).unwrap_err();
+        assert!(wrong.to_string().contains("\"ibm\""), "{wrong}");
+        // the lab process is started with the same fleet
+        let config = LabConfig {
+            flavors: two,
+            ..LabConfig::default()
+        };
+        let args = lab_args(&config, "none");
+        let at = args.iter().position(|a| a == "--flavors").unwrap();
+        assert_eq!(args[at + 1], "hpe,lenovo");
     }
 
     #[test]
