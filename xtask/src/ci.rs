@@ -84,13 +84,16 @@ pub fn run_ci(root: &Path, slow: bool) -> anyhow::Result<()> {
     // connections, proxy pages, manager resets, certificate changes; about 20 s real. Then the
     // same with `quads move-hosts` killed with SIGKILL at 3 seeded moments and resumed (issue
     // 16's kill soak in small: one install per host, no session of ours left on a BMC or in
-    // the store, no hung connection past its deadline); about 35 s real.
+    // the store, no hung connection past its deadline); about 35 s real. The fleet has all six
+    // BMC flavours, five hosts each, so HPE iLO and Lenovo XCC meet the faults too.
     for kill in [None, Some("3")] {
         let mut argv = vec![
             "xtask",
             "simulate",
             "--hosts",
             "30",
+            "--flavors",
+            "all",
             "--faults",
             "hard,install_hang_hosts=0",
             "--policy",
