@@ -231,21 +231,59 @@ impl Bmc {
         self.send_reset(&target, reset, cancel).await
     }
 
+    /// Sends `reset` to `target`. A 409 (already in that state) is success. A reset whose
+    /// answer was lost (connection broken mid-request, timeout, a 5xx that is not "busy") is
+    /// decided by a read where the reset names the state it leaves: `ForceOff` (`Off`), `On`
+    /// and `ForceOn` (`On`). The state read shows it applied (or under way), or the reset is
+    /// sent again after the retry policy's delay (both settle the same machine the same way
+    /// however often they land), within the policy's attempts. Any other reset's lost answer
+    /// is the caller's to decide.
     async fn send_reset(
         &self,
         target: &str,
         reset: ResetType,
         cancel: &CancellationToken,
     ) -> Result<(), Error> {
-        match self
-            .run_action(target, &json!({"ResetType": reset.as_str()}), cancel)
-            .await
-        {
-            Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {
-                tracing::info!(bmc = %self.name(), %reset, "already in that state");
-                Ok(())
+        let retry = &self.inner.shared.config.retry;
+        let mut attempt = 1;
+        loop {
+            let error = match self
+                .run_action(target, &json!({"ResetType": reset.as_str()}), cancel)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(e) if e.status() == Some(http::StatusCode::CONFLICT) => {
+                    tracing::info!(bmc = %self.name(), %reset, "already in that state");
+                    return Ok(());
+                }
+                Err(e) => e,
+            };
+            let Some(settled) = settled_by(reset) else {
+                return Err(error);
+            };
+            if !error.may_have_been_applied() || attempt >= retry.max_attempts.max(1) {
+                return Err(error);
             }
-            other => other,
+            // decided by a read; a read that fails leaves the write's own error to report
+            let Ok(state) = self.power_state().await else {
+                return Err(error);
+            };
+            if settled.contains(&state) {
+                tracing::info!(bmc = %self.name(), %reset, %state, error = %error, "the reset's answer was lost, the state shows it applied");
+                return Ok(());
+            }
+            let delay = retry.delay(attempt, error.retry_after());
+            tracing::warn!(bmc = %self.name(), %reset, %state, error = %error, ?delay, "the reset's answer was lost and the state does not show it: sending it again");
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = cancel.cancelled() => {
+                    return Err(Error::Cancelled {
+                        bmc: self.name().to_owned(),
+                        what: format!("sending {reset}"),
+                    });
+                }
+            }
+            attempt += 1;
         }
     }
 
@@ -415,7 +453,9 @@ impl Bmc {
     /// not the server's; nor `ForceRestart`, a restart that removes no power. Elsewhere, or when
     /// the system is off, [`Bmc::power_cycle`]. One request instead of a force-off, the polls
     /// for `Off` and a power-on: the operator's `--power-cycle`, as `racadm serveraction
-    /// powercycle`.
+    /// powercycle`. A cycle whose answer was lost is settled by a force-off and power-on
+    /// (`actions` then lists all three): no read tells whether a cycle landed, and one sent
+    /// again could cycle the server twice.
     ///
     /// # Errors
     /// When a reset is refused, a wait times out or is cancelled.
@@ -439,12 +479,27 @@ impl Bmc {
             },
             (false, _) => return self.off_then_on(&path, &system, cancel).await,
         };
-        self.send_reset(&target, reset, cancel).await?;
-        Ok(PowerOutcome {
-            before,
-            after: PowerState::Unknown("Cycling".to_owned()),
-            actions: vec![reset],
-        })
+        match self.send_reset(&target, reset, cancel).await {
+            Ok(()) => Ok(PowerOutcome {
+                before,
+                after: PowerState::Unknown("Cycling".to_owned()),
+                actions: vec![reset],
+            }),
+            // No read tells whether a cycle landed (the system is on before and after one),
+            // and sending it again blind could cycle twice. A force-off settles it either way:
+            // it stops a cycle under way (or finds the system off), and the power-on that
+            // follows is the one boot asked for. Only a cycle done and booting again before the
+            // force-off arrived (seconds, against the lost answer's milliseconds) boots twice.
+            Err(e) if e.may_have_been_applied() => {
+                tracing::warn!(bmc = %self.name(), %reset, error = %e, "the power cycle's answer was lost: forcing off and on instead");
+                let (path, system) = self.system_now().await?;
+                let mut outcome = self.off_then_on(&path, &system, cancel).await?;
+                outcome.before = before;
+                outcome.actions.insert(0, reset);
+                Ok(outcome)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     async fn off_then_on(
@@ -531,6 +586,18 @@ impl Bmc {
 
     pub(crate) fn waits(&self) -> &crate::config::WaitPolicy {
         &self.inner.shared.config.waits
+    }
+}
+
+/// The power states that show `reset` applied (or under way), for the resets whose end state
+/// is theirs alone and that settle a machine the same way however often they land; `None`
+/// for the others (a cycle or restart leaves `On` either way, so no read tells whether it
+/// landed).
+fn settled_by(reset: ResetType) -> Option<[PowerState; 2]> {
+    match reset {
+        ResetType::ForceOff => Some([PowerState::Off, PowerState::PoweringOff]),
+        ResetType::On | ResetType::ForceOn => Some([PowerState::On, PowerState::PoweringOn]),
+        _ => None,
     }
 }
 

@@ -392,9 +392,10 @@ async fn gets_are_retried_on_5xx_writes_are_not() {
     let bmc = fake.bmc(&client);
     assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
     flaky.assert_async().await;
+    // a restart leaves the system on whether it landed or not: no read decides it
     let err = bmc
         .reset(
-            redfish_client::ResetType::ForceOff,
+            redfish_client::ResetType::GracefulRestart,
             &CancellationToken::new(),
         )
         .await
@@ -402,6 +403,48 @@ async fn gets_are_retried_on_5xx_writes_are_not() {
     assert_eq!(err.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
     assert!(err.to_string().contains("ComputerSystem.Reset"), "{err}");
     failing_write.assert_async().await;
+}
+
+/// A `ForceOff` answered 500 (it may have landed) is decided by reading the power state: not
+/// sent again where the system reads `Off`, sent again where it still reads `On`.
+#[tokio::test]
+async fn a_force_off_whose_answer_was_lost_is_decided_by_a_read() {
+    let sys = Flavor::Generic.system();
+    let reset = format!("{sys}/Actions/ComputerSystem.Reset");
+    let internal = r#"{"error":{"message":"internal"}}"#;
+    for (shows, posts) in [("Off", 1), ("On", 2)] {
+        let mut fake = MockBmc::new(Flavor::Generic).build().await;
+        fake.get(
+            sys,
+            &json!({"@odata.id": sys, "Id": "1", "PowerState": shows}),
+        )
+        .await;
+        let lost = fake
+            .mock("POST", reset.as_str())
+            .match_body(Matcher::Json(json!({"ResetType": "ForceOff"})))
+            .with_status(500)
+            .with_body(internal)
+            .expect(1)
+            .create_async()
+            .await;
+        let again = fake
+            .mock("POST", reset.as_str())
+            .match_body(Matcher::Json(json!({"ResetType": "ForceOff"})))
+            .with_status(204)
+            .expect(posts - 1)
+            .create_async()
+            .await;
+        let client = fake.client();
+        let bmc = fake.bmc(&client);
+        bmc.reset(
+            redfish_client::ResetType::ForceOff,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("the state shows {shows}: {e}"));
+        lost.assert_async().await;
+        again.assert_async().await;
+    }
 }
 
 #[tokio::test]
