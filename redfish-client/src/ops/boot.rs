@@ -364,7 +364,10 @@ impl Bmc {
     }
 
     /// Sets a boot override (`BootSourceOverrideTarget` + `Enabled`), with `If-Match` when the
-    /// resource has an ETag, then reads it back. Nothing is sent when it is already set.
+    /// resource has an ETag, then reads it back. Nothing is sent when it is already set. A
+    /// PATCH whose answer was lost (cut mid-request, a 5xx that is not "busy") is decided by
+    /// reading the override again: sent again (after the retry policy's delay, within its
+    /// attempts) only when the read does not show it.
     ///
     /// # Errors
     /// When the BMC refuses the target or does not keep it.
@@ -385,26 +388,48 @@ impl Bmc {
         mode: BootOverride,
     ) -> Result<(SettingsChange, String, wire::ComputerSystem), Error> {
         let path = self.boot_override_path().await?;
-        let (system, etag) = self.get_tagged::<wire::ComputerSystem>(&path).await?;
-        let boot = system.boot.clone().unwrap_or_default();
-        if boot.boot_source_override_target.as_deref() == Some(target.as_str())
-            && boot.boot_source_override_enabled.as_deref() == Some(mode.as_str())
-        {
-            return Ok((SettingsChange::Unchanged, path, system));
+        let retry = &self.inner.shared.config.retry;
+        let mut lost: Option<Error> = None;
+        for attempt in 1.. {
+            let (system, etag) = self.get_tagged::<wire::ComputerSystem>(&path).await?;
+            let boot = system.boot.clone().unwrap_or_default();
+            if boot.boot_source_override_target.as_deref() == Some(target.as_str())
+                && boot.boot_source_override_enabled.as_deref() == Some(mode.as_str())
+            {
+                // after a PATCH whose answer was lost, this read shows it applied
+                let change = if lost.is_some() {
+                    SettingsChange::Applied
+                } else {
+                    SettingsChange::Unchanged
+                };
+                return Ok((change, path, system));
+            }
+            if !boot.allowable_targets.is_empty()
+                && !boot.allowable_targets.iter().any(|t| t == target.as_str())
+            {
+                return Err(self.err_invalid(format!(
+                    "boot target {target} is not allowed (allowed: {})",
+                    boot.allowable_targets.join(", ")
+                )));
+            }
+            if let Some(error) = lost.take() {
+                let delay = retry.delay(attempt - 1, error.retry_after());
+                tracing::warn!(bmc = %self.name(), %target, error = %error, ?delay, "the boot override's answer was lost and a read does not show it: setting it again");
+                tokio::time::sleep(delay).await;
+            }
+            let body = json!({"Boot": {
+                "BootSourceOverrideTarget": target.as_str(),
+                "BootSourceOverrideEnabled": mode.as_str(),
+            }});
+            match self.patch_if_match(&path, &body, etag).await {
+                Ok(_) => break,
+                // decided by the next read: setting the same value again changes nothing
+                Err(e) if e.may_have_been_applied() && attempt < retry.max_attempts.max(1) => {
+                    lost = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
         }
-        if !boot.allowable_targets.is_empty()
-            && !boot.allowable_targets.iter().any(|t| t == target.as_str())
-        {
-            return Err(self.err_invalid(format!(
-                "boot target {target} is not allowed (allowed: {})",
-                boot.allowable_targets.join(", ")
-            )));
-        }
-        let body = json!({"Boot": {
-            "BootSourceOverrideTarget": target.as_str(),
-            "BootSourceOverrideEnabled": mode.as_str(),
-        }});
-        self.patch_if_match(&path, &body, etag).await?;
         let read = self.get::<wire::ComputerSystem>(&path).await?;
         let after = read.boot.clone().unwrap_or_default();
         let kept = after.boot_source_override_target.as_deref();

@@ -233,11 +233,11 @@ impl Bmc {
 
     /// Sends `reset` to `target`. A 409 (already in that state) is success. A reset whose
     /// answer was lost (connection broken mid-request, timeout, a 5xx that is not "busy") is
-    /// decided by a read where the reset names the state it leaves: `ForceOff` (`Off`), `On`
-    /// and `ForceOn` (`On`). The state read shows it applied (or under way), or the reset is
-    /// sent again after the retry policy's delay (both settle the same machine the same way
-    /// however often they land), within the policy's attempts. Any other reset's lost answer
-    /// is the caller's to decide.
+    /// decided by a read where the reset names the state it leaves: `ForceOff` and
+    /// `GracefulShutdown` (`Off`), `On` and `ForceOn` (`On`). When the state shows it applied
+    /// (or under way) it is done; else it is sent again after the retry policy's delay, within
+    /// the policy's attempts (each settles a machine the same way however often it lands).
+    /// Any other reset's lost answer is the caller's to decide.
     async fn send_reset(
         &self,
         target: &str,
@@ -595,7 +595,10 @@ impl Bmc {
 /// landed).
 fn settled_by(reset: ResetType) -> Option<[PowerState; 2]> {
     match reset {
-        ResetType::ForceOff => Some([PowerState::Off, PowerState::PoweringOff]),
+        // a second graceful shutdown of a system already going down changes nothing
+        ResetType::ForceOff | ResetType::GracefulShutdown => {
+            Some([PowerState::Off, PowerState::PoweringOff])
+        }
         ResetType::On | ResetType::ForceOn => Some([PowerState::On, PowerState::PoweringOn]),
         _ => None,
     }

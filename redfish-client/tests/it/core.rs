@@ -405,6 +405,60 @@ async fn gets_are_retried_on_5xx_writes_are_not() {
     failing_write.assert_async().await;
 }
 
+/// A boot override PATCH answered 500 (it may have landed) is decided by reading the override
+/// again: not sent again where the read shows it set, sent again where it does not.
+#[tokio::test]
+async fn a_boot_override_whose_answer_was_lost_is_decided_by_a_read() {
+    let sys = Flavor::Generic.system();
+    let system = |target: &str, enabled: &str| {
+        json!({"@odata.id": sys, "Id": "1", "PowerState": "On", "Boot": {
+            "BootSourceOverrideTarget": target,
+            "BootSourceOverrideEnabled": enabled,
+            "BootSourceOverrideTarget@Redfish.AllowableValues": ["None", "Pxe", "Hdd"],
+        }})
+    };
+    // (reads showing it unset, PATCHes in all)
+    for (unset_reads, patches) in [(1, 1), (2, 2)] {
+        let mut fake = MockBmc::new(Flavor::Generic).build().await;
+        let unset = fake
+            .mock("GET", sys)
+            .with_status(200)
+            .with_header("content-type", "application/json")
+            .with_body(json_body(&system("None", "Disabled")))
+            .expect(unset_reads)
+            .create_async()
+            .await;
+        fake.get(sys, &system("Pxe", "Once")).await;
+        let lost = fake
+            .mock("PATCH", sys)
+            .with_status(500)
+            .with_body(r#"{"error":{"message":"internal"}}"#)
+            .expect(1)
+            .create_async()
+            .await;
+        let again = fake
+            .mock("PATCH", sys)
+            .match_body(Matcher::PartialJson(json!({"Boot": {
+                "BootSourceOverrideTarget": "Pxe",
+                "BootSourceOverrideEnabled": "Once",
+            }})))
+            .with_status(204)
+            .expect(patches - 1)
+            .create_async()
+            .await;
+        let client = fake.client();
+        let bmc = fake.bmc(&client);
+        let change = bmc
+            .pxe_once()
+            .await
+            .unwrap_or_else(|e| panic!("{unset_reads} unset reads: {e}"));
+        assert_eq!(change, redfish_client::SettingsChange::Applied);
+        unset.assert_async().await;
+        lost.assert_async().await;
+        again.assert_async().await;
+    }
+}
+
 /// A `ForceOff` answered 500 (it may have landed) is decided by reading the power state: not
 /// sent again where the system reads `Off`, sent again where it still reads `On`.
 #[tokio::test]
