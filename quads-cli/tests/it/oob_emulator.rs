@@ -201,19 +201,57 @@ async fn a_killed_quads_takes_its_emulator_with_it() {
     read_until(&mut emulator, "serving until Ctrl-C").await;
     let bmc = format!("127.0.0.1:{port}");
     assert!(tokio::net::TcpStream::connect(&bmc).await.is_ok());
+    assert_eq!(labs_on_port(&port).len(), 1, "the lab is found by its port");
     // SIGKILL: quads cannot forward anything, the kernel's parent-death signal ends the lab
     emulator.start_kill().unwrap();
     emulator.wait().await.unwrap();
+    // the lab process itself, not whether the port answers: under a loaded test run another
+    // test's listener may take the port once the lab has freed it
     let gone = tokio::time::timeout(DEADLINE, async {
-        while tokio::net::TcpStream::connect(&bmc).await.is_ok() {
+        while !labs_on_port(&port).is_empty() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     })
     .await;
+    let left: Vec<String> = labs_on_port(&port)
+        .into_iter()
+        .map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let signals: Vec<&str> = status
+                .lines()
+                .filter(|l| {
+                    ["State", "SigPnd", "ShdPnd", "SigBlk", "SigCgt"]
+                        .iter()
+                        .any(|k| l.starts_with(k))
+                })
+                .collect();
+            format!("{pid}: {}", signals.join(", "))
+        })
+        .collect();
     assert!(
         gone.is_ok(),
-        "quads-lab still listens on {bmc} after its quads was killed"
+        "quads-lab still runs for {bmc} after its quads was killed: {left:?}"
     );
+}
+
+/// The processes of `quads-lab` serving BMCs on `port` (read from `/proc`).
+fn labs_on_port(port: &str) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            let Ok(cmdline) = std::fs::read(format!("/proc/{pid}/cmdline")) else {
+                return false;
+            };
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            args.first().is_some_and(|exe| exe.ends_with(b"quads-lab"))
+                && args
+                    .windows(2)
+                    .any(|w| w[0] == b"--bmc-port" && w[1] == port.as_bytes())
+        })
+        .collect()
 }
 
 /// SIGTERM to `quads oob --redfish-emulator` at `stop`, or when the test fails before it: it

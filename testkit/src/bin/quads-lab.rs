@@ -245,6 +245,7 @@ fn split_login(login: &str, flag: &str) -> Result<Credentials, String> {
 
 async fn run(args: Args, config: LabConfig) -> Result<(), String> {
     let started = std::time::Instant::now();
+    let stop = shutdown_signal();
     let bmc_user = config.bmc_admin.username.clone();
     let lab = Lab::start(config).await.map_err(|e| e.to_string())?;
     let inventory = lab.inventory();
@@ -315,23 +316,32 @@ async fn run(args: Args, config: LabConfig) -> Result<(), String> {
         return Ok(());
     }
     println!("quads-lab: serving until Ctrl-C");
-    shutdown_signal().await;
+    stop.await;
     lab.shutdown();
     println!("quads-lab: stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Listens for SIGINT and SIGTERM from the call on, so that a signal sent once the lab said it
+/// serves is never lost (nor one that came while a listener was being set up); the future ends
+/// at the first. Without them (not Unix, or they cannot be listened to), Ctrl-C.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
+    let listeners = {
         use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+        signal(SignalKind::terminate())
+            .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+            .ok()
+    };
+    async move {
+        #[cfg(unix)]
+        if let Some((mut term, mut int)) = listeners {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
+                _ = int.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
