@@ -104,8 +104,9 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     // before any thread starts: the request is the process's, the check below sees its parent
+    let parent = rustix::process::getppid();
     if args.exit_with_parent
-        && let Err(message) = exit_with_parent()
+        && let Err(message) = exit_with_parent(parent)
     {
         eprintln!("quads-lab: {message}");
         return ExitCode::FAILURE;
@@ -131,7 +132,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(args, config)) {
+    match runtime.block_on(run(args, config, parent)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("quads-lab: {message}");
@@ -142,9 +143,8 @@ fn main() -> ExitCode {
 
 /// Asks the kernel for a SIGTERM when the parent process ends; fails when it already ended
 /// (this process was handed to another parent before the request took).
-fn exit_with_parent() -> Result<(), String> {
+fn exit_with_parent(parent: Option<rustix::process::Pid>) -> Result<(), String> {
     use rustix::process::{Signal, getppid, set_parent_process_death_signal};
-    let parent = getppid();
     set_parent_process_death_signal(Some(Signal::TERM))
         .map_err(|e| format!("cannot ask to end with the process that started it: {e}"))?;
     if getppid() != parent {
@@ -243,9 +243,18 @@ fn split_login(login: &str, flag: &str) -> Result<Credentials, String> {
     }
 }
 
-async fn run(args: Args, config: LabConfig) -> Result<(), String> {
+async fn run(
+    args: Args,
+    config: LabConfig,
+    parent: Option<rustix::process::Pid>,
+) -> Result<(), String> {
     let started = std::time::Instant::now();
     let stop = shutdown_signal();
+    // The parent-death SIGTERM of a parent that ended while the listeners were being set up
+    // can be lost between tokio's handler and its listener: the parent is looked at again.
+    if args.exit_with_parent && rustix::process::getppid() != parent {
+        return Err("the process that started it has ended".to_owned());
+    }
     let bmc_user = config.bmc_admin.username.clone();
     let lab = Lab::start(config).await.map_err(|e| e.to_string())?;
     let inventory = lab.inventory();
