@@ -150,6 +150,38 @@ impl Bmc {
         Ok(())
     }
 
+    /// Before a write is sent again whose answer was lost on attempt `attempt` (`error`) and
+    /// that a read then did not show applied: waits the retry policy's delay (or the BMC's
+    /// `Retry-After`) on tokio's clock. The write's error back when the policy's attempts are
+    /// spent, [`Error::Cancelled`] on `cancel`.
+    pub(crate) async fn wait_to_resend(
+        &self,
+        attempt: u32,
+        error: Error,
+        what: &str,
+        cancel: Option<&tokio_util::sync::CancellationToken>,
+    ) -> Result<(), Error> {
+        let policy = &self.inner.shared.config.retry;
+        if attempt >= policy.max_attempts.max(1) {
+            return Err(error);
+        }
+        let delay = policy.delay(attempt, error.retry_after());
+        tracing::warn!(bmc = %self.name(), error = %error, ?delay, "the answer to {what} was lost and a read does not show it applied: sending it again");
+        let cancelled = async {
+            match cancel {
+                Some(cancel) => cancel.cancelled().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = tokio::time::sleep(delay) => Ok(()),
+            () = cancelled => Err(Error::Cancelled {
+                bmc: self.name().to_owned(),
+                what: format!("sending {what} again"),
+            }),
+        }
+    }
+
     pub(super) async fn send_once(&self, call: &Call, auth: &AuthHeader) -> Result<Reply, Error> {
         let (label, response) = self.send_raw(call, auth).await?;
         reply(label, response)

@@ -388,9 +388,8 @@ impl Bmc {
         mode: BootOverride,
     ) -> Result<(SettingsChange, String, wire::ComputerSystem), Error> {
         let path = self.boot_override_path().await?;
-        let retry = &self.inner.shared.config.retry;
         let mut lost: Option<Error> = None;
-        for attempt in 1.. {
+        for attempt in 0.. {
             let (system, etag) = self.get_tagged::<wire::ComputerSystem>(&path).await?;
             let boot = system.boot.clone().unwrap_or_default();
             if boot.boot_source_override_target.as_deref() == Some(target.as_str())
@@ -413,9 +412,8 @@ impl Bmc {
                 )));
             }
             if let Some(error) = lost.take() {
-                let delay = retry.delay(attempt - 1, error.retry_after());
-                tracing::warn!(bmc = %self.name(), %target, error = %error, ?delay, "the boot override's answer was lost and a read does not show it: setting it again");
-                tokio::time::sleep(delay).await;
+                self.wait_to_resend(attempt, error, "the boot override", None)
+                    .await?;
             }
             let body = json!({"Boot": {
                 "BootSourceOverrideTarget": target.as_str(),
@@ -424,9 +422,7 @@ impl Bmc {
             match self.patch_if_match(&path, &body, etag).await {
                 Ok(_) => break,
                 // decided by the next read: setting the same value again changes nothing
-                Err(e) if e.may_have_been_applied() && attempt < retry.max_attempts.max(1) => {
-                    lost = Some(e);
-                }
+                Err(e) if e.may_have_been_applied() => lost = Some(e),
                 Err(e) => return Err(e),
             }
         }

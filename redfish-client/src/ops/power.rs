@@ -244,9 +244,10 @@ impl Bmc {
         reset: ResetType,
         cancel: &CancellationToken,
     ) -> Result<(), Error> {
-        let retry = &self.inner.shared.config.retry;
-        let mut attempt = 1;
+        let settled = settled_by(reset);
+        let mut attempt = 0;
         loop {
+            attempt += 1;
             let error = match self
                 .run_action(target, &json!({"ResetType": reset.as_str()}), cancel)
                 .await
@@ -258,12 +259,9 @@ impl Bmc {
                 }
                 Err(e) => e,
             };
-            let Some(settled) = settled_by(reset) else {
+            let Some(settled) = settled.as_ref().filter(|_| error.may_have_been_applied()) else {
                 return Err(error);
             };
-            if !error.may_have_been_applied() || attempt >= retry.max_attempts.max(1) {
-                return Err(error);
-            }
             // decided by a read; a read that fails leaves the write's own error to report
             let Ok(state) = self.power_state().await else {
                 return Err(error);
@@ -272,18 +270,8 @@ impl Bmc {
                 tracing::info!(bmc = %self.name(), %reset, %state, error = %error, "the reset's answer was lost, the state shows it applied");
                 return Ok(());
             }
-            let delay = retry.delay(attempt, error.retry_after());
-            tracing::warn!(bmc = %self.name(), %reset, %state, error = %error, ?delay, "the reset's answer was lost and the state does not show it: sending it again");
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = cancel.cancelled() => {
-                    return Err(Error::Cancelled {
-                        bmc: self.name().to_owned(),
-                        what: format!("sending {reset}"),
-                    });
-                }
-            }
-            attempt += 1;
+            self.wait_to_resend(attempt, error, reset.as_str(), Some(cancel))
+                .await?;
         }
     }
 

@@ -460,13 +460,20 @@ async fn a_boot_override_whose_answer_was_lost_is_decided_by_a_read() {
 }
 
 /// A `ForceOff` answered 500 (it may have landed) is decided by reading the power state: not
-/// sent again where the system reads `Off`, sent again where it still reads `On`.
+/// sent again where the system reads `Off`, sent again where it still reads `On`; with no
+/// attempt left, a read showing `Off` still makes it a success.
 #[tokio::test]
 async fn a_force_off_whose_answer_was_lost_is_decided_by_a_read() {
     let sys = Flavor::Generic.system();
     let reset = format!("{sys}/Actions/ComputerSystem.Reset");
     let internal = r#"{"error":{"message":"internal"}}"#;
-    for (shows, posts) in [("Off", 1), ("On", 2)] {
+    // (the state read, attempts allowed, POSTs in all, success)
+    for (shows, attempts, posts, ok) in [
+        ("Off", 5, 1, true),
+        ("On", 5, 2, true),
+        ("Off", 1, 1, true),
+        ("On", 1, 1, false),
+    ] {
         let mut fake = MockBmc::new(Flavor::Generic).build().await;
         fake.get(
             sys,
@@ -488,14 +495,24 @@ async fn a_force_off_whose_answer_was_lost_is_decided_by_a_read() {
             .expect(posts - 1)
             .create_async()
             .await;
-        let client = fake.client();
+        let mut config = test_config();
+        config.retry.max_attempts = attempts;
+        let client = client_with(config);
         let bmc = fake.bmc(&client);
-        bmc.reset(
-            redfish_client::ResetType::ForceOff,
-            &CancellationToken::new(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("the state shows {shows}: {e}"));
+        let sent = bmc
+            .reset(
+                redfish_client::ResetType::ForceOff,
+                &CancellationToken::new(),
+            )
+            .await;
+        let row = format!("the state shows {shows}, {attempts} attempt(s)");
+        match sent {
+            Ok(()) => assert!(ok, "{row}"),
+            Err(e) => {
+                assert!(!ok, "{row}: {e}");
+                assert_eq!(e.status(), Some(http::StatusCode::INTERNAL_SERVER_ERROR));
+            }
+        }
         lost.assert_async().await;
         again.assert_async().await;
     }
