@@ -48,6 +48,28 @@ impl Flavor {
         Self::Lenovo,
     ];
 
+    /// A fleet's flavours from their names (as [`Flavor::parse`] reads them), `all` standing for
+    /// [`Flavor::EVERY`]; an empty list stays empty.
+    ///
+    /// # Errors
+    /// The first unknown name, with the names known.
+    pub fn parse_list<S: AsRef<str>>(names: &[S]) -> Result<Vec<Self>, String> {
+        if names.iter().any(|n| n.as_ref().trim() == "all") {
+            return Ok(Self::EVERY.to_vec());
+        }
+        names
+            .iter()
+            .map(|n| {
+                Self::parse(n.as_ref()).ok_or_else(|| {
+                    format!(
+                        "unknown flavour {:?} (dell, idrac10, supermicro, generic, hpe, lenovo, or all)",
+                        n.as_ref()
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Parses `dell`, `idrac9`, `idrac10`, `supermicro`, `generic` (or `dmtf`), `hpe` (or
     /// `ilo`), `lenovo` (or `xcc`).
     #[must_use]
@@ -893,6 +915,21 @@ mod tests {
             install_hangs: false,
             network_boots_in_build: 0,
         }
+    }
+
+    #[test]
+    fn flavour_lists_read_aliases_and_all_and_name_the_unknown() {
+        assert_eq!(
+            Flavor::parse_list(&["ilo", " xcc", "idrac9"]).expect("aliases"),
+            [Flavor::Hpe, Flavor::Lenovo, Flavor::Dell]
+        );
+        assert_eq!(
+            Flavor::parse_list(&["dell", "all"]).expect("all"),
+            Flavor::EVERY
+        );
+        assert_eq!(Flavor::parse_list::<&str>(&[]), Ok(vec![]));
+        let wrong = Flavor::parse_list(&["dell", "ibm"]).expect_err("ibm");
+        assert!(wrong.contains("\"ibm\""), "{wrong}");
     }
 
     #[test]

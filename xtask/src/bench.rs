@@ -47,7 +47,7 @@ pub struct BenchArgs {
         default_value = "power-state,check-boot,power-cycle,boot-to-type"
     )]
     pub actions: Vec<BenchAction>,
-    /// BMC flavours of the lab (dell, idrac10, supermicro, generic, hpe, lenovo).
+    /// BMC flavours of the lab (dell, idrac10, supermicro, generic, hpe, lenovo, or all).
     #[arg(long, value_delimiter = ',', default_value = "dell")]
     pub flavors: Vec<String>,
     /// BMCs `quads oob` works on at once (its default is 64; Badfish starts every host at once).
@@ -476,11 +476,7 @@ pub fn run_bench(root: &Path, args: &BenchArgs) -> anyhow::Result<()> {
     {
         bail!("time scale {ts} is not a number >= 0");
     }
-    let flavors = args
-        .flavors
-        .iter()
-        .map(|f| Flavor::parse(f).with_context(|| format!("unknown flavour {f:?}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+    let flavors = Flavor::parse_list(&args.flavors).map_err(anyhow::Error::msg)?;
     let venv = peers::ensure(root)?;
     let badfish = peers::bin(&venv, "badfish");
     eprintln!("bench: building quads in release for the measurement");

@@ -15,7 +15,8 @@ struct Args {
     /// Number of hosts (one BMC each).
     #[arg(long, default_value_t = 100)]
     hosts: usize,
-    /// BMC flavours, assigned round-robin: dell, idrac10, supermicro, generic, hpe, lenovo.
+    /// BMC flavours, assigned round-robin: dell, idrac10, supermicro, generic, hpe, lenovo (or
+    /// all).
     #[arg(
         long,
         value_delimiter = ',',
@@ -103,10 +104,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    // before any thread starts: the request is the process's, the check below sees its parent
+    // before any thread starts: the request is the process's; `run` looks at the parent again
     let parent = rustix::process::getppid();
     if args.exit_with_parent
-        && let Err(message) = exit_with_parent(parent)
+        && let Err(message) = exit_with_parent()
     {
         eprintln!("quads-lab: {message}");
         return ExitCode::FAILURE;
@@ -141,28 +142,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Asks the kernel for a SIGTERM when the parent process ends; fails when it already ended
-/// (this process was handed to another parent before the request took).
-fn exit_with_parent(parent: Option<rustix::process::Pid>) -> Result<(), String> {
-    use rustix::process::{Signal, getppid, set_parent_process_death_signal};
+/// Asks the kernel for a SIGTERM when the parent process ends. A parent that ended before
+/// (or while the signal listeners were being set up) is caught by `run`'s look at it.
+fn exit_with_parent() -> Result<(), String> {
+    use rustix::process::{Signal, set_parent_process_death_signal};
     set_parent_process_death_signal(Some(Signal::TERM))
-        .map_err(|e| format!("cannot ask to end with the process that started it: {e}"))?;
-    if getppid() != parent {
-        return Err("the process that started it has already ended".to_owned());
-    }
-    Ok(())
+        .map_err(|e| format!("cannot ask to end with the process that started it: {e}"))
 }
 
 fn config(args: &Args) -> Result<LabConfig, String> {
-    let flavors = args
-        .flavors
-        .iter()
-        .map(|f| {
-            Flavor::parse(f).ok_or_else(|| {
-                format!("unknown flavour {f:?} (dell, idrac10, supermicro, generic, hpe, lenovo)")
-            })
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    let flavors = Flavor::parse_list(&args.flavors)?;
     let model = match &args.model {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -250,10 +239,11 @@ async fn run(
 ) -> Result<(), String> {
     let started = std::time::Instant::now();
     let stop = shutdown_signal();
-    // The parent-death SIGTERM of a parent that ended while the listeners were being set up
-    // can be lost between tokio's handler and its listener: the parent is looked at again.
+    // A parent that ended before the death signal was asked for sent none, and one that ended
+    // while the listeners were being set up may have had its SIGTERM lost between tokio's
+    // handler and its listener: the parent is looked at once they exist.
     if args.exit_with_parent && rustix::process::getppid() != parent {
-        return Err("the process that started it has ended".to_owned());
+        return Err("the process that started it has already ended".to_owned());
     }
     let bmc_user = config.bmc_admin.username.clone();
     let lab = Lab::start(config).await.map_err(|e| e.to_string())?;

@@ -205,13 +205,7 @@ fn flavors(names: &[String]) -> anyhow::Result<Vec<Flavor>> {
     if names.is_empty() {
         return Ok(LabConfig::default().flavors);
     }
-    if names.iter().any(|n| n == "all") {
-        return Ok(Flavor::EVERY.to_vec());
-    }
-    names
-        .iter()
-        .map(|n| Flavor::parse(n).with_context(|| format!("unknown flavour {n:?} in --flavors")))
-        .collect()
+    Flavor::parse_list(names).map_err(|e| anyhow::anyhow!("--flavors: {e}"))
 }
 
 fn command_line() -> String {
